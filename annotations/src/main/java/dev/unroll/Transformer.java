@@ -1,0 +1,48 @@
+package dev.unroll;
+
+import java.lang.annotation.Documented;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/**
+ * The shape of a Transformer. Put it on an interface that extends {@code dev.unroll.runtime.CausalLm}; the
+ * Unroll processor then writes {@code Unrolled<Name>} beside it, with every size below fixed at compile time.
+ *
+ * <pre>{@code
+ * @Transformer(vocab = 65, context = 64, dim = 128, heads = 4, layers = 4, batch = 12)
+ * public interface BabyShakespeare extends CausalLm {}
+ * }</pre>
+ *
+ * <p>All sizes must be positive; {@code dim} must be divisible by {@code heads}. Invalid values are compile
+ * errors on the value itself.
+ */
+@Documented
+@Retention(RetentionPolicy.CLASS)
+@Target(ElementType.TYPE)
+public @interface Transformer {
+  /** The architecture; only {@link Family#GPT2} is supported so far. */
+  Family family() default Family.GPT2;
+
+  /** Number of distinct tokens. */
+  int vocab();
+
+  /** Maximum sequence length (T): positions per training row and the size of the position table. */
+  int context();
+
+  /** Width of the residual stream (C). */
+  int dim();
+
+  /** Number of attention heads; must divide {@code dim}. */
+  int heads();
+
+  /** Number of Transformer blocks (L). */
+  int layers();
+
+  /** Rows per training step (B): the generated arenas hold activations for {@code batch * context} tokens. */
+  int batch();
+
+  /** Width of the MLP's hidden layer. {@code 0}, the default, means the family's default: {@code 4 * dim}. */
+  int hidden() default 0;
+}

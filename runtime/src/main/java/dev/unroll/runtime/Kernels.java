@@ -1,0 +1,92 @@
+package dev.unroll.runtime;
+
+/**
+ * The operations a GPT-2 step is made of, as llm.c's CPU reference defines them. Generated models call these
+ * with constant arguments; every backend implements the same contract, and {@code ScalarKernels} is the
+ * reference that every other implementation is tested against.
+ *
+ * <p>Conventions: tensors live in flat {@code float[]} arenas and are passed as (array, offset) pairs;
+ * shapes are row-major. {@code N} is the number of rows (B*T positions). Every {@code *Backward} method
+ * <em>accumulates</em> ({@code +=}) into the gradients it writes, exactly like llm.c; callers zero them first.
+ * No method allocates.
+ */
+public interface Kernels {
+
+  /** out[b,t,:] = wte[inp[b,t],:] + wpe[t,:]. out (B,T,C), wte (V,C), wpe (maxT,C). */
+  void encoderForward(float[] out, int outOff, int[] inp, float[] wte, int wteOff, float[] wpe, int wpeOff,
+      int B, int T, int C);
+
+  /** dwte[inp[b,t],:] += dout[b,t,:]; dwpe[t,:] += dout[b,t,:]. */
+  void encoderBackward(float[] dwte, int dwteOff, float[] dwpe, int dwpeOff, float[] dout, int doutOff, int[] inp,
+      int B, int T, int C);
+
+  /**
+   * LayerNorm over the last axis (eps 1e-5, biased variance). out (N,C), mean (N), rstd (N), inp (N,C),
+   * weight (C), bias (C). mean and rstd are cached for the backward pass.
+   */
+  void layernormForward(float[] out, int outOff, float[] mean, int meanOff, float[] rstd, int rstdOff,
+      float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int N, int C);
+
+  /** Accumulates dinp (N,C), dweight (C), dbias (C) from dout (N,C). */
+  void layernormBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dbias, int dbiasOff,
+      float[] dout, int doutOff, float[] inp, int inpOff, float[] weight, int weightOff, float[] mean, int meanOff,
+      float[] rstd, int rstdOff, int N, int C);
+
+  /**
+   * out[n,o] = bias[o] + sum_i inp[n,i] * weight[o,i]. out (N,OC), inp (N,C), weight (OC,C), bias (OC).
+   * {@code bias == null} means no bias.
+   */
+  void matmulForward(float[] out, int outOff, float[] inp, int inpOff, float[] weight, int weightOff,
+      float[] bias, int biasOff, int N, int C, int OC);
+
+  /**
+   * Accumulates dinp (N,C) += dout·weight, dweight (OC,C) += doutᵀ·inp, dbias (OC) += column sums of dout.
+   * {@code dbias == null} means no bias.
+   */
+  void matmulBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dbias, int dbiasOff,
+      float[] dout, int doutOff, float[] inp, int inpOff, float[] weight, int weightOff, int N, int C, int OC);
+
+  /**
+   * Causal multi-head attention. qkv (B,T,3C) holds q, k, v side by side; out (B,T,C); preatt and att
+   * (B,NH,T,T) keep the scaled scores and the softmax for backward (entries above the diagonal are left 0).
+   * Scale is 1/sqrt(C/NH).
+   */
+  void attentionForward(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
+      float[] qkv, int qkvOff, int B, int T, int C, int NH);
+
+  /** Accumulates dqkv (B,T,3C), dpreatt and datt (B,NH,T,T, scratch that must start zeroed) from dout (B,T,C). */
+  void attentionBackward(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt, int dattOff,
+      float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int C, int NH);
+
+  /** GELU, tanh approximation: out = 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))). */
+  void geluForward(float[] out, int outOff, float[] inp, int inpOff, int N);
+
+  /** dinp += gelu'(inp) · dout. */
+  void geluBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int N);
+
+  /** out = inp1 + inp2 over N floats. */
+  void residualForward(float[] out, int outOff, float[] inp1, int inp1Off, float[] inp2, int inp2Off, int N);
+
+  /** dinp1 += dout; dinp2 += dout. */
+  void residualBackward(float[] dinp1, int dinp1Off, float[] dinp2, int dinp2Off, float[] dout, int doutOff, int N);
+
+  /**
+   * Softmax over the first V of each row of Vp logits: probs (N,Vp), logits (N,Vp). probs[n, V..Vp) are set to 0.
+   */
+  void softmaxForward(float[] probs, int probsOff, float[] logits, int logitsOff, int N, int V, int Vp);
+
+  /**
+   * losses[n] = -ln(probs[n, targets[n]]); returns the mean of losses over N. probs (N,Vp), losses (N).
+   */
+  float crossEntropyForward(float[] losses, int lossesOff, float[] probs, int probsOff, int[] targets, int N, int Vp);
+
+  /**
+   * Backward of mean cross-entropy through softmax: dlogits[n,i] += (probs[n,i] - [i == targets[n]]) * dloss
+   * for i &lt; V (padded columns untouched), where dloss = 1/N.
+   */
+  void crossEntropySoftmaxBackward(float[] dlogits, int dlogitsOff, float[] probs, int probsOff, int[] targets,
+      int N, int V, int Vp);
+
+  /** a[off..off+n) = 0. */
+  void zero(float[] a, int off, int n);
+}
