@@ -1,0 +1,377 @@
+package dev.unroll.runtime.scalar;
+
+import dev.unroll.runtime.Kernels;
+import java.util.Arrays;
+
+/**
+ * The reference {@link Kernels}: plain loops in float, with the arithmetic in the same order as llm.c's CPU
+ * reference ({@code train_gpt2.c}), so that its results are that reference's. Slow and simple on purpose; every
+ * other backend is tested against it.
+ */
+public final class ScalarKernels implements Kernels {
+
+  /** The one instance; the class holds no state. */
+  public static final ScalarKernels INSTANCE = new ScalarKernels();
+
+  /** sqrtf(2.0f / M_PI) as llm.c writes it: the quotient in double, rounded to float, then a float root. */
+  private static final float GELU_SCALING_FACTOR = (float) Math.sqrt((float) (2.0 / Math.PI));
+
+  private static final float GELU_CUBE = 0.044715f;
+
+  private static final float LAYERNORM_EPS = 1e-5f;
+
+  /** Initial running maximum in llm.c's softmaxes. */
+  private static final float MAX_START = -10000.0f;
+
+  private ScalarKernels() {}
+
+  @Override
+  public void encoderForward(float[] out, int outOff, int[] inp, float[] wte, int wteOff, float[] wpe, int wpeOff,
+      int B, int T, int C) {
+    for (int b = 0; b < B; b++) {
+      for (int t = 0; t < T; t++) {
+        int o = outOff + (b * T + t) * C;
+        int e = wteOff + inp[b * T + t] * C;
+        int p = wpeOff + t * C;
+        for (int i = 0; i < C; i++) {
+          out[o + i] = wte[e + i] + wpe[p + i];
+        }
+      }
+    }
+  }
+
+  @Override
+  public void encoderBackward(float[] dwte, int dwteOff, float[] dwpe, int dwpeOff, float[] dout, int doutOff,
+      int[] inp, int B, int T, int C) {
+    for (int b = 0; b < B; b++) {
+      for (int t = 0; t < T; t++) {
+        int d = doutOff + (b * T + t) * C;
+        int e = dwteOff + inp[b * T + t] * C;
+        int p = dwpeOff + t * C;
+        for (int i = 0; i < C; i++) {
+          float g = dout[d + i];
+          dwte[e + i] += g;
+          dwpe[p + i] += g;
+        }
+      }
+    }
+  }
+
+  @Override
+  public void layernormForward(float[] out, int outOff, float[] mean, int meanOff, float[] rstd, int rstdOff,
+      float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int N, int C) {
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      float m = 0.0f;
+      for (int i = 0; i < C; i++) {
+        m += inp[x + i];
+      }
+      m = m / C;
+      float v = 0.0f;
+      for (int i = 0; i < C; i++) {
+        float xshift = inp[x + i] - m;
+        v += xshift * xshift;
+      }
+      v = v / C;
+      float s = 1.0f / (float) Math.sqrt(v + LAYERNORM_EPS);
+      int o = outOff + n * C;
+      for (int i = 0; i < C; i++) {
+        float norm = s * (inp[x + i] - m);
+        out[o + i] = norm * weight[weightOff + i] + bias[biasOff + i];
+      }
+      mean[meanOff + n] = m;
+      rstd[rstdOff + n] = s;
+    }
+  }
+
+  @Override
+  public void layernormBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dbias,
+      int dbiasOff, float[] dout, int doutOff, float[] inp, int inpOff, float[] weight, int weightOff, float[] mean,
+      int meanOff, float[] rstd, int rstdOff, int N, int C) {
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int d = doutOff + n * C;
+      int di = dinpOff + n * C;
+      float m = mean[meanOff + n];
+      float s = rstd[rstdOff + n];
+      // the two reductions of the normalisation's backward
+      float dnormMean = 0.0f;
+      float dnormNormMean = 0.0f;
+      for (int i = 0; i < C; i++) {
+        float norm = (inp[x + i] - m) * s;
+        float dnorm = weight[weightOff + i] * dout[d + i];
+        dnormMean += dnorm;
+        dnormNormMean += dnorm * norm;
+      }
+      dnormMean = dnormMean / C;
+      dnormNormMean = dnormNormMean / C;
+      for (int i = 0; i < C; i++) {
+        float norm = (inp[x + i] - m) * s;
+        float dnorm = weight[weightOff + i] * dout[d + i];
+        dbias[dbiasOff + i] += dout[d + i];
+        dweight[dweightOff + i] += norm * dout[d + i];
+        float dval = 0.0f;
+        dval += dnorm;
+        dval -= dnormMean;
+        dval -= norm * dnormNormMean;
+        dval *= s;
+        dinp[di + i] += dval;
+      }
+    }
+  }
+
+  @Override
+  public void matmulForward(float[] out, int outOff, float[] inp, int inpOff, float[] weight, int weightOff,
+      float[] bias, int biasOff, int N, int C, int OC) {
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int y = outOff + n * OC;
+      for (int o = 0; o < OC; o++) {
+        int w = weightOff + o * C;
+        float val = bias == null ? 0.0f : bias[biasOff + o];
+        for (int i = 0; i < C; i++) {
+          val += inp[x + i] * weight[w + i];
+        }
+        out[y + o] = val;
+      }
+    }
+  }
+
+  @Override
+  public void matmulBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dbias,
+      int dbiasOff, float[] dout, int doutOff, float[] inp, int inpOff, float[] weight, int weightOff, int N, int C,
+      int OC) {
+    // dinp, row by row
+    for (int n = 0; n < N; n++) {
+      int di = dinpOff + n * C;
+      int d = doutOff + n * OC;
+      for (int o = 0; o < OC; o++) {
+        int w = weightOff + o * C;
+        float g = dout[d + o];
+        for (int i = 0; i < C; i++) {
+          dinp[di + i] += weight[w + i] * g;
+        }
+      }
+    }
+    // dweight and dbias, output channel by output channel
+    for (int o = 0; o < OC; o++) {
+      int dw = dweightOff + o * C;
+      for (int n = 0; n < N; n++) {
+        int x = inpOff + n * C;
+        float g = dout[doutOff + n * OC + o];
+        if (dbias != null) {
+          dbias[dbiasOff + o] += g;
+        }
+        for (int i = 0; i < C; i++) {
+          dweight[dw + i] += inp[x + i] * g;
+        }
+      }
+    }
+  }
+
+  @Override
+  public void attentionForward(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
+      float[] qkv, int qkvOff, int B, int T, int C, int NH) {
+    int C3 = 3 * C;
+    int hs = C / NH;
+    float scale = (float) (1.0 / (float) Math.sqrt(hs));
+    for (int b = 0; b < B; b++) {
+      for (int t = 0; t < T; t++) {
+        for (int h = 0; h < NH; h++) {
+          int q = qkvOff + (b * T + t) * C3 + h * hs;
+          int row = ((b * NH + h) * T + t) * T;
+          int pre = preattOff + row;
+          int a = attOff + row;
+          // scores and their maximum
+          float maxval = MAX_START;
+          for (int t2 = 0; t2 <= t; t2++) {
+            int k = qkvOff + (b * T + t2) * C3 + h * hs + C;
+            float val = 0.0f;
+            for (int i = 0; i < hs; i++) {
+              val += qkv[q + i] * qkv[k + i];
+            }
+            val *= scale;
+            if (val > maxval) {
+              maxval = val;
+            }
+            preatt[pre + t2] = val;
+          }
+          // softmax over the causal prefix
+          float expsum = 0.0f;
+          for (int t2 = 0; t2 <= t; t2++) {
+            float expv = (float) Math.exp(preatt[pre + t2] - maxval);
+            expsum += expv;
+            att[a + t2] = expv;
+          }
+          float expsumInv = expsum == 0.0f ? 0.0f : 1.0f / expsum;
+          for (int t2 = 0; t2 < T; t2++) {
+            if (t2 <= t) {
+              att[a + t2] *= expsumInv;
+            } else {
+              preatt[pre + t2] = 0.0f;
+              att[a + t2] = 0.0f;
+            }
+          }
+          // weighted sum of the values
+          int y = outOff + (b * T + t) * C + h * hs;
+          for (int i = 0; i < hs; i++) {
+            out[y + i] = 0.0f;
+          }
+          for (int t2 = 0; t2 <= t; t2++) {
+            int v = qkvOff + (b * T + t2) * C3 + h * hs + 2 * C;
+            float w = att[a + t2];
+            for (int i = 0; i < hs; i++) {
+              out[y + i] += w * qkv[v + i];
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Override
+  public void attentionBackward(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
+      int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int C,
+      int NH) {
+    int C3 = 3 * C;
+    int hs = C / NH;
+    float scale = (float) (1.0 / (float) Math.sqrt(hs));
+    for (int b = 0; b < B; b++) {
+      for (int t = 0; t < T; t++) {
+        for (int h = 0; h < NH; h++) {
+          int row = ((b * NH + h) * T + t) * T;
+          int a = attOff + row;
+          int da = dattOff + row;
+          int dpre = dpreattOff + row;
+          int q = qkvOff + (b * T + t) * C3 + h * hs;
+          int dq = dqkvOff + (b * T + t) * C3 + h * hs;
+          int dy = doutOff + (b * T + t) * C + h * hs;
+          // through the weighted sum of the values
+          for (int t2 = 0; t2 <= t; t2++) {
+            int v = qkvOff + (b * T + t2) * C3 + h * hs + 2 * C;
+            int dv = dqkvOff + (b * T + t2) * C3 + h * hs + 2 * C;
+            for (int i = 0; i < hs; i++) {
+              datt[da + t2] += qkv[v + i] * dout[dy + i];
+              dqkv[dv + i] += att[a + t2] * dout[dy + i];
+            }
+          }
+          // through the softmax
+          for (int t2 = 0; t2 <= t; t2++) {
+            for (int t3 = 0; t3 <= t; t3++) {
+              float indicator = t2 == t3 ? 1.0f : 0.0f;
+              float local = att[a + t2] * (indicator - att[a + t3]);
+              dpreatt[dpre + t3] += local * datt[da + t2];
+            }
+          }
+          // through the scaled scores q·k
+          for (int t2 = 0; t2 <= t; t2++) {
+            int k = qkvOff + (b * T + t2) * C3 + h * hs + C;
+            int dk = dqkvOff + (b * T + t2) * C3 + h * hs + C;
+            for (int i = 0; i < hs; i++) {
+              dqkv[dq + i] += qkv[k + i] * dpreatt[dpre + t2] * scale;
+              dqkv[dk + i] += qkv[q + i] * dpreatt[dpre + t2] * scale;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Override
+  public void geluForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
+    for (int i = 0; i < N; i++) {
+      float x = inp[inpOff + i];
+      float cube = GELU_CUBE * x * x * x;
+      out[outOff + i] = 0.5f * x * (1.0f + (float) Math.tanh(GELU_SCALING_FACTOR * (x + cube)));
+    }
+  }
+
+  @Override
+  public void geluBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int N) {
+    for (int i = 0; i < N; i++) {
+      float x = inp[inpOff + i];
+      float cube = GELU_CUBE * x * x * x;
+      float tanhArg = GELU_SCALING_FACTOR * (x + cube);
+      float tanhOut = (float) Math.tanh(tanhArg);
+      float coshOut = (float) Math.cosh(tanhArg);
+      float sechOut = 1.0f / (coshOut * coshOut);
+      float localGrad = 0.5f * (1.0f + tanhOut)
+          + x * 0.5f * sechOut * GELU_SCALING_FACTOR * (1.0f + 3.0f * GELU_CUBE * x * x);
+      dinp[dinpOff + i] += localGrad * dout[doutOff + i];
+    }
+  }
+
+  @Override
+  public void residualForward(float[] out, int outOff, float[] inp1, int inp1Off, float[] inp2, int inp2Off,
+      int N) {
+    for (int i = 0; i < N; i++) {
+      out[outOff + i] = inp1[inp1Off + i] + inp2[inp2Off + i];
+    }
+  }
+
+  @Override
+  public void residualBackward(float[] dinp1, int dinp1Off, float[] dinp2, int dinp2Off, float[] dout, int doutOff,
+      int N) {
+    for (int i = 0; i < N; i++) {
+      dinp1[dinp1Off + i] += dout[doutOff + i];
+      dinp2[dinp2Off + i] += dout[doutOff + i];
+    }
+  }
+
+  @Override
+  public void softmaxForward(float[] probs, int probsOff, float[] logits, int logitsOff, int N, int V, int Vp) {
+    for (int n = 0; n < N; n++) {
+      int x = logitsOff + n * Vp;
+      int p = probsOff + n * Vp;
+      float maxval = MAX_START;
+      for (int i = 0; i < V; i++) {
+        if (logits[x + i] > maxval) {
+          maxval = logits[x + i];
+        }
+      }
+      float sum = 0.0f;
+      for (int i = 0; i < V; i++) {
+        probs[p + i] = (float) Math.exp(logits[x + i] - maxval);
+        sum += probs[p + i];
+      }
+      for (int i = 0; i < V; i++) {
+        probs[p + i] /= sum;
+      }
+      for (int i = V; i < Vp; i++) {
+        probs[p + i] = 0.0f;
+      }
+    }
+  }
+
+  @Override
+  public float crossEntropyForward(float[] losses, int lossesOff, float[] probs, int probsOff, int[] targets, int N,
+      int Vp) {
+    float meanLoss = 0.0f;
+    for (int n = 0; n < N; n++) {
+      float loss = -(float) Math.log(probs[probsOff + n * Vp + targets[n]]);
+      losses[lossesOff + n] = loss;
+      meanLoss += loss;
+    }
+    return meanLoss / N;
+  }
+
+  @Override
+  public void crossEntropySoftmaxBackward(float[] dlogits, int dlogitsOff, float[] probs, int probsOff,
+      int[] targets, int N, int V, int Vp) {
+    float dloss = 1.0f / N;
+    for (int n = 0; n < N; n++) {
+      int d = dlogitsOff + n * Vp;
+      int p = probsOff + n * Vp;
+      int ix = targets[n];
+      for (int i = 0; i < V; i++) {
+        float indicator = i == ix ? 1.0f : 0.0f;
+        dlogits[d + i] += (probs[p + i] - indicator) * dloss;
+      }
+    }
+  }
+
+  @Override
+  public void zero(float[] a, int off, int n) {
+    Arrays.fill(a, off, off + n, 0.0f);
+  }
+}

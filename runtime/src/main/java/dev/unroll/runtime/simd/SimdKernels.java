@@ -1,0 +1,919 @@
+package dev.unroll.runtime.simd;
+
+import dev.unroll.runtime.Kernels;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link Kernels} on the Java Vector API, with the species the CPU prefers. Vector bodies with scalar tails;
+ * matmuls are register-blocked (four rows against two weight rows or two vectors of columns at a time) and tiled
+ * so that the operand reused across a tile stays in cache. Single-threaded. Results match {@code ScalarKernels}
+ * up to float rounding: sums run in a different order, products are fused, and exp and tanh come from
+ * {@link VectorMath}, which gives the same bits interpreted or compiled (so results are deterministic).
+ */
+public final class SimdKernels implements Kernels {
+
+  /** The one instance; the class holds no state. */
+  public static final SimdKernels INSTANCE = new SimdKernels();
+
+  private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+  private static final int L = S.length();
+
+  /** Floats of the operand a matmul tile reuses (128 KiB): it stays in L2 while the other operand streams. */
+  private static final int TILE_FLOATS = 32 * 1024;
+
+  private static final float GELU_SCALING_FACTOR = (float) Math.sqrt((float) (2.0 / Math.PI));
+
+  private static final float GELU_CUBE = 0.044715f;
+
+  private static final float LAYERNORM_EPS = 1e-5f;
+
+  /** Initial running maximum in llm.c's softmaxes. */
+  private static final float MAX_START = -10000.0f;
+
+  private SimdKernels() {}
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // small vector helpers; each returns a scalar or writes an array, so no vector leaves a method
+
+  /** Sum of a[ao..ao+n) * b[bo..bo+n). */
+  private static float dot(float[] a, int ao, float[] b, int bo, int n) {
+    int bound = S.loopBound(n);
+    int i = 0;
+    float s = 0.0f;
+    if (bound > 0) {
+      FloatVector acc0 = FloatVector.zero(S);
+      FloatVector acc1 = FloatVector.zero(S);
+      for (; i + L < bound; i += 2 * L) {
+        acc0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc0);
+        acc1 = FloatVector.fromArray(S, a, ao + i + L).fma(FloatVector.fromArray(S, b, bo + i + L), acc1);
+      }
+      if (i < bound) {
+        acc0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc0);
+        i += L;
+      }
+      s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+    for (; i < n; i++) {
+      s += a[ao + i] * b[bo + i];
+    }
+    return s;
+  }
+
+  /** y[yo..yo+n) += alpha * x[xo..xo+n). */
+  private static void axpy(float[] y, int yo, float alpha, float[] x, int xo, int n) {
+    int bound = S.loopBound(n);
+    int i = 0;
+    if (bound > 0) {
+      FloatVector va = FloatVector.broadcast(S, alpha);
+      for (; i < bound; i += L) {
+        FloatVector.fromArray(S, x, xo + i).fma(va, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+      }
+    }
+    for (; i < n; i++) {
+      y[yo + i] += alpha * x[xo + i];
+    }
+  }
+
+  /** y[yo..yo+n) += x[xo..xo+n). */
+  private static void addInto(float[] y, int yo, float[] x, int xo, int n) {
+    int bound = S.loopBound(n);
+    int i = 0;
+    for (; i < bound; i += L) {
+      FloatVector.fromArray(S, y, yo + i).add(FloatVector.fromArray(S, x, xo + i)).intoArray(y, yo + i);
+    }
+    for (; i < n; i++) {
+      y[yo + i] += x[xo + i];
+    }
+  }
+
+  /** out[oo..oo+n) = a[ao..ao+n) + b[bo..bo+n). */
+  private static void add(float[] out, int oo, float[] a, int ao, float[] b, int bo, int n) {
+    int bound = S.loopBound(n);
+    int i = 0;
+    for (; i < bound; i += L) {
+      FloatVector.fromArray(S, a, ao + i).add(FloatVector.fromArray(S, b, bo + i)).intoArray(out, oo + i);
+    }
+    for (; i < n; i++) {
+      out[oo + i] = a[ao + i] + b[bo + i];
+    }
+  }
+
+  /** a[ao..ao+n) *= s. */
+  private static void scale(float[] a, int ao, float s, int n) {
+    int bound = S.loopBound(n);
+    int i = 0;
+    if (bound > 0) {
+      FloatVector vs = FloatVector.broadcast(S, s);
+      for (; i < bound; i += L) {
+        FloatVector.fromArray(S, a, ao + i).mul(vs).intoArray(a, ao + i);
+      }
+    }
+    for (; i < n; i++) {
+      a[ao + i] *= s;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // encoder
+
+  @Override
+  public void encoderForward(float[] out, int outOff, int[] inp, float[] wte, int wteOff, float[] wpe, int wpeOff,
+      int B, int T, int C) {
+    for (int b = 0; b < B; b++) {
+      for (int t = 0; t < T; t++) {
+        add(out, outOff + (b * T + t) * C, wte, wteOff + inp[b * T + t] * C, wpe, wpeOff + t * C, C);
+      }
+    }
+  }
+
+  @Override
+  public void encoderBackward(float[] dwte, int dwteOff, float[] dwpe, int dwpeOff, float[] dout, int doutOff,
+      int[] inp, int B, int T, int C) {
+    for (int b = 0; b < B; b++) {
+      for (int t = 0; t < T; t++) {
+        int d = doutOff + (b * T + t) * C;
+        addInto(dwte, dwteOff + inp[b * T + t] * C, dout, d, C);
+        addInto(dwpe, dwpeOff + t * C, dout, d, C);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // layernorm
+
+  @Override
+  public void layernormForward(float[] out, int outOff, float[] mean, int meanOff, float[] rstd, int rstdOff,
+      float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int N, int C) {
+    int bound = S.loopBound(C);
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int o = outOff + n * C;
+      // mean
+      float m = 0.0f;
+      int i = 0;
+      if (bound > 0) {
+        FloatVector acc = FloatVector.zero(S);
+        for (; i < bound; i += L) {
+          acc = acc.add(FloatVector.fromArray(S, inp, x + i));
+        }
+        m = acc.reduceLanes(VectorOperators.ADD);
+      }
+      for (; i < C; i++) {
+        m += inp[x + i];
+      }
+      m = m / C;
+      // biased variance
+      float v = 0.0f;
+      i = 0;
+      if (bound > 0) {
+        FloatVector vm = FloatVector.broadcast(S, m);
+        FloatVector acc = FloatVector.zero(S);
+        for (; i < bound; i += L) {
+          FloatVector d = FloatVector.fromArray(S, inp, x + i).sub(vm);
+          acc = d.fma(d, acc);
+        }
+        v = acc.reduceLanes(VectorOperators.ADD);
+      }
+      for (; i < C; i++) {
+        float d = inp[x + i] - m;
+        v += d * d;
+      }
+      v = v / C;
+      float s = 1.0f / (float) Math.sqrt(v + LAYERNORM_EPS);
+      // normalise, scale, shift
+      i = 0;
+      if (bound > 0) {
+        FloatVector vm = FloatVector.broadcast(S, m);
+        FloatVector vs = FloatVector.broadcast(S, s);
+        for (; i < bound; i += L) {
+          FloatVector norm = FloatVector.fromArray(S, inp, x + i).sub(vm).mul(vs);
+          norm.mul(FloatVector.fromArray(S, weight, weightOff + i))
+              .add(FloatVector.fromArray(S, bias, biasOff + i))
+              .intoArray(out, o + i);
+        }
+      }
+      for (; i < C; i++) {
+        float norm = s * (inp[x + i] - m);
+        out[o + i] = norm * weight[weightOff + i] + bias[biasOff + i];
+      }
+      mean[meanOff + n] = m;
+      rstd[rstdOff + n] = s;
+    }
+  }
+
+  @Override
+  public void layernormBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dbias,
+      int dbiasOff, float[] dout, int doutOff, float[] inp, int inpOff, float[] weight, int weightOff, float[] mean,
+      int meanOff, float[] rstd, int rstdOff, int N, int C) {
+    int bound = S.loopBound(C);
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int d = doutOff + n * C;
+      int di = dinpOff + n * C;
+      float m = mean[meanOff + n];
+      float s = rstd[rstdOff + n];
+      // the two reductions of the normalisation's backward
+      float dnormMean = 0.0f;
+      float dnormNormMean = 0.0f;
+      int i = 0;
+      if (bound > 0) {
+        FloatVector vm = FloatVector.broadcast(S, m);
+        FloatVector vs = FloatVector.broadcast(S, s);
+        FloatVector accMean = FloatVector.zero(S);
+        FloatVector accNormMean = FloatVector.zero(S);
+        for (; i < bound; i += L) {
+          FloatVector norm = FloatVector.fromArray(S, inp, x + i).sub(vm).mul(vs);
+          FloatVector dnorm = FloatVector.fromArray(S, weight, weightOff + i)
+              .mul(FloatVector.fromArray(S, dout, d + i));
+          accMean = accMean.add(dnorm);
+          accNormMean = dnorm.fma(norm, accNormMean);
+        }
+        dnormMean = accMean.reduceLanes(VectorOperators.ADD);
+        dnormNormMean = accNormMean.reduceLanes(VectorOperators.ADD);
+      }
+      for (; i < C; i++) {
+        float norm = (inp[x + i] - m) * s;
+        float dnorm = weight[weightOff + i] * dout[d + i];
+        dnormMean += dnorm;
+        dnormNormMean += dnorm * norm;
+      }
+      dnormMean = dnormMean / C;
+      dnormNormMean = dnormNormMean / C;
+      // the three gradients
+      i = 0;
+      if (bound > 0) {
+        FloatVector vm = FloatVector.broadcast(S, m);
+        FloatVector vs = FloatVector.broadcast(S, s);
+        FloatVector vMean = FloatVector.broadcast(S, dnormMean);
+        FloatVector vNormMean = FloatVector.broadcast(S, dnormNormMean);
+        for (; i < bound; i += L) {
+          FloatVector norm = FloatVector.fromArray(S, inp, x + i).sub(vm).mul(vs);
+          FloatVector g = FloatVector.fromArray(S, dout, d + i);
+          FloatVector dnorm = FloatVector.fromArray(S, weight, weightOff + i).mul(g);
+          FloatVector.fromArray(S, dbias, dbiasOff + i).add(g).intoArray(dbias, dbiasOff + i);
+          norm.fma(g, FloatVector.fromArray(S, dweight, dweightOff + i)).intoArray(dweight, dweightOff + i);
+          FloatVector dval = dnorm.sub(vMean).sub(norm.mul(vNormMean)).mul(vs);
+          FloatVector.fromArray(S, dinp, di + i).add(dval).intoArray(dinp, di + i);
+        }
+      }
+      for (; i < C; i++) {
+        float norm = (inp[x + i] - m) * s;
+        float g = dout[d + i];
+        float dnorm = weight[weightOff + i] * g;
+        dbias[dbiasOff + i] += g;
+        dweight[dweightOff + i] += norm * g;
+        dinp[di + i] += (dnorm - dnormMean - norm * dnormNormMean) * s;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // matmul
+
+  @Override
+  public void matmulForward(float[] out, int outOff, float[] inp, int inpOff, float[] weight, int weightOff,
+      float[] bias, int biasOff, int N, int C, int OC) {
+    // tiles of weight rows small enough to stay in L2 while every row of inp passes by
+    int tile = Math.max(2, TILE_FLOATS / Math.max(C, 1)) & ~1;
+    for (int o0 = 0; o0 < OC; o0 += tile) {
+      int o1 = Math.min(OC, o0 + tile);
+      int n = 0;
+      for (; n + 4 <= N; n += 4) {
+        int x = inpOff + n * C;
+        int y = outOff + n * OC;
+        int o = o0;
+        for (; o + 2 <= o1; o += 2) {
+          dot4x2(out, y + o, OC, inp, x, C, weight, weightOff + o * C, bias, biasOff + o);
+        }
+        if (o < o1) {
+          dot4x1(out, y + o, OC, inp, x, C, weight, weightOff + o * C, bias, biasOff + o);
+        }
+      }
+      for (; n < N; n++) {
+        int x = inpOff + n * C;
+        int y = outOff + n * OC;
+        for (int o = o0; o < o1; o++) {
+          float b = bias == null ? 0.0f : bias[biasOff + o];
+          out[y + o] = b + dot(inp, x, weight, weightOff + o * C, C);
+        }
+      }
+    }
+  }
+
+  /**
+   * Four rows of inp (at x, stride C) against two rows of weight (at w, stride C): writes out[y + r*OC + c] for
+   * r in 0..3, c in 0..1.
+   */
+  private static void dot4x2(float[] out, int y, int OC, float[] inp, int x, int C, float[] weight, int w,
+      float[] bias, int bo) {
+    int x1 = x + C;
+    int x2 = x1 + C;
+    int x3 = x2 + C;
+    int w1 = w + C;
+    int bound = S.loopBound(C);
+    float s00 = 0.0f;
+    float s01 = 0.0f;
+    float s10 = 0.0f;
+    float s11 = 0.0f;
+    float s20 = 0.0f;
+    float s21 = 0.0f;
+    float s30 = 0.0f;
+    float s31 = 0.0f;
+    int i = 0;
+    if (bound > 0) {
+      FloatVector a00 = FloatVector.zero(S);
+      FloatVector a01 = FloatVector.zero(S);
+      FloatVector a10 = FloatVector.zero(S);
+      FloatVector a11 = FloatVector.zero(S);
+      FloatVector a20 = FloatVector.zero(S);
+      FloatVector a21 = FloatVector.zero(S);
+      FloatVector a30 = FloatVector.zero(S);
+      FloatVector a31 = FloatVector.zero(S);
+      for (; i < bound; i += L) {
+        FloatVector v0 = FloatVector.fromArray(S, weight, w + i);
+        FloatVector v1 = FloatVector.fromArray(S, weight, w1 + i);
+        FloatVector u = FloatVector.fromArray(S, inp, x + i);
+        a00 = u.fma(v0, a00);
+        a01 = u.fma(v1, a01);
+        u = FloatVector.fromArray(S, inp, x1 + i);
+        a10 = u.fma(v0, a10);
+        a11 = u.fma(v1, a11);
+        u = FloatVector.fromArray(S, inp, x2 + i);
+        a20 = u.fma(v0, a20);
+        a21 = u.fma(v1, a21);
+        u = FloatVector.fromArray(S, inp, x3 + i);
+        a30 = u.fma(v0, a30);
+        a31 = u.fma(v1, a31);
+      }
+      s00 = a00.reduceLanes(VectorOperators.ADD);
+      s01 = a01.reduceLanes(VectorOperators.ADD);
+      s10 = a10.reduceLanes(VectorOperators.ADD);
+      s11 = a11.reduceLanes(VectorOperators.ADD);
+      s20 = a20.reduceLanes(VectorOperators.ADD);
+      s21 = a21.reduceLanes(VectorOperators.ADD);
+      s30 = a30.reduceLanes(VectorOperators.ADD);
+      s31 = a31.reduceLanes(VectorOperators.ADD);
+    }
+    for (; i < C; i++) {
+      float v0 = weight[w + i];
+      float v1 = weight[w1 + i];
+      s00 += inp[x + i] * v0;
+      s01 += inp[x + i] * v1;
+      s10 += inp[x1 + i] * v0;
+      s11 += inp[x1 + i] * v1;
+      s20 += inp[x2 + i] * v0;
+      s21 += inp[x2 + i] * v1;
+      s30 += inp[x3 + i] * v0;
+      s31 += inp[x3 + i] * v1;
+    }
+    float b0 = bias == null ? 0.0f : bias[bo];
+    float b1 = bias == null ? 0.0f : bias[bo + 1];
+    out[y] = b0 + s00;
+    out[y + 1] = b1 + s01;
+    out[y + OC] = b0 + s10;
+    out[y + OC + 1] = b1 + s11;
+    out[y + 2 * OC] = b0 + s20;
+    out[y + 2 * OC + 1] = b1 + s21;
+    out[y + 3 * OC] = b0 + s30;
+    out[y + 3 * OC + 1] = b1 + s31;
+  }
+
+  /** Four rows of inp against one row of weight; see {@link #dot4x2}. */
+  private static void dot4x1(float[] out, int y, int OC, float[] inp, int x, int C, float[] weight, int w,
+      float[] bias, int bo) {
+    int x1 = x + C;
+    int x2 = x1 + C;
+    int x3 = x2 + C;
+    int bound = S.loopBound(C);
+    float s0 = 0.0f;
+    float s1 = 0.0f;
+    float s2 = 0.0f;
+    float s3 = 0.0f;
+    int i = 0;
+    if (bound > 0) {
+      FloatVector a0 = FloatVector.zero(S);
+      FloatVector a1 = FloatVector.zero(S);
+      FloatVector a2 = FloatVector.zero(S);
+      FloatVector a3 = FloatVector.zero(S);
+      for (; i < bound; i += L) {
+        FloatVector v = FloatVector.fromArray(S, weight, w + i);
+        a0 = FloatVector.fromArray(S, inp, x + i).fma(v, a0);
+        a1 = FloatVector.fromArray(S, inp, x1 + i).fma(v, a1);
+        a2 = FloatVector.fromArray(S, inp, x2 + i).fma(v, a2);
+        a3 = FloatVector.fromArray(S, inp, x3 + i).fma(v, a3);
+      }
+      s0 = a0.reduceLanes(VectorOperators.ADD);
+      s1 = a1.reduceLanes(VectorOperators.ADD);
+      s2 = a2.reduceLanes(VectorOperators.ADD);
+      s3 = a3.reduceLanes(VectorOperators.ADD);
+    }
+    for (; i < C; i++) {
+      float v = weight[w + i];
+      s0 += inp[x + i] * v;
+      s1 += inp[x1 + i] * v;
+      s2 += inp[x2 + i] * v;
+      s3 += inp[x3 + i] * v;
+    }
+    float b = bias == null ? 0.0f : bias[bo];
+    out[y] = b + s0;
+    out[y + OC] = b + s1;
+    out[y + 2 * OC] = b + s2;
+    out[y + 3 * OC] = b + s3;
+  }
+
+  @Override
+  public void matmulBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dbias,
+      int dbiasOff, float[] dout, int doutOff, float[] inp, int inpOff, float[] weight, int weightOff, int N, int C,
+      int OC) {
+    int tile = Math.max(4, TILE_FLOATS / Math.max(C, 1));
+    // dinp (N,C) += dout (N,OC) · weight (OC,C), over tiles of weight rows
+    for (int o0 = 0; o0 < OC; o0 += tile) {
+      int k = Math.min(tile, OC - o0);
+      gemmAccumulate(dinp, dinpOff, C, dout, doutOff + o0, OC, 1, weight, weightOff + o0 * C, C, N, k, C);
+    }
+    // dweight (OC,C) += doutᵀ (OC,N) · inp (N,C), over tiles of inp rows
+    for (int n0 = 0; n0 < N; n0 += tile) {
+      int k = Math.min(tile, N - n0);
+      gemmAccumulate(dweight, dweightOff, C, dout, doutOff + n0 * OC, 1, OC, inp, inpOff + n0 * C, C, OC, k, C);
+    }
+    // dbias (OC) += column sums of dout
+    if (dbias != null) {
+      int bound = S.loopBound(OC);
+      int o = 0;
+      for (; o < bound; o += L) {
+        FloatVector acc = FloatVector.fromArray(S, dbias, dbiasOff + o);
+        for (int n = 0; n < N; n++) {
+          acc = acc.add(FloatVector.fromArray(S, dout, doutOff + n * OC + o));
+        }
+        acc.intoArray(dbias, dbiasOff + o);
+      }
+      for (; o < OC; o++) {
+        float s = dbias[dbiasOff + o];
+        for (int n = 0; n < N; n++) {
+          s += dout[doutOff + n * OC + o];
+        }
+        dbias[dbiasOff + o] = s;
+      }
+    }
+  }
+
+  /**
+   * c[r, j] += sum over k in order of a[r, k] * b[k, j], for r &lt; M, j &lt; cols, k &lt; K. Element (r, j) of c
+   * is at c0 + r*ldc + j, a[r, k] at a0 + r*ars + k*aks, b[k, j] at b0 + k*ldb + j. Each c element gets its terms
+   * in the order of k, as the scalar loops add them; four rows by two vectors of columns at a time.
+   */
+  private static void gemmAccumulate(float[] c, int c0, int ldc, float[] a, int a0, int ars, int aks, float[] b,
+      int b0, int ldb, int M, int K, int cols) {
+    int bound = S.loopBound(cols);
+    int r = 0;
+    for (; r + 4 <= M; r += 4) {
+      int cr0 = c0 + r * ldc;
+      int cr1 = cr0 + ldc;
+      int cr2 = cr1 + ldc;
+      int cr3 = cr2 + ldc;
+      int ar0 = a0 + r * ars;
+      int ar1 = ar0 + ars;
+      int ar2 = ar1 + ars;
+      int ar3 = ar2 + ars;
+      int j = 0;
+      for (; j + L < bound; j += 2 * L) {
+        FloatVector c00 = FloatVector.fromArray(S, c, cr0 + j);
+        FloatVector c01 = FloatVector.fromArray(S, c, cr0 + j + L);
+        FloatVector c10 = FloatVector.fromArray(S, c, cr1 + j);
+        FloatVector c11 = FloatVector.fromArray(S, c, cr1 + j + L);
+        FloatVector c20 = FloatVector.fromArray(S, c, cr2 + j);
+        FloatVector c21 = FloatVector.fromArray(S, c, cr2 + j + L);
+        FloatVector c30 = FloatVector.fromArray(S, c, cr3 + j);
+        FloatVector c31 = FloatVector.fromArray(S, c, cr3 + j + L);
+        for (int k = 0; k < K; k++) {
+          int bk = b0 + k * ldb + j;
+          int ak = k * aks;
+          FloatVector v0 = FloatVector.fromArray(S, b, bk);
+          FloatVector v1 = FloatVector.fromArray(S, b, bk + L);
+          FloatVector g = FloatVector.broadcast(S, a[ar0 + ak]);
+          c00 = v0.fma(g, c00);
+          c01 = v1.fma(g, c01);
+          g = FloatVector.broadcast(S, a[ar1 + ak]);
+          c10 = v0.fma(g, c10);
+          c11 = v1.fma(g, c11);
+          g = FloatVector.broadcast(S, a[ar2 + ak]);
+          c20 = v0.fma(g, c20);
+          c21 = v1.fma(g, c21);
+          g = FloatVector.broadcast(S, a[ar3 + ak]);
+          c30 = v0.fma(g, c30);
+          c31 = v1.fma(g, c31);
+        }
+        c00.intoArray(c, cr0 + j);
+        c01.intoArray(c, cr0 + j + L);
+        c10.intoArray(c, cr1 + j);
+        c11.intoArray(c, cr1 + j + L);
+        c20.intoArray(c, cr2 + j);
+        c21.intoArray(c, cr2 + j + L);
+        c30.intoArray(c, cr3 + j);
+        c31.intoArray(c, cr3 + j + L);
+      }
+      if (j < bound) {
+        FloatVector c0v = FloatVector.fromArray(S, c, cr0 + j);
+        FloatVector c1v = FloatVector.fromArray(S, c, cr1 + j);
+        FloatVector c2v = FloatVector.fromArray(S, c, cr2 + j);
+        FloatVector c3v = FloatVector.fromArray(S, c, cr3 + j);
+        for (int k = 0; k < K; k++) {
+          int ak = k * aks;
+          FloatVector v = FloatVector.fromArray(S, b, b0 + k * ldb + j);
+          c0v = v.fma(FloatVector.broadcast(S, a[ar0 + ak]), c0v);
+          c1v = v.fma(FloatVector.broadcast(S, a[ar1 + ak]), c1v);
+          c2v = v.fma(FloatVector.broadcast(S, a[ar2 + ak]), c2v);
+          c3v = v.fma(FloatVector.broadcast(S, a[ar3 + ak]), c3v);
+        }
+        c0v.intoArray(c, cr0 + j);
+        c1v.intoArray(c, cr1 + j);
+        c2v.intoArray(c, cr2 + j);
+        c3v.intoArray(c, cr3 + j);
+        j += L;
+      }
+      for (; j < cols; j++) {
+        float s0 = c[cr0 + j];
+        float s1 = c[cr1 + j];
+        float s2 = c[cr2 + j];
+        float s3 = c[cr3 + j];
+        for (int k = 0; k < K; k++) {
+          int ak = k * aks;
+          float v = b[b0 + k * ldb + j];
+          s0 += a[ar0 + ak] * v;
+          s1 += a[ar1 + ak] * v;
+          s2 += a[ar2 + ak] * v;
+          s3 += a[ar3 + ak] * v;
+        }
+        c[cr0 + j] = s0;
+        c[cr1 + j] = s1;
+        c[cr2 + j] = s2;
+        c[cr3 + j] = s3;
+      }
+    }
+    for (; r < M; r++) {
+      int cr = c0 + r * ldc;
+      int ar = a0 + r * ars;
+      int j = 0;
+      for (; j < bound; j += L) {
+        FloatVector acc = FloatVector.fromArray(S, c, cr + j);
+        for (int k = 0; k < K; k++) {
+          acc = FloatVector.fromArray(S, b, b0 + k * ldb + j).fma(FloatVector.broadcast(S, a[ar + k * aks]), acc);
+        }
+        acc.intoArray(c, cr + j);
+      }
+      for (; j < cols; j++) {
+        float s = c[cr + j];
+        for (int k = 0; k < K; k++) {
+          s += a[ar + k * aks] * b[b0 + k * ldb + j];
+        }
+        c[cr + j] = s;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // attention
+
+  @Override
+  public void attentionForward(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
+      float[] qkv, int qkvOff, int B, int T, int C, int NH) {
+    int C3 = 3 * C;
+    int hs = C / NH;
+    float scale = (float) (1.0 / (float) Math.sqrt(hs));
+    int hsBound = S.loopBound(hs);
+    for (int b = 0; b < B; b++) {
+      int base = qkvOff + b * T * C3;
+      for (int t = 0; t < T; t++) {
+        for (int h = 0; h < NH; h++) {
+          int q = base + t * C3 + h * hs;
+          int row = ((b * NH + h) * T + t) * T;
+          int pre = preattOff + row;
+          int a = attOff + row;
+          int count = t + 1;
+          // scaled scores q·k, four keys at a time, and their maximum
+          int k0 = base + h * hs + C;
+          int t2 = 0;
+          for (; t2 + 4 <= count; t2 += 4) {
+            scores4(preatt, pre + t2, scale, qkv, q, k0 + t2 * C3, C3, hs);
+          }
+          for (; t2 < count; t2++) {
+            preatt[pre + t2] = dot(qkv, q, qkv, k0 + t2 * C3, hs) * scale;
+          }
+          float maxval = MAX_START;
+          for (t2 = 0; t2 < count; t2++) {
+            if (preatt[pre + t2] > maxval) {
+              maxval = preatt[pre + t2];
+            }
+          }
+          // softmax over the causal prefix
+          float expsum = 0.0f;
+          int bound = S.loopBound(count);
+          t2 = 0;
+          if (bound > 0) {
+            FloatVector vmax = FloatVector.broadcast(S, maxval);
+            FloatVector acc = FloatVector.zero(S);
+            for (; t2 < bound; t2 += L) {
+              FloatVector e = FloatVector.fromArray(S, preatt, pre + t2).sub(vmax);
+              e = VectorMath.exp(e);
+              e.intoArray(att, a + t2);
+              acc = acc.add(e);
+            }
+            expsum = acc.reduceLanes(VectorOperators.ADD);
+          }
+          for (; t2 < count; t2++) {
+            float e = VectorMath.exp(preatt[pre + t2] - maxval);
+            att[a + t2] = e;
+            expsum += e;
+          }
+          scale(att, a, expsum == 0.0f ? 0.0f : 1.0f / expsum, count);
+          Arrays.fill(preatt, pre + count, pre + T, 0.0f);
+          Arrays.fill(att, a + count, a + T, 0.0f);
+          // weighted sum of the values, a vector of the head at a time
+          int y = outOff + (b * T + t) * C + h * hs;
+          int v0 = base + h * hs + 2 * C;
+          int i = 0;
+          for (; i < hsBound; i += L) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int t3 = 0; t3 < count; t3++) {
+              acc = FloatVector.fromArray(S, qkv, v0 + t3 * C3 + i).fma(FloatVector.broadcast(S, att[a + t3]), acc);
+            }
+            acc.intoArray(out, y + i);
+          }
+          for (; i < hs; i++) {
+            float s = 0.0f;
+            for (int t3 = 0; t3 < count; t3++) {
+              s += att[a + t3] * qkv[v0 + t3 * C3 + i];
+            }
+            out[y + i] = s;
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * out[o + j] = scale · (q · k_j) for four keys k_j at k + j*stride, each of n floats, and the query at q: one
+   * load of the query serves four independent accumulations.
+   */
+  private static void scores4(float[] out, int o, float scale, float[] x, int q, int k, int stride, int n) {
+    int k1 = k + stride;
+    int k2 = k1 + stride;
+    int k3 = k2 + stride;
+    int bound = S.loopBound(n);
+    float s0 = 0.0f;
+    float s1 = 0.0f;
+    float s2 = 0.0f;
+    float s3 = 0.0f;
+    int i = 0;
+    if (bound > 0) {
+      FloatVector a0 = FloatVector.zero(S);
+      FloatVector a1 = FloatVector.zero(S);
+      FloatVector a2 = FloatVector.zero(S);
+      FloatVector a3 = FloatVector.zero(S);
+      for (; i < bound; i += L) {
+        FloatVector u = FloatVector.fromArray(S, x, q + i);
+        a0 = u.fma(FloatVector.fromArray(S, x, k + i), a0);
+        a1 = u.fma(FloatVector.fromArray(S, x, k1 + i), a1);
+        a2 = u.fma(FloatVector.fromArray(S, x, k2 + i), a2);
+        a3 = u.fma(FloatVector.fromArray(S, x, k3 + i), a3);
+      }
+      s0 = a0.reduceLanes(VectorOperators.ADD);
+      s1 = a1.reduceLanes(VectorOperators.ADD);
+      s2 = a2.reduceLanes(VectorOperators.ADD);
+      s3 = a3.reduceLanes(VectorOperators.ADD);
+    }
+    for (; i < n; i++) {
+      float u = x[q + i];
+      s0 += u * x[k + i];
+      s1 += u * x[k1 + i];
+      s2 += u * x[k2 + i];
+      s3 += u * x[k3 + i];
+    }
+    out[o] = s0 * scale;
+    out[o + 1] = s1 * scale;
+    out[o + 2] = s2 * scale;
+    out[o + 3] = s3 * scale;
+  }
+
+  @Override
+  public void attentionBackward(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
+      int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int C,
+      int NH) {
+    int C3 = 3 * C;
+    int hs = C / NH;
+    float scale = (float) (1.0 / (float) Math.sqrt(hs));
+    int hsBound = S.loopBound(hs);
+    for (int b = 0; b < B; b++) {
+      int base = qkvOff + b * T * C3;
+      int dbase = dqkvOff + b * T * C3;
+      for (int t = 0; t < T; t++) {
+        for (int h = 0; h < NH; h++) {
+          int row = ((b * NH + h) * T + t) * T;
+          int a = attOff + row;
+          int da = dattOff + row;
+          int dpre = dpreattOff + row;
+          int q = base + t * C3 + h * hs;
+          int dq = dbase + t * C3 + h * hs;
+          int dy = doutOff + (b * T + t) * C + h * hs;
+          int count = t + 1;
+          // through the weighted sum of the values
+          for (int t2 = 0; t2 < count; t2++) {
+            int off = t2 * C3 + h * hs + 2 * C;
+            datt[da + t2] += dot(qkv, base + off, dout, dy, hs);
+            axpy(dqkv, dbase + off, att[a + t2], dout, dy, hs);
+          }
+          // through the softmax: dpreatt[t3] += att[t3] * (datt[t3] - sum_t2 att[t2] * datt[t2])
+          float weighted = dot(att, a, datt, da, count);
+          int bound = S.loopBound(count);
+          int t3 = 0;
+          if (bound > 0) {
+            FloatVector vw = FloatVector.broadcast(S, weighted);
+            for (; t3 < bound; t3 += L) {
+              FloatVector p = FloatVector.fromArray(S, att, a + t3);
+              FloatVector g = FloatVector.fromArray(S, datt, da + t3).sub(vw);
+              p.fma(g, FloatVector.fromArray(S, dpreatt, dpre + t3)).intoArray(dpreatt, dpre + t3);
+            }
+          }
+          for (; t3 < count; t3++) {
+            dpreatt[dpre + t3] += att[a + t3] * (datt[da + t3] - weighted);
+          }
+          // through the scaled scores: dk[t2] += g·q, dq += sum_t2 g·k[t2], with g = dpreatt[t2]·scale
+          int k0 = h * hs + C;
+          for (int t2 = 0; t2 < count; t2++) {
+            axpy(dqkv, dbase + t2 * C3 + k0, dpreatt[dpre + t2] * scale, qkv, q, hs);
+          }
+          int i = 0;
+          for (; i < hsBound; i += L) {
+            FloatVector acc = FloatVector.fromArray(S, dqkv, dq + i);
+            for (int t2 = 0; t2 < count; t2++) {
+              FloatVector g = FloatVector.broadcast(S, dpreatt[dpre + t2] * scale);
+              acc = FloatVector.fromArray(S, qkv, base + t2 * C3 + k0 + i).fma(g, acc);
+            }
+            acc.intoArray(dqkv, dq + i);
+          }
+          for (; i < hs; i++) {
+            float s = dqkv[dq + i];
+            for (int t2 = 0; t2 < count; t2++) {
+              s += qkv[base + t2 * C3 + k0 + i] * (dpreatt[dpre + t2] * scale);
+            }
+            dqkv[dq + i] = s;
+          }
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // pointwise
+
+  @Override
+  public void geluForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
+    int bound = S.loopBound(N);
+    int i = 0;
+    for (; i < bound; i += L) {
+      FloatVector x = FloatVector.fromArray(S, inp, inpOff + i);
+      FloatVector cube = x.mul(GELU_CUBE).mul(x).mul(x);
+      FloatVector th = VectorMath.tanh(x.add(cube).mul(GELU_SCALING_FACTOR));
+      x.mul(0.5f).mul(th.add(1.0f)).intoArray(out, outOff + i);
+    }
+    for (; i < N; i++) {
+      float x = inp[inpOff + i];
+      float cube = GELU_CUBE * x * x * x;
+      out[outOff + i] = 0.5f * x * (1.0f + VectorMath.tanh(GELU_SCALING_FACTOR * (x + cube)));
+    }
+  }
+
+  @Override
+  public void geluBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int N) {
+    float cube3 = 3.0f * GELU_CUBE;
+    int bound = S.loopBound(N);
+    int i = 0;
+    for (; i < bound; i += L) {
+      FloatVector x = FloatVector.fromArray(S, inp, inpOff + i);
+      FloatVector cube = x.mul(GELU_CUBE).mul(x).mul(x);
+      FloatVector arg = x.add(cube).mul(GELU_SCALING_FACTOR);
+      FloatVector th = VectorMath.tanh(arg);
+      FloatVector sech = th.mul(th).neg().add(1.0f); // sech² = 1 - tanh²
+      FloatVector poly = x.mul(cube3).mul(x).add(1.0f);
+      FloatVector grad = th.add(1.0f).mul(0.5f).add(x.mul(0.5f).mul(sech).mul(GELU_SCALING_FACTOR).mul(poly));
+      grad.fma(FloatVector.fromArray(S, dout, doutOff + i), FloatVector.fromArray(S, dinp, dinpOff + i))
+          .intoArray(dinp, dinpOff + i);
+    }
+    for (; i < N; i++) {
+      float x = inp[inpOff + i];
+      float cube = GELU_CUBE * x * x * x;
+      float arg = GELU_SCALING_FACTOR * (x + cube);
+      float th = VectorMath.tanh(arg);
+      float sech = 1.0f - th * th;
+      float grad = 0.5f * (1.0f + th) + x * 0.5f * sech * GELU_SCALING_FACTOR * (1.0f + cube3 * x * x);
+      dinp[dinpOff + i] += grad * dout[doutOff + i];
+    }
+  }
+
+  @Override
+  public void residualForward(float[] out, int outOff, float[] inp1, int inp1Off, float[] inp2, int inp2Off,
+      int N) {
+    add(out, outOff, inp1, inp1Off, inp2, inp2Off, N);
+  }
+
+  @Override
+  public void residualBackward(float[] dinp1, int dinp1Off, float[] dinp2, int dinp2Off, float[] dout, int doutOff,
+      int N) {
+    addInto(dinp1, dinp1Off, dout, doutOff, N);
+    addInto(dinp2, dinp2Off, dout, doutOff, N);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // softmax and loss
+
+  @Override
+  public void softmaxForward(float[] probs, int probsOff, float[] logits, int logitsOff, int N, int V, int Vp) {
+    int bound = S.loopBound(V);
+    for (int n = 0; n < N; n++) {
+      int x = logitsOff + n * Vp;
+      int p = probsOff + n * Vp;
+      float maxval = MAX_START;
+      int i = 0;
+      if (bound > 0) {
+        FloatVector vmax = FloatVector.broadcast(S, MAX_START);
+        for (; i < bound; i += L) {
+          vmax = vmax.max(FloatVector.fromArray(S, logits, x + i));
+        }
+        maxval = vmax.reduceLanes(VectorOperators.MAX);
+      }
+      for (; i < V; i++) {
+        if (logits[x + i] > maxval) {
+          maxval = logits[x + i];
+        }
+      }
+      float sum = 0.0f;
+      i = 0;
+      if (bound > 0) {
+        FloatVector vmax = FloatVector.broadcast(S, maxval);
+        FloatVector acc = FloatVector.zero(S);
+        for (; i < bound; i += L) {
+          FloatVector e = VectorMath.exp(FloatVector.fromArray(S, logits, x + i).sub(vmax));
+          e.intoArray(probs, p + i);
+          acc = acc.add(e);
+        }
+        sum = acc.reduceLanes(VectorOperators.ADD);
+      }
+      for (; i < V; i++) {
+        float e = VectorMath.exp(logits[x + i] - maxval);
+        probs[p + i] = e;
+        sum += e;
+      }
+      i = 0;
+      if (bound > 0) {
+        FloatVector vsum = FloatVector.broadcast(S, sum);
+        for (; i < bound; i += L) {
+          FloatVector.fromArray(S, probs, p + i).div(vsum).intoArray(probs, p + i);
+        }
+      }
+      for (; i < V; i++) {
+        probs[p + i] /= sum;
+      }
+      Arrays.fill(probs, p + V, p + Vp, 0.0f);
+    }
+  }
+
+  @Override
+  public float crossEntropyForward(float[] losses, int lossesOff, float[] probs, int probsOff, int[] targets, int N,
+      int Vp) {
+    float meanLoss = 0.0f;
+    for (int n = 0; n < N; n++) {
+      float loss = -(float) Math.log(probs[probsOff + n * Vp + targets[n]]);
+      losses[lossesOff + n] = loss;
+      meanLoss += loss;
+    }
+    return meanLoss / N;
+  }
+
+  @Override
+  public void crossEntropySoftmaxBackward(float[] dlogits, int dlogitsOff, float[] probs, int probsOff,
+      int[] targets, int N, int V, int Vp) {
+    float dloss = 1.0f / N;
+    for (int n = 0; n < N; n++) {
+      int d = dlogitsOff + n * Vp;
+      int p = probsOff + n * Vp;
+      int ix = targets[n];
+      if (ix < 0 || ix >= V) {
+        axpy(dlogits, d, dloss, probs, p, V);
+        continue;
+      }
+      // (p - 0)·dloss everywhere but the target, whose indicator is 1
+      axpy(dlogits, d, dloss, probs, p, ix);
+      dlogits[d + ix] += (probs[p + ix] - 1.0f) * dloss;
+      axpy(dlogits, d + ix + 1, dloss, probs, p + ix + 1, V - ix - 1);
+    }
+  }
+
+  @Override
+  public void zero(float[] a, int off, int n) {
+    Arrays.fill(a, off, off + n, 0.0f);
+  }
+}

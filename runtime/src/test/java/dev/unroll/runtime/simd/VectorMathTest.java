@@ -1,0 +1,53 @@
+package dev.unroll.runtime.simd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+
+class VectorMathTest {
+  private static final int L = FloatVector.SPECIES_PREFERRED.length();
+
+  private static float[] samples() {
+    SplittableRandom r = new SplittableRandom(3);
+    float[] x = new float[4096 * L];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) (r.nextDouble(-100, 100) * (i % 3 == 0 ? 0.01 : 1));
+    }
+    x[0] = 0f;
+    x[1] = -0f;
+    x[2] = 88.3f;
+    x[3] = -87.3f;
+    return x;
+  }
+
+  @Test
+  void vectorAndScalarTwinsAgreeBitForBit() {
+    float[] x = samples();
+    float[] e = new float[x.length];
+    float[] t = new float[x.length];
+    for (int i = 0; i < x.length; i += L) {
+      FloatVector v = FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, x, i);
+      VectorMath.exp(v).intoArray(e, i);
+      VectorMath.tanh(v).intoArray(t, i);
+    }
+    for (int i = 0; i < x.length; i++) {
+      assertEquals(Float.floatToIntBits(VectorMath.exp(x[i])), Float.floatToIntBits(e[i]), "exp(" + x[i] + ")");
+      assertEquals(Float.floatToIntBits(VectorMath.tanh(x[i])), Float.floatToIntBits(t[i]), "tanh(" + x[i] + ")");
+    }
+  }
+
+  @Test
+  void accurateAgainstTheJdk() {
+    for (float x : samples()) {
+      if (x >= -87.3f && x <= 88.3f) {
+        double want = Math.exp(x);
+        double got = VectorMath.exp(x);
+        assertTrue(Math.abs(got - want) <= 3 * Math.ulp((float) want), "exp(" + x + "): " + got + " vs " + want);
+      }
+      assertEquals(Math.tanh(x), VectorMath.tanh(x), 2e-7, "tanh(" + x + ")");
+    }
+  }
+}
