@@ -1,0 +1,129 @@
+package dev.unroll.runtime.format;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Writes a file atomically: the body goes to a new temporary file in the same directory, which is forced to
+ * the disk and then renamed over the target. Readers see the old file or the whole new one, never a part; a
+ * failure deletes the temporary file and leaves the target as it was.
+ */
+final class AtomicFile {
+
+  /** Bytes buffered before each write to the channel. */
+  static final int CHUNK_BYTES = 1 << 20;
+
+  private AtomicFile() {}
+
+  /** What writes the file's content. */
+  @FunctionalInterface
+  interface Body {
+    void writeTo(FileChannel channel) throws IOException;
+  }
+
+  /** Writes {@code path} atomically with what {@code body} writes. */
+  static void write(Path path, Body body) throws IOException {
+    Path target = path.toAbsolutePath();
+    Path dir = target.getParent();
+    Path name = target.getFileName();
+    if (dir == null || name == null) {
+      throw new CheckpointException(path, "is not a path to a file");
+    }
+    Path tmp = null;
+    FileChannel channel = null;
+    for (int attempt = 0; channel == null; attempt++) {
+      tmp = dir.resolve("." + name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1) + ".tmp");
+      try {
+        channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      } catch (FileAlreadyExistsException e) {
+        if (attempt >= 100) {
+          throw e;
+        }
+      }
+    }
+    try {
+      try (FileChannel ch = channel) {
+        body.writeTo(ch);
+        ch.force(true);
+      }
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException | RuntimeException | Error e) {
+      try {
+        Files.deleteIfExists(tmp);
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+    forceDirectory(dir);
+  }
+
+  /** Makes the rename durable where the platform allows opening a directory; elsewhere does nothing. */
+  private static void forceDirectory(Path dir) {
+    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+      d.force(true);
+    } catch (IOException | UnsupportedOperationException notSupported) {
+      // Some platforms (Windows) cannot open or sync a directory; the rename itself already happened.
+    }
+  }
+
+  /** Writes all of {@code buf} (position to limit). */
+  static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+    while (buf.hasRemaining()) {
+      ch.write(buf);
+    }
+  }
+
+  /** Buffers little-endian float32 values and writes them to a channel in chunks. */
+  static final class FloatSink {
+    private final FileChannel channel;
+    private final ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+
+    FloatSink(FileChannel channel) {
+      this.channel = channel;
+    }
+
+    /** Appends {@code n} floats of {@code src} from {@code off}. */
+    void put(float[] src, int off, int n) throws IOException {
+      while (n > 0) {
+        if (buf.remaining() < Float.BYTES) {
+          flush();
+        }
+        int k = Math.min(n, buf.remaining() / Float.BYTES);
+        buf.asFloatBuffer().put(src, off, k);
+        buf.position(buf.position() + k * Float.BYTES);
+        off += k;
+        n -= k;
+      }
+    }
+
+    /** Appends {@code n} zeros. */
+    void zeros(long n) throws IOException {
+      while (n > 0) {
+        if (buf.remaining() < Float.BYTES) {
+          flush();
+        }
+        int k = (int) Math.min(n, buf.remaining() / Float.BYTES);
+        for (int i = 0; i < k; i++) {
+          buf.putFloat(0f);
+        }
+        n -= k;
+      }
+    }
+
+    /** Writes what is buffered. */
+    void flush() throws IOException {
+      buf.flip();
+      writeFully(channel, buf);
+      buf.clear();
+    }
+  }
+}

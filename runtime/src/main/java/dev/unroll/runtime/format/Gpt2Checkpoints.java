@@ -1,0 +1,385 @@
+package dev.unroll.runtime.format;
+
+import dev.unroll.runtime.ModelShape;
+import dev.unroll.runtime.ParamTensor;
+import dev.unroll.runtime.Parameters;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * GPT-2 checkpoints: Hugging Face's safetensors and llm.c's {@code .bin}, read into and written from a model's
+ * {@link Parameters} laid out as {@link Gpt2Layout} says.
+ *
+ * <p><b>safetensors</b> uses Hugging Face's names and conventions: {@code wte.weight} is {@code [vocab, dim]}
+ * (no padding rows), and the four {@code Conv1D} weights ({@code attn.c_attn}, {@code attn.c_proj},
+ * {@code mlp.c_fc}, {@code mlp.c_proj}) are stored transposed, as {@code [in, out]}. Loading accepts names with a
+ * {@code transformer.} prefix (as {@code GPT2LMHeadModel} saves them) and ignores the buffers
+ * {@code h.<i>.attn.bias} and {@code h.<i>.attn.masked_bias} and the tied {@code lm_head.weight}.
+ *
+ * <p><b>llm.c</b> ({@code train_gpt2.c}'s format, version 3): a header of 256 little-endian int32 ({@code [0]}
+ * magic 20240326, {@code [1]} version 3, {@code [2]} maxT, {@code [3]} V, {@code [4]} L, {@code [5]} NH,
+ * {@code [6]} C, {@code [7]} Vp), then every parameter as float32 in the arena's order, {@code wte} with Vp rows.
+ * The format implies hidden = 4·C.
+ *
+ * <p>Loading never half-loads: the whole file is read and checked into a scratch array first, and only then
+ * copied into the parameters; on any failure the parameters are untouched. Saving is atomic. Every failure is a
+ * {@link CheckpointException} (or an {@link IllegalArgumentException} for parameters that do not fit the shape)
+ * whose message starts with the file's path.
+ */
+public final class Gpt2Checkpoints {
+
+  /** int32 at offset 0 of an llm.c GPT-2 checkpoint. */
+  public static final int LLMC_MAGIC = 20240326;
+
+  /** The llm.c checkpoint version read and written: float32 parameters, padded vocabulary. */
+  public static final int LLMC_VERSION = 3;
+
+  /** Size of an llm.c header in bytes: 256 int32. */
+  static final int LLMC_HEADER_BYTES = 256 * Integer.BYTES;
+
+  /** Buffers Hugging Face's GPT-2 stores beside its parameters (the causal mask); not parameters. */
+  private static final Pattern IGNORED = Pattern.compile("h\\.\\d+\\.attn\\.(bias|masked_bias)|lm_head\\.weight");
+
+  private static final String PREFIX = "transformer.";
+
+  /** Magic numbers of llm.c's other files, to say what a file is when it is not a checkpoint. */
+  private static final Map<Integer, String> OTHER_LLMC_FILES = Map.of(
+      20240327, "an llm.c debug state file, not a model checkpoint",
+      20240328, "an llm.c tokenizer file, not a model checkpoint",
+      20240520, "an llm.c token data shard, not a model checkpoint");
+
+  private Gpt2Checkpoints() {}
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Saving
+
+  /**
+   * Writes the parameters as float32 safetensors with Hugging Face GPT-2 names ({@code wte.weight} unpadded,
+   * Conv1D weights transposed to {@code [in, out]}) and metadata {@code format=pt}, {@code unroll.shape=}
+   * {@link ModelShape#describe()}; atomically.
+   *
+   * @throws IllegalArgumentException when {@code p} is not laid out as {@link Gpt2Layout#tensors} says for {@code s}
+   */
+  public static void saveSafetensors(Parameters p, ModelShape s, Path path) throws IOException {
+    List<ParamTensor> layout = checkLayout(p, s, path);
+    float[] values = p.values();
+    List<Safetensors.Entry> entries = new ArrayList<>(layout.size());
+    for (ParamTensor t : layout) {
+      int[] shape = t.shape();
+      if (t.name().equals("wte.weight")) {
+        entries.add(Safetensors.Entry.of(t.name(), new int[] {s.vocab(), s.dim()}, values, t.offset()));
+      } else if (Gpt2Layout.isConv1dWeight(t.name())) {
+        entries.add(Safetensors.Entry.transposed(t.name(), shape[0], shape[1], values, t.offset()));
+      } else {
+        entries.add(Safetensors.Entry.of(t.name(), shape, values, t.offset()));
+      }
+    }
+    Map<String, String> metadata = new LinkedHashMap<>();
+    metadata.put("format", "pt");
+    metadata.put("unroll.shape", s.describe());
+    Safetensors.write(path, metadata, entries);
+  }
+
+  /**
+   * Writes the parameters as an llm.c GPT-2 checkpoint, version 3 (float32, the model's padded vocabulary, padding
+   * rows written as zeros); atomically. llm.c's {@code train_gpt2.c} loads it.
+   *
+   * @throws IllegalArgumentException when the model's hidden width is not 4·dim (llm.c cannot express it), or
+   *     {@code p} is not laid out as {@link Gpt2Layout#tensors} says for {@code s}
+   */
+  public static void saveLlmc(Parameters p, ModelShape s, Path path) throws IOException {
+    checkLayout(p, s, path);
+    if ((long) s.hidden() != 4L * s.dim()) {
+      throw new IllegalArgumentException(path + ": llm.c checkpoints require hidden = 4*dim = " + 4L * s.dim()
+          + ", but the model has hidden=" + s.hidden());
+    }
+    ByteBuffer header = ByteBuffer.allocate(LLMC_HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    header.putInt(LLMC_MAGIC).putInt(LLMC_VERSION).putInt(s.context()).putInt(s.vocab()).putInt(s.layers())
+        .putInt(s.heads()).putInt(s.dim()).putInt(s.paddedVocab());
+    header.clear();
+    float[] values = p.values();
+    int used = s.vocab() * s.dim();
+    int wte = s.paddedVocab() * s.dim();
+    AtomicFile.write(path, channel -> {
+      AtomicFile.writeFully(channel, header);
+      AtomicFile.FloatSink sink = new AtomicFile.FloatSink(channel);
+      sink.put(values, 0, used);
+      sink.zeros(wte - used);
+      sink.put(values, wte, values.length - wte);
+      sink.flush();
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Loading
+
+  /**
+   * Loads a GPT-2 checkpoint into {@code p.values()}: llm.c's format when the file starts with its magic
+   * {@value #LLMC_MAGIC}, safetensors otherwise. Rows of {@code wte} past the vocabulary are set to zero;
+   * gradients are not touched. Nothing is written into {@code p} unless the whole file was read and matched.
+   *
+   * @throws CheckpointException when the file is of neither format, corrupt, truncated, or for another shape
+   * @throws IllegalArgumentException when {@code p} is not laid out as {@link Gpt2Layout#tensors} says for {@code s}
+   * @throws IOException when the file cannot be read
+   */
+  public static void load(Parameters p, ModelShape s, Path path) throws IOException {
+    checkLayout(p, s, path);
+    float[] scratch;
+    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+      long size = channel.size();
+      if (size < 8) {
+        throw new CheckpointException(path, "file is too short to be a checkpoint: " + size + " bytes");
+      }
+      ByteBuffer first = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+      readFully(path, channel, first, 0);
+      int magic = first.getInt(0);
+      long headerLength = first.getLong(0);
+      if (magic == LLMC_MAGIC) {
+        scratch = readLlmc(path, channel, size, s);
+      } else if (headerLength > 0 && headerLength <= Safetensors.MAX_HEADER_BYTES) {
+        scratch = readSafetensors(path, s);
+      } else {
+        String known = OTHER_LLMC_FILES.get(magic);
+        throw new CheckpointException(path, known != null ? "is " + known + " (magic " + magic + ")"
+            : "is neither an llm.c GPT-2 checkpoint (which starts with the int32 " + LLMC_MAGIC
+                + ") nor safetensors (which starts with its header length): it starts with the int32 " + magic
+                + " (bytes " + hex(first.array()) + ")");
+      }
+    }
+    System.arraycopy(scratch, 0, p.values(), 0, scratch.length);
+  }
+
+  private static float[] readSafetensors(Path path, ModelShape s) throws IOException {
+    List<ParamTensor> layout = Gpt2Layout.tensors(s);
+    try (Safetensors st = Safetensors.open(path)) {
+      Map<String, Safetensors.Tensor> found = new HashMap<>();
+      for (Safetensors.Tensor t : st.tensors().values()) {
+        String name = t.name().startsWith(PREFIX) ? t.name().substring(PREFIX.length()) : t.name();
+        if (IGNORED.matcher(name).matches()) {
+          continue;
+        }
+        Safetensors.Tensor twin = found.put(name, t);
+        if (twin != null) {
+          throw new CheckpointException(path, "has both " + twin.name() + " and " + t.name());
+        }
+      }
+      String hint = shapeHint(st, s);
+      List<String> missing = new ArrayList<>();
+      Map<String, ParamTensor> expected = new HashMap<>();
+      for (ParamTensor t : layout) {
+        expected.put(t.name(), t);
+        if (!found.containsKey(t.name())) {
+          missing.add(t.name());
+        }
+      }
+      List<String> unexpected = new ArrayList<>();
+      for (Safetensors.Tensor t : st.tensors().values()) {
+        String name = t.name().startsWith(PREFIX) ? t.name().substring(PREFIX.length()) : t.name();
+        if (!IGNORED.matcher(name).matches() && !expected.containsKey(name)) {
+          unexpected.add(t.name());
+        }
+      }
+      if (!missing.isEmpty() || !unexpected.isEmpty()) {
+        String problem = missing.isEmpty() ? "" : "is missing " + count(missing.size(), "tensor") + ": " + list(missing);
+        if (!unexpected.isEmpty()) {
+          problem += (problem.isEmpty() ? "has " : "; it has ") + count(unexpected.size(), "tensor")
+              + " a GPT-2 model does not have: " + list(unexpected);
+        }
+        throw new CheckpointException(path, problem + hint);
+      }
+      for (ParamTensor t : layout) {
+        Safetensors.Tensor f = found.get(t.name());
+        int[] want = hfShape(t, s);
+        if (!f.hasShape(want)) {
+          throw new CheckpointException(path, "tensor " + f.name() + " has shape " + Arrays.toString(f.shape())
+              + " but the model expects " + Arrays.toString(want) + hint);
+        }
+        if (!f.dtype().readableAsFloat()) {
+          throw new CheckpointException(path, "tensor " + f.name() + " has dtype " + f.dtype()
+              + "; only F32, F16 and BF16 can be loaded");
+        }
+      }
+      float[] scratch = new float[Gpt2Layout.count(s)];
+      for (ParamTensor t : layout) {
+        Safetensors.Tensor f = found.get(t.name());
+        if (Gpt2Layout.isConv1dWeight(t.name())) {
+          int out = t.shape()[0];
+          int in = t.shape()[1];
+          float[] stored = st.readFloats(f.name()); // [in, out]
+          for (int o = 0; o < out; o++) {
+            int row = t.offset() + o * in;
+            for (int i = 0; i < in; i++) {
+              scratch[row + i] = stored[i * out + o];
+            }
+          }
+        } else {
+          st.readFloats(f.name(), scratch, t.offset()); // wte: V rows; the padding rows stay 0
+        }
+      }
+      return scratch;
+    }
+  }
+
+  /** The shape Hugging Face stores a tensor in. */
+  private static int[] hfShape(ParamTensor t, ModelShape s) {
+    int[] shape = t.shape();
+    if (t.name().equals("wte.weight")) {
+      return new int[] {s.vocab(), s.dim()};
+    }
+    if (Gpt2Layout.isConv1dWeight(t.name())) {
+      return new int[] {shape[1], shape[0]};
+    }
+    return shape;
+  }
+
+  /** When the file says it was saved from another shape, a clause that says both. */
+  private static String shapeHint(Safetensors st, ModelShape s) {
+    String saved = st.metadata().get("unroll.shape");
+    return saved == null || saved.equals(s.describe()) ? ""
+        : " (the file was saved from a model with " + saved + "; this model has " + s.describe() + ")";
+  }
+
+  private static float[] readLlmc(Path path, FileChannel channel, long size, ModelShape s) throws IOException {
+    if (size < LLMC_HEADER_BYTES) {
+      throw new CheckpointException(path, "file is truncated: an llm.c header is " + LLMC_HEADER_BYTES
+          + " bytes, file has " + size);
+    }
+    ByteBuffer header = ByteBuffer.allocate(LLMC_HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    readFully(path, channel, header, 0);
+    int version = header.getInt(4);
+    if (version != LLMC_VERSION) {
+      throw new CheckpointException(path, switch (version) {
+        case 5 -> "llm.c checkpoint version 5 holds bfloat16 parameters (written by llm.c's CUDA trainer); only "
+            + "version 3 (float32, padded vocabulary) can be loaded: use the float32 file, e.g. gpt2_124M.bin "
+            + "rather than gpt2_124M_bf16.bin";
+        case 1, 2 -> "llm.c checkpoint version " + version + " is an older llm.c format; only version 3 (float32, "
+            + "padded vocabulary) can be loaded: re-run llm.c's train_gpt2.py to write one";
+        default -> "unknown llm.c checkpoint version " + version + "; only version 3 (float32, padded vocabulary) "
+            + "can be loaded";
+      });
+    }
+    int maxT = header.getInt(8);
+    int v = header.getInt(12);
+    int l = header.getInt(16);
+    int nh = header.getInt(20);
+    int c = header.getInt(24);
+    int vp = header.getInt(28);
+    String fileShape = "vocab=" + v + " context=" + maxT + " dim=" + c + " heads=" + nh + " layers=" + l
+        + " (padded vocab " + vp + ", hidden=4*dim)";
+    if (maxT <= 0 || v <= 0 || l <= 0 || nh <= 0 || c <= 0 || vp < v) {
+      throw new CheckpointException(path, "llm.c header is corrupt: " + fileShape);
+    }
+    if ((long) s.hidden() != 4L * s.dim()) {
+      throw new CheckpointException(path, "llm.c checkpoints imply hidden = 4*dim, but the model has "
+          + s.describe() + "; the file has " + fileShape);
+    }
+    if (maxT != s.context() || v != s.vocab() || c != s.dim() || nh != s.heads() || l != s.layers()) {
+      throw new CheckpointException(path, "checkpoint is for another model shape: the file has " + fileShape
+          + "; the model has " + s.describe());
+    }
+    int count = Gpt2Layout.count(s);
+    int wte = s.paddedVocab() * c;
+    int rest = count - wte;
+    long floats = (long) vp * c + rest;
+    long expected = LLMC_HEADER_BYTES + floats * Float.BYTES;
+    if (size < expected) {
+      throw new CheckpointException(path, "file is truncated: header says " + expected + " bytes (a "
+          + LLMC_HEADER_BYTES + "-byte header and " + floats + " float32 parameters), file has " + size);
+    }
+    if (size > expected) {
+      throw new CheckpointException(path, "file has " + size + " bytes, more than the " + expected + " bytes its "
+          + "header describes (a " + LLMC_HEADER_BYTES + "-byte header and " + floats + " float32 parameters)");
+    }
+    float[] scratch = new float[count];
+    readFloats(path, channel, LLMC_HEADER_BYTES, scratch, 0, v * c); // rows V..Vp stay 0
+    readFloats(path, channel, LLMC_HEADER_BYTES + (long) vp * c * Float.BYTES, scratch, wte, rest);
+    return scratch;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Helpers
+
+  /** The layout for {@code s}, after checking that {@code p} has exactly it. */
+  private static List<ParamTensor> checkLayout(Parameters p, ModelShape s, Path path) {
+    List<ParamTensor> layout;
+    try {
+      layout = Gpt2Layout.tensors(s);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(path + ": " + e.getMessage(), e);
+    }
+    ParamTensor last = layout.getLast();
+    int count = last.offset() + last.size();
+    if (p.count() != count) {
+      throw new IllegalArgumentException(path + ": the parameters hold " + p.count() + " floats, but a GPT-2 model with "
+          + s.describe() + " has " + count);
+    }
+    if (!p.tensors().equals(layout)) {
+      String detail = "they have " + p.tensors().size() + " tensors, the layout " + layout.size();
+      for (int i = 0; i < Math.min(layout.size(), p.tensors().size()); i++) {
+        if (!p.tensors().get(i).equals(layout.get(i))) {
+          detail = "tensor #" + i + " is " + p.tensors().get(i) + " where the layout has " + layout.get(i);
+          break;
+        }
+      }
+      throw new IllegalArgumentException(path + ": the parameters are not laid out as Gpt2Layout says for "
+          + s.describe() + ": " + detail);
+    }
+    return layout;
+  }
+
+  private static void readFloats(Path path, FileChannel channel, long pos, float[] dst, int off, int n)
+      throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(AtomicFile.CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    while (n > 0) {
+      int k = Math.min(n, buf.capacity() / Float.BYTES);
+      buf.clear().limit(k * Float.BYTES);
+      readFully(path, channel, buf, pos);
+      buf.flip();
+      buf.asFloatBuffer().get(dst, off, k);
+      pos += (long) k * Float.BYTES;
+      off += k;
+      n -= k;
+    }
+  }
+
+  private static void readFully(Path path, FileChannel channel, ByteBuffer buf, long pos) throws IOException {
+    while (buf.hasRemaining()) {
+      int r = channel.read(buf, pos);
+      if (r < 0) {
+        throw new CheckpointException(path, "file is truncated: it ended at byte " + pos + " while "
+            + buf.remaining() + " more bytes were expected");
+      }
+      pos += r;
+    }
+  }
+
+  private static String count(int n, String noun) {
+    return n + " " + noun + (n == 1 ? "" : "s");
+  }
+
+  /** Up to 10 names, then how many more. */
+  private static String list(List<String> names) {
+    int shown = Math.min(names.size(), 10);
+    String out = String.join(", ", names.subList(0, shown));
+    return names.size() > shown ? out + " and " + (names.size() - shown) + " more" : out;
+  }
+
+  private static String hex(byte[] bytes) {
+    StringBuilder b = new StringBuilder();
+    for (byte x : bytes) {
+      b.append(b.isEmpty() ? "" : " ").append(String.format("%02x", x & 0xff));
+    }
+    return b.toString();
+  }
+}

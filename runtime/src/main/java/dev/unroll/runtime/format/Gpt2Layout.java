@@ -1,0 +1,100 @@
+package dev.unroll.runtime.format;
+
+import dev.unroll.runtime.ModelShape;
+import dev.unroll.runtime.ParamTensor;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * The GPT-2 parameter arena, laid out as llm.c lays it out, with Hugging Face names: the one place in the runtime
+ * that says where each GPT-2 parameter lives.
+ *
+ * <p>Order (C = dim, L = layers, Vp = padded vocab, T = context, H = hidden): {@code wte (Vp,C)} (rows V..Vp are
+ * padding), {@code wpe (T,C)}, then each per-layer kind for all layers before the next kind: {@code ln_1.weight (C)},
+ * {@code ln_1.bias (C)}, {@code attn.c_attn.weight (3C,C)}, {@code attn.c_attn.bias (3C)},
+ * {@code attn.c_proj.weight (C,C)}, {@code attn.c_proj.bias (C)}, {@code ln_2.weight (C)}, {@code ln_2.bias (C)},
+ * {@code mlp.c_fc.weight (H,C)}, {@code mlp.c_fc.bias (H)}, {@code mlp.c_proj.weight (C,H)},
+ * {@code mlp.c_proj.bias (C)}; then {@code ln_f.weight (C)}, {@code ln_f.bias (C)}. Matrices are (out, in).
+ * Per-layer tensors are named {@code h.<i>.<kind>}, so the list goes {@code wte.weight, wpe.weight,
+ * h.0.ln_1.weight, h.1.ln_1.weight, ..., h.0.ln_1.bias, ...}.
+ */
+public final class Gpt2Layout {
+
+  /** Per-layer kinds, in arena order. */
+  private static final String[] LAYER_KINDS = {
+      "ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias", "attn.c_proj.weight", "attn.c_proj.bias",
+      "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"};
+
+  private Gpt2Layout() {}
+
+  /**
+   * Every parameter tensor of a GPT-2 model of this shape, in arena order, covering the arena without gaps.
+   *
+   * @throws IllegalArgumentException when the model has more parameters than a Java array can hold
+   */
+  public static List<ParamTensor> tensors(ModelShape s) {
+    int c = s.dim();
+    if (3L * c > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("a GPT-2 model with " + s.describe()
+          + " has more parameters than a Java array can hold");
+    }
+    List<ParamTensor> out = new ArrayList<>(2 + LAYER_KINDS.length * s.layers() + 2);
+    long offset = 0;
+    offset = add(out, s, "wte.weight", offset, s.paddedVocab(), c);
+    offset = add(out, s, "wpe.weight", offset, s.context(), c);
+    for (String kind : LAYER_KINDS) {
+      int[] shape = layerShape(s, kind);
+      for (int i = 0; i < s.layers(); i++) {
+        offset = add(out, s, "h." + i + "." + kind, offset, shape);
+      }
+    }
+    offset = add(out, s, "ln_f.weight", offset, c);
+    add(out, s, "ln_f.bias", offset, c);
+    return Collections.unmodifiableList(out);
+  }
+
+  /** Number of floats in the arena: the sum of every tensor's size. */
+  public static int count(ModelShape s) {
+    ParamTensor last = tensors(s).getLast();
+    return last.offset() + last.size();
+  }
+
+  /**
+   * Whether {@code name} is one of the four weights that Hugging Face's GPT-2 keeps in {@code Conv1D} modules,
+   * stored as (in, out) rather than the arena's (out, in): {@code attn.c_attn}, {@code attn.c_proj},
+   * {@code mlp.c_fc}, {@code mlp.c_proj}.
+   */
+  public static boolean isConv1dWeight(String name) {
+    return name.startsWith("h.") && (name.endsWith(".attn.c_attn.weight") || name.endsWith(".attn.c_proj.weight")
+        || name.endsWith(".mlp.c_fc.weight") || name.endsWith(".mlp.c_proj.weight"));
+  }
+
+  private static int[] layerShape(ModelShape s, String kind) {
+    int c = s.dim();
+    int h = s.hidden();
+    return switch (kind) {
+      case "attn.c_attn.weight" -> new int[] {3 * c, c};
+      case "attn.c_attn.bias" -> new int[] {3 * c};
+      case "attn.c_proj.weight" -> new int[] {c, c};
+      case "mlp.c_fc.weight" -> new int[] {h, c};
+      case "mlp.c_fc.bias" -> new int[] {h};
+      case "mlp.c_proj.weight" -> new int[] {c, h};
+      default -> new int[] {c}; // layer norms and the C-wide biases
+    };
+  }
+
+  private static long add(List<ParamTensor> out, ModelShape s, String name, long offset, int... shape) {
+    long size = 1;
+    for (int d : shape) {
+      size *= d;
+    }
+    long end = offset + size;
+    if (size > Integer.MAX_VALUE || end > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("a GPT-2 model with " + s.describe()
+          + " has more parameters than a Java array can hold");
+    }
+    out.add(new ParamTensor(name, (int) offset, shape));
+    return end;
+  }
+}
