@@ -1,0 +1,76 @@
+package dev.unroll.processor.parse;
+
+import dev.unroll.Family;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import javax.lang.model.element.AnnotationMirror;
+import javax.lang.model.element.AnnotationValue;
+import javax.lang.model.element.Element;
+import javax.lang.model.element.ElementKind;
+import javax.lang.model.element.ExecutableElement;
+import javax.lang.model.element.PackageElement;
+import javax.lang.model.element.TypeElement;
+import javax.lang.model.element.VariableElement;
+
+/**
+ * A {@code @Transformer} found on an element: the element, the annotation mirror and its explicit values (so
+ * errors can point at the exact value), and the {@link ModelSpec} they describe.
+ */
+public record TransformerDeclaration(TypeElement type, AnnotationMirror annotation,
+    Map<String, AnnotationValue> explicitValues, ModelSpec spec) {
+
+  /** The fully qualified name of the annotation. */
+  public static final String ANNOTATION = "dev.unroll.Transformer";
+
+  /** Reads the annotation on {@code type}; the values javac could not resolve are left at 0 for the validator. */
+  public static TransformerDeclaration parse(TypeElement type, AnnotationMirror annotation) {
+    Map<String, AnnotationValue> values = new HashMap<>();
+    for (Map.Entry<? extends ExecutableElement, ? extends AnnotationValue> e
+        : annotation.getElementValues().entrySet()) {
+      values.put(e.getKey().getSimpleName().toString(), e.getValue());
+    }
+    int dim = intValue(values, "dim");
+    int hidden = values.containsKey("hidden") ? intValue(values, "hidden") : ModelSpec.defaultHidden(dim);
+    String interfaceName = nestedName(type);
+    ModelSpec spec = new ModelSpec(packageOf(type), interfaceName, "Unrolled" + interfaceName.replace('.', '_'),
+        family(values), intValue(values, "vocab"), intValue(values, "context"), dim, intValue(values, "heads"),
+        intValue(values, "layers"), intValue(values, "batch"), hidden);
+    return new TransformerDeclaration(type, annotation, Map.copyOf(values), spec);
+  }
+
+  /** The explicit value of an attribute, if it was written. */
+  public Optional<AnnotationValue> value(String attribute) {
+    return Optional.ofNullable(explicitValues.get(attribute));
+  }
+
+  private static int intValue(Map<String, AnnotationValue> values, String name) {
+    AnnotationValue v = values.get(name);
+    return v != null && v.getValue() instanceof Integer i ? i : 0;
+  }
+
+  private static Family family(Map<String, AnnotationValue> values) {
+    AnnotationValue v = values.get("family");
+    if (v != null && v.getValue() instanceof VariableElement constant) {
+      return Family.valueOf(constant.getSimpleName().toString());
+    }
+    return Family.GPT2;
+  }
+
+  private static String nestedName(TypeElement type) {
+    StringBuilder name = new StringBuilder(type.getSimpleName());
+    for (Element e = type.getEnclosingElement(); e != null && e.getKind() != ElementKind.PACKAGE;
+        e = e.getEnclosingElement()) {
+      name.insert(0, e.getSimpleName() + ".");
+    }
+    return name.toString();
+  }
+
+  private static String packageOf(TypeElement type) {
+    Element e = type;
+    while (!(e instanceof PackageElement)) {
+      e = e.getEnclosingElement();
+    }
+    return ((PackageElement) e).getQualifiedName().toString();
+  }
+}

@@ -1,0 +1,20 @@
+package dev.unroll.processor.plan;
+
+/** The flat float arenas of a generated model. Gradients mirror the layout of what they are gradients of. */
+public enum Arena {
+  PARAMS("params"),
+  GRADS("grads"),
+  ACTS("acts"),
+  DACTS("dacts");
+
+  private final String field;
+
+  Arena(String field) {
+    this.field = field;
+  }
+
+  /** Name of the generated field holding this arena. */
+  public String field() {
+    return field;
+  }
+}

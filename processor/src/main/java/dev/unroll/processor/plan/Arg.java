@@ -1,0 +1,20 @@
+package dev.unroll.processor.plan;
+
+/** One argument of a kernel call in the plan. */
+public sealed interface Arg {
+
+  /** A tensor, passed as its arena and its offset constant. */
+  record TensorRef(Arena arena, Tensor tensor) implements Arg {}
+
+  /** No tensor (a matmul without bias): {@code null, 0}. */
+  record None() implements Arg {}
+
+  /** An int, as a constant expression over the generated dimension constants ({@code "3 * DIM"}). */
+  record Size(String expression, long value) implements Arg {}
+
+  /** The token ids of the current step. */
+  record Inputs() implements Arg {}
+
+  /** The next-token ids of the current step. */
+  record Targets() implements Arg {}
+}

@@ -1,0 +1,84 @@
+package dev.unroll.processor.plan;
+
+import dev.unroll.processor.parse.ModelSpec;
+import java.util.List;
+
+/**
+ * Everything the shape decides, as plain data: tensors with their offsets, the kernel calls of forward and
+ * backward in order, sizes, FLOPs and bytes. The emitter only prints it.
+ *
+ * @param spec the validated spec
+ * @param paddedVocab vocab rounded up for the classifier matmul
+ * @param parameters parameter tensors in arena order (gradients use the same offsets)
+ * @param activations activation tensors in arena order (activation gradients use the same offsets)
+ * @param parameterCount floats in the parameter arena
+ * @param activationCount floats in the activation arena
+ * @param forward forward stages, in call order
+ * @param backward backward stages, in call order
+ */
+public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, List<Tensor> activations,
+    int parameterCount, int activationCount, List<Stage> forward, List<Stage> backward) {
+
+  public Plan {
+    parameters = List.copyOf(parameters);
+    activations = List.copyOf(activations);
+    forward = List.copyOf(forward);
+    backward = List.copyOf(backward);
+  }
+
+  /** Parameters a user would count: the arena less the padded vocabulary rows. */
+  public long trainableParameters() {
+    return parameterCount - (long) (paddedVocab - spec.vocab()) * spec.dim();
+  }
+
+  /** Tokens per step: batch · context. */
+  public long tokensPerStep() {
+    return (long) spec.batch() * spec.context();
+  }
+
+  /**
+   * Training FLOPs per step (forward, backward), counted the same way for every implementation:
+   * 6·N·B·T + 12·L·C·B·T², with N the trainable parameters.
+   */
+  public long trainingFlopsPerStep() {
+    long t = spec.context();
+    return 6L * trainableParameters() * tokensPerStep() + 12L * spec.layers() * spec.dim() * spec.batch() * t * t;
+  }
+
+  /** Forward FLOPs per step: a third of the training count. */
+  public long forwardFlopsPerStep() {
+    return trainingFlopsPerStep() / 3;
+  }
+
+  /** Bytes of parameters, gradients and AdamW's two moments. */
+  public long parameterBytes() {
+    return 4L * parameterCount;
+  }
+
+  /** Bytes of activations plus their gradients. */
+  public long activationBytes() {
+    return 4L * activationCount;
+  }
+
+  /** Bytes a model and its AdamW hold: parameters, gradients, two moments, activations and their gradients. */
+  public long totalTrainingBytes() {
+    return 4 * parameterBytes() + 2 * activationBytes();
+  }
+
+  public Tensor parameter(String constant) {
+    return find(parameters, constant);
+  }
+
+  public Tensor activation(String constant) {
+    return find(activations, constant);
+  }
+
+  private static Tensor find(List<Tensor> tensors, String constant) {
+    for (Tensor t : tensors) {
+      if (t.constant().equals(constant)) {
+        return t;
+      }
+    }
+    throw new IllegalArgumentException("no tensor " + constant);
+  }
+}

@@ -1,0 +1,69 @@
+package dev.unroll.processor.validate;
+
+import dev.unroll.Family;
+import dev.unroll.processor.parse.ModelSpec;
+import dev.unroll.processor.plan.ArenaSizes;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Checks a {@link ModelSpec} before anything is planned: every problem is reported, each on the attribute to
+ * change, with what to do instead. An empty list means the spec can be planned and emitted.
+ */
+public final class SpecValidator {
+  /** The most floats one Java array (one arena) can hold. */
+  public static final long MAX_ARENA = Integer.MAX_VALUE - 8L;
+
+  private SpecValidator() {}
+
+  public static List<Problem> validate(ModelSpec spec) {
+    List<Problem> problems = new ArrayList<>();
+    if (spec.family() != Family.GPT2) {
+      problems.add(new Problem("family", "family = " + spec.family() + " is not supported yet; only GPT2 is: use"
+          + " family = Family.GPT2 (or leave family out)"));
+    }
+    positive(problems, "vocab", spec.vocab());
+    positive(problems, "context", spec.context());
+    positive(problems, "dim", spec.dim());
+    positive(problems, "heads", spec.heads());
+    positive(problems, "layers", spec.layers());
+    positive(problems, "batch", spec.batch());
+    if (spec.dim() > 0) {
+      positive(problems, "hidden", spec.hidden());
+    }
+    if (spec.dim() > 0 && spec.heads() > 0 && spec.dim() % spec.heads() != 0) {
+      problems.add(new Problem("heads", "dim = " + spec.dim() + " is not divisible by heads = " + spec.heads()
+          + ": choose heads among the divisors of " + spec.dim() + " (" + divisors(spec.dim()) + ")"));
+    }
+    if (problems.isEmpty()) {
+      ArenaSizes sizes = ArenaSizes.of(spec);
+      if (sizes.parameters() > MAX_ARENA) {
+        problems.add(new Problem("dim", "the parameter arena would hold " + sizes.parameters()
+            + " floats, more than one Java array can index (" + MAX_ARENA + "): lower dim, hidden, layers or"
+            + " vocab"));
+      }
+      if (sizes.activations() > MAX_ARENA) {
+        problems.add(new Problem("batch", "the activation arena would hold " + sizes.activations()
+            + " floats, more than one Java array can index (" + MAX_ARENA + "): lower batch or context"));
+      }
+    }
+    return problems;
+  }
+
+  private static void positive(List<Problem> problems, String attribute, int value) {
+    if (value <= 0) {
+      problems.add(new Problem(attribute, attribute + " = " + value + " must be positive"));
+    }
+  }
+
+  private static String divisors(int n) {
+    StringBuilder s = new StringBuilder();
+    int shown = 0;
+    for (int d = 1; d <= n && shown < 8; d++) {
+      if (n % d == 0) {
+        s.append(shown++ == 0 ? "" : ", ").append(d);
+      }
+    }
+    return shown == 8 && n > 8 ? s.append(", ...").toString() : s.toString();
+  }
+}

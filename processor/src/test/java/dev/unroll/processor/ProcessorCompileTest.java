@@ -1,0 +1,161 @@
+package dev.unroll.processor;
+
+import static com.google.testing.compile.CompilationSubject.assertThat;
+import static com.google.testing.compile.Compiler.javac;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.google.testing.compile.Compilation;
+import com.google.testing.compile.JavaFileObjects;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javax.tools.JavaFileObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * The processor under javac: a tiny model's generated source against a golden file, clean compilation under
+ * {@code -Werror -Xlint:all}, and one compile error per invalid spec, pinned to the line of the value to change.
+ *
+ * <p>To refresh the golden file after an intended change: {@code UNROLL_UPDATE_GOLDEN=1 mvn -pl processor -am test
+ * -Dtest=ProcessorCompileTest -Dsurefire.failIfNoSpecifiedTests=false}, then review the diff.
+ */
+class ProcessorCompileTest {
+  private static final Path GOLDEN = Path.of(System.getProperty("basedir", "."),
+      "src/test/resources/golden/UnrolledTiny.java");
+
+  private static Compilation compile(JavaFileObject... sources) {
+    return javac()
+        .withProcessors(new UnrollProcessor())
+        .withOptions("-Werror", "-Xlint:all,-processing")
+        .compile(sources);
+  }
+
+  private static JavaFileObject model(String annotation) {
+    return JavaFileObjects.forSourceLines("test.Tiny",
+        "package test;",
+        "",
+        "import dev.unroll.Family;",
+        "import dev.unroll.Transformer;",
+        "import dev.unroll.runtime.CausalLm;",
+        "",
+        "@Transformer(",
+        annotation,
+        ")",
+        "public interface Tiny extends CausalLm {}");
+  }
+
+  @Test
+  void tinyModelMatchesGoldenFileAndCompilesClean() throws IOException {
+    Compilation compilation = compile(model(
+        "    family = Family.GPT2, vocab = 11, context = 5, dim = 8, heads = 2, layers = 2, batch = 2"));
+    assertThat(compilation).succeededWithoutWarnings();
+    JavaFileObject generated = compilation.generatedSourceFile("test.UnrolledTiny").orElseThrow();
+    String source = generated.getCharContent(true).toString();
+    if (System.getenv("UNROLL_UPDATE_GOLDEN") != null) {
+      Files.createDirectories(GOLDEN.getParent());
+      Files.writeString(GOLDEN, source, StandardCharsets.UTF_8);
+    }
+    String golden;
+    try (var in = ProcessorCompileTest.class.getResourceAsStream("/golden/UnrolledTiny.java")) {
+      golden = in == null ? "(missing golden file)" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    if (System.getenv("UNROLL_UPDATE_GOLDEN") == null) {
+      assertEquals(golden, source, "generated source differs from " + GOLDEN + "; see the class Javadoc to refresh");
+    }
+  }
+
+  @Test
+  void outputIsDeterministic() throws IOException {
+    String a = compile(model("vocab = 11, context = 5, dim = 8, heads = 2, layers = 1, batch = 2"))
+        .generatedSourceFile("test.UnrolledTiny").orElseThrow().getCharContent(true).toString();
+    String b = compile(model("vocab = 11, context = 5, dim = 8, heads = 2, layers = 1, batch = 2"))
+        .generatedSourceFile("test.UnrolledTiny").orElseThrow().getCharContent(true).toString();
+    assertEquals(a, b);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "vocab = 0, context = 5, dim = 8, heads = 2, layers = 1, batch = 2 | vocab = 0 | vocab = 0 must be positive",
+      "vocab = 9, context = -5, dim = 8, heads = 2, layers = 1, batch = 2 | context = -5 | context = -5 must be"
+          + " positive",
+      "vocab = 9, context = 5, dim = 0, heads = 2, layers = 1, batch = 2 | dim = 0 | dim = 0 must be positive",
+      "vocab = 9, context = 5, dim = 8, heads = 0, layers = 1, batch = 2 | heads = 0 | heads = 0 must be positive",
+      "vocab = 9, context = 5, dim = 8, heads = 2, layers = 0, batch = 2 | layers = 0 | layers = 0 must be positive",
+      "vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = -1 | batch = -1 | batch = -1 must be"
+          + " positive",
+      "vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2, hidden = 0 | hidden = 0 | hidden = 0 must"
+          + " be positive",
+      "vocab = 9, context = 5, dim = 100, heads = 3, layers = 1, batch = 2 | heads = 3 | dim = 100 is not divisible"
+          + " by heads = 3",
+      "family = Family.LLAMA, vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2 | Family.LLAMA"
+          + " | family = LLAMA is not supported yet; only GPT2 is",
+      "family = Family.ENCODER, vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2 | Family.ENCODER"
+          + " | family = ENCODER is not supported yet",
+      "vocab = 50257, context = 4096, dim = 768, heads = 12, layers = 12, batch = 64 | batch = 64 | more than one"
+          + " Java array can index",
+  })
+  void invalidSpecIsAnErrorOnItsValue(String annotation, String line, String message) {
+    Compilation compilation = compile(model("    " + annotation));
+    assertThat(compilation).failed();
+    assertThat(compilation).hadErrorContaining(message).inFile(model("    " + annotation))
+        .onLineContaining(line);
+    assertThat(compilation).hadErrorCount(1);
+  }
+
+  @Test
+  void aClassIsNotAModel() {
+    JavaFileObject source = JavaFileObjects.forSourceLines("test.Tiny",
+        "package test;",
+        "import dev.unroll.Transformer;",
+        "@Transformer(vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2)",
+        "public abstract class Tiny implements dev.unroll.runtime.CausalLm {}");
+    Compilation compilation = compile(source);
+    assertThat(compilation).hadErrorContaining("@Transformer goes on an interface; Tiny is a class").inFile(source)
+        .onLineContaining("@Transformer");
+  }
+
+  @Test
+  void anInterfaceMustExtendCausalLm() {
+    JavaFileObject source = JavaFileObjects.forSourceLines("test.Tiny",
+        "package test;",
+        "import dev.unroll.Transformer;",
+        "@Transformer(vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2)",
+        "public interface Tiny {}");
+    Compilation compilation = compile(source);
+    assertThat(compilation).hadErrorContaining("Tiny must extend CausalLm").inFile(source)
+        .onLineContaining("@Transformer");
+  }
+
+  @Test
+  void extraAbstractMethodsAreErrorsOnTheMethod() {
+    JavaFileObject source = JavaFileObjects.forSourceLines("test.Tiny",
+        "package test;",
+        "import dev.unroll.Transformer;",
+        "@Transformer(vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2)",
+        "public interface Tiny extends dev.unroll.runtime.CausalLm {",
+        "  int extra();",
+        "  default int fine() { return 1; }",
+        "}");
+    Compilation compilation = compile(source);
+    assertThat(compilation).hadErrorContaining("extra() would be left unimplemented").inFile(source)
+        .onLineContaining("int extra()");
+    assertThat(compilation).hadErrorCount(1);
+  }
+
+  @Test
+  void nestedInterfacesGetJoinedNames() {
+    JavaFileObject source = JavaFileObjects.forSourceLines("test.Outer",
+        "package test;",
+        "import dev.unroll.Transformer;",
+        "public class Outer {",
+        "  @Transformer(vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2)",
+        "  public interface Inner extends dev.unroll.runtime.CausalLm {}",
+        "}");
+    Compilation compilation = compile(source);
+    assertThat(compilation).succeededWithoutWarnings();
+    assertThat(compilation).generatedSourceFile("test.UnrolledOuter_Inner");
+  }
+}

@@ -1,0 +1,39 @@
+package dev.unroll.processor.validate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.unroll.Family;
+import dev.unroll.processor.parse.ModelSpec;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SpecValidatorTest {
+  private static ModelSpec spec(Family family, int v, int t, int c, int nh, int l, int b, int h) {
+    return new ModelSpec("p", "M", "UnrolledM", family, v, t, c, nh, l, b, h);
+  }
+
+  @Test
+  void aValidSpecHasNoProblems() {
+    assertEquals(List.of(), SpecValidator.validate(spec(Family.GPT2, 65, 64, 128, 4, 4, 12, 512)));
+  }
+
+  @Test
+  void everyProblemIsReportedOnItsAttribute() {
+    List<Problem> problems = SpecValidator.validate(spec(Family.LLAMA, 0, -1, 100, 3, 0, 0, 400));
+    assertEquals(List.of("family", "vocab", "context", "layers", "batch", "heads"),
+        problems.stream().map(Problem::attribute).toList());
+    assertEquals("dim = 100 is not divisible by heads = 3: choose heads among the divisors of 100"
+        + " (1, 2, 4, 5, 10, 20, 25, 50, ...)", problems.get(5).message());
+  }
+
+  @Test
+  void arenasThatOverflowIntIndexingAreRejected() {
+    List<Problem> problems = SpecValidator.validate(spec(Family.GPT2, 50257, 4096, 768, 12, 12, 64, 3072));
+    assertEquals(1, problems.size());
+    assertEquals("batch", problems.get(0).attribute());
+    assertTrue(problems.get(0).message().contains("lower batch or context"));
+    problems = SpecValidator.validate(spec(Family.GPT2, 50257, 64, 65536, 1, 2, 1, 4 * 65536));
+    assertEquals("dim", problems.get(0).attribute());
+  }
+}

@@ -1,0 +1,266 @@
+package dev.unroll.runtime.reference;
+
+import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.CausalLm;
+import dev.unroll.runtime.Checks;
+import dev.unroll.runtime.Gpt2Init;
+import dev.unroll.runtime.Kernels;
+import dev.unroll.runtime.ModelShape;
+import dev.unroll.runtime.Parameters;
+import dev.unroll.runtime.format.Gpt2Checkpoints;
+import dev.unroll.runtime.format.Gpt2Layout;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * GPT-2 over dynamic shapes, written the way llm.c's {@code train_gpt2.c} is: one array per activation tensor,
+ * the scalar kernels called in a loop over layers. Slow and obvious on purpose: it is the whole-model reference
+ * that generated models are tested against, and it shares nothing with them but the kernels' contract and the
+ * parameter layout.
+ */
+public final class Gpt2Reference implements CausalLm {
+  private final ModelShape s;
+  private final Kernels k;
+  private final Parameters parameters;
+  private final Activations a;
+  private final Activations d;
+  private final int[] inputs;
+  private final int[] targets;
+  private boolean hasLoss;
+
+  /** A reference model computing with {@code kernels} (the scalar ones, unless a test says otherwise). */
+  public Gpt2Reference(ModelShape shape, Kernels kernels) {
+    this.s = shape;
+    this.k = kernels;
+    int count = 0;
+    var tensors = Gpt2Layout.tensors(shape);
+    for (var t : tensors) {
+      count = Math.max(count, t.offset() + t.size());
+    }
+    this.parameters = new Parameters(new float[count], new float[count], tensors);
+    this.a = new Activations(shape);
+    this.d = new Activations(shape);
+    this.inputs = new int[shape.batch() * shape.context()];
+    this.targets = new int[inputs.length];
+  }
+
+  /** A scalar reference model with GPT-2's initialisation from {@code seed}. */
+  public static Gpt2Reference create(ModelShape shape, long seed) {
+    Gpt2Reference m = new Gpt2Reference(shape, Backend.SCALAR.kernels());
+    Gpt2Init.init(m.parameters, shape, seed);
+    return m;
+  }
+
+  /** A scalar reference model with the weights of a checkpoint. */
+  public static Gpt2Reference load(ModelShape shape, Path path) throws IOException {
+    Gpt2Reference m = new Gpt2Reference(shape, Backend.SCALAR.kernels());
+    Gpt2Checkpoints.load(m.parameters, shape, path);
+    return m;
+  }
+
+  /** One array per tensor, as llm.c's ActivationTensors; per-layer tensors indexed by layer. */
+  private static final class Activations {
+    final float[] encoded;
+    final float[][] ln1;
+    final float[][] ln1Mean;
+    final float[][] ln1Rstd;
+    final float[][] qkv;
+    final float[][] atty;
+    final float[][] preatt;
+    final float[][] att;
+    final float[][] attproj;
+    final float[][] residual2;
+    final float[][] ln2;
+    final float[][] ln2Mean;
+    final float[][] ln2Rstd;
+    final float[][] fch;
+    final float[][] fchGelu;
+    final float[][] fcproj;
+    final float[][] residual3;
+    final float[] lnf;
+    final float[] lnfMean;
+    final float[] lnfRstd;
+    final float[] logits;
+    final float[] probs;
+    final float[] losses;
+
+    Activations(ModelShape s) {
+      int l = s.layers();
+      int bt = s.batch() * s.context();
+      int btc = bt * s.dim();
+      int bth = bt * s.hidden();
+      int scores = s.batch() * s.heads() * s.context() * s.context();
+      encoded = new float[btc];
+      ln1 = new float[l][btc];
+      ln1Mean = new float[l][bt];
+      ln1Rstd = new float[l][bt];
+      qkv = new float[l][3 * btc];
+      atty = new float[l][btc];
+      preatt = new float[l][scores];
+      att = new float[l][scores];
+      attproj = new float[l][btc];
+      residual2 = new float[l][btc];
+      ln2 = new float[l][btc];
+      ln2Mean = new float[l][bt];
+      ln2Rstd = new float[l][bt];
+      fch = new float[l][bth];
+      fchGelu = new float[l][bth];
+      fcproj = new float[l][btc];
+      residual3 = new float[l][btc];
+      lnf = new float[btc];
+      lnfMean = new float[bt];
+      lnfRstd = new float[bt];
+      logits = new float[bt * s.paddedVocab()];
+      probs = new float[bt * s.paddedVocab()];
+      losses = new float[bt];
+    }
+
+    void zero() {
+      for (Object f : new Object[] {encoded, ln1, ln1Mean, ln1Rstd, qkv, atty, preatt, att, attproj, residual2, ln2,
+          ln2Mean, ln2Rstd, fch, fchGelu, fcproj, residual3, lnf, lnfMean, lnfRstd, logits, probs, losses}) {
+        if (f instanceof float[] x) {
+          java.util.Arrays.fill(x, 0f);
+        } else {
+          for (float[] x : (float[][]) f) {
+            java.util.Arrays.fill(x, 0f);
+          }
+        }
+      }
+    }
+  }
+
+  private int off(String name) {
+    return parameters.tensor(name).offset();
+  }
+
+  @Override
+  public ModelShape shape() {
+    return s;
+  }
+
+  @Override
+  public Backend backend() {
+    return Backend.SCALAR;
+  }
+
+  @Override
+  public float forward(int[] in, int[] tg) {
+    int b = s.batch();
+    int t = s.context();
+    int c = s.dim();
+    int h = s.hidden();
+    int nh = s.heads();
+    int bt = b * t;
+    Checks.tokens("inputs", in, b, t, s.vocab());
+    if (tg != null) {
+      Checks.tokens("targets", tg, b, t, s.vocab());
+    }
+    hasLoss = false;
+    System.arraycopy(in, 0, inputs, 0, bt);
+    float[] p = parameters.values();
+    k.encoderForward(a.encoded, 0, inputs, p, off("wte.weight"), p, off("wpe.weight"), b, t, c);
+    for (int l = 0; l < s.layers(); l++) {
+      String n = "h." + l + ".";
+      float[] residual = l == 0 ? a.encoded : a.residual3[l - 1];
+      k.layernormForward(a.ln1[l], 0, a.ln1Mean[l], 0, a.ln1Rstd[l], 0, residual, 0, p, off(n + "ln_1.weight"), p,
+          off(n + "ln_1.bias"), bt, c);
+      k.matmulForward(a.qkv[l], 0, a.ln1[l], 0, p, off(n + "attn.c_attn.weight"), p, off(n + "attn.c_attn.bias"),
+          bt, c, 3 * c);
+      k.attentionForward(a.atty[l], 0, a.preatt[l], 0, a.att[l], 0, a.qkv[l], 0, b, t, c, nh);
+      k.matmulForward(a.attproj[l], 0, a.atty[l], 0, p, off(n + "attn.c_proj.weight"), p,
+          off(n + "attn.c_proj.bias"), bt, c, c);
+      k.residualForward(a.residual2[l], 0, residual, 0, a.attproj[l], 0, bt * c);
+      k.layernormForward(a.ln2[l], 0, a.ln2Mean[l], 0, a.ln2Rstd[l], 0, a.residual2[l], 0, p,
+          off(n + "ln_2.weight"), p, off(n + "ln_2.bias"), bt, c);
+      k.matmulForward(a.fch[l], 0, a.ln2[l], 0, p, off(n + "mlp.c_fc.weight"), p, off(n + "mlp.c_fc.bias"), bt, c,
+          h);
+      k.geluForward(a.fchGelu[l], 0, a.fch[l], 0, bt * h);
+      k.matmulForward(a.fcproj[l], 0, a.fchGelu[l], 0, p, off(n + "mlp.c_proj.weight"), p,
+          off(n + "mlp.c_proj.bias"), bt, h, c);
+      k.residualForward(a.residual3[l], 0, a.residual2[l], 0, a.fcproj[l], 0, bt * c);
+    }
+    float[] last = a.residual3[s.layers() - 1];
+    k.layernormForward(a.lnf, 0, a.lnfMean, 0, a.lnfRstd, 0, last, 0, p, off("ln_f.weight"), p, off("ln_f.bias"),
+        bt, c);
+    k.matmulForward(a.logits, 0, a.lnf, 0, p, off("wte.weight"), null, 0, bt, c, s.paddedVocab());
+    k.softmaxForward(a.probs, 0, a.logits, 0, bt, s.vocab(), s.paddedVocab());
+    if (tg == null) {
+      return Float.NaN;
+    }
+    System.arraycopy(tg, 0, targets, 0, bt);
+    float loss = k.crossEntropyForward(a.losses, 0, a.probs, 0, targets, bt, s.paddedVocab());
+    if (!Float.isFinite(loss)) {
+      throw new ArithmeticException("Gpt2Reference: the loss is " + loss);
+    }
+    hasLoss = true;
+    return loss;
+  }
+
+  @Override
+  public void backward() {
+    if (!hasLoss) {
+      throw new IllegalStateException("backward() needs a forward(inputs, targets) that returned a finite loss");
+    }
+    int b = s.batch();
+    int t = s.context();
+    int c = s.dim();
+    int h = s.hidden();
+    int nh = s.heads();
+    int bt = b * t;
+    d.zero();
+    float[] p = parameters.values();
+    float[] g = parameters.grads();
+    k.crossEntropySoftmaxBackward(d.logits, 0, a.probs, 0, targets, bt, s.vocab(), s.paddedVocab());
+    k.matmulBackward(d.lnf, 0, g, off("wte.weight"), null, 0, d.logits, 0, a.lnf, 0, p, off("wte.weight"), bt, c,
+        s.paddedVocab());
+    float[] last = a.residual3[s.layers() - 1];
+    float[] dlast = d.residual3[s.layers() - 1];
+    k.layernormBackward(dlast, 0, g, off("ln_f.weight"), g, off("ln_f.bias"), d.lnf, 0, last, 0, p,
+        off("ln_f.weight"), a.lnfMean, 0, a.lnfRstd, 0, bt, c);
+    for (int l = s.layers() - 1; l >= 0; l--) {
+      String n = "h." + l + ".";
+      float[] residual = l == 0 ? a.encoded : a.residual3[l - 1];
+      float[] dresidual = l == 0 ? d.encoded : d.residual3[l - 1];
+      k.residualBackward(d.residual2[l], 0, d.fcproj[l], 0, d.residual3[l], 0, bt * c);
+      k.matmulBackward(d.fchGelu[l], 0, g, off(n + "mlp.c_proj.weight"), g, off(n + "mlp.c_proj.bias"),
+          d.fcproj[l], 0, a.fchGelu[l], 0, p, off(n + "mlp.c_proj.weight"), bt, h, c);
+      k.geluBackward(d.fch[l], 0, a.fch[l], 0, d.fchGelu[l], 0, bt * h);
+      k.matmulBackward(d.ln2[l], 0, g, off(n + "mlp.c_fc.weight"), g, off(n + "mlp.c_fc.bias"), d.fch[l], 0,
+          a.ln2[l], 0, p, off(n + "mlp.c_fc.weight"), bt, c, h);
+      k.layernormBackward(d.residual2[l], 0, g, off(n + "ln_2.weight"), g, off(n + "ln_2.bias"), d.ln2[l], 0,
+          a.residual2[l], 0, p, off(n + "ln_2.weight"), a.ln2Mean[l], 0, a.ln2Rstd[l], 0, bt, c);
+      k.residualBackward(dresidual, 0, d.attproj[l], 0, d.residual2[l], 0, bt * c);
+      k.matmulBackward(d.atty[l], 0, g, off(n + "attn.c_proj.weight"), g, off(n + "attn.c_proj.bias"),
+          d.attproj[l], 0, a.atty[l], 0, p, off(n + "attn.c_proj.weight"), bt, c, c);
+      k.attentionBackward(d.qkv[l], 0, d.preatt[l], 0, d.att[l], 0, d.atty[l], 0, a.qkv[l], 0, a.att[l], 0, b, t,
+          c, nh);
+      k.matmulBackward(d.ln1[l], 0, g, off(n + "attn.c_attn.weight"), g, off(n + "attn.c_attn.bias"), d.qkv[l], 0,
+          a.ln1[l], 0, p, off(n + "attn.c_attn.weight"), bt, c, 3 * c);
+      k.layernormBackward(dresidual, 0, g, off(n + "ln_1.weight"), g, off(n + "ln_1.bias"), d.ln1[l], 0, residual,
+          0, p, off(n + "ln_1.weight"), a.ln1Mean[l], 0, a.ln1Rstd[l], 0, bt, c);
+    }
+    k.encoderBackward(g, off("wte.weight"), g, off("wpe.weight"), d.encoded, 0, inputs, b, t, c);
+  }
+
+  @Override
+  public void zeroGrad() {
+    java.util.Arrays.fill(parameters.grads(), 0f);
+  }
+
+  @Override
+  public float[] logits(int row, int position, float[] dst) {
+    Checks.position(row, position, s.batch(), s.context());
+    System.arraycopy(a.logits, (row * s.context() + position) * s.paddedVocab(), dst, 0, s.vocab());
+    return dst;
+  }
+
+  @Override
+  public Parameters parameters() {
+    return parameters;
+  }
+
+  @Override
+  public void save(Path path) throws IOException {
+    Gpt2Checkpoints.saveSafetensors(parameters, s, path);
+  }
+}
