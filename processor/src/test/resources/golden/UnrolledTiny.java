@@ -101,8 +101,25 @@ import javax.annotation.processing.Generated;
  * logits                       (B, T, Vp) = (2, 5, 16)          acts            3540            640
  * probs                        (B, T, Vp) = (2, 5, 16)          acts            3700            640
  * losses                       (B, T) = (2, 5)                  acts            3860             40
- * grads mirrors params; dacts mirrors acts.
+ * l0_k                         (T, C) = (5, 8)                  kv                 0            160
+ * l0_v                         (T, C) = (5, 8)                  kv                40            160
+ * l1_k                         (T, C) = (5, 8)                  kv                80            160
+ * l1_v                         (T, C) = (5, 8)                  kv               120            160
+ * dec_x                        (C) = (8)                        dec                0             32
+ * dec_x2                       (C) = (8)                        dec                8             32
+ * dec_ln                       (C) = (8)                        dec               16             32
+ * dec_ln_mean                  (1)                              dec               24              4
+ * dec_ln_rstd                  (1)                              dec               25              4
+ * dec_qkv                      (3*C) = (24)                     dec               26             96
+ * dec_att                      (NH, T) = (2, 5)                 dec               50             40
+ * dec_atty                     (C) = (8)                        dec               60             32
+ * dec_proj                     (C) = (8)                        dec               68             32
+ * dec_fch                      (H) = (32)                       dec               76            128
+ * dec_fch_gelu                 (H) = (32)                       dec              108            128
+ * dec_logits                   (Vp) = (16)                      dec              140             64
+ * grads mirrors params; dacts mirrors acts; kv and dec serve decode().
  * params 7,712 B, grads 7,712 B, AdamW moments 15,424 B, acts 15,480 B, dacts 15,480 B: 61,808 B in all
+ * decoding: kv 640 B, dec 624 B
  * </pre>
  */
 @Generated("dev.unroll.processor.UnrollProcessor")
@@ -166,6 +183,16 @@ public final class UnrolledTiny implements Tiny {
    * Floats in the activation (and its gradient) arena.
    */
   public static final int ACTIVATION_COUNT = 3870;
+
+  /**
+   * Floats in the KV cache: keys and values of every layer and position.
+   */
+  public static final int KV_COUNT = 160;
+
+  /**
+   * Floats of the one decoded position's activations.
+   */
+  public static final int DECODE_COUNT = 156;
 
   /**
    * Training FLOPs per step: 6·N·B·T + 12·L·C·B·T², N the trainable parameters.
@@ -512,6 +539,86 @@ public final class UnrolledTiny implements Tiny {
    */
   static final int LOSSES = 3860;
 
+  /**
+   * KV cache (T, C) = (5, 8).
+   */
+  static final int L0_K = 0;
+
+  /**
+   * KV cache (T, C) = (5, 8).
+   */
+  static final int L0_V = 40;
+
+  /**
+   * KV cache (T, C) = (5, 8).
+   */
+  static final int L1_K = 80;
+
+  /**
+   * KV cache (T, C) = (5, 8).
+   */
+  static final int L1_V = 120;
+
+  /**
+   * Decode activation (C) = (8).
+   */
+  static final int DEC_X = 0;
+
+  /**
+   * Decode activation (C) = (8).
+   */
+  static final int DEC_X2 = 8;
+
+  /**
+   * Decode activation (C) = (8).
+   */
+  static final int DEC_LN = 16;
+
+  /**
+   * Decode activation (1).
+   */
+  static final int DEC_LN_MEAN = 24;
+
+  /**
+   * Decode activation (1).
+   */
+  static final int DEC_LN_RSTD = 25;
+
+  /**
+   * Decode activation (3*C) = (24).
+   */
+  static final int DEC_QKV = 26;
+
+  /**
+   * Decode activation (NH, T) = (2, 5).
+   */
+  static final int DEC_ATT = 50;
+
+  /**
+   * Decode activation (C) = (8).
+   */
+  static final int DEC_ATTY = 60;
+
+  /**
+   * Decode activation (C) = (8).
+   */
+  static final int DEC_PROJ = 68;
+
+  /**
+   * Decode activation (H) = (32).
+   */
+  static final int DEC_FCH = 76;
+
+  /**
+   * Decode activation (H) = (32).
+   */
+  static final int DEC_FCH_GELU = 108;
+
+  /**
+   * Decode activation (Vp) = (16).
+   */
+  static final int DEC_LOGITS = 140;
+
   private final Backend backend;
 
   private final Kernels k;
@@ -530,6 +637,20 @@ public final class UnrolledTiny implements Tiny {
   private final int[] inputs = new int[TOKENS];
 
   private final int[] targets = new int[TOKENS];
+
+  private final float[] kv = new float[KV_COUNT];
+
+  private final float[] dec = new float[DECODE_COUNT];
+
+  /**
+   * What decode returns: VOCAB logits, overwritten by each call.
+   */
+  private final float[] decodeLogits = new float[VOCAB];
+
+  /**
+   * Tokens in the KV cache: the position of the next decoded token.
+   */
+  private int pos;
 
   private final Parameters parameters;
 
@@ -629,6 +750,33 @@ public final class UnrolledTiny implements Tiny {
     }
     System.arraycopy(acts, LOGITS + (row * CONTEXT + position) * PADDED_VOCAB, dst, 0, VOCAB);
     return dst;
+  }
+
+  @Override
+  public float[] decode(int token) {
+    if (token < 0 || token >= VOCAB) {
+      throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, 11)");
+    }
+    if (pos >= CONTEXT) {
+      throw new IllegalStateException("the KV cache holds CONTEXT = 5 positions and is full; call reset()");
+    }
+    decodeEmbedding(token, pos);
+    decodeLayer0(pos);
+    decodeLayer1(pos);
+    decodeHead();
+    pos++;
+    System.arraycopy(dec, DEC_LOGITS, decodeLogits, 0, VOCAB);
+    return decodeLogits;
+  }
+
+  @Override
+  public void reset() {
+    pos = 0;
+  }
+
+  @Override
+  public int position() {
+    return pos;
   }
 
   @Override
@@ -814,5 +962,94 @@ public final class UnrolledTiny implements Tiny {
   private void backwardEmbedding() {
     // dwte[inputs] += dencoded; dwpe += dencoded: (B, T, C)
     k.encoderBackward(grads, WTE, grads, WPE, dacts, ENCODED, inputs, BATCH, CONTEXT, DIM);
+  }
+
+  /**
+   * x = wte[token] + wpe[pos].
+   */
+  private void decodeEmbedding(int token, int pos) {
+    // x = wte[token] + wpe[pos]: (C)
+    k.residualForward(dec, DEC_X, params, WTE + token * DIM, params, WPE + pos * DIM, DIM);
+  }
+
+  /**
+   * Block 0 at one position; appends its key and value to the cache.
+   */
+  private void decodeLayer0(int pos) {
+    // ln = layernorm(x): (C)
+    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, L0_LN1W,
+        params, L0_LN1B, 1, DIM);
+    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
+    k.matmulForward(dec, DEC_QKV, dec, DEC_LN, params, L0_QKVW, params, L0_QKVB, 1, DIM, 3 * DIM);
+    // kcache[pos] = k: (C)
+    k.copy(kv, L0_K + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
+    // vcache[pos] = v: (C)
+    k.copy(kv, L0_V + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
+    // atty = attention of q over positions 0..pos: (C)
+    k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L0_K, kv, L0_V, pos, CONTEXT,
+        HEADS, HEADS, HEAD_SIZE);
+    // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
+    k.matmulForward(dec, DEC_PROJ, dec, DEC_ATTY, params, L0_ATTPROJW, params, L0_ATTPROJB, 1, DIM,
+        DIM);
+    // x2 = x + proj: (C)
+    k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
+    // ln = layernorm(x2): (C)
+    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
+        params, L0_LN2W, params, L0_LN2B, 1, DIM);
+    // fch = ln · fcwᵀ + fcb: (C) -> (H)
+    k.matmulForward(dec, DEC_FCH, dec, DEC_LN, params, L0_FCW, params, L0_FCB, 1, DIM, HIDDEN);
+    // fch_gelu = gelu(fch): (H)
+    k.geluForward(dec, DEC_FCH_GELU, dec, DEC_FCH, HIDDEN);
+    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C)
+    k.matmulForward(dec, DEC_PROJ, dec, DEC_FCH_GELU, params, L0_FCPROJW, params, L0_FCPROJB, 1,
+        HIDDEN, DIM);
+    // x = x2 + proj: (C)
+    k.residualForward(dec, DEC_X, dec, DEC_X2, dec, DEC_PROJ, DIM);
+  }
+
+  /**
+   * Block 1 at one position; appends its key and value to the cache.
+   */
+  private void decodeLayer1(int pos) {
+    // ln = layernorm(x): (C)
+    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, L1_LN1W,
+        params, L1_LN1B, 1, DIM);
+    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
+    k.matmulForward(dec, DEC_QKV, dec, DEC_LN, params, L1_QKVW, params, L1_QKVB, 1, DIM, 3 * DIM);
+    // kcache[pos] = k: (C)
+    k.copy(kv, L1_K + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
+    // vcache[pos] = v: (C)
+    k.copy(kv, L1_V + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
+    // atty = attention of q over positions 0..pos: (C)
+    k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L1_K, kv, L1_V, pos, CONTEXT,
+        HEADS, HEADS, HEAD_SIZE);
+    // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
+    k.matmulForward(dec, DEC_PROJ, dec, DEC_ATTY, params, L1_ATTPROJW, params, L1_ATTPROJB, 1, DIM,
+        DIM);
+    // x2 = x + proj: (C)
+    k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
+    // ln = layernorm(x2): (C)
+    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
+        params, L1_LN2W, params, L1_LN2B, 1, DIM);
+    // fch = ln · fcwᵀ + fcb: (C) -> (H)
+    k.matmulForward(dec, DEC_FCH, dec, DEC_LN, params, L1_FCW, params, L1_FCB, 1, DIM, HIDDEN);
+    // fch_gelu = gelu(fch): (H)
+    k.geluForward(dec, DEC_FCH_GELU, dec, DEC_FCH, HIDDEN);
+    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C)
+    k.matmulForward(dec, DEC_PROJ, dec, DEC_FCH_GELU, params, L1_FCPROJW, params, L1_FCPROJB, 1,
+        HIDDEN, DIM);
+    // x = x2 + proj: (C)
+    k.residualForward(dec, DEC_X, dec, DEC_X2, dec, DEC_PROJ, DIM);
+  }
+
+  /**
+   * Final LayerNorm and the classifier.
+   */
+  private void decodeHead() {
+    // ln = layernorm(x): (C)
+    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, LNFW,
+        params, LNFB, 1, DIM);
+    // logits = ln · wteᵀ: (C) -> (Vp)
+    k.matmulForward(dec, DEC_LOGITS, dec, DEC_LN, params, WTE, null, 0, 1, DIM, PADDED_VOCAB);
   }
 }

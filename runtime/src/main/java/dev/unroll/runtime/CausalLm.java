@@ -48,6 +48,22 @@ public interface CausalLm {
    */
   float[] logits(int row, int position, float[] dst);
 
+  /**
+   * Runs one token through the model at the current position, using and extending the KV cache, and returns
+   * the logits for the next token. The returned array has {@code vocab} entries and belongs to the model: the
+   * next call overwrites it. Allocates nothing.
+   *
+   * @throws IllegalArgumentException for a token outside the vocabulary (the cache is not touched)
+   * @throws IllegalStateException when the cache is full ({@link #position()} == context): call {@link #reset()}
+   */
+  float[] decode(int token);
+
+  /** Empties the KV cache: the next {@link #decode} is at position 0. */
+  void reset();
+
+  /** Number of tokens decoded since the last {@link #reset()}: the position the next token takes. */
+  int position();
+
   /** The parameter and gradient arenas and their tensors (shared with the model, not copied). */
   Parameters parameters();
 

@@ -67,6 +67,11 @@ public interface Kernels {
   /** out = inp1 + inp2 over N floats. */
   void residualForward(float[] out, int outOff, float[] inp1, int inp1Off, float[] inp2, int inp2Off, int N);
 
+  /** dst[dstOff..dstOff+n) = src[srcOff..srcOff+n). */
+  default void copy(float[] dst, int dstOff, float[] src, int srcOff, int n) {
+    System.arraycopy(src, srcOff, dst, dstOff, n);
+  }
+
   /** dinp1 += dout; dinp2 += dout. */
   void residualBackward(float[] dinp1, int dinp1Off, float[] dinp2, int dinp2Off, float[] dout, int doutOff, int N);
 

@@ -78,6 +78,9 @@ public final class ModelWriter {
     for (Stage stage : plan.backward()) {
       type.addMethod(stageMethod(stage));
     }
+    for (Stage stage : plan.decode()) {
+      type.addMethod(stageMethod(stage));
+    }
     return JavaFile.builder(spec.packageName(), type.build())
         .indent("  ")
         .skipJavaLangImports(true)
@@ -113,10 +116,18 @@ public final class ModelWriter {
     for (Tensor t : plan.activations()) {
       doc.add(row(t.constant().toLowerCase(Locale.ROOT), t, "acts"));
     }
-    doc.add("grads mirrors params; dacts mirrors acts.\n");
+    for (Tensor t : plan.kvCache()) {
+      doc.add(row(t.constant().toLowerCase(Locale.ROOT), t, "kv"));
+    }
+    for (Tensor t : plan.decodeActivations()) {
+      doc.add(row(t.constant().toLowerCase(Locale.ROOT), t, "dec"));
+    }
+    doc.add("grads mirrors params; dacts mirrors acts; kv and dec serve decode().\n");
     doc.add(String.format(Locale.ROOT, "params %,d B, grads %,d B, AdamW moments %,d B, acts %,d B, dacts %,d B:"
         + " %,d B in all%n", plan.parameterBytes(), plan.parameterBytes(), 2 * plan.parameterBytes(),
         plan.activationBytes(), plan.activationBytes(), plan.totalTrainingBytes()));
+    doc.add(String.format(Locale.ROOT, "decoding: kv %,d B, dec %,d B%n", 4L * plan.kvCount(),
+        4L * plan.decodeCount()));
     doc.add("</pre>\n");
     return doc.build();
   }
@@ -139,6 +150,8 @@ public final class ModelWriter {
     dim(type, "TOKENS", (int) plan.tokensPerStep(), "Tokens per step: BATCH * CONTEXT.");
     dim(type, "PARAMETER_COUNT", plan.parameterCount(), "Floats in the parameter (and gradient) arena.");
     dim(type, "ACTIVATION_COUNT", plan.activationCount(), "Floats in the activation (and its gradient) arena.");
+    dim(type, "KV_COUNT", plan.kvCount(), "Floats in the KV cache: keys and values of every layer and position.");
+    dim(type, "DECODE_COUNT", plan.decodeCount(), "Floats of the one decoded position's activations.");
     type.addField(FieldSpec.builder(TypeName.LONG, "FLOPS_PER_STEP", Modifier.PUBLIC, Modifier.STATIC,
             Modifier.FINAL)
         .addJavadoc("Training FLOPs per step: 6·N·B·T + 12·L·C·B·T², N the trainable parameters.\n")
@@ -152,6 +165,12 @@ public final class ModelWriter {
     }
     for (Tensor t : plan.activations()) {
       offset(type, t, "Activation");
+    }
+    for (Tensor t : plan.kvCache()) {
+      offset(type, t, "KV cache");
+    }
+    for (Tensor t : plan.decodeActivations()) {
+      offset(type, t, "Decode activation");
     }
   }
 
@@ -181,6 +200,15 @@ public final class ModelWriter {
         .initializer("new int[TOKENS]").build());
     type.addField(FieldSpec.builder(INTS, "targets", Modifier.PRIVATE, Modifier.FINAL)
         .initializer("new int[TOKENS]").build());
+    type.addField(FieldSpec.builder(FLOATS, "kv", Modifier.PRIVATE, Modifier.FINAL)
+        .initializer("new float[KV_COUNT]").build());
+    type.addField(FieldSpec.builder(FLOATS, "dec", Modifier.PRIVATE, Modifier.FINAL)
+        .initializer("new float[DECODE_COUNT]").build());
+    type.addField(FieldSpec.builder(FLOATS, "decodeLogits", Modifier.PRIVATE, Modifier.FINAL)
+        .addJavadoc("What decode returns: VOCAB logits, overwritten by each call.\n")
+        .initializer("new float[VOCAB]").build());
+    type.addField(FieldSpec.builder(TypeName.INT, "pos", Modifier.PRIVATE)
+        .addJavadoc("Tokens in the KV cache: the position of the next decoded token.\n").build());
     type.addField(PARAMETERS, "parameters", Modifier.PRIVATE, Modifier.FINAL);
     type.addField(FieldSpec.builder(TypeName.INT, "state", Modifier.PRIVATE)
         .addJavadoc("What the last forward left: 0 nothing usable, 1 logits, 2 logits and a finite loss.\n")
@@ -284,6 +312,27 @@ public final class ModelWriter {
         .addStatement("return dst")
         .build());
 
+    Tensor decLogits = plan.decodeActivation("DEC_LOGITS");
+    MethodSpec.Builder decode = override("decode", FLOATS)
+        .addParameter(TypeName.INT, "token")
+        .beginControlFlow("if (token < 0 || token >= VOCAB)")
+        .addStatement("throw new $T($S + token + $S)", IllegalArgumentException.class, "token ",
+            " is outside the vocabulary [0, " + spec.vocab() + ")")
+        .endControlFlow()
+        .beginControlFlow("if (pos >= CONTEXT)")
+        .addStatement("throw new $T($S)", IllegalStateException.class,
+            "the KV cache holds CONTEXT = " + spec.context() + " positions and is full; call reset()")
+        .endControlFlow();
+    for (Stage stage : plan.decode()) {
+      decode.addStatement("$L($L)", stage.method(), String.join(", ", stageParameters(stage)));
+    }
+    decode.addStatement("pos++")
+        .addStatement("$T.arraycopy(dec, $L, decodeLogits, 0, VOCAB)", System.class, decLogits.constant())
+        .addStatement("return decodeLogits");
+    type.addMethod(decode.build());
+    type.addMethod(override("reset", TypeName.VOID).addStatement("pos = 0").build());
+    type.addMethod(override("position", TypeName.INT).addStatement("return pos").build());
+
     type.addMethod(override("parameters", PARAMETERS).addStatement("return parameters").build());
     type.addMethod(override("save", TypeName.VOID)
         .addParameter(PATH, "path")
@@ -297,9 +346,37 @@ public final class ModelWriter {
         .returns(returns);
   }
 
+  /** The run-time values a stage reads ({@code token}, {@code pos}), in that order: its method's parameters. */
+  private static List<String> stageParameters(Stage stage) {
+    boolean token = false;
+    boolean pos = false;
+    for (Op op : stage.ops()) {
+      for (Arg arg : op.args()) {
+        String expression = switch (arg) {
+          case Arg.Row r -> r.index();
+          case Arg.Size s -> s.expression();
+          default -> "";
+        };
+        token |= expression.equals("token");
+        pos |= expression.equals("pos");
+      }
+    }
+    List<String> names = new java.util.ArrayList<>();
+    if (token) {
+      names.add("token");
+    }
+    if (pos) {
+      names.add("pos");
+    }
+    return names;
+  }
+
   private static MethodSpec stageMethod(Stage stage) {
     MethodSpec.Builder m = MethodSpec.methodBuilder(stage.method()).addModifiers(Modifier.PRIVATE)
         .addJavadoc("$L\n", stage.doc());
+    for (String parameter : stageParameters(stage)) {
+      m.addParameter(TypeName.INT, parameter);
+    }
     for (Op op : stage.ops()) {
       m.addComment("$L", op.comment());
       m.addStatement(call(op));
@@ -316,10 +393,12 @@ public final class ModelWriter {
       }
       switch (list.get(i)) {
         case Arg.TensorRef r -> args.add("$L, $L", r.arena().field(), r.tensor().constant());
-        case Arg.None n -> args.add("null, 0");
+        case Arg.Row r -> args.add("$L, $L + $L * $L", r.arena().field(), r.tensor().constant(), r.index(),
+            r.rowSize());
+        case Arg.None unused -> args.add("null, 0");
         case Arg.Size s -> args.add("$L", s.expression());
-        case Arg.Inputs in -> args.add("inputs");
-        case Arg.Targets t -> args.add("targets");
+        case Arg.Inputs unused -> args.add("inputs");
+        case Arg.Targets unused -> args.add("targets");
       }
     }
     return CodeBlock.of("k.$L($L)", op.kernel(), args.build());

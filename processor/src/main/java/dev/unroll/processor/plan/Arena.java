@@ -5,7 +5,11 @@ public enum Arena {
   PARAMS("params"),
   GRADS("grads"),
   ACTS("acts"),
-  DACTS("dacts");
+  DACTS("dacts"),
+  /** Keys and values of every position decoded so far, per layer. */
+  KV("kv"),
+  /** Activations of the one position being decoded. */
+  DEC("dec");
 
   private final String field;
 

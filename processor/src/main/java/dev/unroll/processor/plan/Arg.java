@@ -6,6 +6,14 @@ public sealed interface Arg {
   /** A tensor, passed as its arena and its offset constant. */
   record TensorRef(Arena arena, Tensor tensor) implements Arg {}
 
+  /**
+   * One row of a tensor, chosen at run time: passed as its arena and {@code CONSTANT + index * rowSize}.
+   *
+   * @param index a Java expression for the row ({@code "token"}, {@code "pos"})
+   * @param rowSize a constant expression for the floats per row ({@code "DIM"})
+   */
+  record Row(Arena arena, Tensor tensor, String index, String rowSize) implements Arg {}
+
   /** No tensor (a matmul without bias): {@code null, 0}. */
   record None() implements Arg {}
 

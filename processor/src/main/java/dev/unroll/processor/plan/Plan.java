@@ -15,15 +15,37 @@ import java.util.List;
  * @param activationCount floats in the activation arena
  * @param forward forward stages, in call order
  * @param backward backward stages, in call order
+ * @param kvCache key and value tensors of every layer, (T, C) each, in the KV arena
+ * @param decodeActivations the one decoded position's tensors, in the DEC arena
+ * @param decode the stages of one decode step (embedding, each layer, head), in call order
  */
 public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, List<Tensor> activations,
-    int parameterCount, int activationCount, List<Stage> forward, List<Stage> backward) {
+    int parameterCount, int activationCount, List<Stage> forward, List<Stage> backward, List<Tensor> kvCache,
+    List<Tensor> decodeActivations, List<Stage> decode) {
 
   public Plan {
     parameters = List.copyOf(parameters);
     activations = List.copyOf(activations);
     forward = List.copyOf(forward);
     backward = List.copyOf(backward);
+    kvCache = List.copyOf(kvCache);
+    decodeActivations = List.copyOf(decodeActivations);
+    decode = List.copyOf(decode);
+  }
+
+  /** Floats of the KV cache arena. */
+  public int kvCount() {
+    return arenaEnd(kvCache);
+  }
+
+  /** Floats of the decode arena. */
+  public int decodeCount() {
+    return arenaEnd(decodeActivations);
+  }
+
+  private static int arenaEnd(List<Tensor> tensors) {
+    Tensor last = tensors.get(tensors.size() - 1);
+    return last.offset() + last.size();
   }
 
   /** Parameters a user would count: the arena less the padded vocabulary rows. */
@@ -65,12 +87,21 @@ public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, Lis
     return 4 * parameterBytes() + 2 * activationBytes();
   }
 
+  /** Bytes of the KV cache and the decode scratch. */
+  public long decodeBytes() {
+    return 4L * kvCount() + 4L * decodeCount();
+  }
+
   public Tensor parameter(String constant) {
     return find(parameters, constant);
   }
 
   public Tensor activation(String constant) {
     return find(activations, constant);
+  }
+
+  public Tensor decodeActivation(String constant) {
+    return find(decodeActivations, constant);
   }
 
   private static Tensor find(List<Tensor> tensors, String constant) {

@@ -16,8 +16,12 @@ public final class Planner {
   private final int vp;
   private final List<Tensor> params = new ArrayList<>();
   private final List<Tensor> acts = new ArrayList<>();
+  private final List<Tensor> kv = new ArrayList<>();
+  private final List<Tensor> dec = new ArrayList<>();
   private int paramTop;
   private int actTop;
+  private int kvTop;
+  private int decTop;
 
   private Planner(ModelSpec spec) {
     this.s = spec;
@@ -182,7 +186,88 @@ public final class Planner {
         op("encoderBackward", "dwte[inputs] += dencoded; dwpe += dencoded: (B, T, C)",
             g(wte), g(wpe), d(encoded), new Arg.Inputs(), batch, context, dim))));
 
-    return new Plan(s, vp, params, acts, paramTop, actTop, forward, backward);
+    // Decode: one position against the KV cache, through the same parameters.
+    Tensor[] kCache = new Tensor[l];
+    Tensor[] vCache = new Tensor[l];
+    for (int i = 0; i < l; i++) {
+      kCache[i] = cache("L" + i + "_K", dims(t, c), names("T", "C"));
+      vCache[i] = cache("L" + i + "_V", dims(t, c), names("T", "C"));
+    }
+    Tensor x = decodeAct("X", dims(c), names("C"));
+    Tensor x2 = decodeAct("X2", dims(c), names("C"));
+    Tensor ln = decodeAct("LN", dims(c), names("C"));
+    Tensor lnMean = decodeAct("LN_MEAN", dims(1), names("1"));
+    Tensor lnRstd = decodeAct("LN_RSTD", dims(1), names("1"));
+    Tensor qkv = decodeAct("QKV", dims(3 * c), names("3*C"));
+    Tensor att = decodeAct("ATT", dims(nh, t), names("NH", "T"));
+    Tensor atty = decodeAct("ATTY", dims(c), names("C"));
+    Tensor proj = decodeAct("PROJ", dims(c), names("C"));
+    Tensor fch = decodeAct("FCH", dims(h), names("H"));
+    Tensor fchGelu = decodeAct("FCH_GELU", dims(h), names("H"));
+    Tensor decLogits = decodeAct("LOGITS", dims(vp), names("Vp"));
+    Arg.Size one = size("1", 1);
+    Arg.Size pos = size("pos", -1);
+    Arg.Size headSize = size("HEAD_SIZE", c / nh);
+    List<Stage> decode = new ArrayList<>();
+    decode.add(new Stage("decodeEmbedding", "x = wte[token] + wpe[pos].", List.of(
+        op("residualForward", "x = wte[token] + wpe[pos]: (C)",
+            dc(x), new Arg.Row(Arena.PARAMS, wte, "token", "DIM"), new Arg.Row(Arena.PARAMS, wpe, "pos", "DIM"),
+            dim))));
+    for (int i = 0; i < l; i++) {
+      decode.add(new Stage("decodeLayer" + i, "Block " + i + " at one position; appends its key and value to the"
+          + " cache.", List.of(
+              op("layernormForward", "ln = layernorm(x): (C)",
+                  dc(ln), dc(lnMean), dc(lnRstd), dc(x), p(ln1w[i]), p(ln1b[i]), one, dim),
+              op("matmulForward", "qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)",
+                  dc(qkv), dc(ln), p(qkvw[i]), p(qkvb[i]), one, dim, dim3),
+              op("copy", "kcache[pos] = k: (C)",
+                  new Arg.Row(Arena.KV, kCache[i], "pos", "DIM"), new Arg.Row(Arena.DEC, qkv, "1", "DIM"), dim),
+              op("copy", "vcache[pos] = v: (C)",
+                  new Arg.Row(Arena.KV, vCache[i], "pos", "DIM"), new Arg.Row(Arena.DEC, qkv, "2", "DIM"), dim),
+              op("attentionDecode", "atty = attention of q over positions 0..pos: (C)",
+                  dc(atty), dc(att), dc(qkv), kvRef(kCache[i]), kvRef(vCache[i]), pos, context, heads, heads,
+                  headSize),
+              op("matmulForward", "proj = atty · attprojwᵀ + attprojb: (C) -> (C)",
+                  dc(proj), dc(atty), p(attprojw[i]), p(attprojb[i]), one, dim, dim),
+              op("residualForward", "x2 = x + proj: (C)", dc(x2), dc(x), dc(proj), dim),
+              op("layernormForward", "ln = layernorm(x2): (C)",
+                  dc(ln), dc(lnMean), dc(lnRstd), dc(x2), p(ln2w[i]), p(ln2b[i]), one, dim),
+              op("matmulForward", "fch = ln · fcwᵀ + fcb: (C) -> (H)",
+                  dc(fch), dc(ln), p(fcw[i]), p(fcb[i]), one, dim, hidden),
+              op("geluForward", "fch_gelu = gelu(fch): (H)", dc(fchGelu), dc(fch), hidden),
+              op("matmulForward", "proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C)",
+                  dc(proj), dc(fchGelu), p(fcprojw[i]), p(fcprojb[i]), one, hidden, dim),
+              op("residualForward", "x = x2 + proj: (C)", dc(x), dc(x2), dc(proj), dim))));
+    }
+    decode.add(new Stage("decodeHead", "Final LayerNorm and the classifier.", List.of(
+        op("layernormForward", "ln = layernorm(x): (C)",
+            dc(ln), dc(lnMean), dc(lnRstd), dc(x), p(lnfw), p(lnfb), one, dim),
+        op("matmulForward", "logits = ln · wteᵀ: (C) -> (Vp)",
+            dc(decLogits), dc(ln), p(wte), new Arg.None(), one, dim, padded))));
+
+    return new Plan(s, vp, params, acts, paramTop, actTop, forward, backward, kv, dec, decode);
+  }
+
+  private Tensor cache(String constant, List<Integer> dims, List<String> names) {
+    Tensor t = new Tensor(constant, constant, kvTop, dims, names);
+    kv.add(t);
+    kvTop += t.size();
+    return t;
+  }
+
+  private Tensor decodeAct(String constant, List<Integer> dims, List<String> names) {
+    Tensor t = new Tensor("DEC_" + constant, "DEC_" + constant, decTop, dims, names);
+    dec.add(t);
+    decTop += t.size();
+    return t;
+  }
+
+  private static Arg dc(Tensor t) {
+    return new Arg.TensorRef(Arena.DEC, t);
+  }
+
+  private static Arg kvRef(Tensor t) {
+    return new Arg.TensorRef(Arena.KV, t);
   }
 
   private record LayerActs(Tensor ln1, Tensor ln1Mean, Tensor ln1Rstd, Tensor qkv, Tensor atty, Tensor preatt,

@@ -26,6 +26,9 @@ public final class Gpt2Reference implements CausalLm {
   private final Activations d;
   private final int[] inputs;
   private final int[] targets;
+  private final int[] decoded;
+  private final float[] decodeLogits;
+  private int position;
   private boolean hasLoss;
 
   /** A reference model computing with {@code kernels} (the scalar ones, unless a test says otherwise). */
@@ -42,6 +45,8 @@ public final class Gpt2Reference implements CausalLm {
     this.d = new Activations(shape);
     this.inputs = new int[shape.batch() * shape.context()];
     this.targets = new int[inputs.length];
+    this.decoded = new int[inputs.length];
+    this.decodeLogits = new float[shape.vocab()];
   }
 
   /** A scalar reference model with GPT-2's initialisation from {@code seed}. */
@@ -252,6 +257,35 @@ public final class Gpt2Reference implements CausalLm {
     Checks.position(row, position, s.batch(), s.context());
     System.arraycopy(a.logits, (row * s.context() + position) * s.paddedVocab(), dst, 0, s.vocab());
     return dst;
+  }
+
+  /**
+   * Decoding by brute force: the whole prefix decoded so far runs through {@link #forward} as row 0 (later
+   * positions and rows hold token 0; attention is causal, so they do not matter), and the logits at the last
+   * position are returned. Quadratic, and it overwrites the activations of the last training forward.
+   */
+  @Override
+  public float[] decode(int token) {
+    if (token < 0 || token >= s.vocab()) {
+      throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, " + s.vocab() + ")");
+    }
+    if (position >= s.context()) {
+      throw new IllegalStateException("the context of " + s.context() + " positions is full; call reset()");
+    }
+    decoded[position++] = token;
+    forward(decoded, null);
+    return logits(0, position - 1, decodeLogits);
+  }
+
+  @Override
+  public void reset() {
+    position = 0;
+    java.util.Arrays.fill(decoded, 0);
+  }
+
+  @Override
+  public int position() {
+    return position;
   }
 
   @Override

@@ -1,0 +1,103 @@
+package dev.unroll.processor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import com.sun.management.ThreadMXBean;
+import dev.unroll.processor.models.ModelFixtures;
+import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.CausalLm;
+import dev.unroll.runtime.reference.Gpt2Reference;
+import java.lang.management.ManagementFactory;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** KV-cache decoding against the full forward, position by position; its errors; no allocation per token. */
+class DecodeTest {
+
+  @ParameterizedTest
+  @EnumSource(Backend.class)
+  void decodeEqualsTheFullForwardAtEveryPosition(Backend backend) {
+    for (ModelFixtures fixture : ModelFixtures.values()) {
+      var shape = fixture.shape();
+      CausalLm model = fixture.create(backend, 21);
+      int[] x = fixture.tokens(8);
+      model.forward(x, null);
+      float[] want = new float[shape.vocab()];
+      for (int row = 0; row < Math.min(2, shape.batch()); row++) {
+        model.reset();
+        for (int t = 0; t < shape.context(); t++) {
+          assertEquals(t, model.position());
+          float[] got = model.decode(x[row * shape.context() + t]);
+          WholeModelTest.assertClose(fixture + " " + backend + " row " + row + " position " + t,
+              model.logits(row, t, want), got, 1e-5f);
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Backend.class)
+  void decodeMatchesTheReferencesBruteForceDecode(Backend backend) {
+    ModelFixtures fixture = ModelFixtures.AWKWARD;
+    CausalLm model = fixture.create(backend, 4);
+    Gpt2Reference ref = Gpt2Reference.create(fixture.shape(), 4);
+    int[] x = fixture.tokens(3);
+    for (int t = 0; t < fixture.shape().context(); t++) {
+      float[] want = ref.decode(x[t]).clone();
+      WholeModelTest.assertClose("position " + t, want, model.decode(x[t]), 1e-5f);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Backend.class)
+  void badTokensAndAFullCacheAreClearErrors(Backend backend) {
+    ModelFixtures fixture = ModelFixtures.MICRO;
+    CausalLm model = fixture.create(backend, 1);
+    var e = assertThrows(IllegalArgumentException.class, () -> model.decode(11));
+    assertEquals("token 11 is outside the vocabulary [0, 11)", e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> model.decode(-1));
+    assertEquals(0, model.position(), "a rejected token takes no position");
+    float[] first = model.decode(3).clone();
+    for (int t = 1; t < fixture.shape().context(); t++) {
+      model.decode(t);
+    }
+    var full = assertThrows(IllegalStateException.class, () -> model.decode(0));
+    assertEquals("the KV cache holds CONTEXT = 5 positions and is full; call reset()", full.getMessage());
+    model.reset();
+    assertEquals(0, model.position());
+    float[] again = model.decode(3);
+    WholeModelTest.assertClose("after reset", first, again, 0f);
+    assertSame(again, model.decode(4), "decode returns the model's own array");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Backend.class)
+  void decodingAllocatesNothingAfterWarmUp(Backend backend) {
+    ModelFixtures fixture = ModelFixtures.AWKWARD;
+    CausalLm model = fixture.create(backend, 1);
+    ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+    long thread = Thread.currentThread().threadId();
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      long before = threads.getThreadAllocatedBytes(thread);
+      decodeAll(model, fixture);
+      if (threads.getThreadAllocatedBytes(thread) == before) {
+        break;
+      }
+    }
+    long before = threads.getThreadAllocatedBytes(thread);
+    for (int i = 0; i < 20; i++) {
+      decodeAll(model, fixture);
+    }
+    assertEquals(0, threads.getThreadAllocatedBytes(thread) - before, backend + ": bytes allocated decoding");
+  }
+
+  private static void decodeAll(CausalLm model, ModelFixtures fixture) {
+    model.reset();
+    for (int t = 0; t < fixture.shape().context(); t++) {
+      model.decode(t % fixture.shape().vocab());
+    }
+  }
+}
