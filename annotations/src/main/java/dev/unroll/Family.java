@@ -7,7 +7,10 @@ public enum Family {
    * tied to the token embedding. Numerically the same as llm.c's CPU reference.
    */
   GPT2,
-  /** Llama: RMSNorm, rotary positions, SwiGLU MLP, grouped-query attention, no biases. Not yet supported. */
+  /**
+   * Llama: RMSNorm (eps 1e-5), rotary positions over pairs within each head, SwiGLU MLP, grouped-query attention,
+   * no biases; classifier tied or not. Numerically the same as llama2.c's run.c.
+   */
   LLAMA,
   /** Bidirectional encoder with a classification head. Not yet supported. */
   ENCODER

@@ -22,7 +22,7 @@ import java.lang.annotation.Target;
 @Retention(RetentionPolicy.CLASS)
 @Target(ElementType.TYPE)
 public @interface Transformer {
-  /** The architecture; only {@link Family#GPT2} is supported so far. */
+  /** The architecture: {@link Family#GPT2} (the default) or {@link Family#LLAMA}. */
   Family family() default Family.GPT2;
 
   /** Number of distinct tokens. */
@@ -43,6 +43,21 @@ public @interface Transformer {
   /** Rows per training step (B): the generated arenas hold activations for {@code batch * context} tokens. */
   int batch();
 
-  /** Width of the MLP's hidden layer. {@code 0}, the default, means the family's default: {@code 4 * dim}. */
+  /**
+   * Width of the MLP's hidden layer. {@code 0}, the default, means the family's default: {@code 4 * dim} for GPT2;
+   * for LLAMA {@code 8 * dim / 3} rounded up to a multiple of 32 (768 at dim 288, as llama2.c's stories15M).
+   */
   int hidden() default 0;
+
+  /**
+   * LLAMA only: key/value heads of grouped-query attention; must divide {@code heads}. {@code 0}, the default,
+   * means {@code heads} (plain multi-head attention).
+   */
+  int kvHeads() default 0;
+
+  /**
+   * LLAMA only: whether the classifier shares the token embedding's weights (llama2.c's "shared classifier").
+   * GPT2 always ties them.
+   */
+  boolean tiedEmbeddings() default true;
 }

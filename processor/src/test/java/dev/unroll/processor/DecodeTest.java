@@ -8,9 +8,9 @@ import com.sun.management.ThreadMXBean;
 import dev.unroll.processor.models.ModelFixtures;
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
-import dev.unroll.runtime.reference.Gpt2Reference;
 import java.lang.management.ManagementFactory;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** KV-cache decoding against the full forward, position by position; its errors; no allocation per token. */
@@ -40,9 +40,14 @@ class DecodeTest {
   @ParameterizedTest
   @EnumSource(Backend.class)
   void decodeMatchesTheReferencesBruteForceDecode(Backend backend) {
-    ModelFixtures fixture = ModelFixtures.AWKWARD;
+    for (ModelFixtures fixture : new ModelFixtures[] {ModelFixtures.AWKWARD, ModelFixtures.LLAMA_AWKWARD}) {
+      decodeMatchesReference(fixture, backend);
+    }
+  }
+
+  private static void decodeMatchesReference(ModelFixtures fixture, Backend backend) {
     CausalLm model = fixture.create(backend, 4);
-    Gpt2Reference ref = Gpt2Reference.create(fixture.shape(), 4);
+    CausalLm ref = fixture.reference(4);
     int[] x = fixture.tokens(3);
     for (int t = 0; t < fixture.shape().context(); t++) {
       float[] want = ref.decode(x[t]).clone();
@@ -73,9 +78,8 @@ class DecodeTest {
   }
 
   @ParameterizedTest
-  @EnumSource(Backend.class)
-  void decodingAllocatesNothingAfterWarmUp(Backend backend) {
-    ModelFixtures fixture = ModelFixtures.AWKWARD;
+  @CsvSource({"AWKWARD, SCALAR", "AWKWARD, SIMD", "LLAMA_AWKWARD, SCALAR", "LLAMA_AWKWARD, SIMD"})
+  void decodingAllocatesNothingAfterWarmUp(ModelFixtures fixture, Backend backend) {
     CausalLm model = fixture.create(backend, 1);
     ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
     long thread = Thread.currentThread().threadId();

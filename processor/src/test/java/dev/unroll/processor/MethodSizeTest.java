@@ -17,7 +17,8 @@ class MethodSizeTest {
   static final int HUGE_METHOD_LIMIT = 8000;
 
   @ParameterizedTest
-  @ValueSource(strings = {"UnrolledGpt2Small", "UnrolledAwkward", "UnrolledEven", "UnrolledMicro"})
+  @ValueSource(strings = {"UnrolledGpt2Small", "UnrolledAwkward", "UnrolledEven", "UnrolledMicro",
+      "UnrolledStories15M", "UnrolledLlamaAwkward", "UnrolledLlamaMicro"})
   void everyGeneratedMethodIsJitCompilable(String name) throws IOException {
     String resource = "models/" + name + ".class";
     byte[] bytes;

@@ -90,10 +90,18 @@ class ProcessorCompileTest {
           + " be positive",
       "vocab = 9, context = 5, dim = 100, heads = 3, layers = 1, batch = 2 | heads = 3 | dim = 100 is not divisible"
           + " by heads = 3",
-      "family = Family.LLAMA, vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2 | Family.LLAMA"
-          + " | family = LLAMA is not supported yet; only GPT2 is",
       "family = Family.ENCODER, vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2 | Family.ENCODER"
           + " | family = ENCODER is not supported yet",
+      "family = Family.LLAMA, vocab = 9, context = 5, dim = 24, heads = 6, kvHeads = 4, layers = 1, batch = 2"
+          + " | kvHeads = 4 | kvHeads = 4 does not divide heads = 6",
+      "family = Family.LLAMA, vocab = 9, context = 5, dim = 24, heads = 6, kvHeads = 0, layers = 1, batch = 2"
+          + " | kvHeads = 0 | kvHeads = 0 must be positive",
+      "family = Family.LLAMA, vocab = 9, context = 5, dim = 18, heads = 6, layers = 1, batch = 2 | heads = 6"
+          + " | head size dim / heads = 18 / 6 = 3 is odd, but RoPE rotates pairs",
+      "vocab = 9, context = 5, dim = 8, heads = 2, kvHeads = 1, layers = 1, batch = 2 | kvHeads = 1 | kvHeads = 1"
+          + " applies to LLAMA only",
+      "vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2, tiedEmbeddings = false | tiedEmbeddings"
+          + " | GPT2 always ties its classifier",
       "vocab = 50257, context = 4096, dim = 768, heads = 12, layers = 12, batch = 64 | batch = 64 | more than one"
           + " Java array can index",
   })
@@ -103,6 +111,15 @@ class ProcessorCompileTest {
     assertThat(compilation).hadErrorContaining(message).inFile(model("    " + annotation))
         .onLineContaining(line);
     assertThat(compilation).hadErrorCount(1);
+  }
+
+  @Test
+  void aLlamaModelCompilesClean() {
+    Compilation compilation = compile(model("    family = Family.LLAMA, vocab = 11, context = 5, dim = 8, heads = 2,"
+        + " kvHeads = 1, layers = 2, batch = 2, tiedEmbeddings = false"));
+    assertThat(compilation).succeededWithoutWarnings();
+    assertThat(compilation).generatedSourceFile("test.UnrolledTiny").contentsAsUtf8String()
+        .contains("k.attentionForwardGqa(acts, L1_ATTY, acts, L1_PREATT, acts, L1_ATT, acts, L1_QKV, BATCH");
   }
 
   @Test

@@ -13,15 +13,15 @@ import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
 import java.lang.management.ManagementFactory;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** Zero allocation per step, determinism, and bad input that leaves the model as it was. */
 class PropertiesTest {
 
   @ParameterizedTest
-  @EnumSource(Backend.class)
-  void trainingStepAllocatesNothingAfterWarmUp(Backend backend) {
-    ModelFixtures fixture = ModelFixtures.AWKWARD;
+  @CsvSource({"AWKWARD, SCALAR", "AWKWARD, SIMD", "LLAMA_AWKWARD, SCALAR", "LLAMA_AWKWARD, SIMD"})
+  void trainingStepAllocatesNothingAfterWarmUp(ModelFixtures fixture, Backend backend) {
     CausalLm model = fixture.create(backend, 1);
     AdamW opt = AdamW.of(model).clipGradNorm(1f);
     int[] x = fixture.tokens(1);

@@ -9,7 +9,6 @@ import dev.unroll.runtime.AdamW;
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
 import dev.unroll.runtime.ParamTensor;
-import dev.unroll.runtime.reference.Gpt2Reference;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -47,7 +46,7 @@ class WholeModelTest {
 
   private static void compare(ModelFixtures fixture, Backend backend, float tol, float adamTol, float eps) {
     CausalLm model = fixture.create(backend, 42);
-    Gpt2Reference ref = Gpt2Reference.create(fixture.shape(), 42);
+    CausalLm ref = fixture.reference(42);
     assertEquals(ref.parameters().tensors(), model.parameters().tensors(), "parameter layout");
     assertArrayEquals(ref.parameters().values(), model.parameters().values(), "initialisation");
 

@@ -72,6 +72,35 @@ public interface Kernels {
     System.arraycopy(src, srcOff, dst, dstOff, n);
   }
 
+  /**
+   * Copies {@code width} floats from each of {@code rows} rows: dst[dstOff + r*dstStride + i] =
+   * src[srcOff + r*srcStride + i]. Packs separate q, k, v into one attention input, and unpacks their gradients.
+   */
+  default void copyRows(float[] dst, int dstOff, int dstStride, float[] src, int srcOff, int srcStride, int rows,
+      int width) {
+    for (int r = 0; r < rows; r++) {
+      System.arraycopy(src, srcOff + r * srcStride, dst, dstOff + r * dstStride, width);
+    }
+  }
+
+  /** out[n,:] = emb[inp[n],:] for N tokens: a token embedding without positions (LLAMA). */
+  default void embeddingForward(float[] out, int outOff, int[] inp, float[] emb, int embOff, int N, int C) {
+    for (int n = 0; n < N; n++) {
+      System.arraycopy(emb, embOff + inp[n] * C, out, outOff + n * C, C);
+    }
+  }
+
+  /** demb[inp[n],:] += dout[n,:]. */
+  default void embeddingBackward(float[] demb, int dembOff, float[] dout, int doutOff, int[] inp, int N, int C) {
+    for (int n = 0; n < N; n++) {
+      int row = dembOff + inp[n] * C;
+      int d = doutOff + n * C;
+      for (int i = 0; i < C; i++) {
+        demb[row + i] += dout[d + i];
+      }
+    }
+  }
+
   /** dinp1 += dout; dinp2 += dout. */
   void residualBackward(float[] dinp1, int dinp1Off, float[] dinp2, int dinp2Off, float[] dout, int doutOff, int N);
 

@@ -33,9 +33,7 @@ public final class ModelWriter {
   private static final ClassName MODEL_SHAPE = ClassName.get(RUNTIME, "ModelShape");
   private static final ClassName PARAMETERS = ClassName.get(RUNTIME, "Parameters");
   private static final ClassName CHECKS = ClassName.get(RUNTIME, "Checks");
-  private static final ClassName LAYOUT = ClassName.get(RUNTIME + ".format", "Gpt2Layout");
-  private static final ClassName CHECKPOINTS = ClassName.get(RUNTIME + ".format", "Gpt2Checkpoints");
-  private static final ClassName INIT = ClassName.get(RUNTIME, "Gpt2Init");
+  private static final ClassName LLAMA_SHAPE = ClassName.get(RUNTIME, "LlamaShape");
   private static final ClassName PATH = ClassName.get("java.nio.file", "Path");
   private static final ClassName IO_EXCEPTION = ClassName.get("java.io", "IOException");
   private static final ClassName OBJECTS = ClassName.get("java.util", "Objects");
@@ -46,11 +44,24 @@ public final class ModelWriter {
   private final Plan plan;
   private final ModelSpec spec;
   private final ClassName self;
+  private final boolean llama;
+  /** The runtime classes of the family: layout, initialisation, checkpoints. */
+  private final ClassName layout;
+  private final ClassName init;
+  private final ClassName checkpoints;
+  /** The shape those runtime classes take: SHAPE for GPT2, LLAMA_SHAPE for LLAMA. */
+  private final String familyShape;
 
   private ModelWriter(Plan plan) {
     this.plan = plan;
     this.spec = plan.spec();
     this.self = ClassName.get(spec.packageName(), spec.generatedName());
+    this.llama = spec.family() == dev.unroll.Family.LLAMA;
+    String prefix = llama ? "Llama" : "Gpt2";
+    this.layout = ClassName.get(RUNTIME + ".format", prefix + "Layout");
+    this.init = ClassName.get(RUNTIME, prefix + "Init");
+    this.checkpoints = ClassName.get(RUNTIME + ".format", prefix + "Checkpoints");
+    this.familyShape = llama ? "LLAMA_SHAPE" : "SHAPE";
   }
 
   /** The generated file for {@code plan}; {@code originating} ties it to its interface for incremental builds. */
@@ -95,15 +106,17 @@ public final class ModelWriter {
     doc.add("<p>Every size below is a constant and every layer a straight run of kernel calls. All memory is\n"
         + "allocated here, once; {@code forward}, {@code backward} and {@code AdamW.step} allocate nothing.\n\n");
     doc.add("<pre>{@code\n");
-    doc.add("$L model = $L.create(Backend.SIMD, 1337);       // GPT-2 init, seeded\n", spec.interfaceName(),
-        spec.generatedName());
+    doc.add("$L model = $L.create(Backend.SIMD, 1337);       // $L init, seeded\n", spec.interfaceName(),
+        spec.generatedName(), llama ? "Llama" : "GPT-2");
     doc.add("AdamW opt = AdamW.of(model).lr(1e-3f);\n");
     doc.add("int[] x = new int[$L.TOKENS], y = new int[$L.TOKENS];   // BATCH rows of CONTEXT tokens\n",
         spec.generatedName(), spec.generatedName());
     doc.add("float loss = model.forward(x, y); model.zeroGrad(); model.backward(); opt.step();\n");
-    doc.add("model.save(Path.of(\"model.safetensors\"));                  // Hugging Face GPT-2 names\n");
-    doc.add("$L again = $L.load(Backend.SIMD, Path.of(\"model.safetensors\")); // or an llm.c .bin\n",
-        spec.interfaceName(), spec.generatedName());
+    doc.add("model.save(Path.of(\"model.safetensors\"));                  // Hugging Face $L names\n",
+        llama ? "Llama" : "GPT-2");
+    doc.add("$L again = $L.load(Backend.SIMD, Path.of(\"model.safetensors\")); // or an $L .bin\n",
+        spec.interfaceName(), spec.generatedName(), llama ? "llama2.c" : "llm.c");
+    doc.add("model.reset(); float[] next = model.decode(token);          // KV-cache decoding\n");
     doc.add("}</pre>\n\n");
     doc.add("<p>$L parameters ($L trainable); $L training FLOPs per step ($L tokens).\n\n",
         plan.parameterCount(), plan.trainableParameters(), plan.trainingFlopsPerStep(), plan.tokensPerStep());
@@ -147,6 +160,12 @@ public final class ModelWriter {
     dim(type, "LAYERS", spec.layers(), "Blocks (layers).");
     dim(type, "BATCH", spec.batch(), "Rows per step (batch).");
     dim(type, "HIDDEN", spec.hidden(), "MLP width (hidden).");
+    if (llama) {
+      int kvDim = spec.kvHeads() * (spec.dim() / spec.heads());
+      dim(type, "KV_HEADS", spec.kvHeads(), "Key/value heads (kvHeads).");
+      dim(type, "KV_DIM", kvDim, "KV_HEADS * HEAD_SIZE: the width of a key or a value.");
+      dim(type, "QKV_WIDTH", spec.dim() + 2 * kvDim, "DIM + 2 * KV_DIM: q, k and v side by side.");
+    }
     dim(type, "TOKENS", (int) plan.tokensPerStep(), "Tokens per step: BATCH * CONTEXT.");
     dim(type, "PARAMETER_COUNT", plan.parameterCount(), "Floats in the parameter (and gradient) arena.");
     dim(type, "ACTIVATION_COUNT", plan.activationCount(), "Floats in the activation (and its gradient) arena.");
@@ -160,6 +179,13 @@ public final class ModelWriter {
         .addJavadoc("The shape, for code that works with any model.\n")
         .initializer("new $T(VOCAB, PADDED_VOCAB, CONTEXT, DIM, HEADS, LAYERS, BATCH, HIDDEN)", MODEL_SHAPE)
         .build());
+    if (llama) {
+      type.addField(FieldSpec.builder(LLAMA_SHAPE, "LLAMA_SHAPE", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
+          .addJavadoc("The Llama shape, with key/value heads and the classifier's tying.\n")
+          .initializer("new $T(VOCAB, PADDED_VOCAB, CONTEXT, DIM, HEADS, KV_HEADS, LAYERS, BATCH, HIDDEN, $L)",
+              LLAMA_SHAPE, spec.tiedClassifier())
+          .build());
+    }
     for (Tensor t : plan.parameters()) {
       offset(type, t, "Parameter " + t.name());
     }
@@ -220,7 +246,7 @@ public final class ModelWriter {
         .addParameter(BACKEND, "backend")
         .addStatement("this.backend = $T.requireNonNull(backend, $S)", OBJECTS, "backend")
         .addStatement("this.k = backend.kernels()")
-        .addStatement("this.parameters = new $T(params, grads, $T.tensors(SHAPE))", PARAMETERS, LAYOUT)
+        .addStatement("this.parameters = new $T(params, grads, $T.tensors($L))", PARAMETERS, layout, familyShape)
         .build());
     type.addMethod(MethodSpec.methodBuilder("create").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
         .addJavadoc("A model with GPT-2's initialisation from {@code seed}: the same seed gives the same weights.\n")
@@ -228,19 +254,21 @@ public final class ModelWriter {
         .addParameter(BACKEND, "backend")
         .addParameter(TypeName.LONG, "seed")
         .addStatement("$T model = new $T(backend)", self, self)
-        .addStatement("$T.init(model.parameters, SHAPE, seed)", INIT)
+        .addStatement("$T.init(model.parameters, $L, seed)", init, familyShape)
         .addStatement("return model")
         .build());
     type.addMethod(MethodSpec.methodBuilder("load").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
-        .addJavadoc("A model with the weights of {@code path}: safetensors with Hugging Face GPT-2 names, or an\n"
-            + "llm.c GPT-2 checkpoint (told apart by their first bytes). A file whose shapes differ from this\n"
+        .addJavadoc("A model with the weights of {@code path}: safetensors with Hugging Face $L names, or an\n"
+            + "$L checkpoint (told apart by their first bytes). A file whose shapes differ from this\n",
+            llama ? "Llama" : "GPT-2", llama ? "llama2.c" : "llm.c GPT-2")
+        .addJavadoc(""
             + "model's, or that is truncated or corrupt, is an exception naming the file and the problem.\n")
         .returns(self)
         .addException(IO_EXCEPTION)
         .addParameter(BACKEND, "backend")
         .addParameter(PATH, "path")
         .addStatement("$T model = new $T(backend)", self, self)
-        .addStatement("$T.load(model.parameters, SHAPE, path)", CHECKPOINTS)
+        .addStatement("$T.load(model.parameters, $L, path)", checkpoints, familyShape)
         .addStatement("return model")
         .build());
   }
@@ -337,7 +365,7 @@ public final class ModelWriter {
     type.addMethod(override("save", TypeName.VOID)
         .addParameter(PATH, "path")
         .addException(IO_EXCEPTION)
-        .addStatement("$T.saveSafetensors(parameters, SHAPE, path)", CHECKPOINTS)
+        .addStatement("$T.saveSafetensors(parameters, $L, path)", checkpoints, familyShape)
         .build());
   }
 
@@ -393,6 +421,7 @@ public final class ModelWriter {
       }
       switch (list.get(i)) {
         case Arg.TensorRef r -> args.add("$L, $L", r.arena().field(), r.tensor().constant());
+        case Arg.At at -> args.add("$L, $L + $L", at.arena().field(), at.tensor().constant(), at.offset());
         case Arg.Row r -> args.add("$L, $L + $L * $L", r.arena().field(), r.tensor().constant(), r.index(),
             r.rowSize());
         case Arg.None unused -> args.add("null, 0");

@@ -16,25 +16,44 @@ import dev.unroll.Family;
  * @param heads attention heads
  * @param layers blocks
  * @param batch rows per step
- * @param hidden MLP width (4·dim unless given)
+ * @param hidden MLP width (the family's default unless given)
+ * @param kvHeads key/value heads (LLAMA; equal to heads otherwise)
+ * @param tiedClassifier whether the classifier is the token embedding (always for GPT2)
  */
 public record ModelSpec(String packageName, String interfaceName, String generatedName, Family family, int vocab,
-    int context, int dim, int heads, int layers, int batch, int hidden) {
+    int context, int dim, int heads, int layers, int batch, int hidden, int kvHeads, boolean tiedClassifier) {
 
   /** The spec of a GPT-2 model with the default MLP width, for tests and tools. */
   public static ModelSpec gpt2(String name, int vocab, int context, int dim, int heads, int layers, int batch) {
     return new ModelSpec("test", name, "Unrolled" + name, Family.GPT2, vocab, context, dim, heads, layers, batch,
-        defaultHidden(dim));
+        defaultHidden(Family.GPT2, dim), heads, true);
   }
 
-  /** 4·dim, saturated so that an absurd dim reaches the validator instead of wrapping around. */
-  public static int defaultHidden(int dim) {
-    return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, 4L * dim));
+  /** The spec of a Llama model with the default MLP width, for tests and tools. */
+  public static ModelSpec llama(String name, int vocab, int context, int dim, int heads, int kvHeads, int layers,
+      int batch, boolean tied) {
+    return new ModelSpec("test", name, "Unrolled" + name, Family.LLAMA, vocab, context, dim, heads, layers, batch,
+        defaultHidden(Family.LLAMA, dim), kvHeads, tied);
+  }
+
+  /**
+   * The family's MLP width: 4·dim for GPT2; 8·dim/3 rounded up to a multiple of 32 for LLAMA. Saturated, so that
+   * an absurd dim reaches the validator instead of wrapping around.
+   */
+  public static int defaultHidden(Family family, int dim) {
+    long hidden = family == Family.LLAMA ? (8L * dim / 3 + 31) / 32 * 32 : 4L * dim;
+    return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, hidden));
+  }
+
+  /** dim / heads. */
+  public int headSize() {
+    return dim / heads;
   }
 
   /** One line for messages and Javadoc. */
   public String describe() {
-    return "family=" + family + " vocab=" + vocab + " context=" + context + " dim=" + dim + " heads=" + heads
+    String base = "family=" + family + " vocab=" + vocab + " context=" + context + " dim=" + dim + " heads=" + heads
         + " layers=" + layers + " batch=" + batch + " hidden=" + hidden;
+    return family == Family.LLAMA ? base + " kvHeads=" + kvHeads + " tiedEmbeddings=" + tiedClassifier : base;
   }
 }

@@ -31,11 +31,16 @@ public record TransformerDeclaration(TypeElement type, AnnotationMirror annotati
       values.put(e.getKey().getSimpleName().toString(), e.getValue());
     }
     int dim = intValue(values, "dim");
-    int hidden = values.containsKey("hidden") ? intValue(values, "hidden") : ModelSpec.defaultHidden(dim);
+    Family family = family(values);
+    int hidden = values.containsKey("hidden") ? intValue(values, "hidden") : ModelSpec.defaultHidden(family, dim);
+    int heads = intValue(values, "heads");
+    int kvHeads = values.containsKey("kvHeads") ? intValue(values, "kvHeads") : heads;
+    boolean tied = !(values.get("tiedEmbeddings") != null
+        && values.get("tiedEmbeddings").getValue() instanceof Boolean b && !b);
     String interfaceName = nestedName(type);
     ModelSpec spec = new ModelSpec(packageOf(type), interfaceName, "Unrolled" + interfaceName.replace('.', '_'),
-        family(values), intValue(values, "vocab"), intValue(values, "context"), dim, intValue(values, "heads"),
-        intValue(values, "layers"), intValue(values, "batch"), hidden);
+        family, intValue(values, "vocab"), intValue(values, "context"), dim, heads, intValue(values, "layers"),
+        intValue(values, "batch"), hidden, kvHeads, tied);
     return new TransformerDeclaration(type, annotation, Map.copyOf(values), spec);
   }
 

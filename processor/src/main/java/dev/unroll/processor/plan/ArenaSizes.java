@@ -12,6 +12,32 @@ import dev.unroll.processor.parse.ModelSpec;
 public record ArenaSizes(long parameters, long activations) {
 
   public static ArenaSizes of(ModelSpec s) {
+    return s.family() == dev.unroll.Family.LLAMA ? llama(s) : gpt2(s);
+  }
+
+  private static ArenaSizes llama(ModelSpec s) {
+    long v = Planner.paddedVocab(s.vocab());
+    long t = s.context();
+    long c = s.dim();
+    long h = s.hidden();
+    long kv = mul(s.kvHeads(), c / s.heads());
+    long bt = mul(s.batch(), t);
+    // norms (2·C), wq and wo (2·C·C), wk and wv (2·KV·C), w1, w2, w3 (3·H·C).
+    long perLayerParams = add(add(mul(2, c), mul(2, mul(c, c))), add(mul(2, mul(kv, c)), mul(3, mul(h, c))));
+    long classifiers = s.tiedClassifier() ? 1 : 2;
+    long params = add(add(mul(classifiers, mul(v, c)), c), mul(s.layers(), perLayerParams));
+    long btc = mul(bt, c);
+    long scores = mul(mul(s.batch(), s.heads()), mul(t, t));
+    // ln1, q, atty, attproj, residual2, ln2, fcproj, residual3 and qkv's q part (9·BTC); k, v and qkv's k and v
+    // parts (4·BT·KV); two rstd (2·BT); fc1, fc3, swiglu (3·BTH); preatt and att (2·B·NH·T·T).
+    long perLayerActs = add(add(mul(9, btc), mul(4, mul(bt, kv))), add(add(mul(2, bt), mul(3, mul(bt, h))),
+        mul(2, scores)));
+    // encoded, lnf (2·BTC), lnf rstd and losses (2·BT), logits and probs (2·BT·Vp).
+    long acts = add(add(mul(2, btc), mul(2, bt)), add(mul(2, mul(bt, v)), mul(s.layers(), perLayerActs)));
+    return new ArenaSizes(params, acts);
+  }
+
+  private static ArenaSizes gpt2(ModelSpec s) {
     long v = Planner.paddedVocab(s.vocab());
     long t = s.context();
     long c = s.dim();

@@ -14,6 +14,13 @@ public sealed interface Arg {
    */
   record Row(Arena arena, Tensor tensor, String index, String rowSize) implements Arg {}
 
+  /**
+   * A tensor at a constant offset past its start: passed as its arena and {@code CONSTANT + offset}.
+   *
+   * @param offset a constant expression ({@code "DIM + KV_DIM"})
+   */
+  record At(Arena arena, Tensor tensor, String offset) implements Arg {}
+
   /** No tensor (a matmul without bias): {@code null, 0}. */
   record None() implements Arg {}
 

@@ -48,9 +48,10 @@ public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, Lis
     return last.offset() + last.size();
   }
 
-  /** Parameters a user would count: the arena less the padded vocabulary rows. */
+  /** Parameters a user would count: the arena less the padded vocabulary rows (of each vocabulary table). */
   public long trainableParameters() {
-    return parameterCount - (long) (paddedVocab - spec.vocab()) * spec.dim();
+    int tables = spec.tiedClassifier() ? 1 : 2;
+    return parameterCount - (long) tables * (paddedVocab - spec.vocab()) * spec.dim();
   }
 
   /** Tokens per step: batch · context. */

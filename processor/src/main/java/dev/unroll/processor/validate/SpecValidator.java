@@ -18,9 +18,9 @@ public final class SpecValidator {
 
   public static List<Problem> validate(ModelSpec spec) {
     List<Problem> problems = new ArrayList<>();
-    if (spec.family() != Family.GPT2) {
-      problems.add(new Problem("family", "family = " + spec.family() + " is not supported yet; only GPT2 is: use"
-          + " family = Family.GPT2 (or leave family out)"));
+    if (spec.family() == Family.ENCODER) {
+      problems.add(new Problem("family", "family = " + spec.family() + " is not supported yet; GPT2 and LLAMA are:"
+          + " use family = Family.GPT2 or Family.LLAMA"));
     }
     positive(problems, "vocab", spec.vocab());
     positive(problems, "context", spec.context());
@@ -34,6 +34,28 @@ public final class SpecValidator {
     if (spec.dim() > 0 && spec.heads() > 0 && spec.dim() % spec.heads() != 0) {
       problems.add(new Problem("heads", "dim = " + spec.dim() + " is not divisible by heads = " + spec.heads()
           + ": choose heads among the divisors of " + spec.dim() + " (" + divisors(spec.dim()) + ")"));
+    }
+    if (spec.family() == Family.GPT2) {
+      if (spec.kvHeads() != spec.heads()) {
+        problems.add(new Problem("kvHeads", "kvHeads = " + spec.kvHeads() + " applies to LLAMA only: GPT2 has as"
+            + " many key/value heads as heads; remove kvHeads"));
+      }
+      if (!spec.tiedClassifier()) {
+        problems.add(new Problem("tiedEmbeddings", "GPT2 always ties its classifier to the token embedding;"
+            + " remove tiedEmbeddings = false"));
+      }
+    } else if (spec.family() == Family.LLAMA) {
+      positive(problems, "kvHeads", spec.kvHeads());
+      if (spec.kvHeads() > 0 && spec.heads() > 0 && spec.heads() % spec.kvHeads() != 0) {
+        problems.add(new Problem("kvHeads", "kvHeads = " + spec.kvHeads() + " does not divide heads = "
+            + spec.heads() + ": grouped-query attention shares each key/value head among heads / kvHeads query"
+            + " heads; choose kvHeads among the divisors of " + spec.heads() + " (" + divisors(spec.heads()) + ")"));
+      }
+      if (spec.dim() > 0 && spec.heads() > 0 && spec.dim() % spec.heads() == 0 && spec.headSize() % 2 != 0) {
+        problems.add(new Problem("heads", "head size dim / heads = " + spec.dim() + " / " + spec.heads() + " = "
+            + spec.headSize() + " is odd, but RoPE rotates pairs within each head: choose heads so that"
+            + " dim / heads is even"));
+      }
     }
     if (problems.isEmpty()) {
       ArenaSizes sizes = ArenaSizes.of(spec);

@@ -3,21 +3,30 @@ package dev.unroll.processor.models;
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
 import dev.unroll.runtime.ModelShape;
+import dev.unroll.runtime.reference.Gpt2Reference;
+import dev.unroll.runtime.reference.LlamaReference;
 import java.util.SplittableRandom;
 import java.util.function.BiFunction;
+import java.util.function.LongFunction;
 
-/** The generated test models, by name, and random data for them. */
+/** The generated test models, by name, with their scalar references and random data for them. */
 public enum ModelFixtures {
-  AWKWARD(UnrolledAwkward.SHAPE, UnrolledAwkward::create),
-  EVEN(UnrolledEven.SHAPE, UnrolledEven::create),
-  MICRO(UnrolledMicro.SHAPE, UnrolledMicro::create);
+  AWKWARD(UnrolledAwkward.SHAPE, UnrolledAwkward::create, seed -> Gpt2Reference.create(UnrolledAwkward.SHAPE, seed)),
+  EVEN(UnrolledEven.SHAPE, UnrolledEven::create, seed -> Gpt2Reference.create(UnrolledEven.SHAPE, seed)),
+  MICRO(UnrolledMicro.SHAPE, UnrolledMicro::create, seed -> Gpt2Reference.create(UnrolledMicro.SHAPE, seed)),
+  LLAMA_AWKWARD(UnrolledLlamaAwkward.SHAPE, UnrolledLlamaAwkward::create,
+      seed -> LlamaReference.create(UnrolledLlamaAwkward.LLAMA_SHAPE, seed)),
+  LLAMA_MICRO(UnrolledLlamaMicro.SHAPE, UnrolledLlamaMicro::create,
+      seed -> LlamaReference.create(UnrolledLlamaMicro.LLAMA_SHAPE, seed));
 
   private final ModelShape shape;
   private final BiFunction<Backend, Long, CausalLm> factory;
+  private final LongFunction<CausalLm> reference;
 
-  ModelFixtures(ModelShape shape, BiFunction<Backend, Long, CausalLm> factory) {
+  ModelFixtures(ModelShape shape, BiFunction<Backend, Long, CausalLm> factory, LongFunction<CausalLm> reference) {
     this.shape = shape;
     this.factory = factory;
+    this.reference = reference;
   }
 
   public ModelShape shape() {
@@ -26,6 +35,11 @@ public enum ModelFixtures {
 
   public CausalLm create(Backend backend, long seed) {
     return factory.apply(backend, seed);
+  }
+
+  /** The scalar reference model of the same family and shape, initialised from the same seed. */
+  public CausalLm reference(long seed) {
+    return reference.apply(seed);
   }
 
   /** batch·context random tokens. */

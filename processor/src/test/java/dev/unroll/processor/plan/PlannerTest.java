@@ -90,6 +90,34 @@ class PlannerTest {
   }
 
   @Test
+  void llamaLayoutIsTheRuntimes() {
+    for (ModelSpec spec : List.of(ModelSpec.llama("S", 32000, 256, 288, 6, 6, 6, 1, true),
+        ModelSpec.llama("A", 97, 13, 48, 6, 2, 2, 3, false))) {
+      Plan plan = Planner.plan(spec);
+      var shape = new dev.unroll.runtime.LlamaShape(spec.vocab(), plan.paddedVocab(), spec.context(), spec.dim(),
+          spec.heads(), spec.kvHeads(), spec.layers(), spec.batch(), spec.hidden(), spec.tiedClassifier());
+      List<ParamTensor> runtime = dev.unroll.runtime.format.LlamaLayout.tensors(shape);
+      assertEquals(runtime.size(), plan.parameters().size());
+      for (int i = 0; i < runtime.size(); i++) {
+        assertEquals(runtime.get(i).name(), plan.parameters().get(i).name());
+        assertEquals(runtime.get(i).offset(), plan.parameters().get(i).offset(), runtime.get(i).name());
+      }
+      assertTiled(plan.parameters(), plan.parameterCount());
+      assertTiled(plan.activations(), plan.activationCount());
+      ArenaSizes sizes = ArenaSizes.of(spec);
+      assertEquals(sizes.parameters(), plan.parameterCount());
+      assertEquals(sizes.activations(), plan.activationCount());
+    }
+  }
+
+  @Test
+  void stories15mHasItsKnownParameterCount() {
+    Plan plan = Planner.plan(ModelSpec.llama("S", 32000, 256, 288, 6, 6, 6, 1, true));
+    // llama2.c's stories15M: 15,191,712 weights without the RoPE tables.
+    assertEquals(15_191_712L, plan.trainableParameters());
+  }
+
+  @Test
   void flopsFollowTheSharedFormula() {
     Plan plan = Planner.plan(AWKWARD);
     long n = plan.trainableParameters();

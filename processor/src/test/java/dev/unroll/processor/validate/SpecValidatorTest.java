@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 class SpecValidatorTest {
   private static ModelSpec spec(Family family, int v, int t, int c, int nh, int l, int b, int h) {
-    return new ModelSpec("p", "M", "UnrolledM", family, v, t, c, nh, l, b, h);
+    return new ModelSpec("p", "M", "UnrolledM", family, v, t, c, nh, l, b, h, nh, true);
   }
 
   @Test
@@ -20,11 +20,22 @@ class SpecValidatorTest {
 
   @Test
   void everyProblemIsReportedOnItsAttribute() {
-    List<Problem> problems = SpecValidator.validate(spec(Family.LLAMA, 0, -1, 100, 3, 0, 0, 400));
+    List<Problem> problems = SpecValidator.validate(spec(Family.ENCODER, 0, -1, 100, 3, 0, 0, 400));
     assertEquals(List.of("family", "vocab", "context", "layers", "batch", "heads"),
         problems.stream().map(Problem::attribute).toList());
     assertEquals("dim = 100 is not divisible by heads = 3: choose heads among the divisors of 100"
         + " (1, 2, 4, 5, 10, 20, 25, 50, ...)", problems.get(5).message());
+  }
+
+  @Test
+  void llamaSpecsAreCheckedForGroupedQueryAttentionAndRope() {
+    assertEquals(List.of(), SpecValidator.validate(ModelSpec.llama("S", 32000, 256, 288, 6, 6, 6, 1, true)));
+    assertEquals(768, ModelSpec.llama("S", 32000, 256, 288, 6, 6, 6, 1, true).hidden());
+    assertEquals(2048, ModelSpec.llama("S", 32000, 1024, 768, 12, 12, 12, 1, true).hidden());
+    assertEquals(List.of("kvHeads"), SpecValidator.validate(ModelSpec.llama("S", 9, 8, 48, 6, 4, 1, 1, true))
+        .stream().map(Problem::attribute).toList());
+    assertEquals(List.of("heads"), SpecValidator.validate(ModelSpec.llama("S", 9, 8, 18, 6, 6, 1, 1, true))
+        .stream().map(Problem::attribute).toList());
   }
 
   @Test
