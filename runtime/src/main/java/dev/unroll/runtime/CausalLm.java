@@ -64,6 +64,48 @@ public interface CausalLm {
   /** Number of tokens decoded since the last {@link #reset()}: the position the next token takes. */
   int position();
 
+  /**
+   * Generates up to {@code maxNewTokens} tokens after {@code prompt}: resets the cache, decodes the prompt, then
+   * repeatedly samples the next token, hands it to {@code onToken} and decodes it. Stops early when the context is
+   * full. Allocates nothing itself (the callback may).
+   *
+   * @param prompt at least one token, each in the vocabulary, at most {@code context} of them
+   * @return the number of tokens generated
+   */
+  default int generate(int[] prompt, int maxNewTokens, dev.unroll.runtime.sample.Sampler sampler,
+      java.util.function.IntConsumer onToken) {
+    int context = shape().context();
+    if (prompt == null || prompt.length == 0 || prompt.length > context) {
+      throw new IllegalArgumentException("the prompt must hold 1 to " + context + " tokens, got "
+          + (prompt == null ? "null" : prompt.length + ""));
+    }
+    if (maxNewTokens < 0) {
+      throw new IllegalArgumentException("maxNewTokens = " + maxNewTokens + " must be >= 0");
+    }
+    for (int token : prompt) {
+      if (token < 0 || token >= shape().vocab()) {
+        throw new IllegalArgumentException("prompt token " + token + " is outside the vocabulary [0, "
+            + shape().vocab() + ")");
+      }
+    }
+    reset();
+    float[] logits = null;
+    for (int token : prompt) {
+      logits = decode(token);
+    }
+    int generated = 0;
+    while (generated < maxNewTokens) {
+      int next = sampler.sample(logits, shape().vocab());
+      onToken.accept(next);
+      generated++;
+      if (generated == maxNewTokens || position() == context) {
+        break;
+      }
+      logits = decode(next);
+    }
+    return generated;
+  }
+
   /** The parameter and gradient arenas and their tensors (shared with the model, not copied). */
   Parameters parameters();
 
