@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
 /** What the checkpoint formats of every model family share: layout checks, reads, name matching, messages. */
@@ -21,13 +22,21 @@ final class CheckpointIo {
   private CheckpointIo() {}
 
   /**
-   * Checks that {@code p} is laid out exactly as {@code layout}.
+   * The layout {@code layouts} computes, after checking that {@code p} is laid out exactly as it.
    *
    * @param model the model for messages, e.g. "a GPT-2 model with vocab=..."
    * @param layoutName the class that defines the layout, for messages
-   * @throws IllegalArgumentException naming the file, the count or the first tensor that differs
+   * @throws IllegalArgumentException naming the file, and the count or the first tensor that differs (or why
+   *     there is no layout)
    */
-  static void checkLayout(Parameters p, List<ParamTensor> layout, String model, String layoutName, Path path) {
+  static List<ParamTensor> checkLayout(Parameters p, Supplier<List<ParamTensor>> layouts, String model,
+      String layoutName, Path path) {
+    List<ParamTensor> layout;
+    try {
+      layout = layouts.get();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(path + ": " + e.getMessage(), e);
+    }
     ParamTensor last = layout.getLast();
     int count = last.offset() + last.size();
     if (p.count() != count) {
@@ -45,6 +54,7 @@ final class CheckpointIo {
       throw new IllegalArgumentException(path + ": the parameters are not laid out as " + layoutName + " says for "
           + model + ": " + detail);
     }
+    return layout;
   }
 
   /**

@@ -263,13 +263,7 @@ public final class Gpt2Checkpoints {
 
   /** The layout for {@code s}, after checking that {@code p} has exactly it. */
   private static List<ParamTensor> checkLayout(Parameters p, ModelShape s, Path path) {
-    List<ParamTensor> layout;
-    try {
-      layout = Gpt2Layout.tensors(s);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(path + ": " + e.getMessage(), e);
-    }
-    CheckpointIo.checkLayout(p, layout, "a GPT-2 model with " + s.describe(), "Gpt2Layout", path);
-    return layout;
+    return CheckpointIo.checkLayout(p, () -> Gpt2Layout.tensors(s), "a GPT-2 model with " + s.describe(), "Gpt2Layout",
+        path);
   }
 }

@@ -967,7 +967,7 @@ public final class SimdKernels implements Kernels {
     scale(att, a, expsum == 0.0f ? 0.0f : 1.0f / expsum, count);
   }
 
-  /** out[y..y+hs) = sum over t2 &lt; count of att[a + t2]·v_t2, value t2 at v + t2·stride; a vector of hs at a time. */
+  /** out[y..y+hs) = sum over t2 &lt; count of att[a + t2]·v_t2, value t2 at v + t2·stride; hs a vector at a time. */
   private static void gqaWeightedSum(float[] out, int y, float[] att, int a, float[] vArr, int v, int stride,
       int count, int hs) {
     int hsBound = S.loopBound(hs);
