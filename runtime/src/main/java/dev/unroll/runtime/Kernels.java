@@ -123,4 +123,53 @@ public interface Kernels {
 
   /** a[off..off+n) = 0. */
   void zero(float[] a, int off, int n);
+  // ---------------------------------------------------------------------------------------------------------------
+  // Decoding (every family) and the LLAMA family.
+
+  /**
+   * Attention of one query position against a KV cache, for decoding. q (NH*hs); kcache and vcache hold rows
+   * 0..pos of (T, KVH*hs) (row stride KVH*hs); out (NH*hs); att (NH, T) is scratch whose first pos+1 entries per
+   * head receive the softmax. Query head h reads kv head h / (NH / KVH). Scale 1/sqrt(hs).
+   */
+  void attentionDecode(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff, float[] kcache,
+      int kOff, float[] vcache, int vOff, int pos, int T, int NH, int KVH, int hs);
+
+  /**
+   * Causal grouped-query attention for training. Each of the B*T rows of qkv holds q (NH*hs), k (KVH*hs) and v
+   * (KVH*hs) side by side (row stride (NH + 2*KVH)*hs); out (B,T,NH*hs); preatt and att (B,NH,T,T) as in
+   * {@link #attentionForward}. Query head h reads kv head h / (NH / KVH). Scale 1/sqrt(hs).
+   */
+  void attentionForwardGqa(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
+      float[] qkv, int qkvOff, int B, int T, int NH, int KVH, int hs);
+
+  /** Accumulates dqkv (layout of qkv above), dpreatt and datt (zeroed scratch) from dout (B,T,NH*hs). */
+  void attentionBackwardGqa(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt, int dattOff,
+      float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int NH, int KVH,
+      int hs);
+
+  /**
+   * RMSNorm (eps 1e-5): out = inp · rstd · weight with rstd = 1/sqrt(mean(inp²) + eps). out (N,C), rstd (N) kept
+   * for backward, inp (N,C), weight (C).
+   */
+  void rmsnormForward(float[] out, int outOff, float[] rstd, int rstdOff, float[] inp, int inpOff, float[] weight,
+      int weightOff, int N, int C);
+
+  /** Accumulates dinp (N,C) and dweight (C) from dout (N,C). */
+  void rmsnormBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dout, int doutOff,
+      float[] inp, int inpOff, float[] weight, int weightOff, float[] rstd, int rstdOff, int N, int C);
+
+  /**
+   * Rotary position embedding, in place, as llama2.c computes it: in each of {@code rows} rows (row r starts at
+   * off + r*stride and sits at position pos0 + r % T), the pairs (x[i], x[i+1]) for even i &lt; width are rotated by
+   * the angle pos · 10000^(-(i mod hs)/hs). {@code sign} +1 rotates forward; -1 rotates back, which is the
+   * backward pass (the rotation is orthogonal).
+   */
+  void rope(float[] x, int off, int rows, int stride, int width, int hs, int T, int pos0, int sign);
+
+  /** SwiGLU's gate: out = silu(gate) · up, silu(x) = x / (1 + e^-x), over N floats. */
+  void swigluForward(float[] out, int outOff, float[] gate, int gateOff, float[] up, int upOff, int N);
+
+  /** Accumulates dgate and dup from dout. */
+  void swigluBackward(float[] dgate, int dgateOff, float[] dup, int dupOff, float[] dout, int doutOff, float[] gate,
+      int gateOff, float[] up, int upOff, int N);
 }

@@ -10,8 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -142,7 +140,7 @@ public final class Gpt2Checkpoints {
         throw new CheckpointException(path, "file is too short to be a checkpoint: " + size + " bytes");
       }
       ByteBuffer first = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-      readFully(path, channel, first, 0);
+      CheckpointIo.readFully(path, channel, first, 0);
       int magic = first.getInt(0);
       long headerLength = first.getLong(0);
       if (magic == LLMC_MAGIC) {
@@ -154,7 +152,7 @@ public final class Gpt2Checkpoints {
         throw new CheckpointException(path, known != null ? "is " + known + " (magic " + magic + ")"
             : "is neither an llm.c GPT-2 checkpoint (which starts with the int32 " + LLMC_MAGIC
                 + ") nor safetensors (which starts with its header length): it starts with the int32 " + magic
-                + " (bytes " + hex(first.array()) + ")");
+                + " (bytes " + CheckpointIo.hex(first.array()) + ")");
       }
     }
     System.arraycopy(scratch, 0, p.values(), 0, scratch.length);
@@ -163,53 +161,13 @@ public final class Gpt2Checkpoints {
   private static float[] readSafetensors(Path path, ModelShape s) throws IOException {
     List<ParamTensor> layout = Gpt2Layout.tensors(s);
     try (Safetensors st = Safetensors.open(path)) {
-      Map<String, Safetensors.Tensor> found = new HashMap<>();
-      for (Safetensors.Tensor t : st.tensors().values()) {
-        String name = t.name().startsWith(PREFIX) ? t.name().substring(PREFIX.length()) : t.name();
-        if (IGNORED.matcher(name).matches()) {
-          continue;
-        }
-        Safetensors.Tensor twin = found.put(name, t);
-        if (twin != null) {
-          throw new CheckpointException(path, "has both " + twin.name() + " and " + t.name());
-        }
-      }
-      String hint = shapeHint(st, s);
-      List<String> missing = new ArrayList<>();
-      Map<String, ParamTensor> expected = new HashMap<>();
+      Map<String, int[]> expected = new LinkedHashMap<>();
       for (ParamTensor t : layout) {
-        expected.put(t.name(), t);
-        if (!found.containsKey(t.name())) {
-          missing.add(t.name());
-        }
+        expected.put(t.name(), hfShape(t, s));
       }
-      List<String> unexpected = new ArrayList<>();
-      for (Safetensors.Tensor t : st.tensors().values()) {
-        String name = t.name().startsWith(PREFIX) ? t.name().substring(PREFIX.length()) : t.name();
-        if (!IGNORED.matcher(name).matches() && !expected.containsKey(name)) {
-          unexpected.add(t.name());
-        }
-      }
-      if (!missing.isEmpty() || !unexpected.isEmpty()) {
-        String problem = missing.isEmpty() ? "" : "is missing " + count(missing.size(), "tensor") + ": " + list(missing);
-        if (!unexpected.isEmpty()) {
-          problem += (problem.isEmpty() ? "has " : "; it has ") + count(unexpected.size(), "tensor")
-              + " a GPT-2 model does not have: " + list(unexpected);
-        }
-        throw new CheckpointException(path, problem + hint);
-      }
-      for (ParamTensor t : layout) {
-        Safetensors.Tensor f = found.get(t.name());
-        int[] want = hfShape(t, s);
-        if (!f.hasShape(want)) {
-          throw new CheckpointException(path, "tensor " + f.name() + " has shape " + Arrays.toString(f.shape())
-              + " but the model expects " + Arrays.toString(want) + hint);
-        }
-        if (!f.dtype().readableAsFloat()) {
-          throw new CheckpointException(path, "tensor " + f.name() + " has dtype " + f.dtype()
-              + "; only F32, F16 and BF16 can be loaded");
-        }
-      }
+      Map<String, Safetensors.Tensor> found = CheckpointIo.match(path, st, expected,
+          name -> name.startsWith(PREFIX) ? name.substring(PREFIX.length()) : name,
+          name -> IGNORED.matcher(name).matches(), "GPT-2", CheckpointIo.shapeHint(st, s.describe()));
       float[] scratch = new float[Gpt2Layout.count(s)];
       for (ParamTensor t : layout) {
         Safetensors.Tensor f = found.get(t.name());
@@ -243,20 +201,13 @@ public final class Gpt2Checkpoints {
     return shape;
   }
 
-  /** When the file says it was saved from another shape, a clause that says both. */
-  private static String shapeHint(Safetensors st, ModelShape s) {
-    String saved = st.metadata().get("unroll.shape");
-    return saved == null || saved.equals(s.describe()) ? ""
-        : " (the file was saved from a model with " + saved + "; this model has " + s.describe() + ")";
-  }
-
   private static float[] readLlmc(Path path, FileChannel channel, long size, ModelShape s) throws IOException {
     if (size < LLMC_HEADER_BYTES) {
       throw new CheckpointException(path, "file is truncated: an llm.c header is " + LLMC_HEADER_BYTES
           + " bytes, file has " + size);
     }
     ByteBuffer header = ByteBuffer.allocate(LLMC_HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-    readFully(path, channel, header, 0);
+    CheckpointIo.readFully(path, channel, header, 0);
     int version = header.getInt(4);
     if (version != LLMC_VERSION) {
       throw new CheckpointException(path, switch (version) {
@@ -302,8 +253,8 @@ public final class Gpt2Checkpoints {
           + "header describes (a " + LLMC_HEADER_BYTES + "-byte header and " + floats + " float32 parameters)");
     }
     float[] scratch = new float[count];
-    readFloats(path, channel, LLMC_HEADER_BYTES, scratch, 0, v * c); // rows V..Vp stay 0
-    readFloats(path, channel, LLMC_HEADER_BYTES + (long) vp * c * Float.BYTES, scratch, wte, rest);
+    CheckpointIo.readFloats(path, channel, LLMC_HEADER_BYTES, scratch, 0, v * c); // rows V..Vp stay 0
+    CheckpointIo.readFloats(path, channel, LLMC_HEADER_BYTES + (long) vp * c * Float.BYTES, scratch, wte, rest);
     return scratch;
   }
 
@@ -312,74 +263,7 @@ public final class Gpt2Checkpoints {
 
   /** The layout for {@code s}, after checking that {@code p} has exactly it. */
   private static List<ParamTensor> checkLayout(Parameters p, ModelShape s, Path path) {
-    List<ParamTensor> layout;
-    try {
-      layout = Gpt2Layout.tensors(s);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(path + ": " + e.getMessage(), e);
-    }
-    ParamTensor last = layout.getLast();
-    int count = last.offset() + last.size();
-    if (p.count() != count) {
-      throw new IllegalArgumentException(path + ": the parameters hold " + p.count() + " floats, but a GPT-2 model with "
-          + s.describe() + " has " + count);
-    }
-    if (!p.tensors().equals(layout)) {
-      String detail = "they have " + p.tensors().size() + " tensors, the layout " + layout.size();
-      for (int i = 0; i < Math.min(layout.size(), p.tensors().size()); i++) {
-        if (!p.tensors().get(i).equals(layout.get(i))) {
-          detail = "tensor #" + i + " is " + p.tensors().get(i) + " where the layout has " + layout.get(i);
-          break;
-        }
-      }
-      throw new IllegalArgumentException(path + ": the parameters are not laid out as Gpt2Layout says for "
-          + s.describe() + ": " + detail);
-    }
-    return layout;
-  }
-
-  private static void readFloats(Path path, FileChannel channel, long pos, float[] dst, int off, int n)
-      throws IOException {
-    ByteBuffer buf = ByteBuffer.allocate(AtomicFile.CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-    while (n > 0) {
-      int k = Math.min(n, buf.capacity() / Float.BYTES);
-      buf.clear().limit(k * Float.BYTES);
-      readFully(path, channel, buf, pos);
-      buf.flip();
-      buf.asFloatBuffer().get(dst, off, k);
-      pos += (long) k * Float.BYTES;
-      off += k;
-      n -= k;
-    }
-  }
-
-  private static void readFully(Path path, FileChannel channel, ByteBuffer buf, long pos) throws IOException {
-    while (buf.hasRemaining()) {
-      int r = channel.read(buf, pos);
-      if (r < 0) {
-        throw new CheckpointException(path, "file is truncated: it ended at byte " + pos + " while "
-            + buf.remaining() + " more bytes were expected");
-      }
-      pos += r;
-    }
-  }
-
-  private static String count(int n, String noun) {
-    return n + " " + noun + (n == 1 ? "" : "s");
-  }
-
-  /** Up to 10 names, then how many more. */
-  private static String list(List<String> names) {
-    int shown = Math.min(names.size(), 10);
-    String out = String.join(", ", names.subList(0, shown));
-    return names.size() > shown ? out + " and " + (names.size() - shown) + " more" : out;
-  }
-
-  private static String hex(byte[] bytes) {
-    StringBuilder b = new StringBuilder();
-    for (byte x : bytes) {
-      b.append(b.isEmpty() ? "" : " ").append(String.format("%02x", x & 0xff));
-    }
-    return b.toString();
+    return CheckpointIo.checkLayout(p, () -> Gpt2Layout.tensors(s), "a GPT-2 model with " + s.describe(), "Gpt2Layout",
+        path);
   }
 }

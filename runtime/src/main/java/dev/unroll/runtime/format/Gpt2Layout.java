@@ -2,8 +2,6 @@ package dev.unroll.runtime.format;
 
 import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.ParamTensor;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 
 /**
@@ -35,23 +33,21 @@ public final class Gpt2Layout {
    */
   public static List<ParamTensor> tensors(ModelShape s) {
     int c = s.dim();
+    ArenaBuilder arena = new ArenaBuilder("a GPT-2 model with " + s.describe());
     if (3L * c > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("a GPT-2 model with " + s.describe()
-          + " has more parameters than a Java array can hold");
+      throw arena.tooLarge();
     }
-    List<ParamTensor> out = new ArrayList<>(2 + LAYER_KINDS.length * s.layers() + 2);
-    long offset = 0;
-    offset = add(out, s, "wte.weight", offset, s.paddedVocab(), c);
-    offset = add(out, s, "wpe.weight", offset, s.context(), c);
+    arena.add("wte.weight", s.paddedVocab(), c);
+    arena.add("wpe.weight", s.context(), c);
     for (String kind : LAYER_KINDS) {
       int[] shape = layerShape(s, kind);
       for (int i = 0; i < s.layers(); i++) {
-        offset = add(out, s, "h." + i + "." + kind, offset, shape);
+        arena.add("h." + i + "." + kind, shape);
       }
     }
-    offset = add(out, s, "ln_f.weight", offset, c);
-    add(out, s, "ln_f.bias", offset, c);
-    return Collections.unmodifiableList(out);
+    arena.add("ln_f.weight", c);
+    arena.add("ln_f.bias", c);
+    return arena.build();
   }
 
   /** Number of floats in the arena: the sum of every tensor's size. */
@@ -82,19 +78,5 @@ public final class Gpt2Layout {
       case "mlp.c_proj.weight" -> new int[] {c, h};
       default -> new int[] {c}; // layer norms and the C-wide biases
     };
-  }
-
-  private static long add(List<ParamTensor> out, ModelShape s, String name, long offset, int... shape) {
-    long size = 1;
-    for (int d : shape) {
-      size *= d;
-    }
-    long end = offset + size;
-    if (size > Integer.MAX_VALUE || end > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException("a GPT-2 model with " + s.describe()
-          + " has more parameters than a Java array can hold");
-    }
-    out.add(new ParamTensor(name, (int) offset, shape));
-    return end;
   }
 }

@@ -20,6 +20,9 @@ public final class ScalarKernels implements Kernels {
 
   private static final float LAYERNORM_EPS = 1e-5f;
 
+  /** llama2.c's RMSNorm epsilon, added to the mean of squares. */
+  private static final float RMSNORM_EPS = 1e-5f;
+
   /** Initial running maximum in llm.c's softmaxes. */
   private static final float MAX_START = -10000.0f;
 
@@ -169,112 +172,20 @@ public final class ScalarKernels implements Kernels {
     }
   }
 
+  /** The KVH = NH case of {@link #attentionForwardGqa}: q, k, v each C = NH·hs wide, row stride 3C. */
   @Override
   public void attentionForward(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
       float[] qkv, int qkvOff, int B, int T, int C, int NH) {
-    int C3 = 3 * C;
-    int hs = C / NH;
-    float scale = (float) (1.0 / (float) Math.sqrt(hs));
-    for (int b = 0; b < B; b++) {
-      for (int t = 0; t < T; t++) {
-        for (int h = 0; h < NH; h++) {
-          int q = qkvOff + (b * T + t) * C3 + h * hs;
-          int row = ((b * NH + h) * T + t) * T;
-          int pre = preattOff + row;
-          int a = attOff + row;
-          // scores and their maximum
-          float maxval = MAX_START;
-          for (int t2 = 0; t2 <= t; t2++) {
-            int k = qkvOff + (b * T + t2) * C3 + h * hs + C;
-            float val = 0.0f;
-            for (int i = 0; i < hs; i++) {
-              val += qkv[q + i] * qkv[k + i];
-            }
-            val *= scale;
-            if (val > maxval) {
-              maxval = val;
-            }
-            preatt[pre + t2] = val;
-          }
-          // softmax over the causal prefix
-          float expsum = 0.0f;
-          for (int t2 = 0; t2 <= t; t2++) {
-            float expv = (float) Math.exp(preatt[pre + t2] - maxval);
-            expsum += expv;
-            att[a + t2] = expv;
-          }
-          float expsumInv = expsum == 0.0f ? 0.0f : 1.0f / expsum;
-          for (int t2 = 0; t2 < T; t2++) {
-            if (t2 <= t) {
-              att[a + t2] *= expsumInv;
-            } else {
-              preatt[pre + t2] = 0.0f;
-              att[a + t2] = 0.0f;
-            }
-          }
-          // weighted sum of the values
-          int y = outOff + (b * T + t) * C + h * hs;
-          for (int i = 0; i < hs; i++) {
-            out[y + i] = 0.0f;
-          }
-          for (int t2 = 0; t2 <= t; t2++) {
-            int v = qkvOff + (b * T + t2) * C3 + h * hs + 2 * C;
-            float w = att[a + t2];
-            for (int i = 0; i < hs; i++) {
-              out[y + i] += w * qkv[v + i];
-            }
-          }
-        }
-      }
-    }
+    attentionForwardGqa(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, B, T, NH, NH, C / NH);
   }
 
+  /** The KVH = NH case of {@link #attentionBackwardGqa}. */
   @Override
   public void attentionBackward(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
       int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int C,
       int NH) {
-    int C3 = 3 * C;
-    int hs = C / NH;
-    float scale = (float) (1.0 / (float) Math.sqrt(hs));
-    for (int b = 0; b < B; b++) {
-      for (int t = 0; t < T; t++) {
-        for (int h = 0; h < NH; h++) {
-          int row = ((b * NH + h) * T + t) * T;
-          int a = attOff + row;
-          int da = dattOff + row;
-          int dpre = dpreattOff + row;
-          int q = qkvOff + (b * T + t) * C3 + h * hs;
-          int dq = dqkvOff + (b * T + t) * C3 + h * hs;
-          int dy = doutOff + (b * T + t) * C + h * hs;
-          // through the weighted sum of the values
-          for (int t2 = 0; t2 <= t; t2++) {
-            int v = qkvOff + (b * T + t2) * C3 + h * hs + 2 * C;
-            int dv = dqkvOff + (b * T + t2) * C3 + h * hs + 2 * C;
-            for (int i = 0; i < hs; i++) {
-              datt[da + t2] += qkv[v + i] * dout[dy + i];
-              dqkv[dv + i] += att[a + t2] * dout[dy + i];
-            }
-          }
-          // through the softmax
-          for (int t2 = 0; t2 <= t; t2++) {
-            for (int t3 = 0; t3 <= t; t3++) {
-              float indicator = t2 == t3 ? 1.0f : 0.0f;
-              float local = att[a + t2] * (indicator - att[a + t3]);
-              dpreatt[dpre + t3] += local * datt[da + t2];
-            }
-          }
-          // through the scaled scores q·k
-          for (int t2 = 0; t2 <= t; t2++) {
-            int k = qkvOff + (b * T + t2) * C3 + h * hs + C;
-            int dk = dqkvOff + (b * T + t2) * C3 + h * hs + C;
-            for (int i = 0; i < hs; i++) {
-              dqkv[dq + i] += qkv[k + i] * dpreatt[dpre + t2] * scale;
-              dqkv[dk + i] += qkv[q + i] * dpreatt[dpre + t2] * scale;
-            }
-          }
-        }
-      }
-    }
+    attentionBackwardGqa(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv, qkvOff, att, attOff,
+        B, T, NH, NH, C / NH);
   }
 
   @Override
@@ -367,6 +278,237 @@ public final class ScalarKernels implements Kernels {
         float indicator = i == ix ? 1.0f : 0.0f;
         dlogits[d + i] += (probs[p + i] - indicator) * dloss;
       }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // attention with grouped queries, and decoding against a KV cache
+
+  /** 1/sqrt(hs) as llm.c computes it: a float root, the quotient in double, rounded to float. */
+  private static float attentionScale(int hs) {
+    return (float) (1.0 / (float) Math.sqrt(hs));
+  }
+
+  /**
+   * Scores and softmax of one query row of causal attention: pre[p + t2] = scale·(q · k_t2) and att[a + t2] their
+   * softmax, for t2 &lt; count, key t2 starting at k + t2·stride. {@code pre} may be {@code att} itself (decoding
+   * keeps no scores). Training and decoding both run this and {@link #weightedSum}, so decoding a position gives
+   * the bits training gives at it.
+   */
+  private static void scoresSoftmax(float[] pre, int p, float[] att, int a, float[] qArr, int q, float[] kArr, int k,
+      int stride, int count, int hs, float scale) {
+    float maxval = MAX_START;
+    for (int t2 = 0; t2 < count; t2++) {
+      int kt = k + t2 * stride;
+      float val = 0.0f;
+      for (int i = 0; i < hs; i++) {
+        val += qArr[q + i] * kArr[kt + i];
+      }
+      val *= scale;
+      if (val > maxval) {
+        maxval = val;
+      }
+      pre[p + t2] = val;
+    }
+    float expsum = 0.0f;
+    for (int t2 = 0; t2 < count; t2++) {
+      float expv = (float) Math.exp(pre[p + t2] - maxval);
+      expsum += expv;
+      att[a + t2] = expv;
+    }
+    float expsumInv = expsum == 0.0f ? 0.0f : 1.0f / expsum;
+    for (int t2 = 0; t2 < count; t2++) {
+      att[a + t2] *= expsumInv;
+    }
+  }
+
+  /** out[y..y+hs) = sum over t2 &lt; count of att[a + t2]·v_t2, value t2 starting at v + t2·stride. */
+  private static void weightedSum(float[] out, int y, float[] att, int a, float[] vArr, int v, int stride, int count,
+      int hs) {
+    for (int i = 0; i < hs; i++) {
+      out[y + i] = 0.0f;
+    }
+    for (int t2 = 0; t2 < count; t2++) {
+      int vt = v + t2 * stride;
+      float w = att[a + t2];
+      for (int i = 0; i < hs; i++) {
+        out[y + i] += w * vArr[vt + i];
+      }
+    }
+  }
+
+  @Override
+  public void attentionDecode(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff,
+      float[] kcache, int kOff, float[] vcache, int vOff, int pos, int T, int NH, int KVH, int hs) {
+    int kvDim = KVH * hs;
+    int group = NH / KVH;
+    float scale = attentionScale(hs);
+    for (int h = 0; h < NH; h++) {
+      int kvh = (h / group) * hs;
+      int a = attOff + h * T;
+      scoresSoftmax(att, a, att, a, q, qOff + h * hs, kcache, kOff + kvh, kvDim, pos + 1, hs, scale);
+      weightedSum(out, outOff + h * hs, att, a, vcache, vOff + kvh, kvDim, pos + 1, hs);
+    }
+  }
+
+  @Override
+  public void attentionForwardGqa(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
+      float[] qkv, int qkvOff, int B, int T, int NH, int KVH, int hs) {
+    int R = (NH + 2 * KVH) * hs;
+    int C = NH * hs;
+    int group = NH / KVH;
+    float scale = attentionScale(hs);
+    for (int b = 0; b < B; b++) {
+      int base = qkvOff + b * T * R;
+      for (int t = 0; t < T; t++) {
+        for (int h = 0; h < NH; h++) {
+          int kvh = (h / group) * hs;
+          int row = ((b * NH + h) * T + t) * T;
+          int pre = preattOff + row;
+          int a = attOff + row;
+          scoresSoftmax(preatt, pre, att, a, qkv, base + t * R + h * hs, qkv, base + C + kvh, R, t + 1, hs, scale);
+          weightedSum(out, outOff + (b * T + t) * C + h * hs, att, a, qkv, base + C + KVH * hs + kvh, R, t + 1, hs);
+          Arrays.fill(preatt, pre + t + 1, pre + T, 0.0f);
+          Arrays.fill(att, a + t + 1, a + T, 0.0f);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void attentionBackwardGqa(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
+      int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int NH,
+      int KVH, int hs) {
+    int R = (NH + 2 * KVH) * hs;
+    int C = NH * hs;
+    int group = NH / KVH;
+    float scale = attentionScale(hs);
+    for (int b = 0; b < B; b++) {
+      for (int t = 0; t < T; t++) {
+        for (int h = 0; h < NH; h++) {
+          int kvh = (h / group) * hs;
+          int row = ((b * NH + h) * T + t) * T;
+          int a = attOff + row;
+          int da = dattOff + row;
+          int dpre = dpreattOff + row;
+          int q = qkvOff + (b * T + t) * R + h * hs;
+          int dq = dqkvOff + (b * T + t) * R + h * hs;
+          int dy = doutOff + (b * T + t) * C + h * hs;
+          // through the weighted sum of the values
+          for (int t2 = 0; t2 <= t; t2++) {
+            int v = qkvOff + (b * T + t2) * R + C + KVH * hs + kvh;
+            int dv = dqkvOff + (b * T + t2) * R + C + KVH * hs + kvh;
+            for (int i = 0; i < hs; i++) {
+              datt[da + t2] += qkv[v + i] * dout[dy + i];
+              dqkv[dv + i] += att[a + t2] * dout[dy + i];
+            }
+          }
+          // through the softmax
+          for (int t2 = 0; t2 <= t; t2++) {
+            for (int t3 = 0; t3 <= t; t3++) {
+              float indicator = t2 == t3 ? 1.0f : 0.0f;
+              float local = att[a + t2] * (indicator - att[a + t3]);
+              dpreatt[dpre + t3] += local * datt[da + t2];
+            }
+          }
+          // through the scaled scores q·k
+          for (int t2 = 0; t2 <= t; t2++) {
+            int k = qkvOff + (b * T + t2) * R + C + kvh;
+            int dk = dqkvOff + (b * T + t2) * R + C + kvh;
+            for (int i = 0; i < hs; i++) {
+              dqkv[dq + i] += qkv[k + i] * dpreatt[dpre + t2] * scale;
+              dqkv[dk + i] += qkv[q + i] * dpreatt[dpre + t2] * scale;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // RMSNorm, RoPE, SwiGLU (llama2.c's run.c)
+
+  @Override
+  public void rmsnormForward(float[] out, int outOff, float[] rstd, int rstdOff, float[] inp, int inpOff,
+      float[] weight, int weightOff, int N, int C) {
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int o = outOff + n * C;
+      float ss = 0.0f;
+      for (int i = 0; i < C; i++) {
+        ss += inp[x + i] * inp[x + i];
+      }
+      ss /= C;
+      ss += RMSNORM_EPS;
+      float s = 1.0f / (float) Math.sqrt(ss);
+      for (int i = 0; i < C; i++) {
+        out[o + i] = weight[weightOff + i] * (s * inp[x + i]);
+      }
+      rstd[rstdOff + n] = s;
+    }
+  }
+
+  @Override
+  public void rmsnormBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dout, int doutOff,
+      float[] inp, int inpOff, float[] weight, int weightOff, float[] rstd, int rstdOff, int N, int C) {
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int d = doutOff + n * C;
+      int di = dinpOff + n * C;
+      float s = rstd[rstdOff + n];
+      // d rstd / d x_i = -rstd³·x_i / C, so dx_i = rstd·w_i·g_i - x_i·rstd³/C · sum_j g_j·w_j·x_j
+      float dot = 0.0f;
+      for (int i = 0; i < C; i++) {
+        dot += dout[d + i] * weight[weightOff + i] * inp[x + i];
+      }
+      float k = dot * s * s * s / C;
+      for (int i = 0; i < C; i++) {
+        float g = dout[d + i];
+        dweight[dweightOff + i] += g * (s * inp[x + i]);
+        dinp[di + i] += s * weight[weightOff + i] * g - k * inp[x + i];
+      }
+    }
+  }
+
+  @Override
+  public void rope(float[] x, int off, int rows, int stride, int width, int hs, int T, int pos0, int sign) {
+    for (int r = 0; r < rows; r++) {
+      int row = off + r * stride;
+      int pos = pos0 + r % T;
+      for (int i = 0; i < width; i += 2) {
+        int headDim = i % hs;
+        float freq = 1.0f / (float) Math.pow(10000.0f, headDim / (float) hs);
+        float val = pos * freq;
+        float fcr = (float) Math.cos(val);
+        float fci = sign * (float) Math.sin(val);
+        float v0 = x[row + i];
+        float v1 = x[row + i + 1];
+        x[row + i] = v0 * fcr - v1 * fci;
+        x[row + i + 1] = v0 * fci + v1 * fcr;
+      }
+    }
+  }
+
+  @Override
+  public void swigluForward(float[] out, int outOff, float[] gate, int gateOff, float[] up, int upOff, int N) {
+    for (int i = 0; i < N; i++) {
+      float g = gate[gateOff + i];
+      float val = g * (1.0f / (1.0f + (float) Math.exp(-g)));
+      out[outOff + i] = val * up[upOff + i];
+    }
+  }
+
+  @Override
+  public void swigluBackward(float[] dgate, int dgateOff, float[] dup, int dupOff, float[] dout, int doutOff,
+      float[] gate, int gateOff, float[] up, int upOff, int N) {
+    for (int i = 0; i < N; i++) {
+      float g = gate[gateOff + i];
+      float sig = 1.0f / (1.0f + (float) Math.exp(-g));
+      float silu = g * sig;
+      float d = dout[doutOff + i];
+      // silu'(g) = sig·(1 + g·(1 - sig))
+      dgate[dgateOff + i] += d * up[upOff + i] * (sig * (1.0f + g * (1.0f - sig)));
+      dup[dupOff + i] += d * silu;
     }
   }
 

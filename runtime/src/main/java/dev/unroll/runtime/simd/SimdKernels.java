@@ -916,4 +916,286 @@ public final class SimdKernels implements Kernels {
   public void zero(float[] a, int off, int n) {
     Arrays.fill(a, off, off + n, 0.0f);
   }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Decoding and the LLAMA family: grouped-query attention, decoding against a KV cache, RMSNorm, RoPE, SwiGLU.
+  // (One block at the end of the class, so that it merges beside concurrent changes to the methods above.)
+
+  /** Initial running maximum of the LLAMA kernels' softmaxes; the same as llm.c's, so KVH = NH is GPT-2. */
+  private static final float GQA_MAX_START = -10000.0f;
+
+  /** llama2.c's RMSNorm epsilon, added to the mean of squares. */
+  private static final float RMSNORM_EPS = 1e-5f;
+
+  /** 1/sqrt(hs), computed as the scalar reference does. */
+  private static float gqaScale(int hs) {
+    return (float) (1.0 / (float) Math.sqrt(hs));
+  }
+
+  /**
+   * Scores and softmax of one query row: pre[p + t2] = scale·(q · k_t2), att[a + t2] their softmax, for
+   * t2 &lt; count, key t2 at k + t2·stride. {@code pre} may be {@code att} (decoding keeps no scores). Training and
+   * decoding share it and {@link #gqaWeightedSum}, so a decoded position has the bits of the trained one.
+   */
+  private static void gqaScoresSoftmax(float[] pre, int p, float[] att, int a, float[] qArr, int q, float[] kArr,
+      int k, int stride, int count, int hs, float scale) {
+    // one vector dot product per key: q stays in L1, and decoding streams the cache once
+    float maxval = GQA_MAX_START;
+    for (int t2 = 0; t2 < count; t2++) {
+      float score = dot(qArr, q, kArr, k + t2 * stride, hs) * scale;
+      pre[p + t2] = score;
+      maxval = Math.max(maxval, score);
+    }
+    float expsum = 0.0f;
+    int bound = S.loopBound(count);
+    int t2 = 0;
+    if (bound > 0) {
+      FloatVector vmax = FloatVector.broadcast(S, maxval);
+      FloatVector acc = FloatVector.zero(S);
+      for (; t2 < bound; t2 += L) {
+        FloatVector e = VectorMath.exp(FloatVector.fromArray(S, pre, p + t2).sub(vmax));
+        e.intoArray(att, a + t2);
+        acc = acc.add(e);
+      }
+      expsum = acc.reduceLanes(VectorOperators.ADD);
+    }
+    for (; t2 < count; t2++) {
+      float e = VectorMath.exp(pre[p + t2] - maxval);
+      att[a + t2] = e;
+      expsum += e;
+    }
+    scale(att, a, expsum == 0.0f ? 0.0f : 1.0f / expsum, count);
+  }
+
+  /** out[y..y+hs) = sum over t2 &lt; count of att[a + t2]·v_t2, value t2 at v + t2·stride; hs a vector at a time. */
+  private static void gqaWeightedSum(float[] out, int y, float[] att, int a, float[] vArr, int v, int stride,
+      int count, int hs) {
+    int hsBound = S.loopBound(hs);
+    int i = 0;
+    for (; i < hsBound; i += L) {
+      FloatVector acc = FloatVector.zero(S);
+      for (int t2 = 0; t2 < count; t2++) {
+        acc = FloatVector.fromArray(S, vArr, v + t2 * stride + i).fma(FloatVector.broadcast(S, att[a + t2]), acc);
+      }
+      acc.intoArray(out, y + i);
+    }
+    for (; i < hs; i++) {
+      float sum = 0.0f;
+      for (int t2 = 0; t2 < count; t2++) {
+        sum += att[a + t2] * vArr[v + t2 * stride + i];
+      }
+      out[y + i] = sum;
+    }
+  }
+
+  @Override
+  public void attentionDecode(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff,
+      float[] kcache, int kOff, float[] vcache, int vOff, int pos, int T, int NH, int KVH, int hs) {
+    int kvDim = KVH * hs;
+    int group = NH / KVH;
+    float scale = gqaScale(hs);
+    for (int h = 0; h < NH; h++) {
+      int kvh = (h / group) * hs;
+      int a = attOff + h * T;
+      gqaScoresSoftmax(att, a, att, a, q, qOff + h * hs, kcache, kOff + kvh, kvDim, pos + 1, hs, scale);
+      gqaWeightedSum(out, outOff + h * hs, att, a, vcache, vOff + kvh, kvDim, pos + 1, hs);
+    }
+  }
+
+  @Override
+  public void attentionForwardGqa(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
+      float[] qkv, int qkvOff, int B, int T, int NH, int KVH, int hs) {
+    int R = (NH + 2 * KVH) * hs;
+    int C = NH * hs;
+    int group = NH / KVH;
+    float scale = gqaScale(hs);
+    for (int b = 0; b < B; b++) {
+      int base = qkvOff + b * T * R;
+      for (int t = 0; t < T; t++) {
+        for (int h = 0; h < NH; h++) {
+          int kvh = (h / group) * hs;
+          int row = ((b * NH + h) * T + t) * T;
+          int pre = preattOff + row;
+          int a = attOff + row;
+          gqaScoresSoftmax(preatt, pre, att, a, qkv, base + t * R + h * hs, qkv, base + C + kvh, R, t + 1, hs, scale);
+          gqaWeightedSum(out, outOff + (b * T + t) * C + h * hs, att, a, qkv, base + C + KVH * hs + kvh, R, t + 1, hs);
+          Arrays.fill(preatt, pre + t + 1, pre + T, 0.0f);
+          Arrays.fill(att, a + t + 1, a + T, 0.0f);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void attentionBackwardGqa(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
+      int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int NH,
+      int KVH, int hs) {
+    int R = (NH + 2 * KVH) * hs;
+    int C = NH * hs;
+    int group = NH / KVH;
+    float scale = gqaScale(hs);
+    int hsBound = S.loopBound(hs);
+    for (int b = 0; b < B; b++) {
+      int base = qkvOff + b * T * R;
+      int dbase = dqkvOff + b * T * R;
+      for (int t = 0; t < T; t++) {
+        for (int h = 0; h < NH; h++) {
+          int kvh = (h / group) * hs;
+          int row = ((b * NH + h) * T + t) * T;
+          int a = attOff + row;
+          int da = dattOff + row;
+          int dpre = dpreattOff + row;
+          int q = base + t * R + h * hs;
+          int dq = dbase + t * R + h * hs;
+          int dy = doutOff + (b * T + t) * C + h * hs;
+          int count = t + 1;
+          int k0 = C + kvh;
+          int v0 = C + KVH * hs + kvh;
+          // through the weighted sum of the values
+          for (int t2 = 0; t2 < count; t2++) {
+            datt[da + t2] += dot(qkv, base + t2 * R + v0, dout, dy, hs);
+            axpy(dqkv, dbase + t2 * R + v0, att[a + t2], dout, dy, hs);
+          }
+          // through the softmax: dpreatt[t3] += att[t3]·(datt[t3] - sum_t2 att[t2]·datt[t2])
+          float weighted = dot(att, a, datt, da, count);
+          for (int t3 = 0; t3 < count; t3++) {
+            dpreatt[dpre + t3] += att[a + t3] * (datt[da + t3] - weighted);
+          }
+          // through the scaled scores: dk[t2] += g·q and dq += sum_t2 g·k[t2], with g = dpreatt[t2]·scale
+          for (int t2 = 0; t2 < count; t2++) {
+            axpy(dqkv, dbase + t2 * R + k0, dpreatt[dpre + t2] * scale, qkv, q, hs);
+          }
+          int i = 0;
+          for (; i < hsBound; i += L) {
+            FloatVector acc = FloatVector.fromArray(S, dqkv, dq + i);
+            for (int t2 = 0; t2 < count; t2++) {
+              FloatVector g = FloatVector.broadcast(S, dpreatt[dpre + t2] * scale);
+              acc = FloatVector.fromArray(S, qkv, base + t2 * R + k0 + i).fma(g, acc);
+            }
+            acc.intoArray(dqkv, dq + i);
+          }
+          for (; i < hs; i++) {
+            float sum = dqkv[dq + i];
+            for (int t2 = 0; t2 < count; t2++) {
+              sum += qkv[base + t2 * R + k0 + i] * (dpreatt[dpre + t2] * scale);
+            }
+            dqkv[dq + i] = sum;
+          }
+        }
+      }
+    }
+  }
+
+  @Override
+  public void rmsnormForward(float[] out, int outOff, float[] rstd, int rstdOff, float[] inp, int inpOff,
+      float[] weight, int weightOff, int N, int C) {
+    int bound = S.loopBound(C);
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int o = outOff + n * C;
+      float ss = dot(inp, x, inp, x, C) / C + RMSNORM_EPS;
+      float s = 1.0f / (float) Math.sqrt(ss);
+      int i = 0;
+      if (bound > 0) {
+        FloatVector vs = FloatVector.broadcast(S, s);
+        for (; i < bound; i += L) {
+          FloatVector.fromArray(S, inp, x + i).mul(vs).mul(FloatVector.fromArray(S, weight, weightOff + i))
+              .intoArray(out, o + i);
+        }
+      }
+      for (; i < C; i++) {
+        out[o + i] = weight[weightOff + i] * (s * inp[x + i]);
+      }
+      rstd[rstdOff + n] = s;
+    }
+  }
+
+  @Override
+  public void rmsnormBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dout, int doutOff,
+      float[] inp, int inpOff, float[] weight, int weightOff, float[] rstd, int rstdOff, int N, int C) {
+    int bound = S.loopBound(C);
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int d = doutOff + n * C;
+      int di = dinpOff + n * C;
+      float s = rstd[rstdOff + n];
+      // dx_i = rstd·w_i·g_i - x_i·rstd³/C · sum_j g_j·w_j·x_j
+      float sum = 0.0f;
+      int i = 0;
+      if (bound > 0) {
+        FloatVector acc = FloatVector.zero(S);
+        for (; i < bound; i += L) {
+          FloatVector gw = FloatVector.fromArray(S, dout, d + i).mul(FloatVector.fromArray(S, weight, weightOff + i));
+          acc = gw.fma(FloatVector.fromArray(S, inp, x + i), acc);
+        }
+        sum = acc.reduceLanes(VectorOperators.ADD);
+      }
+      for (; i < C; i++) {
+        sum += dout[d + i] * weight[weightOff + i] * inp[x + i];
+      }
+      float k = sum * s * s * s / C;
+      i = 0;
+      if (bound > 0) {
+        FloatVector vs = FloatVector.broadcast(S, s);
+        FloatVector vk = FloatVector.broadcast(S, -k);
+        for (; i < bound; i += L) {
+          FloatVector g = FloatVector.fromArray(S, dout, d + i);
+          FloatVector xv = FloatVector.fromArray(S, inp, x + i);
+          xv.mul(vs).fma(g, FloatVector.fromArray(S, dweight, dweightOff + i)).intoArray(dweight, dweightOff + i);
+          FloatVector dval = FloatVector.fromArray(S, weight, weightOff + i).mul(g).mul(vs).add(xv.mul(vk));
+          FloatVector.fromArray(S, dinp, di + i).add(dval).intoArray(dinp, di + i);
+        }
+      }
+      for (; i < C; i++) {
+        float g = dout[d + i];
+        dweight[dweightOff + i] += g * (s * inp[x + i]);
+        dinp[di + i] += s * weight[weightOff + i] * g - k * inp[x + i];
+      }
+    }
+  }
+
+  /** The scalar reference's loop: a few sines and cosines per pair, cheap beside the matmuls around it. */
+  @Override
+  public void rope(float[] x, int off, int rows, int stride, int width, int hs, int T, int pos0, int sign) {
+    dev.unroll.runtime.scalar.ScalarKernels.INSTANCE.rope(x, off, rows, stride, width, hs, T, pos0, sign);
+  }
+
+  @Override
+  public void swigluForward(float[] out, int outOff, float[] gate, int gateOff, float[] up, int upOff, int N) {
+    int bound = S.loopBound(N);
+    int i = 0;
+    for (; i < bound; i += L) {
+      FloatVector g = FloatVector.fromArray(S, gate, gateOff + i);
+      FloatVector sig = FloatVector.broadcast(S, 1.0f).div(VectorMath.exp(g.neg()).add(1.0f));
+      g.mul(sig).mul(FloatVector.fromArray(S, up, upOff + i)).intoArray(out, outOff + i);
+    }
+    for (; i < N; i++) {
+      float g = gate[gateOff + i];
+      out[outOff + i] = g * (1.0f / (1.0f + VectorMath.exp(-g))) * up[upOff + i];
+    }
+  }
+
+  @Override
+  public void swigluBackward(float[] dgate, int dgateOff, float[] dup, int dupOff, float[] dout, int doutOff,
+      float[] gate, int gateOff, float[] up, int upOff, int N) {
+    int bound = S.loopBound(N);
+    int i = 0;
+    for (; i < bound; i += L) {
+      FloatVector g = FloatVector.fromArray(S, gate, gateOff + i);
+      FloatVector d = FloatVector.fromArray(S, dout, doutOff + i);
+      FloatVector sig = FloatVector.broadcast(S, 1.0f).div(VectorMath.exp(g.neg()).add(1.0f));
+      // silu'(g) = sig·(1 + g·(1 - sig))
+      FloatVector dsilu = sig.mul(g.mul(sig.neg().add(1.0f)).add(1.0f));
+      d.mul(FloatVector.fromArray(S, up, upOff + i)).fma(dsilu, FloatVector.fromArray(S, dgate, dgateOff + i))
+          .intoArray(dgate, dgateOff + i);
+      d.fma(g.mul(sig), FloatVector.fromArray(S, dup, dupOff + i)).intoArray(dup, dupOff + i);
+    }
+    for (; i < N; i++) {
+      float g = gate[gateOff + i];
+      float sig = 1.0f / (1.0f + VectorMath.exp(-g));
+      float d = dout[doutOff + i];
+      dgate[dgateOff + i] += d * up[upOff + i] * (sig * (1.0f + g * (1.0f - sig)));
+      dup[dupOff + i] += d * (g * sig);
+    }
+  }
 }

@@ -28,13 +28,18 @@ final class TestFiles {
 
   /** Parameters laid out for {@code s}, every value (padding rows included) random. */
   static Parameters randomParameters(ModelShape s, long seed) {
-    int n = Gpt2Layout.count(s);
+    return randomParameters(Gpt2Layout.tensors(s), seed);
+  }
+
+  /** Parameters with this layout, every value random in [-1, 1). */
+  static Parameters randomParameters(List<dev.unroll.runtime.ParamTensor> layout, long seed) {
+    int n = layout.getLast().offset() + layout.getLast().size();
     float[] values = new float[n];
     SplittableRandom r = new SplittableRandom(seed);
     for (int i = 0; i < n; i++) {
       values[i] = (float) (r.nextDouble() * 2 - 1);
     }
-    return new Parameters(values, new float[n], Gpt2Layout.tensors(s));
+    return new Parameters(values, new float[n], layout);
   }
 
   /** The values {@code p} holds, with the padding rows of wte set to zero (what a load yields). */

@@ -36,7 +36,7 @@ class ScalarKernelsGradientTest {
   private static final double ABS = 1e-3;
 
   /** sum(out · r) over the tensors' values, in double. */
-  private static double dotLoss(float[] out, float[] r) {
+  static double dotLoss(float[] out, float[] r) {
     double s = 0;
     for (int i = PAD; i < out.length - PAD; i++) {
       s += (double) out[i] * r[i];
@@ -45,7 +45,7 @@ class ScalarKernelsGradientTest {
   }
 
   /** What a backward pass added to a gradient buffer that held {@code before}. */
-  private static double[] added(float[] after, float[] before) {
+  static double[] added(float[] after, float[] before) {
     double[] g = new double[after.length - 2 * PAD];
     for (int i = 0; i < g.length; i++) {
       g[i] = (double) after[PAD + i] - before[PAD + i];
@@ -54,7 +54,7 @@ class ScalarKernelsGradientTest {
   }
 
   /** Compares {@code analytic} with central differences of {@code loss} in every value of {@code x}. */
-  private static void checkGradient(String what, float[] x, double[] analytic, DoubleSupplier loss) {
+  static void checkGradient(String what, float[] x, double[] analytic, DoubleSupplier loss) {
     int n = x.length - 2 * PAD;
     assertEquals(n, analytic.length, what + ": sizes");
     double[] numeric = new double[n];

@@ -1,0 +1,172 @@
+package dev.unroll.runtime.format;
+
+import dev.unroll.runtime.ParamTensor;
+import dev.unroll.runtime.Parameters;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+
+/** What the checkpoint formats of every model family share: layout checks, reads, name matching, messages. */
+final class CheckpointIo {
+
+  private CheckpointIo() {}
+
+  /**
+   * The layout {@code layouts} computes, after checking that {@code p} is laid out exactly as it.
+   *
+   * @param model the model for messages, e.g. "a GPT-2 model with vocab=..."
+   * @param layoutName the class that defines the layout, for messages
+   * @throws IllegalArgumentException naming the file, and the count or the first tensor that differs (or why
+   *     there is no layout)
+   */
+  static List<ParamTensor> checkLayout(Parameters p, Supplier<List<ParamTensor>> layouts, String model,
+      String layoutName, Path path) {
+    List<ParamTensor> layout;
+    try {
+      layout = layouts.get();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(path + ": " + e.getMessage(), e);
+    }
+    ParamTensor last = layout.getLast();
+    int count = last.offset() + last.size();
+    if (p.count() != count) {
+      throw new IllegalArgumentException(path + ": the parameters hold " + p.count() + " floats, but " + model
+          + " has " + count);
+    }
+    if (!p.tensors().equals(layout)) {
+      String detail = "they have " + p.tensors().size() + " tensors, the layout " + layout.size();
+      for (int i = 0; i < Math.min(layout.size(), p.tensors().size()); i++) {
+        if (!p.tensors().get(i).equals(layout.get(i))) {
+          detail = "tensor #" + i + " is " + p.tensors().get(i) + " where the layout has " + layout.get(i);
+          break;
+        }
+      }
+      throw new IllegalArgumentException(path + ": the parameters are not laid out as " + layoutName + " says for "
+          + model + ": " + detail);
+    }
+    return layout;
+  }
+
+  /**
+   * Matches the tensors of a safetensors file to the ones a model expects, by name, and checks their shapes and
+   * dtypes: nothing missing, nothing unknown, no name twice.
+   *
+   * @param expected every tensor the model needs, in the order to check them, with the shape the file must have
+   * @param canonical maps a file's name to the model's (e.g. strips a prefix)
+   * @param ignored canonical names that are not parameters (buffers) and are skipped
+   * @param family the model family for messages, e.g. "GPT-2"
+   * @param hint a clause appended to shape errors, or ""
+   * @return the file's tensor for each expected name
+   * @throws CheckpointException naming every missing and unknown tensor, or the first bad shape or dtype
+   */
+  static Map<String, Safetensors.Tensor> match(Path path, Safetensors st, Map<String, int[]> expected,
+      UnaryOperator<String> canonical, Predicate<String> ignored, String family, String hint)
+      throws CheckpointException {
+    Map<String, Safetensors.Tensor> found = new HashMap<>();
+    List<String> unexpected = new ArrayList<>();
+    for (Safetensors.Tensor t : st.tensors().values()) {
+      String name = canonical.apply(t.name());
+      if (ignored.test(name)) {
+        continue;
+      }
+      Safetensors.Tensor twin = found.put(name, t);
+      if (twin != null) {
+        throw new CheckpointException(path, "has both " + twin.name() + " and " + t.name());
+      }
+      if (!expected.containsKey(name)) {
+        unexpected.add(t.name());
+      }
+    }
+    List<String> missing = new ArrayList<>();
+    for (String name : expected.keySet()) {
+      if (!found.containsKey(name)) {
+        missing.add(name);
+      }
+    }
+    if (!missing.isEmpty() || !unexpected.isEmpty()) {
+      String problem = missing.isEmpty() ? "" : "is missing " + count(missing.size(), "tensor") + ": " + list(missing);
+      if (!unexpected.isEmpty()) {
+        problem += (problem.isEmpty() ? "has " : "; it has ") + count(unexpected.size(), "tensor") + " a " + family
+            + " model does not have: " + list(unexpected);
+      }
+      throw new CheckpointException(path, problem + hint);
+    }
+    for (Map.Entry<String, int[]> e : expected.entrySet()) {
+      Safetensors.Tensor f = found.get(e.getKey());
+      if (!f.hasShape(e.getValue())) {
+        throw new CheckpointException(path, "tensor " + f.name() + " has shape " + Arrays.toString(f.shape())
+            + " but the model expects " + Arrays.toString(e.getValue()) + hint);
+      }
+      if (!f.dtype().readableAsFloat()) {
+        throw new CheckpointException(path, "tensor " + f.name() + " has dtype " + f.dtype()
+            + "; only F32, F16 and BF16 can be loaded");
+      }
+    }
+    return found;
+  }
+
+  /** When a safetensors file says it was saved from another shape, a clause that says both; else "". */
+  static String shapeHint(Safetensors st, String describe) {
+    String saved = st.metadata().get("unroll.shape");
+    return saved == null || saved.equals(describe) ? ""
+        : " (the file was saved from a model with " + saved + "; this model has " + describe + ")";
+  }
+
+  /** Reads n little-endian float32 from byte {@code pos} into dst[off..off+n). */
+  static void readFloats(Path path, FileChannel channel, long pos, float[] dst, int off, int n) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(AtomicFile.CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    while (n > 0) {
+      int k = Math.min(n, buf.capacity() / Float.BYTES);
+      buf.clear().limit(k * Float.BYTES);
+      readFully(path, channel, buf, pos);
+      buf.flip();
+      buf.asFloatBuffer().get(dst, off, k);
+      pos += (long) k * Float.BYTES;
+      off += k;
+      n -= k;
+    }
+  }
+
+  /** Fills {@code buf} from byte {@code pos}; a short file is a {@link CheckpointException} saying so. */
+  static void readFully(Path path, FileChannel channel, ByteBuffer buf, long pos) throws IOException {
+    while (buf.hasRemaining()) {
+      int r = channel.read(buf, pos);
+      if (r < 0) {
+        throw new CheckpointException(path, "file is truncated: it ended at byte " + pos + " while "
+            + buf.remaining() + " more bytes were expected");
+      }
+      pos += r;
+    }
+  }
+
+  /** "1 tensor", "3 tensors". */
+  static String count(int n, String noun) {
+    return n + " " + noun + (n == 1 ? "" : "s");
+  }
+
+  /** Up to 10 names, then how many more. */
+  static String list(List<String> names) {
+    int shown = Math.min(names.size(), 10);
+    String out = String.join(", ", names.subList(0, shown));
+    return names.size() > shown ? out + " and " + (names.size() - shown) + " more" : out;
+  }
+
+  /** Bytes as two-digit hex, space-separated. */
+  static String hex(byte[] bytes) {
+    StringBuilder b = new StringBuilder();
+    for (byte x : bytes) {
+      b.append(b.isEmpty() ? "" : " ").append(String.format("%02x", x & 0xff));
+    }
+    return b.toString();
+  }
+}
