@@ -172,8 +172,8 @@ final class Gpt2Planner extends PlanBuilder {
     Tensor[] kCache = new Tensor[l];
     Tensor[] vCache = new Tensor[l];
     for (int i = 0; i < l; i++) {
-      kCache[i] = cache("L" + i + "_K", dims(t, c), names("T", "C"));
-      vCache[i] = cache("L" + i + "_V", dims(t, c), names("T", "C"));
+      kCache[i] = cache("L" + i + "_KCACHE", dims(t, c), names("T", "C"));
+      vCache[i] = cache("L" + i + "_VCACHE", dims(t, c), names("T", "C"));
     }
     Tensor x = decodeAct("X", dims(c), names("C"));
     Tensor x2 = decodeAct("X2", dims(c), names("C"));

@@ -205,8 +205,8 @@ final class LlamaPlanner extends PlanBuilder {
     Tensor[] kCache = new Tensor[l];
     Tensor[] vCache = new Tensor[l];
     for (int i = 0; i < l; i++) {
-      kCache[i] = cache("L" + i + "_K", dims(t, kvd), names("T", "KV"));
-      vCache[i] = cache("L" + i + "_V", dims(t, kvd), names("T", "KV"));
+      kCache[i] = cache("L" + i + "_KCACHE", dims(t, kvd), names("T", "KV"));
+      vCache[i] = cache("L" + i + "_VCACHE", dims(t, kvd), names("T", "KV"));
     }
     Tensor x = decodeAct("X", dims(c), names("C"));
     Tensor x2 = decodeAct("X2", dims(c), names("C"));
