@@ -4,6 +4,8 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * exp and tanh built from additions, multiplications and fused multiply-adds only, in a vector form and a scalar
@@ -34,6 +36,31 @@ final class VectorMath {
   private static final float C2 = 0.5f;
   /** Beyond this |x|, tanh(x) rounds to ±1 in float. */
   private static final float TANH_CLAMP = 9f;
+
+  private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+  /** SHIFTS[k] moves lane i + 2^k to lane i: the steps of a fixed-order tree sum. */
+  @SuppressWarnings("unchecked")
+  private static final VectorShuffle<Float>[] SHIFTS = new VectorShuffle[Integer.numberOfTrailingZeros(S.length())];
+
+  static {
+    for (int k = 0; k < SHIFTS.length; k++) {
+      int shift = 1 << k;
+      SHIFTS[k] = VectorShuffle.fromOp(S, i -> (i + shift) % S.length());
+    }
+  }
+
+  /**
+   * The sum of the lanes, always in the same order: a tree of lanewise additions (lanes i and i + L/2, then
+   * i + L/4, ...). {@code reduceLanes(ADD)} is not used because its order is unspecified, and in practice
+   * differs between the interpreter (sequential) and C2 (a tree), which changed results after warm-up.
+   */
+  static float sum(FloatVector v) {
+    for (int k = SHIFTS.length - 1; k >= 0; k--) {
+      v = v.add(v.rearrange(SHIFTS[k]));
+    }
+    return v.lane(0);
+  }
 
   /** e^x, lane by lane. */
   static FloatVector exp(FloatVector x) {

@@ -40,6 +40,22 @@ class VectorMathTest {
   }
 
   @Test
+  void sumAddsEveryLaneInATreeOrder() {
+    float[] x = samples();
+    for (int i = 0; i + L <= x.length; i += L) {
+      FloatVector v = FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, x, i);
+      // The same tree, written out: pairs (j, j + half) first, halving each time.
+      float[] lanes = v.toArray();
+      for (int half = L / 2; half >= 1; half /= 2) {
+        for (int j = 0; j < half; j++) {
+          lanes[j] = lanes[j] + lanes[j + half];
+        }
+      }
+      assertEquals(Float.floatToIntBits(lanes[0]), Float.floatToIntBits(VectorMath.sum(v)), "lanes at " + i);
+    }
+  }
+
+  @Test
   void accurateAgainstTheJdk() {
     for (float x : samples()) {
       if (x >= -87.3f && x <= 88.3f) {
