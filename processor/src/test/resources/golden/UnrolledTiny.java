@@ -27,6 +27,7 @@ import javax.annotation.processing.Generated;
  * float loss = model.forward(x, y); model.zeroGrad(); model.backward(); opt.step();
  * model.save(Path.of("model.safetensors"));                  // Hugging Face GPT-2 names
  * Tiny again = UnrolledTiny.load(Backend.SIMD, Path.of("model.safetensors")); // or an llm.c .bin
+ * model.reset(); float[] next = model.decode(token);          // KV-cache decoding
  * }</pre>
  *
  * <p>1928 parameters (1888 trainable); 122880 training FLOPs per step (10 tokens).
@@ -101,10 +102,10 @@ import javax.annotation.processing.Generated;
  * logits                       (B, T, Vp) = (2, 5, 16)          acts            3540            640
  * probs                        (B, T, Vp) = (2, 5, 16)          acts            3700            640
  * losses                       (B, T) = (2, 5)                  acts            3860             40
- * l0_k                         (T, C) = (5, 8)                  kv                 0            160
- * l0_v                         (T, C) = (5, 8)                  kv                40            160
- * l1_k                         (T, C) = (5, 8)                  kv                80            160
- * l1_v                         (T, C) = (5, 8)                  kv               120            160
+ * l0_kcache                    (T, C) = (5, 8)                  kv                 0            160
+ * l0_vcache                    (T, C) = (5, 8)                  kv                40            160
+ * l1_kcache                    (T, C) = (5, 8)                  kv                80            160
+ * l1_vcache                    (T, C) = (5, 8)                  kv               120            160
  * dec_x                        (C) = (8)                        dec                0             32
  * dec_x2                       (C) = (8)                        dec                8             32
  * dec_ln                       (C) = (8)                        dec               16             32
@@ -542,22 +543,22 @@ public final class UnrolledTiny implements Tiny {
   /**
    * KV cache (T, C) = (5, 8).
    */
-  static final int L0_K = 0;
+  static final int L0_KCACHE = 0;
 
   /**
    * KV cache (T, C) = (5, 8).
    */
-  static final int L0_V = 40;
+  static final int L0_VCACHE = 40;
 
   /**
    * KV cache (T, C) = (5, 8).
    */
-  static final int L1_K = 80;
+  static final int L1_KCACHE = 80;
 
   /**
    * KV cache (T, C) = (5, 8).
    */
-  static final int L1_V = 120;
+  static final int L1_VCACHE = 120;
 
   /**
    * Decode activation (C) = (8).
@@ -982,12 +983,12 @@ public final class UnrolledTiny implements Tiny {
     // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
     k.matmulForward(dec, DEC_QKV, dec, DEC_LN, params, L0_QKVW, params, L0_QKVB, 1, DIM, 3 * DIM);
     // kcache[pos] = k: (C)
-    k.copy(kv, L0_K + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
+    k.copy(kv, L0_KCACHE + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
     // vcache[pos] = v: (C)
-    k.copy(kv, L0_V + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
+    k.copy(kv, L0_VCACHE + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
     // atty = attention of q over positions 0..pos: (C)
-    k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L0_K, kv, L0_V, pos, CONTEXT,
-        HEADS, HEADS, HEAD_SIZE);
+    k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L0_KCACHE, kv, L0_VCACHE, pos,
+        CONTEXT, HEADS, HEADS, HEAD_SIZE);
     // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
     k.matmulForward(dec, DEC_PROJ, dec, DEC_ATTY, params, L0_ATTPROJW, params, L0_ATTPROJB, 1, DIM,
         DIM);
@@ -1017,12 +1018,12 @@ public final class UnrolledTiny implements Tiny {
     // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
     k.matmulForward(dec, DEC_QKV, dec, DEC_LN, params, L1_QKVW, params, L1_QKVB, 1, DIM, 3 * DIM);
     // kcache[pos] = k: (C)
-    k.copy(kv, L1_K + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
+    k.copy(kv, L1_KCACHE + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
     // vcache[pos] = v: (C)
-    k.copy(kv, L1_V + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
+    k.copy(kv, L1_VCACHE + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
     // atty = attention of q over positions 0..pos: (C)
-    k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L1_K, kv, L1_V, pos, CONTEXT,
-        HEADS, HEADS, HEAD_SIZE);
+    k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L1_KCACHE, kv, L1_VCACHE, pos,
+        CONTEXT, HEADS, HEADS, HEAD_SIZE);
     // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
     k.matmulForward(dec, DEC_PROJ, dec, DEC_ATTY, params, L1_ATTPROJW, params, L1_ATTPROJB, 1, DIM,
         DIM);

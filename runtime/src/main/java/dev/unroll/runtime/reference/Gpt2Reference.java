@@ -1,8 +1,6 @@
 package dev.unroll.runtime.reference;
 
 import dev.unroll.runtime.Backend;
-import dev.unroll.runtime.CausalLm;
-import dev.unroll.runtime.Checks;
 import dev.unroll.runtime.Gpt2Init;
 import dev.unroll.runtime.Kernels;
 import dev.unroll.runtime.ModelShape;
@@ -18,35 +16,18 @@ import java.nio.file.Path;
  * that generated models are tested against, and it shares nothing with them but the kernels' contract and the
  * parameter layout.
  */
-public final class Gpt2Reference implements CausalLm {
+public final class Gpt2Reference extends ReferenceModel {
   private final ModelShape s;
-  private final Kernels k;
-  private final Parameters parameters;
   private final Activations a;
   private final Activations d;
-  private final int[] inputs;
-  private final int[] targets;
-  private final int[] decoded;
-  private final float[] decodeLogits;
-  private int position;
-  private boolean hasLoss;
 
   /** A reference model computing with {@code kernels} (the scalar ones, unless a test says otherwise). */
   public Gpt2Reference(ModelShape shape, Kernels kernels) {
+    super(shape, kernels, new Parameters(new float[Gpt2Layout.count(shape)], new float[Gpt2Layout.count(shape)],
+        Gpt2Layout.tensors(shape)));
     this.s = shape;
-    this.k = kernels;
-    int count = 0;
-    var tensors = Gpt2Layout.tensors(shape);
-    for (var t : tensors) {
-      count = Math.max(count, t.offset() + t.size());
-    }
-    this.parameters = new Parameters(new float[count], new float[count], tensors);
     this.a = new Activations(shape);
     this.d = new Activations(shape);
-    this.inputs = new int[shape.batch() * shape.context()];
-    this.targets = new int[inputs.length];
-    this.decoded = new int[inputs.length];
-    this.decodeLogits = new float[shape.vocab()];
   }
 
   /** A scalar reference model with GPT-2's initialisation from {@code seed}. */
@@ -121,31 +102,14 @@ public final class Gpt2Reference implements CausalLm {
     }
 
     void zero() {
-      for (Object f : new Object[] {encoded, ln1, ln1Mean, ln1Rstd, qkv, atty, preatt, att, attproj, residual2, ln2,
-          ln2Mean, ln2Rstd, fch, fchGelu, fcproj, residual3, lnf, lnfMean, lnfRstd, logits, probs, losses}) {
-        if (f instanceof float[] x) {
-          java.util.Arrays.fill(x, 0f);
-        } else {
-          for (float[] x : (float[][]) f) {
-            java.util.Arrays.fill(x, 0f);
-          }
-        }
-      }
+      ReferenceModel.zero(encoded, ln1, ln1Mean, ln1Rstd, qkv, atty, preatt, att, attproj, residual2, ln2, ln2Mean,
+          ln2Rstd, fch, fchGelu, fcproj, residual3, lnf, lnfMean, lnfRstd, logits, probs, losses);
     }
   }
 
-  private int off(String name) {
-    return parameters.tensor(name).offset();
-  }
-
   @Override
-  public ModelShape shape() {
-    return s;
-  }
-
-  @Override
-  public Backend backend() {
-    return Backend.SCALAR;
+  float[] logitsArena() {
+    return a.logits;
   }
 
   @Override
@@ -156,12 +120,7 @@ public final class Gpt2Reference implements CausalLm {
     int h = s.hidden();
     int nh = s.heads();
     int bt = b * t;
-    Checks.tokens("inputs", in, b, t, s.vocab());
-    if (tg != null) {
-      Checks.tokens("targets", tg, b, t, s.vocab());
-    }
-    hasLoss = false;
-    System.arraycopy(in, 0, inputs, 0, bt);
+    boolean training = begin(in, tg);
     float[] p = parameters.values();
     k.encoderForward(a.encoded, 0, inputs, p, off("wte.weight"), p, off("wpe.weight"), b, t, c);
     for (int l = 0; l < s.layers(); l++) {
@@ -189,23 +148,15 @@ public final class Gpt2Reference implements CausalLm {
         bt, c);
     k.matmulForward(a.logits, 0, a.lnf, 0, p, off("wte.weight"), null, 0, bt, c, s.paddedVocab());
     k.softmaxForward(a.probs, 0, a.logits, 0, bt, s.vocab(), s.paddedVocab());
-    if (tg == null) {
+    if (!training) {
       return Float.NaN;
     }
-    System.arraycopy(tg, 0, targets, 0, bt);
-    float loss = k.crossEntropyForward(a.losses, 0, a.probs, 0, targets, bt, s.paddedVocab());
-    if (!Float.isFinite(loss)) {
-      throw new ArithmeticException("Gpt2Reference: the loss is " + loss);
-    }
-    hasLoss = true;
-    return loss;
+    return finish(k.crossEntropyForward(a.losses, 0, a.probs, 0, targets, bt, s.paddedVocab()));
   }
 
   @Override
   public void backward() {
-    if (!hasLoss) {
-      throw new IllegalStateException("backward() needs a forward(inputs, targets) that returned a finite loss");
-    }
+    requireLoss();
     int b = s.batch();
     int t = s.context();
     int c = s.dim();
@@ -245,52 +196,6 @@ public final class Gpt2Reference implements CausalLm {
           0, p, off(n + "ln_1.weight"), a.ln1Mean[l], 0, a.ln1Rstd[l], 0, bt, c);
     }
     k.encoderBackward(g, off("wte.weight"), g, off("wpe.weight"), d.encoded, 0, inputs, b, t, c);
-  }
-
-  @Override
-  public void zeroGrad() {
-    java.util.Arrays.fill(parameters.grads(), 0f);
-  }
-
-  @Override
-  public float[] logits(int row, int position, float[] dst) {
-    Checks.position(row, position, s.batch(), s.context());
-    System.arraycopy(a.logits, (row * s.context() + position) * s.paddedVocab(), dst, 0, s.vocab());
-    return dst;
-  }
-
-  /**
-   * Decoding by brute force: the whole prefix decoded so far runs through {@link #forward} as row 0 (later
-   * positions and rows hold token 0; attention is causal, so they do not matter), and the logits at the last
-   * position are returned. Quadratic, and it overwrites the activations of the last training forward.
-   */
-  @Override
-  public float[] decode(int token) {
-    if (token < 0 || token >= s.vocab()) {
-      throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, " + s.vocab() + ")");
-    }
-    if (position >= s.context()) {
-      throw new IllegalStateException("the context of " + s.context() + " positions is full; call reset()");
-    }
-    decoded[position++] = token;
-    forward(decoded, null);
-    return logits(0, position - 1, decodeLogits);
-  }
-
-  @Override
-  public void reset() {
-    position = 0;
-    java.util.Arrays.fill(decoded, 0);
-  }
-
-  @Override
-  public int position() {
-    return position;
-  }
-
-  @Override
-  public Parameters parameters() {
-    return parameters;
   }
 
   @Override

@@ -1,8 +1,6 @@
 package dev.unroll.runtime.reference;
 
 import dev.unroll.runtime.Backend;
-import dev.unroll.runtime.CausalLm;
-import dev.unroll.runtime.Checks;
 import dev.unroll.runtime.Kernels;
 import dev.unroll.runtime.LlamaInit;
 import dev.unroll.runtime.LlamaShape;
@@ -12,40 +10,24 @@ import dev.unroll.runtime.format.LlamaCheckpoints;
 import dev.unroll.runtime.format.LlamaLayout;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Arrays;
 
 /**
  * Llama over dynamic shapes: one array per activation tensor, the scalar kernels called in a loop over layers, in
  * the order llama2.c's run.c computes a position (extended to a batch and to backward). The whole-model reference
  * generated Llama models are tested against.
  */
-public final class LlamaReference implements CausalLm {
+public final class LlamaReference extends ReferenceModel {
   private final LlamaShape s;
-  private final ModelShape shape;
-  private final Kernels k;
-  private final Parameters parameters;
   private final Acts a;
   private final Acts d;
-  private final int[] inputs;
-  private final int[] targets;
-  private final int[] decoded;
-  private final float[] decodeLogits;
-  private int position;
-  private boolean hasLoss;
 
   public LlamaReference(LlamaShape shape, Kernels kernels) {
+    super(new ModelShape(shape.vocab(), shape.paddedVocab(), shape.context(), shape.dim(), shape.heads(),
+        shape.layers(), shape.batch(), shape.hidden()), kernels, new Parameters(new float[LlamaLayout.count(shape)],
+        new float[LlamaLayout.count(shape)], LlamaLayout.tensors(shape)));
     this.s = shape;
-    this.shape = new ModelShape(shape.vocab(), shape.paddedVocab(), shape.context(), shape.dim(), shape.heads(),
-        shape.layers(), shape.batch(), shape.hidden());
-    this.k = kernels;
-    int count = LlamaLayout.count(shape);
-    this.parameters = new Parameters(new float[count], new float[count], LlamaLayout.tensors(shape));
     this.a = new Acts(shape);
     this.d = new Acts(shape);
-    this.inputs = new int[shape.batch() * shape.context()];
-    this.targets = new int[inputs.length];
-    this.decoded = new int[inputs.length];
-    this.decodeLogits = new float[shape.vocab()];
   }
 
   /** A scalar reference model initialised from {@code seed}. */
@@ -122,21 +104,9 @@ public final class LlamaReference implements CausalLm {
     }
 
     void zero() {
-      for (Object f : new Object[] {encoded, ln1, ln1Rstd, q, k, v, qkv, atty, preatt, att, attproj, residual2, ln2,
-          ln2Rstd, fc1, fc3, swiglu, fcproj, residual3, lnf, lnfRstd, logits, probs, losses}) {
-        if (f instanceof float[] x) {
-          Arrays.fill(x, 0f);
-        } else {
-          for (float[] x : (float[][]) f) {
-            Arrays.fill(x, 0f);
-          }
-        }
-      }
+      ReferenceModel.zero(encoded, ln1, ln1Rstd, q, k, v, qkv, atty, preatt, att, attproj, residual2, ln2, ln2Rstd,
+          fc1, fc3, swiglu, fcproj, residual3, lnf, lnfRstd, logits, probs, losses);
     }
-  }
-
-  private int off(String name) {
-    return parameters.tensor(name).offset();
   }
 
   private String classifier() {
@@ -144,13 +114,8 @@ public final class LlamaReference implements CausalLm {
   }
 
   @Override
-  public ModelShape shape() {
-    return shape;
-  }
-
-  @Override
-  public Backend backend() {
-    return Backend.SCALAR;
+  float[] logitsArena() {
+    return a.logits;
   }
 
   @Override
@@ -163,12 +128,7 @@ public final class LlamaReference implements CausalLm {
     int hs = s.headSize();
     int w = c + 2 * kv;
     int bt = b * t;
-    Checks.tokens("inputs", in, b, t, s.vocab());
-    if (tg != null) {
-      Checks.tokens("targets", tg, b, t, s.vocab());
-    }
-    hasLoss = false;
-    System.arraycopy(in, 0, inputs, 0, bt);
+    boolean training = begin(in, tg);
     float[] p = parameters.values();
     k.embeddingForward(a.encoded, 0, inputs, p, off("model.embed_tokens.weight"), bt, c);
     for (int l = 0; l < s.layers(); l++) {
@@ -199,23 +159,15 @@ public final class LlamaReference implements CausalLm {
     k.rmsnormForward(a.lnf, 0, a.lnfRstd, 0, last, 0, p, off("model.norm.weight"), bt, c);
     k.matmulForward(a.logits, 0, a.lnf, 0, p, off(classifier()), null, 0, bt, c, s.paddedVocab());
     k.softmaxForward(a.probs, 0, a.logits, 0, bt, s.vocab(), s.paddedVocab());
-    if (tg == null) {
+    if (!training) {
       return Float.NaN;
     }
-    System.arraycopy(tg, 0, targets, 0, bt);
-    float loss = k.crossEntropyForward(a.losses, 0, a.probs, 0, targets, bt, s.paddedVocab());
-    if (!Float.isFinite(loss)) {
-      throw new ArithmeticException("LlamaReference: the loss is " + loss);
-    }
-    hasLoss = true;
-    return loss;
+    return finish(k.crossEntropyForward(a.losses, 0, a.probs, 0, targets, bt, s.paddedVocab()));
   }
 
   @Override
   public void backward() {
-    if (!hasLoss) {
-      throw new IllegalStateException("backward() needs a forward(inputs, targets) that returned a finite loss");
-    }
+    requireLoss();
     int b = s.batch();
     int t = s.context();
     int c = s.dim();
@@ -268,48 +220,6 @@ public final class LlamaReference implements CausalLm {
           off(n + "input_layernorm.weight"), a.ln1Rstd[l], 0, bt, c);
     }
     k.embeddingBackward(g, off("model.embed_tokens.weight"), d.encoded, 0, inputs, bt, c);
-  }
-
-  @Override
-  public void zeroGrad() {
-    Arrays.fill(parameters.grads(), 0f);
-  }
-
-  @Override
-  public float[] logits(int row, int position, float[] dst) {
-    Checks.position(row, position, s.batch(), s.context());
-    System.arraycopy(a.logits, (row * s.context() + position) * s.paddedVocab(), dst, 0, s.vocab());
-    return dst;
-  }
-
-  /** Decoding by brute force, as {@link Gpt2Reference#decode} does. */
-  @Override
-  public float[] decode(int token) {
-    if (token < 0 || token >= s.vocab()) {
-      throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, " + s.vocab() + ")");
-    }
-    if (position >= s.context()) {
-      throw new IllegalStateException("the context of " + s.context() + " positions is full; call reset()");
-    }
-    decoded[position++] = token;
-    forward(decoded, null);
-    return logits(0, position - 1, decodeLogits);
-  }
-
-  @Override
-  public void reset() {
-    position = 0;
-    Arrays.fill(decoded, 0);
-  }
-
-  @Override
-  public int position() {
-    return position;
-  }
-
-  @Override
-  public Parameters parameters() {
-    return parameters;
   }
 
   @Override

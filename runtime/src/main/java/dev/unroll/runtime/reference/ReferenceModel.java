@@ -1,0 +1,143 @@
+package dev.unroll.runtime.reference;
+
+import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.CausalLm;
+import dev.unroll.runtime.Checks;
+import dev.unroll.runtime.Kernels;
+import dev.unroll.runtime.ModelShape;
+import dev.unroll.runtime.Parameters;
+import java.util.Arrays;
+
+/**
+ * What the reference models share: the shape, the parameters, the step's tokens, the checks, and decoding by
+ * brute force. Subclasses write forward and backward as plainly as they can.
+ */
+abstract class ReferenceModel implements CausalLm {
+  final ModelShape shape;
+  final Kernels k;
+  final Parameters parameters;
+  final int[] inputs;
+  final int[] targets;
+  private final int[] decoded;
+  private final float[] decodeLogits;
+  private int position;
+  /** Whether the last forward left a finite loss, so that backward may run. */
+  boolean hasLoss;
+
+  ReferenceModel(ModelShape shape, Kernels kernels, Parameters parameters) {
+    this.shape = shape;
+    this.k = kernels;
+    this.parameters = parameters;
+    this.inputs = new int[shape.batch() * shape.context()];
+    this.targets = new int[inputs.length];
+    this.decoded = new int[inputs.length];
+    this.decodeLogits = new float[shape.vocab()];
+  }
+
+  /** The logits arena, (B, T, Vp). */
+  abstract float[] logitsArena();
+
+  /** Checks and copies the step's tokens; returns whether there are targets. */
+  boolean begin(int[] in, int[] tg) {
+    Checks.tokens("inputs", in, shape.batch(), shape.context(), shape.vocab());
+    if (tg != null) {
+      Checks.tokens("targets", tg, shape.batch(), shape.context(), shape.vocab());
+    }
+    hasLoss = false;
+    System.arraycopy(in, 0, inputs, 0, inputs.length);
+    if (tg != null) {
+      System.arraycopy(tg, 0, targets, 0, targets.length);
+    }
+    return tg != null;
+  }
+
+  /** Checks the loss and records that backward may run. */
+  float finish(float loss) {
+    if (!Float.isFinite(loss)) {
+      throw new ArithmeticException(getClass().getSimpleName() + ": the loss is " + loss);
+    }
+    hasLoss = true;
+    return loss;
+  }
+
+  void requireLoss() {
+    if (!hasLoss) {
+      throw new IllegalStateException("backward() needs a forward(inputs, targets) that returned a finite loss");
+    }
+  }
+
+  /** Sets every array among {@code arrays} (float[] or float[][]) to zero. */
+  static void zero(Object... arrays) {
+    for (Object f : arrays) {
+      if (f instanceof float[] x) {
+        Arrays.fill(x, 0f);
+      } else {
+        for (float[] x : (float[][]) f) {
+          Arrays.fill(x, 0f);
+        }
+      }
+    }
+  }
+
+  @Override
+  public ModelShape shape() {
+    return shape;
+  }
+
+  @Override
+  public Backend backend() {
+    return Backend.SCALAR;
+  }
+
+  @Override
+  public void zeroGrad() {
+    Arrays.fill(parameters.grads(), 0f);
+  }
+
+  @Override
+  public float[] logits(int row, int position, float[] dst) {
+    Checks.position(row, position, shape.batch(), shape.context());
+    System.arraycopy(logitsArena(), (row * shape.context() + position) * shape.paddedVocab(), dst, 0,
+        shape.vocab());
+    return dst;
+  }
+
+  /**
+   * Decoding by brute force: the whole prefix decoded so far runs through {@link #forward} as row 0 (later
+   * positions and rows hold token 0; attention is causal, so they do not matter), and the logits at the last
+   * position are returned. Quadratic, and it overwrites the activations of the last training forward.
+   */
+  @Override
+  public float[] decode(int token) {
+    if (token < 0 || token >= shape.vocab()) {
+      throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, " + shape.vocab()
+          + ")");
+    }
+    if (position >= shape.context()) {
+      throw new IllegalStateException("the context of " + shape.context() + " positions is full; call reset()");
+    }
+    decoded[position++] = token;
+    forward(decoded, null);
+    return logits(0, position - 1, decodeLogits);
+  }
+
+  @Override
+  public void reset() {
+    position = 0;
+    Arrays.fill(decoded, 0);
+  }
+
+  @Override
+  public int position() {
+    return position;
+  }
+
+  @Override
+  public Parameters parameters() {
+    return parameters;
+  }
+
+  int off(String name) {
+    return parameters.tensor(name).offset();
+  }
+}
