@@ -22,8 +22,8 @@ import java.util.Map;
  * dummy prefix); then each UTF-8 code point of the text as its piece, or when the vocabulary has none, each of its
  * bytes as the byte-fallback token {@code <0xNN>} at id byte + 3; then, while any adjacent pair of tokens
  * concatenates to a piece of the vocabulary scoring above -1e10, the pair whose piece has the highest score (the
- * leftmost among equals) is merged; then {@link #EOS} if asked. Where a piece occurs twice in the vocabulary, the lower id is
- * used.
+ * leftmost among equals) is merged; then {@link #EOS} if asked. Where a piece occurs twice in the vocabulary,
+ * the lower id is used.
  *
  * <p>Decoding: a token's piece, without its leading space right after {@link #BOS} (as SentencePiece does), and
  * pieces of the form {@code <0xNN>} give the raw byte. {@link #pieceBytes} gives the exact bytes, which a stream
