@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.ManagementFactory;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
@@ -59,11 +60,10 @@ class SamplersTest {
     assertFalse(Arrays.equals(draw(new Temperature(1f, 1, V), x, 200), draw(new Temperature(1f, 2, V), x, 200)));
   }
 
-  @SuppressWarnings("unchecked")
-  private static Supplier<Sampler>[] sampler(int vocab) {
-    return new Supplier[] {
+  private static List<Supplier<Sampler>> sampler(int vocab) {
+    return List.of(
         () -> new Temperature(0.8f, 11, vocab), () -> new TopK(40, 0.8f, 11, vocab),
-        () -> new TopP(0.9f, 0.8f, 11, vocab), () -> Samplers.of(1f, 1f, 0, 11)};
+        () -> new TopP(0.9f, 0.8f, 11, vocab), () -> Samplers.of(1f, 1f, 0, 11));
   }
 
   private static int[] draw(Sampler s, float[] x, int count) {
