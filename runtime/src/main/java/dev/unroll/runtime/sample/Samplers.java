@@ -38,9 +38,7 @@ public final class Samplers {
     if (topK < 0) {
       throw new IllegalArgumentException("top-k " + topK + " must be at least 0 (0 turns it off)");
     }
-    if (vocab < 1) {
-      throw new IllegalArgumentException("vocab " + vocab + " must be positive");
-    }
+    SamplingMath.checkVocab(vocab);
     if (temperature == 0) {
       return Greedy.INSTANCE; // top-k and top-p choose among candidates; greedy has one
     }

@@ -11,6 +11,12 @@ final class SamplingMath {
     }
   }
 
+  static void checkVocab(int vocab) {
+    if (vocab < 1) {
+      throw new IllegalArgumentException("vocab " + vocab + " must be positive");
+    }
+  }
+
   static void checkTemperature(float temperature) {
     if (!(temperature > 0) || Float.isInfinite(temperature)) {
       throw new IllegalArgumentException("temperature " + temperature

@@ -20,9 +20,7 @@ public final class Temperature implements Sampler {
    */
   public Temperature(float temperature, long seed, int vocab) {
     SamplingMath.checkTemperature(temperature);
-    if (vocab < 1) {
-      throw new IllegalArgumentException("vocab " + vocab + " must be positive");
-    }
+    SamplingMath.checkVocab(vocab);
     this.temperature = temperature;
     this.seed = seed;
     this.rng = new Rng(seed);

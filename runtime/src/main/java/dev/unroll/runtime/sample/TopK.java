@@ -26,9 +26,7 @@ public final class TopK implements Sampler {
       throw new IllegalArgumentException("top-k " + k + " must be at least 1");
     }
     SamplingMath.checkTemperature(temperature);
-    if (vocab < 1) {
-      throw new IllegalArgumentException("vocab " + vocab + " must be positive");
-    }
+    SamplingMath.checkVocab(vocab);
     this.k = k;
     this.temperature = temperature;
     this.seed = seed;

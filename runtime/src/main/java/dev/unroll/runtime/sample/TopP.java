@@ -30,9 +30,7 @@ public final class TopP implements Sampler {
       throw new IllegalArgumentException("top-p " + p + " must be in (0, 1) (1 means off: use Temperature)");
     }
     SamplingMath.checkTemperature(temperature);
-    if (vocab < 1) {
-      throw new IllegalArgumentException("vocab " + vocab + " must be positive");
-    }
+    SamplingMath.checkVocab(vocab);
     this.p = p;
     this.temperature = temperature;
     this.seed = seed;
