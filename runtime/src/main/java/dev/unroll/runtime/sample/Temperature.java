@@ -13,6 +13,16 @@ public final class Temperature implements Sampler {
   private float[] probs;
 
   /**
+   * A sampler whose scratch is allocated at its first call, sized to that call's {@code n} (prefer
+   * {@link #Temperature(float, long, int)}, which allocates it now).
+   *
+   * @throws IllegalArgumentException for a temperature that is not positive and finite
+   */
+  public Temperature(float temperature, long seed) {
+    this(temperature, seed, 1);
+  }
+
+  /**
    * @param temperature positive and finite; below 1 sharpens, above 1 flattens
    * @param seed of the random state (0 is replaced by a fixed non-zero seed)
    * @param vocab the largest {@code n} to expect: scratch is allocated for it now

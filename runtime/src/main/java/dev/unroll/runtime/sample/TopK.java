@@ -15,6 +15,16 @@ public final class TopK implements Sampler {
   private float[] probs;
 
   /**
+   * A sampler whose scratch is allocated at its first call (prefer {@link #TopK(int, float, long, int)}, which
+   * allocates it now).
+   *
+   * @throws IllegalArgumentException for k &lt; 1 or a temperature that is not positive and finite
+   */
+  public TopK(int k, float temperature, long seed) {
+    this(k, temperature, seed, 1);
+  }
+
+  /**
    * @param k how many candidates, at least 1 (1 is greedy)
    * @param temperature positive and finite
    * @param seed of the random state (0 is replaced by a fixed non-zero seed)

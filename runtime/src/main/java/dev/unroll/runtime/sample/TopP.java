@@ -18,6 +18,16 @@ public final class TopP implements Sampler {
   private long[] candidates;
 
   /**
+   * A sampler whose scratch is allocated at its first call, sized to that call's {@code n} (prefer
+   * {@link #TopP(float, float, long, int)}, which allocates it now).
+   *
+   * @throws IllegalArgumentException for p outside (0, 1) or a temperature that is not positive and finite
+   */
+  public TopP(float p, float temperature, long seed) {
+    this(p, temperature, seed, 1);
+  }
+
+  /**
    * @param p the nucleus' probability, in (0, 1)
    * @param temperature positive and finite
    * @param seed of the random state (0 is replaced by a fixed non-zero seed)

@@ -66,6 +66,14 @@ class SamplersTest {
         () -> new TopP(0.9f, 0.8f, 11, vocab), () -> Samplers.of(1f, 1f, 0, 11));
   }
 
+  @Test
+  void scratchAllocatedLaterSamplesTheSame() {
+    float[] x = logits(2, V);
+    assertArrayEquals(draw(new Temperature(0.8f, 5, V), x, 100), draw(new Temperature(0.8f, 5), x, 100));
+    assertArrayEquals(draw(new TopK(7, 0.8f, 5, V), x, 100), draw(new TopK(7, 0.8f, 5), x, 100));
+    assertArrayEquals(draw(new TopP(0.7f, 0.8f, 5, V), x, 100), draw(new TopP(0.7f, 0.8f, 5), x, 100));
+  }
+
   private static int[] draw(Sampler s, float[] x, int count) {
     int[] out = new int[count];
     for (int i = 0; i < count; i++) {
@@ -176,7 +184,7 @@ class SamplersTest {
     float[] x = logits(9, n);
     Sampler[] samplers = {
         Greedy.INSTANCE, new Temperature(0.8f, 1, n), new TopK(40, 0.8f, 1, n), new TopP(0.9f, 1f, 1, n),
-        Samplers.of(1f, 0.9f, 0, 1)};
+        Samplers.of(1f, 0.9f, 0, 1), new Temperature(0.8f, 1), new TopK(40, 0.8f, 1), new TopP(0.9f, 1f, 1)};
     int sink = 0;
     for (Sampler s : samplers) {
       for (int i = 0; i < 300; i++) {
