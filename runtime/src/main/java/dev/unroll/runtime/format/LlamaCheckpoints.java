@@ -55,6 +55,9 @@ public final class LlamaCheckpoints {
   /** Bytes of a llama2.c header: seven int32. */
   static final int LLAMA2C_HEADER_BYTES = 7 * Integer.BYTES;
 
+  /** "ak42" as a little-endian int32: the magic of llama2.c's export.py versions 1 and 2, which run.c does not read. */
+  static final int LLAMA2C_V1_MAGIC = 0x616b3432;
+
   /** Buffers some Hugging Face Llama checkpoints store beside the parameters. */
   private static final Pattern IGNORED = Pattern.compile("model\\.layers\\.\\d+\\.self_attn\\.rotary_emb\\.inv_freq");
 
@@ -190,6 +193,11 @@ public final class LlamaCheckpoints {
       if (size >= 4 && first.getInt(0) == Gpt2Checkpoints.LLMC_MAGIC) {
         throw new CheckpointException(path, "is an llm.c GPT-2 checkpoint (magic " + Gpt2Checkpoints.LLMC_MAGIC
             + "), not a LLAMA one: load it into a GPT-2 model");
+      }
+      if (size >= 4 && first.getInt(0) == LLAMA2C_V1_MAGIC) {
+        throw new CheckpointException(path, "is a llama2.c checkpoint in export.py's newer format (magic \"ak42\", "
+            + "version " + (size >= 8 ? first.getInt(4) : -1) + "), which run.c cannot read either; export the "
+            + "legacy format (export.py --version 0) or Hugging Face safetensors");
       }
       if (size < LLAMA2C_HEADER_BYTES) {
         throw new CheckpointException(path, "file is too short to be a checkpoint: " + size + " bytes, fewer than "

@@ -204,7 +204,7 @@ public final class Safetensors implements Closeable {
           + " bytes, fewer than the 8-byte header length");
     }
     ByteBuffer lengthBytes = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-    readFully(path, channel, lengthBytes, 0);
+    CheckpointIo.readFully(path, channel, lengthBytes, 0);
     long n = lengthBytes.getLong(0);
     if (Long.compareUnsigned(n, MAX_HEADER_BYTES) > 0) {
       throw new CheckpointException(path, "not a safetensors file: header length " + Long.toUnsignedString(n)
@@ -215,7 +215,7 @@ public final class Safetensors implements Closeable {
           + " bytes of JSON header, file has " + (size - 8) + " bytes after the length");
     }
     ByteBuffer headerBytes = ByteBuffer.allocate((int) n);
-    readFully(path, channel, headerBytes, 8);
+    CheckpointIo.readFully(path, channel, headerBytes, 8);
     headerBytes.flip();
     String json;
     try {
@@ -416,7 +416,7 @@ public final class Safetensors implements Closeable {
     while (left > 0) {
       int k = (int) Math.min(left, buf.capacity() / size);
       buf.clear().limit(k * size);
-      readFully(path, channel, buf, pos);
+      CheckpointIo.readFully(path, channel, buf, pos);
       buf.flip();
       switch (t.dtype()) {
         case F32 -> buf.asFloatBuffer().get(dst, at, k);
@@ -444,17 +444,6 @@ public final class Safetensors implements Closeable {
     channel.close();
   }
 
-  /** Fills {@code buf} from position {@code pos} of the file. */
-  private static void readFully(Path path, FileChannel channel, ByteBuffer buf, long pos) throws IOException {
-    while (buf.hasRemaining()) {
-      int r = channel.read(buf, pos);
-      if (r < 0) {
-        throw new CheckpointException(path, "file is truncated: it ended at byte " + pos + " while "
-            + buf.remaining() + " more bytes were expected");
-      }
-      pos += r;
-    }
-  }
 
   // ---------------------------------------------------------------------------------------------------------
   // Writing

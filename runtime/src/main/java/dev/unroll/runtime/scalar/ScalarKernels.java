@@ -5,8 +5,10 @@ import java.util.Arrays;
 
 /**
  * The reference {@link Kernels}: plain loops in float, with the arithmetic in the same order as llm.c's CPU
- * reference ({@code train_gpt2.c}), so that its results are that reference's. Slow and simple on purpose; every
- * other backend is tested against it.
+ * reference ({@code train_gpt2.c}), so that its results are that reference's; the LLAMA kernels (RMSNorm, RoPE,
+ * SwiGLU) follow llama2.c's {@code run.c} the same way, and their backward passes are the derivatives of those
+ * loops. Attention, GPT-2's and grouped-query alike, is one set of loops, and decoding against a KV cache runs
+ * the very loops training runs for one row. Slow and simple on purpose; every other backend is tested against it.
  */
 public final class ScalarKernels implements Kernels {
 

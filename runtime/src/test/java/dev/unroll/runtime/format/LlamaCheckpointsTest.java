@@ -219,6 +219,12 @@ class LlamaCheckpointsTest {
     b.putInt(Gpt2Checkpoints.LLMC_MAGIC).putInt(3);
     Files.write(gpt2, b.array());
     assertFails(CheckpointException.class, gpt2, () -> LlamaCheckpoints.load(target, s, gpt2), "llm.c GPT-2");
+    Path v1 = dir.resolve("v1.bin");
+    b = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
+    b.putInt(0x616b3432).putInt(1);
+    Files.write(v1, b.array());
+    assertFails(CheckpointException.class, v1, () -> LlamaCheckpoints.load(target, s, v1), "ak42", "version 1",
+        "--version 0");
     Path text = dir.resolve("notes.txt");
     Files.writeString(text, "these are not the weights you are looking for");
     assertFails(CheckpointException.class, text, () -> LlamaCheckpoints.load(target, s, text),
