@@ -1,0 +1,142 @@
+package dev.unroll.samples.stories;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.format.LlamaCheckpoints;
+import dev.unroll.runtime.tokenizer.Llama2Tokenizer;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The stories sample end to end, on a llama2.c checkpoint and a tokenizer this test writes: greedy generation is
+ * the argmax of decode at every step, streamed as text.
+ */
+class GenerateTest {
+  @TempDir Path dir;
+
+  @Test
+  void greedyStoryFromACheckpointTheTestWrote() throws IOException {
+    Stories15M model = UnrolledStories15M.create(Backend.SIMD, 2024);
+    Path checkpoint = dir.resolve("stories15M.bin");
+    LlamaCheckpoints.saveLlama2c(model.parameters(), UnrolledStories15M.LLAMA_SHAPE, checkpoint);
+    Path tokenizer = writeTokenizer(dir.resolve("tokenizer.bin"), 32000);
+
+    String first = generate(checkpoint, tokenizer);
+    String second = generate(checkpoint, tokenizer);
+    assertEquals(first, second, "greedy generation is deterministic");
+    System.out.println("greedy stories15M text on the test's checkpoint: " + first);
+
+    // The same tokens, computed directly: argmax of decode after the prompt.
+    Llama2Tokenizer tok = Llama2Tokenizer.load(tokenizer, 32000);
+    int[] prompt = tok.encode("Once upon", true, false);
+    model.reset();
+    float[] logits = null;
+    for (int t : prompt) {
+      logits = model.decode(t);
+    }
+    StringBuilder expected = new StringBuilder("Once upon");
+    int prev = prompt[prompt.length - 1];
+    for (int i = 0; i < 12; i++) {
+      int next = argmax(logits);
+      if (next != Llama2Tokenizer.EOS && next != Llama2Tokenizer.BOS) {
+        expected.append(tok.decode(prev, next));
+      }
+      prev = next;
+      if (i < 11) {
+        logits = model.decode(next);
+      }
+    }
+    assertEquals(expected.toString(), first);
+  }
+
+  @Test
+  void withoutAModelItSaysSoAndBadFlagsAreUsageErrors() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = Generate.run(new String[] {"--max-tokens", "3", "--temperature", "0"}, new PrintStream(out),
+        new PrintStream(err));
+    assertEquals(0, status);
+    assertTrue(err.toString().contains("using random weights"), err.toString());
+    assertTrue(err.toString().contains("tokens/s"), err.toString());
+    assertEquals(2, Generate.run(new String[] {"--bogus", "1"}, new PrintStream(out), new PrintStream(err)));
+    assertEquals(1, Generate.run(new String[] {"--model", dir.resolve("missing.bin").toString()},
+        new PrintStream(out), new PrintStream(err)));
+  }
+
+  private static String generate(Path checkpoint, Path tokenizer) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = Generate.run(new String[] {"--model", checkpoint.toString(), "--tokenizer", tokenizer.toString(),
+        "--prompt", "Once upon", "--temperature", "0", "--max-tokens", "12"}, new PrintStream(out),
+        new PrintStream(err));
+    assertEquals(0, status, err.toString());
+    return out.toString(StandardCharsets.UTF_8).strip();
+  }
+
+  private static int argmax(float[] logits) {
+    int best = 0;
+    for (int i = 1; i < logits.length; i++) {
+      if (logits[i] > logits[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * A tokenizer.bin of {@code vocab} tokens in llama2.c's layout: &lt;unk&gt;, &lt;s&gt;, &lt;/s&gt;, the 256
+   * byte tokens, then short words and syllables (so that greedy text reads as text).
+   */
+  static Path writeTokenizer(Path file, int vocab) throws IOException {
+    String[] syllables = {"a", "e", "i", "o", "u", "n", "s", "t", "r", "l", "m", "d", "k", "p", "b"};
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (DataOutputStream out = new DataOutputStream(bytes)) {
+      writeInt(out, 16);
+      for (int id = 0; id < vocab; id++) {
+        String piece;
+        if (id == 0) {
+          piece = "<unk>";
+        } else if (id == 1) {
+          piece = "\n<s>\n";
+        } else if (id == 2) {
+          piece = "\n</s>\n";
+        } else if (id < 259) {
+          piece = String.format("<0x%02X>", id - 3);
+        } else {
+          int k = id - 259;
+          // k written in base 15 with letters as digits: every piece differs.
+          StringBuilder w = new StringBuilder(k % 3 == 0 ? " " : "");
+          for (int rest = k, n = 0; n < 2 || rest > 0; rest /= 15, n++) {
+            w.append(syllables[rest % 15]);
+          }
+          piece = w.toString();
+        }
+        byte[] b = piece.getBytes(StandardCharsets.UTF_8);
+        writeFloat(out, id < 259 ? 0f : -id);
+        writeInt(out, b.length);
+        out.write(b);
+      }
+    }
+    Files.write(file, bytes.toByteArray());
+    return file;
+  }
+
+  private static void writeInt(DataOutputStream out, int v) throws IOException {
+    out.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v).array());
+  }
+
+  private static void writeFloat(DataOutputStream out, float v) throws IOException {
+    out.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(v).array());
+  }
+}
