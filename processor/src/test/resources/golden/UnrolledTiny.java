@@ -2,6 +2,7 @@
 package test;
 
 import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.Bf16;
 import dev.unroll.runtime.Checks;
 import dev.unroll.runtime.Gpt2Init;
 import dev.unroll.runtime.Kernels;
@@ -649,6 +650,11 @@ public final class UnrolledTiny implements Tiny {
   private final float[] decodeLogits = new float[VOCAB];
 
   /**
+   * A bfloat16 copy of params for decoding, or null: see decodeWithBf16Weights.
+   */
+  private short[] bf16;
+
+  /**
    * Tokens in the KV cache: the position of the next decoded token.
    */
   private int pos;
@@ -761,10 +767,17 @@ public final class UnrolledTiny implements Tiny {
     if (pos >= CONTEXT) {
       throw new IllegalStateException("the KV cache holds CONTEXT = 5 positions and is full; call reset()");
     }
-    decodeEmbedding(token, pos);
-    decodeLayer0(pos);
-    decodeLayer1(pos);
-    decodeHead();
+    if (bf16 == null) {
+      decodeEmbedding(token, pos);
+      decodeLayer0(pos);
+      decodeLayer1(pos);
+      decodeHead();
+    } else {
+      decodeEmbedding(token, pos);
+      decodeLayer0Bf16(pos);
+      decodeLayer1Bf16(pos);
+      decodeHeadBf16();
+    }
     pos++;
     System.arraycopy(dec, DEC_LOGITS, decodeLogits, 0, VOCAB);
     return decodeLogits;
@@ -773,6 +786,17 @@ public final class UnrolledTiny implements Tiny {
   @Override
   public void reset() {
     pos = 0;
+  }
+
+  @Override
+  public void decodeWithBf16Weights(boolean on) {
+    if (!on) {
+      bf16 = null;
+      return;
+    }
+    short[] copy = bf16 == null ? new short[PARAMETER_COUNT] : bf16;
+    Bf16.fromFloats(params, 0, copy, 0, PARAMETER_COUNT);
+    bf16 = copy;
   }
 
   @Override
@@ -1052,5 +1076,86 @@ public final class UnrolledTiny implements Tiny {
         params, LNFB, 1, DIM);
     // logits = ln · wteᵀ: (C) -> (Vp)
     k.matmulForward(dec, DEC_LOGITS, dec, DEC_LN, params, WTE, null, 0, 1, DIM, PADDED_VOCAB);
+  }
+
+  /**
+   * Block 0 at one position; appends its key and value to the cache. Weights read as bfloat16.
+   */
+  private void decodeLayer0Bf16(int pos) {
+    // ln = layernorm(x): (C)
+    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, L0_LN1W,
+        params, L0_LN1B, 1, DIM);
+    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
+    k.matmulForwardBf16(dec, DEC_QKV, dec, DEC_LN, bf16, L0_QKVW, params, L0_QKVB, 1, DIM, 3 * DIM);
+    // kcache[pos] = k: (C)
+    k.copy(kv, L0_KCACHE + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
+    // vcache[pos] = v: (C)
+    k.copy(kv, L0_VCACHE + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
+    // atty = attention of q over positions 0..pos: (C)
+    k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L0_KCACHE, kv, L0_VCACHE, pos,
+        CONTEXT, HEADS, HEADS, HEAD_SIZE);
+    // proj = atty · attprojwᵀ + attprojb: (C) -> (C), weights in bfloat16
+    k.matmulForwardBf16(dec, DEC_PROJ, dec, DEC_ATTY, bf16, L0_ATTPROJW, params, L0_ATTPROJB, 1,
+        DIM, DIM);
+    // x2 = x + proj: (C)
+    k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
+    // ln = layernorm(x2): (C)
+    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
+        params, L0_LN2W, params, L0_LN2B, 1, DIM);
+    // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
+    k.matmulForwardBf16(dec, DEC_FCH, dec, DEC_LN, bf16, L0_FCW, params, L0_FCB, 1, DIM, HIDDEN);
+    // fch_gelu = gelu(fch): (H)
+    k.geluForward(dec, DEC_FCH_GELU, dec, DEC_FCH, HIDDEN);
+    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C), weights in bfloat16
+    k.matmulForwardBf16(dec, DEC_PROJ, dec, DEC_FCH_GELU, bf16, L0_FCPROJW, params, L0_FCPROJB, 1,
+        HIDDEN, DIM);
+    // x = x2 + proj: (C)
+    k.residualForward(dec, DEC_X, dec, DEC_X2, dec, DEC_PROJ, DIM);
+  }
+
+  /**
+   * Block 1 at one position; appends its key and value to the cache. Weights read as bfloat16.
+   */
+  private void decodeLayer1Bf16(int pos) {
+    // ln = layernorm(x): (C)
+    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, L1_LN1W,
+        params, L1_LN1B, 1, DIM);
+    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
+    k.matmulForwardBf16(dec, DEC_QKV, dec, DEC_LN, bf16, L1_QKVW, params, L1_QKVB, 1, DIM, 3 * DIM);
+    // kcache[pos] = k: (C)
+    k.copy(kv, L1_KCACHE + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
+    // vcache[pos] = v: (C)
+    k.copy(kv, L1_VCACHE + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
+    // atty = attention of q over positions 0..pos: (C)
+    k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L1_KCACHE, kv, L1_VCACHE, pos,
+        CONTEXT, HEADS, HEADS, HEAD_SIZE);
+    // proj = atty · attprojwᵀ + attprojb: (C) -> (C), weights in bfloat16
+    k.matmulForwardBf16(dec, DEC_PROJ, dec, DEC_ATTY, bf16, L1_ATTPROJW, params, L1_ATTPROJB, 1,
+        DIM, DIM);
+    // x2 = x + proj: (C)
+    k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
+    // ln = layernorm(x2): (C)
+    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
+        params, L1_LN2W, params, L1_LN2B, 1, DIM);
+    // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
+    k.matmulForwardBf16(dec, DEC_FCH, dec, DEC_LN, bf16, L1_FCW, params, L1_FCB, 1, DIM, HIDDEN);
+    // fch_gelu = gelu(fch): (H)
+    k.geluForward(dec, DEC_FCH_GELU, dec, DEC_FCH, HIDDEN);
+    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C), weights in bfloat16
+    k.matmulForwardBf16(dec, DEC_PROJ, dec, DEC_FCH_GELU, bf16, L1_FCPROJW, params, L1_FCPROJB, 1,
+        HIDDEN, DIM);
+    // x = x2 + proj: (C)
+    k.residualForward(dec, DEC_X, dec, DEC_X2, dec, DEC_PROJ, DIM);
+  }
+
+  /**
+   * Final LayerNorm and the classifier. Weights read as bfloat16.
+   */
+  private void decodeHeadBf16() {
+    // ln = layernorm(x): (C)
+    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, LNFW,
+        params, LNFB, 1, DIM);
+    // logits = ln · wteᵀ: (C) -> (Vp), weights in bfloat16
+    k.matmulForwardBf16(dec, DEC_LOGITS, dec, DEC_LN, bf16, WTE, null, 0, 1, DIM, PADDED_VOCAB);
   }
 }

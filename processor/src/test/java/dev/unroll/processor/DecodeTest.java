@@ -83,13 +83,13 @@ class DecodeTest {
     CausalLm model = fixture.create(backend, 1);
     ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
     long thread = Thread.currentThread().threadId();
+    // Warm up until five rounds in a row allocate nothing (the JIT has settled), at most ~60 s.
     long deadline = System.nanoTime() + 60_000_000_000L;
-    while (System.nanoTime() < deadline) {
+    int quiet = 0;
+    while (quiet < 5 && System.nanoTime() < deadline) {
       long before = threads.getThreadAllocatedBytes(thread);
       decodeAll(model, fixture);
-      if (threads.getThreadAllocatedBytes(thread) == before) {
-        break;
-      }
+      quiet = threads.getThreadAllocatedBytes(thread) == before ? quiet + 1 : 0;
     }
     long before = threads.getThreadAllocatedBytes(thread);
     for (int i = 0; i < 20; i++) {

@@ -29,17 +29,15 @@ class PropertiesTest {
     ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
     long thread = Thread.currentThread().threadId();
     // Warm up until the JIT has compiled the step (interpreted Vector API code boxes its vectors), at most ~60 s.
+    // Five quiet rounds in a row: the JIT has settled.
     long deadline = System.nanoTime() + 60_000_000_000L;
-    long allocated = -1;
-    while (System.nanoTime() < deadline) {
+    int quiet = 0;
+    while (quiet < 5 && System.nanoTime() < deadline) {
       long before = threads.getThreadAllocatedBytes(thread);
       for (int i = 0; i < 20; i++) {
         step(model, opt, x, y);
       }
-      allocated = threads.getThreadAllocatedBytes(thread) - before;
-      if (allocated == 0) {
-        break;
-      }
+      quiet = threads.getThreadAllocatedBytes(thread) == before ? quiet + 1 : 0;
     }
     long before = threads.getThreadAllocatedBytes(thread);
     for (int i = 0; i < 50; i++) {

@@ -61,6 +61,15 @@ public interface CausalLm {
   /** Empties the KV cache: the next {@link #decode} is at position 0. */
   void reset();
 
+  /**
+   * With {@code true}, {@link #decode} reads the weights as bfloat16 (a rounded copy of the parameters made now):
+   * half the bytes per token, for memory-bound decoding. Training stays float32. The copy is a snapshot; call again
+   * after changing the parameters. Generated models implement it; the default says it is not supported.
+   */
+  default void decodeWithBf16Weights(boolean on) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " decodes in float32 only");
+  }
+
   /** Number of tokens decoded since the last {@link #reset()}: the position the next token takes. */
   int position();
 

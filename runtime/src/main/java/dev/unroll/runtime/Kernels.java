@@ -67,6 +67,26 @@ public interface Kernels {
   /** out = inp1 + inp2 over N floats. */
   void residualForward(float[] out, int outOff, float[] inp1, int inp1Off, float[] inp2, int inp2Off, int N);
 
+  /**
+   * As {@link #matmulForward}, with the weight held as bfloat16: each short is the high 16 bits of a float
+   * ({@link Bf16}). Half the bytes of float32 weights, so that decoding, which reads every weight once per token,
+   * moves half the memory. {@code bias == null} means no bias.
+   */
+  default void matmulForwardBf16(float[] out, int outOff, float[] inp, int inpOff, short[] weight, int weightOff,
+      float[] bias, int biasOff, int N, int C, int OC) {
+    for (int n = 0; n < N; n++) {
+      for (int o = 0; o < OC; o++) {
+        float val = bias == null ? 0f : bias[biasOff + o];
+        int w = weightOff + o * C;
+        int x = inpOff + n * C;
+        for (int i = 0; i < C; i++) {
+          val += inp[x + i] * Bf16.toFloat(weight[w + i]);
+        }
+        out[outOff + n * OC + o] = val;
+      }
+    }
+  }
+
   /** dst[dstOff..dstOff+n) = src[srcOff..srcOff+n). */
   default void copy(float[] dst, int dstOff, float[] src, int srcOff, int n) {
     System.arraycopy(src, srcOff, dst, dstOff, n);

@@ -92,6 +92,11 @@ public final class ModelWriter {
     for (Stage stage : plan.decode()) {
       type.addMethod(stageMethod(stage));
     }
+    for (Stage stage : plan.decodeBf16()) {
+      if (!plan.decode().contains(stage)) {
+        type.addMethod(stageMethod(stage));
+      }
+    }
     return JavaFile.builder(spec.packageName(), type.build())
         .indent("  ")
         .skipJavaLangImports(true)
@@ -233,6 +238,8 @@ public final class ModelWriter {
     type.addField(FieldSpec.builder(FLOATS, "decodeLogits", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc("What decode returns: VOCAB logits, overwritten by each call.\n")
         .initializer("new float[VOCAB]").build());
+    type.addField(FieldSpec.builder(ArrayTypeName.of(TypeName.SHORT), "bf16", Modifier.PRIVATE)
+        .addJavadoc("A bfloat16 copy of params for decoding, or null: see decodeWithBf16Weights.\n").build());
     type.addField(FieldSpec.builder(TypeName.INT, "pos", Modifier.PRIVATE)
         .addJavadoc("Tokens in the KV cache: the position of the next decoded token.\n").build());
     type.addField(PARAMETERS, "parameters", Modifier.PRIVATE, Modifier.FINAL);
@@ -351,14 +358,30 @@ public final class ModelWriter {
         .addStatement("throw new $T($S)", IllegalStateException.class,
             "the KV cache holds CONTEXT = " + spec.context() + " positions and is full; call reset()")
         .endControlFlow();
+    decode.beginControlFlow("if (bf16 == null)");
     for (Stage stage : plan.decode()) {
       decode.addStatement("$L($L)", stage.method(), String.join(", ", stageParameters(stage)));
     }
+    decode.nextControlFlow("else");
+    for (Stage stage : plan.decodeBf16()) {
+      decode.addStatement("$L($L)", stage.method(), String.join(", ", stageParameters(stage)));
+    }
+    decode.endControlFlow();
     decode.addStatement("pos++")
         .addStatement("$T.arraycopy(dec, $L, decodeLogits, 0, VOCAB)", System.class, decLogits.constant())
         .addStatement("return decodeLogits");
     type.addMethod(decode.build());
     type.addMethod(override("reset", TypeName.VOID).addStatement("pos = 0").build());
+    type.addMethod(override("decodeWithBf16Weights", TypeName.VOID)
+        .addParameter(TypeName.BOOLEAN, "on")
+        .beginControlFlow("if (!on)")
+        .addStatement("bf16 = null")
+        .addStatement("return")
+        .endControlFlow()
+        .addStatement("short[] copy = bf16 == null ? new short[PARAMETER_COUNT] : bf16")
+        .addStatement("$T.fromFloats(params, 0, copy, 0, PARAMETER_COUNT)", ClassName.get(RUNTIME, "Bf16"))
+        .addStatement("bf16 = copy")
+        .build());
     type.addMethod(override("position", TypeName.INT).addStatement("return pos").build());
 
     type.addMethod(override("parameters", PARAMETERS).addStatement("return parameters").build());

@@ -9,7 +9,9 @@ public enum Arena {
   /** Keys and values of every position decoded so far, per layer. */
   KV("kv"),
   /** Activations of the one position being decoded. */
-  DEC("dec");
+  DEC("dec"),
+  /** A bfloat16 copy of PARAMS, same layout, that decoding can read instead (half the bytes). */
+  BF16("bf16");
 
   private final String field;
 

@@ -18,10 +18,12 @@ import java.util.List;
  * @param kvCache key and value tensors of every layer, (T, C) each, in the KV arena
  * @param decodeActivations the one decoded position's tensors, in the DEC arena
  * @param decode the stages of one decode step (embedding, each layer, head), in call order
+ * @param decodeBf16 the same stages with every weight matmul reading the bfloat16 copy of the parameters (a stage
+ *     with no such matmul is the decode stage itself)
  */
 public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, List<Tensor> activations,
     int parameterCount, int activationCount, List<Stage> forward, List<Stage> backward, List<Tensor> kvCache,
-    List<Tensor> decodeActivations, List<Stage> decode) {
+    List<Tensor> decodeActivations, List<Stage> decode, List<Stage> decodeBf16) {
 
   public Plan {
     parameters = List.copyOf(parameters);
@@ -31,6 +33,7 @@ public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, Lis
     kvCache = List.copyOf(kvCache);
     decodeActivations = List.copyOf(decodeActivations);
     decode = List.copyOf(decode);
+    decodeBf16 = List.copyOf(decodeBf16);
   }
 
   /** Floats of the KV cache arena. */

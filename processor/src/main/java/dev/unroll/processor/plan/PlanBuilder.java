@@ -31,7 +31,24 @@ abstract class PlanBuilder {
   abstract String layerName(int i, String suffix);
 
   Plan plan(List<Stage> forward, List<Stage> backward, List<Stage> decode) {
-    return new Plan(s, vp, params, acts, paramTop, actTop, forward, backward, kv, dec, decode);
+    List<Stage> bf16 = new ArrayList<>();
+    for (Stage stage : decode) {
+      List<Op> ops = stage.ops().stream().map(PlanBuilder::withBf16Weights).toList();
+      bf16.add(ops.equals(stage.ops()) ? stage
+          : new Stage(stage.method() + "Bf16", stage.doc() + " Weights read as bfloat16.", ops));
+    }
+    return new Plan(s, vp, params, acts, paramTop, actTop, forward, backward, kv, dec, decode, bf16);
+  }
+
+  /** A matmul whose weight is a parameter, reading the weight's bfloat16 copy instead; any other op as it is. */
+  private static Op withBf16Weights(Op op) {
+    if (!op.kernel().equals("matmulForward")
+        || !(op.args().get(2) instanceof Arg.TensorRef w && w.arena() == Arena.PARAMS)) {
+      return op;
+    }
+    List<Arg> args = new ArrayList<>(op.args());
+    args.set(2, new Arg.TensorRef(Arena.BF16, w.tensor()));
+    return new Op("matmulForwardBf16", args, op.comment() + ", weights in bfloat16");
   }
 
   Tensor cache(String constant, List<Integer> dims, List<String> names) {

@@ -1,5 +1,6 @@
 package dev.unroll.runtime.simd;
 
+import dev.unroll.runtime.Bf16;
 import dev.unroll.runtime.Kernels;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -1196,6 +1197,79 @@ public final class SimdKernels implements Kernels {
       float d = dout[doutOff + i];
       dgate[dgateOff + i] += d * up[upOff + i] * (sig * (1.0f + g * (1.0f - sig)));
       dup[dupOff + i] += d * (g * sig);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // bfloat16 weights, for decoding
+
+  /** Shorts in one float vector's worth of lanes. */
+  private static final jdk.incubator.vector.VectorSpecies<Short> BF16 = jdk.incubator.vector.VectorSpecies.of(
+      short.class, jdk.incubator.vector.VectorShape.forBitSize(L * 16));
+
+  private static final jdk.incubator.vector.VectorSpecies<Integer> BF16_WIDE = jdk.incubator.vector.VectorSpecies.of(
+      int.class, S.vectorShape());
+
+  /** L bfloat16 weights from w[off..], as floats: sign-extend to int, shift into the high half. */
+  private static FloatVector loadBf16(short[] w, int off) {
+    return ((jdk.incubator.vector.IntVector) jdk.incubator.vector.ShortVector.fromArray(BF16, w, off)
+        .convertShape(VectorOperators.S2I, BF16_WIDE, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+  }
+
+  @Override
+  public void matmulForwardBf16(float[] out, int outOff, float[] inp, int inpOff, short[] weight, int weightOff,
+      float[] bias, int biasOff, int N, int C, int OC) {
+    int bound = S.loopBound(C);
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int o = 0;
+      for (; o + 4 <= OC; o += 4) {
+        int w0 = weightOff + o * C;
+        int w1 = w0 + C;
+        int w2 = w1 + C;
+        int w3 = w2 + C;
+        FloatVector a0 = FloatVector.zero(S);
+        FloatVector a1 = FloatVector.zero(S);
+        FloatVector a2 = FloatVector.zero(S);
+        FloatVector a3 = FloatVector.zero(S);
+        int i = 0;
+        for (; i < bound; i += L) {
+          FloatVector xv = FloatVector.fromArray(S, inp, x + i);
+          a0 = loadBf16(weight, w0 + i).fma(xv, a0);
+          a1 = loadBf16(weight, w1 + i).fma(xv, a1);
+          a2 = loadBf16(weight, w2 + i).fma(xv, a2);
+          a3 = loadBf16(weight, w3 + i).fma(xv, a3);
+        }
+        float s0 = VectorMath.sum(a0);
+        float s1 = VectorMath.sum(a1);
+        float s2 = VectorMath.sum(a2);
+        float s3 = VectorMath.sum(a3);
+        for (; i < C; i++) {
+          float xi = inp[x + i];
+          s0 += xi * Bf16.toFloat(weight[w0 + i]);
+          s1 += xi * Bf16.toFloat(weight[w1 + i]);
+          s2 += xi * Bf16.toFloat(weight[w2 + i]);
+          s3 += xi * Bf16.toFloat(weight[w3 + i]);
+        }
+        int y = outOff + n * OC + o;
+        out[y] = s0 + (bias == null ? 0f : bias[biasOff + o]);
+        out[y + 1] = s1 + (bias == null ? 0f : bias[biasOff + o + 1]);
+        out[y + 2] = s2 + (bias == null ? 0f : bias[biasOff + o + 2]);
+        out[y + 3] = s3 + (bias == null ? 0f : bias[biasOff + o + 3]);
+      }
+      for (; o < OC; o++) {
+        int w0 = weightOff + o * C;
+        FloatVector a0 = FloatVector.zero(S);
+        int i = 0;
+        for (; i < bound; i += L) {
+          a0 = loadBf16(weight, w0 + i).fma(FloatVector.fromArray(S, inp, x + i), a0);
+        }
+        float s0 = VectorMath.sum(a0);
+        for (; i < C; i++) {
+          s0 += inp[x + i] * Bf16.toFloat(weight[w0 + i]);
+        }
+        out[outOff + n * OC + o] = s0 + (bias == null ? 0f : bias[biasOff + o]);
+      }
     }
   }
 }

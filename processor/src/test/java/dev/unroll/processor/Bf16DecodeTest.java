@@ -1,0 +1,59 @@
+package dev.unroll.processor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.unroll.processor.models.ModelFixtures;
+import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.Bf16;
+import dev.unroll.runtime.CausalLm;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Decoding with bfloat16 weights against float32 decoding. bfloat16 keeps 8 significant bits, so each weight moves
+ * by up to 2^-9 of itself; a logit, a sum of C such products through every layer, moves by a few parts in a
+ * thousand of the logits' scale. Stated tolerance: every logit within 2e-2 of the largest |logit| at its position.
+ */
+class Bf16DecodeTest {
+
+  @ParameterizedTest
+  @CsvSource({"AWKWARD, SCALAR", "AWKWARD, SIMD", "LLAMA_AWKWARD, SCALAR", "LLAMA_AWKWARD, SIMD"})
+  void bf16DecodingStaysCloseToFloat32(ModelFixtures fixture, Backend backend) {
+    CausalLm f32 = fixture.create(backend, 9);
+    CausalLm bf16 = fixture.create(backend, 9);
+    bf16.decodeWithBf16Weights(true);
+    int[] x = fixture.tokens(5);
+    double worst = 0;
+    boolean anyDifference = false;
+    for (int t = 0; t < fixture.shape().context(); t++) {
+      float[] want = f32.decode(x[t]).clone();
+      float[] got = bf16.decode(x[t]);
+      float scale = 0;
+      for (float w : want) {
+        scale = Math.max(scale, Math.abs(w));
+      }
+      for (int i = 0; i < want.length; i++) {
+        double err = Math.abs(want[i] - got[i]) / scale;
+        worst = Math.max(worst, err);
+        anyDifference |= want[i] != got[i];
+      }
+    }
+    assertTrue(worst <= 2e-2, "worst relative logit error " + worst);
+    assertTrue(anyDifference, "bfloat16 weights were not used");
+    bf16.decodeWithBf16Weights(false);
+    bf16.reset();
+    f32.reset();
+    assertEquals(f32.decode(x[0])[3], bf16.decode(x[0])[3], "back to float32");
+  }
+
+  @org.junit.jupiter.api.Test
+  void roundingIsToNearestEven() {
+    assertEquals(1.0f, Bf16.toFloat(Bf16.fromFloat(1.0f)));
+    assertEquals(1.0f, Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0x3F808000)))); // tie: even is 1.0
+    assertEquals(Float.intBitsToFloat(0x3F820000), Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0x3F818000))));
+    assertEquals(Float.intBitsToFloat(0x3F810000), Bf16.toFloat(Bf16.fromFloat(Float.intBitsToFloat(0x3F808001))));
+    assertTrue(Float.isNaN(Bf16.toFloat(Bf16.fromFloat(Float.NaN))));
+    assertEquals(Float.POSITIVE_INFINITY, Bf16.toFloat(Bf16.fromFloat(Float.POSITIVE_INFINITY)));
+  }
+}
