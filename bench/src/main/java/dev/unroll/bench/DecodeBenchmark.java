@@ -1,0 +1,79 @@
+package dev.unroll.bench;
+
+import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.CausalLm;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Decoding with the KV cache at llama2.c's stories shapes, random weights: one operation is one token, at positions
+ * cycling through the first 128 (the cache is reset then). Weights read as float32 or as bfloat16.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx12g"})
+public class DecodeBenchmark {
+  /** Positions decoded before the cache is reset, so every measured token attends over a similar prefix. */
+  static final int WINDOW = 128;
+
+  @Param({"stories15M", "stories110M"})
+  public String shape;
+
+  @Param({"f32", "bf16"})
+  public String weights;
+
+  @Param({"1", "2"})
+  public int threads;
+
+  private CausalLm model;
+  private int token;
+
+  @Setup
+  public void setUp() {
+    dev.unroll.runtime.WorkerPool.setThreads(threads);
+    model = create(shape);
+    model.decodeWithBf16Weights(weights.equals("bf16"));
+    token = 1;
+  }
+
+  static CausalLm create(String shape) {
+    return switch (shape) {
+      case "stories15M" -> UnrolledDecodeShapes_Stories15M.create(Backend.SIMD, 1);
+      case "stories110M" -> UnrolledDecodeShapes_Stories110M.create(Backend.SIMD, 1);
+      default -> throw new IllegalArgumentException("unknown decode shape " + shape);
+    };
+  }
+
+  /** Bytes of weights one decoded token reads: every parameter but the embedding rows it does not look up. */
+  static long weightBytesPerToken(String shape, String weights) {
+    long parameters = switch (shape) {
+      case "stories15M" -> UnrolledDecodeShapes_Stories15M.PARAMETER_COUNT;
+      case "stories110M" -> UnrolledDecodeShapes_Stories110M.PARAMETER_COUNT;
+      default -> throw new IllegalArgumentException(shape);
+    };
+    return parameters * (weights.equals("bf16") ? 2 : 4);
+  }
+
+  @Benchmark
+  public float decode() {
+    if (model.position() == WINDOW) {
+      model.reset();
+    }
+    float[] logits = model.decode(token);
+    token = (token * 31 + 7) % 32000;
+    return logits[0];
+  }
+}
