@@ -9,7 +9,6 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -30,9 +29,6 @@ import org.openjdk.jmh.annotations.Warmup;
 public class MemoryBandwidthBenchmark {
   static final int FLOATS = 64 << 20;
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-
-  @Param({"0"})
-  public int unused;
 
   private float[] data;
 
