@@ -1,0 +1,313 @@
+package dev.unroll.runtime;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The persistent threads that the SIMD kernels and {@link AdamW} split their work over. One pool serves the whole
+ * process: {@code threads - 1} daemon workers named {@code unroll-worker-N}, plus the calling thread, which always
+ * takes the first share itself.
+ *
+ * <p>Size: {@link Runtime#availableProcessors()} unless the system property {@code unroll.threads} says otherwise,
+ * and {@link #setThreads(int)} changes it at run time (between steps, not during one).
+ *
+ * <p>How a kernel uses it, with nothing allocated and no lock taken:
+ *
+ * <pre>{@code
+ * WorkerPool pool = WorkerPool.acquire(flops);         // null: too small, one thread, or the pool is busy
+ * if (pool == null) { rows(out, inp, 0, N); return; }  // the same code, on the caller alone
+ * WorkerPool.Args a = pool.args();                     // preallocated argument slots
+ * a.f0 = out; a.f1 = inp;
+ * pool.run(ROWS, N, 4);                                // a static, non-capturing RangeTask; releases the pool
+ * }</pre>
+ *
+ * <p>The caller publishes a job by writing the argument slots and then a volatile epoch; workers spin briefly on
+ * the epoch, then park ({@link LockSupport}); each takes the share of {@code [0, units)} that its index fixes and
+ * counts down a volatile counter the caller spins on. Shares are contiguous and start at multiples of the
+ * caller's grain, so a kernel whose every output element is computed by one share, in a fixed order, gives the
+ * same bits for every thread count. When two threads drive kernels at once, the one that finds the pool busy
+ * simply runs its kernel alone.
+ */
+public final class WorkerPool {
+
+  /** A job: process units {@code [from, to)}, reading its arguments from {@code a}. Implementations hold no state. */
+  @FunctionalInterface
+  public interface RangeTask {
+    /** Runs units {@code [from, to)} of the job whose arguments are in {@code a}. */
+    void run(Args a, int from, int to);
+  }
+
+  /**
+   * Argument slots of the current job, written by the caller before {@link #run} and read by every share. Kernels
+   * document which slot holds what; {@link #run} clears the array slots afterwards so no array outlives its job.
+   */
+  public static final class Args {
+    public float[] f0;
+    public float[] f1;
+    public float[] f2;
+    public float[] f3;
+    public float[] f4;
+    public float[] f5;
+    public float[] f6;
+    public float[] f7;
+    public int[] n0;
+    public int i0;
+    public int i1;
+    public int i2;
+    public int i3;
+    public int i4;
+    public int i5;
+    public int i6;
+    public int i7;
+    public int i8;
+    public int i9;
+    public int i10;
+    public int i11;
+    public int i12;
+    public float x0;
+    public float x1;
+    public float x2;
+    public float x3;
+    public float x4;
+    public float x5;
+    public float x6;
+    public float x7;
+    public double[] d0;
+
+    Args() {}
+
+    void clear() {
+      f0 = f1 = f2 = f3 = f4 = f5 = f6 = f7 = null;
+      n0 = null;
+      d0 = null;
+    }
+  }
+
+  /** Below this many floating-point operations a kernel stays on the calling thread: a hand-off costs more. */
+  public static final long MIN_PARALLEL_WORK = 1L << 17;
+
+  /** onSpinWait rounds a worker waits for the next job before it parks (tens of microseconds). */
+  private static final int SPINS = 1 << 14;
+
+  private static final VarHandle BUSY;
+  private static final VarHandle PENDING;
+
+  static {
+    try {
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      BUSY = lookup.findVarHandle(WorkerPool.class, "busy", int.class);
+      PENDING = lookup.findVarHandle(WorkerPool.class, "pending", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  private static volatile WorkerPool shared = new WorkerPool(defaultThreads());
+
+  private final int threads;
+  private final Worker[] workers;
+  private final Args args = new Args();
+  /** 1 while a caller owns the pool (CAS from 0). */
+  @SuppressWarnings("unused")
+  private volatile int busy;
+  /** Shares not yet finished in the current job. */
+  @SuppressWarnings("unused")
+  private volatile int pending;
+  /** Incremented to publish a job; workers remember the last one they ran. */
+  private volatile long epoch;
+  private volatile boolean stopped;
+  private RangeTask task;
+  private int units;
+  private int grain;
+  /** First failure of a worker in the current job, rethrown on the caller. */
+  private volatile Throwable failure;
+
+  private WorkerPool(int threads) {
+    this.threads = threads;
+    this.workers = new Worker[threads - 1];
+    for (int w = 1; w < threads; w++) {
+      Worker worker = new Worker(this, w);
+      worker.setName("unroll-worker-" + w);
+      worker.setDaemon(true);
+      workers[w - 1] = worker;
+      worker.start();
+    }
+  }
+
+  private static int defaultThreads() {
+    String p = System.getProperty("unroll.threads");
+    if (p != null && !p.isBlank()) {
+      try {
+        int n = Integer.parseInt(p.trim());
+        if (n >= 1) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // fall through to the message below
+      }
+      throw new IllegalArgumentException("-Dunroll.threads=" + p + ": give a whole number >= 1");
+    }
+    return Math.max(1, Runtime.getRuntime().availableProcessors());
+  }
+
+  /** Threads the kernels split over, the caller included. */
+  public static int threads() {
+    return shared.threads;
+  }
+
+  /**
+   * Replaces the pool by one of {@code n} threads (the caller included; 1 means no worker threads). Call it
+   * between steps: a kernel that is running finishes on the old pool first.
+   */
+  public static synchronized void setThreads(int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("threads must be >= 1, got " + n);
+    }
+    WorkerPool old = shared;
+    if (old.threads == n) {
+      return;
+    }
+    while (!BUSY.compareAndSet(old, 0, 1)) {
+      Thread.onSpinWait();
+    }
+    shared = new WorkerPool(n);
+    old.stopped = true;
+    for (Worker w : old.workers) {
+      LockSupport.unpark(w);
+    }
+  }
+
+  /** The ids of the current pool's worker threads (for allocation and CPU-time accounting). */
+  public static long[] workerThreadIds() {
+    Worker[] ws = shared.workers;
+    long[] ids = new long[ws.length];
+    for (int i = 0; i < ws.length; i++) {
+      ids[i] = ws[i].threadId();
+    }
+    return ids;
+  }
+
+  /**
+   * The pool, owned by the caller until {@link #run} returns; or null when the job should run on the caller
+   * alone: {@code work} (about the job's floating-point operations) is below {@link #MIN_PARALLEL_WORK}, there
+   * is one thread, or another thread is using the pool.
+   */
+  public static WorkerPool acquire(long work) {
+    WorkerPool p = shared;
+    if (p.threads == 1 || work < MIN_PARALLEL_WORK) {
+      return null;
+    }
+    return BUSY.compareAndSet(p, 0, 1) ? p : null;
+  }
+
+  /** Argument slots for the job about to run; only the owner may write them. */
+  public Args args() {
+    return args;
+  }
+
+  /**
+   * Runs {@code task} over {@code [0, units)} on every thread of the pool, the caller included, and returns when
+   * all shares are done; then releases the pool. Shares begin at multiples of {@code grain}.
+   */
+  public void run(RangeTask task, int units, int grain) {
+    try {
+      this.task = task;
+      this.units = units;
+      this.grain = Math.max(1, grain);
+      this.failure = null;
+      PENDING.setVolatile(this, threads - 1);
+      epoch = epoch + 1; // publishes the fields above
+      for (Worker w : workers) {
+        if (w.parked) {
+          LockSupport.unpark(w);
+        }
+      }
+      Throwable mine = null;
+      try {
+        runShare(0);
+      } catch (RuntimeException | Error t) {
+        mine = t;
+      }
+      // the workers may still be writing into the caller's arrays: wait for them even when the caller failed
+      for (int spins = 0; (int) PENDING.getVolatile(this) != 0; spins++) {
+        if (spins < SPINS) {
+          Thread.onSpinWait();
+        } else {
+          Thread.yield(); // a worker may be descheduled on a busy machine: let it run
+        }
+      }
+      Throwable f = mine != null ? mine : failure;
+      if (f != null) {
+        if (f instanceof RuntimeException r) {
+          throw r;
+        }
+        if (f instanceof Error e) {
+          throw e;
+        }
+        throw new IllegalStateException(f);
+      }
+    } finally {
+      this.task = null;
+      args.clear();
+      BUSY.setVolatile(this, 0);
+    }
+  }
+
+  /** Runs share {@code w} of the current job. */
+  private void runShare(int w) {
+    int blocks = (units + grain - 1) / grain;
+    int per = (blocks + threads - 1) / threads;
+    int from = Math.min(units, w * per * grain);
+    int to = Math.min(units, (w + 1) * per * grain);
+    if (from < to) {
+      task.run(args, from, to);
+    }
+  }
+
+  /** A pool thread: waits for the next epoch, runs its share, counts down. */
+  private static final class Worker extends Thread {
+    private final WorkerPool pool;
+    private final int index;
+    volatile boolean parked;
+
+    Worker(WorkerPool pool, int index) {
+      this.pool = pool;
+      this.index = index;
+    }
+
+    @Override
+    public void run() {
+      WorkerPool p = pool;
+      long seen = 0;
+      while (true) {
+        long e;
+        int spins = 0;
+        while ((e = p.epoch) == seen && !p.stopped) {
+          if (spins < SPINS) {
+            spins++;
+            Thread.onSpinWait();
+          } else {
+            parked = true;
+            if (p.epoch == seen && !p.stopped) {
+              LockSupport.park(p);
+            }
+            parked = false;
+          }
+        }
+        if (p.stopped) {
+          return;
+        }
+        seen = e;
+        try {
+          p.runShare(index);
+        } catch (Throwable t) {
+          if (p.failure == null) {
+            p.failure = t;
+          }
+        }
+        PENDING.getAndAdd(p, -1);
+      }
+    }
+  }
+}
