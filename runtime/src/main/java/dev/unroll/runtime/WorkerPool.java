@@ -22,12 +22,13 @@ import java.util.concurrent.locks.LockSupport;
  * pool.run(ROWS, N, 4);                                // a static, non-capturing RangeTask; releases the pool
  * }</pre>
  *
- * <p>The caller publishes a job by writing the argument slots and then a volatile epoch; workers spin briefly on
- * the epoch, then park ({@link LockSupport}); each takes the share of {@code [0, units)} that its index fixes and
- * counts down a volatile counter the caller spins on. Shares are contiguous and start at multiples of the
- * caller's grain, so a kernel whose every output element is computed by one share, in a fixed order, gives the
- * same bits for every thread count. When two threads drive kernels at once, the one that finds the pool busy
- * simply runs its kernel alone.
+ * <p>The caller cuts {@code [0, units)} into a few contiguous shares that start at multiples of the caller's grain,
+ * publishes the job with one volatile write (a ticket holding the job's epoch and its next unclaimed share), and
+ * then claims shares by CAS like any worker; workers spin briefly on the ticket, then park ({@link LockSupport}).
+ * Each finished share counts down a volatile counter the caller spins on. A worker that is late (descheduled on a
+ * busy machine) simply finds the shares taken. A kernel whose every output element is computed within one share,
+ * in a fixed order, therefore gives the same bits for every thread count. When two threads drive kernels at once,
+ * the one that finds the pool busy runs its kernel alone.
  */
 public final class WorkerPool {
 
@@ -87,17 +88,22 @@ public final class WorkerPool {
   /** Below this many floating-point operations a kernel stays on the calling thread: a hand-off costs more. */
   public static final long MIN_PARALLEL_WORK = 1L << 17;
 
-  /** onSpinWait rounds a worker waits for the next job before it parks (tens of microseconds). */
-  private static final int SPINS = 1 << 14;
+  /** onSpinWait rounds a worker waits for the next job before it parks (some tens of microseconds). */
+  private static final int SPINS = 1 << 11;
+
+  /** Shares per thread: a little slack, so that a thread that starts late (or not at all) costs less. */
+  private static final int SHARES_PER_THREAD = 2;
 
   private static final VarHandle BUSY;
   private static final VarHandle PENDING;
+  private static final VarHandle TICKET;
 
   static {
     try {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
       BUSY = lookup.findVarHandle(WorkerPool.class, "busy", int.class);
       PENDING = lookup.findVarHandle(WorkerPool.class, "pending", int.class);
+      TICKET = lookup.findVarHandle(WorkerPool.class, "ticket", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -111,15 +117,21 @@ public final class WorkerPool {
   /** 1 while a caller owns the pool (CAS from 0). */
   @SuppressWarnings("unused")
   private volatile int busy;
-  /** Shares not yet finished in the current job. */
+  /** Shares of the current job not yet finished. */
   @SuppressWarnings("unused")
   private volatile int pending;
-  /** Incremented to publish a job; workers remember the last one they ran. */
-  private volatile long epoch;
+  /**
+   * The current job's epoch (high 32 bits) and its next unclaimed share (low 32 bits). Publishing a job sets it
+   * to (epoch + 1, 0); every thread, the caller included, claims shares by CAS until none is left, so a worker
+   * that wakes late finds nothing to do and one that wakes for an old job cannot claim a share of a new one.
+   */
+  private volatile long ticket;
   private volatile boolean stopped;
   private RangeTask task;
   private int units;
-  private int grain;
+  private int shares;
+  /** Units per share: a multiple of the grain. */
+  private int perShare;
   /** First failure of a worker in the current job, rethrown on the caller. */
   private volatile Throwable failure;
 
@@ -127,7 +139,7 @@ public final class WorkerPool {
     this.threads = threads;
     this.workers = new Worker[threads - 1];
     for (int w = 1; w < threads; w++) {
-      Worker worker = new Worker(this, w);
+      Worker worker = new Worker(this);
       worker.setName("unroll-worker-" + w);
       worker.setDaemon(true);
       workers[w - 1] = worker;
@@ -208,16 +220,22 @@ public final class WorkerPool {
 
   /**
    * Runs {@code task} over {@code [0, units)} on every thread of the pool, the caller included, and returns when
-   * all shares are done; then releases the pool. Shares begin at multiples of {@code grain}.
+   * all shares are done; then releases the pool. Shares are contiguous and begin at multiples of {@code grain};
+   * which thread runs which share is decided at run time, but the shares themselves are not.
    */
   public void run(RangeTask task, int units, int grain) {
     try {
+      int g = Math.max(1, grain);
+      int blocks = (units + g - 1) / g;
+      int n = Math.max(1, Math.min(blocks, threads * SHARES_PER_THREAD));
       this.task = task;
       this.units = units;
-      this.grain = Math.max(1, grain);
+      this.perShare = (blocks + n - 1) / n * g;
+      this.shares = (units + perShare - 1) / perShare;
       this.failure = null;
-      PENDING.setVolatile(this, threads - 1);
-      epoch = epoch + 1; // publishes the fields above
+      PENDING.setVolatile(this, shares);
+      long epoch = ((ticket >>> 32) + 1) & 0xFFFF_FFFFL;
+      TICKET.setVolatile(this, epoch << 32); // publishes the fields above
       for (Worker w : workers) {
         if (w.parked) {
           LockSupport.unpark(w);
@@ -225,7 +243,7 @@ public final class WorkerPool {
       }
       Throwable mine = null;
       try {
-        runShare(0);
+        claimShares(epoch);
       } catch (RuntimeException | Error t) {
         mine = t;
       }
@@ -254,26 +272,37 @@ public final class WorkerPool {
     }
   }
 
-  /** Runs share {@code w} of the current job. */
-  private void runShare(int w) {
-    int blocks = (units + grain - 1) / grain;
-    int per = (blocks + threads - 1) / threads;
-    int from = Math.min(units, w * per * grain);
-    int to = Math.min(units, (w + 1) * per * grain);
-    if (from < to) {
-      task.run(args, from, to);
+  /** Claims and runs shares of job {@code epoch} until none is left; failures are recorded, not thrown. */
+  private void claimShares(long epoch) {
+    while (true) {
+      long t = ticket;
+      int share = (int) t;
+      if ((t >>> 32) != epoch || share >= shares) {
+        return;
+      }
+      if (!TICKET.compareAndSet(this, t, t + 1)) {
+        continue;
+      }
+      try {
+        int from = share * perShare;
+        task.run(args, from, Math.min(units, from + perShare));
+      } catch (RuntimeException | Error e) {
+        if (failure == null) {
+          failure = e;
+        }
+      } finally {
+        PENDING.getAndAdd(this, -1);
+      }
     }
   }
 
-  /** A pool thread: waits for the next epoch, runs its share, counts down. */
+  /** A pool thread: waits for the next epoch, then claims and runs shares like the caller. */
   private static final class Worker extends Thread {
     private final WorkerPool pool;
-    private final int index;
     volatile boolean parked;
 
-    Worker(WorkerPool pool, int index) {
+    Worker(WorkerPool pool) {
       this.pool = pool;
-      this.index = index;
     }
 
     @Override
@@ -283,13 +312,13 @@ public final class WorkerPool {
       while (true) {
         long e;
         int spins = 0;
-        while ((e = p.epoch) == seen && !p.stopped) {
+        while ((e = p.ticket >>> 32) == seen && !p.stopped) {
           if (spins < SPINS) {
             spins++;
             Thread.onSpinWait();
           } else {
             parked = true;
-            if (p.epoch == seen && !p.stopped) {
+            if (p.ticket >>> 32 == seen && !p.stopped) {
               LockSupport.park(p);
             }
             parked = false;
@@ -299,14 +328,7 @@ public final class WorkerPool {
           return;
         }
         seen = e;
-        try {
-          p.runShare(index);
-        } catch (Throwable t) {
-          if (p.failure == null) {
-            p.failure = t;
-          }
-        }
-        PENDING.getAndAdd(p, -1);
+        p.claimShares(e);
       }
     }
   }
