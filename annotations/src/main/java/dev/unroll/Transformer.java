@@ -45,4 +45,11 @@ public @interface Transformer {
 
   /** Width of the MLP's hidden layer. {@code 0}, the default, means the family's default: {@code 4 * dim}. */
   int hidden() default 0;
+
+  /**
+   * Also generate {@code Unrolled<Name>Benchmark}, a JMH benchmark of this model (training step and forward,
+   * per backend). Needs {@code org.openjdk.jmh:jmh-core} on the compile classpath and JMH's annotation processor
+   * ({@code jmh-generator-annprocess}) on the processor path after Unroll's.
+   */
+  boolean benchmark() default false;
 }
