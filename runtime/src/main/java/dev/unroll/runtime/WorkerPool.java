@@ -23,8 +23,9 @@ import java.util.concurrent.locks.LockSupport;
  * }</pre>
  *
  * <p>The caller cuts {@code [0, units)} into a few contiguous shares that start at multiples of the caller's grain,
- * publishes the job with one volatile write (a ticket holding the job's epoch and its next unclaimed share), and
- * then claims shares by CAS like any worker; workers spin briefly on the ticket, then park ({@link LockSupport}).
+ * publishes the job with one volatile write (a ticket holding the job's epoch, its share count and its next
+ * unclaimed share), and then claims shares with an atomic increment like any worker; workers spin briefly on the
+ * ticket, then park ({@link LockSupport}).
  * Each finished share counts down a volatile counter the caller spins on. A worker that is late (descheduled on a
  * busy machine) simply finds the shares taken. A kernel whose every output element is computed within one share,
  * in a fixed order, therefore gives the same bits for every thread count. When two threads drive kernels at once,
@@ -94,6 +95,9 @@ public final class WorkerPool {
   /** Shares per thread: a little slack, so that a thread that starts late (or not at all) costs less. */
   private static final int SHARES_PER_THREAD = 2;
 
+  /** The ticket holds the number of shares in 16 bits. */
+  private static final int MAX_SHARES = 0xFFFF;
+
   private static final VarHandle BUSY;
   private static final VarHandle PENDING;
   private static final VarHandle TICKET;
@@ -121,15 +125,15 @@ public final class WorkerPool {
   @SuppressWarnings("unused")
   private volatile int pending;
   /**
-   * The current job's epoch (high 32 bits) and its next unclaimed share (low 32 bits). Publishing a job sets it
-   * to (epoch + 1, 0); every thread, the caller included, claims shares by CAS until none is left, so a worker
-   * that wakes late finds nothing to do and one that wakes for an old job cannot claim a share of a new one.
+   * The current job: its epoch (bits 48-63, wrapping; it only wakes workers), its number of shares (bits
+   * 32-47) and its next unclaimed share (bits 0-31). Publishing a job writes it whole; every thread, the caller
+   * included, claims a share with getAndAdd(1), so every claim names the job it belongs to and is valid whoever
+   * makes it: a worker that wakes late runs a share of whatever job is current, or finds none left.
    */
   private volatile long ticket;
   private volatile boolean stopped;
   private RangeTask task;
   private int units;
-  private int shares;
   /** Units per share: a multiple of the grain. */
   private int perShare;
   /** First failure of a worker in the current job, rethrown on the caller. */
@@ -225,35 +229,34 @@ public final class WorkerPool {
    */
   public void run(RangeTask task, int units, int grain) {
     try {
+      if (units <= 0) {
+        return;
+      }
       int g = Math.max(1, grain);
       int blocks = (units + g - 1) / g;
-      int n = Math.max(1, Math.min(blocks, threads * SHARES_PER_THREAD));
+      int n = Math.max(1, Math.min(Math.min(blocks, threads * SHARES_PER_THREAD), MAX_SHARES));
       this.task = task;
       this.units = units;
       this.perShare = (blocks + n - 1) / n * g;
-      this.shares = (units + perShare - 1) / perShare;
+      int shares = (units + perShare - 1) / perShare;
       this.failure = null;
       PENDING.setVolatile(this, shares);
-      long epoch = ((ticket >>> 32) + 1) & 0xFFFF_FFFFL;
-      TICKET.setVolatile(this, epoch << 32); // publishes the fields above
+      long epoch = (ticket >>> 48) + 1;
+      TICKET.setVolatile(this, (epoch << 48) | ((long) shares << 32)); // publishes the fields above
+      // no branch that is rarely taken on this path: a first-time branch makes C2 deoptimize, and deoptimizing
+      // reallocates objects it had eliminated; an unpark of a thread that is not parked is cheap
       for (Worker w : workers) {
-        if (w.parked) {
-          LockSupport.unpark(w);
-        }
+        LockSupport.unpark(w);
       }
       Throwable mine = null;
       try {
-        claimShares(epoch);
+        claimShares();
       } catch (RuntimeException | Error t) {
         mine = t;
       }
       // the workers may still be writing into the caller's arrays: wait for them even when the caller failed
-      for (int spins = 0; (int) PENDING.getVolatile(this) != 0; spins++) {
-        if (spins < SPINS) {
-          Thread.onSpinWait();
-        } else {
-          Thread.yield(); // a worker may be descheduled on a busy machine: let it run
-        }
+      while ((int) PENDING.getVolatile(this) != 0) {
+        Thread.onSpinWait();
       }
       Throwable f = mine != null ? mine : failure;
       if (f != null) {
@@ -272,16 +275,13 @@ public final class WorkerPool {
     }
   }
 
-  /** Claims and runs shares of job {@code epoch} until none is left; failures are recorded, not thrown. */
-  private void claimShares(long epoch) {
+  /** Claims and runs shares of the current job until none is left; failures are recorded, not thrown. */
+  private void claimShares() {
     while (true) {
-      long t = ticket;
+      long t = (long) TICKET.getAndAdd(this, 1L);
       int share = (int) t;
-      if ((t >>> 32) != epoch || share >= shares) {
+      if (share >= (int) ((t >>> 32) & 0xFFFF)) {
         return;
-      }
-      if (!TICKET.compareAndSet(this, t, t + 1)) {
-        continue;
       }
       try {
         int from = share * perShare;
@@ -312,13 +312,13 @@ public final class WorkerPool {
       while (true) {
         long e;
         int spins = 0;
-        while ((e = p.ticket >>> 32) == seen && !p.stopped) {
+        while ((e = p.ticket >>> 48) == seen && !p.stopped) {
           if (spins < SPINS) {
             spins++;
             Thread.onSpinWait();
           } else {
             parked = true;
-            if (p.ticket >>> 32 == seen && !p.stopped) {
+            if (p.ticket >>> 48 == seen && !p.stopped) {
               LockSupport.park(p);
             }
             parked = false;
@@ -328,7 +328,7 @@ public final class WorkerPool {
           return;
         }
         seen = e;
-        p.claimShares(e);
+        p.claimShares();
       }
     }
   }
