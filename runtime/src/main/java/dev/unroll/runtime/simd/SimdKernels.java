@@ -7,6 +7,7 @@ import dev.unroll.runtime.WorkerPool.RangeTask;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -32,6 +33,16 @@ public final class SimdKernels implements Kernels {
 
   private static final int L = S.length();
 
+  /**
+   * Lane permutations for adding a vector's lanes in {@link VectorMath#sum}'s tree, written out where a method
+   * reduces several vectors: a call per reduction there was not inlined by C2, and a vector passed to a call that is
+   * not inlined is allocated.
+   */
+  private static final VectorShuffle<Float> SWAP_HALF = swap(L / 2);
+  private static final VectorShuffle<Float> SWAP_QUARTER = swap(L / 4);
+  private static final VectorShuffle<Float> SWAP_EIGHTH = swap(L / 8);
+  private static final VectorShuffle<Float> SWAP_SIXTEENTH = swap(L / 16);
+
   /** Floats of the operand a matmul tile reuses (128 KiB): it stays in L2 while the other operand streams. */
   private static final int TILE_FLOATS = 32 * 1024;
 
@@ -45,6 +56,11 @@ public final class SimdKernels implements Kernels {
   private static final float MAX_START = -10000.0f;
 
   private SimdKernels() {}
+
+  /** Lane i takes lane i ^ d; the identity for d = 0 (a level that vectors of this length do not have). */
+  private static VectorShuffle<Float> swap(int d) {
+    return VectorShuffle.fromOp(S, i -> i ^ d);
+  }
 
   // ---------------------------------------------------------------------------------------------------------------
   // small vector helpers; each returns a scalar or writes an array, so no vector leaves a method
@@ -65,7 +81,16 @@ public final class SimdKernels implements Kernels {
         acc0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc0);
         i += L;
       }
-      s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+      acc0 = acc0.add(acc1);
+      acc0 = acc0.add(acc0.rearrange(SWAP_HALF));
+      acc0 = acc0.add(acc0.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        acc0 = acc0.add(acc0.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        acc0 = acc0.add(acc0.rearrange(SWAP_SIXTEENTH));
+      }
+      s = acc0.lane(0);
     }
     for (; i < n; i++) {
       s += a[ao + i] * b[bo + i];
@@ -222,7 +247,7 @@ public final class SimdKernels implements Kernels {
         for (; i < bound; i += L) {
           acc = acc.add(FloatVector.fromArray(S, inp, x + i));
         }
-        m = acc.reduceLanes(VectorOperators.ADD);
+        m = VectorMath.sum(acc);
       }
       for (; i < C; i++) {
         m += inp[x + i];
@@ -238,7 +263,7 @@ public final class SimdKernels implements Kernels {
           FloatVector d = FloatVector.fromArray(S, inp, x + i).sub(vm);
           acc = d.fma(d, acc);
         }
-        v = acc.reduceLanes(VectorOperators.ADD);
+        v = VectorMath.sum(acc);
       }
       for (; i < C; i++) {
         float d = inp[x + i] - m;
@@ -350,8 +375,8 @@ public final class SimdKernels implements Kernels {
           accMean = accMean.add(dnorm);
           accNormMean = dnorm.fma(norm, accNormMean);
         }
-        dnormMean = accMean.reduceLanes(VectorOperators.ADD);
-        dnormNormMean = accNormMean.reduceLanes(VectorOperators.ADD);
+        dnormMean = VectorMath.sum(accMean);
+        dnormNormMean = VectorMath.sum(accNormMean);
       }
       for (; i < C; i++) {
         float norm = (inp[x + i] - m) * s;
@@ -521,14 +546,78 @@ public final class SimdKernels implements Kernels {
         a30 = u.fma(v0, a30);
         a31 = u.fma(v1, a31);
       }
-      s00 = a00.reduceLanes(VectorOperators.ADD);
-      s01 = a01.reduceLanes(VectorOperators.ADD);
-      s10 = a10.reduceLanes(VectorOperators.ADD);
-      s11 = a11.reduceLanes(VectorOperators.ADD);
-      s20 = a20.reduceLanes(VectorOperators.ADD);
-      s21 = a21.reduceLanes(VectorOperators.ADD);
-      s30 = a30.reduceLanes(VectorOperators.ADD);
-      s31 = a31.reduceLanes(VectorOperators.ADD);
+      a00 = a00.add(a00.rearrange(SWAP_HALF));
+      a00 = a00.add(a00.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a00 = a00.add(a00.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a00 = a00.add(a00.rearrange(SWAP_SIXTEENTH));
+      }
+      s00 = a00.lane(0);
+      a01 = a01.add(a01.rearrange(SWAP_HALF));
+      a01 = a01.add(a01.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a01 = a01.add(a01.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a01 = a01.add(a01.rearrange(SWAP_SIXTEENTH));
+      }
+      s01 = a01.lane(0);
+      a10 = a10.add(a10.rearrange(SWAP_HALF));
+      a10 = a10.add(a10.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a10 = a10.add(a10.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a10 = a10.add(a10.rearrange(SWAP_SIXTEENTH));
+      }
+      s10 = a10.lane(0);
+      a11 = a11.add(a11.rearrange(SWAP_HALF));
+      a11 = a11.add(a11.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a11 = a11.add(a11.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a11 = a11.add(a11.rearrange(SWAP_SIXTEENTH));
+      }
+      s11 = a11.lane(0);
+      a20 = a20.add(a20.rearrange(SWAP_HALF));
+      a20 = a20.add(a20.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a20 = a20.add(a20.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a20 = a20.add(a20.rearrange(SWAP_SIXTEENTH));
+      }
+      s20 = a20.lane(0);
+      a21 = a21.add(a21.rearrange(SWAP_HALF));
+      a21 = a21.add(a21.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a21 = a21.add(a21.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a21 = a21.add(a21.rearrange(SWAP_SIXTEENTH));
+      }
+      s21 = a21.lane(0);
+      a30 = a30.add(a30.rearrange(SWAP_HALF));
+      a30 = a30.add(a30.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a30 = a30.add(a30.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a30 = a30.add(a30.rearrange(SWAP_SIXTEENTH));
+      }
+      s30 = a30.lane(0);
+      a31 = a31.add(a31.rearrange(SWAP_HALF));
+      a31 = a31.add(a31.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a31 = a31.add(a31.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a31 = a31.add(a31.rearrange(SWAP_SIXTEENTH));
+      }
+      s31 = a31.lane(0);
     }
     for (; i < C; i++) {
       float v0 = weight[w + i];
@@ -578,10 +667,42 @@ public final class SimdKernels implements Kernels {
         a2 = FloatVector.fromArray(S, inp, x2 + i).fma(v, a2);
         a3 = FloatVector.fromArray(S, inp, x3 + i).fma(v, a3);
       }
-      s0 = a0.reduceLanes(VectorOperators.ADD);
-      s1 = a1.reduceLanes(VectorOperators.ADD);
-      s2 = a2.reduceLanes(VectorOperators.ADD);
-      s3 = a3.reduceLanes(VectorOperators.ADD);
+      a0 = a0.add(a0.rearrange(SWAP_HALF));
+      a0 = a0.add(a0.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a0 = a0.add(a0.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a0 = a0.add(a0.rearrange(SWAP_SIXTEENTH));
+      }
+      s0 = a0.lane(0);
+      a1 = a1.add(a1.rearrange(SWAP_HALF));
+      a1 = a1.add(a1.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a1 = a1.add(a1.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a1 = a1.add(a1.rearrange(SWAP_SIXTEENTH));
+      }
+      s1 = a1.lane(0);
+      a2 = a2.add(a2.rearrange(SWAP_HALF));
+      a2 = a2.add(a2.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a2 = a2.add(a2.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a2 = a2.add(a2.rearrange(SWAP_SIXTEENTH));
+      }
+      s2 = a2.lane(0);
+      a3 = a3.add(a3.rearrange(SWAP_HALF));
+      a3 = a3.add(a3.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a3 = a3.add(a3.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a3 = a3.add(a3.rearrange(SWAP_SIXTEENTH));
+      }
+      s3 = a3.lane(0);
     }
     for (; i < C; i++) {
       float v = weight[w + i];
@@ -881,7 +1002,15 @@ public final class SimdKernels implements Kernels {
             e.intoArray(att, a + t2);
             acc = acc.add(e);
           }
-          expsum = acc.reduceLanes(VectorOperators.ADD);
+          acc = acc.add(acc.rearrange(SWAP_HALF));
+          acc = acc.add(acc.rearrange(SWAP_QUARTER));
+          if (L >= 8) {
+            acc = acc.add(acc.rearrange(SWAP_EIGHTH));
+          }
+          if (L >= 16) {
+            acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
+          }
+          expsum = acc.lane(0);
         }
         for (; t2 < count; t2++) {
           float e = VectorMath.exp(preatt[pre + t2] - maxval);
@@ -939,10 +1068,42 @@ public final class SimdKernels implements Kernels {
         a2 = u.fma(FloatVector.fromArray(S, x, k2 + i), a2);
         a3 = u.fma(FloatVector.fromArray(S, x, k3 + i), a3);
       }
-      s0 = a0.reduceLanes(VectorOperators.ADD);
-      s1 = a1.reduceLanes(VectorOperators.ADD);
-      s2 = a2.reduceLanes(VectorOperators.ADD);
-      s3 = a3.reduceLanes(VectorOperators.ADD);
+      a0 = a0.add(a0.rearrange(SWAP_HALF));
+      a0 = a0.add(a0.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a0 = a0.add(a0.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a0 = a0.add(a0.rearrange(SWAP_SIXTEENTH));
+      }
+      s0 = a0.lane(0);
+      a1 = a1.add(a1.rearrange(SWAP_HALF));
+      a1 = a1.add(a1.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a1 = a1.add(a1.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a1 = a1.add(a1.rearrange(SWAP_SIXTEENTH));
+      }
+      s1 = a1.lane(0);
+      a2 = a2.add(a2.rearrange(SWAP_HALF));
+      a2 = a2.add(a2.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a2 = a2.add(a2.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a2 = a2.add(a2.rearrange(SWAP_SIXTEENTH));
+      }
+      s2 = a2.lane(0);
+      a3 = a3.add(a3.rearrange(SWAP_HALF));
+      a3 = a3.add(a3.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a3 = a3.add(a3.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a3 = a3.add(a3.rearrange(SWAP_SIXTEENTH));
+      }
+      s3 = a3.lane(0);
     }
     for (; i < n; i++) {
       float u = x[q + i];
@@ -1251,7 +1412,7 @@ public final class SimdKernels implements Kernels {
           e.intoArray(probs, p + i);
           acc = acc.add(e);
         }
-        sum = acc.reduceLanes(VectorOperators.ADD);
+        sum = VectorMath.sum(acc);
       }
       for (; i < V; i++) {
         float e = VectorMath.exp(logits[x + i] - maxval);
