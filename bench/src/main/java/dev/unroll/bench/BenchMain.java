@@ -42,11 +42,12 @@ public final class BenchMain {
     System.out.println(table);
     Files.writeString(out.resolve("results.md"), table);
     List<Report.Row> rows = new ArrayList<>(report.rows());
+    String wrote = "Wrote " + out.resolve("jmh.json") + " and " + out.resolve("results.md");
     if (!rows.isEmpty()) {
       Chart.write(rows, out.resolve("tokens-per-second.png"));
+      wrote += " and " + out.resolve("tokens-per-second.png");
     }
-    System.out.println("Wrote " + out.resolve("jmh.json") + ", " + out.resolve("results.md") + " and "
-        + out.resolve("tokens-per-second.png"));
+    System.out.println(wrote);
   }
 
   static String fmt(String format, Object... args) {
