@@ -60,4 +60,11 @@ public @interface Transformer {
    * GPT2 always ties them.
    */
   boolean tiedEmbeddings() default true;
+
+  /**
+   * Also generate {@code Unrolled<Name>Benchmark}, a JMH benchmark of this model (training step and forward,
+   * per backend). Needs {@code org.openjdk.jmh:jmh-core} on the compile classpath and JMH's annotation processor
+   * ({@code jmh-generator-annprocess}) on the processor path after Unroll's.
+   */
+  boolean benchmark() default false;
 }

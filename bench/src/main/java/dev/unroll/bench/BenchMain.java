@@ -1,38 +1,56 @@
 package dev.unroll.bench;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.List;
 import java.util.Locale;
 import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.results.format.ResultFormatType;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.CommandLineOptionException;
 import org.openjdk.jmh.runner.options.CommandLineOptions;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
-import org.openjdk.jmh.results.format.ResultFormatType;
 
 /**
- * Runs the JMH benchmarks (any JMH command-line options pass through), writes {@code bench-results.json}, and
- * prints each training-step result as tokens/s and GFLOP/s, with FLOPs counted by the plan.
+ * Runs the JMH benchmarks (any JMH command-line options pass through; without a benchmark pattern, the model
+ * benchmarks at every named shape and the peak-FMA benchmark), then writes into {@code bench-results/}: JMH's JSON
+ * ({@code jmh.json}), a Markdown table ({@code results.md}: tokens/s, GFLOP/s and % of the peak measured in the
+ * same run) and a chart of tokens/s per shape ({@code tokens-per-second.png}). The table is printed too.
  */
 public final class BenchMain {
   private BenchMain() {}
 
-  public static void main(String[] args) throws RunnerException, CommandLineOptionException {
+  /** What runs when no pattern is given: the shapes, the scalar baseline, and the peak. */
+  private static final String DEFAULT_INCLUDE =
+      "dev\\.unroll\\.bench\\.(TrainingStepBenchmark|ScalarBenchmark|PeakFmaBenchmark)\\.";
+
+  public static void main(String[] args) throws RunnerException, CommandLineOptionException, IOException {
+    Path out = Path.of(System.getProperty("bench.out", "bench-results"));
+    Files.createDirectories(out);
     CommandLineOptions cli = new CommandLineOptions(args);
-    var options = new OptionsBuilder().parent(cli).include(cli.getIncludes().isEmpty() ? "dev.unroll.bench" : "")
-        .resultFormat(ResultFormatType.JSON).result("bench-results.json").build();
+    var options = new OptionsBuilder().parent(cli).include(cli.getIncludes().isEmpty() ? DEFAULT_INCLUDE : "")
+        .resultFormat(ResultFormatType.JSON).result(out.resolve("jmh.json").toString()).build();
     Collection<RunResult> results = new Runner(options).run();
+
+    Report report = Report.of(results, Runtime.getRuntime().availableProcessors());
+    String table = report.markdown();
     System.out.println();
-    System.out.println("| benchmark | shape | backend | ms/op (median) | tokens/s | GFLOP/s |");
-    System.out.println("|---|---|---|---:|---:|---:|");
-    for (RunResult r : results) {
-      var params = r.getParams();
-      NamedShape shape = NamedShape.valueOf(params.getParam("shape").toUpperCase(Locale.ROOT));
-      String bench = params.getBenchmark().substring(params.getBenchmark().lastIndexOf('.') + 1);
-      double ms = r.getPrimaryResult().getStatistics().getPercentile(50);
-      double flops = bench.equals("forward") ? shape.trainingFlops / 3.0 : shape.trainingFlops;
-      System.out.printf(Locale.ROOT, "| %s | %s | %s | %.2f | %.0f | %.1f |%n", bench, params.getParam("shape"),
-          params.getParam("backend"), ms, shape.tokens / (ms / 1000), flops / (ms / 1000) / 1e9);
+    System.out.println(table);
+    Files.writeString(out.resolve("results.md"), table);
+    List<Report.Row> rows = new ArrayList<>(report.rows());
+    String wrote = "Wrote " + out.resolve("jmh.json") + " and " + out.resolve("results.md");
+    if (!rows.isEmpty()) {
+      Chart.write(rows, out.resolve("tokens-per-second.png"));
+      wrote += " and " + out.resolve("tokens-per-second.png");
     }
+    System.out.println(wrote);
+  }
+
+  static String fmt(String format, Object... args) {
+    return String.format(Locale.ROOT, format, args);
   }
 }

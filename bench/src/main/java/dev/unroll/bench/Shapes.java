@@ -7,11 +7,22 @@ import dev.unroll.runtime.CausalLm;
 final class Shapes {
   private Shapes() {}
 
-  /** tiny: layers 2, dim 64, heads 4, context 64, batch 8, vocab 65. */
-  @Transformer(vocab = 65, context = 64, dim = 64, heads = 4, layers = 2, batch = 8)
+  /**
+   * tiny: layers 2, dim 64, heads 4, context 64, batch 8, vocab 65. It also asks the processor for a JMH
+   * benchmark of its own ({@code UnrolledShapes_TinyBenchmark}), which JMH's annotation processor then picks up.
+   */
+  @Transformer(vocab = 65, context = 64, dim = 64, heads = 4, layers = 2, batch = 8, benchmark = true)
   interface Tiny extends CausalLm {}
 
-  /** baby: nanoGPT's CPU Shakespeare configuration. */
+  /** baby: nanoGPT's CPU Shakespeare configuration (layers 4, dim 128, heads 4, context 64, batch 12). */
   @Transformer(vocab = 65, context = 64, dim = 128, heads = 4, layers = 4, batch = 12)
   interface Baby extends CausalLm {}
+
+  /** medium: layers 6, dim 384, heads 6, context 256, batch 4, vocab 65 (nanoGPT's Shakespeare GPU shape). */
+  @Transformer(vocab = 65, context = 256, dim = 384, heads = 6, layers = 6, batch = 4)
+  interface Medium extends CausalLm {}
+
+  /** gpt2: GPT-2 small (124M parameters), context 64, batch 4. */
+  @Transformer(vocab = 50257, context = 64, dim = 768, heads = 12, layers = 12, batch = 4)
+  interface Gpt2 extends CausalLm {}
 }

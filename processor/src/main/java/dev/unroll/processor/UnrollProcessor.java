@@ -1,6 +1,7 @@
 package dev.unroll.processor;
 
 import com.google.auto.service.AutoService;
+import dev.unroll.processor.emit.BenchmarkWriter;
 import dev.unroll.processor.emit.ModelWriter;
 import dev.unroll.processor.parse.TransformerDeclaration;
 import dev.unroll.processor.plan.Plan;
@@ -94,6 +95,24 @@ public final class UnrollProcessor extends AbstractProcessor {
     }
     Plan plan = Planner.plan(declaration.spec());
     ModelWriter.write(plan, type).writeTo(processingEnv.getFiler());
+    writeBenchmarkIfAsked(declaration, plan, type, mirror);
+  }
+
+  /** {@code benchmark = true}: a JMH benchmark of the model, or an error on that value when JMH is missing. */
+  private void writeBenchmarkIfAsked(TransformerDeclaration declaration, Plan plan, TypeElement type,
+      AnnotationMirror mirror) throws IOException {
+    AnnotationValue value = declaration.value("benchmark").orElse(null);
+    if (value == null || !Boolean.TRUE.equals(value.getValue())) {
+      return;
+    }
+    if (processingEnv.getElementUtils().getTypeElement(BenchmarkWriter.JMH_BENCHMARK) == null) {
+      processingEnv.getMessager().printMessage(Diagnostic.Kind.ERROR, "benchmark = true needs JMH, but "
+          + BenchmarkWriter.JMH_BENCHMARK + " is not on the compile classpath: add the dependency"
+          + " org.openjdk.jmh:jmh-core (and org.openjdk.jmh:jmh-generator-annprocess to the annotation-processor"
+          + " path, after unroll-processor), or remove benchmark = true", type, mirror, value);
+      return;
+    }
+    BenchmarkWriter.write(plan, type).writeTo(processingEnv.getFiler());
   }
 
   /** Checks what only javac can see: the supertype, generics, nesting, and methods Unroll cannot implement. */

@@ -1,5 +1,10 @@
 package dev.unroll.runtime;
 
+import dev.unroll.runtime.WorkerPool.Args;
+import dev.unroll.runtime.WorkerPool.RangeTask;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * AdamW with bias correction and decoupled weight decay, as llm.c's CPU trainer computes it, plus optional
  * clipping of the gradient by its global L2 norm. Moments are allocated once, here; {@link #step()} allocates
@@ -12,12 +17,20 @@ package dev.unroll.runtime;
  *
  * <p>Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01, no clipping. Weight decay applies to
  * every parameter, as in llm.c's CPU reference.
+ *
+ * <p>The update is vectorised and split over the {@link WorkerPool}; every parameter gets the same operations, in
+ * the same order and without fused multiply-adds, as the scalar formula in {@link #step()}'s loop, so the result
+ * does not depend on the vector length or the thread count. The gradient's squared norm is summed in double, in
+ * fixed chunks of {@value #NORM_CHUNK} values whose partial sums are then added in order: also independent of the
+ * thread count.
  */
 public final class AdamW {
   private final float[] params;
   private final float[] grads;
   private final float[] m;
   private final float[] v;
+  /** Partial sums of squares of the gradient, one per chunk of {@link #NORM_CHUNK} values. */
+  private final double[] partials;
   private float lr = 1e-3f;
   private float beta1 = 0.9f;
   private float beta2 = 0.999f;
@@ -31,7 +44,13 @@ public final class AdamW {
     this.grads = p.grads();
     this.m = new float[params.length];
     this.v = new float[params.length];
+    this.partials = new double[(params.length + NORM_CHUNK - 1) / NORM_CHUNK];
   }
+
+  /** Gradient values per partial sum of the norm; fixed, so the sum does not depend on the thread count. */
+  static final int NORM_CHUNK = 1 << 14;
+
+  private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
   /** An optimizer for every parameter of {@code model}, with the defaults above. */
   public static AdamW of(CausalLm model) {
@@ -92,9 +111,20 @@ public final class AdamW {
    * @throws IllegalStateException when the gradient holds NaN or infinity; then nothing is changed
    */
   public float step() {
+    float[] gr = grads;
+    int chunks = partials.length;
+    WorkerPool pool = WorkerPool.acquire(2L * gr.length);
+    if (pool == null) {
+      sumSquares(gr, partials, 0, chunks);
+    } else {
+      Args a = pool.args();
+      a.f0 = gr;
+      a.d0 = partials;
+      pool.run(SUM_SQUARES, chunks, 1);
+    }
     double sumSq = 0;
-    for (float g : grads) {
-      sumSq += (double) g * g;
+    for (int c = 0; c < chunks; c++) {
+      sumSq += partials[c];
     }
     float norm = (float) Math.sqrt(sumSq);
     if (!Float.isFinite(norm)) {
@@ -103,28 +133,106 @@ public final class AdamW {
     }
     float scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / norm : 1f;
     t++;
-    float b1 = beta1;
-    float b2 = beta2;
-    float c1 = (float) (1.0 - Math.pow(b1, t));
-    float c2 = (float) (1.0 - Math.pow(b2, t));
-    float rate = lr;
-    float wd = weightDecay;
-    float e = eps;
-    float[] p = params;
-    float[] gr = grads;
-    float[] mm = m;
-    float[] vv = v;
-    for (int i = 0; i < p.length; i++) {
+    float c1 = (float) (1.0 - Math.pow(beta1, t));
+    float c2 = (float) (1.0 - Math.pow(beta2, t));
+    int n = params.length;
+    pool = WorkerPool.acquire(16L * n);
+    if (pool == null) {
+      update(params, gr, m, v, scale, beta1, beta2, c1, c2, lr, weightDecay, eps, 0, n);
+    } else {
+      Args a = pool.args();
+      a.f0 = params;
+      a.f1 = gr;
+      a.f2 = m;
+      a.f3 = v;
+      a.x0 = scale;
+      a.x1 = beta1;
+      a.x2 = beta2;
+      a.x3 = c1;
+      a.x4 = c2;
+      a.x5 = lr;
+      a.x6 = weightDecay;
+      a.x7 = eps;
+      pool.run(UPDATE, n, S.length());
+    }
+    return norm;
+  }
+
+  private static final RangeTask SUM_SQUARES = (a, from, to) -> sumSquares(a.f0, a.d0, from, to);
+
+  private static final RangeTask UPDATE = (a, from, to) ->
+      update(a.f0, a.f1, a.f2, a.f3, a.x0, a.x1, a.x2, a.x3, a.x4, a.x5, a.x6, a.x7, from, to);
+
+  /** partials[c] = sum in double of g² over chunk c, for chunks [from, to); four interleaved running sums. */
+  private static void sumSquares(float[] g, double[] partials, int from, int to) {
+    for (int c = from; c < to; c++) {
+      int start = c * NORM_CHUNK;
+      int end = Math.min(g.length, start + NORM_CHUNK);
+      double s0 = 0;
+      double s1 = 0;
+      double s2 = 0;
+      double s3 = 0;
+      int i = start;
+      for (; i + 4 <= end; i += 4) {
+        s0 += (double) g[i] * g[i];
+        s1 += (double) g[i + 1] * g[i + 1];
+        s2 += (double) g[i + 2] * g[i + 2];
+        s3 += (double) g[i + 3] * g[i + 3];
+      }
+      for (; i < end; i++) {
+        s0 += (double) g[i] * g[i];
+      }
+      partials[c] = (s0 + s1) + (s2 + s3);
+    }
+  }
+
+  /**
+   * The AdamW update of parameters [from, to): for each i, with g = grad[i]·scale,
+   * {@code m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g·g; p -= lr·((m/c1) / (sqrt(v/c2) + eps) + wd·p)}. The vector
+   * body performs exactly these float operations (no fused multiply-add; sqrt is correctly rounded in both), so
+   * it gives the same bits as the scalar tail would.
+   */
+  private static void update(float[] p, float[] gr, float[] mm, float[] vv, float scale, float b1, float b2,
+      float c1, float c2, float rate, float wd, float e, int from, int to) {
+    float omb1 = 1f - b1;
+    float omb2 = 1f - b2;
+    int i = from;
+    int bound = from + S.loopBound(to - from);
+    if (i < bound) {
+      FloatVector vScale = FloatVector.broadcast(S, scale);
+      FloatVector vb1 = FloatVector.broadcast(S, b1);
+      FloatVector vb2 = FloatVector.broadcast(S, b2);
+      FloatVector vomb1 = FloatVector.broadcast(S, omb1);
+      FloatVector vomb2 = FloatVector.broadcast(S, omb2);
+      FloatVector vc1 = FloatVector.broadcast(S, c1);
+      FloatVector vc2 = FloatVector.broadcast(S, c2);
+      FloatVector vRate = FloatVector.broadcast(S, rate);
+      FloatVector vWd = FloatVector.broadcast(S, wd);
+      FloatVector vEps = FloatVector.broadcast(S, e);
+      int L = S.length();
+      for (; i < bound; i += L) {
+        FloatVector g = FloatVector.fromArray(S, gr, i).mul(vScale);
+        FloatVector mi = vb1.mul(FloatVector.fromArray(S, mm, i)).add(vomb1.mul(g));
+        FloatVector vi = vb2.mul(FloatVector.fromArray(S, vv, i)).add(vomb2.mul(g).mul(g));
+        mi.intoArray(mm, i);
+        vi.intoArray(vv, i);
+        FloatVector mHat = mi.div(vc1);
+        FloatVector vHat = vi.div(vc2);
+        FloatVector pi = FloatVector.fromArray(S, p, i);
+        FloatVector step = mHat.div(vHat.sqrt().add(vEps)).add(vWd.mul(pi));
+        pi.sub(vRate.mul(step)).intoArray(p, i);
+      }
+    }
+    for (; i < to; i++) {
       float g = gr[i] * scale;
-      float mi = b1 * mm[i] + (1f - b1) * g;
-      float vi = b2 * vv[i] + (1f - b2) * g * g;
+      float mi = b1 * mm[i] + omb1 * g;
+      float vi = b2 * vv[i] + omb2 * g * g;
       mm[i] = mi;
       vv[i] = vi;
       float mHat = mi / c1;
       float vHat = vi / c2;
       p[i] -= rate * (mHat / ((float) Math.sqrt(vHat) + e) + wd * p[i]);
     }
-    return norm;
   }
 
   /** First moment of parameter {@code i} (for tests and inspection). */

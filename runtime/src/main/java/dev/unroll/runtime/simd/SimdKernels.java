@@ -2,17 +2,28 @@ package dev.unroll.runtime.simd;
 
 import dev.unroll.runtime.Bf16;
 import dev.unroll.runtime.Kernels;
+import dev.unroll.runtime.WorkerPool;
+import dev.unroll.runtime.WorkerPool.Args;
+import dev.unroll.runtime.WorkerPool.RangeTask;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link Kernels} on the Java Vector API, with the species the CPU prefers. Vector bodies with scalar tails;
  * matmuls are register-blocked (four rows against two weight rows or two vectors of columns at a time) and tiled
- * so that the operand reused across a tile stays in cache. Single-threaded. Results match {@code ScalarKernels}
- * up to float rounding: sums run in a different order, products are fused, and exp and tanh come from
- * {@link VectorMath}, which gives the same bits interpreted or compiled (so results are deterministic).
+ * so that the operand reused across a tile stays in cache. Results match {@code ScalarKernels} up to float
+ * rounding: sums run in a different order, products are fused, and exp and tanh come from {@link VectorMath},
+ * which gives the same bits interpreted or compiled (so results are deterministic).
+ *
+ * <p>Threads: kernels large enough to pay for a hand-off ({@link WorkerPool#MIN_PARALLEL_WORK}) split over the
+ * {@link WorkerPool}: matmul forward, layernorm, softmax and the encoder by rows; matmul backward's dinp by rows and
+ * its dweight and dbias by output channel; attention by (batch, head); pointwise kernels by ranges of whole
+ * vectors. Every output element is computed by one thread in the same order as on one thread, so results are
+ * bit-identical for every thread count. {@code encoderBackward} (a scatter-add into token rows),
+ * {@code crossEntropyForward} (a sum over rows) and {@code zero} stay on the calling thread.
  */
 public final class SimdKernels implements Kernels {
 
@@ -22,6 +33,16 @@ public final class SimdKernels implements Kernels {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
   private static final int L = S.length();
+
+  /**
+   * Lane permutations for adding a vector's lanes in {@link VectorMath#sum}'s tree, written out where a method
+   * reduces several vectors: a call per reduction there was not inlined by C2, and a vector passed to a call that is
+   * not inlined is allocated.
+   */
+  private static final VectorShuffle<Float> SWAP_HALF = swap(L / 2);
+  private static final VectorShuffle<Float> SWAP_QUARTER = swap(L / 4);
+  private static final VectorShuffle<Float> SWAP_EIGHTH = swap(L / 8);
+  private static final VectorShuffle<Float> SWAP_SIXTEENTH = swap(L / 16);
 
   /** Floats of the operand a matmul tile reuses (128 KiB): it stays in L2 while the other operand streams. */
   private static final int TILE_FLOATS = 32 * 1024;
@@ -36,6 +57,11 @@ public final class SimdKernels implements Kernels {
   private static final float MAX_START = -10000.0f;
 
   private SimdKernels() {}
+
+  /** Lane i takes lane i ^ d; the identity for d = 0 (a level that vectors of this length do not have). */
+  private static VectorShuffle<Float> swap(int d) {
+    return VectorShuffle.fromOp(S, i -> i ^ d);
+  }
 
   // ---------------------------------------------------------------------------------------------------------------
   // small vector helpers; each returns a scalar or writes an array, so no vector leaves a method
@@ -56,7 +82,16 @@ public final class SimdKernels implements Kernels {
         acc0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc0);
         i += L;
       }
-      s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+      acc0 = acc0.add(acc1);
+      acc0 = acc0.add(acc0.rearrange(SWAP_HALF));
+      acc0 = acc0.add(acc0.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        acc0 = acc0.add(acc0.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        acc0 = acc0.add(acc0.rearrange(SWAP_SIXTEENTH));
+      }
+      s = acc0.lane(0);
     }
     for (; i < n; i++) {
       s += a[ao + i] * b[bo + i];
@@ -124,10 +159,32 @@ public final class SimdKernels implements Kernels {
   @Override
   public void encoderForward(float[] out, int outOff, int[] inp, float[] wte, int wteOff, float[] wpe, int wpeOff,
       int B, int T, int C) {
-    for (int b = 0; b < B; b++) {
-      for (int t = 0; t < T; t++) {
-        add(out, outOff + (b * T + t) * C, wte, wteOff + inp[b * T + t] * C, wpe, wpeOff + t * C, C);
-      }
+    WorkerPool pool = WorkerPool.acquire((long) B * T * C);
+    if (pool == null) {
+      encoderForwardRows(out, outOff, inp, wte, wteOff, wpe, wpeOff, T, C, 0, B * T);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = out;
+    a.i0 = outOff;
+    a.n0 = inp;
+    a.f1 = wte;
+    a.i1 = wteOff;
+    a.f2 = wpe;
+    a.i2 = wpeOff;
+    a.i3 = T;
+    a.i4 = C;
+    pool.run(ENCODER_FORWARD, B * T, 1);
+  }
+
+  private static final RangeTask ENCODER_FORWARD =
+      (a, from, to) -> encoderForwardRows(a.f0, a.i0, a.n0, a.f1, a.i1, a.f2, a.i2, a.i3, a.i4, from, to);
+
+  /** Positions [from, to) of {@link #encoderForward}. */
+  private static void encoderForwardRows(float[] out, int outOff, int[] inp, float[] wte, int wteOff, float[] wpe,
+      int wpeOff, int T, int C, int from, int to) {
+    for (int bt = from; bt < to; bt++) {
+      add(out, outOff + bt * C, wte, wteOff + inp[bt] * C, wpe, wpeOff + (bt % T) * C, C);
     }
   }
 
@@ -149,8 +206,38 @@ public final class SimdKernels implements Kernels {
   @Override
   public void layernormForward(float[] out, int outOff, float[] mean, int meanOff, float[] rstd, int rstdOff,
       float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int N, int C) {
+    WorkerPool pool = WorkerPool.acquire(8L * N * C);
+    if (pool == null) {
+      layernormForwardRows(out, outOff, mean, meanOff, rstd, rstdOff, inp, inpOff, weight, weightOff, bias, biasOff,
+          C, 0, N);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = out;
+    a.i0 = outOff;
+    a.f1 = mean;
+    a.i1 = meanOff;
+    a.f2 = rstd;
+    a.i2 = rstdOff;
+    a.f3 = inp;
+    a.i3 = inpOff;
+    a.f4 = weight;
+    a.i4 = weightOff;
+    a.f5 = bias;
+    a.i5 = biasOff;
+    a.i6 = C;
+    pool.run(LAYERNORM_FORWARD, N, 1);
+  }
+
+  private static final RangeTask LAYERNORM_FORWARD = (a, from, to) -> layernormForwardRows(a.f0, a.i0, a.f1, a.i1,
+      a.f2, a.i2, a.f3, a.i3, a.f4, a.i4, a.f5, a.i5, a.i6, from, to);
+
+  /** Rows [from, to) of {@link #layernormForward}. */
+  private static void layernormForwardRows(float[] out, int outOff, float[] mean, int meanOff, float[] rstd,
+      int rstdOff, float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int C, int from,
+      int to) {
     int bound = S.loopBound(C);
-    for (int n = 0; n < N; n++) {
+    for (int n = from; n < to; n++) {
       int x = inpOff + n * C;
       int o = outOff + n * C;
       // mean
@@ -161,7 +248,7 @@ public final class SimdKernels implements Kernels {
         for (; i < bound; i += L) {
           acc = acc.add(FloatVector.fromArray(S, inp, x + i));
         }
-        m = acc.reduceLanes(VectorOperators.ADD);
+        m = VectorMath.sum(acc);
       }
       for (; i < C; i++) {
         m += inp[x + i];
@@ -177,7 +264,7 @@ public final class SimdKernels implements Kernels {
           FloatVector d = FloatVector.fromArray(S, inp, x + i).sub(vm);
           acc = d.fma(d, acc);
         }
-        v = acc.reduceLanes(VectorOperators.ADD);
+        v = VectorMath.sum(acc);
       }
       for (; i < C; i++) {
         float d = inp[x + i] - m;
@@ -210,8 +297,64 @@ public final class SimdKernels implements Kernels {
   public void layernormBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dbias,
       int dbiasOff, float[] dout, int doutOff, float[] inp, int inpOff, float[] weight, int weightOff, float[] mean,
       int meanOff, float[] rstd, int rstdOff, int N, int C) {
+    // two passes, so that dweight and dbias (sums over rows) are each added up by one thread in row order: dinp by
+    // rows, then dweight and dbias by channels
+    WorkerPool pool = WorkerPool.acquire(12L * N * C);
+    if (pool == null) {
+      layernormBackwardRows(dinp, dinpOff, dout, doutOff, inp, inpOff, weight, weightOff, mean, meanOff, rstd,
+          rstdOff, C, 0, N);
+    } else {
+      layernormBackwardArgs(pool, dinp, dinpOff, dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp,
+          inpOff, weight, weightOff, mean, meanOff, rstd, rstdOff, N, C);
+      pool.run(LAYERNORM_BACKWARD_ROWS, N, 1);
+    }
+    pool = WorkerPool.acquire(4L * N * C);
+    if (pool == null) {
+      layernormBackwardChannels(dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff, mean, meanOff,
+          rstd, rstdOff, N, C, 0, C);
+    } else {
+      layernormBackwardArgs(pool, dinp, dinpOff, dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff,
+          weight, weightOff, mean, meanOff, rstd, rstdOff, N, C);
+      pool.run(LAYERNORM_BACKWARD_CHANNELS, C, L);
+    }
+  }
+
+  private static void layernormBackwardArgs(WorkerPool pool, float[] dinp, int dinpOff, float[] dweight,
+      int dweightOff, float[] dbias, int dbiasOff, float[] dout, int doutOff, float[] inp, int inpOff,
+      float[] weight, int weightOff, float[] mean, int meanOff, float[] rstd, int rstdOff, int N, int C) {
+    Args a = pool.args();
+    a.f0 = dinp;
+    a.i0 = dinpOff;
+    a.f1 = dweight;
+    a.i1 = dweightOff;
+    a.f2 = dbias;
+    a.i2 = dbiasOff;
+    a.f3 = dout;
+    a.i3 = doutOff;
+    a.f4 = inp;
+    a.i4 = inpOff;
+    a.f5 = weight;
+    a.i5 = weightOff;
+    a.f6 = mean;
+    a.i6 = meanOff;
+    a.f7 = rstd;
+    a.i7 = rstdOff;
+    a.i8 = N;
+    a.i9 = C;
+  }
+
+  private static final RangeTask LAYERNORM_BACKWARD_ROWS = (a, from, to) -> layernormBackwardRows(a.f0, a.i0, a.f3,
+      a.i3, a.f4, a.i4, a.f5, a.i5, a.f6, a.i6, a.f7, a.i7, a.i9, from, to);
+
+  private static final RangeTask LAYERNORM_BACKWARD_CHANNELS = (a, from, to) -> layernormBackwardChannels(a.f1,
+      a.i1, a.f2, a.i2, a.f3, a.i3, a.f4, a.i4, a.f6, a.i6, a.f7, a.i7, a.i8, a.i9, from, to);
+
+  /** dinp for rows [from, to) of {@link #layernormBackward}. */
+  private static void layernormBackwardRows(float[] dinp, int dinpOff, float[] dout, int doutOff, float[] inp,
+      int inpOff, float[] weight, int weightOff, float[] mean, int meanOff, float[] rstd, int rstdOff, int C,
+      int from, int to) {
     int bound = S.loopBound(C);
-    for (int n = 0; n < N; n++) {
+    for (int n = from; n < to; n++) {
       int x = inpOff + n * C;
       int d = doutOff + n * C;
       int di = dinpOff + n * C;
@@ -233,8 +376,8 @@ public final class SimdKernels implements Kernels {
           accMean = accMean.add(dnorm);
           accNormMean = dnorm.fma(norm, accNormMean);
         }
-        dnormMean = accMean.reduceLanes(VectorOperators.ADD);
-        dnormNormMean = accNormMean.reduceLanes(VectorOperators.ADD);
+        dnormMean = VectorMath.sum(accMean);
+        dnormNormMean = VectorMath.sum(accNormMean);
       }
       for (; i < C; i++) {
         float norm = (inp[x + i] - m) * s;
@@ -244,7 +387,7 @@ public final class SimdKernels implements Kernels {
       }
       dnormMean = dnormMean / C;
       dnormNormMean = dnormNormMean / C;
-      // the three gradients
+      // dinp
       i = 0;
       if (bound > 0) {
         FloatVector vm = FloatVector.broadcast(S, m);
@@ -253,21 +396,49 @@ public final class SimdKernels implements Kernels {
         FloatVector vNormMean = FloatVector.broadcast(S, dnormNormMean);
         for (; i < bound; i += L) {
           FloatVector norm = FloatVector.fromArray(S, inp, x + i).sub(vm).mul(vs);
-          FloatVector g = FloatVector.fromArray(S, dout, d + i);
-          FloatVector dnorm = FloatVector.fromArray(S, weight, weightOff + i).mul(g);
-          FloatVector.fromArray(S, dbias, dbiasOff + i).add(g).intoArray(dbias, dbiasOff + i);
-          norm.fma(g, FloatVector.fromArray(S, dweight, dweightOff + i)).intoArray(dweight, dweightOff + i);
+          FloatVector dnorm = FloatVector.fromArray(S, weight, weightOff + i)
+              .mul(FloatVector.fromArray(S, dout, d + i));
           FloatVector dval = dnorm.sub(vMean).sub(norm.mul(vNormMean)).mul(vs);
           FloatVector.fromArray(S, dinp, di + i).add(dval).intoArray(dinp, di + i);
         }
       }
       for (; i < C; i++) {
         float norm = (inp[x + i] - m) * s;
+        float dnorm = weight[weightOff + i] * dout[d + i];
+        dinp[di + i] += (dnorm - dnormMean - norm * dnormNormMean) * s;
+      }
+    }
+  }
+
+  /**
+   * dweight and dbias for channels [from, to) of {@link #layernormBackward}, each a sum over all N rows in order;
+   * from is a multiple of the vector length.
+   */
+  private static void layernormBackwardChannels(float[] dweight, int dweightOff, float[] dbias, int dbiasOff,
+      float[] dout, int doutOff, float[] inp, int inpOff, float[] mean, int meanOff, float[] rstd, int rstdOff,
+      int N, int C, int from, int to) {
+    int vecEnd = Math.min(to, S.loopBound(C));
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int d = doutOff + n * C;
+      float m = mean[meanOff + n];
+      float s = rstd[rstdOff + n];
+      int i = from;
+      if (i < vecEnd) {
+        FloatVector vm = FloatVector.broadcast(S, m);
+        FloatVector vs = FloatVector.broadcast(S, s);
+        for (; i < vecEnd; i += L) {
+          FloatVector norm = FloatVector.fromArray(S, inp, x + i).sub(vm).mul(vs);
+          FloatVector g = FloatVector.fromArray(S, dout, d + i);
+          FloatVector.fromArray(S, dbias, dbiasOff + i).add(g).intoArray(dbias, dbiasOff + i);
+          norm.fma(g, FloatVector.fromArray(S, dweight, dweightOff + i)).intoArray(dweight, dweightOff + i);
+        }
+      }
+      for (; i < to; i++) {
+        float norm = (inp[x + i] - m) * s;
         float g = dout[d + i];
-        float dnorm = weight[weightOff + i] * g;
         dbias[dbiasOff + i] += g;
         dweight[dweightOff + i] += norm * g;
-        dinp[di + i] += (dnorm - dnormMean - norm * dnormNormMean) * s;
       }
     }
   }
@@ -278,12 +449,38 @@ public final class SimdKernels implements Kernels {
   @Override
   public void matmulForward(float[] out, int outOff, float[] inp, int inpOff, float[] weight, int weightOff,
       float[] bias, int biasOff, int N, int C, int OC) {
+    WorkerPool pool = WorkerPool.acquire(2L * N * C * OC);
+    if (pool == null) {
+      matmulForwardRows(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, C, OC, 0, N);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = out;
+    a.i0 = outOff;
+    a.f1 = inp;
+    a.i1 = inpOff;
+    a.f2 = weight;
+    a.i2 = weightOff;
+    a.f3 = bias;
+    a.i3 = biasOff;
+    a.i4 = C;
+    a.i5 = OC;
+    // shares start at multiples of 4 rows, so every row falls in the same 4-row block or tail as on one thread
+    pool.run(MATMUL_FORWARD, N, 4);
+  }
+
+  private static final RangeTask MATMUL_FORWARD = (a, from, to) -> matmulForwardRows(a.f0, a.i0, a.f1, a.i1, a.f2,
+      a.i2, a.f3, a.i3, a.i4, a.i5, from, to);
+
+  /** Rows [from, to) of {@link #matmulForward}; from is a multiple of 4. */
+  private static void matmulForwardRows(float[] out, int outOff, float[] inp, int inpOff, float[] weight,
+      int weightOff, float[] bias, int biasOff, int C, int OC, int from, int to) {
     // tiles of weight rows small enough to stay in L2 while every row of inp passes by
     int tile = Math.max(2, TILE_FLOATS / Math.max(C, 1)) & ~1;
     for (int o0 = 0; o0 < OC; o0 += tile) {
       int o1 = Math.min(OC, o0 + tile);
-      int n = 0;
-      for (; n + 4 <= N; n += 4) {
+      int n = from;
+      for (; n + 4 <= to; n += 4) {
         int x = inpOff + n * C;
         int y = outOff + n * OC;
         int o = o0;
@@ -294,7 +491,7 @@ public final class SimdKernels implements Kernels {
           dot4x1(out, y + o, OC, inp, x, C, weight, weightOff + o * C, bias, biasOff + o);
         }
       }
-      for (; n < N; n++) {
+      for (; n < to; n++) {
         int x = inpOff + n * C;
         int y = outOff + n * OC;
         for (int o = o0; o < o1; o++) {
@@ -350,14 +547,78 @@ public final class SimdKernels implements Kernels {
         a30 = u.fma(v0, a30);
         a31 = u.fma(v1, a31);
       }
-      s00 = a00.reduceLanes(VectorOperators.ADD);
-      s01 = a01.reduceLanes(VectorOperators.ADD);
-      s10 = a10.reduceLanes(VectorOperators.ADD);
-      s11 = a11.reduceLanes(VectorOperators.ADD);
-      s20 = a20.reduceLanes(VectorOperators.ADD);
-      s21 = a21.reduceLanes(VectorOperators.ADD);
-      s30 = a30.reduceLanes(VectorOperators.ADD);
-      s31 = a31.reduceLanes(VectorOperators.ADD);
+      a00 = a00.add(a00.rearrange(SWAP_HALF));
+      a00 = a00.add(a00.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a00 = a00.add(a00.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a00 = a00.add(a00.rearrange(SWAP_SIXTEENTH));
+      }
+      s00 = a00.lane(0);
+      a01 = a01.add(a01.rearrange(SWAP_HALF));
+      a01 = a01.add(a01.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a01 = a01.add(a01.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a01 = a01.add(a01.rearrange(SWAP_SIXTEENTH));
+      }
+      s01 = a01.lane(0);
+      a10 = a10.add(a10.rearrange(SWAP_HALF));
+      a10 = a10.add(a10.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a10 = a10.add(a10.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a10 = a10.add(a10.rearrange(SWAP_SIXTEENTH));
+      }
+      s10 = a10.lane(0);
+      a11 = a11.add(a11.rearrange(SWAP_HALF));
+      a11 = a11.add(a11.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a11 = a11.add(a11.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a11 = a11.add(a11.rearrange(SWAP_SIXTEENTH));
+      }
+      s11 = a11.lane(0);
+      a20 = a20.add(a20.rearrange(SWAP_HALF));
+      a20 = a20.add(a20.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a20 = a20.add(a20.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a20 = a20.add(a20.rearrange(SWAP_SIXTEENTH));
+      }
+      s20 = a20.lane(0);
+      a21 = a21.add(a21.rearrange(SWAP_HALF));
+      a21 = a21.add(a21.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a21 = a21.add(a21.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a21 = a21.add(a21.rearrange(SWAP_SIXTEENTH));
+      }
+      s21 = a21.lane(0);
+      a30 = a30.add(a30.rearrange(SWAP_HALF));
+      a30 = a30.add(a30.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a30 = a30.add(a30.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a30 = a30.add(a30.rearrange(SWAP_SIXTEENTH));
+      }
+      s30 = a30.lane(0);
+      a31 = a31.add(a31.rearrange(SWAP_HALF));
+      a31 = a31.add(a31.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a31 = a31.add(a31.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a31 = a31.add(a31.rearrange(SWAP_SIXTEENTH));
+      }
+      s31 = a31.lane(0);
     }
     for (; i < C; i++) {
       float v0 = weight[w + i];
@@ -407,10 +668,42 @@ public final class SimdKernels implements Kernels {
         a2 = FloatVector.fromArray(S, inp, x2 + i).fma(v, a2);
         a3 = FloatVector.fromArray(S, inp, x3 + i).fma(v, a3);
       }
-      s0 = a0.reduceLanes(VectorOperators.ADD);
-      s1 = a1.reduceLanes(VectorOperators.ADD);
-      s2 = a2.reduceLanes(VectorOperators.ADD);
-      s3 = a3.reduceLanes(VectorOperators.ADD);
+      a0 = a0.add(a0.rearrange(SWAP_HALF));
+      a0 = a0.add(a0.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a0 = a0.add(a0.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a0 = a0.add(a0.rearrange(SWAP_SIXTEENTH));
+      }
+      s0 = a0.lane(0);
+      a1 = a1.add(a1.rearrange(SWAP_HALF));
+      a1 = a1.add(a1.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a1 = a1.add(a1.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a1 = a1.add(a1.rearrange(SWAP_SIXTEENTH));
+      }
+      s1 = a1.lane(0);
+      a2 = a2.add(a2.rearrange(SWAP_HALF));
+      a2 = a2.add(a2.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a2 = a2.add(a2.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a2 = a2.add(a2.rearrange(SWAP_SIXTEENTH));
+      }
+      s2 = a2.lane(0);
+      a3 = a3.add(a3.rearrange(SWAP_HALF));
+      a3 = a3.add(a3.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a3 = a3.add(a3.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a3 = a3.add(a3.rearrange(SWAP_SIXTEENTH));
+      }
+      s3 = a3.lane(0);
     }
     for (; i < C; i++) {
       float v = weight[w + i];
@@ -430,29 +723,89 @@ public final class SimdKernels implements Kernels {
   public void matmulBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dbias,
       int dbiasOff, float[] dout, int doutOff, float[] inp, int inpOff, float[] weight, int weightOff, int N, int C,
       int OC) {
+    long work = 2L * N * C * OC;
+    // dinp (N,C) += dout (N,OC) · weight (OC,C), by rows of dinp
+    WorkerPool pool = WorkerPool.acquire(work);
+    if (pool == null) {
+      matmulBackwardInputRows(dinp, dinpOff, dout, doutOff, weight, weightOff, N, C, OC, 0, N);
+    } else {
+      matmulBackwardArgs(pool, dinp, dinpOff, dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff,
+          weight, weightOff, N, C, OC);
+      pool.run(MATMUL_BACKWARD_INPUT, N, 4);
+    }
+    // dweight (OC,C) += doutᵀ (OC,N) · inp (N,C) and dbias, by output channel: each element sums over N in order
+    pool = WorkerPool.acquire(work);
+    if (pool == null) {
+      matmulBackwardWeightRows(dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff, N, C, OC, 0, OC);
+    } else {
+      matmulBackwardArgs(pool, dinp, dinpOff, dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff,
+          weight, weightOff, N, C, OC);
+      pool.run(MATMUL_BACKWARD_WEIGHT, OC, Math.max(4, L));
+    }
+  }
+
+  private static void matmulBackwardArgs(WorkerPool pool, float[] dinp, int dinpOff, float[] dweight,
+      int dweightOff, float[] dbias, int dbiasOff, float[] dout, int doutOff, float[] inp, int inpOff,
+      float[] weight, int weightOff, int N, int C, int OC) {
+    Args a = pool.args();
+    a.f0 = dinp;
+    a.i0 = dinpOff;
+    a.f1 = dweight;
+    a.i1 = dweightOff;
+    a.f2 = dbias;
+    a.i2 = dbiasOff;
+    a.f3 = dout;
+    a.i3 = doutOff;
+    a.f4 = inp;
+    a.i4 = inpOff;
+    a.f5 = weight;
+    a.i5 = weightOff;
+    a.i6 = N;
+    a.i7 = C;
+    a.i8 = OC;
+  }
+
+  private static final RangeTask MATMUL_BACKWARD_INPUT = (a, from, to) -> matmulBackwardInputRows(a.f0, a.i0, a.f3,
+      a.i3, a.f5, a.i5, a.i6, a.i7, a.i8, from, to);
+
+  private static final RangeTask MATMUL_BACKWARD_WEIGHT = (a, from, to) -> matmulBackwardWeightRows(a.f1, a.i1,
+      a.f2, a.i2, a.f3, a.i3, a.f4, a.i4, a.i6, a.i7, a.i8, from, to);
+
+  /** Rows [from, to) of dinp in {@link #matmulBackward}. */
+  private static void matmulBackwardInputRows(float[] dinp, int dinpOff, float[] dout, int doutOff, float[] weight,
+      int weightOff, int N, int C, int OC, int from, int to) {
     int tile = Math.max(4, TILE_FLOATS / Math.max(C, 1));
-    // dinp (N,C) += dout (N,OC) · weight (OC,C), over tiles of weight rows
     for (int o0 = 0; o0 < OC; o0 += tile) {
       int k = Math.min(tile, OC - o0);
-      gemmAccumulate(dinp, dinpOff, C, dout, doutOff + o0, OC, 1, weight, weightOff + o0 * C, C, N, k, C);
+      gemmAccumulate(dinp, dinpOff + from * C, C, dout, doutOff + from * OC + o0, OC, 1, weight, weightOff + o0 * C,
+          C, to - from, k, C);
     }
-    // dweight (OC,C) += doutᵀ (OC,N) · inp (N,C), over tiles of inp rows
+  }
+
+  /**
+   * Output channels [from, to) of dweight and dbias in {@link #matmulBackward}; from is a multiple of 4 and of the
+   * vector length.
+   */
+  private static void matmulBackwardWeightRows(float[] dweight, int dweightOff, float[] dbias, int dbiasOff,
+      float[] dout, int doutOff, float[] inp, int inpOff, int N, int C, int OC, int from, int to) {
+    int tile = Math.max(4, TILE_FLOATS / Math.max(C, 1));
     for (int n0 = 0; n0 < N; n0 += tile) {
       int k = Math.min(tile, N - n0);
-      gemmAccumulate(dweight, dweightOff, C, dout, doutOff + n0 * OC, 1, OC, inp, inpOff + n0 * C, C, OC, k, C);
+      gemmAccumulate(dweight, dweightOff + from * C, C, dout, doutOff + n0 * OC + from, 1, OC, inp, inpOff + n0 * C,
+          C, to - from, k, C);
     }
     // dbias (OC) += column sums of dout
     if (dbias != null) {
-      int bound = S.loopBound(OC);
-      int o = 0;
-      for (; o < bound; o += L) {
+      int vecEnd = Math.min(to, S.loopBound(OC));
+      int o = from;
+      for (; o < vecEnd; o += L) {
         FloatVector acc = FloatVector.fromArray(S, dbias, dbiasOff + o);
         for (int n = 0; n < N; n++) {
           acc = acc.add(FloatVector.fromArray(S, dout, doutOff + n * OC + o));
         }
         acc.intoArray(dbias, dbiasOff + o);
       }
-      for (; o < OC; o++) {
+      for (; o < to; o++) {
         float s = dbias[dbiasOff + o];
         for (int n = 0; n < N; n++) {
           s += dout[doutOff + n * OC + o];
@@ -582,75 +935,109 @@ public final class SimdKernels implements Kernels {
   @Override
   public void attentionForward(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
       float[] qkv, int qkvOff, int B, int T, int C, int NH) {
+    WorkerPool pool = WorkerPool.acquire(2L * B * T * T * C);
+    if (pool == null) {
+      attentionForwardHeads(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, T, C, NH, 0, B * NH);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = out;
+    a.i0 = outOff;
+    a.f1 = preatt;
+    a.i1 = preattOff;
+    a.f2 = att;
+    a.i2 = attOff;
+    a.f3 = qkv;
+    a.i3 = qkvOff;
+    a.i4 = T;
+    a.i5 = C;
+    a.i6 = NH;
+    pool.run(ATTENTION_FORWARD, B * NH, 1);
+  }
+
+  private static final RangeTask ATTENTION_FORWARD = (a, from, to) -> attentionForwardHeads(a.f0, a.i0, a.f1, a.i1,
+      a.f2, a.i2, a.f3, a.i3, a.i4, a.i5, a.i6, from, to);
+
+  /** (batch, head) pairs [from, to), numbered b·NH + h, of {@link #attentionForward}. */
+  private static void attentionForwardHeads(float[] out, int outOff, float[] preatt, int preattOff, float[] att,
+      int attOff, float[] qkv, int qkvOff, int T, int C, int NH, int from, int to) {
     int C3 = 3 * C;
     int hs = C / NH;
     float scale = (float) (1.0 / (float) Math.sqrt(hs));
     int hsBound = S.loopBound(hs);
-    for (int b = 0; b < B; b++) {
+    for (int bh = from; bh < to; bh++) {
+      int b = bh / NH;
+      int h = bh % NH;
       int base = qkvOff + b * T * C3;
       for (int t = 0; t < T; t++) {
-        for (int h = 0; h < NH; h++) {
-          int q = base + t * C3 + h * hs;
-          int row = ((b * NH + h) * T + t) * T;
-          int pre = preattOff + row;
-          int a = attOff + row;
-          int count = t + 1;
-          // scaled scores q·k, four keys at a time, and their maximum
-          int k0 = base + h * hs + C;
-          int t2 = 0;
-          for (; t2 + 4 <= count; t2 += 4) {
-            scores4(preatt, pre + t2, scale, qkv, q, k0 + t2 * C3, C3, hs);
+        int q = base + t * C3 + h * hs;
+        int row = ((b * NH + h) * T + t) * T;
+        int pre = preattOff + row;
+        int a = attOff + row;
+        int count = t + 1;
+        // scaled scores q·k, four keys at a time, and their maximum
+        int k0 = base + h * hs + C;
+        int t2 = 0;
+        for (; t2 + 4 <= count; t2 += 4) {
+          scores4(preatt, pre + t2, scale, qkv, q, k0 + t2 * C3, C3, hs);
+        }
+        for (; t2 < count; t2++) {
+          preatt[pre + t2] = dot(qkv, q, qkv, k0 + t2 * C3, hs) * scale;
+        }
+        float maxval = MAX_START;
+        for (t2 = 0; t2 < count; t2++) {
+          if (preatt[pre + t2] > maxval) {
+            maxval = preatt[pre + t2];
           }
-          for (; t2 < count; t2++) {
-            preatt[pre + t2] = dot(qkv, q, qkv, k0 + t2 * C3, hs) * scale;
+        }
+        // softmax over the causal prefix
+        float expsum = 0.0f;
+        int bound = S.loopBound(count);
+        t2 = 0;
+        if (bound > 0) {
+          FloatVector vmax = FloatVector.broadcast(S, maxval);
+          FloatVector acc = FloatVector.zero(S);
+          for (; t2 < bound; t2 += L) {
+            FloatVector e = FloatVector.fromArray(S, preatt, pre + t2).sub(vmax);
+            e = VectorMath.exp(e);
+            e.intoArray(att, a + t2);
+            acc = acc.add(e);
           }
-          float maxval = MAX_START;
-          for (t2 = 0; t2 < count; t2++) {
-            if (preatt[pre + t2] > maxval) {
-              maxval = preatt[pre + t2];
-            }
+          acc = acc.add(acc.rearrange(SWAP_HALF));
+          acc = acc.add(acc.rearrange(SWAP_QUARTER));
+          if (L >= 8) {
+            acc = acc.add(acc.rearrange(SWAP_EIGHTH));
           }
-          // softmax over the causal prefix
-          float expsum = 0.0f;
-          int bound = S.loopBound(count);
-          t2 = 0;
-          if (bound > 0) {
-            FloatVector vmax = FloatVector.broadcast(S, maxval);
-            FloatVector acc = FloatVector.zero(S);
-            for (; t2 < bound; t2 += L) {
-              FloatVector e = FloatVector.fromArray(S, preatt, pre + t2).sub(vmax);
-              e = VectorMath.exp(e);
-              e.intoArray(att, a + t2);
-              acc = acc.add(e);
-            }
-            expsum = acc.reduceLanes(VectorOperators.ADD);
+          if (L >= 16) {
+            acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
           }
-          for (; t2 < count; t2++) {
-            float e = VectorMath.exp(preatt[pre + t2] - maxval);
-            att[a + t2] = e;
-            expsum += e;
+          expsum = acc.lane(0);
+        }
+        for (; t2 < count; t2++) {
+          float e = VectorMath.exp(preatt[pre + t2] - maxval);
+          att[a + t2] = e;
+          expsum += e;
+        }
+        scale(att, a, expsum == 0.0f ? 0.0f : 1.0f / expsum, count);
+        Arrays.fill(preatt, pre + count, pre + T, 0.0f);
+        Arrays.fill(att, a + count, a + T, 0.0f);
+        // weighted sum of the values, a vector of the head at a time
+        int y = outOff + (b * T + t) * C + h * hs;
+        int v0 = base + h * hs + 2 * C;
+        int i = 0;
+        for (; i < hsBound; i += L) {
+          FloatVector acc = FloatVector.zero(S);
+          for (int t3 = 0; t3 < count; t3++) {
+            acc = FloatVector.fromArray(S, qkv, v0 + t3 * C3 + i).fma(FloatVector.broadcast(S, att[a + t3]), acc);
           }
-          scale(att, a, expsum == 0.0f ? 0.0f : 1.0f / expsum, count);
-          Arrays.fill(preatt, pre + count, pre + T, 0.0f);
-          Arrays.fill(att, a + count, a + T, 0.0f);
-          // weighted sum of the values, a vector of the head at a time
-          int y = outOff + (b * T + t) * C + h * hs;
-          int v0 = base + h * hs + 2 * C;
-          int i = 0;
-          for (; i < hsBound; i += L) {
-            FloatVector acc = FloatVector.zero(S);
-            for (int t3 = 0; t3 < count; t3++) {
-              acc = FloatVector.fromArray(S, qkv, v0 + t3 * C3 + i).fma(FloatVector.broadcast(S, att[a + t3]), acc);
-            }
-            acc.intoArray(out, y + i);
+          acc.intoArray(out, y + i);
+        }
+        for (; i < hs; i++) {
+          float s = 0.0f;
+          for (int t3 = 0; t3 < count; t3++) {
+            s += att[a + t3] * qkv[v0 + t3 * C3 + i];
           }
-          for (; i < hs; i++) {
-            float s = 0.0f;
-            for (int t3 = 0; t3 < count; t3++) {
-              s += att[a + t3] * qkv[v0 + t3 * C3 + i];
-            }
-            out[y + i] = s;
-          }
+          out[y + i] = s;
         }
       }
     }
@@ -682,10 +1069,42 @@ public final class SimdKernels implements Kernels {
         a2 = u.fma(FloatVector.fromArray(S, x, k2 + i), a2);
         a3 = u.fma(FloatVector.fromArray(S, x, k3 + i), a3);
       }
-      s0 = a0.reduceLanes(VectorOperators.ADD);
-      s1 = a1.reduceLanes(VectorOperators.ADD);
-      s2 = a2.reduceLanes(VectorOperators.ADD);
-      s3 = a3.reduceLanes(VectorOperators.ADD);
+      a0 = a0.add(a0.rearrange(SWAP_HALF));
+      a0 = a0.add(a0.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a0 = a0.add(a0.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a0 = a0.add(a0.rearrange(SWAP_SIXTEENTH));
+      }
+      s0 = a0.lane(0);
+      a1 = a1.add(a1.rearrange(SWAP_HALF));
+      a1 = a1.add(a1.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a1 = a1.add(a1.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a1 = a1.add(a1.rearrange(SWAP_SIXTEENTH));
+      }
+      s1 = a1.lane(0);
+      a2 = a2.add(a2.rearrange(SWAP_HALF));
+      a2 = a2.add(a2.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a2 = a2.add(a2.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a2 = a2.add(a2.rearrange(SWAP_SIXTEENTH));
+      }
+      s2 = a2.lane(0);
+      a3 = a3.add(a3.rearrange(SWAP_HALF));
+      a3 = a3.add(a3.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a3 = a3.add(a3.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a3 = a3.add(a3.rearrange(SWAP_SIXTEENTH));
+      }
+      s3 = a3.lane(0);
     }
     for (; i < n; i++) {
       float u = x[q + i];
@@ -704,65 +1123,100 @@ public final class SimdKernels implements Kernels {
   public void attentionBackward(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
       int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int C,
       int NH) {
+    WorkerPool pool = WorkerPool.acquire(4L * B * T * T * C);
+    if (pool == null) {
+      attentionBackwardHeads(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv, qkvOff, att,
+          attOff, T, C, NH, 0, B * NH);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = dqkv;
+    a.i0 = dqkvOff;
+    a.f1 = dpreatt;
+    a.i1 = dpreattOff;
+    a.f2 = datt;
+    a.i2 = dattOff;
+    a.f3 = dout;
+    a.i3 = doutOff;
+    a.f4 = qkv;
+    a.i4 = qkvOff;
+    a.f5 = att;
+    a.i5 = attOff;
+    a.i6 = T;
+    a.i7 = C;
+    a.i8 = NH;
+    pool.run(ATTENTION_BACKWARD, B * NH, 1);
+  }
+
+  private static final RangeTask ATTENTION_BACKWARD = (a, from, to) -> attentionBackwardHeads(a.f0, a.i0, a.f1,
+      a.i1, a.f2, a.i2, a.f3, a.i3, a.f4, a.i4, a.f5, a.i5, a.i6, a.i7, a.i8, from, to);
+
+  /**
+   * (batch, head) pairs [from, to), numbered b·NH + h, of {@link #attentionBackward}. A pair writes only its own
+   * head's slices of dqkv, and adds into them over t in increasing order, as on one thread.
+   */
+  private static void attentionBackwardHeads(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff,
+      float[] datt, int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int T,
+      int C, int NH, int from, int to) {
     int C3 = 3 * C;
     int hs = C / NH;
     float scale = (float) (1.0 / (float) Math.sqrt(hs));
     int hsBound = S.loopBound(hs);
-    for (int b = 0; b < B; b++) {
+    for (int bh = from; bh < to; bh++) {
+      int b = bh / NH;
+      int h = bh % NH;
       int base = qkvOff + b * T * C3;
       int dbase = dqkvOff + b * T * C3;
       for (int t = 0; t < T; t++) {
-        for (int h = 0; h < NH; h++) {
-          int row = ((b * NH + h) * T + t) * T;
-          int a = attOff + row;
-          int da = dattOff + row;
-          int dpre = dpreattOff + row;
-          int q = base + t * C3 + h * hs;
-          int dq = dbase + t * C3 + h * hs;
-          int dy = doutOff + (b * T + t) * C + h * hs;
-          int count = t + 1;
-          // through the weighted sum of the values
+        int row = ((b * NH + h) * T + t) * T;
+        int a = attOff + row;
+        int da = dattOff + row;
+        int dpre = dpreattOff + row;
+        int q = base + t * C3 + h * hs;
+        int dq = dbase + t * C3 + h * hs;
+        int dy = doutOff + (b * T + t) * C + h * hs;
+        int count = t + 1;
+        // through the weighted sum of the values
+        for (int t2 = 0; t2 < count; t2++) {
+          int off = t2 * C3 + h * hs + 2 * C;
+          datt[da + t2] += dot(qkv, base + off, dout, dy, hs);
+          axpy(dqkv, dbase + off, att[a + t2], dout, dy, hs);
+        }
+        // through the softmax: dpreatt[t3] += att[t3] * (datt[t3] - sum_t2 att[t2] * datt[t2])
+        float weighted = dot(att, a, datt, da, count);
+        int bound = S.loopBound(count);
+        int t3 = 0;
+        if (bound > 0) {
+          FloatVector vw = FloatVector.broadcast(S, weighted);
+          for (; t3 < bound; t3 += L) {
+            FloatVector p = FloatVector.fromArray(S, att, a + t3);
+            FloatVector g = FloatVector.fromArray(S, datt, da + t3).sub(vw);
+            p.fma(g, FloatVector.fromArray(S, dpreatt, dpre + t3)).intoArray(dpreatt, dpre + t3);
+          }
+        }
+        for (; t3 < count; t3++) {
+          dpreatt[dpre + t3] += att[a + t3] * (datt[da + t3] - weighted);
+        }
+        // through the scaled scores: dk[t2] += g·q, dq += sum_t2 g·k[t2], with g = dpreatt[t2]·scale
+        int k0 = h * hs + C;
+        for (int t2 = 0; t2 < count; t2++) {
+          axpy(dqkv, dbase + t2 * C3 + k0, dpreatt[dpre + t2] * scale, qkv, q, hs);
+        }
+        int i = 0;
+        for (; i < hsBound; i += L) {
+          FloatVector acc = FloatVector.fromArray(S, dqkv, dq + i);
           for (int t2 = 0; t2 < count; t2++) {
-            int off = t2 * C3 + h * hs + 2 * C;
-            datt[da + t2] += dot(qkv, base + off, dout, dy, hs);
-            axpy(dqkv, dbase + off, att[a + t2], dout, dy, hs);
+            FloatVector g = FloatVector.broadcast(S, dpreatt[dpre + t2] * scale);
+            acc = FloatVector.fromArray(S, qkv, base + t2 * C3 + k0 + i).fma(g, acc);
           }
-          // through the softmax: dpreatt[t3] += att[t3] * (datt[t3] - sum_t2 att[t2] * datt[t2])
-          float weighted = dot(att, a, datt, da, count);
-          int bound = S.loopBound(count);
-          int t3 = 0;
-          if (bound > 0) {
-            FloatVector vw = FloatVector.broadcast(S, weighted);
-            for (; t3 < bound; t3 += L) {
-              FloatVector p = FloatVector.fromArray(S, att, a + t3);
-              FloatVector g = FloatVector.fromArray(S, datt, da + t3).sub(vw);
-              p.fma(g, FloatVector.fromArray(S, dpreatt, dpre + t3)).intoArray(dpreatt, dpre + t3);
-            }
-          }
-          for (; t3 < count; t3++) {
-            dpreatt[dpre + t3] += att[a + t3] * (datt[da + t3] - weighted);
-          }
-          // through the scaled scores: dk[t2] += g·q, dq += sum_t2 g·k[t2], with g = dpreatt[t2]·scale
-          int k0 = h * hs + C;
+          acc.intoArray(dqkv, dq + i);
+        }
+        for (; i < hs; i++) {
+          float s = dqkv[dq + i];
           for (int t2 = 0; t2 < count; t2++) {
-            axpy(dqkv, dbase + t2 * C3 + k0, dpreatt[dpre + t2] * scale, qkv, q, hs);
+            s += qkv[base + t2 * C3 + k0 + i] * (dpreatt[dpre + t2] * scale);
           }
-          int i = 0;
-          for (; i < hsBound; i += L) {
-            FloatVector acc = FloatVector.fromArray(S, dqkv, dq + i);
-            for (int t2 = 0; t2 < count; t2++) {
-              FloatVector g = FloatVector.broadcast(S, dpreatt[dpre + t2] * scale);
-              acc = FloatVector.fromArray(S, qkv, base + t2 * C3 + k0 + i).fma(g, acc);
-            }
-            acc.intoArray(dqkv, dq + i);
-          }
-          for (; i < hs; i++) {
-            float s = dqkv[dq + i];
-            for (int t2 = 0; t2 < count; t2++) {
-              s += qkv[base + t2 * C3 + k0 + i] * (dpreatt[dpre + t2] * scale);
-            }
-            dqkv[dq + i] = s;
-          }
+          dqkv[dq + i] = s;
         }
       }
     }
@@ -773,15 +1227,37 @@ public final class SimdKernels implements Kernels {
 
   @Override
   public void geluForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
-    int bound = S.loopBound(N);
-    int i = 0;
+    WorkerPool pool = WorkerPool.acquire(24L * N);
+    if (pool == null) {
+      geluForwardRange(out, outOff, inp, inpOff, N, 0, N);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = out;
+    a.i0 = outOff;
+    a.f1 = inp;
+    a.i1 = inpOff;
+    a.i2 = N;
+    pool.run(GELU_FORWARD, N, L);
+  }
+
+  private static final RangeTask GELU_FORWARD =
+      (a, from, to) -> geluForwardRange(a.f0, a.i0, a.f1, a.i1, a.i2, from, to);
+
+  /**
+   * Elements [from, to) of {@link #geluForward}; from is a multiple of the vector length, and elements past the
+   * last whole vector of N take the scalar path, as on one thread.
+   */
+  private static void geluForwardRange(float[] out, int outOff, float[] inp, int inpOff, int N, int from, int to) {
+    int bound = Math.min(to, S.loopBound(N));
+    int i = from;
     for (; i < bound; i += L) {
       FloatVector x = FloatVector.fromArray(S, inp, inpOff + i);
       FloatVector cube = x.mul(GELU_CUBE).mul(x).mul(x);
       FloatVector th = VectorMath.tanh(x.add(cube).mul(GELU_SCALING_FACTOR));
       x.mul(0.5f).mul(th.add(1.0f)).intoArray(out, outOff + i);
     }
-    for (; i < N; i++) {
+    for (; i < to; i++) {
       float x = inp[inpOff + i];
       float cube = GELU_CUBE * x * x * x;
       out[outOff + i] = 0.5f * x * (1.0f + VectorMath.tanh(GELU_SCALING_FACTOR * (x + cube)));
@@ -790,9 +1266,31 @@ public final class SimdKernels implements Kernels {
 
   @Override
   public void geluBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int N) {
+    WorkerPool pool = WorkerPool.acquire(32L * N);
+    if (pool == null) {
+      geluBackwardRange(dinp, dinpOff, inp, inpOff, dout, doutOff, N, 0, N);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = dinp;
+    a.i0 = dinpOff;
+    a.f1 = inp;
+    a.i1 = inpOff;
+    a.f2 = dout;
+    a.i2 = doutOff;
+    a.i3 = N;
+    pool.run(GELU_BACKWARD, N, L);
+  }
+
+  private static final RangeTask GELU_BACKWARD =
+      (a, from, to) -> geluBackwardRange(a.f0, a.i0, a.f1, a.i1, a.f2, a.i2, a.i3, from, to);
+
+  /** Elements [from, to) of {@link #geluBackward}; see {@link #geluForwardRange}. */
+  private static void geluBackwardRange(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout,
+      int doutOff, int N, int from, int to) {
     float cube3 = 3.0f * GELU_CUBE;
-    int bound = S.loopBound(N);
-    int i = 0;
+    int bound = Math.min(to, S.loopBound(N));
+    int i = from;
     for (; i < bound; i += L) {
       FloatVector x = FloatVector.fromArray(S, inp, inpOff + i);
       FloatVector cube = x.mul(GELU_CUBE).mul(x).mul(x);
@@ -804,7 +1302,7 @@ public final class SimdKernels implements Kernels {
       grad.fma(FloatVector.fromArray(S, dout, doutOff + i), FloatVector.fromArray(S, dinp, dinpOff + i))
           .intoArray(dinp, dinpOff + i);
     }
-    for (; i < N; i++) {
+    for (; i < to; i++) {
       float x = inp[inpOff + i];
       float cube = GELU_CUBE * x * x * x;
       float arg = GELU_SCALING_FACTOR * (x + cube);
@@ -818,23 +1316,77 @@ public final class SimdKernels implements Kernels {
   @Override
   public void residualForward(float[] out, int outOff, float[] inp1, int inp1Off, float[] inp2, int inp2Off,
       int N) {
-    add(out, outOff, inp1, inp1Off, inp2, inp2Off, N);
+    WorkerPool pool = WorkerPool.acquire(N);
+    if (pool == null) {
+      add(out, outOff, inp1, inp1Off, inp2, inp2Off, N);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = out;
+    a.i0 = outOff;
+    a.f1 = inp1;
+    a.i1 = inp1Off;
+    a.f2 = inp2;
+    a.i2 = inp2Off;
+    pool.run(RESIDUAL_FORWARD, N, L);
   }
+
+  /** A sum is the same in any lane, so shares need no alignment beyond whole vectors. */
+  private static final RangeTask RESIDUAL_FORWARD =
+      (a, from, to) -> add(a.f0, a.i0 + from, a.f1, a.i1 + from, a.f2, a.i2 + from, to - from);
 
   @Override
   public void residualBackward(float[] dinp1, int dinp1Off, float[] dinp2, int dinp2Off, float[] dout, int doutOff,
       int N) {
-    addInto(dinp1, dinp1Off, dout, doutOff, N);
-    addInto(dinp2, dinp2Off, dout, doutOff, N);
+    WorkerPool pool = WorkerPool.acquire(2L * N);
+    if (pool == null) {
+      addInto(dinp1, dinp1Off, dout, doutOff, N);
+      addInto(dinp2, dinp2Off, dout, doutOff, N);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = dinp1;
+    a.i0 = dinp1Off;
+    a.f1 = dinp2;
+    a.i1 = dinp2Off;
+    a.f2 = dout;
+    a.i2 = doutOff;
+    pool.run(RESIDUAL_BACKWARD, N, L);
   }
+
+  private static final RangeTask RESIDUAL_BACKWARD = (a, from, to) -> {
+    addInto(a.f0, a.i0 + from, a.f2, a.i2 + from, to - from);
+    addInto(a.f1, a.i1 + from, a.f2, a.i2 + from, to - from);
+  };
 
   // ---------------------------------------------------------------------------------------------------------------
   // softmax and loss
 
   @Override
   public void softmaxForward(float[] probs, int probsOff, float[] logits, int logitsOff, int N, int V, int Vp) {
+    WorkerPool pool = WorkerPool.acquire(16L * N * V);
+    if (pool == null) {
+      softmaxForwardRows(probs, probsOff, logits, logitsOff, V, Vp, 0, N);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = probs;
+    a.i0 = probsOff;
+    a.f1 = logits;
+    a.i1 = logitsOff;
+    a.i2 = V;
+    a.i3 = Vp;
+    pool.run(SOFTMAX_FORWARD, N, 1);
+  }
+
+  private static final RangeTask SOFTMAX_FORWARD =
+      (a, from, to) -> softmaxForwardRows(a.f0, a.i0, a.f1, a.i1, a.i2, a.i3, from, to);
+
+  /** Rows [from, to) of {@link #softmaxForward}. */
+  private static void softmaxForwardRows(float[] probs, int probsOff, float[] logits, int logitsOff, int V, int Vp,
+      int from, int to) {
     int bound = S.loopBound(V);
-    for (int n = 0; n < N; n++) {
+    for (int n = from; n < to; n++) {
       int x = logitsOff + n * Vp;
       int p = probsOff + n * Vp;
       float maxval = MAX_START;
@@ -861,7 +1413,7 @@ public final class SimdKernels implements Kernels {
           e.intoArray(probs, p + i);
           acc = acc.add(e);
         }
-        sum = acc.reduceLanes(VectorOperators.ADD);
+        sum = VectorMath.sum(acc);
       }
       for (; i < V; i++) {
         float e = VectorMath.exp(logits[x + i] - maxval);
@@ -897,8 +1449,31 @@ public final class SimdKernels implements Kernels {
   @Override
   public void crossEntropySoftmaxBackward(float[] dlogits, int dlogitsOff, float[] probs, int probsOff,
       int[] targets, int N, int V, int Vp) {
+    WorkerPool pool = WorkerPool.acquire(2L * N * V);
+    if (pool == null) {
+      crossEntropySoftmaxBackwardRows(dlogits, dlogitsOff, probs, probsOff, targets, N, V, Vp, 0, N);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = dlogits;
+    a.i0 = dlogitsOff;
+    a.f1 = probs;
+    a.i1 = probsOff;
+    a.n0 = targets;
+    a.i2 = N;
+    a.i3 = V;
+    a.i4 = Vp;
+    pool.run(CROSS_ENTROPY_SOFTMAX_BACKWARD, N, 1);
+  }
+
+  private static final RangeTask CROSS_ENTROPY_SOFTMAX_BACKWARD = (a, from, to) ->
+      crossEntropySoftmaxBackwardRows(a.f0, a.i0, a.f1, a.i1, a.n0, a.i2, a.i3, a.i4, from, to);
+
+  /** Rows [from, to) of {@link #crossEntropySoftmaxBackward}. */
+  private static void crossEntropySoftmaxBackwardRows(float[] dlogits, int dlogitsOff, float[] probs, int probsOff,
+      int[] targets, int N, int V, int Vp, int from, int to) {
     float dloss = 1.0f / N;
-    for (int n = 0; n < N; n++) {
+    for (int n = from; n < to; n++) {
       int d = dlogitsOff + n * Vp;
       int p = probsOff + n * Vp;
       int ix = targets[n];

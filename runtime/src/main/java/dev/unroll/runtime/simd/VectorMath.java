@@ -38,26 +38,37 @@ final class VectorMath {
   private static final float TANH_CLAMP = 9f;
 
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+  private static final VectorShuffle<Float> SWAP8 = swap(8);
+  private static final VectorShuffle<Float> SWAP4 = swap(4);
+  private static final VectorShuffle<Float> SWAP2 = swap(2);
+  private static final VectorShuffle<Float> SWAP1 = swap(1);
 
-  /** SHIFTS[k] moves lane i + 2^k to lane i: the steps of a fixed-order tree sum. */
-  @SuppressWarnings("unchecked")
-  private static final VectorShuffle<Float>[] SHIFTS = new VectorShuffle[Integer.numberOfTrailingZeros(S.length())];
-
-  static {
-    for (int k = 0; k < SHIFTS.length; k++) {
-      int shift = 1 << k;
-      SHIFTS[k] = VectorShuffle.fromOp(S, i -> (i + shift) % S.length());
-    }
+  /** Lane i takes lane i ^ d (identity where d is not below the vector length). */
+  private static VectorShuffle<Float> swap(int d) {
+    return VectorShuffle.fromOp(S, i -> d < S.length() ? i ^ d : i);
   }
 
   /**
-   * The sum of the lanes, always in the same order: a tree of lanewise additions (lanes i and i + L/2, then
-   * i + L/4, ...). {@code reduceLanes(ADD)} is not used because its order is unspecified, and in practice
-   * differs between the interpreter (sequential) and C2 (a tree), which changed results after warm-up.
+   * The sum of the lanes of a vector of the preferred species, in a fixed tree: lane i plus lane i ^ (L/2), then
+   * i ^ (L/4), ... (for 8 lanes: ((x0+x4)+(x2+x6))+((x1+x5)+(x3+x7))). Not {@code reduceLanes(ADD)}: compiled by
+   * C2 it adds in this tree (measured: the same bits), but interpreted it adds lane by lane, so a kernel gave
+   * different bits before and after warm-up, and on several threads depended on which thread reached a kernel
+   * while it was still cold. Lanewise adds and permutes are the same in every tier. (A variant reducing four
+   * vectors at once with blends measured slower, 20-25 instead of 23-28 GFLOP/s in matmul forward.)
    */
   static float sum(FloatVector v) {
-    for (int k = SHIFTS.length - 1; k >= 0; k--) {
-      v = v.add(v.rearrange(SHIFTS[k]));
+    int l = S.length();
+    if (l > 8) {
+      v = v.add(v.rearrange(SWAP8));
+    }
+    if (l > 4) {
+      v = v.add(v.rearrange(SWAP4));
+    }
+    if (l > 2) {
+      v = v.add(v.rearrange(SWAP2));
+    }
+    if (l > 1) {
+      v = v.add(v.rearrange(SWAP1));
     }
     return v.lane(0);
   }

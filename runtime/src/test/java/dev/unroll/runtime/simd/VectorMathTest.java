@@ -23,6 +23,32 @@ class VectorMathTest {
     return x;
   }
 
+  /**
+   * sum adds in one fixed tree in every tier: checked against the same tree in scalar code over enough calls that
+   * the first run interpreted and the last compiled by C2 (reduceLanes(ADD) fails this: its tiers differ).
+   */
+  @Test
+  void sumAddsInTheSameTreeColdAndWarm() {
+    float[] x = samples();
+    for (int round = 0; round < 50; round++) {
+      for (int i = 0; i < x.length; i += L) {
+        float vector = VectorMath.sum(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, x, i));
+        assertEquals(Float.floatToIntBits(tree(x, i, L)), Float.floatToIntBits(vector), "sum at " + i);
+      }
+    }
+  }
+
+  /** The sum of x[i..i+n) as lane j plus lane j + n/2, recursively: sum's tree. */
+  private static float tree(float[] x, int i, int n) {
+    float[] v = java.util.Arrays.copyOfRange(x, i, i + n);
+    for (int half = n / 2; half >= 1; half /= 2) {
+      for (int j = 0; j < half; j++) {
+        v[j] = v[j] + v[j + half];
+      }
+    }
+    return v[0];
+  }
+
   @Test
   void vectorAndScalarTwinsAgreeBitForBit() {
     float[] x = samples();

@@ -1,0 +1,142 @@
+package dev.unroll.processor.emit;
+
+import com.palantir.javapoet.AnnotationSpec;
+import com.palantir.javapoet.ArrayTypeName;
+import com.palantir.javapoet.ClassName;
+import com.palantir.javapoet.CodeBlock;
+import com.palantir.javapoet.FieldSpec;
+import com.palantir.javapoet.JavaFile;
+import com.palantir.javapoet.MethodSpec;
+import com.palantir.javapoet.TypeName;
+import com.palantir.javapoet.TypeSpec;
+import dev.unroll.processor.parse.ModelSpec;
+import dev.unroll.processor.plan.Plan;
+import javax.lang.model.element.Element;
+import javax.lang.model.element.Modifier;
+
+/**
+ * Prints {@code Unrolled<Name>Benchmark}: a JMH benchmark of the generated model (one training step, and the
+ * forward alone), with the backend and the worker-pool size as JMH parameters. JMH's own annotation processor
+ * turns it into a runnable benchmark in the same compilation. Written only when the annotation asks for it and
+ * JMH is on the compile classpath (the processor checks {@link #JMH_BENCHMARK} first).
+ */
+public final class BenchmarkWriter {
+  /** The annotation whose presence on the classpath this writer needs. */
+  public static final String JMH_BENCHMARK = "org.openjdk.jmh.annotations.Benchmark";
+
+  private static final String JMH = "org.openjdk.jmh.annotations";
+  private static final String RUNTIME = "dev.unroll.runtime";
+  private static final ClassName BACKEND = ClassName.get(RUNTIME, "Backend");
+  private static final ClassName ADAMW = ClassName.get(RUNTIME, "AdamW");
+  private static final ClassName POOL = ClassName.get(RUNTIME, "WorkerPool");
+  private static final ClassName RANDOM = ClassName.get("java.util", "SplittableRandom");
+  private static final ClassName TIME_UNIT = ClassName.get("java.util.concurrent", "TimeUnit");
+  private static final ClassName GENERATED = ClassName.get("javax.annotation.processing", "Generated");
+  private static final TypeName INTS = ArrayTypeName.of(TypeName.INT);
+
+  private BenchmarkWriter() {}
+
+  /** The simple name of the benchmark class for {@code spec}. */
+  public static String className(ModelSpec spec) {
+    return spec.generatedName() + "Benchmark";
+  }
+
+  /** The benchmark file for {@code plan}; {@code originating} ties it to its interface for incremental builds. */
+  public static JavaFile write(Plan plan, Element originating) {
+    ModelSpec spec = plan.spec();
+    ClassName model = ClassName.get(spec.packageName(), spec.generatedName());
+    TypeSpec.Builder type = TypeSpec.classBuilder(className(spec))
+        .addModifiers(Modifier.PUBLIC)
+        .addAnnotation(AnnotationSpec.builder(GENERATED).addMember("value", "$S", ModelWriter.GENERATOR).build())
+        .addAnnotation(AnnotationSpec.builder(jmh("State")).addMember("value", "$T.Thread", jmh("Scope")).build())
+        .addAnnotation(AnnotationSpec.builder(jmh("BenchmarkMode"))
+            .addMember("value", "$T.AverageTime", jmh("Mode")).build())
+        .addAnnotation(AnnotationSpec.builder(jmh("OutputTimeUnit"))
+            .addMember("value", "$T.MILLISECONDS", TIME_UNIT).build())
+        .addAnnotation(AnnotationSpec.builder(jmh("Warmup")).addMember("iterations", "3")
+            .addMember("time", "1").build())
+        .addAnnotation(AnnotationSpec.builder(jmh("Measurement")).addMember("iterations", "5")
+            .addMember("time", "1").build())
+        .addAnnotation(AnnotationSpec.builder(jmh("Fork")).addMember("value", "1")
+            .addMember("jvmArgsAppend", "{$S, $S}", "--add-modules", "jdk.incubator.vector").build())
+        .addJavadoc(doc(spec, plan));
+    if (originating != null) {
+      type.addOriginatingElement(originating);
+    }
+    type.addField(FieldSpec.builder(TypeName.INT, "TOKENS", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("Tokens per step: divide by the time of a step for tokens/s.\n")
+        .initializer("$T.TOKENS", model).build());
+    type.addField(FieldSpec.builder(TypeName.LONG, "FLOPS_PER_STEP", Modifier.PUBLIC, Modifier.STATIC,
+            Modifier.FINAL)
+        .addJavadoc("FLOPs of a training step (6·N·B·T + 12·L·C·B·T²); a forward is a third of it.\n")
+        .initializer("$T.FLOPS_PER_STEP", model).build());
+    type.addField(FieldSpec.builder(BACKEND, "backend", Modifier.PUBLIC)
+        .addJavadoc("The backend; JMH runs each value.\n")
+        .addAnnotation(AnnotationSpec.builder(jmh("Param")).addMember("value", "{$S, $S}", "SIMD", "SCALAR")
+            .build()).build());
+    type.addField(FieldSpec.builder(TypeName.INT, "threads", Modifier.PUBLIC)
+        .addJavadoc("Threads of the worker pool, the benchmark thread included; 0 keeps the default\n"
+            + "({@code -Dunroll.threads} or every processor). Set it with {@code -p threads=1,2}.\n")
+        .addAnnotation(AnnotationSpec.builder(jmh("Param")).addMember("value", "{$S}", "0").build()).build());
+    type.addField(model, "model", Modifier.PRIVATE);
+    type.addField(ADAMW, "opt", Modifier.PRIVATE);
+    type.addField(FieldSpec.builder(INTS, "x", Modifier.PRIVATE, Modifier.FINAL)
+        .initializer("new int[TOKENS]").build());
+    type.addField(FieldSpec.builder(INTS, "y", Modifier.PRIVATE, Modifier.FINAL)
+        .initializer("new int[TOKENS]").build());
+
+    type.addMethod(MethodSpec.methodBuilder("setUp").addModifiers(Modifier.PUBLIC)
+        .addAnnotation(jmh("Setup"))
+        .addJavadoc("A seeded model, its optimizer, and one batch of random tokens.\n")
+        .beginControlFlow("if (threads > 0)")
+        .addStatement("$T.setThreads(threads)", POOL)
+        .endControlFlow()
+        .addStatement("model = $T.create(backend, 1)", model)
+        .addStatement("opt = $T.of(model).lr(1e-4f)", ADAMW)
+        .addStatement("$T r = new $T(1)", RANDOM, RANDOM)
+        .beginControlFlow("for (int i = 0; i < TOKENS; i++)")
+        .addStatement("x[i] = r.nextInt($T.VOCAB)", model)
+        .addStatement("y[i] = r.nextInt($T.VOCAB)", model)
+        .endControlFlow()
+        .build());
+    type.addMethod(MethodSpec.methodBuilder("trainingStep").addModifiers(Modifier.PUBLIC)
+        .addAnnotation(jmh("Benchmark"))
+        .addJavadoc("Forward with loss, backward, one AdamW step; returns the loss.\n")
+        .returns(TypeName.FLOAT)
+        .addStatement("float loss = model.forward(x, y)")
+        .addStatement("model.zeroGrad()")
+        .addStatement("model.backward()")
+        .addStatement("opt.step()")
+        .addStatement("return loss")
+        .build());
+    type.addMethod(MethodSpec.methodBuilder("forward").addModifiers(Modifier.PUBLIC)
+        .addAnnotation(jmh("Benchmark"))
+        .addJavadoc("The forward pass with loss alone.\n")
+        .returns(TypeName.FLOAT)
+        .addStatement("return model.forward(x, y)")
+        .build());
+    return JavaFile.builder(spec.packageName(), type.build())
+        .indent("  ")
+        .skipJavaLangImports(true)
+        .addFileComment("Generated by Unroll from $L. Do not edit: change the annotation instead.",
+            spec.interfaceName())
+        .build();
+  }
+
+  private static ClassName jmh(String simpleName) {
+    return ClassName.get(JMH, simpleName);
+  }
+
+  private static CodeBlock doc(ModelSpec spec, Plan plan) {
+    return CodeBlock.builder()
+        .add("JMH benchmark of {@link $L}: one training step (forward, backward, AdamW) and the forward alone,\n",
+            spec.generatedName())
+        .add("for each backend. $L tokens and $L FLOPs per training step.\n\n", plan.tokensPerStep(),
+            plan.trainingFlopsPerStep())
+        .add("<p>Run it with JMH's runner, e.g. {@code java --add-modules jdk.incubator.vector -cp ...\n")
+        .add("org.openjdk.jmh.Main $L -p threads=1,2}; tokens/s is\n", className(spec))
+        .add("{@code TOKENS} divided by the time of an operation, GFLOP/s is {@code FLOPS_PER_STEP} (a third of\n")
+        .add("it for the forward) divided by it.\n")
+        .build();
+  }
+}

@@ -1,0 +1,335 @@
+package dev.unroll.runtime;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The persistent threads that the SIMD kernels and {@link AdamW} split their work over. One pool serves the whole
+ * process: {@code threads - 1} daemon workers named {@code unroll-worker-N}, plus the calling thread, which always
+ * takes the first share itself.
+ *
+ * <p>Size: {@link Runtime#availableProcessors()} unless the system property {@code unroll.threads} says otherwise,
+ * and {@link #setThreads(int)} changes it at run time (between steps, not during one).
+ *
+ * <p>How a kernel uses it, with nothing allocated and no lock taken:
+ *
+ * <pre>{@code
+ * WorkerPool pool = WorkerPool.acquire(flops);         // null: too small, one thread, or the pool is busy
+ * if (pool == null) { rows(out, inp, 0, N); return; }  // the same code, on the caller alone
+ * WorkerPool.Args a = pool.args();                     // preallocated argument slots
+ * a.f0 = out; a.f1 = inp;
+ * pool.run(ROWS, N, 4);                                // a static, non-capturing RangeTask; releases the pool
+ * }</pre>
+ *
+ * <p>The caller cuts {@code [0, units)} into a few contiguous shares that start at multiples of the caller's grain,
+ * publishes the job with one volatile write (a ticket holding the job's epoch, its share count and its next
+ * unclaimed share), and then claims shares with an atomic increment like any worker; workers spin briefly on the
+ * ticket, then park ({@link LockSupport}).
+ * Each finished share counts down a volatile counter the caller spins on. A worker that is late (descheduled on a
+ * busy machine) simply finds the shares taken. A kernel whose every output element is computed within one share,
+ * in a fixed order, therefore gives the same bits for every thread count. When two threads drive kernels at once,
+ * the one that finds the pool busy runs its kernel alone.
+ */
+public final class WorkerPool {
+
+  /** A job: process units {@code [from, to)}, reading its arguments from {@code a}. Implementations hold no state. */
+  @FunctionalInterface
+  public interface RangeTask {
+    /** Runs units {@code [from, to)} of the job whose arguments are in {@code a}. */
+    void run(Args a, int from, int to);
+  }
+
+  /**
+   * Argument slots of the current job, written by the caller before {@link #run} and read by every share. Kernels
+   * document which slot holds what; {@link #run} clears the array slots afterwards so no array outlives its job.
+   */
+  public static final class Args {
+    public float[] f0;
+    public float[] f1;
+    public float[] f2;
+    public float[] f3;
+    public float[] f4;
+    public float[] f5;
+    public float[] f6;
+    public float[] f7;
+    public int[] n0;
+    public int i0;
+    public int i1;
+    public int i2;
+    public int i3;
+    public int i4;
+    public int i5;
+    public int i6;
+    public int i7;
+    public int i8;
+    public int i9;
+    public int i10;
+    public int i11;
+    public int i12;
+    public float x0;
+    public float x1;
+    public float x2;
+    public float x3;
+    public float x4;
+    public float x5;
+    public float x6;
+    public float x7;
+    public double[] d0;
+
+    Args() {}
+
+    void clear() {
+      f0 = f1 = f2 = f3 = f4 = f5 = f6 = f7 = null;
+      n0 = null;
+      d0 = null;
+    }
+  }
+
+  /** Below this many floating-point operations a kernel stays on the calling thread: a hand-off costs more. */
+  public static final long MIN_PARALLEL_WORK = 1L << 17;
+
+  /** onSpinWait rounds a worker waits for the next job before it parks (some tens of microseconds). */
+  private static final int SPINS = 1 << 11;
+
+  /** Shares per thread: a little slack, so that a thread that starts late (or not at all) costs less. */
+  private static final int SHARES_PER_THREAD = 2;
+
+  /** The ticket holds the number of shares in 16 bits. */
+  private static final int MAX_SHARES = 0xFFFF;
+
+  private static final VarHandle BUSY;
+  private static final VarHandle PENDING;
+  private static final VarHandle TICKET;
+
+  static {
+    try {
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      BUSY = lookup.findVarHandle(WorkerPool.class, "busy", int.class);
+      PENDING = lookup.findVarHandle(WorkerPool.class, "pending", int.class);
+      TICKET = lookup.findVarHandle(WorkerPool.class, "ticket", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  private static volatile WorkerPool shared = new WorkerPool(defaultThreads());
+
+  private final int threads;
+  private final Worker[] workers;
+  private final Args args = new Args();
+  /** 1 while a caller owns the pool (CAS from 0). */
+  @SuppressWarnings("unused")
+  private volatile int busy;
+  /** Shares of the current job not yet finished. */
+  @SuppressWarnings("unused")
+  private volatile int pending;
+  /**
+   * The current job: its epoch (bits 48-63, wrapping; it only wakes workers), its number of shares (bits
+   * 32-47) and its next unclaimed share (bits 0-31). Publishing a job writes it whole; every thread, the caller
+   * included, claims a share with getAndAdd(1), so every claim names the job it belongs to and is valid whoever
+   * makes it: a worker that wakes late runs a share of whatever job is current, or finds none left.
+   */
+  private volatile long ticket;
+  private volatile boolean stopped;
+  private RangeTask task;
+  private int units;
+  /** Units per share: a multiple of the grain. */
+  private int perShare;
+  /** First failure of a worker in the current job, rethrown on the caller. */
+  private volatile Throwable failure;
+
+  private WorkerPool(int threads) {
+    this.threads = threads;
+    this.workers = new Worker[threads - 1];
+    for (int w = 1; w < threads; w++) {
+      Worker worker = new Worker(this);
+      worker.setName("unroll-worker-" + w);
+      worker.setDaemon(true);
+      workers[w - 1] = worker;
+      worker.start();
+    }
+  }
+
+  private static int defaultThreads() {
+    String p = System.getProperty("unroll.threads");
+    if (p != null && !p.isBlank()) {
+      try {
+        int n = Integer.parseInt(p.trim());
+        if (n >= 1) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // fall through to the message below
+      }
+      throw new IllegalArgumentException("-Dunroll.threads=" + p + ": give a whole number >= 1");
+    }
+    return Math.max(1, Runtime.getRuntime().availableProcessors());
+  }
+
+  /** Threads the kernels split over, the caller included. */
+  public static int threads() {
+    return shared.threads;
+  }
+
+  /**
+   * Replaces the pool by one of {@code n} threads (the caller included; 1 means no worker threads). Call it
+   * between steps: a kernel that is running finishes on the old pool first.
+   */
+  public static synchronized void setThreads(int n) {
+    if (n < 1) {
+      throw new IllegalArgumentException("threads must be >= 1, got " + n);
+    }
+    WorkerPool old = shared;
+    if (old.threads == n) {
+      return;
+    }
+    while (!BUSY.compareAndSet(old, 0, 1)) {
+      Thread.onSpinWait();
+    }
+    shared = new WorkerPool(n);
+    old.stopped = true;
+    for (Worker w : old.workers) {
+      LockSupport.unpark(w);
+    }
+  }
+
+  /** The ids of the current pool's worker threads (for allocation and CPU-time accounting). */
+  public static long[] workerThreadIds() {
+    Worker[] ws = shared.workers;
+    long[] ids = new long[ws.length];
+    for (int i = 0; i < ws.length; i++) {
+      ids[i] = ws[i].threadId();
+    }
+    return ids;
+  }
+
+  /**
+   * The pool, owned by the caller until {@link #run} returns; or null when the job should run on the caller
+   * alone: {@code work} (about the job's floating-point operations) is below {@link #MIN_PARALLEL_WORK}, there
+   * is one thread, or another thread is using the pool.
+   */
+  public static WorkerPool acquire(long work) {
+    WorkerPool p = shared;
+    if (p.threads == 1 || work < MIN_PARALLEL_WORK) {
+      return null;
+    }
+    return BUSY.compareAndSet(p, 0, 1) ? p : null;
+  }
+
+  /** Argument slots for the job about to run; only the owner may write them. */
+  public Args args() {
+    return args;
+  }
+
+  /**
+   * Runs {@code task} over {@code [0, units)} on every thread of the pool, the caller included, and returns when
+   * all shares are done; then releases the pool. Shares are contiguous and begin at multiples of {@code grain};
+   * which thread runs which share is decided at run time, but the shares themselves are not.
+   */
+  public void run(RangeTask task, int units, int grain) {
+    try {
+      if (units <= 0) {
+        return;
+      }
+      int g = Math.max(1, grain);
+      int blocks = (units + g - 1) / g;
+      int n = Math.max(1, Math.min(Math.min(blocks, threads * SHARES_PER_THREAD), MAX_SHARES));
+      this.task = task;
+      this.units = units;
+      this.perShare = (blocks + n - 1) / n * g;
+      int shares = (units + perShare - 1) / perShare;
+      this.failure = null;
+      PENDING.setVolatile(this, shares);
+      long epoch = (ticket >>> 48) + 1;
+      TICKET.setVolatile(this, (epoch << 48) | ((long) shares << 32)); // publishes the fields above
+      // no branch that is rarely taken on this path: a first-time branch makes C2 deoptimize, and deoptimizing
+      // reallocates objects it had eliminated; an unpark of a thread that is not parked is cheap
+      for (Worker w : workers) {
+        LockSupport.unpark(w);
+      }
+      Throwable mine = null;
+      try {
+        claimShares();
+      } catch (RuntimeException | Error t) {
+        mine = t;
+      }
+      // the workers may still be writing into the caller's arrays: wait for them even when the caller failed
+      while ((int) PENDING.getVolatile(this) != 0) {
+        Thread.onSpinWait();
+      }
+      Throwable f = mine != null ? mine : failure;
+      if (f != null) {
+        if (f instanceof RuntimeException r) {
+          throw r;
+        }
+        if (f instanceof Error e) {
+          throw e;
+        }
+        throw new IllegalStateException(f);
+      }
+    } finally {
+      this.task = null;
+      args.clear();
+      BUSY.setVolatile(this, 0);
+    }
+  }
+
+  /** Claims and runs shares of the current job until none is left; failures are recorded, not thrown. */
+  private void claimShares() {
+    while (true) {
+      long t = (long) TICKET.getAndAdd(this, 1L);
+      int share = (int) t;
+      if (share >= (int) ((t >>> 32) & 0xFFFF)) {
+        return;
+      }
+      try {
+        int from = share * perShare;
+        task.run(args, from, Math.min(units, from + perShare));
+      } catch (RuntimeException | Error e) {
+        if (failure == null) {
+          failure = e;
+        }
+      } finally {
+        PENDING.getAndAdd(this, -1);
+      }
+    }
+  }
+
+  /** A pool thread: waits for the next epoch, then claims and runs shares like the caller. */
+  private static final class Worker extends Thread {
+    private final WorkerPool pool;
+    volatile boolean parked;
+
+    Worker(WorkerPool pool) {
+      this.pool = pool;
+    }
+
+    @Override
+    public void run() {
+      WorkerPool p = pool;
+      long seen = 0;
+      while (true) {
+        long e;
+        int spins = 0;
+        while ((e = p.ticket >>> 48) == seen && !p.stopped) {
+          if (spins < SPINS) {
+            spins++;
+            Thread.onSpinWait();
+          } else {
+            parked = true;
+            if (p.ticket >>> 48 == seen && !p.stopped) {
+              LockSupport.park(p);
+            }
+            parked = false;
+          }
+        }
+        if (p.stopped) {
+          return;
+        }
+        seen = e;
+        p.claimShares();
+      }
+    }
+  }
+}

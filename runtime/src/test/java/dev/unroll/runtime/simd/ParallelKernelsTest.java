@@ -1,0 +1,230 @@
+package dev.unroll.runtime.simd;
+
+import static dev.unroll.runtime.scalar.KernelTesting.PAD;
+import static dev.unroll.runtime.scalar.KernelTesting.random;
+import static dev.unroll.runtime.scalar.KernelTesting.tokens;
+import static dev.unroll.runtime.scalar.KernelTesting.zeros;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.management.ThreadMXBean;
+import dev.unroll.runtime.AdamW;
+import dev.unroll.runtime.Parameters;
+import dev.unroll.runtime.WorkerPool;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The {@link WorkerPool}'s contract with the kernels: every kernel and AdamW give bit-identical results on 1, 2
+ * and 3 threads, and nothing is allocated per call on the calling thread or on any worker. The sizes are awkward
+ * (rows not a multiple of 4, channels not a multiple of a vector) and large enough that every kernel that splits
+ * does split.
+ */
+class ParallelKernelsTest {
+
+  private static final SimdKernels K = SimdKernels.INSTANCE;
+
+  private static final int B = 2;
+  private static final int T = 131;
+  private static final int C = 516;
+  private static final int NH = 4;
+  private static final int OC = 301;
+  private static final int V = 301;
+  private static final int VP = 304;
+  private static final int N = B * T;
+
+  private final int initialThreads = WorkerPool.threads();
+
+  @AfterEach
+  void restoreThreads() {
+    WorkerPool.setThreads(initialThreads);
+  }
+
+  /** Inputs and outputs of one run of every kernel; the same inputs for every instance. */
+  private static final class Run {
+    final SplittableRandom rnd = new SplittableRandom(42);
+    final int[] inp = tokens(rnd, N, V);
+    final int[] targets = tokens(rnd, N, V);
+    final float[] wte = random(rnd, V * C, -1, 1);
+    final float[] wpe = random(rnd, T * C, -1, 1);
+    final float[] x = random(rnd, N * C, -1, 3);
+    final float[] lnw = random(rnd, C, 0.5, 1.5);
+    final float[] lnb = random(rnd, C, -1, 1);
+    final float[] w = random(rnd, OC * C, -1, 1);
+    final float[] bias = random(rnd, OC, -1, 1);
+    final float[] qkv = random(rnd, N * 3 * C, -1, 1);
+    final float[] dN = random(rnd, N * C, -1, 1);
+    final float[] dOc = random(rnd, N * OC, -1, 1);
+    final float[] logits = random(rnd, N * VP, -4, 4);
+    // outputs, accumulated gradients start from random values
+    final float[] enc = zeros(N * C);
+    final float[] dwte = random(rnd, V * C, -1, 1);
+    final float[] dwpe = random(rnd, T * C, -1, 1);
+    final float[] ln = zeros(N * C);
+    final float[] mean = zeros(N);
+    final float[] rstd = zeros(N);
+    final float[] dx = random(rnd, N * C, -1, 1);
+    final float[] dlnw = random(rnd, C, -1, 1);
+    final float[] dlnb = random(rnd, C, -1, 1);
+    final float[] mm = zeros(N * OC);
+    final float[] dxm = random(rnd, N * C, -1, 1);
+    final float[] dw = random(rnd, OC * C, -1, 1);
+    final float[] dbias = random(rnd, OC, -1, 1);
+    final float[] att = zeros(N * C);
+    final float[] preatt = zeros(B * NH * T * T);
+    final float[] attw = zeros(B * NH * T * T);
+    final float[] dqkv = random(rnd, N * 3 * C, -1, 1);
+    final float[] dpreatt = zeros(B * NH * T * T);
+    final float[] datt = zeros(B * NH * T * T);
+    final float[] gelu = zeros(N * C);
+    final float[] dgelu = random(rnd, N * C, -1, 1);
+    final float[] res = zeros(N * C);
+    final float[] dres1 = random(rnd, N * C, -1, 1);
+    final float[] dres2 = random(rnd, N * C, -1, 1);
+    final float[] probs = zeros(N * VP);
+    final float[] losses = zeros(N);
+    final float[] dlogits = random(rnd, N * VP, -1, 1);
+    // AdamW reads the whole arena, so these have no NaN pads
+    final float[] params = new float[100_003];
+    final float[] grads = new float[100_003];
+    final AdamW opt = AdamW.of(new Parameters(params, grads, List.of())).clipGradNorm(1f);
+
+    {
+      for (int i = 0; i < params.length; i++) {
+        params[i] = (float) rnd.nextDouble(-1, 1);
+        grads[i] = (float) rnd.nextDouble(-1, 1);
+      }
+    }
+    float loss;
+    float norm;
+
+    /** Runs every kernel once, in the order of a training step. */
+    void all() {
+      K.encoderForward(enc, PAD, inp, wte, PAD, wpe, PAD, B, T, C);
+      K.encoderBackward(dwte, PAD, dwpe, PAD, dN, PAD, inp, B, T, C);
+      K.layernormForward(ln, PAD, mean, PAD, rstd, PAD, x, PAD, lnw, PAD, lnb, PAD, N, C);
+      K.layernormBackward(dx, PAD, dlnw, PAD, dlnb, PAD, dN, PAD, x, PAD, lnw, PAD, mean, PAD, rstd, PAD, N, C);
+      K.matmulForward(mm, PAD, x, PAD, w, PAD, bias, PAD, N, C, OC);
+      K.matmulBackward(dxm, PAD, dw, PAD, dbias, PAD, dOc, PAD, x, PAD, w, PAD, N, C, OC);
+      K.attentionForward(att, PAD, preatt, PAD, attw, PAD, qkv, PAD, B, T, C, NH);
+      K.zero(dpreatt, PAD, B * NH * T * T);
+      K.zero(datt, PAD, B * NH * T * T);
+      K.attentionBackward(dqkv, PAD, dpreatt, PAD, datt, PAD, dN, PAD, qkv, PAD, attw, PAD, B, T, C, NH);
+      K.geluForward(gelu, PAD, x, PAD, N * C);
+      K.geluBackward(dgelu, PAD, x, PAD, dN, PAD, N * C);
+      K.residualForward(res, PAD, x, PAD, dN, PAD, N * C);
+      K.residualBackward(dres1, PAD, dres2, PAD, dN, PAD, N * C);
+      K.softmaxForward(probs, PAD, logits, PAD, N, V, VP);
+      loss = K.crossEntropyForward(losses, PAD, probs, PAD, targets, N, VP);
+      K.crossEntropySoftmaxBackward(dlogits, PAD, probs, PAD, targets, N, V, VP);
+      norm = opt.step();
+    }
+
+    List<float[]> outputs() {
+      List<float[]> all = new ArrayList<>(List.of(enc, dwte, dwpe, ln, mean, rstd, dx, dlnw, dlnb, mm, dxm, dw,
+          dbias, att, preatt, attw, dqkv, dpreatt, datt, gelu, dgelu, res, dres1, dres2, probs, losses, dlogits,
+          params, grads));
+      all.add(new float[] {loss, norm, opt.firstMoment(7), opt.secondMoment(99_999)});
+      return all;
+    }
+  }
+
+  private static final String[] NAMES = {"encoder out", "dwte", "dwpe", "layernorm out", "mean", "rstd",
+      "layernorm dinp", "dweight (layernorm)", "dbias (layernorm)", "matmul out", "matmul dinp", "matmul dweight",
+      "matmul dbias", "attention out", "preatt", "att", "dqkv", "dpreatt", "datt", "gelu out", "gelu dinp",
+      "residual out", "residual dinp1", "residual dinp2", "probs", "losses", "dlogits", "AdamW params",
+      "grads", "loss, norm and moments"};
+
+  private static List<float[]> runOn(int threads) {
+    WorkerPool.setThreads(threads);
+    Run run = new Run();
+    run.all();
+    run.all(); // twice: the second step's AdamW and accumulations start from the first one's results
+    return run.outputs();
+  }
+
+  @Test
+  void everyKernelGivesTheSameBitsOnOneTwoAndThreeThreads() {
+    List<float[]> one = runOn(1);
+    for (int threads = 2; threads <= 3; threads++) {
+      List<float[]> many = runOn(threads);
+      for (int i = 0; i < one.size(); i++) {
+        assertArrayEquals(one.get(i), many.get(i), NAMES[i] + " on " + threads + " threads vs 1");
+      }
+    }
+  }
+
+  @Test
+  void workersAreNamedDaemons() {
+    WorkerPool.setThreads(3);
+    assertEquals(3, WorkerPool.threads());
+    long[] ids = WorkerPool.workerThreadIds();
+    assertEquals(2, ids.length);
+    List<String> names = new ArrayList<>();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      for (long id : ids) {
+        if (t.threadId() == id) {
+          assertTrue(t.isDaemon(), t.getName());
+          names.add(t.getName());
+        }
+      }
+    }
+    names.sort(null);
+    assertEquals(List.of("unroll-worker-1", "unroll-worker-2"), names);
+  }
+
+  @Test
+  void nothingIsAllocatedOnAnyThreadOnceWarm() {
+    WorkerPool.setThreads(3);
+    Run run = new Run();
+    ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+    long[] workers = WorkerPool.workerThreadIds();
+    long[] ids = new long[workers.length + 1];
+    ids[0] = Thread.currentThread().threadId();
+    System.arraycopy(workers, 0, ids, 1, workers.length);
+    long[] before = new long[ids.length];
+    long[] after = new long[ids.length];
+    // warm up until C2 has compiled the kernels on every thread (interpreted Vector API code boxes), at most ~60 s
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      allocated(mx, ids, before);
+      for (int i = 0; i < 5; i++) {
+        run.all();
+      }
+      allocated(mx, ids, after);
+      if (total(before, after) == 0) {
+        break;
+      }
+    }
+    long cpuBefore = mx.getThreadCpuTime(ids[1]); // outside the measured window: it allocates
+    allocated(mx, ids, before);
+    for (int i = 0; i < 10; i++) {
+      run.all();
+    }
+    allocated(mx, ids, after);
+    assertTrue(mx.getThreadCpuTime(ids[1]) > cpuBefore, "unroll-worker-1 took part");
+    for (int i = 0; i < ids.length; i++) {
+      assertEquals(0, after[i] - before[i], (i == 0 ? "caller" : "unroll-worker-" + i)
+          + ": bytes allocated by 10 runs of every kernel and AdamW after warm-up");
+    }
+  }
+
+  private static void allocated(ThreadMXBean mx, long[] ids, long[] into) {
+    for (int i = 0; i < ids.length; i++) {
+      into[i] = mx.getThreadAllocatedBytes(ids[i]);
+    }
+  }
+
+  private static long total(long[] before, long[] after) {
+    long s = 0;
+    for (int i = 0; i < before.length; i++) {
+      s += after[i] - before[i];
+    }
+    return s;
+  }
+}
