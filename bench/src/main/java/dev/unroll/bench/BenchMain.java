@@ -37,7 +37,7 @@ public final class BenchMain {
     Collection<RunResult> results = new Runner(options).run();
 
     Report report = Report.of(results, Runtime.getRuntime().availableProcessors());
-    String table = report.markdown();
+    String table = report.markdown() + System.lineSeparator() + DecodeReport.markdown(results);
     System.out.println();
     System.out.println(table);
     Files.writeString(out.resolve("results.md"), table);

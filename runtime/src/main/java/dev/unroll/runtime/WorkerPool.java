@@ -54,6 +54,7 @@ public final class WorkerPool {
     public float[] f6;
     public float[] f7;
     public int[] n0;
+    public short[] s0;
     public int i0;
     public int i1;
     public int i2;

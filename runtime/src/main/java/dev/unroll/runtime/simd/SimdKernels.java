@@ -465,8 +465,30 @@ public final class SimdKernels implements Kernels {
     a.i3 = biasOff;
     a.i4 = C;
     a.i5 = OC;
+    a.i6 = N;
+    if (N < 4) {
+      // too few rows to share (decoding has one): share the output columns; each still gets the tail's dot
+      pool.run(MATMUL_FORWARD_COLUMNS, OC, 4);
+      return;
+    }
     // shares start at multiples of 4 rows, so every row falls in the same 4-row block or tail as on one thread
     pool.run(MATMUL_FORWARD, N, 4);
+  }
+
+  private static final RangeTask MATMUL_FORWARD_COLUMNS = (a, from, to) -> matmulForwardColumns(a.f0, a.i0, a.f1,
+      a.i1, a.f2, a.i2, a.f3, a.i3, a.i4, a.i5, a.i6, from, to);
+
+  /** Columns [from, to) of {@link #matmulForward} for fewer than 4 rows: what the row path's tail computes. */
+  private static void matmulForwardColumns(float[] out, int outOff, float[] inp, int inpOff, float[] weight,
+      int weightOff, float[] bias, int biasOff, int C, int OC, int N, int from, int to) {
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int y = outOff + n * OC;
+      for (int o = from; o < to; o++) {
+        float b = bias == null ? 0.0f : bias[biasOff + o];
+        out[y + o] = b + dot(inp, x, weight, weightOff + o * C, C);
+      }
+    }
   }
 
   private static final RangeTask MATMUL_FORWARD = (a, from, to) -> matmulForwardRows(a.f0, a.i0, a.f1, a.i1, a.f2,
@@ -1413,7 +1435,15 @@ public final class SimdKernels implements Kernels {
           e.intoArray(probs, p + i);
           acc = acc.add(e);
         }
-        sum = VectorMath.sum(acc);
+        acc = acc.add(acc.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        acc = acc.add(acc.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          acc = acc.add(acc.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
+        }
+        sum = acc.lane(0);
       }
       for (; i < V; i++) {
         float e = VectorMath.exp(logits[x + i] - maxval);
@@ -1533,7 +1563,15 @@ public final class SimdKernels implements Kernels {
         e.intoArray(att, a + t2);
         acc = acc.add(e);
       }
-      expsum = acc.reduceLanes(VectorOperators.ADD);
+      acc = acc.add(acc.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+      acc = acc.add(acc.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        acc = acc.add(acc.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
+      }
+      expsum = acc.lane(0);
     }
     for (; t2 < count; t2++) {
       float e = VectorMath.exp(pre[p + t2] - maxval);
@@ -1704,7 +1742,15 @@ public final class SimdKernels implements Kernels {
           FloatVector gw = FloatVector.fromArray(S, dout, d + i).mul(FloatVector.fromArray(S, weight, weightOff + i));
           acc = gw.fma(FloatVector.fromArray(S, inp, x + i), acc);
         }
-        sum = acc.reduceLanes(VectorOperators.ADD);
+        acc = acc.add(acc.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        acc = acc.add(acc.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          acc = acc.add(acc.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
+        }
+        sum = acc.lane(0);
       }
       for (; i < C; i++) {
         sum += dout[d + i] * weight[weightOff + i] * inp[x + i];
@@ -1794,11 +1840,38 @@ public final class SimdKernels implements Kernels {
   @Override
   public void matmulForwardBf16(float[] out, int outOff, float[] inp, int inpOff, short[] weight, int weightOff,
       float[] bias, int biasOff, int N, int C, int OC) {
+    WorkerPool pool = WorkerPool.acquire(2L * N * C * OC);
+    if (pool == null) {
+      matmulForwardBf16Columns(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC, 0, OC);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = out;
+    a.i0 = outOff;
+    a.f1 = inp;
+    a.i1 = inpOff;
+    a.s0 = weight;
+    a.i2 = weightOff;
+    a.f3 = bias;
+    a.i3 = biasOff;
+    a.i4 = N;
+    a.i5 = C;
+    a.i6 = OC;
+    // shares of output columns start at multiples of 4: each column falls in the same 4-column block as alone
+    pool.run(MATMUL_FORWARD_BF16, OC, 4);
+  }
+
+  private static final RangeTask MATMUL_FORWARD_BF16 = (a, from, to) -> matmulForwardBf16Columns(a.f0, a.i0, a.f1,
+      a.i1, a.s0, a.i2, a.f3, a.i3, a.i4, a.i5, a.i6, from, to);
+
+  /** Output columns [from, to) of {@link #matmulForwardBf16}; from is a multiple of 4. */
+  private static void matmulForwardBf16Columns(float[] out, int outOff, float[] inp, int inpOff, short[] weight,
+      int weightOff, float[] bias, int biasOff, int N, int C, int OC, int from, int to) {
     int bound = S.loopBound(C);
     for (int n = 0; n < N; n++) {
       int x = inpOff + n * C;
-      int o = 0;
-      for (; o + 4 <= OC; o += 4) {
+      int o = from;
+      for (; o + 4 <= to; o += 4) {
         int w0 = weightOff + o * C;
         int w1 = w0 + C;
         int w2 = w1 + C;
@@ -1815,10 +1888,42 @@ public final class SimdKernels implements Kernels {
           a2 = loadBf16(weight, w2 + i).fma(xv, a2);
           a3 = loadBf16(weight, w3 + i).fma(xv, a3);
         }
-        float s0 = VectorMath.sum(a0);
-        float s1 = VectorMath.sum(a1);
-        float s2 = VectorMath.sum(a2);
-        float s3 = VectorMath.sum(a3);
+        a0 = a0.add(a0.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        a0 = a0.add(a0.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          a0 = a0.add(a0.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          a0 = a0.add(a0.rearrange(SWAP_SIXTEENTH));
+        }
+        float s0 = a0.lane(0);
+        a1 = a1.add(a1.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        a1 = a1.add(a1.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          a1 = a1.add(a1.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          a1 = a1.add(a1.rearrange(SWAP_SIXTEENTH));
+        }
+        float s1 = a1.lane(0);
+        a2 = a2.add(a2.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        a2 = a2.add(a2.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          a2 = a2.add(a2.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          a2 = a2.add(a2.rearrange(SWAP_SIXTEENTH));
+        }
+        float s2 = a2.lane(0);
+        a3 = a3.add(a3.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        a3 = a3.add(a3.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          a3 = a3.add(a3.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          a3 = a3.add(a3.rearrange(SWAP_SIXTEENTH));
+        }
+        float s3 = a3.lane(0);
         for (; i < C; i++) {
           float xi = inp[x + i];
           s0 += xi * Bf16.toFloat(weight[w0 + i]);
@@ -1832,14 +1937,22 @@ public final class SimdKernels implements Kernels {
         out[y + 2] = s2 + (bias == null ? 0f : bias[biasOff + o + 2]);
         out[y + 3] = s3 + (bias == null ? 0f : bias[biasOff + o + 3]);
       }
-      for (; o < OC; o++) {
+      for (; o < to; o++) {
         int w0 = weightOff + o * C;
         FloatVector a0 = FloatVector.zero(S);
         int i = 0;
         for (; i < bound; i += L) {
           a0 = loadBf16(weight, w0 + i).fma(FloatVector.fromArray(S, inp, x + i), a0);
         }
-        float s0 = VectorMath.sum(a0);
+        a0 = a0.add(a0.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        a0 = a0.add(a0.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          a0 = a0.add(a0.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          a0 = a0.add(a0.rearrange(SWAP_SIXTEENTH));
+        }
+        float s0 = a0.lane(0);
         for (; i < C; i++) {
           s0 += inp[x + i] * Bf16.toFloat(weight[w0 + i]);
         }
