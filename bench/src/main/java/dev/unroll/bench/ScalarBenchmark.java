@@ -22,7 +22,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class ScalarBenchmark {
-  @Param({"tiny"})
+  @Param({"tiny", "baby"})
   public String shape;
 
   @Param({"1"})
