@@ -1824,6 +1824,19 @@ public final class SimdKernels implements Kernels {
   // ---------------------------------------------------------------------------------------------------------------
   // bfloat16 weights, for decoding
 
+  /** Shorts in one float vector's worth of lanes. */
+  private static final jdk.incubator.vector.VectorSpecies<Short> BF16 = jdk.incubator.vector.VectorSpecies.of(
+      short.class, jdk.incubator.vector.VectorShape.forBitSize(L * 16));
+
+  private static final jdk.incubator.vector.VectorSpecies<Integer> BF16_WIDE = jdk.incubator.vector.VectorSpecies.of(
+      int.class, S.vectorShape());
+
+  /** L bfloat16 weights from w[off..], as floats: sign-extend to int, shift into the high half. */
+  private static FloatVector loadBf16(short[] w, int off) {
+    return ((jdk.incubator.vector.IntVector) jdk.incubator.vector.ShortVector.fromArray(BF16, w, off)
+        .convertShape(VectorOperators.S2I, BF16_WIDE, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+  }
+
   @Override
   public void matmulForwardBf16(float[] out, int outOff, float[] inp, int inpOff, short[] weight, int weightOff,
       float[] bias, int biasOff, int N, int C, int OC) {
@@ -1851,26 +1864,10 @@ public final class SimdKernels implements Kernels {
   private static final RangeTask MATMUL_FORWARD_BF16 = (a, from, to) -> matmulForwardBf16Columns(a.f0, a.i0, a.f1,
       a.i1, a.s0, a.i2, a.f3, a.i3, a.i4, a.i5, a.i6, from, to);
 
-  /** 2·L bfloat16 weights: one float vector's bytes. */
-  private static final jdk.incubator.vector.VectorSpecies<Short> BF16_PAIRS = jdk.incubator.vector.VectorSpecies.of(
-      short.class, S.vectorShape());
-
-  /** Lanes 0, 2, 4, ... of two vectors side by side (the second vector's lanes as exceptional indexes). */
-  private static final VectorShuffle<Float> EVENS = VectorShuffle.fromOp(S, j -> 2 * j);
-
-  /** Lanes 1, 3, 5, ... of two vectors side by side. */
-  private static final VectorShuffle<Float> ODDS = VectorShuffle.fromOp(S, j -> 2 * j + 1);
-
-  /**
-   * Output columns [from, to) of {@link #matmulForwardBf16}; from is a multiple of 4. Each step reads 2·L weights
-   * as L ints: an int holds weights 2j (low half) and 2j+1 (high half), so a shift and a mask give them as floats
-   * with no cross-lane widening; the input is split into its even and odd elements once per step and shared by
-   * four weight rows.
-   */
+  /** Output columns [from, to) of {@link #matmulForwardBf16}; from is a multiple of 4. */
   private static void matmulForwardBf16Columns(float[] out, int outOff, float[] inp, int inpOff, short[] weight,
       int weightOff, float[] bias, int biasOff, int N, int C, int OC, int from, int to) {
-    int step = 2 * L;
-    int bound = C - C % step;
+    int bound = S.loopBound(C);
     for (int n = 0; n < N; n++) {
       int x = inpOff + n * C;
       int o = from;
@@ -1884,51 +1881,48 @@ public final class SimdKernels implements Kernels {
         FloatVector a2 = FloatVector.zero(S);
         FloatVector a3 = FloatVector.zero(S);
         int i = 0;
-        for (; i < bound; i += step) {
-          FloatVector lo = FloatVector.fromArray(S, inp, x + i);
-          FloatVector hi = FloatVector.fromArray(S, inp, x + i + L);
-          FloatVector xe = lo.rearrange(EVENS, hi);
-          FloatVector xo = lo.rearrange(ODDS, hi);
-          jdk.incubator.vector.IntVector p0 = jdk.incubator.vector.ShortVector.fromArray(BF16_PAIRS, weight, w0 + i)
-              .reinterpretAsInts();
-          jdk.incubator.vector.IntVector p1 = jdk.incubator.vector.ShortVector.fromArray(BF16_PAIRS, weight, w1 + i)
-              .reinterpretAsInts();
-          jdk.incubator.vector.IntVector p2 = jdk.incubator.vector.ShortVector.fromArray(BF16_PAIRS, weight, w2 + i)
-              .reinterpretAsInts();
-          jdk.incubator.vector.IntVector p3 = jdk.incubator.vector.ShortVector.fromArray(BF16_PAIRS, weight, w3 + i)
-              .reinterpretAsInts();
-          a0 = p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a0);
-          a0 = p0.and(0xFFFF0000).reinterpretAsFloats().fma(xo, a0);
-          a1 = p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a1);
-          a1 = p1.and(0xFFFF0000).reinterpretAsFloats().fma(xo, a1);
-          a2 = p2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a2);
-          a2 = p2.and(0xFFFF0000).reinterpretAsFloats().fma(xo, a2);
-          a3 = p3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a3);
-          a3 = p3.and(0xFFFF0000).reinterpretAsFloats().fma(xo, a3);
+        for (; i < bound; i += L) {
+          FloatVector xv = FloatVector.fromArray(S, inp, x + i);
+          a0 = loadBf16(weight, w0 + i).fma(xv, a0);
+          a1 = loadBf16(weight, w1 + i).fma(xv, a1);
+          a2 = loadBf16(weight, w2 + i).fma(xv, a2);
+          a3 = loadBf16(weight, w3 + i).fma(xv, a3);
         }
         a0 = a0.add(a0.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
         a0 = a0.add(a0.rearrange(SWAP_QUARTER));
-        a1 = a1.add(a1.rearrange(SWAP_HALF));
-        a1 = a1.add(a1.rearrange(SWAP_QUARTER));
-        a2 = a2.add(a2.rearrange(SWAP_HALF));
-        a2 = a2.add(a2.rearrange(SWAP_QUARTER));
-        a3 = a3.add(a3.rearrange(SWAP_HALF));
-        a3 = a3.add(a3.rearrange(SWAP_QUARTER));
         if (L >= 8) {
           a0 = a0.add(a0.rearrange(SWAP_EIGHTH));
-          a1 = a1.add(a1.rearrange(SWAP_EIGHTH));
-          a2 = a2.add(a2.rearrange(SWAP_EIGHTH));
-          a3 = a3.add(a3.rearrange(SWAP_EIGHTH));
         }
         if (L >= 16) {
           a0 = a0.add(a0.rearrange(SWAP_SIXTEENTH));
-          a1 = a1.add(a1.rearrange(SWAP_SIXTEENTH));
-          a2 = a2.add(a2.rearrange(SWAP_SIXTEENTH));
-          a3 = a3.add(a3.rearrange(SWAP_SIXTEENTH));
         }
         float s0 = a0.lane(0);
+        a1 = a1.add(a1.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        a1 = a1.add(a1.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          a1 = a1.add(a1.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          a1 = a1.add(a1.rearrange(SWAP_SIXTEENTH));
+        }
         float s1 = a1.lane(0);
+        a2 = a2.add(a2.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        a2 = a2.add(a2.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          a2 = a2.add(a2.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          a2 = a2.add(a2.rearrange(SWAP_SIXTEENTH));
+        }
         float s2 = a2.lane(0);
+        a3 = a3.add(a3.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        a3 = a3.add(a3.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          a3 = a3.add(a3.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          a3 = a3.add(a3.rearrange(SWAP_SIXTEENTH));
+        }
         float s3 = a3.lane(0);
         for (; i < C; i++) {
           float xi = inp[x + i];
@@ -1945,8 +1939,21 @@ public final class SimdKernels implements Kernels {
       }
       for (; o < to; o++) {
         int w0 = weightOff + o * C;
-        float s0 = 0f;
-        for (int i = 0; i < C; i++) {
+        FloatVector a0 = FloatVector.zero(S);
+        int i = 0;
+        for (; i < bound; i += L) {
+          a0 = loadBf16(weight, w0 + i).fma(FloatVector.fromArray(S, inp, x + i), a0);
+        }
+        a0 = a0.add(a0.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        a0 = a0.add(a0.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          a0 = a0.add(a0.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          a0 = a0.add(a0.rearrange(SWAP_SIXTEENTH));
+        }
+        float s0 = a0.lane(0);
+        for (; i < C; i++) {
           s0 += inp[x + i] * Bf16.toFloat(weight[w0 + i]);
         }
         out[outOff + n * OC + o] = s0 + (bias == null ? 0f : bias[biasOff + o]);
