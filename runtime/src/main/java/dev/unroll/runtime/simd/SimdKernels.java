@@ -957,9 +957,15 @@ public final class SimdKernels implements Kernels {
   @Override
   public void attentionForward(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
       float[] qkv, int qkvOff, int B, int T, int C, int NH) {
-    WorkerPool pool = WorkerPool.acquire(2L * B * T * T * C);
+    attentionForwardGqa(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, B, T, NH, NH, C / NH);
+  }
+
+  @Override
+  public void attentionForwardGqa(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
+      float[] qkv, int qkvOff, int B, int T, int NH, int KVH, int hs) {
+    WorkerPool pool = WorkerPool.acquire(2L * B * T * T * NH * hs);
     if (pool == null) {
-      attentionForwardHeads(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, T, C, NH, 0, B * NH);
+      attentionForwardHeads(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, T, NH, KVH, hs, 0, B * NH);
       return;
     }
     Args a = pool.args();
@@ -972,39 +978,45 @@ public final class SimdKernels implements Kernels {
     a.f3 = qkv;
     a.i3 = qkvOff;
     a.i4 = T;
-    a.i5 = C;
-    a.i6 = NH;
+    a.i5 = NH;
+    a.i6 = KVH;
+    a.i7 = hs;
     pool.run(ATTENTION_FORWARD, B * NH, 1);
   }
 
   private static final RangeTask ATTENTION_FORWARD = (a, from, to) -> attentionForwardHeads(a.f0, a.i0, a.f1, a.i1,
-      a.f2, a.i2, a.f3, a.i3, a.i4, a.i5, a.i6, from, to);
+      a.f2, a.i2, a.f3, a.i3, a.i4, a.i5, a.i6, a.i7, from, to);
 
-  /** (batch, head) pairs [from, to), numbered b·NH + h, of {@link #attentionForward}. */
+  /**
+   * (batch, query head) pairs [from, to), numbered b·NH + h, of {@link #attentionForwardGqa}. A row of qkv holds
+   * q (NH·hs), k and v (KVH·hs each); query head h reads kv head h / (NH / KVH). GPT-2 is KVH = NH.
+   */
   private static void attentionForwardHeads(float[] out, int outOff, float[] preatt, int preattOff, float[] att,
-      int attOff, float[] qkv, int qkvOff, int T, int C, int NH, int from, int to) {
-    int C3 = 3 * C;
-    int hs = C / NH;
+      int attOff, float[] qkv, int qkvOff, int T, int NH, int KVH, int hs, int from, int to) {
+    int R = (NH + 2 * KVH) * hs;
+    int C = NH * hs;
+    int group = NH / KVH;
     float scale = (float) (1.0 / (float) Math.sqrt(hs));
     int hsBound = S.loopBound(hs);
     for (int bh = from; bh < to; bh++) {
       int b = bh / NH;
       int h = bh % NH;
-      int base = qkvOff + b * T * C3;
+      int kvh = (h / group) * hs;
+      int base = qkvOff + b * T * R;
       for (int t = 0; t < T; t++) {
-        int q = base + t * C3 + h * hs;
+        int q = base + t * R + h * hs;
         int row = ((b * NH + h) * T + t) * T;
         int pre = preattOff + row;
         int a = attOff + row;
         int count = t + 1;
         // scaled scores q·k, four keys at a time, and their maximum
-        int k0 = base + h * hs + C;
+        int k0 = base + C + kvh;
         int t2 = 0;
         for (; t2 + 4 <= count; t2 += 4) {
-          scores4(preatt, pre + t2, scale, qkv, q, k0 + t2 * C3, C3, hs);
+          scores4(preatt, pre + t2, scale, qkv, q, k0 + t2 * R, R, hs);
         }
         for (; t2 < count; t2++) {
-          preatt[pre + t2] = dot(qkv, q, qkv, k0 + t2 * C3, hs) * scale;
+          preatt[pre + t2] = dot(qkv, q, qkv, k0 + t2 * R, hs) * scale;
         }
         float maxval = MAX_START;
         for (t2 = 0; t2 < count; t2++) {
@@ -1045,19 +1057,19 @@ public final class SimdKernels implements Kernels {
         Arrays.fill(att, a + count, a + T, 0.0f);
         // weighted sum of the values, a vector of the head at a time
         int y = outOff + (b * T + t) * C + h * hs;
-        int v0 = base + h * hs + 2 * C;
+        int v0 = base + C + KVH * hs + kvh;
         int i = 0;
         for (; i < hsBound; i += L) {
           FloatVector acc = FloatVector.zero(S);
           for (int t3 = 0; t3 < count; t3++) {
-            acc = FloatVector.fromArray(S, qkv, v0 + t3 * C3 + i).fma(FloatVector.broadcast(S, att[a + t3]), acc);
+            acc = FloatVector.fromArray(S, qkv, v0 + t3 * R + i).fma(FloatVector.broadcast(S, att[a + t3]), acc);
           }
           acc.intoArray(out, y + i);
         }
         for (; i < hs; i++) {
           float s = 0.0f;
           for (int t3 = 0; t3 < count; t3++) {
-            s += att[a + t3] * qkv[v0 + t3 * C3 + i];
+            s += att[a + t3] * qkv[v0 + t3 * R + i];
           }
           out[y + i] = s;
         }
@@ -1145,10 +1157,18 @@ public final class SimdKernels implements Kernels {
   public void attentionBackward(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
       int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int C,
       int NH) {
-    WorkerPool pool = WorkerPool.acquire(4L * B * T * T * C);
+    attentionBackwardGqa(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv, qkvOff, att, attOff,
+        B, T, NH, NH, C / NH);
+  }
+
+  @Override
+  public void attentionBackwardGqa(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
+      int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int NH,
+      int KVH, int hs) {
+    WorkerPool pool = WorkerPool.acquire(4L * B * T * T * NH * hs);
     if (pool == null) {
       attentionBackwardHeads(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv, qkvOff, att,
-          attOff, T, C, NH, 0, B * NH);
+          attOff, T, NH, KVH, hs, 0, B * KVH);
       return;
     }
     Args a = pool.args();
@@ -1165,80 +1185,85 @@ public final class SimdKernels implements Kernels {
     a.f5 = att;
     a.i5 = attOff;
     a.i6 = T;
-    a.i7 = C;
-    a.i8 = NH;
-    pool.run(ATTENTION_BACKWARD, B * NH, 1);
+    a.i7 = NH;
+    a.i8 = KVH;
+    a.i9 = hs;
+    pool.run(ATTENTION_BACKWARD, B * KVH, 1);
   }
 
   private static final RangeTask ATTENTION_BACKWARD = (a, from, to) -> attentionBackwardHeads(a.f0, a.i0, a.f1,
-      a.i1, a.f2, a.i2, a.f3, a.i3, a.f4, a.i4, a.f5, a.i5, a.i6, a.i7, a.i8, from, to);
+      a.i1, a.f2, a.i2, a.f3, a.i3, a.f4, a.i4, a.f5, a.i5, a.i6, a.i7, a.i8, a.i9, from, to);
 
   /**
-   * (batch, head) pairs [from, to), numbered b·NH + h, of {@link #attentionBackward}. A pair writes only its own
-   * head's slices of dqkv, and adds into them over t in increasing order, as on one thread.
+   * (batch, kv head) pairs [from, to), numbered b·KVH + g, of {@link #attentionBackwardGqa}: the query heads that
+   * share kv head g, in order. A pair writes only its own heads' slices of dqkv (its query heads' dq, its kv
+   * head's dk and dv), adding into them in the same order on any number of threads.
    */
   private static void attentionBackwardHeads(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff,
       float[] datt, int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int T,
-      int C, int NH, int from, int to) {
-    int C3 = 3 * C;
-    int hs = C / NH;
+      int NH, int KVH, int hs, int from, int to) {
+    int R = (NH + 2 * KVH) * hs;
+    int C = NH * hs;
+    int group = NH / KVH;
     float scale = (float) (1.0 / (float) Math.sqrt(hs));
     int hsBound = S.loopBound(hs);
-    for (int bh = from; bh < to; bh++) {
-      int b = bh / NH;
-      int h = bh % NH;
-      int base = qkvOff + b * T * C3;
-      int dbase = dqkvOff + b * T * C3;
-      for (int t = 0; t < T; t++) {
-        int row = ((b * NH + h) * T + t) * T;
-        int a = attOff + row;
-        int da = dattOff + row;
-        int dpre = dpreattOff + row;
-        int q = base + t * C3 + h * hs;
-        int dq = dbase + t * C3 + h * hs;
-        int dy = doutOff + (b * T + t) * C + h * hs;
-        int count = t + 1;
-        // through the weighted sum of the values
-        for (int t2 = 0; t2 < count; t2++) {
-          int off = t2 * C3 + h * hs + 2 * C;
-          datt[da + t2] += dot(qkv, base + off, dout, dy, hs);
-          axpy(dqkv, dbase + off, att[a + t2], dout, dy, hs);
-        }
-        // through the softmax: dpreatt[t3] += att[t3] * (datt[t3] - sum_t2 att[t2] * datt[t2])
-        float weighted = dot(att, a, datt, da, count);
-        int bound = S.loopBound(count);
-        int t3 = 0;
-        if (bound > 0) {
-          FloatVector vw = FloatVector.broadcast(S, weighted);
-          for (; t3 < bound; t3 += L) {
-            FloatVector p = FloatVector.fromArray(S, att, a + t3);
-            FloatVector g = FloatVector.fromArray(S, datt, da + t3).sub(vw);
-            p.fma(g, FloatVector.fromArray(S, dpreatt, dpre + t3)).intoArray(dpreatt, dpre + t3);
-          }
-        }
-        for (; t3 < count; t3++) {
-          dpreatt[dpre + t3] += att[a + t3] * (datt[da + t3] - weighted);
-        }
-        // through the scaled scores: dk[t2] += g·q, dq += sum_t2 g·k[t2], with g = dpreatt[t2]·scale
-        int k0 = h * hs + C;
-        for (int t2 = 0; t2 < count; t2++) {
-          axpy(dqkv, dbase + t2 * C3 + k0, dpreatt[dpre + t2] * scale, qkv, q, hs);
-        }
-        int i = 0;
-        for (; i < hsBound; i += L) {
-          FloatVector acc = FloatVector.fromArray(S, dqkv, dq + i);
+    for (int bg = from; bg < to; bg++) {
+      int b = bg / KVH;
+      int kvh = (bg % KVH) * hs;
+      int base = qkvOff + b * T * R;
+      int dbase = dqkvOff + b * T * R;
+      for (int h = (bg % KVH) * group; h < (bg % KVH + 1) * group; h++) {
+        for (int t = 0; t < T; t++) {
+          int row = ((b * NH + h) * T + t) * T;
+          int a = attOff + row;
+          int da = dattOff + row;
+          int dpre = dpreattOff + row;
+          int q = base + t * R + h * hs;
+          int dq = dbase + t * R + h * hs;
+          int dy = doutOff + (b * T + t) * C + h * hs;
+          int count = t + 1;
+          // through the weighted sum of the values
           for (int t2 = 0; t2 < count; t2++) {
-            FloatVector g = FloatVector.broadcast(S, dpreatt[dpre + t2] * scale);
-            acc = FloatVector.fromArray(S, qkv, base + t2 * C3 + k0 + i).fma(g, acc);
+            int off = t2 * R + C + KVH * hs + kvh;
+            datt[da + t2] += dot(qkv, base + off, dout, dy, hs);
+            axpy(dqkv, dbase + off, att[a + t2], dout, dy, hs);
           }
-          acc.intoArray(dqkv, dq + i);
-        }
-        for (; i < hs; i++) {
-          float s = dqkv[dq + i];
+          // through the softmax: dpreatt[t3] += att[t3] * (datt[t3] - sum_t2 att[t2] * datt[t2])
+          float weighted = dot(att, a, datt, da, count);
+          int bound = S.loopBound(count);
+          int t3 = 0;
+          if (bound > 0) {
+            FloatVector vw = FloatVector.broadcast(S, weighted);
+            for (; t3 < bound; t3 += L) {
+              FloatVector p = FloatVector.fromArray(S, att, a + t3);
+              FloatVector g = FloatVector.fromArray(S, datt, da + t3).sub(vw);
+              p.fma(g, FloatVector.fromArray(S, dpreatt, dpre + t3)).intoArray(dpreatt, dpre + t3);
+            }
+          }
+          for (; t3 < count; t3++) {
+            dpreatt[dpre + t3] += att[a + t3] * (datt[da + t3] - weighted);
+          }
+          // through the scaled scores: dk[t2] += g·q, dq += sum_t2 g·k[t2], with g = dpreatt[t2]·scale
+          int k0 = C + kvh;
           for (int t2 = 0; t2 < count; t2++) {
-            s += qkv[base + t2 * C3 + k0 + i] * (dpreatt[dpre + t2] * scale);
+            axpy(dqkv, dbase + t2 * R + k0, dpreatt[dpre + t2] * scale, qkv, q, hs);
           }
-          dqkv[dq + i] = s;
+          int i = 0;
+          for (; i < hsBound; i += L) {
+            FloatVector acc = FloatVector.fromArray(S, dqkv, dq + i);
+            for (int t2 = 0; t2 < count; t2++) {
+              FloatVector g = FloatVector.broadcast(S, dpreatt[dpre + t2] * scale);
+              acc = FloatVector.fromArray(S, qkv, base + t2 * R + k0 + i).fma(g, acc);
+            }
+            acc.intoArray(dqkv, dq + i);
+          }
+          for (; i < hs; i++) {
+            float s = dqkv[dq + i];
+            for (int t2 = 0; t2 < count; t2++) {
+              s += qkv[base + t2 * R + k0 + i] * (dpreatt[dpre + t2] * scale);
+            }
+            dqkv[dq + i] = s;
+          }
         }
       }
     }
@@ -1540,8 +1565,9 @@ public final class SimdKernels implements Kernels {
 
   /**
    * Scores and softmax of one query row: pre[p + t2] = scale·(q · k_t2), att[a + t2] their softmax, for
-   * t2 &lt; count, key t2 at k + t2·stride. {@code pre} may be {@code att} (decoding keeps no scores). Training and
-   * decoding share it and {@link #gqaWeightedSum}, so a decoded position has the bits of the trained one.
+   * t2 &lt; count, key t2 at k + t2·stride. {@code pre} may be {@code att} (decoding keeps no scores). Decoding's
+   * half of attention, with {@link #gqaWeightedSum}; training's is {@code attentionForwardHeads}, which computes the
+   * same values, parallel over heads (equal within rounding, as the decode tests check).
    */
   private static void gqaScoresSoftmax(float[] pre, int p, float[] att, int a, float[] qArr, int q, float[] kArr,
       int k, int stride, int count, int hs, float scale) {
@@ -1613,90 +1639,6 @@ public final class SimdKernels implements Kernels {
       int a = attOff + h * T;
       gqaScoresSoftmax(att, a, att, a, q, qOff + h * hs, kcache, kOff + kvh, kvDim, pos + 1, hs, scale);
       gqaWeightedSum(out, outOff + h * hs, att, a, vcache, vOff + kvh, kvDim, pos + 1, hs);
-    }
-  }
-
-  @Override
-  public void attentionForwardGqa(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
-      float[] qkv, int qkvOff, int B, int T, int NH, int KVH, int hs) {
-    int R = (NH + 2 * KVH) * hs;
-    int C = NH * hs;
-    int group = NH / KVH;
-    float scale = gqaScale(hs);
-    for (int b = 0; b < B; b++) {
-      int base = qkvOff + b * T * R;
-      for (int t = 0; t < T; t++) {
-        for (int h = 0; h < NH; h++) {
-          int kvh = (h / group) * hs;
-          int row = ((b * NH + h) * T + t) * T;
-          int pre = preattOff + row;
-          int a = attOff + row;
-          gqaScoresSoftmax(preatt, pre, att, a, qkv, base + t * R + h * hs, qkv, base + C + kvh, R, t + 1, hs, scale);
-          gqaWeightedSum(out, outOff + (b * T + t) * C + h * hs, att, a, qkv, base + C + KVH * hs + kvh, R, t + 1, hs);
-          Arrays.fill(preatt, pre + t + 1, pre + T, 0.0f);
-          Arrays.fill(att, a + t + 1, a + T, 0.0f);
-        }
-      }
-    }
-  }
-
-  @Override
-  public void attentionBackwardGqa(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
-      int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int NH,
-      int KVH, int hs) {
-    int R = (NH + 2 * KVH) * hs;
-    int C = NH * hs;
-    int group = NH / KVH;
-    float scale = gqaScale(hs);
-    int hsBound = S.loopBound(hs);
-    for (int b = 0; b < B; b++) {
-      int base = qkvOff + b * T * R;
-      int dbase = dqkvOff + b * T * R;
-      for (int t = 0; t < T; t++) {
-        for (int h = 0; h < NH; h++) {
-          int kvh = (h / group) * hs;
-          int row = ((b * NH + h) * T + t) * T;
-          int a = attOff + row;
-          int da = dattOff + row;
-          int dpre = dpreattOff + row;
-          int q = base + t * R + h * hs;
-          int dq = dbase + t * R + h * hs;
-          int dy = doutOff + (b * T + t) * C + h * hs;
-          int count = t + 1;
-          int k0 = C + kvh;
-          int v0 = C + KVH * hs + kvh;
-          // through the weighted sum of the values
-          for (int t2 = 0; t2 < count; t2++) {
-            datt[da + t2] += dot(qkv, base + t2 * R + v0, dout, dy, hs);
-            axpy(dqkv, dbase + t2 * R + v0, att[a + t2], dout, dy, hs);
-          }
-          // through the softmax: dpreatt[t3] += att[t3]·(datt[t3] - sum_t2 att[t2]·datt[t2])
-          float weighted = dot(att, a, datt, da, count);
-          for (int t3 = 0; t3 < count; t3++) {
-            dpreatt[dpre + t3] += att[a + t3] * (datt[da + t3] - weighted);
-          }
-          // through the scaled scores: dk[t2] += g·q and dq += sum_t2 g·k[t2], with g = dpreatt[t2]·scale
-          for (int t2 = 0; t2 < count; t2++) {
-            axpy(dqkv, dbase + t2 * R + k0, dpreatt[dpre + t2] * scale, qkv, q, hs);
-          }
-          int i = 0;
-          for (; i < hsBound; i += L) {
-            FloatVector acc = FloatVector.fromArray(S, dqkv, dq + i);
-            for (int t2 = 0; t2 < count; t2++) {
-              FloatVector g = FloatVector.broadcast(S, dpreatt[dpre + t2] * scale);
-              acc = FloatVector.fromArray(S, qkv, base + t2 * R + k0 + i).fma(g, acc);
-            }
-            acc.intoArray(dqkv, dq + i);
-          }
-          for (; i < hs; i++) {
-            float sum = dqkv[dq + i];
-            for (int t2 = 0; t2 < count; t2++) {
-              sum += qkv[base + t2 * R + k0 + i] * (dpreatt[dpre + t2] * scale);
-            }
-            dqkv[dq + i] = sum;
-          }
-        }
-      }
     }
   }
 
