@@ -17,9 +17,9 @@ __kernel void unroll_sum_squares(__global const float* g, int go, __global float
   }
   sums[lid] = s;
   barrier(CLK_LOCAL_MEM_FENCE);
-  for (int half = UNROLL_NORM_GROUP / 2; half > 0; half >>= 1) {
-    if (lid < half) {
-      sums[lid] += sums[lid + half];
+  for (int span = UNROLL_NORM_GROUP / 2; span > 0; span >>= 1) {
+    if (lid < span) {
+      sums[lid] += sums[lid + span];
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }
