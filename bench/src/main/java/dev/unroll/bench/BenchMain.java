@@ -26,7 +26,8 @@ public final class BenchMain {
 
   /** What runs when no pattern is given: the shapes, the scalar baseline, and the peak. */
   private static final String DEFAULT_INCLUDE =
-      "dev\\.unroll\\.bench\\.(TrainingStepBenchmark|ScalarBenchmark|PeakFmaBenchmark|DecodeBenchmark|MemoryBandwidthBenchmark)\\.";
+      "dev\\.unroll\\.bench\\.(TrainingStepBenchmark|ScalarBenchmark|PeakFmaBenchmark|DecodeBenchmark"
+          + "|MemoryBandwidthBenchmark|OpenClBenchmark|OpenClDecodeBenchmark)\\.";
 
   public static void main(String[] args) throws RunnerException, CommandLineOptionException, IOException {
     Path out = Path.of(System.getProperty("bench.out", "bench-results"));

@@ -24,7 +24,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx12g"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+    "-Xmx12g"})
 public class DecodeBenchmark {
   /** Positions decoded before the cache is reset, so every measured token attends over a similar prefix. */
   static final int WINDOW = 128;
@@ -44,15 +45,15 @@ public class DecodeBenchmark {
   @Setup
   public void setUp() {
     dev.unroll.runtime.WorkerPool.setThreads(threads);
-    model = create(shape);
+    model = create(shape, Backend.SIMD);
     model.decodeWithBf16Weights(weights.equals("bf16"));
     token = 1;
   }
 
-  static CausalLm create(String shape) {
+  static CausalLm create(String shape, Backend backend) {
     return switch (shape) {
-      case "stories15M" -> UnrolledDecodeShapes_Stories15M.create(Backend.SIMD, 1);
-      case "stories110M" -> UnrolledDecodeShapes_Stories110M.create(Backend.SIMD, 1);
+      case "stories15M" -> UnrolledDecodeShapes_Stories15M.create(backend, 1);
+      case "stories110M" -> UnrolledDecodeShapes_Stories110M.create(backend, 1);
       default -> throw new IllegalArgumentException("unknown decode shape " + shape);
     };
   }

@@ -26,21 +26,23 @@ final class DecodeReport {
     StringBuilder table = new StringBuilder();
     for (RunResult r : results) {
       if (!r.getParams().getBenchmark().endsWith("DecodeBenchmark.decode")) {
-        continue;
+        continue; // DecodeBenchmark and OpenClDecodeBenchmark
       }
+      boolean device = r.getParams().getBenchmark().contains("OpenClDecodeBenchmark");
       if (table.isEmpty()) {
-        table.append(String.format(Locale.ROOT, "| shape | weights | threads | tokens/s | weight GB/s | %% of read"
-            + " bandwidth (%.1f / %.1f GB/s at 1 / 2 threads) |%n|---|---|---:|---:|---:|---:|%n",
+        table.append(String.format(Locale.ROOT, "| shape | backend | weights | threads | tokens/s | weight GB/s | %% of read"
+            + " bandwidth (%.1f / %.1f GB/s at 1 / 2 threads) |%n|---|---|---|---:|---:|---:|---:|%n",
             bandwidth[1] / 1e9, bandwidth[2] / 1e9));
       }
       String shape = r.getParams().getParam("shape");
       String weights = r.getParams().getParam("weights");
-      int threads = Integer.parseInt(r.getParams().getParam("threads"));
+      int threads = device ? 0 : Integer.parseInt(r.getParams().getParam("threads"));
       double tokens = median(r);
       double bytes = tokens * DecodeBenchmark.weightBytesPerToken(shape, weights);
-      double limit = threads < bandwidth.length ? bandwidth[threads] : 0;
-      table.append(String.format(Locale.ROOT, "| %s | %s | %d | %.1f | %.2f | %s |%n", shape, weights, threads,
-          tokens, bytes / 1e9, limit > 0 ? String.format(Locale.ROOT, "%.0f%%", 100 * bytes / limit) : "n/a"));
+      double limit = !device && threads < bandwidth.length ? bandwidth[threads] : 0;
+      table.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.1f | %.2f | %s |%n", shape,
+          device ? "OPENCL" : "SIMD", weights, device ? "device" : Integer.toString(threads), tokens, bytes / 1e9,
+          limit > 0 ? String.format(Locale.ROOT, "%.0f%%", 100 * bytes / limit) : "n/a"));
     }
     return table.toString();
   }

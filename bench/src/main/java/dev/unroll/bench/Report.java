@@ -62,12 +62,14 @@ final class Report {
         continue;
       }
       NamedShape shape = NamedShape.named(shapeName);
-      String backend = p.getBenchmark().contains("ScalarBenchmark") ? "SCALAR" : "SIMD";
-      int threads = Integer.parseInt(p.getParam("threads"));
+      String backend = p.getBenchmark().contains("ScalarBenchmark") ? "SCALAR"
+          : p.getBenchmark().contains("OpenClBenchmark") ? "OPENCL" : "SIMD";
+      // OPENCL runs on the device: no thread count, and no peak of its own in this run (0 threads, % n/a)
+      int threads = p.getParam("threads") == null ? 0 : Integer.parseInt(p.getParam("threads"));
       double ms = r.getPrimaryResult().getScore();
       double flops = method.equals("forward") ? shape.trainingFlops / 3.0 : shape.trainingFlops;
       double gflops = flops / (ms / 1000) / 1e9;
-      double peak = threads == 1 ? peakOne : peakAll * Math.min(threads, cpus) / cpus;
+      double peak = threads == 0 ? Double.NaN : threads == 1 ? peakOne : peakAll * Math.min(threads, cpus) / cpus;
       rows.add(new Row(method, shapeName, backend, threads, ms, shape.tokens / (ms / 1000), gflops,
           100 * gflops / peak));
     }
@@ -100,8 +102,10 @@ final class Report {
     s.append("| benchmark | shape | backend | threads | ms/op | tokens/s | GFLOP/s | % of peak |\n");
     s.append("|---|---|---|---:|---:|---:|---:|---:|\n");
     for (Row r : rows) {
-      s.append(BenchMain.fmt("| %s | %s | %s | %d | %.3f | %.0f | %.2f | %.1f |%n", r.benchmark(), r.shape(),
-          r.backend(), r.threads(), r.msPerOp(), r.tokensPerSecond(), r.gflops(), r.percentOfPeak()));
+      s.append(BenchMain.fmt("| %s | %s | %s | %s | %.3f | %.0f | %.2f | %s |%n", r.benchmark(), r.shape(),
+          r.backend(), r.threads() == 0 ? "device" : Integer.toString(r.threads()), r.msPerOp(),
+          r.tokensPerSecond(), r.gflops(), Double.isNaN(r.percentOfPeak()) ? "n/a"
+              : BenchMain.fmt("%.1f", r.percentOfPeak())));
     }
     if (!others.isEmpty()) {
       s.append("\nOther benchmarks:\n\n| benchmark | score |\n|---|---:|\n");

@@ -18,8 +18,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 class Bf16DecodeTest {
 
   @ParameterizedTest
-  @CsvSource({"AWKWARD, SCALAR", "AWKWARD, SIMD", "LLAMA_AWKWARD, SCALAR", "LLAMA_AWKWARD, SIMD"})
+  @CsvSource({"AWKWARD, SCALAR", "AWKWARD, SIMD", "AWKWARD, OPENCL", "LLAMA_AWKWARD, SCALAR",
+      "LLAMA_AWKWARD, SIMD", "LLAMA_AWKWARD, OPENCL"})
   void bf16DecodingStaysCloseToFloat32(ModelFixtures fixture, Backend backend) {
+    OpenClRule.assumeUsable(backend);
     CausalLm f32 = fixture.create(backend, 9);
     CausalLm bf16 = fixture.create(backend, 9);
     bf16.decodeWithBf16Weights(true);

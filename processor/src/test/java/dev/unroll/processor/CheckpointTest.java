@@ -74,6 +74,36 @@ class CheckpointTest {
     assertThrows(IOException.class, () -> UnrolledAwkward.load(Backend.SCALAR, missing));
   }
 
+  @Test
+  void aDeviceModelSavesAndLoadsThroughTheSameApi() throws IOException {
+    OpenClRule.assumeUsable(Backend.OPENCL);
+    ModelFixtures fixture = ModelFixtures.AWKWARD;
+    UnrolledAwkward device = UnrolledAwkward.create(Backend.OPENCL, 9);
+    trainTwoSteps(device, fixture);
+    Path file = dir.resolve("device.safetensors");
+    device.save(file);
+    UnrolledAwkward host = UnrolledAwkward.load(Backend.SIMD, file);
+    assertArrayEquals(device.parameters().values(), host.parameters().values(), "saved from the device");
+    UnrolledAwkward back = UnrolledAwkward.load(Backend.OPENCL, file);
+    assertArrayEquals(host.parameters().values(), back.parameters().values(), "loaded onto the device");
+    int[] x = fixture.tokens(5);
+    float[] a = new float[UnrolledAwkward.VOCAB];
+    float[] b = new float[UnrolledAwkward.VOCAB];
+    host.forward(x, null);
+    back.forward(x, null);
+    WholeModelTest.assertClose("logits after load", host.logits(2, 12, a), back.logits(2, 12, b), 2e-5f);
+    // Host edits reach the device once announced.
+    float edit = back.parameters().values()[0] + 1f;
+    back.parameters().values()[0] = edit;
+    back.parametersChanged();
+    assertEquals(edit, back.parameters().values()[0], "an edit announced with parametersChanged() is kept");
+    UnrolledAwkward edited = UnrolledAwkward.create(Backend.OPENCL, 1);
+    System.arraycopy(back.parameters().values(), 0, edited.parameters().values(), 0,
+        UnrolledAwkward.PARAMETER_COUNT);
+    edited.parametersChanged();
+    assertArrayEquals(back.parameters().values(), edited.parameters().values());
+  }
+
   private static void trainTwoSteps(dev.unroll.runtime.CausalLm model, ModelFixtures fixture) {
     AdamW opt = AdamW.of(model);
     for (int i = 0; i < 2; i++) {

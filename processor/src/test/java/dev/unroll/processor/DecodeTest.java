@@ -19,6 +19,7 @@ class DecodeTest {
   @ParameterizedTest
   @EnumSource(Backend.class)
   void decodeEqualsTheFullForwardAtEveryPosition(Backend backend) {
+    OpenClRule.assumeUsable(backend);
     for (ModelFixtures fixture : ModelFixtures.values()) {
       var shape = fixture.shape();
       CausalLm model = fixture.create(backend, 21);
@@ -40,12 +41,14 @@ class DecodeTest {
   @ParameterizedTest
   @EnumSource(Backend.class)
   void decodeMatchesTheReferencesBruteForceDecode(Backend backend) {
+    OpenClRule.assumeUsable(backend);
     for (ModelFixtures fixture : new ModelFixtures[] {ModelFixtures.AWKWARD, ModelFixtures.LLAMA_AWKWARD}) {
       decodeMatchesReference(fixture, backend);
     }
   }
 
   private static void decodeMatchesReference(ModelFixtures fixture, Backend backend) {
+    OpenClRule.assumeUsable(backend);
     CausalLm model = fixture.create(backend, 4);
     CausalLm ref = fixture.reference(4);
     int[] x = fixture.tokens(3);
@@ -58,6 +61,7 @@ class DecodeTest {
   @ParameterizedTest
   @EnumSource(Backend.class)
   void badTokensAndAFullCacheAreClearErrors(Backend backend) {
+    OpenClRule.assumeUsable(backend);
     ModelFixtures fixture = ModelFixtures.MICRO;
     CausalLm model = fixture.create(backend, 1);
     var e = assertThrows(IllegalArgumentException.class, () -> model.decode(11));
@@ -78,8 +82,10 @@ class DecodeTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"AWKWARD, SCALAR", "AWKWARD, SIMD", "LLAMA_AWKWARD, SCALAR", "LLAMA_AWKWARD, SIMD"})
+  @CsvSource({"AWKWARD, SCALAR", "AWKWARD, SIMD", "AWKWARD, OPENCL", "LLAMA_AWKWARD, SCALAR",
+      "LLAMA_AWKWARD, SIMD", "LLAMA_AWKWARD, OPENCL"})
   void decodingAllocatesNothingAfterWarmUp(ModelFixtures fixture, Backend backend) {
+    OpenClRule.assumeUsable(backend);
     CausalLm model = fixture.create(backend, 1);
     ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
     long thread = Thread.currentThread().threadId();

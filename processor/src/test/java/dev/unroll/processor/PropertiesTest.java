@@ -20,8 +20,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 class PropertiesTest {
 
   @ParameterizedTest
-  @CsvSource({"AWKWARD, SCALAR", "AWKWARD, SIMD", "LLAMA_AWKWARD, SCALAR", "LLAMA_AWKWARD, SIMD"})
+  @CsvSource({"AWKWARD, SCALAR", "AWKWARD, SIMD", "AWKWARD, OPENCL", "LLAMA_AWKWARD, SCALAR",
+      "LLAMA_AWKWARD, SIMD", "LLAMA_AWKWARD, OPENCL"})
   void trainingStepAllocatesNothingAfterWarmUp(ModelFixtures fixture, Backend backend) {
+    OpenClRule.assumeUsable(backend);
     CausalLm model = fixture.create(backend, 1);
     AdamW opt = AdamW.of(model).clipGradNorm(1f);
     int[] x = fixture.tokens(1);
@@ -57,6 +59,7 @@ class PropertiesTest {
   @ParameterizedTest
   @EnumSource(Backend.class)
   void sameSeedAndDataGiveIdenticalLosses(Backend backend) {
+    OpenClRule.assumeUsable(backend);
     float[] first = losses(backend);
     float[] second = losses(backend);
     assertArrayEquals(first, second);
@@ -80,6 +83,7 @@ class PropertiesTest {
   @ParameterizedTest
   @EnumSource(Backend.class)
   void badTokensAreClearErrorsAndChangeNothing(Backend backend) {
+    OpenClRule.assumeUsable(backend);
     ModelFixtures fixture = ModelFixtures.AWKWARD;
     CausalLm model = fixture.create(backend, 3);
     int[] x = fixture.tokens(1);
@@ -116,6 +120,7 @@ class PropertiesTest {
   @ParameterizedTest
   @EnumSource(Backend.class)
   void nanLossAndNanGradientAreClearErrors(Backend backend) {
+    OpenClRule.assumeUsable(backend);
     ModelFixtures fixture = ModelFixtures.AWKWARD;
     CausalLm model = fixture.create(backend, 3);
     AdamW opt = AdamW.of(model);
@@ -146,6 +151,7 @@ class PropertiesTest {
   @ParameterizedTest
   @EnumSource(Backend.class)
   void logitsNeedAForwardAndAValidPosition(Backend backend) {
+    OpenClRule.assumeUsable(backend);
     CausalLm model = ModelFixtures.MICRO.create(backend, 1);
     float[] dst = new float[11];
     assertThrows(IllegalStateException.class, () -> model.logits(0, 0, dst));

@@ -44,6 +44,17 @@ class WholeModelTest {
     compare(fixture, Backend.SIMD, SIMD_TOLERANCE, ADAM_TOLERANCE, 1e-4f);
   }
 
+  /**
+   * OPENCL sums in yet another order (work-group trees, tiles), on whatever device is here: held to the SIMD
+   * tolerances.
+   */
+  @ParameterizedTest
+  @EnumSource(ModelFixtures.class)
+  void openClMatchesReference(ModelFixtures fixture) {
+    OpenClRule.assumeUsable(Backend.OPENCL);
+    compare(fixture, Backend.OPENCL, SIMD_TOLERANCE, ADAM_TOLERANCE, 1e-4f);
+  }
+
   private static void compare(ModelFixtures fixture, Backend backend, float tol, float adamTol, float eps) {
     CausalLm model = fixture.create(backend, 42);
     CausalLm ref = fixture.reference(42);

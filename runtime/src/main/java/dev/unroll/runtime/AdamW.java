@@ -27,6 +27,8 @@ import jdk.incubator.vector.VectorSpecies;
 public final class AdamW {
   private final float[] params;
   private final float[] grads;
+  /** Where the parameters live when the model is on an OpenCL device: the moments are there too. */
+  private final dev.unroll.runtime.opencl.DeviceModel device;
   private final float[] m;
   private final float[] v;
   /** Partial sums of squares of the gradient, one per chunk of {@link #NORM_CHUNK} values. */
@@ -39,12 +41,17 @@ public final class AdamW {
   private float maxGradNorm;
   private int t;
 
-  private AdamW(Parameters p) {
+  private AdamW(Parameters p, dev.unroll.runtime.opencl.DeviceModel device) {
     this.params = p.values();
     this.grads = p.grads();
-    this.m = new float[params.length];
-    this.v = new float[params.length];
-    this.partials = new double[(params.length + NORM_CHUNK - 1) / NORM_CHUNK];
+    this.device = device;
+    boolean host = device == null;
+    this.m = new float[host ? params.length : 0];
+    this.v = new float[host ? params.length : 0];
+    this.partials = new double[host ? (params.length + NORM_CHUNK - 1) / NORM_CHUNK : 0];
+    if (!host) {
+      device.resetAdamW();
+    }
   }
 
   /** Gradient values per partial sum of the norm; fixed, so the sum does not depend on the thread count. */
@@ -52,14 +59,17 @@ public final class AdamW {
 
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
 
-  /** An optimizer for every parameter of {@code model}, with the defaults above. */
+  /**
+   * An optimizer for every parameter of {@code model}, with the defaults above. On {@code Backend.OPENCL} the
+   * moments and the update live on the device, beside the parameters.
+   */
   public static AdamW of(CausalLm model) {
-    return new AdamW(model.parameters());
+    return new AdamW(model.parameters(), model.deviceModel());
   }
 
-  /** An optimizer for these parameters. */
+  /** An optimizer for these parameters, held in Java arrays (for a device model use {@link #of(CausalLm)}). */
   public static AdamW of(Parameters parameters) {
-    return new AdamW(parameters);
+    return new AdamW(parameters, null);
   }
 
   /** Sets the learning rate (may change between steps, for schedules). */
@@ -111,6 +121,9 @@ public final class AdamW {
    * @throws IllegalStateException when the gradient holds NaN or infinity; then nothing is changed
    */
   public float step() {
+    if (device != null) {
+      return deviceStep();
+    }
     float[] gr = grads;
     int chunks = partials.length;
     WorkerPool pool = WorkerPool.acquire(2L * gr.length);
@@ -155,6 +168,21 @@ public final class AdamW {
       a.x7 = eps;
       pool.run(UPDATE, n, S.length());
     }
+    return norm;
+  }
+
+  /** {@link #step()} on the device: the same checks, formula and bias correction. */
+  private float deviceStep() {
+    float norm = (float) Math.sqrt(device.gradientSumOfSquares());
+    if (!Float.isFinite(norm)) {
+      throw new IllegalStateException(
+          "AdamW: the gradient's norm is " + norm + " (NaN or infinite gradient); parameters left unchanged");
+    }
+    float scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / norm : 1f;
+    t++;
+    float c1 = (float) (1.0 - Math.pow(beta1, t));
+    float c2 = (float) (1.0 - Math.pow(beta2, t));
+    device.adamw(scale, beta1, beta2, c1, c2, lr, weightDecay, eps);
     return norm;
   }
 
@@ -237,12 +265,12 @@ public final class AdamW {
 
   /** First moment of parameter {@code i} (for tests and inspection). */
   public float firstMoment(int i) {
-    return m[i];
+    return device != null ? device.moment(false, i) : m[i];
   }
 
   /** Second moment of parameter {@code i}. */
   public float secondMoment(int i) {
-    return v[i];
+    return device != null ? device.moment(true, i) : v[i];
   }
 
   private static float requireNonNegative(String name, float value) {

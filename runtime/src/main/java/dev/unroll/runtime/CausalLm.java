@@ -115,8 +115,23 @@ public interface CausalLm {
     return generated;
   }
 
-  /** The parameter and gradient arenas and their tensors (shared with the model, not copied). */
+  /**
+   * The parameter and gradient arenas and their tensors (shared with the model, not copied). On
+   * {@link Backend#OPENCL} they are the host copies: this call first copies the device's values and gradients into
+   * them, and after changing them call {@link #parametersChanged()} so that the device sees the change.
+   */
   Parameters parameters();
+
+  /**
+   * Tells a model whose parameters live on a device ({@link Backend#OPENCL}) that the arrays of
+   * {@link #parameters()} were changed on the host: copies values and gradients to the device. A no-op elsewhere.
+   */
+  default void parametersChanged() {}
+
+  /** The device state of a model on {@link Backend#OPENCL} (AdamW steps there through it); null elsewhere. */
+  default dev.unroll.runtime.opencl.DeviceModel deviceModel() {
+    return null;
+  }
 
   /**
    * Writes the parameters as safetensors with Hugging Face GPT-2 tensor names (float32), atomically: to a

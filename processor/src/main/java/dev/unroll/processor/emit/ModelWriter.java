@@ -38,6 +38,8 @@ public final class ModelWriter {
   private static final ClassName IO_EXCEPTION = ClassName.get("java.io", "IOException");
   private static final ClassName OBJECTS = ClassName.get("java.util", "Objects");
   private static final ClassName GENERATED = ClassName.get("javax.annotation.processing", "Generated");
+  private static final ClassName DEVICE_MODEL = ClassName.get(RUNTIME + ".opencl", "DeviceModel");
+  private static final ClassName OPEN_CL = ClassName.get(RUNTIME + ".opencl", "OpenCl");
   private static final TypeName FLOATS = ArrayTypeName.of(TypeName.FLOAT);
   private static final TypeName INTS = ArrayTypeName.of(TypeName.INT);
 
@@ -51,6 +53,8 @@ public final class ModelWriter {
   private final ClassName checkpoints;
   /** The shape those runtime classes take: SHAPE for GPT2, LLAMA_SHAPE for LLAMA. */
   private final String familyShape;
+  /** The OpenCL side: wrapper kernels and the Java that binds them. */
+  private final OpenClWriter openCl;
 
   private ModelWriter(Plan plan) {
     this.plan = plan;
@@ -62,6 +66,7 @@ public final class ModelWriter {
     this.init = ClassName.get(RUNTIME, prefix + "Init");
     this.checkpoints = ClassName.get(RUNTIME + ".format", prefix + "Checkpoints");
     this.familyShape = llama ? "LLAMA_SHAPE" : "SHAPE";
+    this.openCl = new OpenClWriter(plan);
   }
 
   /** The generated file for {@code plan}; {@code originating} ties it to its interface for incremental builds. */
@@ -97,6 +102,7 @@ public final class ModelWriter {
         type.addMethod(stageMethod(stage));
       }
     }
+    addOpenCl(type);
     return JavaFile.builder(spec.packageName(), type.build())
         .indent("  ")
         .skipJavaLangImports(true)
@@ -223,18 +229,16 @@ public final class ModelWriter {
     type.addField(FieldSpec.builder(FLOATS, "grads", Modifier.PRIVATE, Modifier.FINAL)
         .initializer("new float[PARAMETER_COUNT]").build());
     type.addField(FieldSpec.builder(FLOATS, "acts", Modifier.PRIVATE, Modifier.FINAL)
-        .initializer("new float[ACTIVATION_COUNT]").build());
-    type.addField(FieldSpec.builder(FLOATS, "dacts", Modifier.PRIVATE, Modifier.FINAL)
-        .initializer("new float[ACTIVATION_COUNT]").build());
+        .addJavadoc("Activations (empty on OPENCL, where they live on the device; so are dacts, kv and dec).\n")
+        .build());
+    type.addField(FLOATS, "dacts", Modifier.PRIVATE, Modifier.FINAL);
     type.addField(FieldSpec.builder(INTS, "inputs", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc("The current step's tokens, copied so that backward sees what forward saw.\n")
         .initializer("new int[TOKENS]").build());
     type.addField(FieldSpec.builder(INTS, "targets", Modifier.PRIVATE, Modifier.FINAL)
         .initializer("new int[TOKENS]").build());
-    type.addField(FieldSpec.builder(FLOATS, "kv", Modifier.PRIVATE, Modifier.FINAL)
-        .initializer("new float[KV_COUNT]").build());
-    type.addField(FieldSpec.builder(FLOATS, "dec", Modifier.PRIVATE, Modifier.FINAL)
-        .initializer("new float[DECODE_COUNT]").build());
+    type.addField(FLOATS, "kv", Modifier.PRIVATE, Modifier.FINAL);
+    type.addField(FLOATS, "dec", Modifier.PRIVATE, Modifier.FINAL);
     type.addField(FieldSpec.builder(FLOATS, "decodeLogits", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc("What decode returns: VOCAB logits, overwritten by each call.\n")
         .initializer("new float[VOCAB]").build());
@@ -246,14 +250,36 @@ public final class ModelWriter {
     type.addField(FieldSpec.builder(TypeName.INT, "state", Modifier.PRIVATE)
         .addJavadoc("What the last forward left: 0 nothing usable, 1 logits, 2 logits and a finite loss.\n")
         .build());
+    type.addField(FieldSpec.builder(DEVICE_MODEL, "cl", Modifier.PRIVATE, Modifier.FINAL)
+        .addJavadoc("The device's buffers and bound kernel calls on OPENCL; null on the CPU backends.\n").build());
+    type.addField(FieldSpec.builder(TypeName.INT, "clForward", Modifier.PRIVATE)
+        .addJavadoc("First kernel call of each run on the device: forward, loss, backward, decode, its end,\n"
+            + "and the bfloat16 decode and its end (-1 until decodeWithBf16Weights(true)).\n").build());
+    for (String f : List.of("clLoss", "clBackward", "clDecode", "clDecodeEnd", "clBf16", "clBf16End",
+        "clBf16Buffer")) {
+      type.addField(TypeName.INT, f, Modifier.PRIVATE);
+    }
+    type.addField(FieldSpec.builder(INTS, "step", Modifier.PRIVATE, Modifier.FINAL)
+        .addJavadoc("The decoded token and its position, as the device's step buffer receives them.\n")
+        .initializer("new int[2]").build());
   }
 
   private void addFactories(TypeSpec.Builder type) {
     type.addMethod(MethodSpec.constructorBuilder().addModifiers(Modifier.PRIVATE)
         .addParameter(BACKEND, "backend")
         .addStatement("this.backend = $T.requireNonNull(backend, $S)", OBJECTS, "backend")
-        .addStatement("this.k = backend.kernels()")
+        .addStatement("boolean device = backend == $T.OPENCL", BACKEND)
+        .addStatement("this.k = device ? null : backend.kernels()")
+        .addStatement("this.acts = new float[device ? 0 : ACTIVATION_COUNT]")
+        .addStatement("this.dacts = new float[device ? 0 : ACTIVATION_COUNT]")
+        .addStatement("this.kv = new float[device ? 0 : KV_COUNT]")
+        .addStatement("this.dec = new float[device ? 0 : DECODE_COUNT]")
         .addStatement("this.parameters = new $T(params, grads, $T.tensors($L))", PARAMETERS, layout, familyShape)
+        .addStatement("this.cl = device ? $T.open($T.device(), $S, OPENCL_SOURCE, this) : null",
+            DEVICE_MODEL, OPEN_CL, spec.generatedName())
+        .beginControlFlow("if (device)")
+        .addStatement("bindDevice()")
+        .endControlFlow()
         .build());
     type.addMethod(MethodSpec.methodBuilder("create").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
         .addJavadoc("A model with GPT-2's initialisation from {@code seed}: the same seed gives the same weights.\n")
@@ -262,6 +288,7 @@ public final class ModelWriter {
         .addParameter(TypeName.LONG, "seed")
         .addStatement("$T model = new $T(backend)", self, self)
         .addStatement("$T.init(model.parameters, $L, seed)", init, familyShape)
+        .addStatement("model.parametersChanged()")
         .addStatement("return model")
         .build());
     type.addMethod(MethodSpec.methodBuilder("load").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
@@ -276,6 +303,7 @@ public final class ModelWriter {
         .addParameter(PATH, "path")
         .addStatement("$T model = new $T(backend)", self, self)
         .addStatement("$T.load(model.parameters, $L, path)", checkpoints, familyShape)
+        .addStatement("model.parametersChanged()")
         .addStatement("return model")
         .build());
   }
@@ -294,6 +322,18 @@ public final class ModelWriter {
         .addStatement("$T.tokens($S, targets, BATCH, CONTEXT, VOCAB)", CHECKS, "targets")
         .endControlFlow()
         .addStatement("state = 0")
+        .addStatement("float loss")
+        .beginControlFlow("if (cl != null)")
+        .addStatement("cl.write(CL_INPUTS, 0, inputs, 0, TOKENS)")
+        .addStatement("cl.run(clForward, clLoss)")
+        .beginControlFlow("if (targets == null)")
+        .addStatement("state = 1")
+        .addStatement("return Float.NaN")
+        .endControlFlow()
+        .addStatement("cl.write(CL_TARGETS, 0, targets, 0, TOKENS)")
+        .addStatement("cl.run(clLoss, clBackward)")
+        .addStatement("loss = cl.read(CL_SCALARS, 0)")
+        .nextControlFlow("else")
         .addStatement("$T.arraycopy(inputs, 0, this.inputs, 0, TOKENS)", System.class);
     for (Stage stage : plan.forward()) {
       forward.addStatement("$L()", stage.method());
@@ -304,8 +344,9 @@ public final class ModelWriter {
         .endControlFlow()
         .addStatement("$T.arraycopy(targets, 0, this.targets, 0, TOKENS)", System.class)
         .addComment("loss = mean of -ln(probs[target]) over the B*T positions")
-        .addStatement("float loss = k.crossEntropyForward(acts, $L, acts, $L, this.targets, TOKENS, PADDED_VOCAB)",
+        .addStatement("loss = k.crossEntropyForward(acts, $L, acts, $L, this.targets, TOKENS, PADDED_VOCAB)",
             losses.constant(), probs.constant())
+        .endControlFlow()
         .beginControlFlow("if (!Float.isFinite(loss))")
         .addStatement("state = 1")
         .addStatement("throw new $T($S + loss + $S)", ArithmeticException.class,
@@ -321,13 +362,24 @@ public final class ModelWriter {
         .addStatement("throw new $T($S)", IllegalStateException.class,
             "backward() needs a forward(inputs, targets) that returned a finite loss first")
         .endControlFlow()
+        .beginControlFlow("if (cl != null)")
+        .addStatement("cl.zero(CL_DACTS, 0, ACTIVATION_COUNT)")
+        .addStatement("cl.run(clBackward, clDecode)")
+        .addStatement("return")
+        .endControlFlow()
         .addStatement("k.zero(dacts, 0, ACTIVATION_COUNT)");
     for (Stage stage : plan.backward()) {
       backward.addStatement("$L()", stage.method());
     }
     type.addMethod(backward.build());
 
-    type.addMethod(override("zeroGrad", TypeName.VOID).addStatement("k.zero(grads, 0, PARAMETER_COUNT)").build());
+    type.addMethod(override("zeroGrad", TypeName.VOID)
+        .beginControlFlow("if (cl != null)")
+        .addStatement("cl.zero(CL_GRADS, 0, PARAMETER_COUNT)")
+        .nextControlFlow("else")
+        .addStatement("k.zero(grads, 0, PARAMETER_COUNT)")
+        .endControlFlow()
+        .build());
 
     Tensor logits = plan.activation("LOGITS");
     type.addMethod(override("logits", FLOATS)
@@ -342,8 +394,13 @@ public final class ModelWriter {
         .addStatement("throw new $T($S + dst.length + $S)", IllegalArgumentException.class, "dst has length ",
             "; logits need VOCAB = " + spec.vocab())
         .endControlFlow()
+        .beginControlFlow("if (cl != null)")
+        .addStatement("cl.read(CL_ACTS, $L + (row * CONTEXT + position) * PADDED_VOCAB, dst, 0, VOCAB)",
+            logits.constant())
+        .nextControlFlow("else")
         .addStatement("$T.arraycopy(acts, $L + (row * CONTEXT + position) * PADDED_VOCAB, dst, 0, VOCAB)",
             System.class, logits.constant())
+        .endControlFlow()
         .addStatement("return dst")
         .build());
 
@@ -357,6 +414,15 @@ public final class ModelWriter {
         .beginControlFlow("if (pos >= CONTEXT)")
         .addStatement("throw new $T($S)", IllegalStateException.class,
             "the KV cache holds CONTEXT = " + spec.context() + " positions and is full; call reset()")
+        .endControlFlow()
+        .beginControlFlow("if (cl != null)")
+        .addStatement("step[0] = token")
+        .addStatement("step[1] = pos")
+        .addStatement("cl.write(CL_STEP, 0, step, 0, 2)")
+        .addStatement("cl.run(bf16 == null ? clDecode : clBf16, bf16 == null ? clDecodeEnd : clBf16End)")
+        .addStatement("pos++")
+        .addStatement("cl.read(CL_DEC, $L, decodeLogits, 0, VOCAB)", decLogits.constant())
+        .addStatement("return decodeLogits")
         .endControlFlow();
     decode.beginControlFlow("if (bf16 == null)");
     for (Stage stage : plan.decode()) {
@@ -379,17 +445,115 @@ public final class ModelWriter {
         .addStatement("return")
         .endControlFlow()
         .addStatement("short[] copy = bf16 == null ? new short[PARAMETER_COUNT] : bf16")
+        .beginControlFlow("if (cl != null)")
+        .addStatement("cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
+        .endControlFlow()
         .addStatement("$T.fromFloats(params, 0, copy, 0, PARAMETER_COUNT)", ClassName.get(RUNTIME, "Bf16"))
+        .beginControlFlow("if (cl != null)")
+        .addStatement("bindBf16Decode(copy)")
+        .endControlFlow()
         .addStatement("bf16 = copy")
         .build());
     type.addMethod(override("position", TypeName.INT).addStatement("return pos").build());
 
-    type.addMethod(override("parameters", PARAMETERS).addStatement("return parameters").build());
+    type.addMethod(override("parameters", PARAMETERS)
+        .beginControlFlow("if (cl != null)")
+        .addStatement("cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
+        .addStatement("cl.read(CL_GRADS, 0, grads, 0, PARAMETER_COUNT)")
+        .endControlFlow()
+        .addStatement("return parameters")
+        .build());
+    type.addMethod(override("parametersChanged", TypeName.VOID)
+        .beginControlFlow("if (cl != null)")
+        .addStatement("cl.write(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
+        .addStatement("cl.write(CL_GRADS, 0, grads, 0, PARAMETER_COUNT)")
+        .endControlFlow()
+        .build());
+    type.addMethod(override("deviceModel", DEVICE_MODEL).addStatement("return cl").build());
     type.addMethod(override("save", TypeName.VOID)
         .addParameter(PATH, "path")
         .addException(IO_EXCEPTION)
-        .addStatement("$T.saveSafetensors(parameters, $L, path)", checkpoints, familyShape)
+        .addStatement("$T.saveSafetensors(parameters(), $L, path)", checkpoints, familyShape)
         .build());
+  }
+
+  /**
+   * The OPENCL backend: buffer numbers, the model's OpenCL C, the method that makes the buffers and binds every
+   * kernel call in run order, and one binding method per stage.
+   */
+  private void addOpenCl(TypeSpec.Builder type) {
+    List<String> buffers = OpenClWriter.BUFFERS;
+    for (int i = 0; i < buffers.size(); i++) {
+      type.addField(FieldSpec.builder(TypeName.INT, buffers.get(i), Modifier.PRIVATE, Modifier.STATIC,
+          Modifier.FINAL).initializer("$L", i).build());
+    }
+    MethodSpec.Builder bind = MethodSpec.methodBuilder("bindDevice").addModifiers(Modifier.PRIVATE)
+        .addJavadoc("Makes the device buffers (numbered as the CL_ constants) and binds every kernel call.\n")
+        .addStatement("cl.floats(PARAMETER_COUNT)")
+        .addStatement("cl.floats(PARAMETER_COUNT)")
+        .addStatement("cl.floats(ACTIVATION_COUNT)")
+        .addStatement("cl.floats(ACTIVATION_COUNT)")
+        .addStatement("cl.floats(KV_COUNT)")
+        .addStatement("cl.floats(DECODE_COUNT)")
+        .addStatement("cl.ints(TOKENS)")
+        .addStatement("cl.ints(TOKENS)")
+        .addStatement("cl.ints(2)")
+        .addStatement("cl.floats(1)")
+        .addStatement("cl.trainable(CL_PARAMS, CL_GRADS, PARAMETER_COUNT)")
+        .addStatement("clForward = cl.calls()");
+    List<MethodSpec> methods = new java.util.ArrayList<>();
+    for (Stage stage : plan.forward()) {
+      methods.add(openCl.stageMethod(stage));
+      bind.addStatement("$L()", OpenClWriter.methodName(stage));
+    }
+    Tensor losses = plan.activation("LOSSES");
+    Op crossEntropy = new Op("crossEntropyForward", List.of(new Arg.TensorRef(dev.unroll.processor.plan.Arena.ACTS,
+        losses), new Arg.TensorRef(dev.unroll.processor.plan.Arena.ACTS, plan.activation("PROBS")),
+        new Arg.Targets(), new Arg.Size("TOKENS", plan.tokensPerStep()),
+        new Arg.Size("PADDED_VOCAB", plan.paddedVocab())), "losses = -ln(probs[target]): (B, T)");
+    bind.addStatement("clLoss = cl.calls()")
+        .addComment("$L", crossEntropy.comment())
+        .addCode(openCl.calls(crossEntropy))
+        .addComment("loss = mean of losses")
+        .addStatement("int mean = cl.kernel($S, new long[] {1L}, null, CL_ACTS, $L, CL_SCALARS, 0)", "unroll_mean",
+            losses.constant())
+        .addStatement("cl.setInt(mean, 4, TOKENS)")
+        .addStatement("clBackward = cl.calls()");
+    for (Stage stage : plan.backward()) {
+      methods.add(openCl.stageMethod(stage));
+      bind.addStatement("$L()", OpenClWriter.methodName(stage));
+    }
+    bind.addStatement("clDecode = cl.calls()");
+    for (Stage stage : plan.decode()) {
+      methods.add(openCl.stageMethod(stage));
+      bind.addStatement("$L()", OpenClWriter.methodName(stage));
+    }
+    bind.addStatement("clDecodeEnd = cl.calls()")
+        .addStatement("clBf16 = -1")
+        .addStatement("clBf16End = -1");
+    MethodSpec.Builder bf16 = MethodSpec.methodBuilder("bindBf16Decode").addModifiers(Modifier.PRIVATE)
+        .addJavadoc("Copies the bfloat16 weights to the device and, the first time, binds the decode calls that\n"
+            + "read them.\n")
+        .addParameter(ArrayTypeName.of(TypeName.SHORT), "weights")
+        .beginControlFlow("if (clBf16 < 0)")
+        .addStatement("clBf16Buffer = cl.shorts(PARAMETER_COUNT)")
+        .addStatement("clBf16 = cl.calls()");
+    for (Stage stage : plan.decodeBf16()) {
+      if (!plan.decode().contains(stage)) {
+        methods.add(openCl.stageMethod(stage));
+      }
+      bf16.addStatement("$L()", OpenClWriter.methodName(stage));
+    }
+    bf16.addStatement("clBf16End = cl.calls()")
+        .endControlFlow()
+        .addStatement("cl.write(clBf16Buffer, 0, weights, 0, PARAMETER_COUNT)");
+    type.addField(FieldSpec.builder(String.class, "OPENCL_SOURCE", Modifier.PRIVATE, Modifier.STATIC,
+            Modifier.FINAL)
+        .addJavadoc("This model's OpenCL C: its kernels with every size a literal, over Unroll's kernel library.\n")
+        .initializer("$S", openCl.source()).build());
+    type.addMethod(bind.build());
+    type.addMethod(bf16.build());
+    methods.forEach(type::addMethod);
   }
 
   private static MethodSpec.Builder override(String name, TypeName returns) {

@@ -1,13 +1,182 @@
 package dev.unroll.processor.emit;
 
+import com.palantir.javapoet.CodeBlock;
+import com.palantir.javapoet.MethodSpec;
+import dev.unroll.processor.plan.Arena;
+import dev.unroll.processor.plan.Arg;
+import dev.unroll.processor.plan.Op;
+import dev.unroll.processor.plan.Plan;
+import dev.unroll.processor.plan.Stage;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import javax.lang.model.element.Modifier;
 
 /**
  * Prints OpenCL C for a model: thin {@code __kernel} wrappers that bind each op's tensors and pass its sizes as
- * literals to the runtime's library functions, which the OpenCL compiler then specialises for them.
+ * literals to the runtime's library functions, which the OpenCL compiler then specialises for them; and the Java
+ * that makes one bound kernel call per op, stage by stage, on the model's {@code DeviceModel}.
+ *
+ * <p>Ops with the same kernel and the same sizes share one wrapper; each op still gets its own kernel call, its
+ * tensors' offsets bound once at construction.
  */
 final class OpenClWriter {
-  private OpenClWriter() {}
+  /** Device buffer numbers, in the order the generated constructor makes them. */
+  static final List<String> BUFFERS = List.of("CL_PARAMS", "CL_GRADS", "CL_ACTS", "CL_DACTS", "CL_KV", "CL_DEC",
+      "CL_INPUTS", "CL_TARGETS", "CL_STEP", "CL_SCALARS");
+
+  private final Plan plan;
+  /** Wrapper source by its signature (function and arguments), in first-use order. */
+  private final Map<String, String> wrappers = new LinkedHashMap<>();
+  private final Map<String, String> names = new LinkedHashMap<>();
+  private final Map<String, Integer> perKernel = new LinkedHashMap<>();
+
+  OpenClWriter(Plan plan) {
+    this.plan = plan;
+  }
+
+  /** The Java method that makes the kernel calls of {@code stage}: {@code cl<Stage>()}. */
+  MethodSpec stageMethod(Stage stage) {
+    MethodSpec.Builder m = MethodSpec.methodBuilder(methodName(stage)).addModifiers(Modifier.PRIVATE)
+        .addJavadoc("Binds the OpenCL kernel calls of $L(): $L\n", stage.method(), stage.doc());
+    for (Op op : stage.ops()) {
+      m.addComment("$L", op.comment());
+      m.addCode(calls(op));
+    }
+    return m.build();
+  }
+
+  static String methodName(Stage stage) {
+    return "cl" + Character.toUpperCase(stage.method().charAt(0)) + stage.method().substring(1);
+  }
+
+  /** Statements that make {@code op}'s kernel calls, one per phase, on {@code cl}. */
+  CodeBlock calls(Op op) {
+    List<ClArg> args = new ArrayList<>();
+    List<String> pairs = new ArrayList<>();
+    List<Long> ints = new ArrayList<>();
+    boolean step = false;
+    for (Arg arg : op.args()) {
+      switch (arg) {
+        case Arg.TensorRef r -> {
+          args.add(new ClArg.Ptr(cType(r.arena())));
+          pairs.add(buffer(r.arena()) + ", " + r.tensor().constant());
+        }
+        case Arg.At at -> {
+          args.add(new ClArg.Ptr(cType(at.arena())));
+          pairs.add(buffer(at.arena()) + ", " + at.tensor().constant() + " + " + at.offset());
+        }
+        case Arg.Row r -> {
+          int dynamic = stepIndex(r.index());
+          if (dynamic >= 0) {
+            args.add(new ClArg.RowPtr(cType(r.arena()), dynamic, r.rowSize()));
+            pairs.add(buffer(r.arena()) + ", " + r.tensor().constant());
+            step = true;
+          } else {
+            args.add(new ClArg.Ptr(cType(r.arena())));
+            pairs.add(buffer(r.arena()) + ", " + r.tensor().constant() + " + " + r.index() + " * " + r.rowSize());
+          }
+        }
+        case Arg.None unused -> args.add(new ClArg.NullPtr());
+        case Arg.Size sz -> {
+          int dynamic = stepIndex(sz.expression());
+          if (dynamic >= 0) {
+            args.add(new ClArg.Dyn(dynamic));
+            ints.add(-1L);
+            step = true;
+          } else {
+            args.add(new ClArg.Const(sz.value()));
+            ints.add(sz.value());
+          }
+        }
+        case Arg.Inputs unused -> {
+          args.add(new ClArg.Ptr("int"));
+          pairs.add("CL_INPUTS, 0");
+        }
+        case Arg.Targets unused -> {
+          args.add(new ClArg.Ptr("int"));
+          pairs.add("CL_TARGETS, 0");
+        }
+      }
+    }
+    if (step) {
+      pairs.add("CL_STEP, 0");
+    }
+    long[] sizes = ints.stream().mapToLong(Long::longValue).toArray();
+    CodeBlock.Builder code = CodeBlock.builder();
+    for (OpenClKernels.Phase phase : OpenClKernels.phases(op.kernel(), sizes)) {
+      String name = wrapperName(op.kernel(), "uk_" + op.kernel() + phase.suffix(), args, phase.localFloats());
+      CodeBlock.Builder call = CodeBlock.builder().add("cl.kernel($S, new long[] {$L}, new long[] {$L}", name,
+          join(phase.global()), join(phase.local()));
+      for (String pair : pairs) {
+        call.add(",$W$L", pair);
+      }
+      code.addStatement("$L)", call.build());
+    }
+    return code.build();
+  }
+
+  private String wrapperName(String kernel, String function, List<ClArg> args, int localFloats) {
+    String key = function + args + "/" + localFloats;
+    String name = names.get(key);
+    if (name == null) {
+      int n = perKernel.merge(kernel, 1, Integer::sum);
+      name = kernel + "_" + n;
+      names.put(key, name);
+      wrappers.put(key, wrapper(name, function, args, localFloats));
+    }
+    return name;
+  }
+
+  /** The model's OpenCL C: its dimensions as macros, then every wrapper the stages so far have used. */
+  String source() {
+    StringBuilder out = new StringBuilder();
+    out.append("// ").append(plan.spec().generatedName()).append(": ").append(plan.spec().describe()).append('\n');
+    for (String[] d : dimensions()) {
+      out.append("#define ").append(d[0]).append(' ').append(d[1]).append('\n');
+    }
+    for (String w : wrappers.values()) {
+      out.append('\n').append(w);
+    }
+    return out.toString();
+  }
+
+  private List<String[]> dimensions() {
+    var spec = plan.spec();
+    List<String[]> d = new ArrayList<>();
+    d.add(new String[] {"DIM", Integer.toString(spec.dim())});
+    d.add(new String[] {"HIDDEN", Integer.toString(spec.hidden())});
+    d.add(new String[] {"HEAD_SIZE", Integer.toString(spec.dim() / spec.heads())});
+    d.add(new String[] {"KV_DIM", Integer.toString(spec.kvHeads() * (spec.dim() / spec.heads()))});
+    return d;
+  }
+
+  private static int stepIndex(String expression) {
+    return switch (expression) {
+      case "token" -> 0;
+      case "pos" -> 1;
+      default -> -1;
+    };
+  }
+
+  private static String cType(Arena arena) {
+    return arena == Arena.BF16 ? "ushort" : "float";
+  }
+
+  /** The Java expression for an arena's device buffer number. */
+  static String buffer(Arena arena) {
+    return arena == Arena.BF16 ? "clBf16Buffer" : "CL_" + arena.name().toUpperCase(Locale.ROOT);
+  }
+
+  private static String join(long[] values) {
+    StringBuilder sb = new StringBuilder();
+    for (long v : values) {
+      sb.append(sb.isEmpty() ? "" : ", ").append(v).append('L');
+    }
+    return sb.toString();
+  }
 
   /**
    * The source of one wrapper kernel {@code name} calling library function {@code function} with {@code args}.

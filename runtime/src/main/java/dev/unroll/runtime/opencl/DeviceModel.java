@@ -437,6 +437,97 @@ public final class DeviceModel implements AutoCloseable {
     Cl.check(call, rc);
   }
 
+  // ---- AdamW on the device: moments beside the parameters, the norm reduced in fixed chunks ----
+
+  /** Values per partial sum of the gradient norm: {@code UNROLL_NORM_CHUNK} in optimizer.cl. */
+  static final int NORM_CHUNK = 16384;
+  private static final int NORM_GROUP = 256;
+
+  private int paramsBuffer = -1;
+  private int gradsBuffer = -1;
+  private int trainableCount;
+  private int moment1 = -1;
+  private int moment2;
+  private int partials;
+  private float[] partialsHost;
+  private int sumSquaresCall;
+  private int adamwCall;
+
+  /** Names the parameter and gradient buffers (same layout, {@code count} floats) that AdamW updates. */
+  public void trainable(int params, int grads, int count) {
+    this.paramsBuffer = params;
+    this.gradsBuffer = grads;
+    this.trainableCount = count;
+  }
+
+  /** Makes AdamW's moments (zero) and its kernel calls; idempotent. Called by {@code AdamW.of(model)}. */
+  public void prepareAdamW() {
+    if (paramsBuffer < 0) {
+      throw new IllegalStateException(name + " has no trainable buffers on the device");
+    }
+    if (moment1 >= 0) {
+      return;
+    }
+    int chunks = (trainableCount + NORM_CHUNK - 1) / NORM_CHUNK;
+    moment1 = floats(trainableCount);
+    moment2 = floats(trainableCount);
+    partials = floats(chunks);
+    partialsHost = new float[chunks];
+    sumSquaresCall = kernel("unroll_sum_squares", new long[] {(long) chunks * NORM_GROUP},
+        new long[] {NORM_GROUP}, gradsBuffer, 0, partials, 0);
+    setInt(sumSquaresCall, 4, trainableCount);
+    adamwCall = kernel("unroll_adamw", new long[] {roundUp(trainableCount, 64)}, new long[] {64}, paramsBuffer, 0,
+        gradsBuffer, 0, moment1, 0, moment2, 0);
+    setInt(adamwCall, 8, trainableCount);
+  }
+
+  /** Sets AdamW's moments back to zero. */
+  public void resetAdamW() {
+    prepareAdamW();
+    zero(moment1, 0, trainableCount);
+    zero(moment2, 0, trainableCount);
+  }
+
+  /**
+   * The squared L2 norm of the gradient: each chunk of {@value #NORM_CHUNK} values summed on the device, the chunk
+   * sums added here in order, in double. Blocks until the gradient is complete.
+   */
+  public double gradientSumOfSquares() {
+    prepareAdamW();
+    run(sumSquaresCall);
+    read(partials, 0, partialsHost, 0, partialsHost.length);
+    double sum = 0;
+    for (float p : partialsHost) {
+      sum += p;
+    }
+    return sum;
+  }
+
+  /** One AdamW update of every parameter on the device, with the formula and arguments of {@code AdamW}. */
+  public void adamw(float scale, float beta1, float beta2, float c1, float c2, float lr, float weightDecay,
+      float eps) {
+    prepareAdamW();
+    setFloat(adamwCall, 9, scale);
+    setFloat(adamwCall, 10, beta1);
+    setFloat(adamwCall, 11, beta2);
+    setFloat(adamwCall, 12, c1);
+    setFloat(adamwCall, 13, c2);
+    setFloat(adamwCall, 14, lr);
+    setFloat(adamwCall, 15, weightDecay);
+    setFloat(adamwCall, 16, eps);
+    run(adamwCall);
+  }
+
+  /** AdamW's first ({@code second == false}) or second moment of parameter {@code i}, read from the device. */
+  public float moment(boolean second, int i) {
+    prepareAdamW();
+    return read(second ? moment2 : moment1, i);
+  }
+
+  private static long roundUp(long n, long multiple) {
+    return (n + multiple - 1) / multiple * multiple;
+  }
+
   /** Releases the device memory, kernels, program, queue and context. The model is unusable afterwards. */
   @Override
   public void close() {

@@ -22,7 +22,7 @@ class PaddedVocabTest {
   private static final int[][] SIZES = {{5, 8}, {97, 112}, {16, 32}, {131, 136}};
 
   @ParameterizedTest
-  @EnumSource(Backend.class)
+  @EnumSource(value = Backend.class, names = {"SCALAR", "SIMD"})
   void softmaxZeroesThePaddedColumns(Backend backend) {
     Kernels k = backend.kernels();
     SplittableRandom rnd = new SplittableRandom(21);
@@ -53,7 +53,7 @@ class PaddedVocabTest {
   }
 
   @ParameterizedTest
-  @EnumSource(Backend.class)
+  @EnumSource(value = Backend.class, names = {"SCALAR", "SIMD"})
   void crossEntropyBackwardLeavesThePaddedColumns(Backend backend) {
     Kernels k = backend.kernels();
     SplittableRandom rnd = new SplittableRandom(22);

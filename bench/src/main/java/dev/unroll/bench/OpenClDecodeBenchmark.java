@@ -1,0 +1,57 @@
+package dev.unroll.bench;
+
+import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.CausalLm;
+import dev.unroll.runtime.opencl.OpenCl;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * {@link DecodeBenchmark} on the OPENCL backend: the weights and the KV cache on the device, one token in and the
+ * logits read back per operation.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+    "-Xmx12g"})
+public class OpenClDecodeBenchmark {
+  @Param({"stories15M", "stories110M"})
+  public String shape;
+
+  @Param({"f32", "bf16"})
+  public String weights;
+
+  private CausalLm model;
+  private int token;
+
+  @Setup
+  public void setUp() {
+    System.out.println("OpenCL device: " + OpenCl.device().describe());
+    model = DecodeBenchmark.create(shape, Backend.OPENCL);
+    model.decodeWithBf16Weights(weights.equals("bf16"));
+    token = 1;
+  }
+
+  @Benchmark
+  public float decode() {
+    if (model.position() == DecodeBenchmark.WINDOW) {
+      model.reset();
+    }
+    float[] logits = model.decode(token);
+    token = (token * 31 + 7) % 32000;
+    return logits[0];
+  }
+}
