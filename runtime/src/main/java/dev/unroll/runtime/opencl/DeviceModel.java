@@ -50,7 +50,9 @@ public final class DeviceModel implements AutoCloseable {
   private final String name;
   private KernelCall[] byId = new KernelCall[0];
   private final List<MemorySegment> buffers = new ArrayList<>();
-  private final List<Long> bufferBytes = new ArrayList<>();
+  /** The buffers and their sizes as arrays, for the hot path (no boxing, no list lookups). */
+  private MemorySegment[] bufferHandles = new MemorySegment[0];
+  private long[] bufferBytes = new long[0];
 
   /** Native handles, released by {@link #close()} or by the cleaner; holds nothing that refers back. */
   private static final class Handles implements Runnable {
@@ -220,8 +222,10 @@ public final class DeviceModel implements AutoCloseable {
       Cl.check("clCreateBuffer(" + size + " bytes) for " + name, err.get(JAVA_INT, 0));
       handles.mems.add(mem);
       buffers.add(mem);
-      bufferBytes.add(size);
       int id = buffers.size() - 1;
+      bufferHandles = buffers.toArray(new MemorySegment[0]);
+      bufferBytes = java.util.Arrays.copyOf(bufferBytes, id + 1);
+      bufferBytes[id] = size;
       fill(id, 0, size);
       return id;
     } catch (ClException e) {
@@ -302,7 +306,7 @@ public final class DeviceModel implements AutoCloseable {
   /** Binds argument {@code index} of call {@code k} to buffer {@code buffer} (a plain pointer, no offset). */
   public void setBuffer(int k, int index, int buffer) {
     KernelCall c = byId[k];
-    c.scalar.set(ADDRESS, 0, buffers.get(buffer));
+    c.scalar.set(ADDRESS, 0, bufferHandles[buffer]);
     setArg(c, index, 8L);
   }
 
@@ -367,7 +371,7 @@ public final class DeviceModel implements AutoCloseable {
     }
     int rc;
     try {
-      rc = (int) Lib.clEnqueueFillBuffer.invokeExact(handles.queue, buffers.get(b), zeroPattern, 4L, byteOffset,
+      rc = (int) Lib.clEnqueueFillBuffer.invokeExact(handles.queue, bufferHandles[b], zeroPattern, 4L, byteOffset,
           bytes, 0, MemorySegment.NULL, MemorySegment.NULL);
     } catch (Throwable t) {
       throw new ClException("clEnqueueFillBuffer failed: " + t);
@@ -380,7 +384,7 @@ public final class DeviceModel implements AutoCloseable {
     for (int done = 0; done < n; ) {
       int chunk = Math.min(STAGING_FLOATS, n - done);
       MemorySegment.copy(src, srcOff + done, staging, JAVA_FLOAT, 0, chunk);
-      transfer(Lib.clEnqueueWriteBuffer, "clEnqueueWriteBuffer", b, 4L * (offset + done), 4L * chunk);
+      transfer(true, b, 4L * (offset + done), 4L * chunk);
       done += chunk;
     }
   }
@@ -390,7 +394,7 @@ public final class DeviceModel implements AutoCloseable {
     for (int done = 0; done < n; ) {
       int chunk = Math.min(STAGING_FLOATS, n - done);
       MemorySegment.copy(src, srcOff + done, staging, JAVA_INT, 0, chunk);
-      transfer(Lib.clEnqueueWriteBuffer, "clEnqueueWriteBuffer", b, 4L * (offset + done), 4L * chunk);
+      transfer(true, b, 4L * (offset + done), 4L * chunk);
       done += chunk;
     }
   }
@@ -400,7 +404,7 @@ public final class DeviceModel implements AutoCloseable {
     for (int done = 0; done < n; ) {
       int chunk = Math.min(2 * STAGING_FLOATS, n - done);
       MemorySegment.copy(src, srcOff + done, staging, JAVA_SHORT, 0, chunk);
-      transfer(Lib.clEnqueueWriteBuffer, "clEnqueueWriteBuffer", b, 2L * (offset + done), 2L * chunk);
+      transfer(true, b, 2L * (offset + done), 2L * chunk);
       done += chunk;
     }
   }
@@ -409,7 +413,7 @@ public final class DeviceModel implements AutoCloseable {
   public void read(int b, long offset, float[] dst, int dstOff, int n) {
     for (int done = 0; done < n; ) {
       int chunk = Math.min(STAGING_FLOATS, n - done);
-      transfer(Lib.clEnqueueReadBuffer, "clEnqueueReadBuffer", b, 4L * (offset + done), 4L * chunk);
+      transfer(false, b, 4L * (offset + done), 4L * chunk);
       MemorySegment.copy(staging, JAVA_FLOAT, 0, dst, dstOff + done, chunk);
       done += chunk;
     }
@@ -417,24 +421,31 @@ public final class DeviceModel implements AutoCloseable {
 
   /** One float of buffer {@code b}; blocks. */
   public float read(int b, long offset) {
-    transfer(Lib.clEnqueueReadBuffer, "clEnqueueReadBuffer", b, 4L * offset, 4L);
+    transfer(false, b, 4L * offset, 4L);
     return staging.get(JAVA_FLOAT, 0);
   }
 
-  private void transfer(java.lang.invoke.MethodHandle h, String call, int b, long byteOffset, long bytes) {
-    long size = bufferBytes.get(b);
+  /** One blocking copy between the staging segment and buffer {@code b}: to the device when {@code write}. */
+  private void transfer(boolean write, int b, long byteOffset, long bytes) {
+    long size = bufferBytes[b];
     if (byteOffset < 0 || byteOffset + bytes > size) {
-      throw new IndexOutOfBoundsException(call + ": bytes [" + byteOffset + ", " + (byteOffset + bytes)
-          + ") outside buffer " + b + " of " + size + " bytes");
+      throw new IndexOutOfBoundsException((write ? "write" : "read") + ": bytes [" + byteOffset + ", "
+          + (byteOffset + bytes) + ") outside buffer " + b + " of " + size + " bytes");
     }
+    MemorySegment mem = bufferHandles[b];
     int rc;
     try {
-      rc = (int) h.invokeExact(handles.queue, buffers.get(b), Cl.CL_TRUE, byteOffset, bytes, staging, 0,
-          MemorySegment.NULL, MemorySegment.NULL);
+      rc = write
+          ? (int) Lib.clEnqueueWriteBuffer.invokeExact(handles.queue, mem, Cl.CL_TRUE, byteOffset, bytes, staging,
+              0, MemorySegment.NULL, MemorySegment.NULL)
+          : (int) Lib.clEnqueueReadBuffer.invokeExact(handles.queue, mem, Cl.CL_TRUE, byteOffset, bytes, staging,
+              0, MemorySegment.NULL, MemorySegment.NULL);
     } catch (Throwable t) {
-      throw new ClException(call + " failed: " + t);
+      throw new ClException((write ? "clEnqueueWriteBuffer" : "clEnqueueReadBuffer") + " failed: " + t);
     }
-    Cl.check(call, rc);
+    if (rc != Cl.CL_SUCCESS) {
+      throw new ClException(write ? "clEnqueueWriteBuffer" : "clEnqueueReadBuffer", rc);
+    }
   }
 
   // ---- AdamW on the device: moments beside the parameters, the norm reduced in fixed chunks ----
