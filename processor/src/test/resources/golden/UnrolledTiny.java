@@ -10,6 +10,8 @@ import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.format.Gpt2Checkpoints;
 import dev.unroll.runtime.format.Gpt2Layout;
+import dev.unroll.runtime.opencl.DeviceModel;
+import dev.unroll.runtime.opencl.OpenCl;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -621,6 +623,276 @@ public final class UnrolledTiny implements Tiny {
    */
   static final int DEC_LOGITS = 140;
 
+  private static final int CL_PARAMS = 0;
+
+  private static final int CL_GRADS = 1;
+
+  private static final int CL_ACTS = 2;
+
+  private static final int CL_DACTS = 3;
+
+  private static final int CL_KV = 4;
+
+  private static final int CL_DEC = 5;
+
+  private static final int CL_INPUTS = 6;
+
+  private static final int CL_TARGETS = 7;
+
+  private static final int CL_STEP = 8;
+
+  private static final int CL_SCALARS = 9;
+
+  /**
+   * This model's OpenCL C: its kernels with every size a literal, over Unroll's kernel library.
+   */
+  private static final String OPENCL_SOURCE = "// UnrolledTiny: family=GPT2 vocab=11 context=5 dim=8 heads=2 layers=2 batch=2 hidden=32\n"
+      + "#define DIM 8\n"
+      + "#define HIDDEN 32\n"
+      + "#define HEAD_SIZE 4\n"
+      + "#define KV_DIM 8\n"
+      + "\n"
+      + "__kernel void encoderForward_1(__global float* b0, int o0, __global int* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+      + "  uk_encoderForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 2, 5, 8);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void layernormForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  __local float scratch[32];\n"
+      + "  uk_layernormForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 8, 24, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void attentionForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+      + "  uk_attentionForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 2, 5, 8, 2);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 8, 8, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void residualForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
+      + "  uk_residualForward(b0 + o0, b1 + o1, b2 + o2, 80);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForward_3(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 8, 32, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void geluForward_1(__global float* b0, int o0, __global float* b1, int o1) {\n"
+      + "  uk_geluForward(b0 + o0, b1 + o1, 320);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForward_4(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 32, 8, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForward_5(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, 0, 10, 8, 16, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void softmaxForward_1(__global float* b0, int o0, __global float* b1, int o1) {\n"
+      + "  __local float scratch[32];\n"
+      + "  uk_softmaxForward(b0 + o0, b1 + o1, 10, 11, 16, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void crossEntropyForward_1(__global float* b0, int o0, __global float* b1, int o1, __global int* b2, int o2) {\n"
+      + "  uk_crossEntropyForward(b0 + o0, b1 + o1, b2 + o2, 10, 16);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void crossEntropySoftmaxBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global int* b2, int o2) {\n"
+      + "  uk_crossEntropySoftmaxBackward(b0 + o0, b1 + o1, b2 + o2, 10, 11, 16);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, 0, b2 + o2, b3 + o3, b4 + o4, 10, 8, 16, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, 0, b2 + o2, b3 + o3, b4 + o4, 10, 8, 16, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_3(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4) {\n"
+      + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, 0, b2 + o2, b3 + o3, b4 + o4, 10, 8, 16);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void layernormBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5, __global float* b6, int o6, __global float* b7, int o7) {\n"
+      + "  __local float scratch[64];\n"
+      + "  uk_layernormBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, b6 + o6, b7 + o7, 10, 8, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void layernormBackward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5, __global float* b6, int o6, __global float* b7, int o7) {\n"
+      + "  uk_layernormBackward_dparams(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, b6 + o6, b7 + o7, 10, 8);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void residualBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
+      + "  uk_residualBackward(b0 + o0, b1 + o1, b2 + o2, 80);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_4(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 32, 8, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_5(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 32, 8, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_6(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 32, 8);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void geluBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
+      + "  uk_geluBackward(b0 + o0, b1 + o1, b2 + o2, 320);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_7(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 32, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_8(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 32, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_9(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 32);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_10(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 8, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_11(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 8, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_12(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 8);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void attentionBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  uk_attentionBackward_dq(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 2, 5, 8, 2);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void attentionBackward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  uk_attentionBackward_dkv(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 2, 5, 8, 2);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_13(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 24, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_14(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  __local float scratch[544];\n"
+      + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 24, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulBackward_15(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 24);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void encoderBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global int* b3, int o3) {\n"
+      + "  uk_encoderBackward_dwte(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 2, 5, 8);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void encoderBackward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global int* b3, int o3) {\n"
+      + "  uk_encoderBackward_dwpe(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 2, 5, 8);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void residualForward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global const int* stepBase, int so) {\n"
+      + "  __global const int* step = stepBase + so;\n"
+      + "  uk_residualForward(b0 + o0, b1 + o1 + step[0] * (DIM), b2 + o2 + step[1] * (DIM), 8);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void layernormForward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+      + "  __local float scratch[32];\n"
+      + "  uk_layernormForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 1, 8, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForward_6(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+      + "  __local float scratch[64];\n"
+      + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 24, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void copy_1(__global float* b0, int o0, __global float* b1, int o1, __global const int* stepBase, int so) {\n"
+      + "  __global const int* step = stepBase + so;\n"
+      + "  uk_copy(b0 + o0 + step[1] * (DIM), b1 + o1, 8);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void attentionDecode_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global const int* stepBase, int so) {\n"
+      + "  __global const int* step = stepBase + so;\n"
+      + "  __local float scratch[32];\n"
+      + "  uk_attentionDecode(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, step[1], 5, 2, 2, 4, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForward_7(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+      + "  __local float scratch[64];\n"
+      + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 8, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void residualForward_3(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
+      + "  uk_residualForward(b0 + o0, b1 + o1, b2 + o2, 8);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForward_8(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+      + "  __local float scratch[64];\n"
+      + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 32, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void geluForward_2(__global float* b0, int o0, __global float* b1, int o1) {\n"
+      + "  uk_geluForward(b0 + o0, b1 + o1, 32);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForward_9(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+      + "  __local float scratch[64];\n"
+      + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 32, 8, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForward_10(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
+      + "  __local float scratch[64];\n"
+      + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, 0, 1, 8, 16, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForwardBf16_1(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2, __global float* b3, int o3) {\n"
+      + "  __local float scratch[64];\n"
+      + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 24, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForwardBf16_2(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2, __global float* b3, int o3) {\n"
+      + "  __local float scratch[64];\n"
+      + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 8, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForwardBf16_3(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2, __global float* b3, int o3) {\n"
+      + "  __local float scratch[64];\n"
+      + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 32, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForwardBf16_4(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2, __global float* b3, int o3) {\n"
+      + "  __local float scratch[64];\n"
+      + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 32, 8, scratch);\n"
+      + "}\n"
+      + "\n"
+      + "__kernel void matmulForwardBf16_5(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2) {\n"
+      + "  __local float scratch[64];\n"
+      + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, 0, 1, 8, 16, scratch);\n"
+      + "}\n";
+
   private final Backend backend;
 
   private final Kernels k;
@@ -629,9 +901,12 @@ public final class UnrolledTiny implements Tiny {
 
   private final float[] grads = new float[PARAMETER_COUNT];
 
-  private final float[] acts = new float[ACTIVATION_COUNT];
+  /**
+   * Activations (empty on OPENCL, where they live on the device; so are dacts, kv and dec).
+   */
+  private final float[] acts;
 
-  private final float[] dacts = new float[ACTIVATION_COUNT];
+  private final float[] dacts;
 
   /**
    * The current step's tokens, copied so that backward sees what forward saw.
@@ -640,9 +915,9 @@ public final class UnrolledTiny implements Tiny {
 
   private final int[] targets = new int[TOKENS];
 
-  private final float[] kv = new float[KV_COUNT];
+  private final float[] kv;
 
-  private final float[] dec = new float[DECODE_COUNT];
+  private final float[] dec;
 
   /**
    * What decode returns: VOCAB logits, overwritten by each call.
@@ -666,10 +941,49 @@ public final class UnrolledTiny implements Tiny {
    */
   private int state;
 
+  /**
+   * The device's buffers and bound kernel calls on OPENCL; null on the CPU backends.
+   */
+  private final DeviceModel cl;
+
+  /**
+   * First kernel call of each run on the device: forward, loss, backward, decode, its end,
+   * and the bfloat16 decode and its end (-1 until decodeWithBf16Weights(true)).
+   */
+  private int clForward;
+
+  private int clLoss;
+
+  private int clBackward;
+
+  private int clDecode;
+
+  private int clDecodeEnd;
+
+  private int clBf16;
+
+  private int clBf16End;
+
+  private int clBf16Buffer;
+
+  /**
+   * The decoded token and its position, as the device's step buffer receives them.
+   */
+  private final int[] step = new int[2];
+
   private UnrolledTiny(Backend backend) {
     this.backend = Objects.requireNonNull(backend, "backend");
-    this.k = backend.kernels();
+    boolean device = backend == Backend.OPENCL;
+    this.k = device ? null : backend.kernels();
+    this.acts = new float[device ? 0 : ACTIVATION_COUNT];
+    this.dacts = new float[device ? 0 : ACTIVATION_COUNT];
+    this.kv = new float[device ? 0 : KV_COUNT];
+    this.dec = new float[device ? 0 : DECODE_COUNT];
     this.parameters = new Parameters(params, grads, Gpt2Layout.tensors(SHAPE));
+    this.cl = device ? DeviceModel.open(OpenCl.device(), "UnrolledTiny", OPENCL_SOURCE, this) : null;
+    if (device) {
+      bindDevice();
+    }
   }
 
   /**
@@ -678,6 +992,7 @@ public final class UnrolledTiny implements Tiny {
   public static UnrolledTiny create(Backend backend, long seed) {
     UnrolledTiny model = new UnrolledTiny(backend);
     Gpt2Init.init(model.parameters, SHAPE, seed);
+    model.parametersChanged();
     return model;
   }
 
@@ -689,6 +1004,7 @@ public final class UnrolledTiny implements Tiny {
   public static UnrolledTiny load(Backend backend, Path path) throws IOException {
     UnrolledTiny model = new UnrolledTiny(backend);
     Gpt2Checkpoints.load(model.parameters, SHAPE, path);
+    model.parametersChanged();
     return model;
   }
 
@@ -709,18 +1025,31 @@ public final class UnrolledTiny implements Tiny {
       Checks.tokens("targets", targets, BATCH, CONTEXT, VOCAB);
     }
     state = 0;
-    System.arraycopy(inputs, 0, this.inputs, 0, TOKENS);
-    forwardEmbedding();
-    forwardLayer0();
-    forwardLayer1();
-    forwardHead();
-    if (targets == null) {
-      state = 1;
-      return Float.NaN;
+    float loss;
+    if (cl != null) {
+      cl.write(CL_INPUTS, 0, inputs, 0, TOKENS);
+      cl.run(clForward, clLoss);
+      if (targets == null) {
+        state = 1;
+        return Float.NaN;
+      }
+      cl.write(CL_TARGETS, 0, targets, 0, TOKENS);
+      cl.run(clLoss, clBackward);
+      loss = cl.read(CL_SCALARS, 0);
+    } else {
+      System.arraycopy(inputs, 0, this.inputs, 0, TOKENS);
+      forwardEmbedding();
+      forwardLayer0();
+      forwardLayer1();
+      forwardHead();
+      if (targets == null) {
+        state = 1;
+        return Float.NaN;
+      }
+      System.arraycopy(targets, 0, this.targets, 0, TOKENS);
+      // loss = mean of -ln(probs[target]) over the B*T positions
+      loss = k.crossEntropyForward(acts, LOSSES, acts, PROBS, this.targets, TOKENS, PADDED_VOCAB);
     }
-    System.arraycopy(targets, 0, this.targets, 0, TOKENS);
-    // loss = mean of -ln(probs[target]) over the B*T positions
-    float loss = k.crossEntropyForward(acts, LOSSES, acts, PROBS, this.targets, TOKENS, PADDED_VOCAB);
     if (!Float.isFinite(loss)) {
       state = 1;
       throw new ArithmeticException("UnrolledTiny: the loss is " + loss + "; the parameters hold NaN or infinity, or the learning rate is too high (no state was changed)");
@@ -734,6 +1063,11 @@ public final class UnrolledTiny implements Tiny {
     if (state != 2) {
       throw new IllegalStateException("backward() needs a forward(inputs, targets) that returned a finite loss first");
     }
+    if (cl != null) {
+      cl.zero(CL_DACTS, 0, ACTIVATION_COUNT);
+      cl.run(clBackward, clDecode);
+      return;
+    }
     k.zero(dacts, 0, ACTIVATION_COUNT);
     backwardHead();
     backwardLayer1();
@@ -743,7 +1077,11 @@ public final class UnrolledTiny implements Tiny {
 
   @Override
   public void zeroGrad() {
-    k.zero(grads, 0, PARAMETER_COUNT);
+    if (cl != null) {
+      cl.zero(CL_GRADS, 0, PARAMETER_COUNT);
+    } else {
+      k.zero(grads, 0, PARAMETER_COUNT);
+    }
   }
 
   @Override
@@ -755,7 +1093,11 @@ public final class UnrolledTiny implements Tiny {
     if (dst.length < VOCAB) {
       throw new IllegalArgumentException("dst has length " + dst.length + "; logits need VOCAB = 11");
     }
-    System.arraycopy(acts, LOGITS + (row * CONTEXT + position) * PADDED_VOCAB, dst, 0, VOCAB);
+    if (cl != null) {
+      cl.read(CL_ACTS, LOGITS + (row * CONTEXT + position) * PADDED_VOCAB, dst, 0, VOCAB);
+    } else {
+      System.arraycopy(acts, LOGITS + (row * CONTEXT + position) * PADDED_VOCAB, dst, 0, VOCAB);
+    }
     return dst;
   }
 
@@ -766,6 +1108,15 @@ public final class UnrolledTiny implements Tiny {
     }
     if (pos >= CONTEXT) {
       throw new IllegalStateException("the KV cache holds CONTEXT = 5 positions and is full; call reset()");
+    }
+    if (cl != null) {
+      step[0] = token;
+      step[1] = pos;
+      cl.write(CL_STEP, 0, step, 0, 2);
+      cl.run(bf16 == null ? clDecode : clBf16, bf16 == null ? clDecodeEnd : clBf16End);
+      pos++;
+      cl.read(CL_DEC, DEC_LOGITS, decodeLogits, 0, VOCAB);
+      return decodeLogits;
     }
     if (bf16 == null) {
       decodeEmbedding(token, pos);
@@ -795,7 +1146,13 @@ public final class UnrolledTiny implements Tiny {
       return;
     }
     short[] copy = bf16 == null ? new short[PARAMETER_COUNT] : bf16;
+    if (cl != null) {
+      cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT);
+    }
     Bf16.fromFloats(params, 0, copy, 0, PARAMETER_COUNT);
+    if (cl != null) {
+      bindBf16Decode(copy);
+    }
     bf16 = copy;
   }
 
@@ -806,12 +1163,29 @@ public final class UnrolledTiny implements Tiny {
 
   @Override
   public Parameters parameters() {
+    if (cl != null) {
+      cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT);
+      cl.read(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
+    }
     return parameters;
   }
 
   @Override
+  public void parametersChanged() {
+    if (cl != null) {
+      cl.write(CL_PARAMS, 0, params, 0, PARAMETER_COUNT);
+      cl.write(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
+    }
+  }
+
+  @Override
+  public DeviceModel deviceModel() {
+    return cl;
+  }
+
+  @Override
   public void save(Path path) throws IOException {
-    Gpt2Checkpoints.saveSafetensors(parameters, SHAPE, path);
+    Gpt2Checkpoints.saveSafetensors(parameters(), SHAPE, path);
   }
 
   /**
@@ -1157,5 +1531,550 @@ public final class UnrolledTiny implements Tiny {
         params, LNFB, 1, DIM);
     // logits = ln · wteᵀ: (C) -> (Vp), weights in bfloat16
     k.matmulForwardBf16(dec, DEC_LOGITS, dec, DEC_LN, bf16, WTE, null, 0, 1, DIM, PADDED_VOCAB);
+  }
+
+  /**
+   * Makes the device buffers (numbered as the CL_ constants) and binds every kernel call.
+   */
+  private void bindDevice() {
+    cl.floats(PARAMETER_COUNT);
+    cl.floats(PARAMETER_COUNT);
+    cl.floats(ACTIVATION_COUNT);
+    cl.floats(ACTIVATION_COUNT);
+    cl.floats(KV_COUNT);
+    cl.floats(DECODE_COUNT);
+    cl.ints(TOKENS);
+    cl.ints(TOKENS);
+    cl.ints(2);
+    cl.floats(1);
+    cl.trainable(CL_PARAMS, CL_GRADS, PARAMETER_COUNT);
+    clForward = cl.calls();
+    clForwardEmbedding();
+    clForwardLayer0();
+    clForwardLayer1();
+    clForwardHead();
+    clLoss = cl.calls();
+    // losses = -ln(probs[target]): (B, T)
+    cl.kernel("crossEntropyForward_1", new long[] {32L}, new long[] {32L}, CL_ACTS, LOSSES,
+        CL_ACTS, PROBS, CL_TARGETS, 0);
+    // loss = mean of losses
+    int mean = cl.kernel("unroll_mean", new long[] {1L}, null, CL_ACTS, LOSSES, CL_SCALARS, 0);
+    cl.setInt(mean, 4, TOKENS);
+    clBackward = cl.calls();
+    clBackwardHead();
+    clBackwardLayer1();
+    clBackwardLayer0();
+    clBackwardEmbedding();
+    clDecode = cl.calls();
+    clDecodeEmbedding();
+    clDecodeLayer0();
+    clDecodeLayer1();
+    clDecodeHead();
+    clDecodeEnd = cl.calls();
+    clBf16 = -1;
+    clBf16End = -1;
+  }
+
+  /**
+   * Copies the bfloat16 weights to the device and, the first time, binds the decode calls that
+   * read them.
+   */
+  private void bindBf16Decode(short[] weights) {
+    if (clBf16 < 0) {
+      clBf16Buffer = cl.shorts(PARAMETER_COUNT);
+      clBf16 = cl.calls();
+      clDecodeEmbedding();
+      clDecodeLayer0Bf16();
+      clDecodeLayer1Bf16();
+      clDecodeHeadBf16();
+      clBf16End = cl.calls();
+    }
+    cl.write(clBf16Buffer, 0, weights, 0, PARAMETER_COUNT);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of forwardEmbedding(): Token and position embeddings.
+   */
+  private void clForwardEmbedding() {
+    // encoded = wte[inputs] + wpe: (B, T, C)
+    cl.kernel("encoderForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, ENCODED,
+        CL_INPUTS, 0, CL_PARAMS, WTE, CL_PARAMS, WPE);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of forwardLayer0(): Block 0: attention and MLP, each behind a LayerNorm.
+   */
+  private void clForwardLayer0() {
+    // ln1 = layernorm(residual): (B, T, C)
+    cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, L0_LN1,
+        CL_ACTS, L0_LN1_MEAN, CL_ACTS, L0_LN1_RSTD, CL_ACTS, ENCODED, CL_PARAMS, L0_LN1W,
+        CL_PARAMS, L0_LN1B);
+    // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
+    cl.kernel("matmulForward_1", new long[] {32L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_QKV,
+        CL_ACTS, L0_LN1, CL_PARAMS, L0_QKVW, CL_PARAMS, L0_QKVB);
+    // atty = causal attention over 2 heads: (B, T, 3*C) -> (B, T, C)
+    cl.kernel("attentionForward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_ACTS, L0_ATTY,
+        CL_ACTS, L0_PREATT, CL_ACTS, L0_ATT, CL_ACTS, L0_QKV);
+    // attproj = atty · attprojwᵀ + attprojb: (B, T, C) -> (B, T, C)
+    cl.kernel("matmulForward_2", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_ATTPROJ,
+        CL_ACTS, L0_ATTY, CL_PARAMS, L0_ATTPROJW, CL_PARAMS, L0_ATTPROJB);
+    // residual2 = residual + attproj: (B, T, C)
+    cl.kernel("residualForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, L0_RESIDUAL2,
+        CL_ACTS, ENCODED, CL_ACTS, L0_ATTPROJ);
+    // ln2 = layernorm(residual2): (B, T, C)
+    cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, L0_LN2,
+        CL_ACTS, L0_LN2_MEAN, CL_ACTS, L0_LN2_RSTD, CL_ACTS, L0_RESIDUAL2, CL_PARAMS, L0_LN2W,
+        CL_PARAMS, L0_LN2B);
+    // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
+    cl.kernel("matmulForward_3", new long[] {32L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_FCH,
+        CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW, CL_PARAMS, L0_FCB);
+    // fch_gelu = gelu(fch): (B, T, H)
+    cl.kernel("geluForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L0_FCH_GELU,
+        CL_ACTS, L0_FCH);
+    // fcproj = fch_gelu · fcprojwᵀ + fcprojb: (B, T, H) -> (B, T, C)
+    cl.kernel("matmulForward_4", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_FCPROJ,
+        CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW, CL_PARAMS, L0_FCPROJB);
+    // residual3 = residual2 + fcproj: (B, T, C)
+    cl.kernel("residualForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, L0_RESIDUAL3,
+        CL_ACTS, L0_RESIDUAL2, CL_ACTS, L0_FCPROJ);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of forwardLayer1(): Block 1: attention and MLP, each behind a LayerNorm.
+   */
+  private void clForwardLayer1() {
+    // ln1 = layernorm(residual): (B, T, C)
+    cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, L1_LN1,
+        CL_ACTS, L1_LN1_MEAN, CL_ACTS, L1_LN1_RSTD, CL_ACTS, L0_RESIDUAL3, CL_PARAMS, L1_LN1W,
+        CL_PARAMS, L1_LN1B);
+    // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
+    cl.kernel("matmulForward_1", new long[] {32L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_QKV,
+        CL_ACTS, L1_LN1, CL_PARAMS, L1_QKVW, CL_PARAMS, L1_QKVB);
+    // atty = causal attention over 2 heads: (B, T, 3*C) -> (B, T, C)
+    cl.kernel("attentionForward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_ACTS, L1_ATTY,
+        CL_ACTS, L1_PREATT, CL_ACTS, L1_ATT, CL_ACTS, L1_QKV);
+    // attproj = atty · attprojwᵀ + attprojb: (B, T, C) -> (B, T, C)
+    cl.kernel("matmulForward_2", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_ATTPROJ,
+        CL_ACTS, L1_ATTY, CL_PARAMS, L1_ATTPROJW, CL_PARAMS, L1_ATTPROJB);
+    // residual2 = residual + attproj: (B, T, C)
+    cl.kernel("residualForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, L1_RESIDUAL2,
+        CL_ACTS, L0_RESIDUAL3, CL_ACTS, L1_ATTPROJ);
+    // ln2 = layernorm(residual2): (B, T, C)
+    cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, L1_LN2,
+        CL_ACTS, L1_LN2_MEAN, CL_ACTS, L1_LN2_RSTD, CL_ACTS, L1_RESIDUAL2, CL_PARAMS, L1_LN2W,
+        CL_PARAMS, L1_LN2B);
+    // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
+    cl.kernel("matmulForward_3", new long[] {32L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_FCH,
+        CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW, CL_PARAMS, L1_FCB);
+    // fch_gelu = gelu(fch): (B, T, H)
+    cl.kernel("geluForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L1_FCH_GELU,
+        CL_ACTS, L1_FCH);
+    // fcproj = fch_gelu · fcprojwᵀ + fcprojb: (B, T, H) -> (B, T, C)
+    cl.kernel("matmulForward_4", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_FCPROJ,
+        CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW, CL_PARAMS, L1_FCPROJB);
+    // residual3 = residual2 + fcproj: (B, T, C)
+    cl.kernel("residualForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, L1_RESIDUAL3,
+        CL_ACTS, L1_RESIDUAL2, CL_ACTS, L1_FCPROJ);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of forwardHead(): Final LayerNorm, the classifier tied to wte, and the softmax.
+   */
+  private void clForwardHead() {
+    // lnf = layernorm(residual): (B, T, C)
+    cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, LNF,
+        CL_ACTS, LNF_MEAN, CL_ACTS, LNF_RSTD, CL_ACTS, L1_RESIDUAL3, CL_PARAMS, LNFW,
+        CL_PARAMS, LNFB);
+    // logits = lnf · wteᵀ: (B, T, C) -> (B, T, Vp)
+    cl.kernel("matmulForward_5", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, LOGITS,
+        CL_ACTS, LNF, CL_PARAMS, WTE);
+    // probs = softmax(logits[..., :V]): (B, T, Vp)
+    cl.kernel("softmaxForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, PROBS,
+        CL_ACTS, LOGITS);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of backwardHead(): Loss, classifier and final LayerNorm.
+   */
+  private void clBackwardHead() {
+    // dlogits = (probs - onehot(targets)) / (B*T): (B, T, Vp)
+    cl.kernel("crossEntropySoftmaxBackward_1", new long[] {32L, 10L}, new long[] {32L, 1L},
+        CL_DACTS, LOGITS, CL_ACTS, PROBS, CL_TARGETS, 0);
+    // dlnf, dwte from dlogits: (B, T, Vp) -> (B, T, C)
+    cl.kernel("matmulBackward_1", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, LNF,
+        CL_GRADS, WTE, CL_DACTS, LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
+    cl.kernel("matmulBackward_2", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, LNF,
+        CL_GRADS, WTE, CL_DACTS, LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
+    cl.kernel("matmulBackward_3", new long[] {32L}, new long[] {32L}, CL_DACTS, LNF, CL_GRADS, WTE,
+        CL_DACTS, LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
+    // dresidual, dlnfw, dlnfb from dlnf: (B, T, C)
+    cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL3,
+        CL_GRADS, LNFW, CL_GRADS, LNFB, CL_DACTS, LNF, CL_ACTS, L1_RESIDUAL3, CL_PARAMS, LNFW,
+        CL_ACTS, LNF_MEAN, CL_ACTS, LNF_RSTD);
+    cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL3,
+        CL_GRADS, LNFW, CL_GRADS, LNFB, CL_DACTS, LNF, CL_ACTS, L1_RESIDUAL3, CL_PARAMS, LNFW,
+        CL_ACTS, LNF_MEAN, CL_ACTS, LNF_RSTD);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of backwardLayer1(): Block 1, in reverse.
+   */
+  private void clBackwardLayer1() {
+    // dresidual2, dfcproj from dresidual3: (B, T, C)
+    cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L1_RESIDUAL2,
+        CL_DACTS, L1_FCPROJ, CL_DACTS, L1_RESIDUAL3);
+    // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
+    cl.kernel("matmulBackward_4", new long[] {32L, 16L}, new long[] {16L, 16L},
+        CL_DACTS, L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ,
+        CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
+    cl.kernel("matmulBackward_5", new long[] {32L, 16L}, new long[] {16L, 16L},
+        CL_DACTS, L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ,
+        CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
+    cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_FCH_GELU,
+        CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ, CL_ACTS, L1_FCH_GELU,
+        CL_PARAMS, L1_FCPROJW);
+    // dfch from dfch_gelu: (B, T, H)
+    cl.kernel("geluBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, L1_FCH,
+        CL_ACTS, L1_FCH, CL_DACTS, L1_FCH_GELU);
+    // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
+    cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN2,
+        CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
+    cl.kernel("matmulBackward_8", new long[] {16L, 32L}, new long[] {16L, 16L}, CL_DACTS, L1_LN2,
+        CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
+    cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_LN2,
+        CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
+    // dresidual2, dln2w, dln2b from dln2: (B, T, C)
+    cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL2,
+        CL_GRADS, L1_LN2W, CL_GRADS, L1_LN2B, CL_DACTS, L1_LN2, CL_ACTS, L1_RESIDUAL2,
+        CL_PARAMS, L1_LN2W, CL_ACTS, L1_LN2_MEAN, CL_ACTS, L1_LN2_RSTD);
+    cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL2,
+        CL_GRADS, L1_LN2W, CL_GRADS, L1_LN2B, CL_DACTS, L1_LN2, CL_ACTS, L1_RESIDUAL2,
+        CL_PARAMS, L1_LN2W, CL_ACTS, L1_LN2_MEAN, CL_ACTS, L1_LN2_RSTD);
+    // dresidual, dattproj from dresidual2: (B, T, C)
+    cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L0_RESIDUAL3,
+        CL_DACTS, L1_ATTPROJ, CL_DACTS, L1_RESIDUAL2);
+    // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
+    cl.kernel("matmulBackward_10", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_ATTY,
+        CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, L1_ATTPROJ, CL_ACTS, L1_ATTY,
+        CL_PARAMS, L1_ATTPROJW);
+    cl.kernel("matmulBackward_11", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_ATTY,
+        CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, L1_ATTPROJ, CL_ACTS, L1_ATTY,
+        CL_PARAMS, L1_ATTPROJW);
+    cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_ATTY,
+        CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, L1_ATTPROJ, CL_ACTS, L1_ATTY,
+        CL_PARAMS, L1_ATTPROJW);
+    // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
+    cl.kernel("attentionBackward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L1_QKV,
+        CL_DACTS, L1_PREATT, CL_DACTS, L1_ATT, CL_DACTS, L1_ATTY, CL_ACTS, L1_QKV, CL_ACTS, L1_ATT);
+    cl.kernel("attentionBackward_2", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L1_QKV,
+        CL_DACTS, L1_PREATT, CL_DACTS, L1_ATT, CL_DACTS, L1_ATTY, CL_ACTS, L1_QKV, CL_ACTS, L1_ATT);
+    // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
+    cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN1,
+        CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
+        CL_PARAMS, L1_QKVW);
+    cl.kernel("matmulBackward_14", new long[] {16L, 32L}, new long[] {16L, 16L}, CL_DACTS, L1_LN1,
+        CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
+        CL_PARAMS, L1_QKVW);
+    cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_LN1,
+        CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
+        CL_PARAMS, L1_QKVW);
+    // dresidual, dln1w, dln1b from dln1: (B, T, C)
+    cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL3,
+        CL_GRADS, L1_LN1W, CL_GRADS, L1_LN1B, CL_DACTS, L1_LN1, CL_ACTS, L0_RESIDUAL3,
+        CL_PARAMS, L1_LN1W, CL_ACTS, L1_LN1_MEAN, CL_ACTS, L1_LN1_RSTD);
+    cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL3,
+        CL_GRADS, L1_LN1W, CL_GRADS, L1_LN1B, CL_DACTS, L1_LN1, CL_ACTS, L0_RESIDUAL3,
+        CL_PARAMS, L1_LN1W, CL_ACTS, L1_LN1_MEAN, CL_ACTS, L1_LN1_RSTD);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of backwardLayer0(): Block 0, in reverse.
+   */
+  private void clBackwardLayer0() {
+    // dresidual2, dfcproj from dresidual3: (B, T, C)
+    cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L0_RESIDUAL2,
+        CL_DACTS, L0_FCPROJ, CL_DACTS, L0_RESIDUAL3);
+    // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
+    cl.kernel("matmulBackward_4", new long[] {32L, 16L}, new long[] {16L, 16L},
+        CL_DACTS, L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ,
+        CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
+    cl.kernel("matmulBackward_5", new long[] {32L, 16L}, new long[] {16L, 16L},
+        CL_DACTS, L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ,
+        CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
+    cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_FCH_GELU,
+        CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ, CL_ACTS, L0_FCH_GELU,
+        CL_PARAMS, L0_FCPROJW);
+    // dfch from dfch_gelu: (B, T, H)
+    cl.kernel("geluBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, L0_FCH,
+        CL_ACTS, L0_FCH, CL_DACTS, L0_FCH_GELU);
+    // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
+    cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN2,
+        CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
+    cl.kernel("matmulBackward_8", new long[] {16L, 32L}, new long[] {16L, 16L}, CL_DACTS, L0_LN2,
+        CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
+    cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_LN2,
+        CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
+    // dresidual2, dln2w, dln2b from dln2: (B, T, C)
+    cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL2,
+        CL_GRADS, L0_LN2W, CL_GRADS, L0_LN2B, CL_DACTS, L0_LN2, CL_ACTS, L0_RESIDUAL2,
+        CL_PARAMS, L0_LN2W, CL_ACTS, L0_LN2_MEAN, CL_ACTS, L0_LN2_RSTD);
+    cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL2,
+        CL_GRADS, L0_LN2W, CL_GRADS, L0_LN2B, CL_DACTS, L0_LN2, CL_ACTS, L0_RESIDUAL2,
+        CL_PARAMS, L0_LN2W, CL_ACTS, L0_LN2_MEAN, CL_ACTS, L0_LN2_RSTD);
+    // dresidual, dattproj from dresidual2: (B, T, C)
+    cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, ENCODED,
+        CL_DACTS, L0_ATTPROJ, CL_DACTS, L0_RESIDUAL2);
+    // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
+    cl.kernel("matmulBackward_10", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_ATTY,
+        CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, L0_ATTPROJ, CL_ACTS, L0_ATTY,
+        CL_PARAMS, L0_ATTPROJW);
+    cl.kernel("matmulBackward_11", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_ATTY,
+        CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, L0_ATTPROJ, CL_ACTS, L0_ATTY,
+        CL_PARAMS, L0_ATTPROJW);
+    cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_ATTY,
+        CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, L0_ATTPROJ, CL_ACTS, L0_ATTY,
+        CL_PARAMS, L0_ATTPROJW);
+    // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
+    cl.kernel("attentionBackward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L0_QKV,
+        CL_DACTS, L0_PREATT, CL_DACTS, L0_ATT, CL_DACTS, L0_ATTY, CL_ACTS, L0_QKV, CL_ACTS, L0_ATT);
+    cl.kernel("attentionBackward_2", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L0_QKV,
+        CL_DACTS, L0_PREATT, CL_DACTS, L0_ATT, CL_DACTS, L0_ATTY, CL_ACTS, L0_QKV, CL_ACTS, L0_ATT);
+    // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
+    cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN1,
+        CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
+        CL_PARAMS, L0_QKVW);
+    cl.kernel("matmulBackward_14", new long[] {16L, 32L}, new long[] {16L, 16L}, CL_DACTS, L0_LN1,
+        CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
+        CL_PARAMS, L0_QKVW);
+    cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_LN1,
+        CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
+        CL_PARAMS, L0_QKVW);
+    // dresidual, dln1w, dln1b from dln1: (B, T, C)
+    cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, ENCODED,
+        CL_GRADS, L0_LN1W, CL_GRADS, L0_LN1B, CL_DACTS, L0_LN1, CL_ACTS, ENCODED,
+        CL_PARAMS, L0_LN1W, CL_ACTS, L0_LN1_MEAN, CL_ACTS, L0_LN1_RSTD);
+    cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, ENCODED,
+        CL_GRADS, L0_LN1W, CL_GRADS, L0_LN1B, CL_DACTS, L0_LN1, CL_ACTS, ENCODED,
+        CL_PARAMS, L0_LN1W, CL_ACTS, L0_LN1_MEAN, CL_ACTS, L0_LN1_RSTD);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of backwardEmbedding(): Token and position embeddings.
+   */
+  private void clBackwardEmbedding() {
+    // dwte[inputs] += dencoded; dwpe += dencoded: (B, T, C)
+    cl.kernel("encoderBackward_1", new long[] {32L}, new long[] {32L}, CL_GRADS, WTE, CL_GRADS, WPE,
+        CL_DACTS, ENCODED, CL_INPUTS, 0);
+    cl.kernel("encoderBackward_2", new long[] {64L}, new long[] {64L}, CL_GRADS, WTE, CL_GRADS, WPE,
+        CL_DACTS, ENCODED, CL_INPUTS, 0);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of decodeEmbedding(): x = wte[token] + wpe[pos].
+   */
+  private void clDecodeEmbedding() {
+    // x = wte[token] + wpe[pos]: (C)
+    cl.kernel("residualForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
+        CL_PARAMS, WTE, CL_PARAMS, WPE, CL_STEP, 0);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of decodeLayer0(): Block 0 at one position; appends its key and value to the cache.
+   */
+  private void clDecodeLayer0() {
+    // ln = layernorm(x): (C)
+    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, L0_LN1W,
+        CL_PARAMS, L0_LN1B);
+    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
+    cl.kernel("matmulForward_6", new long[] {64L, 24L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_QKV, CL_DEC, DEC_LN, CL_PARAMS, L0_QKVW, CL_PARAMS, L0_QKVB);
+    // kcache[pos] = k: (C)
+    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L0_KCACHE,
+        CL_DEC, DEC_QKV + 1 * DIM, CL_STEP, 0);
+    // vcache[pos] = v: (C)
+    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L0_VCACHE,
+        CL_DEC, DEC_QKV + 2 * DIM, CL_STEP, 0);
+    // atty = attention of q over positions 0..pos: (C)
+    cl.kernel("attentionDecode_1", new long[] {32L, 2L}, new long[] {32L, 1L}, CL_DEC, DEC_ATTY,
+        CL_DEC, DEC_ATT, CL_DEC, DEC_QKV, CL_KV, L0_KCACHE, CL_KV, L0_VCACHE, CL_STEP, 0);
+    // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
+    cl.kernel("matmulForward_7", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_PROJ, CL_DEC, DEC_ATTY, CL_PARAMS, L0_ATTPROJW, CL_PARAMS, L0_ATTPROJB);
+    // x2 = x + proj: (C)
+    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X2,
+        CL_DEC, DEC_X, CL_DEC, DEC_PROJ);
+    // ln = layernorm(x2): (C)
+    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X2, CL_PARAMS, L0_LN2W,
+        CL_PARAMS, L0_LN2B);
+    // fch = ln · fcwᵀ + fcb: (C) -> (H)
+    cl.kernel("matmulForward_8", new long[] {64L, 32L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_FCH, CL_DEC, DEC_LN, CL_PARAMS, L0_FCW, CL_PARAMS, L0_FCB);
+    // fch_gelu = gelu(fch): (H)
+    cl.kernel("geluForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_FCH_GELU,
+        CL_DEC, DEC_FCH);
+    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C)
+    cl.kernel("matmulForward_9", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_PROJ, CL_DEC, DEC_FCH_GELU, CL_PARAMS, L0_FCPROJW, CL_PARAMS, L0_FCPROJB);
+    // x = x2 + proj: (C)
+    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
+        CL_DEC, DEC_X2, CL_DEC, DEC_PROJ);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of decodeLayer1(): Block 1 at one position; appends its key and value to the cache.
+   */
+  private void clDecodeLayer1() {
+    // ln = layernorm(x): (C)
+    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, L1_LN1W,
+        CL_PARAMS, L1_LN1B);
+    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
+    cl.kernel("matmulForward_6", new long[] {64L, 24L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_QKV, CL_DEC, DEC_LN, CL_PARAMS, L1_QKVW, CL_PARAMS, L1_QKVB);
+    // kcache[pos] = k: (C)
+    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L1_KCACHE,
+        CL_DEC, DEC_QKV + 1 * DIM, CL_STEP, 0);
+    // vcache[pos] = v: (C)
+    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L1_VCACHE,
+        CL_DEC, DEC_QKV + 2 * DIM, CL_STEP, 0);
+    // atty = attention of q over positions 0..pos: (C)
+    cl.kernel("attentionDecode_1", new long[] {32L, 2L}, new long[] {32L, 1L}, CL_DEC, DEC_ATTY,
+        CL_DEC, DEC_ATT, CL_DEC, DEC_QKV, CL_KV, L1_KCACHE, CL_KV, L1_VCACHE, CL_STEP, 0);
+    // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
+    cl.kernel("matmulForward_7", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_PROJ, CL_DEC, DEC_ATTY, CL_PARAMS, L1_ATTPROJW, CL_PARAMS, L1_ATTPROJB);
+    // x2 = x + proj: (C)
+    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X2,
+        CL_DEC, DEC_X, CL_DEC, DEC_PROJ);
+    // ln = layernorm(x2): (C)
+    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X2, CL_PARAMS, L1_LN2W,
+        CL_PARAMS, L1_LN2B);
+    // fch = ln · fcwᵀ + fcb: (C) -> (H)
+    cl.kernel("matmulForward_8", new long[] {64L, 32L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_FCH, CL_DEC, DEC_LN, CL_PARAMS, L1_FCW, CL_PARAMS, L1_FCB);
+    // fch_gelu = gelu(fch): (H)
+    cl.kernel("geluForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_FCH_GELU,
+        CL_DEC, DEC_FCH);
+    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C)
+    cl.kernel("matmulForward_9", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_PROJ, CL_DEC, DEC_FCH_GELU, CL_PARAMS, L1_FCPROJW, CL_PARAMS, L1_FCPROJB);
+    // x = x2 + proj: (C)
+    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
+        CL_DEC, DEC_X2, CL_DEC, DEC_PROJ);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of decodeHead(): Final LayerNorm and the classifier.
+   */
+  private void clDecodeHead() {
+    // ln = layernorm(x): (C)
+    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, LNFW, CL_PARAMS, LNFB);
+    // logits = ln · wteᵀ: (C) -> (Vp)
+    cl.kernel("matmulForward_10", new long[] {64L, 16L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_LOGITS, CL_DEC, DEC_LN, CL_PARAMS, WTE);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of decodeLayer0Bf16(): Block 0 at one position; appends its key and value to the cache. Weights read as bfloat16.
+   */
+  private void clDecodeLayer0Bf16() {
+    // ln = layernorm(x): (C)
+    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, L0_LN1W,
+        CL_PARAMS, L0_LN1B);
+    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
+    cl.kernel("matmulForwardBf16_1", new long[] {64L, 24L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_QKV, CL_DEC, DEC_LN, clBf16Buffer, L0_QKVW, CL_PARAMS, L0_QKVB);
+    // kcache[pos] = k: (C)
+    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L0_KCACHE,
+        CL_DEC, DEC_QKV + 1 * DIM, CL_STEP, 0);
+    // vcache[pos] = v: (C)
+    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L0_VCACHE,
+        CL_DEC, DEC_QKV + 2 * DIM, CL_STEP, 0);
+    // atty = attention of q over positions 0..pos: (C)
+    cl.kernel("attentionDecode_1", new long[] {32L, 2L}, new long[] {32L, 1L}, CL_DEC, DEC_ATTY,
+        CL_DEC, DEC_ATT, CL_DEC, DEC_QKV, CL_KV, L0_KCACHE, CL_KV, L0_VCACHE, CL_STEP, 0);
+    // proj = atty · attprojwᵀ + attprojb: (C) -> (C), weights in bfloat16
+    cl.kernel("matmulForwardBf16_2", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_PROJ, CL_DEC, DEC_ATTY, clBf16Buffer, L0_ATTPROJW, CL_PARAMS, L0_ATTPROJB);
+    // x2 = x + proj: (C)
+    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X2,
+        CL_DEC, DEC_X, CL_DEC, DEC_PROJ);
+    // ln = layernorm(x2): (C)
+    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X2, CL_PARAMS, L0_LN2W,
+        CL_PARAMS, L0_LN2B);
+    // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
+    cl.kernel("matmulForwardBf16_3", new long[] {64L, 32L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_FCH, CL_DEC, DEC_LN, clBf16Buffer, L0_FCW, CL_PARAMS, L0_FCB);
+    // fch_gelu = gelu(fch): (H)
+    cl.kernel("geluForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_FCH_GELU,
+        CL_DEC, DEC_FCH);
+    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C), weights in bfloat16
+    cl.kernel("matmulForwardBf16_4", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_PROJ, CL_DEC, DEC_FCH_GELU, clBf16Buffer, L0_FCPROJW, CL_PARAMS, L0_FCPROJB);
+    // x = x2 + proj: (C)
+    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
+        CL_DEC, DEC_X2, CL_DEC, DEC_PROJ);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of decodeLayer1Bf16(): Block 1 at one position; appends its key and value to the cache. Weights read as bfloat16.
+   */
+  private void clDecodeLayer1Bf16() {
+    // ln = layernorm(x): (C)
+    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, L1_LN1W,
+        CL_PARAMS, L1_LN1B);
+    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
+    cl.kernel("matmulForwardBf16_1", new long[] {64L, 24L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_QKV, CL_DEC, DEC_LN, clBf16Buffer, L1_QKVW, CL_PARAMS, L1_QKVB);
+    // kcache[pos] = k: (C)
+    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L1_KCACHE,
+        CL_DEC, DEC_QKV + 1 * DIM, CL_STEP, 0);
+    // vcache[pos] = v: (C)
+    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L1_VCACHE,
+        CL_DEC, DEC_QKV + 2 * DIM, CL_STEP, 0);
+    // atty = attention of q over positions 0..pos: (C)
+    cl.kernel("attentionDecode_1", new long[] {32L, 2L}, new long[] {32L, 1L}, CL_DEC, DEC_ATTY,
+        CL_DEC, DEC_ATT, CL_DEC, DEC_QKV, CL_KV, L1_KCACHE, CL_KV, L1_VCACHE, CL_STEP, 0);
+    // proj = atty · attprojwᵀ + attprojb: (C) -> (C), weights in bfloat16
+    cl.kernel("matmulForwardBf16_2", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_PROJ, CL_DEC, DEC_ATTY, clBf16Buffer, L1_ATTPROJW, CL_PARAMS, L1_ATTPROJB);
+    // x2 = x + proj: (C)
+    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X2,
+        CL_DEC, DEC_X, CL_DEC, DEC_PROJ);
+    // ln = layernorm(x2): (C)
+    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X2, CL_PARAMS, L1_LN2W,
+        CL_PARAMS, L1_LN2B);
+    // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
+    cl.kernel("matmulForwardBf16_3", new long[] {64L, 32L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_FCH, CL_DEC, DEC_LN, clBf16Buffer, L1_FCW, CL_PARAMS, L1_FCB);
+    // fch_gelu = gelu(fch): (H)
+    cl.kernel("geluForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_FCH_GELU,
+        CL_DEC, DEC_FCH);
+    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C), weights in bfloat16
+    cl.kernel("matmulForwardBf16_4", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_PROJ, CL_DEC, DEC_FCH_GELU, clBf16Buffer, L1_FCPROJW, CL_PARAMS, L1_FCPROJB);
+    // x = x2 + proj: (C)
+    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
+        CL_DEC, DEC_X2, CL_DEC, DEC_PROJ);
+  }
+
+  /**
+   * Binds the OpenCL kernel calls of decodeHeadBf16(): Final LayerNorm and the classifier. Weights read as bfloat16.
+   */
+  private void clDecodeHeadBf16() {
+    // ln = layernorm(x): (C)
+    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, LNFW, CL_PARAMS, LNFB);
+    // logits = ln · wteᵀ: (C) -> (Vp), weights in bfloat16
+    cl.kernel("matmulForwardBf16_5", new long[] {64L, 16L, 1L}, new long[] {64L, 1L, 1L},
+        CL_DEC, DEC_LOGITS, CL_DEC, DEC_LN, clBf16Buffer, WTE);
   }
 }

@@ -109,7 +109,7 @@ class OpenClKernelsTest {
    * order, each on fresh buffers holding its arrays, and reads every float array back.
    */
   private static void runOnDevice(Call... calls) {
-    ClDevice device = ClTesting.device();
+    ClDevice device = dev.unroll.processor.OpenClRule.device();
     StringBuilder source = new StringBuilder();
     List<List<Phase>> phases = new ArrayList<>();
     for (int c = 0; c < calls.length; c++) {
