@@ -33,8 +33,12 @@ public final class BenchMain {
     Path out = Path.of(System.getProperty("bench.out", "bench-results"));
     Files.createDirectories(out);
     CommandLineOptions cli = new CommandLineOptions(args);
-    var options = new OptionsBuilder().parent(cli).include(cli.getIncludes().isEmpty() ? DEFAULT_INCLUDE : "")
-        .resultFormat(ResultFormatType.JSON).result(out.resolve("jmh.json").toString()).build();
+    // A pattern on the command line replaces the default set (an empty extra pattern would match everything).
+    var builder = new OptionsBuilder().parent(cli);
+    if (cli.getIncludes().isEmpty()) {
+      builder.include(DEFAULT_INCLUDE);
+    }
+    var options = builder.resultFormat(ResultFormatType.JSON).result(out.resolve("jmh.json").toString()).build();
     Collection<RunResult> results = new Runner(options).run();
 
     Report report = Report.of(results, Runtime.getRuntime().availableProcessors());

@@ -344,6 +344,11 @@ public final class DeviceModel implements AutoCloseable {
     }
   }
 
+  /** The kernel name of call {@code k}, for messages and profiles. */
+  public String callName(int k) {
+    return byId[k].name;
+  }
+
   /** Number of kernel calls made so far: the number the next {@link #kernel} returns. */
   public int calls() {
     return calls.size();
