@@ -20,14 +20,14 @@ record Options(Backend backend, int steps, long seed, float lr, Path save, Path 
   static final long DEFAULT_SEED = 1337;
 
   static final String USAGE = """
-      usage: Main [--text FILE] [--backend SCALAR|SIMD] [--steps N] [--seed S] [--lr X] [--save FILE]
+      usage: Main [--text FILE] [--backend SCALAR|SIMD|OPENCL] [--steps N] [--seed S] [--lr X] [--save FILE]
 
       With no --text, trains SortModel (minGPT's sort task) from scratch and reports its accuracy on sequences
       held out from training. With --text FILE, trains the byte-level CharModel on FILE (the first 90%% for
       training, the last 10%% for validation), reports validation loss and prints a sample.
 
         --text FILE      train the character model on FILE
-        --backend NAME   SCALAR or SIMD (default SIMD)
+        --backend NAME   SCALAR, SIMD or OPENCL (default SIMD; OPENCL: see README)
         --steps N        training steps (default: sort %d, text %d)
         --seed S         seed of initialization, data order and sampling (default %d)
         --lr X           peak learning rate (default: sort %s, text %s)
@@ -99,7 +99,7 @@ record Options(Backend backend, int steps, long seed, float lr, Path save, Path 
     try {
       return Backend.valueOf(value.toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new UsageException("--backend must be SCALAR or SIMD, got " + value);
+      throw new UsageException("--backend must be SCALAR, SIMD or OPENCL, got " + value);
     }
   }
 

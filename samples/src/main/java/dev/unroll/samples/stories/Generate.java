@@ -18,7 +18,7 @@ import java.util.Locale;
  * <pre>
  * Generate --model stories15M.bin --tokenizer tokenizer.bin --prompt "Once upon a time" \
  *          [--shape stories15M|stories110M] [--temperature 1.0] [--top-p 0.9] [--max-tokens 256] [--seed S]
- *          [--backend SIMD|SCALAR]
+ *          [--backend SIMD|SCALAR|OPENCL]
  * </pre>
  *
  * Without {@code --model} the model has random weights (it says so); without {@code --tokenizer} tokens print as
@@ -134,6 +134,6 @@ public final class Generate {
   static String usage() {
     return "usage: Generate [--model FILE] [--tokenizer FILE] [--prompt TEXT] [--shape stories15M|stories110M]\n"
         + "                [--temperature T (0 = greedy, default 1)] [--top-p P (default 0.9)]\n"
-        + "                [--max-tokens N (default 256)] [--seed S] [--backend SIMD|SCALAR]";
+        + "                [--max-tokens N (default 256)] [--seed S] [--backend SIMD|SCALAR|OPENCL]";
   }
 }
