@@ -121,25 +121,7 @@ public final class AdamW {
    * @throws IllegalStateException when the gradient holds NaN or infinity; then nothing is changed
    */
   public float step() {
-    if (device != null) {
-      return deviceStep();
-    }
-    float[] gr = grads;
-    int chunks = partials.length;
-    WorkerPool pool = WorkerPool.acquire(2L * gr.length);
-    if (pool == null) {
-      sumSquares(gr, partials, 0, chunks);
-    } else {
-      Args a = pool.args();
-      a.f0 = gr;
-      a.d0 = partials;
-      pool.run(SUM_SQUARES, chunks, 1);
-    }
-    double sumSq = 0;
-    for (int c = 0; c < chunks; c++) {
-      sumSq += partials[c];
-    }
-    float norm = (float) Math.sqrt(sumSq);
+    float norm = (float) Math.sqrt(device != null ? device.gradientSumOfSquares() : sumOfSquares());
     if (!Float.isFinite(norm)) {
       throw new IllegalStateException(
           "AdamW: the gradient's norm is " + norm + " (NaN or infinite gradient); parameters left unchanged");
@@ -148,14 +130,18 @@ public final class AdamW {
     t++;
     float c1 = (float) (1.0 - Math.pow(beta1, t));
     float c2 = (float) (1.0 - Math.pow(beta2, t));
+    if (device != null) {
+      device.adamw(scale, beta1, beta2, c1, c2, lr, weightDecay, eps);
+      return norm;
+    }
     int n = params.length;
-    pool = WorkerPool.acquire(16L * n);
+    WorkerPool pool = WorkerPool.acquire(16L * n);
     if (pool == null) {
-      update(params, gr, m, v, scale, beta1, beta2, c1, c2, lr, weightDecay, eps, 0, n);
+      update(params, grads, m, v, scale, beta1, beta2, c1, c2, lr, weightDecay, eps, 0, n);
     } else {
       Args a = pool.args();
       a.f0 = params;
-      a.f1 = gr;
+      a.f1 = grads;
       a.f2 = m;
       a.f3 = v;
       a.x0 = scale;
@@ -171,19 +157,23 @@ public final class AdamW {
     return norm;
   }
 
-  /** {@link #step()} on the device: the same checks, formula and bias correction. */
-  private float deviceStep() {
-    float norm = (float) Math.sqrt(device.gradientSumOfSquares());
-    if (!Float.isFinite(norm)) {
-      throw new IllegalStateException(
-          "AdamW: the gradient's norm is " + norm + " (NaN or infinite gradient); parameters left unchanged");
+  /** The gradient's squared L2 norm: chunk sums in double (in parallel), added in chunk order. */
+  private double sumOfSquares() {
+    int chunks = partials.length;
+    WorkerPool pool = WorkerPool.acquire(2L * grads.length);
+    if (pool == null) {
+      sumSquares(grads, partials, 0, chunks);
+    } else {
+      Args a = pool.args();
+      a.f0 = grads;
+      a.d0 = partials;
+      pool.run(SUM_SQUARES, chunks, 1);
     }
-    float scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / norm : 1f;
-    t++;
-    float c1 = (float) (1.0 - Math.pow(beta1, t));
-    float c2 = (float) (1.0 - Math.pow(beta2, t));
-    device.adamw(scale, beta1, beta2, c1, c2, lr, weightDecay, eps);
-    return norm;
+    double sumSq = 0;
+    for (int c = 0; c < chunks; c++) {
+      sumSq += partials[c];
+    }
+    return sumSq;
   }
 
   private static final RangeTask SUM_SQUARES = (a, from, to) -> sumSquares(a.f0, a.d0, from, to);
