@@ -24,6 +24,20 @@ import jdk.incubator.vector.VectorSpecies;
  * vectors. Every output element is computed by one thread in the same order as on one thread, so results are
  * bit-identical for every thread count. {@code encoderBackward} (a scatter-add into token rows),
  * {@code crossEntropyForward} (a sum over rows) and {@code zero} stay on the calling thread.
+ *
+ * <p>Allocation: none once C2 has compiled the kernels, provided that no vector reaches a call C2 does not inline
+ * (hence the helpers below return scalars or write arrays), and that every vector loop with a loop-carried vector
+ * (an accumulator) lies within C2's parse budget. Past NodeCountInliningCutoff (18,000 ideal nodes) in one
+ * compilation, C2 defers the rest of the method's Vector API calls; a deferred call's result is a vector of no
+ * exact class, and the next operation on it is inlined behind a class check. When the compilation has seen too
+ * many class-check traps (C2 adds them up over every inlined method, and warm-up leaves some in the Vector API's
+ * own methods), that check falls back to a real virtual call, for which the vector is allocated. Where no vector
+ * is loop-carried, the check folds away once the deferred call is inlined; on an accumulator it cannot, and every
+ * pass allocates. Which fallback C2 picks depends on profiles, so such a kernel allocates in some runs and not in
+ * others. A Vector API call costs some 400 nodes, {@link VectorMath#exp} 8,000, {@link #dot} 5,000 to 6,500; a
+ * method over 325 bytes of bytecode (FreqInlineSize) is never inlined, and so is a budget of its own.
+ * ({@code dot4x2} and {@code geluBackwardRange} go a little past the budget, but after dot4x2's accumulators and
+ * in gelu's pointwise body.)
  */
 public final class SimdKernels implements Kernels {
 
