@@ -1011,7 +1011,6 @@ public final class SimdKernels implements Kernels {
     int C = NH * hs;
     int group = NH / KVH;
     float scale = (float) (1.0 / (float) Math.sqrt(hs));
-    int hsBound = S.loopBound(hs);
     for (int bh = from; bh < to; bh++) {
       int b = bh / NH;
       int h = bh % NH;
@@ -1023,7 +1022,7 @@ public final class SimdKernels implements Kernels {
         int pre = preattOff + row;
         int a = attOff + row;
         int count = t + 1;
-        // scaled scores q·k, four keys at a time, and their maximum
+        // scaled scores q·k, four keys at a time
         int k0 = base + C + kvh;
         int t2 = 0;
         for (; t2 + 4 <= count; t2 += 4) {
@@ -1032,63 +1031,72 @@ public final class SimdKernels implements Kernels {
         for (; t2 < count; t2++) {
           preatt[pre + t2] = dot(qkv, q, qkv, k0 + t2 * R, hs) * scale;
         }
-        float maxval = MAX_START;
-        for (t2 = 0; t2 < count; t2++) {
-          if (preatt[pre + t2] > maxval) {
-            maxval = preatt[pre + t2];
-          }
-        }
-        // softmax over the causal prefix
-        float expsum = 0.0f;
-        int bound = S.loopBound(count);
-        t2 = 0;
-        if (bound > 0) {
-          FloatVector vmax = FloatVector.broadcast(S, maxval);
-          FloatVector acc = FloatVector.zero(S);
-          for (; t2 < bound; t2 += L) {
-            FloatVector e = FloatVector.fromArray(S, preatt, pre + t2).sub(vmax);
-            e = VectorMath.exp(e);
-            e.intoArray(att, a + t2);
-            acc = acc.add(e);
-          }
-          acc = acc.add(acc.rearrange(SWAP_HALF));
-          acc = acc.add(acc.rearrange(SWAP_QUARTER));
-          if (L >= 8) {
-            acc = acc.add(acc.rearrange(SWAP_EIGHTH));
-          }
-          if (L >= 16) {
-            acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
-          }
-          expsum = acc.lane(0);
-        }
-        for (; t2 < count; t2++) {
-          float e = VectorMath.exp(preatt[pre + t2] - maxval);
-          att[a + t2] = e;
-          expsum += e;
-        }
-        scale(att, a, expsum == 0.0f ? 0.0f : 1.0f / expsum, count);
-        Arrays.fill(preatt, pre + count, pre + T, 0.0f);
-        Arrays.fill(att, a + count, a + T, 0.0f);
+        causalSoftmaxRow(preatt, pre, att, a, count, T);
         // weighted sum of the values, a vector of the head at a time
         int y = outOff + (b * T + t) * C + h * hs;
         int v0 = base + C + KVH * hs + kvh;
-        int i = 0;
-        for (; i < hsBound; i += L) {
-          FloatVector acc = FloatVector.zero(S);
-          for (int t3 = 0; t3 < count; t3++) {
-            acc = FloatVector.fromArray(S, qkv, v0 + t3 * R + i).fma(FloatVector.broadcast(S, att[a + t3]), acc);
-          }
-          acc.intoArray(out, y + i);
-        }
-        for (; i < hs; i++) {
-          float s = 0.0f;
-          for (int t3 = 0; t3 < count; t3++) {
-            s += att[a + t3] * qkv[v0 + t3 * R + i];
-          }
-          out[y + i] = s;
-        }
+        gqaWeightedSum(out, y, att, a, qkv, v0, R, count, hs);
       }
     }
+  }
+
+  /**
+   * One row of attention's softmax: att[a + t2] = softmax of preatt[pre + t2] over the causal prefix t2 &lt; count,
+   * then zeros in both rows from count to T.
+   *
+   * <p>A method of its own, kept over 325 bytes of bytecode (hence the normalisation written out) so that C2 never
+   * inlines it into {@code attentionForwardHeads}: exp's 8,000 nodes here, the scores' dot and the weighted sum
+   * there. Together they were past the budget (see the class comment) before the exp loop's sum and the weighted
+   * sum's accumulator, and in some runs C2 boxed both, some 330 KB per pair of heads.
+   */
+  private static void causalSoftmaxRow(float[] preatt, int pre, float[] att, int a, int count, int T) {
+    float maxval = MAX_START;
+    for (int t2 = 0; t2 < count; t2++) {
+      if (preatt[pre + t2] > maxval) {
+        maxval = preatt[pre + t2];
+      }
+    }
+    float expsum = 0.0f;
+    int bound = S.loopBound(count);
+    int t2 = 0;
+    if (bound > 0) {
+      FloatVector vmax = FloatVector.broadcast(S, maxval);
+      FloatVector acc = FloatVector.zero(S);
+      for (; t2 < bound; t2 += L) {
+        FloatVector e = FloatVector.fromArray(S, preatt, pre + t2).sub(vmax);
+        e = VectorMath.exp(e);
+        e.intoArray(att, a + t2);
+        acc = acc.add(e);
+      }
+      acc = acc.add(acc.rearrange(SWAP_HALF));
+      acc = acc.add(acc.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        acc = acc.add(acc.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
+      }
+      expsum = acc.lane(0);
+    }
+    for (; t2 < count; t2++) {
+      float e = VectorMath.exp(preatt[pre + t2] - maxval);
+      att[a + t2] = e;
+      expsum += e;
+    }
+    // normalise: scale(att, a, inv, count), written out
+    float inv = expsum == 0.0f ? 0.0f : 1.0f / expsum;
+    t2 = 0;
+    if (bound > 0) {
+      FloatVector vinv = FloatVector.broadcast(S, inv);
+      for (; t2 < bound; t2 += L) {
+        FloatVector.fromArray(S, att, a + t2).mul(vinv).intoArray(att, a + t2);
+      }
+    }
+    for (; t2 < count; t2++) {
+      att[a + t2] *= inv;
+    }
+    Arrays.fill(preatt, pre + count, pre + T, 0.0f);
+    Arrays.fill(att, a + count, a + T, 0.0f);
   }
 
   /**
