@@ -128,6 +128,53 @@ public final class SimdKernels implements Kernels {
     }
   }
 
+  /**
+   * dot(a, ao, x, xo, n) and axpy(y, yo, alpha, x, xo, n) in one pass over x: returns the first (the same bits as
+   * {@link #dot}) and does the second (the same bits as {@link #axpy}); y overlaps neither a nor x. Attention's
+   * backward pass takes both products of every value row with a row of dout. Too big to be inlined (see the class
+   * comment), it keeps the dot's nodes out of {@code attentionBackwardHeads}: with a dot and an axpy per value row
+   * inlined there, that method went past the budget before its dq loop.
+   */
+  private static float dotAxpy(float[] a, int ao, float[] x, int xo, float[] y, int yo, float alpha, int n) {
+    int bound = S.loopBound(n);
+    int i = 0;
+    float s = 0.0f;
+    if (bound > 0) {
+      FloatVector va = FloatVector.broadcast(S, alpha);
+      FloatVector acc0 = FloatVector.zero(S);
+      FloatVector acc1 = FloatVector.zero(S);
+      for (; i + L < bound; i += 2 * L) {
+        FloatVector x0 = FloatVector.fromArray(S, x, xo + i);
+        FloatVector x1 = FloatVector.fromArray(S, x, xo + i + L);
+        acc0 = FloatVector.fromArray(S, a, ao + i).fma(x0, acc0);
+        acc1 = FloatVector.fromArray(S, a, ao + i + L).fma(x1, acc1);
+        x0.fma(va, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+        x1.fma(va, FloatVector.fromArray(S, y, yo + i + L)).intoArray(y, yo + i + L);
+      }
+      if (i < bound) {
+        FloatVector x0 = FloatVector.fromArray(S, x, xo + i);
+        acc0 = FloatVector.fromArray(S, a, ao + i).fma(x0, acc0);
+        x0.fma(va, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+        i += L;
+      }
+      acc0 = acc0.add(acc1);
+      acc0 = acc0.add(acc0.rearrange(SWAP_HALF));
+      acc0 = acc0.add(acc0.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        acc0 = acc0.add(acc0.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        acc0 = acc0.add(acc0.rearrange(SWAP_SIXTEENTH));
+      }
+      s = acc0.lane(0);
+    }
+    for (; i < n; i++) {
+      s += a[ao + i] * x[xo + i];
+      y[yo + i] += alpha * x[xo + i];
+    }
+    return s;
+  }
+
   /** y[yo..yo+n) += x[xo..xo+n). */
   private static void addInto(float[] y, int yo, float[] x, int xo, int n) {
     int bound = S.loopBound(n);
@@ -1247,8 +1294,7 @@ public final class SimdKernels implements Kernels {
           // through the weighted sum of the values
           for (int t2 = 0; t2 < count; t2++) {
             int off = t2 * R + C + KVH * hs + kvh;
-            datt[da + t2] += dot(qkv, base + off, dout, dy, hs);
-            axpy(dqkv, dbase + off, att[a + t2], dout, dy, hs);
+            datt[da + t2] += dotAxpy(qkv, base + off, dout, dy, dqkv, dbase + off, att[a + t2], hs);
           }
           // through the softmax: dpreatt[t3] += att[t3] * (datt[t3] - sum_t2 att[t2] * datt[t2])
           float weighted = dot(att, a, datt, da, count);
