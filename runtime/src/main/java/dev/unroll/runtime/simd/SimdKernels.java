@@ -24,6 +24,20 @@ import jdk.incubator.vector.VectorSpecies;
  * vectors. Every output element is computed by one thread in the same order as on one thread, so results are
  * bit-identical for every thread count. {@code encoderBackward} (a scatter-add into token rows),
  * {@code crossEntropyForward} (a sum over rows) and {@code zero} stay on the calling thread.
+ *
+ * <p>Allocation: none once C2 has compiled the kernels, provided that no vector reaches a call C2 does not inline
+ * (hence the helpers below return scalars or write arrays), and that every vector loop with a loop-carried vector
+ * (an accumulator) lies within C2's parse budget. Past NodeCountInliningCutoff (18,000 ideal nodes) in one
+ * compilation, C2 defers the rest of the method's Vector API calls; a deferred call's result is a vector of no
+ * exact class, and the next operation on it is inlined behind a class check. When the compilation has seen too
+ * many class-check traps (C2 adds them up over every inlined method, and warm-up leaves some in the Vector API's
+ * own methods), that check falls back to a real virtual call, for which the vector is allocated. Where no vector
+ * is loop-carried, the check folds away once the deferred call is inlined; on an accumulator it cannot, and every
+ * pass allocates. Which fallback C2 picks depends on profiles, so such a kernel allocates in some runs and not in
+ * others. A Vector API call costs some 400 nodes, {@link VectorMath#exp} 8,000, {@link #dot} 5,000 to 6,500; a
+ * method over 325 bytes of bytecode (FreqInlineSize) is never inlined, and so is a budget of its own.
+ * ({@code dot4x2} and {@code geluBackwardRange} go a little past the budget, but after dot4x2's accumulators and
+ * in gelu's pointwise body.)
  */
 public final class SimdKernels implements Kernels {
 
@@ -112,6 +126,53 @@ public final class SimdKernels implements Kernels {
     for (; i < n; i++) {
       y[yo + i] += alpha * x[xo + i];
     }
+  }
+
+  /**
+   * dot(a, ao, x, xo, n) and axpy(y, yo, alpha, x, xo, n) in one pass over x: returns the first (the same bits as
+   * {@link #dot}) and does the second (the same bits as {@link #axpy}); y overlaps neither a nor x. Attention's
+   * backward pass takes both products of every value row with a row of dout. Too big to be inlined (see the class
+   * comment), it keeps the dot's nodes out of {@code attentionBackwardHeads}: with a dot and an axpy per value row
+   * inlined there, that method went past the budget before its dq loop.
+   */
+  private static float dotAxpy(float[] a, int ao, float[] x, int xo, float[] y, int yo, float alpha, int n) {
+    int bound = S.loopBound(n);
+    int i = 0;
+    float s = 0.0f;
+    if (bound > 0) {
+      FloatVector va = FloatVector.broadcast(S, alpha);
+      FloatVector acc0 = FloatVector.zero(S);
+      FloatVector acc1 = FloatVector.zero(S);
+      for (; i + L < bound; i += 2 * L) {
+        FloatVector x0 = FloatVector.fromArray(S, x, xo + i);
+        FloatVector x1 = FloatVector.fromArray(S, x, xo + i + L);
+        acc0 = FloatVector.fromArray(S, a, ao + i).fma(x0, acc0);
+        acc1 = FloatVector.fromArray(S, a, ao + i + L).fma(x1, acc1);
+        x0.fma(va, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+        x1.fma(va, FloatVector.fromArray(S, y, yo + i + L)).intoArray(y, yo + i + L);
+      }
+      if (i < bound) {
+        FloatVector x0 = FloatVector.fromArray(S, x, xo + i);
+        acc0 = FloatVector.fromArray(S, a, ao + i).fma(x0, acc0);
+        x0.fma(va, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+        i += L;
+      }
+      acc0 = acc0.add(acc1);
+      acc0 = acc0.add(acc0.rearrange(SWAP_HALF));
+      acc0 = acc0.add(acc0.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        acc0 = acc0.add(acc0.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        acc0 = acc0.add(acc0.rearrange(SWAP_SIXTEENTH));
+      }
+      s = acc0.lane(0);
+    }
+    for (; i < n; i++) {
+      s += a[ao + i] * x[xo + i];
+      y[yo + i] += alpha * x[xo + i];
+    }
+    return s;
   }
 
   /** y[yo..yo+n) += x[xo..xo+n). */
@@ -997,7 +1058,6 @@ public final class SimdKernels implements Kernels {
     int C = NH * hs;
     int group = NH / KVH;
     float scale = (float) (1.0 / (float) Math.sqrt(hs));
-    int hsBound = S.loopBound(hs);
     for (int bh = from; bh < to; bh++) {
       int b = bh / NH;
       int h = bh % NH;
@@ -1009,7 +1069,7 @@ public final class SimdKernels implements Kernels {
         int pre = preattOff + row;
         int a = attOff + row;
         int count = t + 1;
-        // scaled scores q·k, four keys at a time, and their maximum
+        // scaled scores q·k, four keys at a time
         int k0 = base + C + kvh;
         int t2 = 0;
         for (; t2 + 4 <= count; t2 += 4) {
@@ -1018,63 +1078,72 @@ public final class SimdKernels implements Kernels {
         for (; t2 < count; t2++) {
           preatt[pre + t2] = dot(qkv, q, qkv, k0 + t2 * R, hs) * scale;
         }
-        float maxval = MAX_START;
-        for (t2 = 0; t2 < count; t2++) {
-          if (preatt[pre + t2] > maxval) {
-            maxval = preatt[pre + t2];
-          }
-        }
-        // softmax over the causal prefix
-        float expsum = 0.0f;
-        int bound = S.loopBound(count);
-        t2 = 0;
-        if (bound > 0) {
-          FloatVector vmax = FloatVector.broadcast(S, maxval);
-          FloatVector acc = FloatVector.zero(S);
-          for (; t2 < bound; t2 += L) {
-            FloatVector e = FloatVector.fromArray(S, preatt, pre + t2).sub(vmax);
-            e = VectorMath.exp(e);
-            e.intoArray(att, a + t2);
-            acc = acc.add(e);
-          }
-          acc = acc.add(acc.rearrange(SWAP_HALF));
-          acc = acc.add(acc.rearrange(SWAP_QUARTER));
-          if (L >= 8) {
-            acc = acc.add(acc.rearrange(SWAP_EIGHTH));
-          }
-          if (L >= 16) {
-            acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
-          }
-          expsum = acc.lane(0);
-        }
-        for (; t2 < count; t2++) {
-          float e = VectorMath.exp(preatt[pre + t2] - maxval);
-          att[a + t2] = e;
-          expsum += e;
-        }
-        scale(att, a, expsum == 0.0f ? 0.0f : 1.0f / expsum, count);
-        Arrays.fill(preatt, pre + count, pre + T, 0.0f);
-        Arrays.fill(att, a + count, a + T, 0.0f);
+        causalSoftmaxRow(preatt, pre, att, a, count, T);
         // weighted sum of the values, a vector of the head at a time
         int y = outOff + (b * T + t) * C + h * hs;
         int v0 = base + C + KVH * hs + kvh;
-        int i = 0;
-        for (; i < hsBound; i += L) {
-          FloatVector acc = FloatVector.zero(S);
-          for (int t3 = 0; t3 < count; t3++) {
-            acc = FloatVector.fromArray(S, qkv, v0 + t3 * R + i).fma(FloatVector.broadcast(S, att[a + t3]), acc);
-          }
-          acc.intoArray(out, y + i);
-        }
-        for (; i < hs; i++) {
-          float s = 0.0f;
-          for (int t3 = 0; t3 < count; t3++) {
-            s += att[a + t3] * qkv[v0 + t3 * R + i];
-          }
-          out[y + i] = s;
-        }
+        gqaWeightedSum(out, y, att, a, qkv, v0, R, count, hs);
       }
     }
+  }
+
+  /**
+   * One row of attention's softmax: att[a + t2] = softmax of preatt[pre + t2] over the causal prefix t2 &lt; count,
+   * then zeros in both rows from count to T.
+   *
+   * <p>A method of its own, kept over 325 bytes of bytecode (hence the normalisation written out) so that C2 never
+   * inlines it into {@code attentionForwardHeads}: exp's 8,000 nodes here, the scores' dot and the weighted sum
+   * there. Together they were past the budget (see the class comment) before the exp loop's sum and the weighted
+   * sum's accumulator, and in some runs C2 boxed both, some 330 KB per pair of heads.
+   */
+  private static void causalSoftmaxRow(float[] preatt, int pre, float[] att, int a, int count, int T) {
+    float maxval = MAX_START;
+    for (int t2 = 0; t2 < count; t2++) {
+      if (preatt[pre + t2] > maxval) {
+        maxval = preatt[pre + t2];
+      }
+    }
+    float expsum = 0.0f;
+    int bound = S.loopBound(count);
+    int t2 = 0;
+    if (bound > 0) {
+      FloatVector vmax = FloatVector.broadcast(S, maxval);
+      FloatVector acc = FloatVector.zero(S);
+      for (; t2 < bound; t2 += L) {
+        FloatVector e = FloatVector.fromArray(S, preatt, pre + t2).sub(vmax);
+        e = VectorMath.exp(e);
+        e.intoArray(att, a + t2);
+        acc = acc.add(e);
+      }
+      acc = acc.add(acc.rearrange(SWAP_HALF));
+      acc = acc.add(acc.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        acc = acc.add(acc.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
+      }
+      expsum = acc.lane(0);
+    }
+    for (; t2 < count; t2++) {
+      float e = VectorMath.exp(preatt[pre + t2] - maxval);
+      att[a + t2] = e;
+      expsum += e;
+    }
+    // normalise: scale(att, a, inv, count), written out
+    float inv = expsum == 0.0f ? 0.0f : 1.0f / expsum;
+    t2 = 0;
+    if (bound > 0) {
+      FloatVector vinv = FloatVector.broadcast(S, inv);
+      for (; t2 < bound; t2 += L) {
+        FloatVector.fromArray(S, att, a + t2).mul(vinv).intoArray(att, a + t2);
+      }
+    }
+    for (; t2 < count; t2++) {
+      att[a + t2] *= inv;
+    }
+    Arrays.fill(preatt, pre + count, pre + T, 0.0f);
+    Arrays.fill(att, a + count, a + T, 0.0f);
   }
 
   /**
@@ -1225,8 +1294,7 @@ public final class SimdKernels implements Kernels {
           // through the weighted sum of the values
           for (int t2 = 0; t2 < count; t2++) {
             int off = t2 * R + C + KVH * hs + kvh;
-            datt[da + t2] += dot(qkv, base + off, dout, dy, hs);
-            axpy(dqkv, dbase + off, att[a + t2], dout, dy, hs);
+            datt[da + t2] += dotAxpy(qkv, base + off, dout, dy, dqkv, dbase + off, att[a + t2], hs);
           }
           // through the softmax: dpreatt[t3] += att[t3] * (datt[t3] - sum_t2 att[t2] * datt[t2])
           float weighted = dot(att, a, datt, da, count);

@@ -73,25 +73,44 @@ final class VectorMath {
     return v.lane(0);
   }
 
-  /** e^x, lane by lane. */
-  static FloatVector exp(FloatVector x) {
-    FloatVector c = x.max(EXP_MIN).min(EXP_MAX);
-    FloatVector k = c.fma(LOG2E, ROUNDER).sub(ROUNDER);
-    FloatVector r = k.fma(-LN2_HI, 0f).add(c); // k·(-LN2_HI) is exact: LN2_HI has 10 significant bits
-    r = k.fma(b(x, -LN2_LO), r);
-    FloatVector p = r.fma(C7, C6);
-    p = p.fma(r, b(x, C5));
-    p = p.fma(r, b(x, C4));
-    p = p.fma(r, b(x, C3));
-    p = p.fma(r, b(x, C2));
-    p = p.fma(r, b(x, 1f));
-    p = p.fma(r, b(x, 1f));
-    IntVector bits = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
-    return p.mul(bits.reinterpretAsFloats());
-  }
+  /*
+   * The constants of exp and tanh, broadcast once: the same lanes as broadcasting them in each call, but a Vector API
+   * call with a scalar operand makes C2 parse a broadcast too, and exp took 10,400 of the 18,000 nodes C2 parses
+   * into one compilation before it defers the rest (see SimdKernels' class comment); with these, 8,000.
+   */
+  private static final FloatVector V_EXP_MIN = FloatVector.broadcast(S, EXP_MIN);
+  private static final FloatVector V_EXP_MAX = FloatVector.broadcast(S, EXP_MAX);
+  private static final FloatVector V_LOG2E = FloatVector.broadcast(S, LOG2E);
+  private static final FloatVector V_ROUNDER = FloatVector.broadcast(S, ROUNDER);
+  private static final FloatVector V_NEG_LN2_HI = FloatVector.broadcast(S, -LN2_HI);
+  private static final FloatVector V_NEG_LN2_LO = FloatVector.broadcast(S, -LN2_LO);
+  private static final FloatVector V_ZERO = FloatVector.zero(S);
+  private static final FloatVector V_ONE = FloatVector.broadcast(S, 1f);
+  private static final FloatVector V_TWO = FloatVector.broadcast(S, 2f);
+  private static final FloatVector V_C7 = FloatVector.broadcast(S, C7);
+  private static final FloatVector V_C6 = FloatVector.broadcast(S, C6);
+  private static final FloatVector V_C5 = FloatVector.broadcast(S, C5);
+  private static final FloatVector V_C4 = FloatVector.broadcast(S, C4);
+  private static final FloatVector V_C3 = FloatVector.broadcast(S, C3);
+  private static final FloatVector V_C2 = FloatVector.broadcast(S, C2);
+  private static final FloatVector V_TANH_CLAMP = FloatVector.broadcast(S, TANH_CLAMP);
+  private static final IntVector V_BIAS = IntVector.broadcast(S.withLanes(int.class), 127);
 
-  private static FloatVector b(FloatVector like, float value) {
-    return FloatVector.broadcast(like.species(), value);
+  /** e^x, lane by lane, for a vector of the preferred species. */
+  static FloatVector exp(FloatVector x) {
+    FloatVector c = x.max(V_EXP_MIN).min(V_EXP_MAX);
+    FloatVector k = c.fma(V_LOG2E, V_ROUNDER).sub(V_ROUNDER);
+    FloatVector r = k.fma(V_NEG_LN2_HI, V_ZERO).add(c); // k·(-LN2_HI) is exact: LN2_HI has 10 significant bits
+    r = k.fma(V_NEG_LN2_LO, r);
+    FloatVector p = r.fma(V_C7, V_C6);
+    p = p.fma(r, V_C5);
+    p = p.fma(r, V_C4);
+    p = p.fma(r, V_C3);
+    p = p.fma(r, V_C2);
+    p = p.fma(r, V_ONE);
+    p = p.fma(r, V_ONE);
+    IntVector bits = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(V_BIAS).lanewise(VectorOperators.LSHL, 23);
+    return p.mul(bits.reinterpretAsFloats());
   }
 
   /** e^x, the scalar twin of {@link #exp(FloatVector)}. */
@@ -110,12 +129,12 @@ final class VectorMath {
     return p * Float.intBitsToFloat(((int) k + 127) << 23);
   }
 
-  /** tanh(x) = sign(x)·(1 - 2 / (e^(2|x|) + 1)), lane by lane. */
+  /** tanh(x) = sign(x)·(1 - 2 / (e^(2|x|) + 1)), lane by lane, for a vector of the preferred species. */
   static FloatVector tanh(FloatVector x) {
-    FloatVector a = x.abs().min(TANH_CLAMP);
+    FloatVector a = x.abs().min(V_TANH_CLAMP);
     FloatVector e = exp(a.add(a));
-    FloatVector t = FloatVector.broadcast(x.species(), 2f).div(e.add(1f)).neg().add(1f);
-    VectorMask<Float> negative = x.lt(0f);
+    FloatVector t = V_TWO.div(e.add(V_ONE)).neg().add(V_ONE);
+    VectorMask<Float> negative = x.lt(V_ZERO);
     return t.blend(t.neg(), negative);
   }
 
