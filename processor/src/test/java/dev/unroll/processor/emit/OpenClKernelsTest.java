@@ -506,8 +506,12 @@ class OpenClKernelsTest {
     List<Call> calls = new ArrayList<>();
     List<Runnable> checks = new ArrayList<>();
     // {N, C, OC}: tiles with remainders on every side; several tiles along each axis; one and three rows
-    // (matrix-vector phases); and wide rows
-    int[][] shapes = {{19, 23, 29}, {37, 70, 45}, {1, 37, 21}, {3, 300, 70}};
+    // (matrix-vector phases); and wide rows. Then the GEMM's tile edges (64 x 64 outputs, k in steps of 16; the
+    // forward product is N x OC over C, dinp N x C over OC, dweight OC x C over N): every size a multiple (no edge
+    // tests compiled), sizes one below and one above 64, 16 and 128 on each side, and five rows (just past the
+    // matrix-vector phase) against a full tile.
+    int[][] shapes = {{19, 23, 29}, {37, 70, 45}, {1, 37, 21}, {3, 300, 70}, {64, 128, 192}, {63, 65, 17},
+        {65, 15, 127}, {129, 63, 16}, {127, 17, 129}, {5, 64, 64}};
     for (int[] s : shapes) {
       int n = s[0];
       int c = s[1];
