@@ -738,6 +738,25 @@ class OpenClKernelsTest {
     assertTrue(p.localFloats() >= 0 && 4L * p.localFloats() <= 16 * 1024, what + ": local scratch");
   }
 
+  /**
+   * The GEMM phases: 16 x 16 work-groups, one per 64 x 64 output tile (dimension 0 along the output's columns), the
+   * scratch ops.cl's uk_gemm stages (a 64 x 16 block of a, 16 rows of 66 for b); at most 4 rows, the gemv.
+   */
+  @Test
+  void gemmGeometry() {
+    // forward: N = 65 rows, C = 17, OC = 129 columns
+    Phase f = OpenClKernels.phases("matmulForward", new long[] {65, 17, 129}).get(0);
+    assertEquals("", f.suffix());
+    assertArrayEquals(new long[] {48, 32}, f.global()); // 3 x 2 tiles of 16 x 16 items
+    assertArrayEquals(new long[] {16, 16}, f.local());
+    assertEquals(64 * 16 + 16 * 66, f.localFloats());
+    // backward: dinp N x C, dweight OC x C
+    List<Phase> b = OpenClKernels.phases("matmulBackward", new long[] {65, 17, 129});
+    assertArrayEquals(new long[] {16, 32}, b.get(0).global());
+    assertArrayEquals(new long[] {16, 48}, b.get(1).global());
+    assertEquals("_vec", OpenClKernels.phases("matmulForwardBf16", new long[] {4, 17, 129}).get(0).suffix());
+  }
+
   @Test
   void runTimeIntsDoNotChangeWorkSizes() {
     List<Phase> a = OpenClKernels.phases("attentionDecode", new long[] {-1, 256, 6, 2, 48});
