@@ -662,7 +662,7 @@ public final class UnrolledTiny implements Tiny {
       + "}\n"
       + "\n"
       + "__kernel void matmulForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 8, 24, scratch);\n"
       + "}\n"
       + "\n"
@@ -671,7 +671,7 @@ public final class UnrolledTiny implements Tiny {
       + "}\n"
       + "\n"
       + "__kernel void matmulForward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 8, 8, scratch);\n"
       + "}\n"
       + "\n"
@@ -680,7 +680,7 @@ public final class UnrolledTiny implements Tiny {
       + "}\n"
       + "\n"
       + "__kernel void matmulForward_3(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 8, 32, scratch);\n"
       + "}\n"
       + "\n"
@@ -689,12 +689,12 @@ public final class UnrolledTiny implements Tiny {
       + "}\n"
       + "\n"
       + "__kernel void matmulForward_4(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 32, 8, scratch);\n"
       + "}\n"
       + "\n"
       + "__kernel void matmulForward_5(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, 0, 10, 8, 16, scratch);\n"
       + "}\n"
       + "\n"
@@ -712,12 +712,12 @@ public final class UnrolledTiny implements Tiny {
       + "}\n"
       + "\n"
       + "__kernel void matmulBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, 0, b2 + o2, b3 + o3, b4 + o4, 10, 8, 16, scratch);\n"
       + "}\n"
       + "\n"
       + "__kernel void matmulBackward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, 0, b2 + o2, b3 + o3, b4 + o4, 10, 8, 16, scratch);\n"
       + "}\n"
       + "\n"
@@ -739,12 +739,12 @@ public final class UnrolledTiny implements Tiny {
       + "}\n"
       + "\n"
       + "__kernel void matmulBackward_4(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 32, 8, scratch);\n"
       + "}\n"
       + "\n"
       + "__kernel void matmulBackward_5(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 32, 8, scratch);\n"
       + "}\n"
       + "\n"
@@ -757,12 +757,12 @@ public final class UnrolledTiny implements Tiny {
       + "}\n"
       + "\n"
       + "__kernel void matmulBackward_7(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 32, scratch);\n"
       + "}\n"
       + "\n"
       + "__kernel void matmulBackward_8(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 32, scratch);\n"
       + "}\n"
       + "\n"
@@ -771,12 +771,12 @@ public final class UnrolledTiny implements Tiny {
       + "}\n"
       + "\n"
       + "__kernel void matmulBackward_10(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 8, scratch);\n"
       + "}\n"
       + "\n"
       + "__kernel void matmulBackward_11(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 8, scratch);\n"
       + "}\n"
       + "\n"
@@ -793,12 +793,12 @@ public final class UnrolledTiny implements Tiny {
       + "}\n"
       + "\n"
       + "__kernel void matmulBackward_13(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 24, scratch);\n"
       + "}\n"
       + "\n"
       + "__kernel void matmulBackward_14(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[544];\n"
+      + "  __local float scratch[2080];\n"
       + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 24, scratch);\n"
       + "}\n"
       + "\n"
@@ -1610,7 +1610,7 @@ public final class UnrolledTiny implements Tiny {
         CL_ACTS, L0_LN1_MEAN, CL_ACTS, L0_LN1_RSTD, CL_ACTS, ENCODED, CL_PARAMS, L0_LN1W,
         CL_PARAMS, L0_LN1B);
     // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
-    cl.kernel("matmulForward_1", new long[] {32L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_QKV,
+    cl.kernel("matmulForward_1", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_QKV,
         CL_ACTS, L0_LN1, CL_PARAMS, L0_QKVW, CL_PARAMS, L0_QKVB);
     // atty = causal attention over 2 heads: (B, T, 3*C) -> (B, T, C)
     cl.kernel("attentionForward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_ACTS, L0_ATTY,
@@ -1626,7 +1626,7 @@ public final class UnrolledTiny implements Tiny {
         CL_ACTS, L0_LN2_MEAN, CL_ACTS, L0_LN2_RSTD, CL_ACTS, L0_RESIDUAL2, CL_PARAMS, L0_LN2W,
         CL_PARAMS, L0_LN2B);
     // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
-    cl.kernel("matmulForward_3", new long[] {32L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_FCH,
+    cl.kernel("matmulForward_3", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_FCH,
         CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW, CL_PARAMS, L0_FCB);
     // fch_gelu = gelu(fch): (B, T, H)
     cl.kernel("geluForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L0_FCH_GELU,
@@ -1648,7 +1648,7 @@ public final class UnrolledTiny implements Tiny {
         CL_ACTS, L1_LN1_MEAN, CL_ACTS, L1_LN1_RSTD, CL_ACTS, L0_RESIDUAL3, CL_PARAMS, L1_LN1W,
         CL_PARAMS, L1_LN1B);
     // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
-    cl.kernel("matmulForward_1", new long[] {32L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_QKV,
+    cl.kernel("matmulForward_1", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_QKV,
         CL_ACTS, L1_LN1, CL_PARAMS, L1_QKVW, CL_PARAMS, L1_QKVB);
     // atty = causal attention over 2 heads: (B, T, 3*C) -> (B, T, C)
     cl.kernel("attentionForward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_ACTS, L1_ATTY,
@@ -1664,7 +1664,7 @@ public final class UnrolledTiny implements Tiny {
         CL_ACTS, L1_LN2_MEAN, CL_ACTS, L1_LN2_RSTD, CL_ACTS, L1_RESIDUAL2, CL_PARAMS, L1_LN2W,
         CL_PARAMS, L1_LN2B);
     // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
-    cl.kernel("matmulForward_3", new long[] {32L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_FCH,
+    cl.kernel("matmulForward_3", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_FCH,
         CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW, CL_PARAMS, L1_FCB);
     // fch_gelu = gelu(fch): (B, T, H)
     cl.kernel("geluForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L1_FCH_GELU,
@@ -1724,10 +1724,10 @@ public final class UnrolledTiny implements Tiny {
     cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L1_RESIDUAL2,
         CL_DACTS, L1_FCPROJ, CL_DACTS, L1_RESIDUAL3);
     // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
-    cl.kernel("matmulBackward_4", new long[] {32L, 16L}, new long[] {16L, 16L},
+    cl.kernel("matmulBackward_4", new long[] {16L, 16L}, new long[] {16L, 16L},
         CL_DACTS, L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ,
         CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
-    cl.kernel("matmulBackward_5", new long[] {32L, 16L}, new long[] {16L, 16L},
+    cl.kernel("matmulBackward_5", new long[] {16L, 16L}, new long[] {16L, 16L},
         CL_DACTS, L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ,
         CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
     cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_FCH_GELU,
@@ -1739,7 +1739,7 @@ public final class UnrolledTiny implements Tiny {
     // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
     cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN2,
         CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
-    cl.kernel("matmulBackward_8", new long[] {16L, 32L}, new long[] {16L, 16L}, CL_DACTS, L1_LN2,
+    cl.kernel("matmulBackward_8", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN2,
         CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
     cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_LN2,
         CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
@@ -1772,7 +1772,7 @@ public final class UnrolledTiny implements Tiny {
     cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN1,
         CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
         CL_PARAMS, L1_QKVW);
-    cl.kernel("matmulBackward_14", new long[] {16L, 32L}, new long[] {16L, 16L}, CL_DACTS, L1_LN1,
+    cl.kernel("matmulBackward_14", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN1,
         CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
         CL_PARAMS, L1_QKVW);
     cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_LN1,
@@ -1795,10 +1795,10 @@ public final class UnrolledTiny implements Tiny {
     cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L0_RESIDUAL2,
         CL_DACTS, L0_FCPROJ, CL_DACTS, L0_RESIDUAL3);
     // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
-    cl.kernel("matmulBackward_4", new long[] {32L, 16L}, new long[] {16L, 16L},
+    cl.kernel("matmulBackward_4", new long[] {16L, 16L}, new long[] {16L, 16L},
         CL_DACTS, L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ,
         CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
-    cl.kernel("matmulBackward_5", new long[] {32L, 16L}, new long[] {16L, 16L},
+    cl.kernel("matmulBackward_5", new long[] {16L, 16L}, new long[] {16L, 16L},
         CL_DACTS, L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ,
         CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
     cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_FCH_GELU,
@@ -1810,7 +1810,7 @@ public final class UnrolledTiny implements Tiny {
     // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
     cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN2,
         CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
-    cl.kernel("matmulBackward_8", new long[] {16L, 32L}, new long[] {16L, 16L}, CL_DACTS, L0_LN2,
+    cl.kernel("matmulBackward_8", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN2,
         CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
     cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_LN2,
         CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
@@ -1843,7 +1843,7 @@ public final class UnrolledTiny implements Tiny {
     cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN1,
         CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
         CL_PARAMS, L0_QKVW);
-    cl.kernel("matmulBackward_14", new long[] {16L, 32L}, new long[] {16L, 16L}, CL_DACTS, L0_LN1,
+    cl.kernel("matmulBackward_14", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN1,
         CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
         CL_PARAMS, L0_QKVW);
     cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_LN1,

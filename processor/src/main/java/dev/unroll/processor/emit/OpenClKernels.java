@@ -13,10 +13,11 @@ import java.util.List;
  *
  * <p>Geometry: element-wise ops take one item per element; row ops (layernorm, rmsnorm, softmax) one work-group
  * per row, a power of two of at most 256 items; per-channel gradient sums one item per channel; matrix products
- * 16 x 16 work-groups over 16 x 16 output tiles ({@value #TILE_FLOATS} floats of tiles), or, for at most
- * {@value #VEC_ROWS} rows, one work-group of {@value #VEC_GROUP} per output; training attention one work-group per
- * (batch, head) over the query rows, decoding attention one per head over the cached positions. Work-groups never
- * exceed 256 items, nor local scratch 4 KB.
+ * {@value #GROUP} x {@value #GROUP} work-groups over {@value #TILE} x {@value #TILE} output tiles, each item
+ * {@value #PER_ITEM} x {@value #PER_ITEM} outputs, k in steps of {@value #TILE_K} staged in {@value #TILE_FLOATS}
+ * floats of local memory, or, for at most {@value #VEC_ROWS} rows, one work-group of {@value #VEC_GROUP} per output;
+ * training attention one work-group per (batch, head) over the query rows, decoding attention one per head over the
+ * cached positions. Work-groups never exceed 256 items, nor local scratch 16 KB.
  */
 final class OpenClKernels {
   private OpenClKernels() {}
@@ -24,11 +25,23 @@ final class OpenClKernels {
   /** The largest work-group. */
   static final int MAX_GROUP = 256;
 
-  /** Side of the GEMM tiles. */
-  static final int TILE = 16;
+  /** Side of a GEMM work-group (items). */
+  static final int GROUP = 16;
 
-  /** Floats of local scratch of the GEMM: two 16 x 17 tiles (rows padded by one against bank conflicts). */
-  static final int TILE_FLOATS = 2 * TILE * (TILE + 1);
+  /** Outputs per item of a GEMM along each side. */
+  static final int PER_ITEM = 4;
+
+  /** Side of a GEMM output tile: {@code GROUP * PER_ITEM}. */
+  static final int TILE = GROUP * PER_ITEM;
+
+  /** Depth of the k-steps of a GEMM. */
+  static final int TILE_K = 16;
+
+  /**
+   * Floats of local scratch of the GEMM ({@code ops.cl}'s {@code UK_GEMM_*}): the 64 x 16 block of a, and 16 rows
+   * of 66 for b (64 used, two more so that the transposing stores of a GPU warp hit distinct banks).
+   */
+  static final int TILE_FLOATS = TILE * TILE_K + TILE_K * (TILE + 2);
 
   /** Matrix products of at most this many rows (decoding) run as matrix-vector products. */
   static final int VEC_ROWS = 4;
@@ -168,10 +181,13 @@ final class OpenClKernels {
     return new Phase(suffix, new long[] {local * Math.max(1, n)}, new long[] {local}, (int) local * sums);
   }
 
-  /** A tiled product with m rows and n columns of output: dimension 0 along the columns. */
+  /**
+   * A tiled product with m rows and n columns of output: one {@code GROUP x GROUP} work-group per
+   * {@code TILE x TILE} tile, dimension 0 along the columns.
+   */
   private static Phase gemm(String suffix, long m, long n) {
-    return new Phase(suffix, new long[] {roundUp(n, TILE), roundUp(m, TILE)}, new long[] {TILE, TILE},
-        TILE_FLOATS);
+    return new Phase(suffix, new long[] {roundUp(n, TILE) / PER_ITEM, roundUp(m, TILE) / PER_ITEM},
+        new long[] {GROUP, GROUP}, TILE_FLOATS);
   }
 
   /** One work-group per (batch, head) pair, its items over the t positions. */

@@ -506,8 +506,12 @@ class OpenClKernelsTest {
     List<Call> calls = new ArrayList<>();
     List<Runnable> checks = new ArrayList<>();
     // {N, C, OC}: tiles with remainders on every side; several tiles along each axis; one and three rows
-    // (matrix-vector phases); and wide rows
-    int[][] shapes = {{19, 23, 29}, {37, 70, 45}, {1, 37, 21}, {3, 300, 70}};
+    // (matrix-vector phases); and wide rows. Then the GEMM's tile edges (64 x 64 outputs, k in steps of 16; the
+    // forward product is N x OC over C, dinp N x C over OC, dweight OC x C over N): every size a multiple (no edge
+    // tests compiled), sizes one below and one above 64, 16 and 128 on each side, and five rows (just past the
+    // matrix-vector phase) against a full tile.
+    int[][] shapes = {{19, 23, 29}, {37, 70, 45}, {1, 37, 21}, {3, 300, 70}, {64, 128, 192}, {63, 65, 17},
+        {65, 15, 127}, {129, 63, 16}, {127, 17, 129}, {5, 64, 64}};
     for (int[] s : shapes) {
       int n = s[0];
       int c = s[1];
@@ -732,6 +736,25 @@ class OpenClKernelsTest {
     }
     assertTrue(items <= 256, what + ": " + items + " items in a work-group");
     assertTrue(p.localFloats() >= 0 && 4L * p.localFloats() <= 16 * 1024, what + ": local scratch");
+  }
+
+  /**
+   * The GEMM phases: 16 x 16 work-groups, one per 64 x 64 output tile (dimension 0 along the output's columns), the
+   * scratch ops.cl's uk_gemm stages (a 64 x 16 block of a, 16 rows of 66 for b); at most 4 rows, the gemv.
+   */
+  @Test
+  void gemmGeometry() {
+    // forward: N = 65 rows, C = 17, OC = 129 columns
+    Phase f = OpenClKernels.phases("matmulForward", new long[] {65, 17, 129}).get(0);
+    assertEquals("", f.suffix());
+    assertArrayEquals(new long[] {48, 32}, f.global()); // 3 x 2 tiles of 16 x 16 items
+    assertArrayEquals(new long[] {16, 16}, f.local());
+    assertEquals(64 * 16 + 16 * 66, f.localFloats());
+    // backward: dinp N x C, dweight OC x C
+    List<Phase> b = OpenClKernels.phases("matmulBackward", new long[] {65, 17, 129});
+    assertArrayEquals(new long[] {16, 32}, b.get(0).global());
+    assertArrayEquals(new long[] {16, 48}, b.get(1).global());
+    assertEquals("_vec", OpenClKernels.phases("matmulForwardBf16", new long[] {4, 17, 129}).get(0).suffix());
   }
 
   @Test

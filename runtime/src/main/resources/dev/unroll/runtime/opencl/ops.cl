@@ -8,9 +8,12 @@
 // work-item per phase, and every sum runs in an order fixed by the work sizes, so results are reproducible.
 // Backward functions accumulate (+=) into their gradients, like the Java kernels.
 
+// Side of a 2-D work-group (16 x 16 items).
 #define UK_TILE 16
-// A row of a local GEMM tile, padded by one so that items walking a column hit different banks.
-#define UK_TILE_ROW 17
+// uk_gemm: 64 x 64 outputs per work-group, k in steps of 16, rows of 66 floats for the staged b (see there).
+#define UK_GEMM_T 64
+#define UK_GEMM_TK 16
+#define UK_GEMM_LDB 66
 // The initial running maximum of llm.c's softmaxes.
 #define UK_MAX_START -10000.0f
 // sqrtf(2.0f / M_PI) as llm.c writes it (ScalarKernels.GELU_SCALING_FACTOR), bit for bit.
@@ -440,60 +443,119 @@ void uk_softmaxForward(__global float* probs, __global const float* logits, int 
 // Matrix products. One tiled GEMM serves the forward product and both backward products:
 //   out[m * ldo + j] = init + sum over k < K, in order, of a(m, k) * b(j, k),   m < M, j < NN,
 // with a(m, k) = A[m * am + k * ak] and b(j, k) = Bf[j * bn + k * bk] (or the bfloat16 Bh there when Bf is 0),
-// init = out's own value when accumulating, else bias[j] (0 without bias). Work-groups of 16 x 16 items, dimension
-// 0 along j and dimension 1 along m, each item one output; 16 x 16 tiles of a and b pass through local memory
-// (scratch: 2 * 16 * 17 floats), each loaded by items running along the source's contiguous direction, zero past
-// the edges (adding 0 * 0 changes no sum). As each output is summed in k order from its initial value, the result
-// is the reference's loop, product by product.
+// init = out's own value when accumulating, else bias[j] (0 without bias).
+//
+// Work-groups of 16 x 16 items (dimension 0 along j, dimension 1 along m) over 64 x 64 output tiles: item (lx, ly)
+// owns the 16 outputs at rows m0 + ly + 16p and columns j0 + lx + 16q (p, q < 4), so that neighbouring items own
+// neighbouring columns (coalesced stores on GPUs, vector lanes on CPUs). k advances in steps of 16: the 64 x 16
+// blocks of a and b pass through local memory (scratch: 64 * 16 + 16 * 66 floats), each item moving 4 floats of
+// each, the items of a row of the work-group along the source's contiguous direction (16 consecutive k of one row,
+// or 64 consecutive rows at one k), zero past the edges (adding 0 * 0 changes no sum); then every item adds its
+// 16 x 4 x 4 products from there: two barriers per 64 * 64 * 16 multiply-adds. The a block keeps the source's
+// layout (as[m][k], rows of 16, when ak == 1, else as[k][m], rows of 64): the items of a row of the work-group all
+// read the same a. The b block is bs[k][j] in rows of 66, transposed on the way in when bk == 1 (66 so that the
+// transposing stores of a GPU warp fall in distinct banks). As each output is summed in k order from its initial
+// value, the result is the reference's loop, product by product; edge tests are known true at compile time when M,
+// NN or K is a multiple of the tile.
+//
+// Written so that PoCL (OpenCL on the CPU, which runs the items of a work-group as a loop between barriers and
+// vectorises that loop along dimension 0) gets contiguous vector loads too: the 16 sums are named scalars (a
+// private array is kept item by item, not contiguous across items); the local addresses that depend on the item are
+// computed after each barrier from get_local_id plus an opaque zero (k0 >> 30 or 29, 0 for any real K), because an
+// address computed once before the loop is kept per item across the barrier and read back as a gather; and the
+// inner loop finishes columns 0 and 1 before 2 and 3, so that 8 sums, not 16, are live at a time (16 spill on
+// AVX2; the second pass reloads the same a, which any compiler folds into the first).
 
 float uk_weight(__global const float* Bf, __global const ushort* Bh, int i) {
   return Bf != 0 ? Bf[i] : as_float(((uint) Bh[i]) << 16);
 }
 
+// The 16 sums of an item: c<p><q> for row m0 + ly + 16p, column j0 + lx + 16q.
+#define UK_GEMM_ROW(X, p) X(p, 0) X(p, 1) X(p, 2) X(p, 3)
+#define UK_GEMM_ALL(X) UK_GEMM_ROW(X, 0) UK_GEMM_ROW(X, 1) UK_GEMM_ROW(X, 2) UK_GEMM_ROW(X, 3)
+#define UK_GEMM_M(p) (m0 + ly + UK_TILE * (p))
+#define UK_GEMM_J(q) (j0 + lx + UK_TILE * (q))
+#define UK_GEMM_IN(p, q) ((M % UK_GEMM_T == 0 || UK_GEMM_M(p) < M) && (NN % UK_GEMM_T == 0 || UK_GEMM_J(q) < NN))
+#define UK_GEMM_START(p, q) float c##p##q = !UK_GEMM_IN(p, q) ? 0.0f : accumulate \
+    ? out[UK_GEMM_M(p) * ldo + UK_GEMM_J(q)] : (bias != 0 ? bias[UK_GEMM_J(q)] : 0.0f);
+#define UK_GEMM_MAC(p, q) c##p##q += a##p * b##q;
+#define UK_GEMM_PUT(p, q) if (UK_GEMM_IN(p, q)) { out[UK_GEMM_M(p) * ldo + UK_GEMM_J(q)] = c##p##q; }
+
 void uk_gemm(__global float* out, int ldo, __global const float* A, int am, int ak, __global const float* Bf,
     __global const ushort* Bh, int bn, int bk, __global const float* bias, int accumulate, int M, int NN, int K,
     __local float* scratch) {
-  __local float* as = scratch;
-  __local float* bs = scratch + UK_TILE * UK_TILE_ROW;
   int lx = get_local_id(0);
   int ly = get_local_id(1);
-  int j0 = get_group_id(0) * UK_TILE;
-  int m0 = get_group_id(1) * UK_TILE;
-  int j = j0 + lx;
-  int m = m0 + ly;
-  bool inside = m < M && j < NN;
-  float acc = 0.0f;
-  if (inside) {
-    acc = accumulate ? out[m * ldo + j] : (bias != 0 ? bias[j] : 0.0f);
-  }
-  for (int k0 = 0; k0 < K; k0 += UK_TILE) {
-    if (ak == 1) {
-      int r = m0 + ly;
-      int k = k0 + lx;
-      as[ly * UK_TILE_ROW + lx] = r < M && k < K ? A[r * am + k] : 0.0f;
-    } else {
-      int r = m0 + lx;
-      int k = k0 + ly;
-      as[lx * UK_TILE_ROW + ly] = r < M && k < K ? A[r * am + k * ak] : 0.0f;
-    }
-    if (bk == 1) {
-      int r = j0 + ly;
-      int k = k0 + lx;
-      bs[ly * UK_TILE_ROW + lx] = r < NN && k < K ? uk_weight(Bf, Bh, r * bn + k) : 0.0f;
-    } else {
-      int r = j0 + lx;
-      int k = k0 + ly;
-      bs[lx * UK_TILE_ROW + ly] = r < NN && k < K ? uk_weight(Bf, Bh, r * bn + k * bk) : 0.0f;
+  int j0 = get_group_id(0) * UK_GEMM_T;
+  int m0 = get_group_id(1) * UK_GEMM_T;
+  __local float* as = scratch;
+  __local float* bs = scratch + UK_GEMM_T * UK_GEMM_TK;
+  // staging: along k, item (lx, ly) moves (row ly + 16e, k lx); across rows, (row (ly % 4) * 16 + lx, k ly / 4 + 4e)
+  int rk0 = ly;
+  int rr = (ly % 4) * UK_TILE + lx;
+  int kr0 = ly / 4;
+  UK_GEMM_ALL(UK_GEMM_START)
+  for (int k0 = 0; k0 < K; k0 += UK_GEMM_TK) {
+    size_t x = get_local_id(0) + (size_t) (k0 >> 30);
+    size_t y = get_local_id(1) + (size_t) (k0 >> 30);
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+      int rk = rk0 + UK_TILE * e;
+      int kr = kr0 + 4 * e;
+      if (ak == 1) {
+        bool in = (M % UK_GEMM_T == 0 || m0 + rk < M) && (K % UK_GEMM_TK == 0 || k0 + lx < K);
+        as[(y + UK_TILE * e) * UK_GEMM_TK + x] = in ? A[(m0 + rk) * am + k0 + lx] : 0.0f;
+      } else {
+        bool in = (M % UK_GEMM_T == 0 || m0 + rr < M) && (K % UK_GEMM_TK == 0 || k0 + kr < K);
+        as[(y / 4 + 4 * e) * UK_GEMM_T + (y % 4) * UK_TILE + x] = in ? A[(m0 + rr) * am + (k0 + kr) * ak] : 0.0f;
+      }
+      if (bk == 1) {
+        bool in = (NN % UK_GEMM_T == 0 || j0 + rk < NN) && (K % UK_GEMM_TK == 0 || k0 + lx < K);
+        bs[x * UK_GEMM_LDB + y + UK_TILE * e] = in ? uk_weight(Bf, Bh, (j0 + rk) * bn + k0 + lx) : 0.0f;
+      } else {
+        bool in = (NN % UK_GEMM_T == 0 || j0 + rr < NN) && (K % UK_GEMM_TK == 0 || k0 + kr < K);
+        bs[(y / 4 + 4 * e) * UK_GEMM_LDB + (y % 4) * UK_TILE + x] =
+            in ? uk_weight(Bf, Bh, (j0 + rr) * bn + (k0 + kr) * bk) : 0.0f;
+      }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int kk = 0; kk < UK_TILE; kk++) {
-      acc += as[ly * UK_TILE_ROW + kk] * bs[lx * UK_TILE_ROW + kk];
+    x = get_local_id(0) + (size_t) (k0 >> 29);
+    y = get_local_id(1) + (size_t) (k0 >> 29);
+    __local const float* br = bs + x;
+#pragma unroll
+    for (int h = 0; h < 2; h++) {
+#pragma unroll
+      for (int k = 0; k < UK_GEMM_TK; k++) {
+        float a0, a1, a2, a3;
+        if (ak == 1) {
+          __local const float* ar = as + y * UK_GEMM_TK + k;
+          a0 = ar[0];
+          a1 = ar[UK_TILE * UK_GEMM_TK];
+          a2 = ar[2 * UK_TILE * UK_GEMM_TK];
+          a3 = ar[3 * UK_TILE * UK_GEMM_TK];
+        } else {
+          __local const float* ar = as + k * UK_GEMM_T + y;
+          a0 = ar[0];
+          a1 = ar[UK_TILE];
+          a2 = ar[2 * UK_TILE];
+          a3 = ar[3 * UK_TILE];
+        }
+        if (h == 0) {
+          float b0 = br[k * UK_GEMM_LDB];
+          float b1 = br[k * UK_GEMM_LDB + UK_TILE];
+          UK_GEMM_MAC(0, 0) UK_GEMM_MAC(0, 1) UK_GEMM_MAC(1, 0) UK_GEMM_MAC(1, 1)
+          UK_GEMM_MAC(2, 0) UK_GEMM_MAC(2, 1) UK_GEMM_MAC(3, 0) UK_GEMM_MAC(3, 1)
+        } else {
+          float b2 = br[k * UK_GEMM_LDB + 2 * UK_TILE];
+          float b3 = br[k * UK_GEMM_LDB + 3 * UK_TILE];
+          UK_GEMM_MAC(0, 2) UK_GEMM_MAC(0, 3) UK_GEMM_MAC(1, 2) UK_GEMM_MAC(1, 3)
+          UK_GEMM_MAC(2, 2) UK_GEMM_MAC(2, 3) UK_GEMM_MAC(3, 2) UK_GEMM_MAC(3, 3)
+        }
+      }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
   }
-  if (inside) {
-    out[m * ldo + j] = acc;
-  }
+  UK_GEMM_ALL(UK_GEMM_PUT)
 }
 
 // A few rows (decoding): one work-group per output (group ids: dimension 1 the output column o, dimension 2 the
