@@ -630,6 +630,43 @@ void uk_matmulBackward_dbias(__global float* dinp, __global float* dweight, __gl
 // Training: one work-group per (b, h) (group id in dimension 1), its items over the query rows (or, for dk and dv,
 // one per (b, kv head) over the key rows). No local memory; each item runs the reference's loops for its row.
 
+// The causal softmax's pieces over positions from, from + step, ... up to and including last, shared by training and
+// decoding: the scaled scores q . k[t2] (k rows stride floats apart) into dst, returning their maximum; then
+// exp(dst - max) in place, returning the sum; then the division by that sum (0 stays 0).
+float uk_scores(__global float* dst, __global const float* q, __global const float* k, int stride, int hs,
+    float scale, int from, int last, int step) {
+  float maxval = UK_MAX_START;
+  for (int t2 = from; t2 <= last; t2 += step) {
+    float val = 0.0f;
+    for (int i = 0; i < hs; i++) {
+      val += q[i] * k[t2 * stride + i];
+    }
+    val *= scale;
+    if (val > maxval) {
+      maxval = val;
+    }
+    dst[t2] = val;
+  }
+  return maxval;
+}
+
+float uk_exp_shifted(__global float* x, float maxval, int from, int last, int step) {
+  float expsum = 0.0f;
+  for (int t2 = from; t2 <= last; t2 += step) {
+    float expv = exp(x[t2] - maxval);
+    expsum += expv;
+    x[t2] = expv;
+  }
+  return expsum;
+}
+
+void uk_normalise(__global float* x, float expsum, int from, int last, int step) {
+  float expsumInv = expsum == 0.0f ? 0.0f : 1.0f / expsum;
+  for (int t2 = from; t2 <= last; t2 += step) {
+    x[t2] *= expsumInv;
+  }
+}
+
 void uk_attention_fwd(__global float* out, __global float* preatt, __global float* att, __global const float* qkv,
     int B, int T, int NH, int KVH, int hs) {
   int R = (NH + 2 * KVH) * hs;
@@ -646,28 +683,11 @@ void uk_attention_fwd(__global float* out, __global float* preatt, __global floa
     __global const float* q = base + t * R + h * hs;
     __global float* pre = preatt + (bh * T + t) * T;
     __global float* a = att + (bh * T + t) * T;
-    float maxval = UK_MAX_START;
+    float maxval = uk_scores(pre, q, k, R, hs, scale, 0, t, 1);
     for (int t2 = 0; t2 <= t; t2++) {
-      float val = 0.0f;
-      for (int i = 0; i < hs; i++) {
-        val += q[i] * k[t2 * R + i];
-      }
-      val *= scale;
-      if (val > maxval) {
-        maxval = val;
-      }
-      pre[t2] = val;
+      a[t2] = pre[t2];
     }
-    float expsum = 0.0f;
-    for (int t2 = 0; t2 <= t; t2++) {
-      float expv = exp(pre[t2] - maxval);
-      expsum += expv;
-      a[t2] = expv;
-    }
-    float expsumInv = expsum == 0.0f ? 0.0f : 1.0f / expsum;
-    for (int t2 = 0; t2 <= t; t2++) {
-      a[t2] *= expsumInv;
-    }
+    uk_normalise(a, uk_exp_shifted(a, maxval, 0, t, 1), 0, t, 1);
     for (int t2 = t + 1; t2 < T; t2++) {
       pre[t2] = 0.0f;
       a[t2] = 0.0f;
@@ -810,30 +830,9 @@ void uk_attentionDecode(__global float* out, __global float* att, __global const
   __global const float* qh = q + h * hs;
   __global const float* k = kcache + kvh;
   __global const float* v = vcache + kvh;
-  float maxval = UK_MAX_START;
-  for (int t2 = lid; t2 <= pos; t2 += L) {
-    float val = 0.0f;
-    for (int i = 0; i < hs; i++) {
-      val += qh[i] * k[t2 * kvDim + i];
-    }
-    val *= scale;
-    if (val > maxval) {
-      maxval = val;
-    }
-    a[t2] = val;
-  }
-  maxval = uk_group_max(maxval, scratch);
-  float expsum = 0.0f;
-  for (int t2 = lid; t2 <= pos; t2 += L) {
-    float expv = exp(a[t2] - maxval);
-    expsum += expv;
-    a[t2] = expv;
-  }
-  expsum = uk_group_sum(expsum, scratch);
-  float expsumInv = expsum == 0.0f ? 0.0f : 1.0f / expsum;
-  for (int t2 = lid; t2 <= pos; t2 += L) {
-    a[t2] *= expsumInv;
-  }
+  float maxval = uk_group_max(uk_scores(a, qh, k, kvDim, hs, scale, lid, pos, L), scratch);
+  float expsum = uk_group_sum(uk_exp_shifted(a, maxval, lid, pos, L), scratch);
+  uk_normalise(a, expsum, lid, pos, L);
   barrier(CLK_GLOBAL_MEM_FENCE);
   for (int i = lid; i < hs; i += L) {
     float acc = 0.0f;
