@@ -49,6 +49,7 @@ public final class DeviceModel implements AutoCloseable {
   private final List<KernelCall> calls = new ArrayList<>();
   private final String name;
   private KernelCall[] byId = new KernelCall[0];
+  private boolean closed;
   private final List<MemorySegment> buffers = new ArrayList<>();
   /** The buffers and their sizes as arrays, for the hot path (no boxing, no list lookups). */
   private MemorySegment[] bufferHandles = new MemorySegment[0];
@@ -210,6 +211,7 @@ public final class DeviceModel implements AutoCloseable {
   }
 
   private int buffer(long bytes) {
+    requireOpen();
     long size = Math.max(4, bytes);
     if (size > device.maxAllocationBytes()) {
       throw new ClException(name + " needs a buffer of " + size + " bytes; " + device.name()
@@ -244,6 +246,7 @@ public final class DeviceModel implements AutoCloseable {
    * @return the call's number, for {@link #run} and the scalar setters
    */
   public int kernel(String kernel, long[] global, long[] local, int... pairs) {
+    requireOpen();
     if (pairs.length % 2 != 0) {
       throw new IllegalArgumentException(kernel + ": arguments come in (buffer, offset) pairs");
     }
@@ -310,7 +313,8 @@ public final class DeviceModel implements AutoCloseable {
     setArg(c, index, 8L);
   }
 
-  private static void setArg(KernelCall c, int index, long size) {
+  private void setArg(KernelCall c, int index, long size) {
+    requireOpen();
     int rc;
     try {
       rc = (int) Lib.clSetKernelArg.invokeExact(c.kernel, index, size, c.scalar);
@@ -324,6 +328,7 @@ public final class DeviceModel implements AutoCloseable {
 
   /** Enqueues call {@code k}. */
   public void run(int k) {
+    requireOpen();
     KernelCall c = byId[k];
     int rc;
     try {
@@ -356,6 +361,7 @@ public final class DeviceModel implements AutoCloseable {
 
   /** Waits until everything enqueued has finished. */
   public void finish() {
+    requireOpen();
     int rc;
     try {
       rc = (int) Lib.clFinish.invokeExact(handles.queue);
@@ -371,6 +377,7 @@ public final class DeviceModel implements AutoCloseable {
   }
 
   private void fill(int b, long byteOffset, long bytes) {
+    requireOpen();
     if (bytes == 0) {
       return;
     }
@@ -432,6 +439,7 @@ public final class DeviceModel implements AutoCloseable {
 
   /** One blocking copy between the staging segment and buffer {@code b}: to the device when {@code write}. */
   private void transfer(boolean write, int b, long byteOffset, long bytes) {
+    requireOpen();
     long size = bufferBytes[b];
     if (byteOffset < 0 || byteOffset + bytes > size) {
       throw new IndexOutOfBoundsException((write ? "write" : "read") + ": bytes [" + byteOffset + ", "
@@ -547,8 +555,16 @@ public final class DeviceModel implements AutoCloseable {
   /** Releases the device memory, kernels, program, queue and context. The model is unusable afterwards. */
   @Override
   public void close() {
+    closed = true;
     cleanable.clean();
     handles.run();
+  }
+
+  /** Released handles must never reach the driver: a closed model is an exception, not a crash. */
+  private void requireOpen() {
+    if (closed) {
+      throw new IllegalStateException(name + "'s OpenCL state was closed; make a new model");
+    }
   }
 
   /** Unroll's OpenCL C library: the ops of the plan ({@code ops.cl}) and the optimizer ({@code optimizer.cl}). */

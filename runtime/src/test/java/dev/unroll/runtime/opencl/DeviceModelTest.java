@@ -94,6 +94,21 @@ class DeviceModelTest {
   }
 
   @Test
+  void aClosedModelIsAnExceptionNotACrash() {
+    ClDevice device = OpenClTesting.device();
+    DeviceModel m = DeviceModel.open(device, "axpy", AXPY, null);
+    int y = m.floats(8);
+    int k = m.kernel("axpy", new long[] {8}, null, y, 0, y, 0);
+    m.close();
+    m.close();
+    assertThrows(IllegalStateException.class, () -> m.run(k));
+    assertThrows(IllegalStateException.class, () -> m.setInt(k, 5, 8));
+    assertThrows(IllegalStateException.class, () -> m.read(y, 0, new float[8], 0, 8));
+    assertThrows(IllegalStateException.class, () -> m.zero(y, 0, 8));
+    assertThrows(IllegalStateException.class, () -> m.floats(4));
+  }
+
+  @Test
   void anUnknownDeviceIsAClearErrorListingTheDevices() {
     OpenClTesting.device();
     ClException e = assertThrows(ClException.class, () -> OpenCl.useDevice("no such device 123"));
