@@ -632,7 +632,7 @@ void uk_matmulBackward_dbias(__global float* dinp, __global float* dweight, __gl
 
 // The causal softmax's pieces over positions from, from + step, ... up to and including last, shared by training and
 // decoding: the scaled scores q . k[t2] (k rows stride floats apart) into dst, returning their maximum; then
-// exp(dst - max) in place, returning the sum; then the division by that sum (0 stays 0).
+// exp(src - max) into dst (src may be dst), returning the sum; then the division by that sum (0 stays 0).
 float uk_scores(__global float* dst, __global const float* q, __global const float* k, int stride, int hs,
     float scale, int from, int last, int step) {
   float maxval = UK_MAX_START;
@@ -650,12 +650,12 @@ float uk_scores(__global float* dst, __global const float* q, __global const flo
   return maxval;
 }
 
-float uk_exp_shifted(__global float* x, float maxval, int from, int last, int step) {
+float uk_exp_shifted(__global float* dst, __global const float* src, float maxval, int from, int last, int step) {
   float expsum = 0.0f;
   for (int t2 = from; t2 <= last; t2 += step) {
-    float expv = exp(x[t2] - maxval);
+    float expv = exp(src[t2] - maxval);
     expsum += expv;
-    x[t2] = expv;
+    dst[t2] = expv;
   }
   return expsum;
 }
@@ -684,10 +684,7 @@ void uk_attention_fwd(__global float* out, __global float* preatt, __global floa
     __global float* pre = preatt + (bh * T + t) * T;
     __global float* a = att + (bh * T + t) * T;
     float maxval = uk_scores(pre, q, k, R, hs, scale, 0, t, 1);
-    for (int t2 = 0; t2 <= t; t2++) {
-      a[t2] = pre[t2];
-    }
-    uk_normalise(a, uk_exp_shifted(a, maxval, 0, t, 1), 0, t, 1);
+    uk_normalise(a, uk_exp_shifted(a, pre, maxval, 0, t, 1), 0, t, 1);
     for (int t2 = t + 1; t2 < T; t2++) {
       pre[t2] = 0.0f;
       a[t2] = 0.0f;
@@ -831,7 +828,7 @@ void uk_attentionDecode(__global float* out, __global float* att, __global const
   __global const float* k = kcache + kvh;
   __global const float* v = vcache + kvh;
   float maxval = uk_group_max(uk_scores(a, qh, k, kvDim, hs, scale, lid, pos, L), scratch);
-  float expsum = uk_group_sum(uk_exp_shifted(a, maxval, lid, pos, L), scratch);
+  float expsum = uk_group_sum(uk_exp_shifted(a, a, maxval, lid, pos, L), scratch);
   uk_normalise(a, expsum, lid, pos, L);
   barrier(CLK_GLOBAL_MEM_FENCE);
   for (int i = lid; i < hs; i += L) {
