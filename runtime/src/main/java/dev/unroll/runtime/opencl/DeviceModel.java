@@ -15,6 +15,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -46,14 +47,14 @@ public final class DeviceModel implements AutoCloseable {
   private final Arena arena = Arena.ofShared();
   private final MemorySegment staging = arena.allocate(4L * STAGING_FLOATS, 64);
   private final MemorySegment zeroPattern = arena.allocate(JAVA_INT);
-  private final List<KernelCall> calls = new ArrayList<>();
   private final String name;
-  private KernelCall[] byId = new KernelCall[0];
+  /** Kernel calls by number ({@code callCount} of them) and buffers by number, grown by doubling. */
+  private KernelCall[] byId = new KernelCall[16];
+  private int callCount;
   private boolean closed;
-  private final List<MemorySegment> buffers = new ArrayList<>();
-  /** The buffers and their sizes as arrays, for the hot path (no boxing, no list lookups). */
-  private MemorySegment[] bufferHandles = new MemorySegment[0];
-  private long[] bufferBytes = new long[0];
+  private MemorySegment[] bufferHandles = new MemorySegment[16];
+  private long[] bufferBytes = new long[16];
+  private int bufferCount;
 
   /** Native handles, released by {@link #close()} or by the cleaner; holds nothing that refers back. */
   private static final class Handles implements Runnable {
@@ -223,10 +224,12 @@ public final class DeviceModel implements AutoCloseable {
           size, MemorySegment.NULL, err);
       Cl.check("clCreateBuffer(" + size + " bytes) for " + name, err.get(JAVA_INT, 0));
       handles.mems.add(mem);
-      buffers.add(mem);
-      int id = buffers.size() - 1;
-      bufferHandles = buffers.toArray(new MemorySegment[0]);
-      bufferBytes = java.util.Arrays.copyOf(bufferBytes, id + 1);
+      int id = bufferCount++;
+      if (id == bufferHandles.length) {
+        bufferHandles = Arrays.copyOf(bufferHandles, 2 * id);
+        bufferBytes = Arrays.copyOf(bufferBytes, 2 * id);
+      }
+      bufferHandles[id] = mem;
       bufferBytes[id] = size;
       fill(id, 0, size);
       return id;
@@ -274,7 +277,7 @@ public final class DeviceModel implements AutoCloseable {
       handles.kernels.add(k);
       MemorySegment arg = tmp.allocate(8);
       for (int i = 0; i < pairs.length; i += 2) {
-        arg.set(ADDRESS, 0, buffers.get(pairs[i]));
+        arg.set(ADDRESS, 0, mem(pairs[i]));
         Cl.check("clSetKernelArg(" + kernel + ", " + i + ")",
             (int) Lib.clSetKernelArg.invokeExact(k, i, 8L, arg));
         arg.set(JAVA_INT, 0, pairs[i + 1]);
@@ -282,9 +285,11 @@ public final class DeviceModel implements AutoCloseable {
             (int) Lib.clSetKernelArg.invokeExact(k, i + 1, 4L, arg));
       }
       KernelCall call = new KernelCall(kernel, k, global.length, g, l, arena.allocate(8));
-      calls.add(call);
-      byId = calls.toArray(new KernelCall[0]);
-      return calls.size() - 1;
+      if (callCount == byId.length) {
+        byId = Arrays.copyOf(byId, 2 * callCount);
+      }
+      byId[callCount] = call;
+      return callCount++;
     } catch (ClException e) {
       throw e;
     } catch (Throwable t) {
@@ -309,7 +314,7 @@ public final class DeviceModel implements AutoCloseable {
   /** Binds argument {@code index} of call {@code k} to buffer {@code buffer} (a plain pointer, no offset). */
   public void setBuffer(int k, int index, int buffer) {
     KernelCall c = byId[k];
-    c.scalar.set(ADDRESS, 0, bufferHandles[buffer]);
+    c.scalar.set(ADDRESS, 0, mem(buffer));
     setArg(c, index, 8L);
   }
 
@@ -356,7 +361,7 @@ public final class DeviceModel implements AutoCloseable {
 
   /** Number of kernel calls made so far: the number the next {@link #kernel} returns. */
   public int calls() {
-    return calls.size();
+    return callCount;
   }
 
   /** Waits until everything enqueued has finished. */
@@ -383,7 +388,7 @@ public final class DeviceModel implements AutoCloseable {
     }
     int rc;
     try {
-      rc = (int) Lib.clEnqueueFillBuffer.invokeExact(handles.queue, bufferHandles[b], zeroPattern, 4L, byteOffset,
+      rc = (int) Lib.clEnqueueFillBuffer.invokeExact(handles.queue, mem(b), zeroPattern, 4L, byteOffset,
           bytes, 0, MemorySegment.NULL, MemorySegment.NULL);
     } catch (Throwable t) {
       throw new ClException("clEnqueueFillBuffer failed: " + t);
@@ -440,12 +445,12 @@ public final class DeviceModel implements AutoCloseable {
   /** One blocking copy between the staging segment and buffer {@code b}: to the device when {@code write}. */
   private void transfer(boolean write, int b, long byteOffset, long bytes) {
     requireOpen();
+    MemorySegment mem = mem(b);
     long size = bufferBytes[b];
     if (byteOffset < 0 || byteOffset + bytes > size) {
       throw new IndexOutOfBoundsException((write ? "write" : "read") + ": bytes [" + byteOffset + ", "
           + (byteOffset + bytes) + ") outside buffer " + b + " of " + size + " bytes");
     }
-    MemorySegment mem = bufferHandles[b];
     int rc;
     try {
       rc = write
@@ -550,6 +555,14 @@ public final class DeviceModel implements AutoCloseable {
 
   private static long roundUp(long n, long multiple) {
     return (n + multiple - 1) / multiple * multiple;
+  }
+
+  /** The handle of buffer {@code b}; a number no buffer has is an exception, never a null handed to the driver. */
+  private MemorySegment mem(int b) {
+    if (b < 0 || b >= bufferCount) {
+      throw new IndexOutOfBoundsException("buffer " + b + " of " + name + ", which has " + bufferCount);
+    }
+    return bufferHandles[b];
   }
 
   /** Releases the device memory, kernels, program, queue and context. The model is unusable afterwards. */
