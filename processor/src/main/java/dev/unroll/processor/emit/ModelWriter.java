@@ -10,13 +10,16 @@ import com.palantir.javapoet.MethodSpec;
 import com.palantir.javapoet.TypeName;
 import com.palantir.javapoet.TypeSpec;
 import dev.unroll.processor.parse.ModelSpec;
+import dev.unroll.processor.plan.Arena;
 import dev.unroll.processor.plan.Arg;
 import dev.unroll.processor.plan.Op;
 import dev.unroll.processor.plan.Plan;
 import dev.unroll.processor.plan.Stage;
 import dev.unroll.processor.plan.Tensor;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import javax.lang.model.element.Modifier;
 
 /**
@@ -482,35 +485,26 @@ public final class ModelWriter {
    * kernel call in run order, and one binding method per stage.
    */
   private void addOpenCl(TypeSpec.Builder type) {
-    List<String> buffers = OpenClWriter.BUFFERS;
-    for (int i = 0; i < buffers.size(); i++) {
-      type.addField(FieldSpec.builder(TypeName.INT, buffers.get(i), Modifier.PRIVATE, Modifier.STATIC,
-          Modifier.FINAL).initializer("$L", i).build());
-    }
     MethodSpec.Builder bind = MethodSpec.methodBuilder("bindDevice").addModifiers(Modifier.PRIVATE)
-        .addJavadoc("Makes the device buffers (numbered as the CL_ constants) and binds every kernel call.\n")
-        .addStatement("cl.floats(PARAMETER_COUNT)")
-        .addStatement("cl.floats(PARAMETER_COUNT)")
-        .addStatement("cl.floats(ACTIVATION_COUNT)")
-        .addStatement("cl.floats(ACTIVATION_COUNT)")
-        .addStatement("cl.floats(KV_COUNT)")
-        .addStatement("cl.floats(DECODE_COUNT)")
-        .addStatement("cl.ints(TOKENS)")
-        .addStatement("cl.ints(TOKENS)")
-        .addStatement("cl.ints(2)")
-        .addStatement("cl.floats(1)")
-        .addStatement("cl.trainable(CL_PARAMS, CL_GRADS, PARAMETER_COUNT)")
+        .addJavadoc("Makes the device buffers (numbered as the CL_ constants) and binds every kernel call.\n");
+    int number = 0;
+    for (Map.Entry<String, String> buffer : OpenClWriter.BUFFERS.entrySet()) {
+      type.addField(FieldSpec.builder(TypeName.INT, buffer.getKey(), Modifier.PRIVATE, Modifier.STATIC,
+          Modifier.FINAL).initializer("$L", number++).build());
+      bind.addStatement("cl.$L", buffer.getValue());
+    }
+    bind.addStatement("cl.trainable(CL_PARAMS, CL_GRADS, PARAMETER_COUNT)")
         .addStatement("clForward = cl.calls()");
-    List<MethodSpec> methods = new java.util.ArrayList<>();
+    List<MethodSpec> methods = new ArrayList<>();
     for (Stage stage : plan.forward()) {
       methods.add(openCl.stageMethod(stage));
       bind.addStatement("$L()", OpenClWriter.methodName(stage));
     }
     Tensor losses = plan.activation("LOSSES");
-    Op crossEntropy = new Op("crossEntropyForward", List.of(new Arg.TensorRef(dev.unroll.processor.plan.Arena.ACTS,
-        losses), new Arg.TensorRef(dev.unroll.processor.plan.Arena.ACTS, plan.activation("PROBS")),
-        new Arg.Targets(), new Arg.Size("TOKENS", plan.tokensPerStep()),
-        new Arg.Size("PADDED_VOCAB", plan.paddedVocab())), "losses = -ln(probs[target]): (B, T)");
+    Op crossEntropy = new Op("crossEntropyForward", List.of(new Arg.TensorRef(Arena.ACTS, losses),
+        new Arg.TensorRef(Arena.ACTS, plan.activation("PROBS")), new Arg.Targets(),
+        new Arg.Size("TOKENS", plan.tokensPerStep()), new Arg.Size("PADDED_VOCAB", plan.paddedVocab())),
+        "losses = -ln(probs[target]): (B, T)");
     bind.addStatement("clLoss = cl.calls()")
         .addComment("$L", crossEntropy.comment())
         .addCode(openCl.calls(crossEntropy))
@@ -576,7 +570,7 @@ public final class ModelWriter {
         pos |= expression.equals("pos");
       }
     }
-    List<String> names = new java.util.ArrayList<>();
+    List<String> names = new ArrayList<>();
     if (token) {
       names.add("token");
     }

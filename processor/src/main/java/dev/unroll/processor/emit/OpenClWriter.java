@@ -23,9 +23,26 @@ import javax.lang.model.element.Modifier;
  * tensors' offsets bound once at construction.
  */
 final class OpenClWriter {
-  /** Device buffer numbers, in the order the generated constructor makes them. */
-  static final List<String> BUFFERS = List.of("CL_PARAMS", "CL_GRADS", "CL_ACTS", "CL_DACTS", "CL_KV", "CL_DEC",
-      "CL_INPUTS", "CL_TARGETS", "CL_STEP", "CL_SCALARS");
+  /**
+   * The model's device buffers in the order the generated {@code bindDevice()} makes them (which numbers them):
+   * the constant naming each, and the {@code DeviceModel} call that makes it.
+   */
+  static final Map<String, String> BUFFERS = buffers();
+
+  private static Map<String, String> buffers() {
+    Map<String, String> b = new LinkedHashMap<>();
+    b.put("CL_PARAMS", "floats(PARAMETER_COUNT)");
+    b.put("CL_GRADS", "floats(PARAMETER_COUNT)");
+    b.put("CL_ACTS", "floats(ACTIVATION_COUNT)");
+    b.put("CL_DACTS", "floats(ACTIVATION_COUNT)");
+    b.put("CL_KV", "floats(KV_COUNT)");
+    b.put("CL_DEC", "floats(DECODE_COUNT)");
+    b.put("CL_INPUTS", "ints(TOKENS)");
+    b.put("CL_TARGETS", "ints(TOKENS)");
+    b.put("CL_STEP", "ints(2)");
+    b.put("CL_SCALARS", "floats(1)");
+    return java.util.Collections.unmodifiableMap(b);
+  }
 
   private final Plan plan;
   /** Wrapper source by its signature (function and arguments), in first-use order. */
