@@ -70,11 +70,19 @@ public class DecodeBenchmark {
 
   @Benchmark
   public float decode() {
+    float next = next(model, token);
+    token = (token * 31 + 7) % 32000;
+    return next;
+  }
+
+  /**
+   * One measured operation, shared with {@link OpenClDecodeBenchmark}: decodes {@code token} (resetting the cache
+   * every {@value #WINDOW} positions) and returns a logit. The caller moves to the next token.
+   */
+  static float next(CausalLm model, int token) {
     if (model.position() == WINDOW) {
       model.reset();
     }
-    float[] logits = model.decode(token);
-    token = (token * 31 + 7) % 32000;
-    return logits[0];
+    return model.decode(token)[0];
   }
 }
