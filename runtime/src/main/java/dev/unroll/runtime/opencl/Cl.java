@@ -76,6 +76,7 @@ final class Cl {
     static final MethodHandle clReleaseContext;
 
     static {
+      SignalHandlers.remember(); // the JVM's, before any driver can replace them
       SymbolLookup lookup = null;
       String problem = null;
       for (String name : List.of("libOpenCL.so.1", "libOpenCL.so", "OpenCL.dll",

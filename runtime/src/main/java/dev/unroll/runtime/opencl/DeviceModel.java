@@ -167,6 +167,7 @@ public final class DeviceModel implements AutoCloseable {
       MemorySegment options = tmp.allocateFrom("-cl-std=CL1.2");
       int rc = (int) Lib.clBuildProgram.invokeExact(handles.program, 1, devs, options, MemorySegment.NULL,
           MemorySegment.NULL);
+      SignalHandlers.restore();
       if (rc != Cl.CL_SUCCESS) {
         throw new ClException("clBuildProgram of " + name + "'s kernels on " + device.name(), rc,
             "build log:\n" + buildLog(tmp));
@@ -373,6 +374,7 @@ public final class DeviceModel implements AutoCloseable {
     } catch (Throwable t) {
       throw new ClException("clFinish failed: " + t);
     }
+    SignalHandlers.restore();
     Cl.check("clFinish", rc);
   }
 
@@ -461,6 +463,7 @@ public final class DeviceModel implements AutoCloseable {
     } catch (Throwable t) {
       throw new ClException((write ? "clEnqueueWriteBuffer" : "clEnqueueReadBuffer") + " failed: " + t);
     }
+    SignalHandlers.restore();
     if (rc != Cl.CL_SUCCESS) {
       throw new ClException(write ? "clEnqueueWriteBuffer" : "clEnqueueReadBuffer", rc);
     }

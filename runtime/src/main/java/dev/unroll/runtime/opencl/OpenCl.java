@@ -46,7 +46,11 @@ public final class OpenCl {
    */
   public static synchronized List<ClDevice> devices() {
     if (devices == null) {
-      devices = List.copyOf(list());
+      try {
+        devices = List.copyOf(list());
+      } finally {
+        SignalHandlers.restore(); // loading a driver may have replaced the JVM's signal handlers
+      }
     }
     return devices;
   }

@@ -53,6 +53,27 @@ class DeviceModelTest {
     }
   }
 
+  /**
+   * A driver that compiles with LLVM (PoCL) replaces the JVM's SIGSEGV handler with a one-shot one, which kills
+   * the process when two threads fault at once; after a build, a run and a blocking read, the JVM's are back. The
+   * kernel's text is new on every run, so that PoCL compiles it rather than taking it from its cache.
+   */
+  @Test
+  void theJvmKeepsItsSignalHandlers() {
+    ClDevice device = OpenClTesting.device();
+    String fresh = AXPY.replace("+=", "+= " + System.nanoTime() + ".0f * 0.0f +");
+    try (DeviceModel m = DeviceModel.open(device, "fresh", fresh, null)) {
+      assertTrue(SignalHandlers.intact(), "after the build");
+      int y = m.floats(8);
+      int k = m.kernel("axpy", new long[] {8}, null, y, 0, y, 0);
+      m.setFloat(k, 4, 1f);
+      m.setInt(k, 5, 8);
+      m.run(k);
+      assertEquals(0f, m.read(y, 3));
+      assertTrue(SignalHandlers.intact(), "after a run and a read");
+    }
+  }
+
   @Test
   void transfersLongerThanTheStagingBufferArriveWhole() {
     ClDevice device = OpenClTesting.device();
