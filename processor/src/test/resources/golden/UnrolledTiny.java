@@ -1152,8 +1152,39 @@ public final class UnrolledTiny implements Tiny {
     Bf16.fromFloats(params, 0, copy, 0, PARAMETER_COUNT);
     if (cl != null) {
       bindBf16Decode(copy);
+    } else {
+      packDecodeLayer0Bf16(copy);
+      packDecodeLayer1Bf16(copy);
+      packDecodeHeadBf16(copy);
     }
     bf16 = copy;
+  }
+
+  /**
+   * Lays out the bfloat16 weights that decodeLayer0Bf16 reads as the kernels read them.
+   */
+  private void packDecodeLayer0Bf16(short[] w) {
+    k.packBf16Weight(w, L0_QKVW, DIM, 3 * DIM);
+    k.packBf16Weight(w, L0_ATTPROJW, DIM, DIM);
+    k.packBf16Weight(w, L0_FCW, DIM, HIDDEN);
+    k.packBf16Weight(w, L0_FCPROJW, HIDDEN, DIM);
+  }
+
+  /**
+   * Lays out the bfloat16 weights that decodeLayer1Bf16 reads as the kernels read them.
+   */
+  private void packDecodeLayer1Bf16(short[] w) {
+    k.packBf16Weight(w, L1_QKVW, DIM, 3 * DIM);
+    k.packBf16Weight(w, L1_ATTPROJW, DIM, DIM);
+    k.packBf16Weight(w, L1_FCW, DIM, HIDDEN);
+    k.packBf16Weight(w, L1_FCPROJW, HIDDEN, DIM);
+  }
+
+  /**
+   * Lays out the bfloat16 weights that decodeHeadBf16 reads as the kernels read them.
+   */
+  private void packDecodeHeadBf16(short[] w) {
+    k.packBf16Weight(w, WTE, DIM, PADDED_VOCAB);
   }
 
   @Override

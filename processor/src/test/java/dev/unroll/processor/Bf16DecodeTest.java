@@ -49,6 +49,33 @@ class Bf16DecodeTest {
     assertEquals(f32.decode(x[0])[3], bf16.decode(x[0])[3], "back to float32");
   }
 
+  /**
+   * The SIMD kernels read the bfloat16 copy in their own layout (panels of 16 rows); the scalar kernels read it
+   * row-major. With the same rounded weights, only the order of sums differs: every logit within the SIMD backend's
+   * whole-model tolerance, 2e-5 of the largest |logit| at its position.
+   */
+  @ParameterizedTest
+  @CsvSource({"AWKWARD", "LLAMA_AWKWARD"})
+  void simdBf16DecodingMatchesTheScalarKernels(ModelFixtures fixture) {
+    CausalLm scalar = fixture.create(Backend.SCALAR, 4);
+    CausalLm simd = fixture.create(Backend.SIMD, 4);
+    scalar.decodeWithBf16Weights(true);
+    simd.decodeWithBf16Weights(true);
+    int[] x = fixture.tokens(6);
+    for (int t = 0; t < fixture.shape().context(); t++) {
+      float[] want = scalar.decode(x[t]).clone();
+      float[] got = simd.decode(x[t]);
+      float scale = 0;
+      for (float w : want) {
+        scale = Math.max(scale, Math.abs(w));
+      }
+      for (int i = 0; i < want.length; i++) {
+        assertTrue(Math.abs(want[i] - got[i]) <= 2e-5 * scale,
+            "position " + t + ", logit " + i + ": " + want[i] + " vs " + got[i]);
+      }
+    }
+  }
+
   @org.junit.jupiter.api.Test
   void roundingIsToNearestEven() {
     assertEquals(1.0f, Bf16.toFloat(Bf16.fromFloat(1.0f)));

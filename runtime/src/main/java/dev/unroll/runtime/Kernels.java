@@ -70,7 +70,8 @@ public interface Kernels {
   /**
    * As {@link #matmulForward}, with the weight held as bfloat16: each short is the high 16 bits of a float
    * ({@link Bf16}). Half the bytes of float32 weights, so that decoding, which reads every weight once per token,
-   * moves half the memory. {@code bias == null} means no bias.
+   * moves half the memory. The weight is laid out as {@link #packBf16Weight} left it (row-major [OC][C] here).
+   * {@code bias == null} means no bias.
    */
   default void matmulForwardBf16(float[] out, int outOff, float[] inp, int inpOff, short[] weight, int weightOff,
       float[] bias, int biasOff, int N, int C, int OC) {
@@ -86,6 +87,13 @@ public interface Kernels {
       }
     }
   }
+
+  /**
+   * Rearranges, in place, an OC×C bfloat16 weight stored row-major at weight[weightOff..] into the layout these
+   * kernels' {@link #matmulForwardBf16} reads: called once per weight when a model makes its bfloat16 copy. Here,
+   * row-major: nothing to do.
+   */
+  default void packBf16Weight(short[] weight, int weightOff, int C, int OC) {}
 
   /** dst[dstOff..dstOff+n) = src[srcOff..srcOff+n). */
   default void copy(float[] dst, int dstOff, float[] src, int srcOff, int n) {

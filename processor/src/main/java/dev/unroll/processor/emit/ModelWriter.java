@@ -17,6 +17,7 @@ import dev.unroll.processor.plan.Plan;
 import dev.unroll.processor.plan.Stage;
 import dev.unroll.processor.plan.Tensor;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -441,7 +442,7 @@ public final class ModelWriter {
         .addStatement("return decodeLogits");
     type.addMethod(decode.build());
     type.addMethod(override("reset", TypeName.VOID).addStatement("pos = 0").build());
-    type.addMethod(override("decodeWithBf16Weights", TypeName.VOID)
+    MethodSpec.Builder bf16 = override("decodeWithBf16Weights", TypeName.VOID)
         .addParameter(TypeName.BOOLEAN, "on")
         .beginControlFlow("if (!on)")
         .addStatement("bf16 = null")
@@ -454,9 +455,18 @@ public final class ModelWriter {
         .addStatement("$T.fromFloats(params, 0, copy, 0, PARAMETER_COUNT)", ClassName.get(RUNTIME, "Bf16"))
         .beginControlFlow("if (cl != null)")
         .addStatement("bindBf16Decode(copy)")
-        .endControlFlow()
+        .nextControlFlow("else");
+    // the CPU kernels may read the weights in a layout of their own (the device's read them row-major)
+    List<MethodSpec> packing = bf16Packing();
+    for (MethodSpec pack : packing) {
+      bf16.addStatement("$N(copy)", pack);
+    }
+    type.addMethod(bf16.endControlFlow()
         .addStatement("bf16 = copy")
         .build());
+    for (MethodSpec pack : packing) {
+      type.addMethod(pack);
+    }
     type.addMethod(override("position", TypeName.INT).addStatement("return pos").build());
 
     type.addMethod(override("parameters", PARAMETERS)
@@ -578,6 +588,46 @@ public final class ModelWriter {
       names.add("pos");
     }
     return names;
+  }
+
+  /**
+   * One method per bfloat16 decode stage that reads weights, handing each weight it reads to the kernels'
+   * packBf16Weight once: the CPU kernels' layout of the bfloat16 copy. Per stage, so that each method is as small
+   * as the stage's own.
+   */
+  private List<MethodSpec> bf16Packing() {
+    Map<String, String> packed = new HashMap<>();
+    List<MethodSpec> methods = new ArrayList<>();
+    for (Stage stage : plan.decodeBf16()) {
+      MethodSpec.Builder m = MethodSpec.methodBuilder("pack" + Character.toUpperCase(stage.method().charAt(0))
+              + stage.method().substring(1))
+          .addModifiers(Modifier.PRIVATE)
+          .addParameter(ArrayTypeName.of(TypeName.SHORT), "w")
+          .addJavadoc("Lays out the bfloat16 weights that $L reads as the kernels read them.\n", stage.method());
+      boolean any = false;
+      for (Op op : stage.ops()) {
+        if (!op.kernel().equals("matmulForwardBf16")
+            || !(op.args().get(2) instanceof Arg.TensorRef w && w.arena() == Arena.BF16)) {
+          continue;
+        }
+        Arg.Size c = (Arg.Size) op.args().get(5);
+        Arg.Size oc = (Arg.Size) op.args().get(6);
+        String shape = c.value() + "x" + oc.value();
+        String before = packed.putIfAbsent(w.tensor().constant(), shape);
+        if (before != null) {
+          if (!before.equals(shape)) {
+            throw new IllegalStateException(w.tensor().constant() + " is read as " + before + " and as " + shape);
+          }
+          continue;
+        }
+        m.addStatement("k.packBf16Weight(w, $L, $L, $L)", w.tensor().constant(), c.expression(), oc.expression());
+        any = true;
+      }
+      if (any) {
+        methods.add(m.build());
+      }
+    }
+    return methods;
   }
 
   private static MethodSpec stageMethod(Stage stage) {

@@ -7,6 +7,8 @@ import dev.unroll.runtime.WorkerPool.Args;
 import dev.unroll.runtime.WorkerPool.RangeTask;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -21,7 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Threads: kernels large enough to pay for a hand-off ({@link WorkerPool#MIN_PARALLEL_WORK}) split over the
  * {@link WorkerPool}: matmul forward, layernorm, softmax and the encoder by rows; matmul backward's dinp by rows and
  * its dweight and dbias by output channel; attention by (batch, head); pointwise kernels by ranges of whole
- * vectors. Every output element is computed by one thread in the same order as on one thread, so results are
+ * vectors; decoding's matrix-vector products (float32 and bfloat16) by output rows in small shares, and its
+ * attention by head. Every output element is computed by one thread in the same order as on one thread, so results are
  * bit-identical for every thread count. {@code encoderBackward} (a scatter-add into token rows),
  * {@code crossEntropyForward} (a sum over rows) and {@code zero} stay on the calling thread.
  *
@@ -57,6 +60,12 @@ public final class SimdKernels implements Kernels {
   private static final VectorShuffle<Float> SWAP_QUARTER = swap(L / 4);
   private static final VectorShuffle<Float> SWAP_EIGHTH = swap(L / 8);
   private static final VectorShuffle<Float> SWAP_SIXTEENTH = swap(L / 16);
+
+  /**
+   * Shares per thread for the memory-bound matrix-vector products of decoding: small shares, so that the threads
+   * finish together.
+   */
+  private static final int STREAMING_SHARES = 8;
 
   /** Floats of the operand a matmul tile reuses (128 KiB): it stays in L2 while the other operand streams. */
   private static final int TILE_FLOATS = 32 * 1024;
@@ -512,7 +521,11 @@ public final class SimdKernels implements Kernels {
       float[] bias, int biasOff, int N, int C, int OC) {
     WorkerPool pool = WorkerPool.acquire(2L * N * C * OC);
     if (pool == null) {
-      matmulForwardRows(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, C, OC, 0, N);
+      if (N < 4) {
+        matmulForwardColumns(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, C, OC, N, 0, OC);
+      } else {
+        matmulForwardRows(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, C, OC, 0, N);
+      }
       return;
     }
     Args a = pool.args();
@@ -528,8 +541,9 @@ public final class SimdKernels implements Kernels {
     a.i5 = OC;
     a.i6 = N;
     if (N < 4) {
-      // too few rows to share (decoding has one): share the output columns; each still gets the tail's dot
-      pool.run(MATMUL_FORWARD_COLUMNS, OC, 4);
+      // too few rows to share (decoding has one): share the output columns, 16 at a time (four per stream); each
+      // still gets the tail's dot
+      pool.run(MATMUL_FORWARD_COLUMNS, OC, 16, STREAMING_SHARES);
       return;
     }
     // shares start at multiples of 4 rows, so every row falls in the same 4-row block or tail as on one thread
@@ -539,17 +553,125 @@ public final class SimdKernels implements Kernels {
   private static final RangeTask MATMUL_FORWARD_COLUMNS = (a, from, to) -> matmulForwardColumns(a.f0, a.i0, a.f1,
       a.i1, a.f2, a.i2, a.f3, a.i3, a.i4, a.i5, a.i6, from, to);
 
-  /** Columns [from, to) of {@link #matmulForward} for fewer than 4 rows: what the row path's tail computes. */
+  /**
+   * Columns [from, to) of {@link #matmulForward} for fewer than 4 rows: what the row path's tail computes, each
+   * column's {@link #dot}. This is decoding's matrix-vector product, bound by memory bandwidth: it reads four
+   * weight rows at a time from the four quarters of the range ({@link #dot4Rows}), since a core keeps more reads in
+   * flight over several streams far apart than over one (measured, one core: 11 GB/s with one stream, 17 with four).
+   */
   private static void matmulForwardColumns(float[] out, int outOff, float[] inp, int inpOff, float[] weight,
       int weightOff, float[] bias, int biasOff, int C, int OC, int N, int from, int to) {
+    int q = (to - from) / 4;
     for (int n = 0; n < N; n++) {
       int x = inpOff + n * C;
       int y = outOff + n * OC;
-      for (int o = from; o < to; o++) {
+      for (int o = from; o < from + q; o++) {
+        dot4Rows(out, y, inp, x, weight, weightOff, bias, biasOff, C, o, o + q, o + 2 * q, o + 3 * q);
+      }
+      for (int o = from + 4 * q; o < to; o++) {
         float b = bias == null ? 0.0f : bias[biasOff + o];
         out[y + o] = b + dot(inp, x, weight, weightOff + o * C, C);
       }
     }
+  }
+
+  /**
+   * out[y + r] = bias[r] + {@link #dot}(inp at x, weight row r) for the four rows r0..r3, each summed exactly as
+   * dot sums it (the same bits), reading the four rows side by side.
+   */
+  private static void dot4Rows(float[] out, int y, float[] inp, int x, float[] weight, int weightOff,
+      float[] bias, int biasOff, int C, int r0, int r1, int r2, int r3) {
+    int w0 = weightOff + r0 * C;
+    int w1 = weightOff + r1 * C;
+    int w2 = weightOff + r2 * C;
+    int w3 = weightOff + r3 * C;
+    int bound = S.loopBound(C);
+    int i = 0;
+    float s0 = 0.0f;
+    float s1 = 0.0f;
+    float s2 = 0.0f;
+    float s3 = 0.0f;
+    if (bound > 0) {
+      FloatVector a0 = FloatVector.zero(S);
+      FloatVector b0 = a0;
+      FloatVector a1 = a0;
+      FloatVector b1 = a0;
+      FloatVector a2 = a0;
+      FloatVector b2 = a0;
+      FloatVector a3 = a0;
+      FloatVector b3 = a0;
+      for (; i + L < bound; i += 2 * L) {
+        FloatVector xa = FloatVector.fromArray(S, inp, x + i);
+        FloatVector xb = FloatVector.fromArray(S, inp, x + i + L);
+        a0 = xa.fma(FloatVector.fromArray(S, weight, w0 + i), a0);
+        b0 = xb.fma(FloatVector.fromArray(S, weight, w0 + i + L), b0);
+        a1 = xa.fma(FloatVector.fromArray(S, weight, w1 + i), a1);
+        b1 = xb.fma(FloatVector.fromArray(S, weight, w1 + i + L), b1);
+        a2 = xa.fma(FloatVector.fromArray(S, weight, w2 + i), a2);
+        b2 = xb.fma(FloatVector.fromArray(S, weight, w2 + i + L), b2);
+        a3 = xa.fma(FloatVector.fromArray(S, weight, w3 + i), a3);
+        b3 = xb.fma(FloatVector.fromArray(S, weight, w3 + i + L), b3);
+      }
+      if (i < bound) {
+        FloatVector xa = FloatVector.fromArray(S, inp, x + i);
+        a0 = xa.fma(FloatVector.fromArray(S, weight, w0 + i), a0);
+        a1 = xa.fma(FloatVector.fromArray(S, weight, w1 + i), a1);
+        a2 = xa.fma(FloatVector.fromArray(S, weight, w2 + i), a2);
+        a3 = xa.fma(FloatVector.fromArray(S, weight, w3 + i), a3);
+        i += L;
+      }
+      a0 = a0.add(b0); // dot's tree, written out (see SWAP_HALF)
+      a0 = a0.add(a0.rearrange(SWAP_HALF));
+      a0 = a0.add(a0.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a0 = a0.add(a0.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a0 = a0.add(a0.rearrange(SWAP_SIXTEENTH));
+      }
+      s0 = a0.lane(0);
+      a1 = a1.add(b1);
+      a1 = a1.add(a1.rearrange(SWAP_HALF));
+      a1 = a1.add(a1.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a1 = a1.add(a1.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a1 = a1.add(a1.rearrange(SWAP_SIXTEENTH));
+      }
+      s1 = a1.lane(0);
+      a2 = a2.add(b2);
+      a2 = a2.add(a2.rearrange(SWAP_HALF));
+      a2 = a2.add(a2.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a2 = a2.add(a2.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a2 = a2.add(a2.rearrange(SWAP_SIXTEENTH));
+      }
+      s2 = a2.lane(0);
+      a3 = a3.add(b3);
+      a3 = a3.add(a3.rearrange(SWAP_HALF));
+      a3 = a3.add(a3.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        a3 = a3.add(a3.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        a3 = a3.add(a3.rearrange(SWAP_SIXTEENTH));
+      }
+      s3 = a3.lane(0);
+    }
+    for (; i < C; i++) {
+      float xi = inp[x + i];
+      s0 += xi * weight[w0 + i];
+      s1 += xi * weight[w1 + i];
+      s2 += xi * weight[w2 + i];
+      s3 += xi * weight[w3 + i];
+    }
+    out[y + r0] = (bias == null ? 0.0f : bias[biasOff + r0]) + s0;
+    out[y + r1] = (bias == null ? 0.0f : bias[biasOff + r1]) + s1;
+    out[y + r2] = (bias == null ? 0.0f : bias[biasOff + r2]) + s2;
+    out[y + r3] = (bias == null ? 0.0f : bias[biasOff + r3]) + s3;
   }
 
   private static final RangeTask MATMUL_FORWARD = (a, from, to) -> matmulForwardRows(a.f0, a.i0, a.f1, a.i1, a.f2,
@@ -1675,11 +1797,32 @@ public final class SimdKernels implements Kernels {
     scale(att, a, expsum == 0.0f ? 0.0f : 1.0f / expsum, count);
   }
 
-  /** out[y..y+hs) = sum over t2 &lt; count of att[a + t2]·v_t2, value t2 at v + t2·stride; hs a vector at a time. */
+  /**
+   * out[y..y+hs) = sum over t2 &lt; count of att[a + t2]·v_t2, value t2 at v + t2·stride; four vectors of hs at a
+   * time where it has them, so that four sums are in flight, then one. Each output sums over t2 in order.
+   */
   private static void gqaWeightedSum(float[] out, int y, float[] att, int a, float[] vArr, int v, int stride,
       int count, int hs) {
     int hsBound = S.loopBound(hs);
     int i = 0;
+    for (; i + 4 * L <= hsBound; i += 4 * L) {
+      FloatVector acc0 = FloatVector.zero(S);
+      FloatVector acc1 = acc0;
+      FloatVector acc2 = acc0;
+      FloatVector acc3 = acc0;
+      for (int t2 = 0; t2 < count; t2++) {
+        FloatVector w = FloatVector.broadcast(S, att[a + t2]);
+        int row = v + t2 * stride + i;
+        acc0 = FloatVector.fromArray(S, vArr, row).fma(w, acc0);
+        acc1 = FloatVector.fromArray(S, vArr, row + L).fma(w, acc1);
+        acc2 = FloatVector.fromArray(S, vArr, row + 2 * L).fma(w, acc2);
+        acc3 = FloatVector.fromArray(S, vArr, row + 3 * L).fma(w, acc3);
+      }
+      acc0.intoArray(out, y + i);
+      acc1.intoArray(out, y + i + L);
+      acc2.intoArray(out, y + i + 2 * L);
+      acc3.intoArray(out, y + i + 3 * L);
+    }
     for (; i < hsBound; i += L) {
       FloatVector acc = FloatVector.zero(S);
       for (int t2 = 0; t2 < count; t2++) {
@@ -1699,10 +1842,43 @@ public final class SimdKernels implements Kernels {
   @Override
   public void attentionDecode(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff,
       float[] kcache, int kOff, float[] vcache, int vOff, int pos, int T, int NH, int KVH, int hs) {
+    WorkerPool pool = WorkerPool.acquire(4L * NH * (pos + 1) * hs);
+    if (pool == null) {
+      attentionDecodeHeads(out, outOff, att, attOff, q, qOff, kcache, kOff, vcache, vOff, pos, T, NH, KVH, hs, 0,
+          NH);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = out;
+    a.i0 = outOff;
+    a.f1 = att;
+    a.i1 = attOff;
+    a.f2 = q;
+    a.i2 = qOff;
+    a.f3 = kcache;
+    a.i3 = kOff;
+    a.f4 = vcache;
+    a.i4 = vOff;
+    a.i5 = pos;
+    a.i6 = T;
+    a.i7 = NH;
+    a.i8 = KVH;
+    a.i9 = hs;
+    // each head on one thread, as on one thread alone
+    pool.run(ATTENTION_DECODE, NH, 1);
+  }
+
+  private static final RangeTask ATTENTION_DECODE = (a, from, to) -> attentionDecodeHeads(a.f0, a.i0, a.f1, a.i1,
+      a.f2, a.i2, a.f3, a.i3, a.f4, a.i4, a.i5, a.i6, a.i7, a.i8, a.i9, from, to);
+
+  /** Query heads [from, to) of {@link #attentionDecode}. */
+  private static void attentionDecodeHeads(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff,
+      float[] kcache, int kOff, float[] vcache, int vOff, int pos, int T, int NH, int KVH, int hs, int from,
+      int to) {
     int kvDim = KVH * hs;
     int group = NH / KVH;
     float scale = gqaScale(hs);
-    for (int h = 0; h < NH; h++) {
+    for (int h = from; h < to; h++) {
       int kvh = (h / group) * hs;
       int a = attOff + h * T;
       gqaScoresSoftmax(att, a, att, a, q, qOff + h * hs, kcache, kOff + kvh, kvDim, pos + 1, hs, scale);
@@ -1835,16 +2011,49 @@ public final class SimdKernels implements Kernels {
   // bfloat16 weights, for decoding
 
   /** Shorts in one float vector's worth of lanes. */
-  private static final jdk.incubator.vector.VectorSpecies<Short> BF16 = jdk.incubator.vector.VectorSpecies.of(
-      short.class, jdk.incubator.vector.VectorShape.forBitSize(L * 16));
+  private static final VectorSpecies<Short> BF16 = VectorSpecies.of(short.class,
+      jdk.incubator.vector.VectorShape.forBitSize(L * 16));
 
-  private static final jdk.incubator.vector.VectorSpecies<Integer> BF16_WIDE = jdk.incubator.vector.VectorSpecies.of(
-      int.class, S.vectorShape());
+  private static final VectorSpecies<Integer> BF16_WIDE = VectorSpecies.of(int.class, S.vectorShape());
 
   /** L bfloat16 weights from w[off..], as floats: sign-extend to int, shift into the high half. */
   private static FloatVector loadBf16(short[] w, int off) {
-    return ((jdk.incubator.vector.IntVector) jdk.incubator.vector.ShortVector.fromArray(BF16, w, off)
+    return ((IntVector) ShortVector.fromArray(BF16, w, off)
         .convertShape(VectorOperators.S2I, BF16_WIDE, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+  }
+
+  /**
+   * Rows of a bfloat16 weight in one panel. A panel of 16 rows by C columns is stored column by column: for each
+   * input i, 16 shorts in which short 2k is row k's weight and short 2k+1 is row 8+k's. Read as 8 ints, the low
+   * halves (shifted up) are rows 0-7 and the high halves (masked) rows 8-15, each already a float: no widening
+   * shuffle, and the matrix-vector product becomes a sequential stream of loads with no horizontal sums.
+   */
+  static final int PANEL = 16;
+
+  /** Panels are read with 256-bit vectors where the CPU has them (on AVX-512 too: the kernel is memory-bound). */
+  private static final boolean PANEL_VECTORS = S.vectorBitSize() >= 256;
+
+  private static final VectorSpecies<Float> PF = FloatVector.SPECIES_256;
+
+  private static final VectorSpecies<Short> PH = ShortVector.SPECIES_256;
+
+  /**
+   * Stores each full panel of 16 rows in the panel layout ({@link #PANEL}); the last OC % 16 rows stay row-major,
+   * where they were.
+   */
+  @Override
+  public void packBf16Weight(short[] weight, int weightOff, int C, int OC) {
+    short[] rows = new short[PANEL * C];
+    for (int p = 0; p + PANEL <= OC; p += PANEL) {
+      int base = weightOff + p * C;
+      System.arraycopy(weight, base, rows, 0, PANEL * C);
+      for (int i = 0; i < C; i++) {
+        for (int k = 0; k < PANEL / 2; k++) {
+          weight[base + i * PANEL + 2 * k] = rows[k * C + i];
+          weight[base + i * PANEL + 2 * k + 1] = rows[(PANEL / 2 + k) * C + i];
+        }
+      }
+    }
   }
 
   @Override
@@ -1852,7 +2061,7 @@ public final class SimdKernels implements Kernels {
       float[] bias, int biasOff, int N, int C, int OC) {
     WorkerPool pool = WorkerPool.acquire(2L * N * C * OC);
     if (pool == null) {
-      matmulForwardBf16Columns(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC, 0, OC);
+      matmulForwardBf16Rows(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC, 0, OC);
       return;
     }
     Args a = pool.args();
@@ -1867,14 +2076,137 @@ public final class SimdKernels implements Kernels {
     a.i4 = N;
     a.i5 = C;
     a.i6 = OC;
-    // shares of output columns start at multiples of 4: each column falls in the same 4-column block as alone
-    pool.run(MATMUL_FORWARD_BF16, OC, 4);
+    // shares of output rows start at whole panels, four at a time (a share's four streams); each row is computed as
+    // it is on one thread
+    pool.run(MATMUL_FORWARD_BF16, OC, 4 * PANEL, STREAMING_SHARES);
   }
 
-  private static final RangeTask MATMUL_FORWARD_BF16 = (a, from, to) -> matmulForwardBf16Columns(a.f0, a.i0, a.f1,
+  private static final RangeTask MATMUL_FORWARD_BF16 = (a, from, to) -> matmulForwardBf16Rows(a.f0, a.i0, a.f1,
       a.i1, a.s0, a.i2, a.f3, a.i3, a.i4, a.i5, a.i6, from, to);
 
-  /** Output columns [from, to) of {@link #matmulForwardBf16}; from is a multiple of 4. */
+  /**
+   * Output rows [from, to) of {@link #matmulForwardBf16}; from is a multiple of {@link #PANEL}. Four panels at a
+   * time from the four quarters of the range, as four streams of reads (see {@link #matmulForwardColumns}).
+   */
+  private static void matmulForwardBf16Rows(float[] out, int outOff, float[] inp, int inpOff, short[] weight,
+      int weightOff, float[] bias, int biasOff, int N, int C, int OC, int from, int to) {
+    int panelsEnd = Math.min(to, OC / PANEL * PANEL);
+    int q = Math.max(0, panelsEnd - from) / PANEL / 4 * PANEL;
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int y = outOff + n * OC;
+      int o = from;
+      if (PANEL_VECTORS) {
+        for (; o < from + q; o += PANEL) {
+          bf16Panels4(out, y, inp, x, weight, weightOff, bias, biasOff, C, o, o + q, o + 2 * q, o + 3 * q);
+        }
+        o = from + 4 * q;
+      }
+      for (; o < panelsEnd; o += PANEL) {
+        bf16Panel(out, y + o, inp, x, weight, weightOff + o * C, bias, biasOff + o, C);
+      }
+    }
+    if (panelsEnd < to) {
+      // the rows past the last whole panel are row-major
+      matmulForwardBf16Columns(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC,
+          Math.max(from, panelsEnd), to);
+    }
+  }
+
+  /**
+   * The four panels starting at rows r0..r3: out[y + r..] = bias + W·x for each, every output summed as
+   * {@link #bf16Panel} sums it (one fused multiply-add per input, in order; the same bits).
+   */
+  private static void bf16Panels4(float[] out, int y, float[] inp, int x, short[] w, int weightOff,
+      float[] bias, int biasOff, int C, int r0, int r1, int r2, int r3) {
+    IntVector high = IntVector.broadcast(IntVector.SPECIES_256, 0xFFFF0000);
+    int p0 = weightOff + r0 * C;
+    int p1 = weightOff + r1 * C;
+    int p2 = weightOff + r2 * C;
+    int p3 = weightOff + r3 * C;
+    FloatVector a0 = FloatVector.zero(PF);
+    FloatVector b0 = a0;
+    FloatVector a1 = a0;
+    FloatVector b1 = a0;
+    FloatVector a2 = a0;
+    FloatVector b2 = a0;
+    FloatVector a3 = a0;
+    FloatVector b3 = a0;
+    for (int i = 0; i < C; i++) {
+      FloatVector xi = FloatVector.broadcast(PF, inp[x + i]);
+      IntVector v0 = ShortVector.fromArray(PH, w, p0 + i * PANEL).reinterpretAsInts();
+      IntVector v1 = ShortVector.fromArray(PH, w, p1 + i * PANEL).reinterpretAsInts();
+      IntVector v2 = ShortVector.fromArray(PH, w, p2 + i * PANEL).reinterpretAsInts();
+      IntVector v3 = ShortVector.fromArray(PH, w, p3 + i * PANEL).reinterpretAsInts();
+      a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xi, a0);
+      b0 = v0.and(high).reinterpretAsFloats().fma(xi, b0);
+      a1 = v1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xi, a1);
+      b1 = v1.and(high).reinterpretAsFloats().fma(xi, b1);
+      a2 = v2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xi, a2);
+      b2 = v2.and(high).reinterpretAsFloats().fma(xi, b2);
+      a3 = v3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xi, a3);
+      b3 = v3.and(high).reinterpretAsFloats().fma(xi, b3);
+    }
+    if (bias != null) { // written out: a vector handed to a helper C2 might not inline is allocated
+      a0 = a0.add(FloatVector.fromArray(PF, bias, biasOff + r0));
+      b0 = b0.add(FloatVector.fromArray(PF, bias, biasOff + r0 + PANEL / 2));
+      a1 = a1.add(FloatVector.fromArray(PF, bias, biasOff + r1));
+      b1 = b1.add(FloatVector.fromArray(PF, bias, biasOff + r1 + PANEL / 2));
+      a2 = a2.add(FloatVector.fromArray(PF, bias, biasOff + r2));
+      b2 = b2.add(FloatVector.fromArray(PF, bias, biasOff + r2 + PANEL / 2));
+      a3 = a3.add(FloatVector.fromArray(PF, bias, biasOff + r3));
+      b3 = b3.add(FloatVector.fromArray(PF, bias, biasOff + r3 + PANEL / 2));
+    }
+    a0.intoArray(out, y + r0);
+    b0.intoArray(out, y + r0 + PANEL / 2);
+    a1.intoArray(out, y + r1);
+    b1.intoArray(out, y + r1 + PANEL / 2);
+    a2.intoArray(out, y + r2);
+    b2.intoArray(out, y + r2 + PANEL / 2);
+    a3.intoArray(out, y + r3);
+    b3.intoArray(out, y + r3 + PANEL / 2);
+  }
+
+  /**
+   * One panel (16 rows) at w[p..]: out[y..y+16) = bias + W·x, one fused multiply-add per input, in order; in plain
+   * Java ({@link #bf16PanelPlain}) where the CPU's vectors are narrower than 256 bits.
+   */
+  static void bf16Panel(float[] out, int y, float[] inp, int x, short[] w, int p, float[] bias, int b, int C) {
+    if (!PANEL_VECTORS) {
+      bf16PanelPlain(out, y, inp, x, w, p, bias, b, C);
+      return;
+    }
+    IntVector high = IntVector.broadcast(IntVector.SPECIES_256, 0xFFFF0000);
+    FloatVector a0 = FloatVector.zero(PF);
+    FloatVector b0 = a0;
+    for (int i = 0; i < C; i++) {
+      FloatVector xi = FloatVector.broadcast(PF, inp[x + i]);
+      IntVector v0 = ShortVector.fromArray(PH, w, p + i * PANEL).reinterpretAsInts();
+      a0 = v0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xi, a0);
+      b0 = v0.and(high).reinterpretAsFloats().fma(xi, b0);
+    }
+    if (bias != null) {
+      a0 = a0.add(FloatVector.fromArray(PF, bias, b));
+      b0 = b0.add(FloatVector.fromArray(PF, bias, b + PANEL / 2));
+    }
+    a0.intoArray(out, y);
+    b0.intoArray(out, y + PANEL / 2);
+  }
+
+  /** {@link #bf16Panel} without vectors, row by row in the same order: the same bits. */
+  static void bf16PanelPlain(float[] out, int y, float[] inp, int x, short[] w, int p, float[] bias, int b,
+      int C) {
+    for (int r = 0; r < PANEL; r++) {
+      int lane = r < PANEL / 2 ? 2 * r : 2 * (r - PANEL / 2) + 1;
+      float acc = 0f;
+      for (int i = 0; i < C; i++) {
+        acc = Math.fma(Bf16.toFloat(w[p + i * PANEL + lane]), inp[x + i], acc);
+      }
+      out[y + r] = acc + (bias == null ? 0f : bias[b + r]);
+    }
+  }
+
+  /** Row-major output rows [from, to) of {@link #matmulForwardBf16}: the rows past its last whole panel. */
   private static void matmulForwardBf16Columns(float[] out, int outOff, float[] inp, int inpOff, short[] weight,
       int weightOff, float[] bias, int biasOff, int N, int C, int OC, int from, int to) {
     int bound = S.loopBound(C);

@@ -1,21 +1,26 @@
 package dev.unroll.runtime.simd;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unroll.runtime.Bf16;
 import dev.unroll.runtime.scalar.ScalarKernels;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * The SIMD bfloat16 matmul against the interface's plain loop (the reference), at sizes with every kind of tail:
- * C below, at and between multiples of two vectors, OC not a multiple of 4, one and several rows. Only the order of
- * the sums differs, so the tolerance is float rounding: 1e-5 of the largest |output|.
+ * The SIMD bfloat16 matmul, on a weight it packed into its panels, against the interface's plain loop (the
+ * reference) on the row-major weight, at sizes with every kind of tail: C odd and even, below and past a vector,
+ * OC below one panel, between panels, one panel and a pair plus rows, one and several rows. Only the order of the
+ * sums differs, so the tolerance is float rounding: 1e-5 of the largest |output|.
  */
 class Bf16MatmulTest {
   @ParameterizedTest
-  @CsvSource({"1, 5, 7", "1, 48, 97", "1, 67, 131", "3, 288, 768", "2, 33, 4", "1, 768, 2048"})
+  @CsvSource({"1, 5, 7", "1, 48, 97", "1, 67, 131", "3, 288, 768", "2, 33, 4", "1, 768, 2048", "1, 9, 16",
+      "2, 1, 48", "1, 3, 17", "1, 2, 33"})
   void matchesTheReference(int n, int c, int oc) {
     SplittableRandom r = new SplittableRandom(n * 1000 + c * 10 + oc);
     float[] inp = new float[3 + n * c];
@@ -30,11 +35,13 @@ class Bf16MatmulTest {
     for (int i = 0; i < bias.length; i++) {
       bias[i] = (float) r.nextGaussian();
     }
+    short[] packed = w.clone();
+    SimdKernels.INSTANCE.packBf16Weight(packed, 5, c, oc);
     float[] want = new float[1 + n * oc];
     float[] got = new float[1 + n * oc];
     for (float[] b : new float[][] {bias, null}) {
       ScalarKernels.INSTANCE.matmulForwardBf16(want, 1, inp, 3, w, 5, b, 2, n, c, oc);
-      SimdKernels.INSTANCE.matmulForwardBf16(got, 1, inp, 3, w, 5, b, 2, n, c, oc);
+      SimdKernels.INSTANCE.matmulForwardBf16(got, 1, inp, 3, packed, 5, b, 2, n, c, oc);
       float scale = 0;
       for (float v : want) {
         scale = Math.max(scale, Math.abs(v));
@@ -43,6 +50,69 @@ class Bf16MatmulTest {
         assertTrue(Math.abs(want[i] - got[i]) <= 1e-5f * scale,
             "out[" + i + "]: " + want[i] + " vs " + got[i] + (b == null ? " (no bias)" : ""));
       }
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({"1, 16", "7, 33", "288, 768", "5, 3"})
+  void packingMovesTheMatrixOnlyAndLosesNothing(int c, int oc) {
+    SplittableRandom r = new SplittableRandom(c * 31 + oc);
+    short[] w = new short[4 + oc * c + 6];
+    for (int i = 0; i < w.length; i++) {
+      w[i] = (short) r.nextInt();
+    }
+    short[] packed = w.clone();
+    SimdKernels.INSTANCE.packBf16Weight(packed, 4, c, oc);
+    assertArrayEquals(Arrays.copyOfRange(w, 0, 4), Arrays.copyOfRange(packed, 0, 4));
+    assertArrayEquals(Arrays.copyOfRange(w, 4 + oc * c, w.length),
+        Arrays.copyOfRange(packed, 4 + oc * c, w.length));
+    short[] before = Arrays.copyOfRange(w, 4, 4 + oc * c);
+    short[] after = Arrays.copyOfRange(packed, 4, 4 + oc * c);
+    // rows past the last whole panel stay where they were
+    int rowMajor = oc / SimdKernels.PANEL * SimdKernels.PANEL * c;
+    assertArrayEquals(Arrays.copyOfRange(before, rowMajor, before.length),
+        Arrays.copyOfRange(after, rowMajor, after.length));
+    Arrays.sort(before);
+    Arrays.sort(after);
+    assertArrayEquals(before, after);
+    if (oc >= SimdKernels.PANEL && c > 1) {
+      assertFalse(Arrays.equals(w, packed), "a whole panel is laid out column by column");
+    }
+  }
+
+  /**
+   * Each output's bits are fixed by its panel alone: the vector panel, the pair of panels, and the plain-Java panel
+   * (for CPUs with vectors narrower than 256 bits) agree exactly.
+   */
+  @ParameterizedTest
+  @CsvSource({"1", "2", "7", "288"})
+  void everyPanelPathGivesTheSameBits(int c) {
+    SplittableRandom r = new SplittableRandom(c);
+    int oc = 3 * SimdKernels.PANEL;
+    float[] inp = new float[c];
+    short[] w = new short[oc * c];
+    float[] bias = new float[oc];
+    for (int i = 0; i < c; i++) {
+      inp[i] = (float) r.nextGaussian();
+    }
+    for (int i = 0; i < w.length; i++) {
+      w[i] = Bf16.fromFloat((float) r.nextGaussian());
+    }
+    for (int i = 0; i < oc; i++) {
+      bias[i] = (float) r.nextGaussian();
+    }
+    SimdKernels.INSTANCE.packBf16Weight(w, 0, c, oc);
+    for (float[] b : new float[][] {bias, null}) {
+      float[] whole = new float[oc];
+      SimdKernels.INSTANCE.matmulForwardBf16(whole, 0, inp, 0, w, 0, b, 0, 1, c, oc);
+      float[] vector = new float[oc];
+      float[] plain = new float[oc];
+      for (int p = 0; p < oc; p += SimdKernels.PANEL) {
+        SimdKernels.bf16Panel(vector, p, inp, 0, w, p * c, b, p, c);
+        SimdKernels.bf16PanelPlain(plain, p, inp, 0, w, p * c, b, p, c);
+      }
+      assertArrayEquals(plain, vector);
+      assertArrayEquals(plain, whole);
     }
   }
 }

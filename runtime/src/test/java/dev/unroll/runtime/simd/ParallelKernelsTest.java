@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.management.ThreadMXBean;
 import dev.unroll.runtime.AdamW;
+import dev.unroll.runtime.Bf16;
 import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.WorkerPool;
 import java.lang.management.ManagementFactory;
@@ -37,6 +38,7 @@ class ParallelKernelsTest {
   private static final int V = 301;
   private static final int VP = 304;
   private static final int N = B * T;
+  private static final int KV_DIM = 2 * C / NH;
 
   private final int initialThreads = WorkerPool.threads();
 
@@ -72,6 +74,13 @@ class ParallelKernelsTest {
     final float[] dlnw = random(rnd, C, -1, 1);
     final float[] dlnb = random(rnd, C, -1, 1);
     final float[] mm = zeros(N * OC);
+    final float[] kcache = random(rnd, T * KV_DIM, -1, 1);
+    final float[] vcache = random(rnd, T * KV_DIM, -1, 1);
+    final float[] decOut = zeros(C);
+    final float[] decAtt = zeros(NH * T);
+    final float[] mv = zeros(OC);
+    final float[] mvBf16 = zeros(OC);
+    final short[] wBf16 = bf16Packed(w);
     final float[] dxm = random(rnd, N * C, -1, 1);
     final float[] dw = random(rnd, OC * C, -1, 1);
     final float[] dbias = random(rnd, OC, -1, 1);
@@ -110,8 +119,12 @@ class ParallelKernelsTest {
       K.layernormForward(ln, PAD, mean, PAD, rstd, PAD, x, PAD, lnw, PAD, lnb, PAD, N, C);
       K.layernormBackward(dx, PAD, dlnw, PAD, dlnb, PAD, dN, PAD, x, PAD, lnw, PAD, mean, PAD, rstd, PAD, N, C);
       K.matmulForward(mm, PAD, x, PAD, w, PAD, bias, PAD, N, C, OC);
+      K.matmulForward(mv, PAD, x, PAD, w, PAD, bias, PAD, 1, C, OC); // decoding's matrix-vector product
+      K.matmulForwardBf16(mvBf16, PAD, x, PAD, wBf16, PAD, bias, PAD, 1, C, OC);
       K.matmulBackward(dxm, PAD, dw, PAD, dbias, PAD, dOc, PAD, x, PAD, w, PAD, N, C, OC);
       K.attentionForward(att, PAD, preatt, PAD, attw, PAD, qkv, PAD, B, T, C, NH);
+      // decoding's attention at the last position, 4 query heads over 2 kv heads
+      K.attentionDecode(decOut, PAD, decAtt, PAD, x, PAD, kcache, PAD, vcache, PAD, T - 1, T, NH, 2, C / NH);
       K.zero(dpreatt, PAD, B * NH * T * T);
       K.zero(datt, PAD, B * NH * T * T);
       K.attentionBackward(dqkv, PAD, dpreatt, PAD, datt, PAD, dN, PAD, qkv, PAD, attw, PAD, B, T, C, NH);
@@ -126,19 +139,28 @@ class ParallelKernelsTest {
     }
 
     List<float[]> outputs() {
-      List<float[]> all = new ArrayList<>(List.of(enc, dwte, dwpe, ln, mean, rstd, dx, dlnw, dlnb, mm, dxm, dw,
-          dbias, att, preatt, attw, dqkv, dpreatt, datt, gelu, dgelu, res, dres1, dres2, probs, losses, dlogits,
-          params, grads));
+      List<float[]> all = new ArrayList<>(List.of(enc, dwte, dwpe, ln, mean, rstd, dx, dlnw, dlnb, mm, mv, mvBf16,
+          decOut, decAtt, dxm, dw, dbias, att, preatt, attw, dqkv, dpreatt, datt, gelu, dgelu, res, dres1, dres2,
+          probs, losses, dlogits, params, grads));
       all.add(new float[] {loss, norm, opt.firstMoment(7), opt.secondMoment(99_999)});
       return all;
     }
   }
 
   private static final String[] NAMES = {"encoder out", "dwte", "dwpe", "layernorm out", "mean", "rstd",
-      "layernorm dinp", "dweight (layernorm)", "dbias (layernorm)", "matmul out", "matmul dinp", "matmul dweight",
+      "layernorm dinp", "dweight (layernorm)", "dbias (layernorm)", "matmul out", "matrix-vector out",
+      "bfloat16 matrix-vector out", "decode attention out", "decode attention att", "matmul dinp", "matmul dweight",
       "matmul dbias", "attention out", "preatt", "att", "dqkv", "dpreatt", "datt", "gelu out", "gelu dinp",
       "residual out", "residual dinp1", "residual dinp2", "probs", "losses", "dlogits", "AdamW params",
       "grads", "loss, norm and moments"};
+
+  /** w rounded to bfloat16 (PAD ahead of it, as w has), in the SIMD kernels' layout. */
+  private static short[] bf16Packed(float[] w) {
+    short[] b = new short[w.length];
+    Bf16.fromFloats(w, 0, b, 0, w.length);
+    K.packBf16Weight(b, PAD, C, OC);
+    return b;
+  }
 
   private static List<float[]> runOn(int threads) {
     WorkerPool.setThreads(threads);

@@ -13,6 +13,7 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -167,6 +168,25 @@ class SimdKernelsTest {
     REF.matmulForward(expected, PAD, inp, PAD, weight, PAD, bias, PAD, N, C, OC);
     SIMD.matmulForward(actual, PAD, inp, PAD, weight, PAD, bias, PAD, N, C, OC);
     assertClose("out", expected, actual, TOL);
+  }
+
+  /**
+   * Fewer than four rows (decoding has one): the matrix-vector path, which reads four weight rows from the four
+   * quarters of the output range at a time and the leftover rows one by one, with and without vector tails.
+   */
+  @ParameterizedTest
+  @CsvSource({"1, 5, 3", "1, 67, 131", "2, 48, 97", "3, 516, 301", "1, 16, 4", "1, 288, 768"})
+  void matrixVectorProducts(int n, int c, int oc) {
+    SplittableRandom rnd = new SplittableRandom(n * 7919 + c * 31 + oc);
+    float[] inp = random(rnd, n * c, -1, 1);
+    float[] weight = random(rnd, oc * c, -1, 1);
+    for (float[] bias : new float[][] {random(rnd, oc, -1, 1), null}) {
+      float[] expected = zeros(n * oc);
+      float[] actual = zeros(n * oc);
+      REF.matmulForward(expected, PAD, inp, PAD, weight, PAD, bias, PAD, n, c, oc);
+      SIMD.matmulForward(actual, PAD, inp, PAD, weight, PAD, bias, PAD, n, c, oc);
+      assertClose("out", expected, actual, TOL);
+    }
   }
 
   @ParameterizedTest
