@@ -477,16 +477,18 @@ public final class ScalarKernels implements Kernels {
     for (int r = 0; r < rows; r++) {
       int row = off + r * stride;
       int pos = pos0 + r % T;
-      for (int i = 0; i < width; i += 2) {
-        int headDim = i % hs;
+      // the angle depends on the position within the head only: one cos and sin per pair, for every head
+      for (int headDim = 0; headDim < hs; headDim += 2) {
         float freq = 1.0f / (float) Math.pow(10000.0f, headDim / (float) hs);
         float val = pos * freq;
         float fcr = (float) Math.cos(val);
         float fci = sign * (float) Math.sin(val);
-        float v0 = x[row + i];
-        float v1 = x[row + i + 1];
-        x[row + i] = v0 * fcr - v1 * fci;
-        x[row + i + 1] = v0 * fci + v1 * fcr;
+        for (int i = headDim; i < width; i += hs) {
+          float v0 = x[row + i];
+          float v1 = x[row + i + 1];
+          x[row + i] = v0 * fcr - v1 * fci;
+          x[row + i + 1] = v0 * fci + v1 * fcr;
+        }
       }
     }
   }
