@@ -1023,10 +1023,100 @@ public final class SimdKernels implements Kernels {
   /**
    * c[r, j] += sum over k in order of a[r, k] * b[k, j], for r &lt; M, j &lt; cols, k &lt; K. Element (r, j) of c
    * is at c0 + r*ldc + j, a[r, k] at a0 + r*ars + k*aks, b[k, j] at b0 + k*ldb + j. Each c element gets its terms
-   * in the order of k, as the scalar loops add them; four rows by two vectors of columns at a time.
+   * in the order of k, as the scalar loops add them (however the rows and columns are grouped: the same bits);
+   * six rows by two vectors of columns at a time ({@link #gemm6x2}), then the general loops.
    */
   private static void gemmAccumulate(float[] c, int c0, int ldc, float[] a, int a0, int ars, int aks, float[] b,
       int b0, int ldb, int M, int K, int cols) {
+    int bound = S.loopBound(cols);
+    int r = 0;
+    for (; r + 6 <= M; r += 6) {
+      int j = 0;
+      for (; j + L < bound; j += 2 * L) {
+        gemm6x2(c, c0 + r * ldc + j, ldc, a, a0 + r * ars, ars, aks, b, b0 + j, ldb, K);
+      }
+      if (j < cols) {
+        // these six rows' columns past the last pair of vectors, through the general loops
+        gemmAccumulateFrom(c, c0 + r * ldc, ldc, a, a0 + r * ars, ars, aks, b, b0, ldb, 6, K, cols, j);
+      }
+    }
+    gemmAccumulateFrom(c, c0 + r * ldc, ldc, a, a0 + r * ars, ars, aks, b, b0, ldb, M - r, K, cols, 0);
+  }
+
+  /**
+   * Six rows by two vectors of columns of {@link #gemmAccumulate}, from column j (folded into c0 and b0): twelve
+   * accumulators, so that the FMA units always have independent work (with eight, FMA latency times the two FMA
+   * pipes is not covered), and per k two loads of b and six broadcasts of a for twelve FMAs. A method of its own:
+   * its loop stays within C2's parse budget (see the class comment).
+   */
+  private static void gemm6x2(float[] c, int c0, int ldc, float[] a, int a0, int ars, int aks, float[] b, int b0,
+      int ldb, int K) {
+    int cr1 = c0 + ldc;
+    int cr2 = cr1 + ldc;
+    int cr3 = cr2 + ldc;
+    int cr4 = cr3 + ldc;
+    int cr5 = cr4 + ldc;
+    int ar1 = a0 + ars;
+    int ar2 = ar1 + ars;
+    int ar3 = ar2 + ars;
+    int ar4 = ar3 + ars;
+    int ar5 = ar4 + ars;
+    FloatVector c00 = FloatVector.fromArray(S, c, c0);
+    FloatVector c01 = FloatVector.fromArray(S, c, c0 + L);
+    FloatVector c10 = FloatVector.fromArray(S, c, cr1);
+    FloatVector c11 = FloatVector.fromArray(S, c, cr1 + L);
+    FloatVector c20 = FloatVector.fromArray(S, c, cr2);
+    FloatVector c21 = FloatVector.fromArray(S, c, cr2 + L);
+    FloatVector c30 = FloatVector.fromArray(S, c, cr3);
+    FloatVector c31 = FloatVector.fromArray(S, c, cr3 + L);
+    FloatVector c40 = FloatVector.fromArray(S, c, cr4);
+    FloatVector c41 = FloatVector.fromArray(S, c, cr4 + L);
+    FloatVector c50 = FloatVector.fromArray(S, c, cr5);
+    FloatVector c51 = FloatVector.fromArray(S, c, cr5 + L);
+    for (int k = 0; k < K; k++) {
+      int bk = b0 + k * ldb;
+      int ak = k * aks;
+      FloatVector v0 = FloatVector.fromArray(S, b, bk);
+      FloatVector v1 = FloatVector.fromArray(S, b, bk + L);
+      FloatVector g = FloatVector.broadcast(S, a[a0 + ak]);
+      c00 = v0.fma(g, c00);
+      c01 = v1.fma(g, c01);
+      g = FloatVector.broadcast(S, a[ar1 + ak]);
+      c10 = v0.fma(g, c10);
+      c11 = v1.fma(g, c11);
+      g = FloatVector.broadcast(S, a[ar2 + ak]);
+      c20 = v0.fma(g, c20);
+      c21 = v1.fma(g, c21);
+      g = FloatVector.broadcast(S, a[ar3 + ak]);
+      c30 = v0.fma(g, c30);
+      c31 = v1.fma(g, c31);
+      g = FloatVector.broadcast(S, a[ar4 + ak]);
+      c40 = v0.fma(g, c40);
+      c41 = v1.fma(g, c41);
+      g = FloatVector.broadcast(S, a[ar5 + ak]);
+      c50 = v0.fma(g, c50);
+      c51 = v1.fma(g, c51);
+    }
+    c00.intoArray(c, c0);
+    c01.intoArray(c, c0 + L);
+    c10.intoArray(c, cr1);
+    c11.intoArray(c, cr1 + L);
+    c20.intoArray(c, cr2);
+    c21.intoArray(c, cr2 + L);
+    c30.intoArray(c, cr3);
+    c31.intoArray(c, cr3 + L);
+    c40.intoArray(c, cr4);
+    c41.intoArray(c, cr4 + L);
+    c50.intoArray(c, cr5);
+    c51.intoArray(c, cr5 + L);
+  }
+
+  /**
+   * {@link #gemmAccumulate}'s general loops, for columns [j0, cols): four rows by two vectors, four rows by one
+   * vector, then single rows and single columns; every c element's terms in the order of k.
+   */
+  private static void gemmAccumulateFrom(float[] c, int c0, int ldc, float[] a, int a0, int ars, int aks,
+      float[] b, int b0, int ldb, int M, int K, int cols, int j0) {
     int bound = S.loopBound(cols);
     int r = 0;
     for (; r + 4 <= M; r += 4) {
@@ -1038,7 +1128,7 @@ public final class SimdKernels implements Kernels {
       int ar1 = ar0 + ars;
       int ar2 = ar1 + ars;
       int ar3 = ar2 + ars;
-      int j = 0;
+      int j = j0;
       for (; j + L < bound; j += 2 * L) {
         FloatVector c00 = FloatVector.fromArray(S, c, cr0 + j);
         FloatVector c01 = FloatVector.fromArray(S, c, cr0 + j + L);
@@ -1116,7 +1206,7 @@ public final class SimdKernels implements Kernels {
     for (; r < M; r++) {
       int cr = c0 + r * ldc;
       int ar = a0 + r * ars;
-      int j = 0;
+      int j = j0;
       for (; j < bound; j += L) {
         FloatVector acc = FloatVector.fromArray(S, c, cr + j);
         for (int k = 0; k < K; k++) {
