@@ -82,11 +82,13 @@ class DecodeTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"AWKWARD, SCALAR", "AWKWARD, SIMD", "AWKWARD, OPENCL", "LLAMA_AWKWARD, SCALAR",
-      "LLAMA_AWKWARD, SIMD", "LLAMA_AWKWARD, OPENCL"})
-  void decodingAllocatesNothingAfterWarmUp(ModelFixtures fixture, Backend backend) {
+  @CsvSource({"AWKWARD, SCALAR, false", "AWKWARD, SIMD, false", "AWKWARD, OPENCL, false",
+      "LLAMA_AWKWARD, SCALAR, false", "LLAMA_AWKWARD, SIMD, false", "LLAMA_AWKWARD, OPENCL, false",
+      "AWKWARD, SIMD, true", "LLAMA_AWKWARD, SIMD, true", "LLAMA_AWKWARD, OPENCL, true"})
+  void decodingAllocatesNothingAfterWarmUp(ModelFixtures fixture, Backend backend, boolean bf16) {
     OpenClRule.assumeUsable(backend);
     CausalLm model = fixture.create(backend, 1);
+    model.decodeWithBf16Weights(bf16);
     ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
     long thread = Thread.currentThread().threadId();
     // Warm up until five rounds in a row allocate nothing (the JIT has settled), at most ~60 s, and for at least
@@ -105,7 +107,8 @@ class DecodeTest {
     for (int i = 0; i < 20; i++) {
       decodeAll(model, fixture);
     }
-    assertEquals(0, threads.getThreadAllocatedBytes(thread) - before, backend + ": bytes allocated decoding");
+    assertEquals(0, threads.getThreadAllocatedBytes(thread) - before,
+        backend + (bf16 ? " (bfloat16 weights)" : "") + ": bytes allocated decoding");
   }
 
   private static void decodeAll(CausalLm model, ModelFixtures fixture) {
