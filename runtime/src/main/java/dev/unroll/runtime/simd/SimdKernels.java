@@ -523,6 +523,8 @@ public final class SimdKernels implements Kernels {
     if (pool == null) {
       if (N < 4) {
         matmulForwardColumns(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, C, OC, N, 0, OC);
+      } else if (N >= GEMM_FORWARD_ROWS) {
+        matmulForwardGemm(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, C, OC, 0, N);
       } else {
         matmulForwardRows(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, C, OC, 0, N);
       }
@@ -547,7 +549,57 @@ public final class SimdKernels implements Kernels {
       return;
     }
     // shares start at multiples of 4 rows, so every row falls in the same 4-row block or tail as on one thread
-    pool.run(MATMUL_FORWARD, N, 4);
+    // (the GEMM path gives each row the same bits in any grouping)
+    pool.run(N >= GEMM_FORWARD_ROWS ? MATMUL_FORWARD_GEMM : MATMUL_FORWARD, N, 4);
+  }
+
+  /**
+   * From this many rows, the forward runs as a GEMM on transposed tiles of the weight ({@link #matmulForwardGemm});
+   * below, as dot products ({@link #matmulForwardRows}), where transposing the weight would cost more than it saves.
+   */
+  private static final int GEMM_FORWARD_ROWS = 32;
+
+  /** Input channels by output channels of one transposed weight tile: 64 KiB, in L2 while the rows stream by. */
+  private static final int TILE_K = 128;
+  private static final int TILE_J = 128;
+
+  /** Each thread's transposed weight tile, made on its first GEMM forward and reused after. */
+  private static final ThreadLocal<float[]> WEIGHT_TILE = ThreadLocal.withInitial(() -> new float[TILE_K * TILE_J]);
+
+  private static final RangeTask MATMUL_FORWARD_GEMM = (a, from, to) -> matmulForwardGemm(a.f0, a.i0, a.f1, a.i1,
+      a.f2, a.i2, a.f3, a.i3, a.i4, a.i5, from, to);
+
+  /**
+   * Rows [from, to) of {@link #matmulForward} as a GEMM: out starts as the bias, then for each tile of the weight
+   * (TILE_J output channels by TILE_K input channels, in order of input channel) the tile is transposed into the
+   * thread's scratch, so that output channels are contiguous, and {@link #gemmAccumulate} adds inp times it, six rows
+   * by two vectors of channels at a time with no horizontal sums (the dot-product form spends a reduction per output,
+   * dear when C is small). Every output gets bias + its terms in order of input channel, whatever the grouping.
+   */
+  private static void matmulForwardGemm(float[] out, int outOff, float[] inp, int inpOff, float[] weight,
+      int weightOff, float[] bias, int biasOff, int C, int OC, int from, int to) {
+    for (int n = from; n < to; n++) {
+      if (bias == null) {
+        Arrays.fill(out, outOff + n * OC, outOff + (n + 1) * OC, 0.0f);
+      } else {
+        System.arraycopy(bias, biasOff, out, outOff + n * OC, OC);
+      }
+    }
+    float[] tile = WEIGHT_TILE.get();
+    for (int j0 = 0; j0 < OC; j0 += TILE_J) {
+      int jt = Math.min(TILE_J, OC - j0);
+      for (int k0 = 0; k0 < C; k0 += TILE_K) {
+        int kt = Math.min(TILE_K, C - k0);
+        for (int j = 0; j < jt; j++) {
+          int w = weightOff + (j0 + j) * C + k0;
+          for (int k = 0; k < kt; k++) {
+            tile[k * jt + j] = weight[w + k];
+          }
+        }
+        gemmAccumulate(out, outOff + from * OC + j0, OC, inp, inpOff + from * C + k0, C, 1, tile, 0, jt,
+            to - from, kt, jt);
+      }
+    }
   }
 
   private static final RangeTask MATMUL_FORWARD_COLUMNS = (a, from, to) -> matmulForwardColumns(a.f0, a.i0, a.f1,
