@@ -15,8 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link Kernels} on the Java Vector API, with the species the CPU prefers. Vector bodies with scalar tails;
- * matmuls are register-blocked (four rows against two weight rows or two vectors of columns at a time) and tiled
- * so that the operand reused across a tile stays in cache. Results match {@code ScalarKernels} up to float
+ * matmuls are register-blocked GEMMs (six rows by two vectors of columns at a time; the forward on transposed
+ * tiles of the weight, or as dot products four rows by two weight rows below 32 rows) and tiled so that the
+ * operand reused across a tile stays in cache; decoding's matrix-vector products read four streams at a time. Results match {@code ScalarKernels} up to float
  * rounding: sums run in a different order, products are fused, and exp and tanh come from {@link VectorMath},
  * which gives the same bits interpreted or compiled (so results are deterministic).
  *
