@@ -525,7 +525,7 @@ public final class SimdKernels implements Kernels {
       if (N < 4) {
         matmulForwardColumns(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, C, OC, N, 0, OC);
       } else if (N >= GEMM_FORWARD_ROWS) {
-        matmulForwardGemm(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, C, OC, 0, N);
+        matmulForwardGemm(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC, 0, OC);
       } else {
         matmulForwardRows(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, C, OC, 0, N);
       }
@@ -549,9 +549,14 @@ public final class SimdKernels implements Kernels {
       pool.run(MATMUL_FORWARD_COLUMNS, OC, 16, STREAMING_SHARES);
       return;
     }
+    if (N >= GEMM_FORWARD_ROWS) {
+      // shares of output channels, so that each weight tile is transposed once; they start at whole vectors, so
+      // only the last channels (past the last whole vector) take the scalar tail, as on one thread
+      pool.run(MATMUL_FORWARD_GEMM, OC, L);
+      return;
+    }
     // shares start at multiples of 4 rows, so every row falls in the same 4-row block or tail as on one thread
-    // (the GEMM path gives each row the same bits in any grouping)
-    pool.run(N >= GEMM_FORWARD_ROWS ? MATMUL_FORWARD_GEMM : MATMUL_FORWARD, N, 4);
+    pool.run(MATMUL_FORWARD, N, 4);
   }
 
   /**
@@ -568,27 +573,27 @@ public final class SimdKernels implements Kernels {
   private static final ThreadLocal<float[]> WEIGHT_TILE = ThreadLocal.withInitial(() -> new float[TILE_K * TILE_J]);
 
   private static final RangeTask MATMUL_FORWARD_GEMM = (a, from, to) -> matmulForwardGemm(a.f0, a.i0, a.f1, a.i1,
-      a.f2, a.i2, a.f3, a.i3, a.i4, a.i5, from, to);
+      a.f2, a.i2, a.f3, a.i3, a.i6, a.i4, a.i5, from, to);
 
   /**
-   * Rows [from, to) of {@link #matmulForward} as a GEMM: out starts as the bias, then for each tile of the weight
-   * (TILE_J output channels by TILE_K input channels, in order of input channel) the tile is transposed into the
-   * thread's scratch, so that output channels are contiguous, and {@link #gemmAccumulate} adds inp times it, six rows
-   * by two vectors of channels at a time with no horizontal sums (the dot-product form spends a reduction per output,
-   * dear when C is small). Every output gets bias + its terms in order of input channel, whatever the grouping.
+   * Output channels [from, to) of {@link #matmulForward}, every row, as a GEMM: out starts as the bias, then for
+   * each tile of the weight (TILE_J output channels by TILE_K input channels, in order of input channel) the tile is
+   * transposed into the thread's scratch, so that output channels are contiguous, and {@link #gemmAccumulate} adds
+   * inp times it, six rows by two vectors of channels at a time with no horizontal sums (the dot-product form spends
+   * a reduction per output, dear when C is small). Every output gets bias + its terms in order of input channel.
    */
   private static void matmulForwardGemm(float[] out, int outOff, float[] inp, int inpOff, float[] weight,
-      int weightOff, float[] bias, int biasOff, int C, int OC, int from, int to) {
-    for (int n = from; n < to; n++) {
+      int weightOff, float[] bias, int biasOff, int N, int C, int OC, int from, int to) {
+    for (int n = 0; n < N; n++) {
       if (bias == null) {
-        Arrays.fill(out, outOff + n * OC, outOff + (n + 1) * OC, 0.0f);
+        Arrays.fill(out, outOff + n * OC + from, outOff + n * OC + to, 0.0f);
       } else {
-        System.arraycopy(bias, biasOff, out, outOff + n * OC, OC);
+        System.arraycopy(bias, biasOff + from, out, outOff + n * OC + from, to - from);
       }
     }
     float[] tile = WEIGHT_TILE.get();
-    for (int j0 = 0; j0 < OC; j0 += TILE_J) {
-      int jt = Math.min(TILE_J, OC - j0);
+    for (int j0 = from; j0 < to; j0 += TILE_J) {
+      int jt = Math.min(TILE_J, to - j0);
       for (int k0 = 0; k0 < C; k0 += TILE_K) {
         int kt = Math.min(TILE_K, C - k0);
         for (int j = 0; j < jt; j++) {
@@ -597,8 +602,7 @@ public final class SimdKernels implements Kernels {
             tile[k * jt + j] = weight[w + k];
           }
         }
-        gemmAccumulate(out, outOff + from * OC + j0, OC, inp, inpOff + from * C + k0, C, 1, tile, 0, jt,
-            to - from, kt, jt);
+        gemmAccumulate(out, outOff + j0, OC, inp, inpOff + k0, C, 1, tile, 0, jt, N, kt, jt);
       }
     }
   }
