@@ -229,22 +229,13 @@ public final class WorkerPool {
    * which thread runs which share is decided at run time, but the shares themselves are not.
    */
   public void run(RangeTask task, int units, int grain) {
-    run(task, units, grain, SHARES_PER_THREAD);
-  }
-
-  /**
-   * As {@link #run(RangeTask, int, int)}, cut into up to {@code sharesPerThread} shares per thread: more, smaller
-   * shares for memory-bound jobs, where the threads' finishing times spread most and a thread that finishes first
-   * should find work left.
-   */
-  public void run(RangeTask task, int units, int grain, int sharesPerThread) {
     try {
       if (units <= 0) {
         return;
       }
       int g = Math.max(1, grain);
       int blocks = (units + g - 1) / g;
-      int n = Math.max(1, Math.min(Math.min(blocks, threads * Math.max(1, sharesPerThread)), MAX_SHARES));
+      int n = Math.max(1, Math.min(Math.min(blocks, threads * SHARES_PER_THREAD), MAX_SHARES));
       this.task = task;
       this.units = units;
       this.perShare = (blocks + n - 1) / n * g;

@@ -82,8 +82,7 @@ final class SignalHandlers {
       return;
     }
     for (int i = 0; i < SIGNALS.length; i++) {
-      query(SIGNALS[i], CURRENT);
-      if (!same(CURRENT, SAVED[i])) {
+      if (replaced(i)) {
         call(SIGNALS[i], SAVED[i], MemorySegment.NULL);
       }
     }
@@ -95,21 +94,22 @@ final class SignalHandlers {
       return true;
     }
     for (int i = 0; i < SIGNALS.length; i++) {
-      query(SIGNALS[i], CURRENT);
-      if (!same(CURRENT, SAVED[i])) {
+      if (replaced(i)) {
         return false;
       }
     }
     return true;
   }
 
-  private static boolean same(MemorySegment a, MemorySegment b) {
+  /** Whether the action of SIGNALS[i] differs from the remembered one (in the fields that tell actions apart). */
+  private static boolean replaced(int i) {
+    query(SIGNALS[i], CURRENT);
     for (long[] f : FIELDS) {
-      if (MemorySegment.mismatch(a, f[0], f[1], b, f[0], f[1]) != -1) {
-        return false;
+      if (MemorySegment.mismatch(CURRENT, f[0], f[1], SAVED[i], f[0], f[1]) != -1) {
+        return true;
       }
     }
-    return true;
+    return false;
   }
 
   private static void query(int signal, MemorySegment into) {

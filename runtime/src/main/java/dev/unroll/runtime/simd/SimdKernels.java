@@ -24,8 +24,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Threads: kernels large enough to pay for a hand-off ({@link WorkerPool#MIN_PARALLEL_WORK}) split over the
  * {@link WorkerPool}: matmul forward, layernorm, softmax and the encoder by rows; matmul backward's dinp by rows and
  * its dweight and dbias by output channel; attention by (batch, head); pointwise kernels by ranges of whole
- * vectors; decoding's matrix-vector products (float32 and bfloat16) by output rows in small shares, and its
- * attention by head. Every output element is computed by one thread in the same order as on one thread, so results are
+ * vectors; decoding's matrix-vector products (float32 and bfloat16) by output rows, and its attention by head. Every output element is computed by one thread in the same order as on one thread, so results are
  * bit-identical for every thread count. {@code encoderBackward} (a scatter-add into token rows),
  * {@code crossEntropyForward} (a sum over rows) and {@code zero} stay on the calling thread.
  *
@@ -61,12 +60,6 @@ public final class SimdKernels implements Kernels {
   private static final VectorShuffle<Float> SWAP_QUARTER = swap(L / 4);
   private static final VectorShuffle<Float> SWAP_EIGHTH = swap(L / 8);
   private static final VectorShuffle<Float> SWAP_SIXTEENTH = swap(L / 16);
-
-  /**
-   * Shares per thread for the memory-bound matrix-vector products of decoding: small shares, so that the threads
-   * finish together.
-   */
-  private static final int STREAMING_SHARES = 8;
 
   /** Floats of the operand a matmul tile reuses (128 KiB): it stays in L2 while the other operand streams. */
   private static final int TILE_FLOATS = 32 * 1024;
@@ -546,7 +539,7 @@ public final class SimdKernels implements Kernels {
     if (N < 4) {
       // too few rows to share (decoding has one): share the output columns, 16 at a time (four per stream); each
       // still gets the tail's dot
-      pool.run(MATMUL_FORWARD_COLUMNS, OC, 16, STREAMING_SHARES);
+      pool.run(MATMUL_FORWARD_COLUMNS, OC, 16);
       return;
     }
     if (N >= GEMM_FORWARD_ROWS) {
@@ -1169,8 +1162,9 @@ public final class SimdKernels implements Kernels {
   }
 
   /**
-   * {@link #gemmAccumulate}'s general loops, for columns [j0, cols): four rows by two vectors, four rows by one
-   * vector, then single rows and single columns; every c element's terms in the order of k.
+   * {@link #gemmAccumulate}'s general loops, for columns [j0, cols): the rows left over by its six-row tiles and the
+   * columns past their last pair of vectors, four rows by one vector, then single rows and single columns; every c
+   * element's terms in the order of k.
    */
   private static void gemmAccumulateFrom(float[] c, int c0, int ldc, float[] a, int a0, int ars, int aks,
       float[] b, int b0, int ldb, int M, int K, int cols, int j0) {
@@ -1186,43 +1180,7 @@ public final class SimdKernels implements Kernels {
       int ar2 = ar1 + ars;
       int ar3 = ar2 + ars;
       int j = j0;
-      for (; j + L < bound; j += 2 * L) {
-        FloatVector c00 = FloatVector.fromArray(S, c, cr0 + j);
-        FloatVector c01 = FloatVector.fromArray(S, c, cr0 + j + L);
-        FloatVector c10 = FloatVector.fromArray(S, c, cr1 + j);
-        FloatVector c11 = FloatVector.fromArray(S, c, cr1 + j + L);
-        FloatVector c20 = FloatVector.fromArray(S, c, cr2 + j);
-        FloatVector c21 = FloatVector.fromArray(S, c, cr2 + j + L);
-        FloatVector c30 = FloatVector.fromArray(S, c, cr3 + j);
-        FloatVector c31 = FloatVector.fromArray(S, c, cr3 + j + L);
-        for (int k = 0; k < K; k++) {
-          int bk = b0 + k * ldb + j;
-          int ak = k * aks;
-          FloatVector v0 = FloatVector.fromArray(S, b, bk);
-          FloatVector v1 = FloatVector.fromArray(S, b, bk + L);
-          FloatVector g = FloatVector.broadcast(S, a[ar0 + ak]);
-          c00 = v0.fma(g, c00);
-          c01 = v1.fma(g, c01);
-          g = FloatVector.broadcast(S, a[ar1 + ak]);
-          c10 = v0.fma(g, c10);
-          c11 = v1.fma(g, c11);
-          g = FloatVector.broadcast(S, a[ar2 + ak]);
-          c20 = v0.fma(g, c20);
-          c21 = v1.fma(g, c21);
-          g = FloatVector.broadcast(S, a[ar3 + ak]);
-          c30 = v0.fma(g, c30);
-          c31 = v1.fma(g, c31);
-        }
-        c00.intoArray(c, cr0 + j);
-        c01.intoArray(c, cr0 + j + L);
-        c10.intoArray(c, cr1 + j);
-        c11.intoArray(c, cr1 + j + L);
-        c20.intoArray(c, cr2 + j);
-        c21.intoArray(c, cr2 + j + L);
-        c30.intoArray(c, cr3 + j);
-        c31.intoArray(c, cr3 + j + L);
-      }
-      if (j < bound) {
+      for (; j < bound; j += L) {
         FloatVector c0v = FloatVector.fromArray(S, c, cr0 + j);
         FloatVector c1v = FloatVector.fromArray(S, c, cr1 + j);
         FloatVector c2v = FloatVector.fromArray(S, c, cr2 + j);
@@ -1239,7 +1197,6 @@ public final class SimdKernels implements Kernels {
         c1v.intoArray(c, cr1 + j);
         c2v.intoArray(c, cr2 + j);
         c3v.intoArray(c, cr3 + j);
-        j += L;
       }
       for (; j < cols; j++) {
         float s0 = c[cr0 + j];
@@ -2225,7 +2182,7 @@ public final class SimdKernels implements Kernels {
     a.i6 = OC;
     // shares of output rows start at whole panels, four at a time (a share's four streams); each row is computed as
     // it is on one thread
-    pool.run(MATMUL_FORWARD_BF16, OC, 4 * PANEL, STREAMING_SHARES);
+    pool.run(MATMUL_FORWARD_BF16, OC, 4 * PANEL);
   }
 
   private static final RangeTask MATMUL_FORWARD_BF16 = (a, from, to) -> matmulForwardBf16Rows(a.f0, a.i0, a.f1,
@@ -2255,7 +2212,7 @@ public final class SimdKernels implements Kernels {
     }
     if (panelsEnd < to) {
       // the rows past the last whole panel are row-major
-      matmulForwardBf16Columns(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC,
+      matmulForwardBf16Tail(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC,
           Math.max(from, panelsEnd), to);
     }
   }
@@ -2353,80 +2310,16 @@ public final class SimdKernels implements Kernels {
     }
   }
 
-  /** Row-major output rows [from, to) of {@link #matmulForwardBf16}: the rows past its last whole panel. */
-  private static void matmulForwardBf16Columns(float[] out, int outOff, float[] inp, int inpOff, short[] weight,
+  /**
+   * Row-major output rows [from, to) of {@link #matmulForwardBf16}: the fewer than 16 rows past its last whole
+   * panel, one at a time.
+   */
+  private static void matmulForwardBf16Tail(float[] out, int outOff, float[] inp, int inpOff, short[] weight,
       int weightOff, float[] bias, int biasOff, int N, int C, int OC, int from, int to) {
     int bound = S.loopBound(C);
     for (int n = 0; n < N; n++) {
       int x = inpOff + n * C;
-      int o = from;
-      for (; o + 4 <= to; o += 4) {
-        int w0 = weightOff + o * C;
-        int w1 = w0 + C;
-        int w2 = w1 + C;
-        int w3 = w2 + C;
-        FloatVector a0 = FloatVector.zero(S);
-        FloatVector a1 = FloatVector.zero(S);
-        FloatVector a2 = FloatVector.zero(S);
-        FloatVector a3 = FloatVector.zero(S);
-        int i = 0;
-        for (; i < bound; i += L) {
-          FloatVector xv = FloatVector.fromArray(S, inp, x + i);
-          a0 = loadBf16(weight, w0 + i).fma(xv, a0);
-          a1 = loadBf16(weight, w1 + i).fma(xv, a1);
-          a2 = loadBf16(weight, w2 + i).fma(xv, a2);
-          a3 = loadBf16(weight, w3 + i).fma(xv, a3);
-        }
-        a0 = a0.add(a0.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
-        a0 = a0.add(a0.rearrange(SWAP_QUARTER));
-        if (L >= 8) {
-          a0 = a0.add(a0.rearrange(SWAP_EIGHTH));
-        }
-        if (L >= 16) {
-          a0 = a0.add(a0.rearrange(SWAP_SIXTEENTH));
-        }
-        float s0 = a0.lane(0);
-        a1 = a1.add(a1.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
-        a1 = a1.add(a1.rearrange(SWAP_QUARTER));
-        if (L >= 8) {
-          a1 = a1.add(a1.rearrange(SWAP_EIGHTH));
-        }
-        if (L >= 16) {
-          a1 = a1.add(a1.rearrange(SWAP_SIXTEENTH));
-        }
-        float s1 = a1.lane(0);
-        a2 = a2.add(a2.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
-        a2 = a2.add(a2.rearrange(SWAP_QUARTER));
-        if (L >= 8) {
-          a2 = a2.add(a2.rearrange(SWAP_EIGHTH));
-        }
-        if (L >= 16) {
-          a2 = a2.add(a2.rearrange(SWAP_SIXTEENTH));
-        }
-        float s2 = a2.lane(0);
-        a3 = a3.add(a3.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
-        a3 = a3.add(a3.rearrange(SWAP_QUARTER));
-        if (L >= 8) {
-          a3 = a3.add(a3.rearrange(SWAP_EIGHTH));
-        }
-        if (L >= 16) {
-          a3 = a3.add(a3.rearrange(SWAP_SIXTEENTH));
-        }
-        float s3 = a3.lane(0);
-        for (; i < C; i++) {
-          float xi = inp[x + i];
-          s0 += xi * Bf16.toFloat(weight[w0 + i]);
-          s1 += xi * Bf16.toFloat(weight[w1 + i]);
-          s2 += xi * Bf16.toFloat(weight[w2 + i]);
-          s3 += xi * Bf16.toFloat(weight[w3 + i]);
-        }
-        int y = outOff + n * OC + o;
-        out[y] = s0 + (bias == null ? 0f : bias[biasOff + o]);
-        out[y + 1] = s1 + (bias == null ? 0f : bias[biasOff + o + 1]);
-        out[y + 2] = s2 + (bias == null ? 0f : bias[biasOff + o + 2]);
-        out[y + 3] = s3 + (bias == null ? 0f : bias[biasOff + o + 3]);
-      }
-      for (; o < to; o++) {
+      for (int o = from; o < to; o++) {
         int w0 = weightOff + o * C;
         FloatVector a0 = FloatVector.zero(S);
         int i = 0;
