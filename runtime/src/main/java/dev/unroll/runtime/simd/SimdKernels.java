@@ -15,9 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@link Kernels} on the Java Vector API, with the species the CPU prefers. Vector bodies with scalar tails;
- * matmuls are register-blocked GEMMs (six rows by two vectors of columns at a time; the forward on transposed
- * tiles of the weight, or as dot products four rows by two weight rows below 32 rows) and tiled so that the
- * operand reused across a tile stays in cache; decoding's matrix-vector products read four streams at a time. Results match {@code ScalarKernels} up to float
+ * matmuls are register-blocked GEMMs (six rows by two vectors of columns at a time, on blocks of the reused
+ * operand packed into panels that stay in L2; the forward as dot products, four rows by two weight rows, below 32
+ * rows); decoding's matrix-vector products read four streams at a time. Results match {@code ScalarKernels} up to float
  * rounding: sums run in a different order, products are fused, and exp and tanh come from {@link VectorMath},
  * which gives the same bits interpreted or compiled (so results are deterministic).
  *
@@ -63,6 +63,16 @@ public final class SimdKernels implements Kernels {
 
   /** Floats of the operand a matmul tile reuses (128 KiB): it stays in L2 while the other operand streams. */
   private static final int TILE_FLOATS = 32 * 1024;
+
+  /**
+   * A backward GEMM's blocks: GEMM_KC terms by GEMM_NC columns of the operand it reuses (128 KiB, in L2). Shares of
+   * rows are multiples of six (the GEMM's tile), so that few rows take its slower remainder loops.
+   */
+  private static final int GEMM_KC = 256;
+  private static final int GEMM_NC = 128;
+
+  /** Each thread's packed block of a GEMM operand (GEMM_KC by GEMM_NC), made on its first GEMM and reused after. */
+  private static final ThreadLocal<float[]> PANELS = ThreadLocal.withInitial(() -> new float[GEMM_KC * GEMM_NC]);
 
   private static final float GELU_SCALING_FACTOR = (float) Math.sqrt((float) (2.0 / Math.PI));
 
@@ -558,22 +568,16 @@ public final class SimdKernels implements Kernels {
    */
   private static final int GEMM_FORWARD_ROWS = 32;
 
-  /** Input channels by output channels of one transposed weight tile: 64 KiB, in L2 while the rows stream by. */
-  private static final int TILE_K = 128;
-  private static final int TILE_J = 128;
-
-  /** Each thread's transposed weight tile, made on its first GEMM forward and reused after. */
-  private static final ThreadLocal<float[]> WEIGHT_TILE = ThreadLocal.withInitial(() -> new float[TILE_K * TILE_J]);
-
   private static final RangeTask MATMUL_FORWARD_GEMM = (a, from, to) -> matmulForwardGemm(a.f0, a.i0, a.f1, a.i1,
       a.f2, a.i2, a.f3, a.i3, a.i6, a.i4, a.i5, from, to);
 
   /**
    * Output channels [from, to) of {@link #matmulForward}, every row, as a GEMM: out starts as the bias, then for
-   * each tile of the weight (TILE_J output channels by TILE_K input channels, in order of input channel) the tile is
-   * transposed into the thread's scratch, so that output channels are contiguous, and {@link #gemmAccumulate} adds
-   * inp times it, six rows by two vectors of channels at a time with no horizontal sums (the dot-product form spends
-   * a reduction per output, dear when C is small). Every output gets bias + its terms in order of input channel.
+   * each block of the weight (GEMM_NC output channels by GEMM_KC input channels, in order of input channel) the
+   * block is transposed into the thread's panels, so that output channels are contiguous, and {@link #gemmPanels}
+   * adds inp times it, six rows by two vectors of channels at a time with no horizontal sums (the dot-product form
+   * spends a reduction per output, dear when C is small). Every output gets bias + its terms in order of input
+   * channel.
    */
   private static void matmulForwardGemm(float[] out, int outOff, float[] inp, int inpOff, float[] weight,
       int weightOff, float[] bias, int biasOff, int N, int C, int OC, int from, int to) {
@@ -584,18 +588,13 @@ public final class SimdKernels implements Kernels {
         System.arraycopy(bias, biasOff + from, out, outOff + n * OC + from, to - from);
       }
     }
-    float[] tile = WEIGHT_TILE.get();
-    for (int j0 = from; j0 < to; j0 += TILE_J) {
-      int jt = Math.min(TILE_J, to - j0);
-      for (int k0 = 0; k0 < C; k0 += TILE_K) {
-        int kt = Math.min(TILE_K, C - k0);
-        for (int j = 0; j < jt; j++) {
-          int w = weightOff + (j0 + j) * C + k0;
-          for (int k = 0; k < kt; k++) {
-            tile[k * jt + j] = weight[w + k];
-          }
-        }
-        gemmAccumulate(out, outOff + j0, OC, inp, inpOff + k0, C, 1, tile, 0, jt, N, kt, jt);
+    float[] panels = PANELS.get();
+    for (int j0 = from; j0 < to; j0 += GEMM_NC) {
+      int jt = Math.min(GEMM_NC, to - j0);
+      for (int k0 = 0; k0 < C; k0 += GEMM_KC) {
+        int kt = Math.min(GEMM_KC, C - k0);
+        packTransposed(weight, weightOff + j0 * C + k0, C, kt, jt, panels);
+        gemmPanels(out, outOff + j0, OC, inp, inpOff + k0, C, 1, panels, N, kt, jt);
       }
     }
   }
@@ -986,7 +985,7 @@ public final class SimdKernels implements Kernels {
     } else {
       matmulBackwardArgs(pool, dinp, dinpOff, dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff,
           weight, weightOff, N, C, OC);
-      pool.run(MATMUL_BACKWARD_INPUT, N, 4);
+      pool.run(MATMUL_BACKWARD_INPUT, N, 6);
     }
     // dweight (OC,C) += doutᵀ (OC,N) · inp (N,C) and dbias, by output channel: each element sums over N in order
     pool = WorkerPool.acquire(work);
@@ -995,7 +994,7 @@ public final class SimdKernels implements Kernels {
     } else {
       matmulBackwardArgs(pool, dinp, dinpOff, dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff,
           weight, weightOff, N, C, OC);
-      pool.run(MATMUL_BACKWARD_WEIGHT, OC, Math.max(4, L));
+      pool.run(MATMUL_BACKWARD_WEIGHT, OC, 3 * L);
     }
   }
 
@@ -1026,29 +1025,19 @@ public final class SimdKernels implements Kernels {
   private static final RangeTask MATMUL_BACKWARD_WEIGHT = (a, from, to) -> matmulBackwardWeightRows(a.f1, a.i1,
       a.f2, a.i2, a.f3, a.i3, a.f4, a.i4, a.i6, a.i7, a.i8, from, to);
 
-  /** Rows [from, to) of dinp in {@link #matmulBackward}. */
+  /** Rows [from, to) of dinp in {@link #matmulBackward}: dinp += dout · weight, blocked by {@link #gemmBlocks}. */
   private static void matmulBackwardInputRows(float[] dinp, int dinpOff, float[] dout, int doutOff, float[] weight,
       int weightOff, int N, int C, int OC, int from, int to) {
-    int tile = Math.max(4, TILE_FLOATS / Math.max(C, 1));
-    for (int o0 = 0; o0 < OC; o0 += tile) {
-      int k = Math.min(tile, OC - o0);
-      gemmAccumulate(dinp, dinpOff + from * C, C, dout, doutOff + from * OC + o0, OC, 1, weight, weightOff + o0 * C,
-          C, to - from, k, C);
-    }
+    gemmBlocks(dinp, dinpOff + from * C, dout, doutOff + from * OC, OC, 1, weight, weightOff, to - from, OC, C);
   }
 
   /**
-   * Output channels [from, to) of dweight and dbias in {@link #matmulBackward}; from is a multiple of 4 and of the
-   * vector length.
+   * Output channels [from, to) of dweight and dbias in {@link #matmulBackward}: dweight += doutᵀ · inp, blocked by
+   * {@link #gemmBlocks}; from is a multiple of the vector length.
    */
   private static void matmulBackwardWeightRows(float[] dweight, int dweightOff, float[] dbias, int dbiasOff,
       float[] dout, int doutOff, float[] inp, int inpOff, int N, int C, int OC, int from, int to) {
-    int tile = Math.max(4, TILE_FLOATS / Math.max(C, 1));
-    for (int n0 = 0; n0 < N; n0 += tile) {
-      int k = Math.min(tile, N - n0);
-      gemmAccumulate(dweight, dweightOff + from * C, C, dout, doutOff + n0 * OC + from, 1, OC, inp, inpOff + n0 * C,
-          C, to - from, k, C);
-    }
+    gemmBlocks(dweight, dweightOff + from * C, dout, doutOff + from, 1, OC, inp, inpOff, to - from, N, C);
     // dbias (OC) += column sums of dout
     if (dbias != null) {
       int vecEnd = Math.min(to, S.loopBound(OC));
@@ -1071,30 +1060,92 @@ public final class SimdKernels implements Kernels {
   }
 
   /**
-   * c[r, j] += sum over k in order of a[r, k] * b[k, j], for r &lt; M, j &lt; cols, k &lt; K. Element (r, j) of c
-   * is at c0 + r*ldc + j, a[r, k] at a0 + r*ars + k*aks, b[k, j] at b0 + k*ldb + j. Each c element gets its terms
-   * in the order of k, as the scalar loops add them (however the rows and columns are grouped: the same bits);
-   * six rows by two vectors of columns at a time ({@link #gemm6x2}), then the general loops.
+   * c (M by C, rows of C floats) += a (M by K; a[r, k] at a0 + r*ars + k*aks) times b (K by C, rows of C floats),
+   * by blocks of GEMM_NC columns and GEMM_KC terms: each block of b is packed into the thread's panels (128 KiB,
+   * in L2 while the rows pass by), and each six-row tile of c takes GEMM_KC terms in registers between a load and a
+   * store (short runs spend their time loading and storing c). Terms in order of k.
    */
-  private static void gemmAccumulate(float[] c, int c0, int ldc, float[] a, int a0, int ars, int aks, float[] b,
-      int b0, int ldb, int M, int K, int cols) {
-    int bound = S.loopBound(cols);
-    int r = 0;
-    for (; r + 6 <= M; r += 6) {
-      int j = 0;
-      for (; j + L < bound; j += 2 * L) {
-        gemm6x2(c, c0 + r * ldc + j, ldc, a, a0 + r * ars, ars, aks, b, b0 + j, ldb, K);
-      }
-      if (j < cols) {
-        // these six rows' columns past the last pair of vectors, through the general loops
-        gemmAccumulateFrom(c, c0 + r * ldc, ldc, a, a0 + r * ars, ars, aks, b, b0, ldb, 6, K, cols, j);
+  private static void gemmBlocks(float[] c, int c0, float[] a, int a0, int ars, int aks, float[] b, int b0, int M,
+      int K, int C) {
+    float[] panels = PANELS.get();
+    for (int j0 = 0; j0 < C; j0 += GEMM_NC) {
+      int jt = Math.min(GEMM_NC, C - j0);
+      for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+        int kt = Math.min(GEMM_KC, K - k0);
+        packRows(b, b0 + k0 * C + j0, C, kt, jt, panels);
+        gemmPanels(c, c0 + j0, C, a, a0 + k0 * aks, ars, aks, panels, M, kt, jt);
       }
     }
-    gemmAccumulateFrom(c, c0 + r * ldc, ldc, a, a0 + r * ars, ars, aks, b, b0, ldb, M - r, K, cols, 0);
   }
 
   /**
-   * Six rows by two vectors of columns of {@link #gemmAccumulate}, from column j (folded into c0 and b0): twelve
+   * Copies b[k, j] (k &lt; K, j &lt; cols; at b0 + k*ldb + j) into {@link #gemmPanels}' layout: panels of two vectors of
+   * columns, each K rows of 2L floats one after another, then the columns left over (cols mod 2L) as one narrower
+   * panel. A GEMM then reads its operand as one stream: the rows of a block far apart in memory (a row of 768 or
+   * 3072 floats) fall into few cache sets and evict one another.
+   */
+  private static void packRows(float[] b, int b0, int ldb, int K, int cols, float[] panels) {
+    int full = cols / (2 * L);
+    for (int p = 0; p < full; p++) {
+      int dst = p * K * 2 * L;
+      int src = b0 + p * 2 * L;
+      for (int k = 0; k < K; k++) {
+        FloatVector.fromArray(S, b, src + k * ldb).intoArray(panels, dst + k * 2 * L);
+        FloatVector.fromArray(S, b, src + k * ldb + L).intoArray(panels, dst + k * 2 * L + L);
+      }
+    }
+    int w = cols - full * 2 * L;
+    int dst = full * K * 2 * L;
+    for (int k = 0; k < K; k++) {
+      System.arraycopy(b, b0 + k * ldb + full * 2 * L, panels, dst + k * w, w);
+    }
+  }
+
+  /** {@link #packRows} of the transpose: b[k, j] = w[w0 + j*ldw + k] (a block of a weight, rows by channels). */
+  private static void packTransposed(float[] w, int w0, int ldw, int K, int cols, float[] panels) {
+    for (int j = 0; j < cols; j++) {
+      int p = j / (2 * L);
+      int width = Math.min(2 * L, cols - p * 2 * L);
+      int dst = p * K * 2 * L + j - p * 2 * L;
+      int src = w0 + j * ldw;
+      for (int k = 0; k < K; k++) {
+        panels[dst + k * width] = w[src + k];
+      }
+    }
+  }
+
+  /**
+   * c[r, j] += sum over k in order of a[r, k] * b[k, j], for r &lt; M, j &lt; cols, k &lt; K, with b packed by
+   * {@link #packRows} or {@link #packTransposed}. Element (r, j) of c is at c0 + r*ldc + j, a[r, k] at a0 + r*ars
+   * + k*aks. Each c element gets its terms in the order of k, as the scalar loops add them (however the rows and
+   * columns are grouped: the same bits); six rows by two vectors of columns at a time ({@link #gemm6x2}), then the
+   * general loops for the rows past the last six and the narrow panel.
+   */
+  private static void gemmPanels(float[] c, int c0, int ldc, float[] a, int a0, int ars, int aks, float[] panels,
+      int M, int K, int cols) {
+    int full = cols / (2 * L);
+    int w = cols - full * 2 * L;
+    int r = 0;
+    for (; r + 6 <= M; r += 6) {
+      for (int p = 0; p < full; p++) {
+        gemm6x2(c, c0 + r * ldc + p * 2 * L, ldc, a, a0 + r * ars, ars, aks, panels, p * K * 2 * L, 2 * L, K);
+      }
+      if (w > 0) {
+        gemmAccumulateFrom(c, c0 + r * ldc + full * 2 * L, ldc, a, a0 + r * ars, ars, aks, panels,
+            full * K * 2 * L, w, 6, K, w);
+      }
+    }
+    if (r < M) {
+      for (int p = 0; p <= full; p++) {
+        int width = p < full ? 2 * L : w;
+        gemmAccumulateFrom(c, c0 + r * ldc + p * 2 * L, ldc, a, a0 + r * ars, ars, aks, panels, p * K * 2 * L,
+            width, M - r, K, width);
+      }
+    }
+  }
+
+  /**
+   * Six rows by two vectors of columns of {@link #gemmPanels}, from column j (folded into c0 and b0): twelve
    * accumulators, so that the FMA units always have independent work (with eight, FMA latency times the two FMA
    * pipes is not covered), and per k two loads of b and six broadcasts of a for twelve FMAs. A method of its own:
    * its loop stays within C2's parse budget (see the class comment).
@@ -1162,12 +1213,11 @@ public final class SimdKernels implements Kernels {
   }
 
   /**
-   * {@link #gemmAccumulate}'s general loops, for columns [j0, cols): the rows left over by its six-row tiles and the
-   * columns past their last pair of vectors, four rows by one vector, then single rows and single columns; every c
-   * element's terms in the order of k.
+   * {@link #gemmPanels}' general loops: the rows left over by its six-row tiles and the narrow panel, four rows by
+   * one vector, then single rows and single columns; every c element's terms in the order of k.
    */
   private static void gemmAccumulateFrom(float[] c, int c0, int ldc, float[] a, int a0, int ars, int aks,
-      float[] b, int b0, int ldb, int M, int K, int cols, int j0) {
+      float[] b, int b0, int ldb, int M, int K, int cols) {
     int bound = S.loopBound(cols);
     int r = 0;
     for (; r + 4 <= M; r += 4) {
@@ -1179,7 +1229,7 @@ public final class SimdKernels implements Kernels {
       int ar1 = ar0 + ars;
       int ar2 = ar1 + ars;
       int ar3 = ar2 + ars;
-      int j = j0;
+      int j = 0;
       for (; j < bound; j += L) {
         FloatVector c0v = FloatVector.fromArray(S, c, cr0 + j);
         FloatVector c1v = FloatVector.fromArray(S, c, cr1 + j);
@@ -1220,7 +1270,7 @@ public final class SimdKernels implements Kernels {
     for (; r < M; r++) {
       int cr = c0 + r * ldc;
       int ar = a0 + r * ars;
-      int j = j0;
+      int j = 0;
       for (; j < bound; j += L) {
         FloatVector acc = FloatVector.fromArray(S, c, cr + j);
         for (int k = 0; k < K; k++) {

@@ -55,7 +55,9 @@ class SimdKernelsTest {
         new Shape("awkward", 3, 13, 48, 3, 97, 97, 112),
         new Shape("below one vector", 2, 3, 5, 1, 7, 5, 8),
         new Shape("odd widths", 1, 9, 67, 1, 131, 131, 136),
-        new Shape("several tiles", 2, 70, 256, 4, 300, 301, 320));
+        new Shape("several tiles", 2, 70, 256, 4, 300, 301, 320),
+        // past one GEMM block in every direction (256 terms, 128 columns), each with a ragged last block
+        new Shape("several blocks", 2, 150, 264, 4, 520, 301, 320));
   }
 
   private static SplittableRandom rnd(Shape s, int salt) {
