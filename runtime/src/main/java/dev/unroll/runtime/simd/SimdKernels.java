@@ -1551,7 +1551,6 @@ public final class SimdKernels implements Kernels {
     int C = NH * hs;
     int group = NH / KVH;
     float scale = (float) (1.0 / (float) Math.sqrt(hs));
-    int hsBound = S.loopBound(hs);
     for (int bg = from; bg < to; bg++) {
       int b = bg / KVH;
       int kvh = (bg % KVH) * hs;
@@ -1587,29 +1586,69 @@ public final class SimdKernels implements Kernels {
           for (; t3 < count; t3++) {
             dpreatt[dpre + t3] += att[a + t3] * (datt[da + t3] - weighted);
           }
-          // through the scaled scores: dk[t2] += g·q, dq += sum_t2 g·k[t2], with g = dpreatt[t2]·scale
-          int k0 = C + kvh;
-          for (int t2 = 0; t2 < count; t2++) {
-            axpy(dqkv, dbase + t2 * R + k0, dpreatt[dpre + t2] * scale, qkv, q, hs);
-          }
-          int i = 0;
-          for (; i < hsBound; i += L) {
-            FloatVector acc = FloatVector.fromArray(S, dqkv, dq + i);
-            for (int t2 = 0; t2 < count; t2++) {
-              FloatVector g = FloatVector.broadcast(S, dpreatt[dpre + t2] * scale);
-              acc = FloatVector.fromArray(S, qkv, base + t2 * R + k0 + i).fma(g, acc);
-            }
-            acc.intoArray(dqkv, dq + i);
-          }
-          for (; i < hs; i++) {
-            float s = dqkv[dq + i];
-            for (int t2 = 0; t2 < count; t2++) {
-              s += qkv[base + t2 * R + k0 + i] * (dpreatt[dpre + t2] * scale);
-            }
-            dqkv[dq + i] = s;
-          }
+          scoresBackward(dqkv, dq, dbase + C + kvh, qkv, q, base + C + kvh, R, dpreatt, dpre, scale, count, hs);
         }
       }
+    }
+  }
+
+  /**
+   * Attention's backward pass through the scaled scores of one query row, with g_t2 = dpreatt[dpre + t2]·scale for
+   * t2 &lt; count: dk_t2 += g_t2·q and dq += sum over t2 in order of g_t2·k_t2 (k_t2 at k + t2·R, dk_t2 at dk +
+   * t2·R, each of hs floats). Four vectors of the head at a time where it has them: four sums of dq in flight (one
+   * was bound by the latency of its FMAs), and each key row's dk updated while that part of q is in registers.
+   */
+  private static void scoresBackward(float[] dqkv, int dq, int dk, float[] qkv, int q, int k, int R,
+      float[] dpreatt, int dpre, float scale, int count, int hs) {
+    int hsBound = S.loopBound(hs);
+    int i = 0;
+    for (; i + 4 * L <= hsBound; i += 4 * L) {
+      FloatVector q0 = FloatVector.fromArray(S, qkv, q + i);
+      FloatVector q1 = FloatVector.fromArray(S, qkv, q + i + L);
+      FloatVector q2 = FloatVector.fromArray(S, qkv, q + i + 2 * L);
+      FloatVector q3 = FloatVector.fromArray(S, qkv, q + i + 3 * L);
+      FloatVector acc0 = FloatVector.fromArray(S, dqkv, dq + i);
+      FloatVector acc1 = FloatVector.fromArray(S, dqkv, dq + i + L);
+      FloatVector acc2 = FloatVector.fromArray(S, dqkv, dq + i + 2 * L);
+      FloatVector acc3 = FloatVector.fromArray(S, dqkv, dq + i + 3 * L);
+      for (int t2 = 0; t2 < count; t2++) {
+        FloatVector g = FloatVector.broadcast(S, dpreatt[dpre + t2] * scale);
+        int kr = k + t2 * R + i;
+        int dkr = dk + t2 * R + i;
+        acc0 = FloatVector.fromArray(S, qkv, kr).fma(g, acc0);
+        acc1 = FloatVector.fromArray(S, qkv, kr + L).fma(g, acc1);
+        acc2 = FloatVector.fromArray(S, qkv, kr + 2 * L).fma(g, acc2);
+        acc3 = FloatVector.fromArray(S, qkv, kr + 3 * L).fma(g, acc3);
+        q0.fma(g, FloatVector.fromArray(S, dqkv, dkr)).intoArray(dqkv, dkr);
+        q1.fma(g, FloatVector.fromArray(S, dqkv, dkr + L)).intoArray(dqkv, dkr + L);
+        q2.fma(g, FloatVector.fromArray(S, dqkv, dkr + 2 * L)).intoArray(dqkv, dkr + 2 * L);
+        q3.fma(g, FloatVector.fromArray(S, dqkv, dkr + 3 * L)).intoArray(dqkv, dkr + 3 * L);
+      }
+      acc0.intoArray(dqkv, dq + i);
+      acc1.intoArray(dqkv, dq + i + L);
+      acc2.intoArray(dqkv, dq + i + 2 * L);
+      acc3.intoArray(dqkv, dq + i + 3 * L);
+    }
+    for (; i < hsBound; i += L) {
+      FloatVector qv = FloatVector.fromArray(S, qkv, q + i);
+      FloatVector acc = FloatVector.fromArray(S, dqkv, dq + i);
+      for (int t2 = 0; t2 < count; t2++) {
+        FloatVector g = FloatVector.broadcast(S, dpreatt[dpre + t2] * scale);
+        int dkr = dk + t2 * R + i;
+        acc = FloatVector.fromArray(S, qkv, k + t2 * R + i).fma(g, acc);
+        qv.fma(g, FloatVector.fromArray(S, dqkv, dkr)).intoArray(dqkv, dkr);
+      }
+      acc.intoArray(dqkv, dq + i);
+    }
+    for (; i < hs; i++) {
+      float s = dqkv[dq + i];
+      float qi = qkv[q + i];
+      for (int t2 = 0; t2 < count; t2++) {
+        float g = dpreatt[dpre + t2] * scale;
+        s += qkv[k + t2 * R + i] * g;
+        dqkv[dk + t2 * R + i] += g * qi;
+      }
+      dqkv[dq + i] = s;
     }
   }
 
