@@ -188,6 +188,77 @@ public final class SimdKernels implements Kernels {
     return s;
   }
 
+  /**
+   * {@link #dotAxpy} for two rows x0 and x1 of x at once: d[d0] += a·x0 and d[d1] += a·x1, and y += alpha0·x0 then
+   * alpha1·x1; the same bits as the two dotAxpy calls in that order, with a and y read and y written once.
+   */
+  private static void dotAxpy2(float[] a, int ao, float[] x, int x0, int x1, float[] y, int yo, float alpha0,
+      float alpha1, float[] d, int d0, int d1, int n) {
+    int bound = S.loopBound(n);
+    int i = 0;
+    float s0 = 0.0f;
+    float s1 = 0.0f;
+    if (bound > 0) {
+      FloatVector va0 = FloatVector.broadcast(S, alpha0);
+      FloatVector va1 = FloatVector.broadcast(S, alpha1);
+      FloatVector acc0 = FloatVector.zero(S);
+      FloatVector acc1 = acc0;
+      FloatVector acc2 = acc0;
+      FloatVector acc3 = acc0;
+      for (; i + L < bound; i += 2 * L) {
+        FloatVector u = FloatVector.fromArray(S, a, ao + i);
+        FloatVector w = FloatVector.fromArray(S, a, ao + i + L);
+        FloatVector x00 = FloatVector.fromArray(S, x, x0 + i);
+        FloatVector x01 = FloatVector.fromArray(S, x, x0 + i + L);
+        FloatVector x10 = FloatVector.fromArray(S, x, x1 + i);
+        FloatVector x11 = FloatVector.fromArray(S, x, x1 + i + L);
+        acc0 = u.fma(x00, acc0);
+        acc1 = w.fma(x01, acc1);
+        acc2 = u.fma(x10, acc2);
+        acc3 = w.fma(x11, acc3);
+        x10.fma(va1, x00.fma(va0, FloatVector.fromArray(S, y, yo + i))).intoArray(y, yo + i);
+        x11.fma(va1, x01.fma(va0, FloatVector.fromArray(S, y, yo + i + L))).intoArray(y, yo + i + L);
+      }
+      if (i < bound) {
+        FloatVector u = FloatVector.fromArray(S, a, ao + i);
+        FloatVector x00 = FloatVector.fromArray(S, x, x0 + i);
+        FloatVector x10 = FloatVector.fromArray(S, x, x1 + i);
+        acc0 = u.fma(x00, acc0);
+        acc2 = u.fma(x10, acc2);
+        x10.fma(va1, x00.fma(va0, FloatVector.fromArray(S, y, yo + i))).intoArray(y, yo + i);
+        i += L;
+      }
+      acc0 = acc0.add(acc1);
+      acc0 = acc0.add(acc0.rearrange(SWAP_HALF));
+      acc0 = acc0.add(acc0.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        acc0 = acc0.add(acc0.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        acc0 = acc0.add(acc0.rearrange(SWAP_SIXTEENTH));
+      }
+      s0 = acc0.lane(0);
+      acc2 = acc2.add(acc3);
+      acc2 = acc2.add(acc2.rearrange(SWAP_HALF));
+      acc2 = acc2.add(acc2.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        acc2 = acc2.add(acc2.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        acc2 = acc2.add(acc2.rearrange(SWAP_SIXTEENTH));
+      }
+      s1 = acc2.lane(0);
+    }
+    for (; i < n; i++) {
+      s0 += a[ao + i] * x[x0 + i];
+      s1 += a[ao + i] * x[x1 + i];
+      y[yo + i] += alpha0 * x[x0 + i];
+      y[yo + i] += alpha1 * x[x1 + i];
+    }
+    d[d0] += s0;
+    d[d1] += s1;
+  }
+
   /** y[yo..yo+n) += x[xo..xo+n). */
   private static void addInto(float[] y, int yo, float[] x, int xo, int n) {
     int bound = S.loopBound(n);
@@ -1556,39 +1627,57 @@ public final class SimdKernels implements Kernels {
       int kvh = (bg % KVH) * hs;
       int base = qkvOff + b * T * R;
       int dbase = dqkvOff + b * T * R;
+      int v0 = C + KVH * hs + kvh;
       for (int h = (bg % KVH) * group; h < (bg % KVH + 1) * group; h++) {
-        for (int t = 0; t < T; t++) {
-          int row = ((b * NH + h) * T + t) * T;
-          int a = attOff + row;
-          int da = dattOff + row;
-          int dpre = dpreattOff + row;
-          int q = base + t * R + h * hs;
-          int dq = dbase + t * R + h * hs;
+        // rows t and t + 1 together through the weighted sum of the values: each value row read once for both
+        for (int t = 0; t < T; t += 2) {
+          int a = attOff + ((b * NH + h) * T + t) * T;
+          int da = dattOff + ((b * NH + h) * T + t) * T;
           int dy = doutOff + (b * T + t) * C + h * hs;
-          int count = t + 1;
-          // through the weighted sum of the values
-          for (int t2 = 0; t2 < count; t2++) {
-            int off = t2 * R + C + KVH * hs + kvh;
-            datt[da + t2] += dotAxpy(qkv, base + off, dout, dy, dqkv, dbase + off, att[a + t2], hs);
-          }
-          // through the softmax: dpreatt[t3] += att[t3] * (datt[t3] - sum_t2 att[t2] * datt[t2])
-          float weighted = dot(att, a, datt, da, count);
-          int bound = S.loopBound(count);
-          int t3 = 0;
-          if (bound > 0) {
-            FloatVector vw = FloatVector.broadcast(S, weighted);
-            for (; t3 < bound; t3 += L) {
-              FloatVector p = FloatVector.fromArray(S, att, a + t3);
-              FloatVector g = FloatVector.fromArray(S, datt, da + t3).sub(vw);
-              p.fma(g, FloatVector.fromArray(S, dpreatt, dpre + t3)).intoArray(dpreatt, dpre + t3);
+          if (t + 1 < T) {
+            for (int t2 = 0; t2 <= t; t2++) {
+              int off = t2 * R + v0;
+              dotAxpy2(qkv, base + off, dout, dy, dy + C, dqkv, dbase + off, att[a + t2], att[a + T + t2], datt,
+                  da + t2, da + T + t2, hs);
+            }
+            int off = (t + 1) * R + v0;
+            datt[da + T + t + 1] += dotAxpy(qkv, base + off, dout, dy + C, dqkv, dbase + off, att[a + T + t + 1], hs);
+          } else {
+            for (int t2 = 0; t2 <= t; t2++) {
+              int off = t2 * R + v0;
+              datt[da + t2] += dotAxpy(qkv, base + off, dout, dy, dqkv, dbase + off, att[a + t2], hs);
             }
           }
-          for (; t3 < count; t3++) {
-            dpreatt[dpre + t3] += att[a + t3] * (datt[da + t3] - weighted);
+          for (int tr = t; tr < Math.min(t + 2, T); tr++) {
+            int row = ((b * NH + h) * T + tr) * T;
+            softmaxBackwardRow(dpreatt, dpreattOff + row, datt, dattOff + row, att, attOff + row, tr + 1);
+            scoresBackward(dqkv, dbase + tr * R + h * hs, dbase + C + kvh, qkv, base + tr * R + h * hs,
+                base + C + kvh, R, dpreatt, dpreattOff + row, scale, tr + 1, hs);
           }
-          scoresBackward(dqkv, dq, dbase + C + kvh, qkv, q, base + C + kvh, R, dpreatt, dpre, scale, count, hs);
         }
       }
+    }
+  }
+
+  /**
+   * Attention's backward pass through one row of the softmax, over its causal prefix t3 &lt; count:
+   * dpreatt[t3] += att[t3]·(datt[t3] - sum over t2 of att[t2]·datt[t2]).
+   */
+  private static void softmaxBackwardRow(float[] dpreatt, int dpre, float[] datt, int da, float[] att, int a,
+      int count) {
+    float weighted = dot(att, a, datt, da, count);
+    int bound = S.loopBound(count);
+    int t3 = 0;
+    if (bound > 0) {
+      FloatVector vw = FloatVector.broadcast(S, weighted);
+      for (; t3 < bound; t3 += L) {
+        FloatVector p = FloatVector.fromArray(S, att, a + t3);
+        FloatVector g = FloatVector.fromArray(S, datt, da + t3).sub(vw);
+        p.fma(g, FloatVector.fromArray(S, dpreatt, dpre + t3)).intoArray(dpreatt, dpre + t3);
+      }
+    }
+    for (; t3 < count; t3++) {
+      dpreatt[dpre + t3] += att[a + t3] * (datt[da + t3] - weighted);
     }
   }
 
