@@ -23,10 +23,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Threads: kernels large enough to pay for a hand-off ({@link WorkerPool#MIN_PARALLEL_WORK}) split over the
  * {@link WorkerPool}: matmul forward, layernorm, softmax and the encoder by rows; matmul backward's dinp by rows and
- * its dweight and dbias by output channel; attention by (batch, head); pointwise kernels by ranges of whole
+ * its dweight and dbias by output channel; attention by (batch, head); pointwise kernels and zero by ranges of whole
  * vectors; decoding's matrix-vector products (float32 and bfloat16) by output rows, and its attention by head. Every output element is computed by one thread in the same order as on one thread, so results are
- * bit-identical for every thread count. {@code encoderBackward} (a scatter-add into token rows),
- * {@code crossEntropyForward} (a sum over rows) and {@code zero} stay on the calling thread.
+ * bit-identical for every thread count. {@code encoderBackward} (a scatter-add into token rows) and
+ * {@code crossEntropyForward} (a sum over rows) stay on the calling thread.
  *
  * <p>Allocation: none once C2 has compiled the kernels, provided that no vector reaches a call C2 does not inline
  * (hence the helpers below return scalars or write arrays), and that every vector loop with a loop-carried vector
@@ -2017,8 +2017,22 @@ public final class SimdKernels implements Kernels {
 
   @Override
   public void zero(float[] a, int off, int n) {
-    Arrays.fill(a, off, off + n, 0.0f);
+    WorkerPool pool = WorkerPool.acquire(n);
+    if (pool == null) {
+      Arrays.fill(a, off, off + n, 0.0f);
+      return;
+    }
+    Args args = pool.args();
+    args.f0 = a;
+    args.i0 = off;
+    pool.run(ZERO, n, L);
   }
+
+  /**
+   * Shares of {@link #zero}: a step zeroes every gradient and, per layer, attention's two B·NH·T·T buffers (6 MiB
+   * each at medium); one thread alone writes memory at well under what two can.
+   */
+  private static final RangeTask ZERO = (a, from, to) -> Arrays.fill(a.f0, a.i0 + from, a.i0 + to, 0.0f);
 
   // ---------------------------------------------------------------------------------------------------------------
   // Decoding and the LLAMA family: grouped-query attention, decoding against a KV cache, RMSNorm, RoPE, SwiGLU.

@@ -182,6 +182,18 @@ class ParallelKernelsTest {
   }
 
   @Test
+  void zeroClearsExactlyItsRangeOnThreeThreads() {
+    WorkerPool.setThreads(3);
+    int n = 3 * (int) WorkerPool.MIN_PARALLEL_WORK + 5; // shared, with a ragged last share
+    float[] a = random(new SplittableRandom(5), n, 1, 2);
+    K.zero(a, PAD, n);
+    for (int i = 0; i < a.length; i++) {
+      boolean inside = i >= PAD && i < PAD + n;
+      assertTrue(inside ? a[i] == 0.0f && Float.floatToRawIntBits(a[i]) == 0 : Float.isNaN(a[i]), "element " + i);
+    }
+  }
+
+  @Test
   void workersAreNamedDaemons() {
     WorkerPool.setThreads(3);
     assertEquals(3, WorkerPool.threads());
