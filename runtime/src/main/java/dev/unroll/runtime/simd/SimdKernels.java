@@ -1049,14 +1049,21 @@ public final class SimdKernels implements Kernels {
       int dbiasOff, float[] dout, int doutOff, float[] inp, int inpOff, float[] weight, int weightOff, int N, int C,
       int OC) {
     long work = 2L * N * C * OC;
-    // dinp (N,C) += dout (N,OC) · weight (OC,C), by rows of dinp
+    // dinp (N,C) += dout (N,OC) · weight (OC,C), by rows of dinp, or by columns when there are fewer rows than
+    // columns: each share packs every block of the weight it reads, and a share of few rows spreads that over few
+    // tiles (gpt2's classifier, 50304 x 768, was packed once per share of 64 rows). Either way each element gets
+    // the same operations, so the same bits.
     WorkerPool pool = WorkerPool.acquire(work);
     if (pool == null) {
-      matmulBackwardInputRows(dinp, dinpOff, dout, doutOff, weight, weightOff, N, C, OC, 0, N);
+      matmulBackwardInput(dinp, dinpOff, dout, doutOff, weight, weightOff, N, C, OC, 0, N, 0, C);
     } else {
       matmulBackwardArgs(pool, dinp, dinpOff, dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff,
           weight, weightOff, N, C, OC);
-      pool.run(MATMUL_BACKWARD_INPUT, N, 6);
+      if (N >= C) {
+        pool.run(MATMUL_BACKWARD_INPUT_ROWS, N, 6);
+      } else {
+        pool.run(MATMUL_BACKWARD_INPUT_COLUMNS, C, 2 * L);
+      }
     }
     // dweight (OC,C) += doutᵀ (OC,N) · inp (N,C) and dbias, by output channel: each element sums over N in order
     pool = WorkerPool.acquire(work);
@@ -1090,16 +1097,23 @@ public final class SimdKernels implements Kernels {
     a.i8 = OC;
   }
 
-  private static final RangeTask MATMUL_BACKWARD_INPUT = (a, from, to) -> matmulBackwardInputRows(a.f0, a.i0, a.f3,
-      a.i3, a.f5, a.i5, a.i6, a.i7, a.i8, from, to);
+  private static final RangeTask MATMUL_BACKWARD_INPUT_ROWS = (a, from, to) -> matmulBackwardInput(a.f0, a.i0, a.f3,
+      a.i3, a.f5, a.i5, a.i6, a.i7, a.i8, from, to, 0, a.i7);
+
+  private static final RangeTask MATMUL_BACKWARD_INPUT_COLUMNS = (a, from, to) -> matmulBackwardInput(a.f0, a.i0,
+      a.f3, a.i3, a.f5, a.i5, a.i6, a.i7, a.i8, 0, a.i6, from, to);
 
   private static final RangeTask MATMUL_BACKWARD_WEIGHT = (a, from, to) -> matmulBackwardWeightRows(a.f1, a.i1,
       a.f2, a.i2, a.f3, a.i3, a.f4, a.i4, a.i6, a.i7, a.i8, from, to);
 
-  /** Rows [from, to) of dinp in {@link #matmulBackward}: dinp += dout · weight, blocked by {@link #gemmBlocks}. */
-  private static void matmulBackwardInputRows(float[] dinp, int dinpOff, float[] dout, int doutOff, float[] weight,
-      int weightOff, int N, int C, int OC, int from, int to) {
-    gemmBlocks(dinp, dinpOff + from * C, dout, doutOff + from * OC, OC, 1, weight, weightOff, to - from, OC, C);
+  /**
+   * Rows [r0, r1) by columns [j0, j1) of dinp in {@link #matmulBackward}: dinp += dout · weight, blocked by
+   * {@link #gemmBlocks}; j0 is a multiple of two vectors.
+   */
+  private static void matmulBackwardInput(float[] dinp, int dinpOff, float[] dout, int doutOff, float[] weight,
+      int weightOff, int N, int C, int OC, int r0, int r1, int j0, int j1) {
+    gemmBlocks(dinp, dinpOff + r0 * C + j0, dout, doutOff + r0 * OC, OC, 1, weight, weightOff + j0, C, r1 - r0, OC,
+        j1 - j0);
   }
 
   /**
@@ -1108,7 +1122,7 @@ public final class SimdKernels implements Kernels {
    */
   private static void matmulBackwardWeightRows(float[] dweight, int dweightOff, float[] dbias, int dbiasOff,
       float[] dout, int doutOff, float[] inp, int inpOff, int N, int C, int OC, int from, int to) {
-    gemmBlocks(dweight, dweightOff + from * C, dout, doutOff + from, 1, OC, inp, inpOff, to - from, N, C);
+    gemmBlocks(dweight, dweightOff + from * C, dout, doutOff + from, 1, OC, inp, inpOff, C, to - from, N, C);
     // dbias (OC) += column sums of dout
     if (dbias != null) {
       int vecEnd = Math.min(to, S.loopBound(OC));
@@ -1131,20 +1145,20 @@ public final class SimdKernels implements Kernels {
   }
 
   /**
-   * c (M by C, rows of C floats) += a (M by K; a[r, k] at a0 + r*ars + k*aks) times b (K by C, rows of C floats),
-   * by blocks of GEMM_NC columns and GEMM_KC terms: each block of b is packed into the thread's panels (128 KiB,
-   * in L2 while the rows pass by), and each six-row tile of c takes GEMM_KC terms in registers between a load and a
-   * store (short runs spend their time loading and storing c). Terms in order of k.
+   * c (M by cols, rows ld floats apart) += a (M by K; a[r, k] at a0 + r*ars + k*aks) times b (K by cols, rows ld
+   * floats apart), by blocks of GEMM_NC columns and GEMM_KC terms: each block of b is packed into the thread's
+   * panels (128 KiB, in L2 while the rows pass by), and each six-row tile of c takes GEMM_KC terms in registers
+   * between a load and a store (short runs spend their time loading and storing c). Terms in order of k.
    */
-  private static void gemmBlocks(float[] c, int c0, float[] a, int a0, int ars, int aks, float[] b, int b0, int M,
-      int K, int C) {
+  private static void gemmBlocks(float[] c, int c0, float[] a, int a0, int ars, int aks, float[] b, int b0, int ld,
+      int M, int K, int cols) {
     float[] panels = PANELS.get();
-    for (int j0 = 0; j0 < C; j0 += GEMM_NC) {
-      int jt = Math.min(GEMM_NC, C - j0);
+    for (int j0 = 0; j0 < cols; j0 += GEMM_NC) {
+      int jt = Math.min(GEMM_NC, cols - j0);
       for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
         int kt = Math.min(GEMM_KC, K - k0);
-        packRows(b, b0 + k0 * C + j0, C, kt, jt, panels);
-        gemmPanels(c, c0 + j0, C, a, a0 + k0 * aks, ars, aks, panels, M, kt, jt);
+        packRows(b, b0 + k0 * ld + j0, ld, kt, jt, panels);
+        gemmPanels(c, c0 + j0, ld, a, a0 + k0 * aks, ars, aks, panels, M, kt, jt);
       }
     }
   }
