@@ -22,9 +22,11 @@ import jdk.incubator.vector.VectorSpecies;
  * which gives the same bits interpreted or compiled (so results are deterministic).
  *
  * <p>Threads: kernels large enough to pay for a hand-off ({@link WorkerPool#MIN_PARALLEL_WORK}) split over the
- * {@link WorkerPool}: matmul forward, layernorm, softmax and the encoder by rows; matmul backward's dinp by rows and
- * its dweight and dbias by output channel; attention by (batch, head); pointwise kernels and zero by ranges of whole
- * vectors; decoding's matrix-vector products (float32 and bfloat16) by output rows, and its attention by head. Every output element is computed by one thread in the same order as on one thread, so results are
+ * {@link WorkerPool}: matmul forward by output channel from 32 rows (by rows below), layernorm, softmax and the
+ * encoder by rows; matmul backward's dinp by rows (by columns when it has fewer rows than columns) and its dweight
+ * and dbias by output channel; attention by (batch, head); pointwise kernels and zero by ranges of whole vectors;
+ * decoding's matrix-vector products (float32 and bfloat16) by output rows, one share per thread, and its attention
+ * by head. Every output element is computed by one thread in the same order as on one thread, so results are
  * bit-identical for every thread count. {@code encoderBackward} (a scatter-add into token rows) and
  * {@code crossEntropyForward} (a sum over rows) stay on the calling thread.
  *
@@ -65,8 +67,8 @@ public final class SimdKernels implements Kernels {
   private static final int TILE_FLOATS = 32 * 1024;
 
   /**
-   * A backward GEMM's blocks: GEMM_KC terms by GEMM_NC columns of the operand it reuses (128 KiB, in L2). Shares of
-   * rows are multiples of six (the GEMM's tile), so that few rows take its slower remainder loops.
+   * A GEMM's blocks: GEMM_KC terms by GEMM_NC columns of the operand it reuses (128 KiB, in L2). Shares of rows are
+   * multiples of six (the GEMM's tile), so that few rows take its slower remainder loops.
    */
   private static final int GEMM_KC = 256;
   private static final int GEMM_NC = 128;
