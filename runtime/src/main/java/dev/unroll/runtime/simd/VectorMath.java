@@ -98,7 +98,10 @@ final class VectorMath {
 
   /** e^x, lane by lane, for a vector of the preferred species. */
   static FloatVector exp(FloatVector x) {
-    FloatVector c = x.max(V_EXP_MIN).min(V_EXP_MAX);
+    // the clamp as compares and blends: the same lanes as max then min (NaN stays NaN, and the bounds are far from
+    // ±0), but Java's max and min are emulated on x86 for NaN and signed zeros, and cost three times as much
+    FloatVector c = x.blend(V_EXP_MIN, x.lt(V_EXP_MIN));
+    c = c.blend(V_EXP_MAX, V_EXP_MAX.lt(c));
     FloatVector k = c.fma(V_LOG2E, V_ROUNDER).sub(V_ROUNDER);
     FloatVector r = k.fma(V_NEG_LN2_HI, V_ZERO).add(c); // k·(-LN2_HI) is exact: LN2_HI has 10 significant bits
     r = k.fma(V_NEG_LN2_LO, r);
@@ -131,7 +134,8 @@ final class VectorMath {
 
   /** tanh(x) = sign(x)·(1 - 2 / (e^(2|x|) + 1)), lane by lane, for a vector of the preferred species. */
   static FloatVector tanh(FloatVector x) {
-    FloatVector a = x.abs().min(V_TANH_CLAMP);
+    FloatVector a = x.abs();
+    a = a.blend(V_TANH_CLAMP, V_TANH_CLAMP.lt(a)); // min(a, clamp), as in exp
     FloatVector e = exp(a.add(a));
     FloatVector t = V_TWO.div(e.add(V_ONE)).neg().add(V_ONE);
     VectorMask<Float> negative = x.lt(V_ZERO);

@@ -20,6 +20,10 @@ class VectorMathTest {
     x[1] = -0f;
     x[2] = 88.3f;
     x[3] = -87.3f;
+    x[4] = Float.NaN;
+    x[5] = Float.POSITIVE_INFINITY;
+    x[6] = Float.NEGATIVE_INFINITY;
+    x[7] = 9f;
     return x;
   }
 
