@@ -63,7 +63,7 @@ public final class SimdKernels implements Kernels {
   private static final VectorShuffle<Float> SWAP_EIGHTH = swap(L / 8);
   private static final VectorShuffle<Float> SWAP_SIXTEENTH = swap(L / 16);
 
-  /** Floats of the operand a matmul tile reuses (128 KiB): it stays in L2 while the other operand streams. */
+  /** Floats of the weight rows the dot-product forward reuses (128 KiB): they stay in L2 while the rows stream. */
   private static final int TILE_FLOATS = 32 * 1024;
 
   /**
@@ -626,8 +626,8 @@ public final class SimdKernels implements Kernels {
       return;
     }
     if (N >= GEMM_FORWARD_ROWS) {
-      // shares of output channels, so that each weight tile is transposed once; they start at whole vectors, so
-      // only the last channels (past the last whole vector) take the scalar tail, as on one thread
+      // shares of output channels, so that each block of the weight is packed once; they start at whole vectors,
+      // so only the last channels (past the last whole vector) take the scalar tail, as on one thread
       pool.run(MATMUL_FORWARD_GEMM, OC, L);
       return;
     }
@@ -636,7 +636,7 @@ public final class SimdKernels implements Kernels {
   }
 
   /**
-   * From this many rows, the forward runs as a GEMM on transposed tiles of the weight ({@link #matmulForwardGemm});
+   * From this many rows, the forward runs as a GEMM on packed blocks of the weight ({@link #matmulForwardGemm});
    * below, as dot products ({@link #matmulForwardRows}), where transposing the weight would cost more than it saves.
    */
   private static final int GEMM_FORWARD_ROWS = 32;
@@ -1650,19 +1650,19 @@ public final class SimdKernels implements Kernels {
           int a = attOff + ((b * NH + h) * T + t) * T;
           int da = dattOff + ((b * NH + h) * T + t) * T;
           int dy = doutOff + (b * T + t) * C + h * hs;
-          if (t + 1 < T) {
-            for (int t2 = 0; t2 <= t; t2++) {
-              int off = t2 * R + v0;
+          boolean pair = t + 1 < T;
+          for (int t2 = 0; t2 <= t; t2++) {
+            int off = t2 * R + v0;
+            if (pair) {
               dotAxpy2(qkv, base + off, dout, dy, dy + C, dqkv, dbase + off, att[a + t2], att[a + T + t2], datt,
                   da + t2, da + T + t2, hs);
-            }
-            int off = (t + 1) * R + v0;
-            datt[da + T + t + 1] += dotAxpy(qkv, base + off, dout, dy + C, dqkv, dbase + off, att[a + T + t + 1], hs);
-          } else {
-            for (int t2 = 0; t2 <= t; t2++) {
-              int off = t2 * R + v0;
+            } else {
               datt[da + t2] += dotAxpy(qkv, base + off, dout, dy, dqkv, dbase + off, att[a + t2], hs);
             }
+          }
+          if (pair) { // the second row's own last key
+            int off = (t + 1) * R + v0;
+            datt[da + T + t + 1] += dotAxpy(qkv, base + off, dout, dy + C, dqkv, dbase + off, att[a + T + t + 1], hs);
           }
           for (int tr = t; tr < Math.min(t + 2, T); tr++) {
             int row = ((b * NH + h) * T + tr) * T;
