@@ -2154,7 +2154,10 @@ public final class SimdKernels implements Kernels {
   @Override
   public void attentionDecode(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff,
       float[] kcache, int kOff, float[] vcache, int vOff, int pos, int T, int NH, int KVH, int hs) {
-    WorkerPool pool = WorkerPool.acquire(4L * NH * (pos + 1) * hs);
+    // weighed as four times its flops: between the products, whose weights stream through the caches, the keys and
+    // values come from memory, and the softmax's exps are slow; at 4x flops, stories15M's attention stayed on one
+    // thread below position 113 and took about a tenth of each token (two threads: 599 -> 636 tok/s, medians)
+    WorkerPool pool = WorkerPool.acquire(16L * NH * (pos + 1) * hs);
     if (pool == null) {
       attentionDecodeHeads(out, outOff, att, attOff, q, qOff, kcache, kOff, vcache, vOff, pos, T, NH, KVH, hs, 0,
           NH);
@@ -2176,8 +2179,9 @@ public final class SimdKernels implements Kernels {
     a.i7 = NH;
     a.i8 = KVH;
     a.i9 = hs;
-    // each head on one thread, as on one thread alone
-    pool.run(ATTENTION_DECODE, NH, 1);
+    // each head on one thread, as on one thread alone; one share per thread (6 heads cut in pairs left one thread
+    // two shares and the other one)
+    pool.run(ATTENTION_DECODE, NH, onePerThread(NH, 1));
   }
 
   private static final RangeTask ATTENTION_DECODE = (a, from, to) -> attentionDecodeHeads(a.f0, a.i0, a.f1, a.i1,
