@@ -6,6 +6,7 @@ import dev.unroll.runtime.WorkerPool;
 import dev.unroll.runtime.WorkerPool.Args;
 import dev.unroll.runtime.WorkerPool.RangeTask;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -2278,10 +2279,60 @@ public final class SimdKernels implements Kernels {
     }
   }
 
-  /** The scalar reference's loop: a few sines and cosines per pair, cheap beside the matmuls around it. */
+  /**
+   * The scalar reference's loop, with each angle's cosine and sine read from a table ({@link #ropeAngles}) instead
+   * of computed: the same floats, so the same bits. Decoding rotates q and k of every layer at one position, and
+   * computing a power, a cosine and a sine per pair each time cost about 2% of a stories15M token.
+   */
   @Override
   public void rope(float[] x, int off, int rows, int stride, int width, int hs, int T, int pos0, int sign) {
-    dev.unroll.runtime.scalar.ScalarKernels.INSTANCE.rope(x, off, rows, stride, width, hs, T, pos0, sign);
+    if ((hs & 1) != 0 || hs / 2 >= ROPE_ANGLES.length()) {
+      dev.unroll.runtime.scalar.ScalarKernels.INSTANCE.rope(x, off, rows, stride, width, hs, T, pos0, sign);
+      return;
+    }
+    float[] angles = ropeAngles(hs, pos0 + Math.min(rows, T), T);
+    for (int r = 0; r < rows; r++) {
+      int row = off + r * stride;
+      int a = (pos0 + r % T) * hs;
+      for (int headDim = 0; headDim < hs; headDim += 2) {
+        float fcr = angles[a + headDim];
+        float fci = sign * angles[a + headDim + 1];
+        for (int i = headDim; i < width; i += hs) {
+          float v0 = x[row + i];
+          float v1 = x[row + i + 1];
+          x[row + i] = v0 * fcr - v1 * fci;
+          x[row + i + 1] = v0 * fci + v1 * fcr;
+        }
+      }
+    }
+  }
+
+  /** Per even head size (index hs / 2): the cosines and sines of {@link #ropeAngles}, shared by every model. */
+  private static final AtomicReferenceArray<float[]> ROPE_ANGLES = new AtomicReferenceArray<>(1024);
+
+  /**
+   * For head size {@code hs}, a table of at least {@code positions} positions: at position p, pair j, the cosine
+   * and sine of p · 10000^(-2j/hs), computed as the scalar reference computes them. Made once per head size, for
+   * {@code T} positions (or more when asked), so that a model's steps allocate nothing; a racing thread may make the
+   * same table twice, harmlessly, since the values are the same.
+   */
+  private static float[] ropeAngles(int hs, int positions, int T) {
+    float[] t = ROPE_ANGLES.get(hs / 2);
+    if (t != null && t.length >= positions * hs) {
+      return t;
+    }
+    int n = Math.max(positions, Math.max(T, t == null ? 0 : t.length / hs));
+    t = new float[n * hs];
+    for (int headDim = 0; headDim < hs; headDim += 2) {
+      float freq = 1.0f / (float) Math.pow(10000.0f, headDim / (float) hs);
+      for (int pos = 0; pos < n; pos++) {
+        float val = pos * freq;
+        t[pos * hs + headDim] = (float) Math.cos(val);
+        t[pos * hs + headDim + 1] = (float) Math.sin(val);
+      }
+    }
+    // keep the larger table when another thread made one meanwhile
+    return ROPE_ANGLES.accumulateAndGet(hs / 2, t, (had, made) -> had != null && had.length >= made.length ? had : made);
   }
 
   @Override

@@ -12,6 +12,7 @@ import dev.unroll.runtime.scalar.ScalarKernels;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -234,6 +235,29 @@ class SimdLlamaKernelsTest {
       ks[k].rope(y[k], PAD + s.C(), s.N(), s.R(), s.KVH() * s.hs() & ~1, s.hs() + s.hs() % 2, s.T(), 0, +1);
     }
     assertClose("rope", y[0], y[1], 0);
+  }
+
+  /**
+   * Decoding rotates one row at a time at any position of the context, forwards and back. The SIMD kernel reads its
+   * angles from a table made once per head size, so head sizes are interleaved, positions come in any order, and a
+   * second, longer context makes the table grow. Same bits as the reference.
+   */
+  @Test
+  void ropeOneRowAtAnyPosition() {
+    SplittableRandom rnd = new SplittableRandom(11);
+    int[] headSizes = {48, 2, 64, 48, 130};
+    for (int round = 0; round < 400; round++) {
+      int T = round < 200 ? 300 : 1000;
+      int hs = headSizes[round % headSizes.length];
+      int width = hs * (1 + rnd.nextInt(3));
+      int pos = round % 200 < 5 ? T - 1 : rnd.nextInt(T);
+      int sign = rnd.nextBoolean() ? 1 : -1;
+      float[] x = random(rnd, width, -1, 1);
+      float[] y = x.clone();
+      REF.rope(x, PAD, 1, width, width, hs, T, pos, sign);
+      SIMD.rope(y, PAD, 1, width, width, hs, T, pos, sign);
+      assertClose("rope hs=" + hs + " T=" + T + " pos=" + pos + " sign=" + sign, x, y, 0);
+    }
   }
 
   @ParameterizedTest
