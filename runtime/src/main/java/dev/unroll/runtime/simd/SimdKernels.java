@@ -18,9 +18,12 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link Kernels} on the Java Vector API, with the species the CPU prefers. Vector bodies with scalar tails;
  * matmuls are register-blocked GEMMs (six rows by two vectors of columns at a time, on blocks of the reused
  * operand packed into panels that stay in L2; the forward as dot products, four rows by two weight rows, below 32
- * rows); decoding's matrix-vector products read four streams at a time. Results match {@code ScalarKernels} up to float
- * rounding: sums run in a different order, products are fused, and exp and tanh come from {@link VectorMath},
- * which gives the same bits interpreted or compiled (so results are deterministic).
+ * rows); training's attention runs on the same six-by-two micro-kernel, per (batch, head): the scores, the
+ * weighted sum and the four backward products are GEMMs over packed panels of keys, values, queries or dout (heads
+ * up to 128 wide; wider heads take dot products); decoding's matrix-vector products read four streams at a time.
+ * Results match {@code ScalarKernels} up to float rounding: sums run in a different order, products are fused, and
+ * exp and tanh come from {@link VectorMath}, which gives the same bits interpreted or compiled (so results are
+ * deterministic).
  *
  * <p>Threads: kernels large enough to pay for a hand-off ({@link WorkerPool#MIN_PARALLEL_WORK}) split over the
  * {@link WorkerPool}: matmul forward by output channel from 32 rows (by rows below), layernorm, softmax and the
@@ -1413,11 +1416,96 @@ public final class SimdKernels implements Kernels {
       a.f2, a.i2, a.f3, a.i3, a.i4, a.i5, a.i6, a.i7, from, to);
 
   /**
+   * {@link #attentionForwardHeads} as two GEMMs per (batch, head) on the thread's packed panels: the scores
+   * q·kᵀ·scale by six-row strips against blocks of GEMM_NC keys (k transposed and scaled as it is packed), each
+   * strip only as far as its last row's keys; the causal softmax row by row; then att·v by strips against blocks of
+   * GEMM_KC value rows, each strip only as far as its last row's keys. The terms of every output are summed in
+   * order. Entries past a row's own position inside a strip's last tile are computed and then overwritten: the
+   * softmax zeroes preatt there, and att is zero there, so they add nothing to the values' sum.
+   */
+  private static void attentionForwardGemm(float[] out, int outOff, float[] preatt, int preattOff, float[] att,
+      int attOff, float[] qkv, int qkvOff, int T, int NH, int KVH, int hs, int from, int to) {
+    int R = (NH + 2 * KVH) * hs;
+    int C = NH * hs;
+    int group = NH / KVH;
+    float scale = (float) (1.0 / (float) Math.sqrt(hs));
+    float[] panels = PANELS.get();
+    for (int bh = from; bh < to; bh++) {
+      int b = bh / NH;
+      int h = bh % NH;
+      int kvh = (h / group) * hs;
+      int base = qkvOff + b * T * R;
+      int q0 = base + h * hs;
+      int k0 = base + C + kvh;
+      int v0 = base + C + KVH * hs + kvh;
+      int pre = preattOff + bh * T * T;
+      int a0 = attOff + bh * T * T;
+      for (int j0 = 0; j0 < T; j0 += GEMM_NC) {
+        int jt = Math.min(GEMM_NC, T - j0);
+        packTransposed(qkv, k0 + j0 * R, R, hs, jt, panels);
+        scale(panels, 0, scale, hs * jt);
+        for (int r = j0 / 6 * 6; r < T; r += 6) {
+          int m = Math.min(6, T - r);
+          int cols = Math.min(jt, (r + m - j0 + 2 * L - 1) / (2 * L) * (2 * L));
+          for (int i = 0; i < m; i++) {
+            int row = pre + (r + i) * T + j0;
+            Arrays.fill(preatt, row, row + cols, 0.0f);
+          }
+          stripGemm(preatt, pre + r * T + j0, T, qkv, q0 + r * R, R, 1, panels, hs, 0, m, hs, jt, cols);
+        }
+      }
+      for (int t = 0; t < T; t++) {
+        causalSoftmaxRow(preatt, pre + t * T, att, a0 + t * T, t + 1, T);
+        int y = outOff + (b * T + t) * C + h * hs;
+        Arrays.fill(out, y, y + hs, 0.0f);
+      }
+      for (int c0 = 0; c0 < T; c0 += GEMM_KC) {
+        int kt = Math.min(GEMM_KC, T - c0);
+        packRows(qkv, v0 + c0 * R, R, kt, hs, panels);
+        for (int r = c0 / 6 * 6; r < T; r += 6) {
+          int m = Math.min(6, T - r);
+          int K = Math.min(kt, r + m - c0);
+          stripGemm(out, outOff + (b * T + r) * C + h * hs, C, att, a0 + r * T + c0, T, 1, panels, kt, 0, m, K, hs,
+              hs);
+        }
+      }
+    }
+  }
+
+  /**
+   * c (m &lt;= 6 rows, ldc apart) += a (m by K) times terms [koff, koff + K) and the first {@code cols} columns of
+   * panels packed by {@link #packRows} or {@link #packTransposed} from {@code kt} terms and {@code width} columns;
+   * {@code cols} is {@code width} or a multiple of two vectors, and a0 points at term koff of a's first row.
+   */
+  private static void stripGemm(float[] c, int c0, int ldc, float[] a, int a0, int ars, int aks, float[] panels,
+      int kt, int koff, int m, int K, int width, int cols) {
+    int full = cols / (2 * L);
+    for (int p = 0; p < full; p++) {
+      int b0 = (p * kt + koff) * 2 * L;
+      if (m == 6) {
+        gemm6x2(c, c0 + p * 2 * L, ldc, a, a0, ars, aks, panels, b0, 2 * L, K);
+      } else {
+        gemmAccumulateFrom(c, c0 + p * 2 * L, ldc, a, a0, ars, aks, panels, b0, 2 * L, m, K, 2 * L);
+      }
+    }
+    int w = cols - full * 2 * L;
+    if (w > 0) {
+      gemmAccumulateFrom(c, c0 + full * 2 * L, ldc, a, a0, ars, aks, panels, full * kt * 2 * L + koff * w, w, m, K,
+          w);
+    }
+  }
+
+  /**
    * (batch, query head) pairs [from, to), numbered b·NH + h, of {@link #attentionForwardGqa}. A row of qkv holds
-   * q (NH·hs), k and v (KVH·hs each); query head h reads kv head h / (NH / KVH). GPT-2 is KVH = NH.
+   * q (NH·hs), k and v (KVH·hs each); query head h reads kv head h / (NH / KVH). GPT-2 is KVH = NH. Heads up to
+   * GEMM_NC wide run as GEMMs ({@link #attentionForwardGemm}); wider ones as the dot products below.
    */
   private static void attentionForwardHeads(float[] out, int outOff, float[] preatt, int preattOff, float[] att,
       int attOff, float[] qkv, int qkvOff, int T, int NH, int KVH, int hs, int from, int to) {
+    if (hs <= GEMM_NC) {
+      attentionForwardGemm(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, T, NH, KVH, hs, from, to);
+      return;
+    }
     int R = (NH + 2 * KVH) * hs;
     int C = NH * hs;
     int group = NH / KVH;
@@ -1624,17 +1712,110 @@ public final class SimdKernels implements Kernels {
     pool.run(ATTENTION_BACKWARD, B * KVH, 1);
   }
 
+  /**
+   * {@link #attentionBackwardHeads} as GEMMs per (batch, query head) on the thread's packed panels, in the order
+   * the gradients need: datt = dout·vᵀ (by strips into a scratch tile, of which each row adds only its own keys),
+   * the softmax's backward row by row into dpreatt, then dv += attᵀ·dout, dq += dpreatt·k·scale and
+   * dk += dpreattᵀ·q·scale, each strip taking only the terms its rows can reach. Terms a strip's last tile takes
+   * past a row's own position read att or dpreatt above the diagonal, which hold zeros (the forward writes them;
+   * nothing writes dpreatt there), so they add nothing.
+   */
+  private static void attentionBackwardGemm(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff,
+      float[] datt, int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int T,
+      int NH, int KVH, int hs, int from, int to) {
+    int R = (NH + 2 * KVH) * hs;
+    int C = NH * hs;
+    int group = NH / KVH;
+    float scale = (float) (1.0 / (float) Math.sqrt(hs));
+    float[] panels = PANELS.get();
+    int scratch = GEMM_NC * GEMM_NC; // past the largest transposed block (hs <= GEMM_NC rows of GEMM_NC keys)
+    for (int bg = from; bg < to; bg++) {
+      int b = bg / KVH;
+      int kvh = (bg % KVH) * hs;
+      int base = qkvOff + b * T * R;
+      int dbase = dqkvOff + b * T * R;
+      int k0 = C + kvh;
+      int v0 = C + KVH * hs + kvh;
+      for (int h = (bg % KVH) * group; h < (bg % KVH + 1) * group; h++) {
+        int bh = b * NH + h;
+        int pa = attOff + bh * T * T;
+        int pda = dattOff + bh * T * T;
+        int pdp = dpreattOff + bh * T * T;
+        int dy = doutOff + b * T * C + h * hs;
+        // datt[t, t2] += dout[t]·v[t2], t2 <= t
+        for (int j0 = 0; j0 < T; j0 += GEMM_NC) {
+          int jt = Math.min(GEMM_NC, T - j0);
+          packTransposed(qkv, base + j0 * R + v0, R, hs, jt, panels);
+          for (int r = j0 / 6 * 6; r < T; r += 6) {
+            int m = Math.min(6, T - r);
+            int cols = Math.min(jt, (r + m - j0 + 2 * L - 1) / (2 * L) * (2 * L));
+            Arrays.fill(panels, scratch, scratch + m * GEMM_NC, 0.0f);
+            stripGemm(panels, scratch, GEMM_NC, dout, dy + r * C, C, 1, panels, hs, 0, m, hs, jt, cols);
+            for (int i = 0; i < m; i++) {
+              int n = Math.min(cols, r + i + 1 - j0);
+              addInto(datt, pda + (r + i) * T + j0, panels, scratch + i * GEMM_NC, n);
+            }
+          }
+        }
+        for (int t = 0; t < T; t++) {
+          int row = t * T;
+          softmaxBackwardRow(dpreatt, pdp + row, datt, pda + row, att, pa + row, t + 1);
+        }
+        // dv[t2] += sum over t >= t2 of att[t, t2]·dout[t]
+        for (int c0 = 0; c0 < T; c0 += GEMM_KC) {
+          int kt = Math.min(GEMM_KC, T - c0);
+          packRows(dout, dy + c0 * C, C, kt, hs, panels);
+          for (int r = 0; r < c0 + kt; r += 6) {
+            int m = Math.min(6, T - r);
+            int koff = Math.max(0, r - c0);
+            stripGemm(dqkv, dbase + r * R + v0, R, att, pa + (c0 + koff) * T + r, 1, T, panels, kt, koff, m,
+                kt - koff, hs, hs);
+          }
+        }
+        // dq[t] += sum over t2 <= t of dpreatt[t, t2]·k[t2]·scale
+        for (int c0 = 0; c0 < T; c0 += GEMM_KC) {
+          int kt = Math.min(GEMM_KC, T - c0);
+          packRows(qkv, base + c0 * R + k0, R, kt, hs, panels);
+          scale(panels, 0, scale, kt * hs);
+          for (int r = c0 / 6 * 6; r < T; r += 6) {
+            int m = Math.min(6, T - r);
+            stripGemm(dqkv, dbase + r * R + h * hs, R, dpreatt, pdp + r * T + c0, T, 1, panels, kt, 0, m,
+                Math.min(kt, r + m - c0), hs, hs);
+          }
+        }
+        // dk[t2] += sum over t >= t2 of dpreatt[t, t2]·q[t]·scale
+        for (int c0 = 0; c0 < T; c0 += GEMM_KC) {
+          int kt = Math.min(GEMM_KC, T - c0);
+          packRows(qkv, base + c0 * R + h * hs, R, kt, hs, panels);
+          scale(panels, 0, scale, kt * hs);
+          for (int r = 0; r < c0 + kt; r += 6) {
+            int m = Math.min(6, T - r);
+            int koff = Math.max(0, r - c0);
+            stripGemm(dqkv, dbase + r * R + k0, R, dpreatt, pdp + (c0 + koff) * T + r, 1, T, panels, kt, koff, m,
+                kt - koff, hs, hs);
+          }
+        }
+      }
+    }
+  }
+
   private static final RangeTask ATTENTION_BACKWARD = (a, from, to) -> attentionBackwardHeads(a.f0, a.i0, a.f1,
       a.i1, a.f2, a.i2, a.f3, a.i3, a.f4, a.i4, a.f5, a.i5, a.i6, a.i7, a.i8, a.i9, from, to);
 
   /**
    * (batch, kv head) pairs [from, to), numbered b·KVH + g, of {@link #attentionBackwardGqa}: the query heads that
    * share kv head g, in order. A pair writes only its own heads' slices of dqkv (its query heads' dq, its kv
-   * head's dk and dv), adding into them in the same order on any number of threads.
+   * head's dk and dv), adding into them in the same order on any number of threads. Heads up to GEMM_NC wide run
+   * as GEMMs ({@link #attentionBackwardGemm}); wider ones as the dot products below.
    */
   private static void attentionBackwardHeads(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff,
       float[] datt, int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int T,
       int NH, int KVH, int hs, int from, int to) {
+    if (hs <= GEMM_NC) {
+      attentionBackwardGemm(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv, qkvOff, att,
+          attOff, T, NH, KVH, hs, from, to);
+      return;
+    }
     int R = (NH + 2 * KVH) * hs;
     int C = NH * hs;
     int group = NH / KVH;
@@ -2332,7 +2513,8 @@ public final class SimdKernels implements Kernels {
       }
     }
     // keep the larger table when another thread made one meanwhile
-    return ROPE_ANGLES.accumulateAndGet(hs / 2, t, (had, made) -> had != null && had.length >= made.length ? had : made);
+    return ROPE_ANGLES.accumulateAndGet(hs / 2, t,
+        (had, made) -> had != null && had.length >= made.length ? had : made);
   }
 
   @Override

@@ -57,7 +57,9 @@ class SimdKernelsTest {
         new Shape("odd widths", 1, 9, 67, 1, 131, 131, 136),
         new Shape("several tiles", 2, 70, 256, 4, 300, 301, 320),
         // past one GEMM block in every direction (256 terms, 128 columns), each with a ragged last block
-        new Shape("several blocks", 2, 150, 264, 4, 520, 301, 320));
+        new Shape("several blocks", 2, 150, 264, 4, 520, 301, 320),
+        // attention's GEMMs past one block of keys (128) and of terms (256), heads of 32
+        new Shape("long context", 1, 300, 64, 2, 70, 65, 72));
   }
 
   private static SplittableRandom rnd(Shape s, int salt) {

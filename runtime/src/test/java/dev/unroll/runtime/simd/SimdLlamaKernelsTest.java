@@ -56,7 +56,9 @@ class SimdLlamaKernelsTest {
         new Shape("groups of 2", 1, 13, 6, 3, 6),
         new Shape("multi-head", 2, 9, 4, 4, 16),
         new Shape("one kv head, wide heads", 1, 37, 4, 1, 67),
-        new Shape("tiny", 3, 2, 2, 1, 1));
+        new Shape("tiny", 3, 2, 2, 1, 1),
+        // wider than a GEMM block of keys: attention without the GEMMs
+        new Shape("heads of 130", 1, 9, 2, 1, 130));
   }
 
 
