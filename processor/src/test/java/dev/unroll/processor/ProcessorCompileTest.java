@@ -120,6 +120,11 @@ class ProcessorCompileTest {
     assertThat(compilation).succeededWithoutWarnings();
     assertThat(compilation).generatedSourceFile("test.UnrolledTiny").contentsAsUtf8String()
         .contains("k.attentionForwardGqa(acts, L1_ATTY, acts, L1_PREATT, acts, L1_ATT, acts, L1_QKV, BATCH");
+    // bfloat16 decoding reads q, k and v in one job, and the SwiGLU's two up-projections in another
+    assertThat(compilation).generatedSourceFile("test.UnrolledTiny").contentsAsUtf8String()
+        .contains("DECODE_LAYER1_BF16_GROUP0_OUT = {DEC_Q, DEC_K, DEC_V};");
+    assertThat(compilation).generatedSourceFile("test.UnrolledTiny").contentsAsUtf8String()
+        .contains("DECODE_LAYER1_BF16_GROUP1_WEIGHTS = {L1_W1, L1_W3};");
   }
 
   @Test

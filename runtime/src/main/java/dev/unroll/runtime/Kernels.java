@@ -89,6 +89,19 @@ public interface Kernels {
   }
 
   /**
+   * Several {@link #matmulForwardBf16} products of one input row (N = 1, no bias), as one job: for each j,
+   * out[outOffs[j] ..] = inp · W_jᵀ, W_j the rows[j]×C weight at weightOffs[j]. Decoding reads q, k and v (and a
+   * SwiGLU's two up-projections) from the same row; together they make one pass over the threads instead of
+   * several. The same values as the separate calls.
+   */
+  default void matmulForwardBf16Group(float[] out, int[] outOffs, float[] inp, int inpOff, short[] weight,
+      int[] weightOffs, int[] rows, int C) {
+    for (int j = 0; j < outOffs.length; j++) {
+      matmulForwardBf16(out, outOffs[j], inp, inpOff, weight, weightOffs[j], null, 0, 1, C, rows[j]);
+    }
+  }
+
+  /**
    * Rearranges, in place, an OC×C bfloat16 weight stored row-major at weight[weightOff..] into the layout these
    * kernels' {@link #matmulForwardBf16} reads: called once per weight when a model makes its bfloat16 copy. Here,
    * row-major: nothing to do.

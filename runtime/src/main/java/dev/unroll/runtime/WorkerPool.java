@@ -54,6 +54,8 @@ public final class WorkerPool {
     public float[] f6;
     public float[] f7;
     public int[] n0;
+    public int[] n1;
+    public int[] n2;
     public short[] s0;
     public int i0;
     public int i1;
@@ -82,7 +84,7 @@ public final class WorkerPool {
 
     void clear() {
       f0 = f1 = f2 = f3 = f4 = f5 = f6 = f7 = null;
-      n0 = null;
+      n0 = n1 = n2 = null;
       d0 = null;
     }
   }

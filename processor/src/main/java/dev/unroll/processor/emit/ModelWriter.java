@@ -21,6 +21,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 import javax.lang.model.element.Modifier;
 
 /**
@@ -93,17 +94,17 @@ public final class ModelWriter {
     addFactories(type);
     addCausalLmMethods(type);
     for (Stage stage : plan.forward()) {
-      type.addMethod(stageMethod(stage));
+      type.addMethod(stageMethod(stage, type));
     }
     for (Stage stage : plan.backward()) {
-      type.addMethod(stageMethod(stage));
+      type.addMethod(stageMethod(stage, type));
     }
     for (Stage stage : plan.decode()) {
-      type.addMethod(stageMethod(stage));
+      type.addMethod(stageMethod(stage, type));
     }
     for (Stage stage : plan.decodeBf16()) {
       if (!plan.decode().contains(stage)) {
-        type.addMethod(stageMethod(stage));
+        type.addMethod(stageMethod(stage, type));
       }
     }
     addOpenCl(type);
@@ -630,17 +631,76 @@ public final class ModelWriter {
     return methods;
   }
 
-  private static MethodSpec stageMethod(Stage stage) {
+  /**
+   * A stage's method. Runs of bfloat16 matrix-vector products of one input row (decoding's q, k and v; a SwiGLU's
+   * two up-projections) become one {@code matmulForwardBf16Group} call, whose offsets and row counts are constant
+   * arrays added to {@code type}: one job over the threads instead of one per product.
+   */
+  private static MethodSpec stageMethod(Stage stage, TypeSpec.Builder type) {
     MethodSpec.Builder m = MethodSpec.methodBuilder(stage.method()).addModifiers(Modifier.PRIVATE)
         .addJavadoc("$L\n", stage.doc());
     for (String parameter : stageParameters(stage)) {
       m.addParameter(TypeName.INT, parameter);
     }
-    for (Op op : stage.ops()) {
-      m.addComment("$L", op.comment());
-      m.addStatement(call(op));
+    List<Op> ops = stage.ops();
+    int groups = 0;
+    for (int i = 0; i < ops.size(); ) {
+      int end = i + 1;
+      while (end < ops.size() && groupsWith(ops.get(i), ops.get(end))) {
+        end++;
+      }
+      if (end - i == 1) {
+        m.addComment("$L", ops.get(i).comment());
+        m.addStatement(call(ops.get(i)));
+      } else {
+        String name = stage.method().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT) + "_GROUP"
+            + groups++;
+        List<Op> group = ops.subList(i, end);
+        groupArray(type, name + "_OUT", group, op -> ((Arg.TensorRef) op.args().get(0)).tensor().constant());
+        groupArray(type, name + "_WEIGHTS", group, op -> ((Arg.TensorRef) op.args().get(2)).tensor().constant());
+        groupArray(type, name + "_ROWS", group, op -> ((Arg.Size) op.args().get(6)).expression());
+        for (Op op : group) {
+          m.addComment("$L", op.comment());
+        }
+        Op first = group.get(0);
+        Arg.TensorRef out = (Arg.TensorRef) first.args().get(0);
+        Arg.TensorRef inp = (Arg.TensorRef) first.args().get(1);
+        Arg.TensorRef weight = (Arg.TensorRef) first.args().get(2);
+        m.addComment("the $L products above as one job", group.size());
+        m.addStatement("k.matmulForwardBf16Group($L,$W$L,$W$L,$W$L,$W$L,$W$L,$W$L,$W$L)", out.arena().field(),
+            name + "_OUT",
+            inp.arena().field(), inp.tensor().constant(), weight.arena().field(), name + "_WEIGHTS", name + "_ROWS",
+            ((Arg.Size) first.args().get(5)).expression());
+      }
+      i = end;
     }
     return m.build();
+  }
+
+  /** Whether {@code next} joins a group begun by {@code first}: see {@link #stageMethod}. */
+  private static boolean groupsWith(Op first, Op next) {
+    return rowProduct(first) && rowProduct(next)
+        && first.args().get(0) instanceof Arg.TensorRef a && next.args().get(0) instanceof Arg.TensorRef b
+        && a.arena() == b.arena()
+        && first.args().get(1).equals(next.args().get(1))
+        && ((Arg.Size) first.args().get(5)).value() == ((Arg.Size) next.args().get(5)).value();
+  }
+
+  /** A bfloat16 product of one row, without bias, from a tensor that is not its output. */
+  private static boolean rowProduct(Op op) {
+    return op.kernel().equals("matmulForwardBf16")
+        && op.args().get(0) instanceof Arg.TensorRef out
+        && op.args().get(1) instanceof Arg.TensorRef inp && !inp.tensor().equals(out.tensor())
+        && op.args().get(2) instanceof Arg.TensorRef w && w.arena() == Arena.BF16
+        && op.args().get(3) instanceof Arg.None
+        && op.args().get(4) instanceof Arg.Size n && n.value() == 1;
+  }
+
+  private static void groupArray(TypeSpec.Builder type, String name, List<Op> group,
+      Function<Op, String> element) {
+    type.addField(FieldSpec.builder(INTS, name, Modifier.PRIVATE, Modifier.STATIC, Modifier.FINAL)
+        .initializer("{$L}", String.join(", ", group.stream().map(element).toList()))
+        .build());
   }
 
   static CodeBlock call(Op op) {

@@ -2641,6 +2641,49 @@ public final class SimdKernels implements Kernels {
     return Math.max(grain, (perThread + grain - 1) / grain * grain);
   }
 
+  @Override
+  public void matmulForwardBf16Group(float[] out, int[] outOffs, float[] inp, int inpOff, short[] weight,
+      int[] weightOffs, int[] rows, int C) {
+    int units = 0; // each product's rows rounded up to whole panels, so shares begin at panels of every product
+    for (int r : rows) {
+      units += (r + PANEL - 1) / PANEL * PANEL;
+    }
+    WorkerPool pool = WorkerPool.acquire(2L * C * units);
+    if (pool == null) {
+      matmulForwardBf16GroupRows(out, outOffs, inp, inpOff, weight, weightOffs, rows, C, 0, units);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = out;
+    a.n0 = outOffs;
+    a.n1 = weightOffs;
+    a.n2 = rows;
+    a.f1 = inp;
+    a.i1 = inpOff;
+    a.s0 = weight;
+    a.i5 = C;
+    // one share per thread, as for one product: each share's part of every product it meets is computed as on
+    // one thread
+    pool.run(MATMUL_FORWARD_BF16_GROUP, units, onePerThread(units, PANEL));
+  }
+
+  private static final RangeTask MATMUL_FORWARD_BF16_GROUP = (a, from, to) -> matmulForwardBf16GroupRows(a.f0,
+      a.n0, a.f1, a.i1, a.s0, a.n1, a.n2, a.i5, from, to);
+
+  /** Units [from, to) of {@link #matmulForwardBf16Group}: the products' rows end to end, each padded to panels. */
+  private static void matmulForwardBf16GroupRows(float[] out, int[] outOffs, float[] inp, int inpOff,
+      short[] weight, int[] weightOffs, int[] rows, int C, int from, int to) {
+    int start = 0;
+    for (int j = 0; j < rows.length && start < to; j++) {
+      int lo = Math.max(from, start) - start;
+      int hi = Math.min(to - start, rows[j]);
+      if (lo < hi) {
+        matmulForwardBf16Rows(out, outOffs[j], inp, inpOff, weight, weightOffs[j], null, 0, 1, C, rows[j], lo, hi);
+      }
+      start += (rows[j] + PANEL - 1) / PANEL * PANEL;
+    }
+  }
+
   private static final RangeTask MATMUL_FORWARD_BF16 = (a, from, to) -> matmulForwardBf16Rows(a.f0, a.i0, a.f1,
       a.i1, a.s0, a.i2, a.f3, a.i3, a.i4, a.i5, a.i6, from, to);
 

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unroll.runtime.Bf16;
+import dev.unroll.runtime.Kernels;
+import dev.unroll.runtime.WorkerPool;
 import dev.unroll.runtime.scalar.ScalarKernels;
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -113,6 +115,57 @@ class Bf16MatmulTest {
       }
       assertArrayEquals(plain, vector);
       assertArrayEquals(plain, whole);
+    }
+  }
+
+  /**
+   * A group of products (decoding's q, k and v; SwiGLU's two up-projections) as one job gives exactly what the
+   * separate products give, on one to three threads, with row counts that are not whole panels (the group pads each
+   * to panels, so a share can begin inside the padding), for the SIMD kernels and the interface's plain loop.
+   */
+  @ParameterizedTest
+  @CsvSource({"288, 288;48;48", "33, 20;7;33", "64, 768;768", "5, 1;16;17;3", "300, 20;7;33;500"})
+  void aGroupGivesWhatItsProductsGive(int c, String rowList) {
+    int[] rows = Arrays.stream(rowList.split(";")).mapToInt(Integer::parseInt).toArray();
+    SplittableRandom r = new SplittableRandom(c * 7 + rows.length);
+    float[] inp = new float[2 + c];
+    for (int i = 0; i < inp.length; i++) {
+      inp[i] = (float) r.nextGaussian();
+    }
+    int[] weightOffs = new int[rows.length];
+    int[] outOffs = new int[rows.length];
+    int w = 3;
+    int o = 1;
+    for (int j = 0; j < rows.length; j++) {
+      weightOffs[j] = w;
+      outOffs[j] = o;
+      w += rows[j] * c + 5;
+      o += rows[j] + 2;
+    }
+    short[] weight = new short[w];
+    for (int i = 0; i < w; i++) {
+      weight[i] = Bf16.fromFloat((float) r.nextGaussian());
+    }
+    int initialThreads = WorkerPool.threads();
+    for (Kernels k : new Kernels[] {ScalarKernels.INSTANCE, SimdKernels.INSTANCE}) {
+      short[] packed = weight.clone();
+      for (int j = 0; j < rows.length; j++) {
+        k.packBf16Weight(packed, weightOffs[j], c, rows[j]);
+      }
+      float[] separate = new float[o];
+      for (int j = 0; j < rows.length; j++) {
+        k.matmulForwardBf16(separate, outOffs[j], inp, 2, packed, weightOffs[j], null, 0, 1, c, rows[j]);
+      }
+      for (int threads = 1; threads <= 3; threads++) {
+        WorkerPool.setThreads(threads);
+        try {
+          float[] grouped = new float[o];
+          k.matmulForwardBf16Group(grouped, outOffs, inp, 2, packed, weightOffs, rows, c);
+          assertArrayEquals(separate, grouped, k.getClass().getSimpleName() + " on " + threads + " threads");
+        } finally {
+          WorkerPool.setThreads(initialThreads);
+        }
+      }
     }
   }
 }
