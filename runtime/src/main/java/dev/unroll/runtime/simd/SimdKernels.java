@@ -1417,11 +1417,9 @@ public final class SimdKernels implements Kernels {
 
   /**
    * {@link #attentionForwardHeads} as two GEMMs per (batch, head) on the thread's packed panels: the scores
-   * q·kᵀ·scale by six-row strips against blocks of GEMM_NC keys (k transposed and scaled as it is packed), each
-   * strip only as far as its last row's keys; the causal softmax row by row; then att·v by strips against blocks of
-   * GEMM_KC value rows, each strip only as far as its last row's keys. The terms of every output are summed in
-   * order. Entries past a row's own position inside a strip's last tile are computed and then overwritten: the
-   * softmax zeroes preatt there, and att is zero there, so they add nothing to the values' sum.
+   * q·kᵀ·scale ({@link #causalScoresGemm}), the causal softmax row by row, then att·v ({@link #causalRowsGemm}).
+   * The per-head work is in methods called once per head, so that the JIT compiles it within a few steps (a loop
+   * entered a few times per step waits long for its counters: measured, seconds of interpreted strips).
    */
   private static void attentionForwardGemm(float[] out, int outOff, float[] preatt, int preattOff, float[] att,
       int attOff, float[] qkv, int qkvOff, int T, int NH, int KVH, int hs, int from, int to) {
@@ -1435,39 +1433,99 @@ public final class SimdKernels implements Kernels {
       int h = bh % NH;
       int kvh = (h / group) * hs;
       int base = qkvOff + b * T * R;
-      int q0 = base + h * hs;
-      int k0 = base + C + kvh;
-      int v0 = base + C + KVH * hs + kvh;
       int pre = preattOff + bh * T * T;
       int a0 = attOff + bh * T * T;
-      for (int j0 = 0; j0 < T; j0 += GEMM_NC) {
-        int jt = Math.min(GEMM_NC, T - j0);
-        packTransposed(qkv, k0 + j0 * R, R, hs, jt, panels);
+      int y0 = outOff + b * T * C + h * hs;
+      causalScoresGemm(preatt, pre, qkv, base + h * hs, R, qkv, base + C + kvh, R, T, hs, scale, false, panels);
+      causalSoftmaxRows(preatt, pre, att, a0, out, y0, C, T, hs);
+      causalRowsGemm(out, y0, C, att, a0, qkv, base + C + KVH * hs + kvh, R, T, hs, 1.0f, panels);
+    }
+  }
+
+  /** The causal softmax of every row of one head's scores; zeroes the head's output rows for the sum after. */
+  private static void causalSoftmaxRows(float[] preatt, int pre, float[] att, int a0, float[] out, int y0, int C,
+      int T, int hs) {
+    for (int t = 0; t < T; t++) {
+      causalSoftmaxRow(preatt, pre + t * T, att, a0 + t * T, t + 1, T);
+      Arrays.fill(out, y0 + t * C, y0 + t * C + hs, 0.0f);
+    }
+  }
+
+  /**
+   * Scores of one head, each row t only up to its own key: dst[t, t2] = x[t]·y[t2]·scale for t2 &lt;= t, written
+   * (or added, when {@code add}); rows of x and y are hs floats, xld and yld apart. By blocks of GEMM_NC keys,
+   * transposed (and scaled) as they are packed, and six-row strips that stop at their last row's keys, each
+   * computed into a scratch tile past the panels, of which every row takes only its own keys. T by T, rows T apart.
+   */
+  private static void causalScoresGemm(float[] dst, int d0, float[] x, int x0, int xld, float[] y, int y0, int yld,
+      int T, int hs, float scale, boolean add, float[] panels) {
+    int scratch = GEMM_NC * GEMM_NC; // past the largest transposed block (hs <= GEMM_NC rows of GEMM_NC keys)
+    for (int j0 = 0; j0 < T; j0 += GEMM_NC) {
+      int jt = Math.min(GEMM_NC, T - j0);
+      packTransposed(y, y0 + j0 * yld, yld, hs, jt, panels);
+      if (scale != 1.0f) {
         scale(panels, 0, scale, hs * jt);
-        for (int r = j0 / 6 * 6; r < T; r += 6) {
-          int m = Math.min(6, T - r);
-          int cols = Math.min(jt, (r + m - j0 + 2 * L - 1) / (2 * L) * (2 * L));
-          for (int i = 0; i < m; i++) {
-            int row = pre + (r + i) * T + j0;
-            Arrays.fill(preatt, row, row + cols, 0.0f);
+      }
+      for (int r = j0 / 6 * 6; r < T; r += 6) {
+        int m = Math.min(6, T - r);
+        int cols = Math.min(jt, (r + m - j0 + 2 * L - 1) / (2 * L) * (2 * L));
+        Arrays.fill(panels, scratch, scratch + m * GEMM_NC, 0.0f);
+        stripGemm(panels, scratch, GEMM_NC, x, x0 + r * xld, xld, 1, panels, hs, 0, m, hs, jt, cols);
+        for (int i = 0; i < m; i++) {
+          int n = Math.min(cols, r + i + 1 - j0);
+          int row = d0 + (r + i) * T + j0;
+          if (n <= 0) {
+            continue;
           }
-          stripGemm(preatt, pre + r * T + j0, T, qkv, q0 + r * R, R, 1, panels, hs, 0, m, hs, jt, cols);
+          if (add) {
+            addInto(dst, row, panels, scratch + i * GEMM_NC, n);
+          } else {
+            System.arraycopy(panels, scratch + i * GEMM_NC, dst, row, n);
+          }
         }
       }
-      for (int t = 0; t < T; t++) {
-        causalSoftmaxRow(preatt, pre + t * T, att, a0 + t * T, t + 1, T);
-        int y = outOff + (b * T + t) * C + h * hs;
-        Arrays.fill(out, y, y + hs, 0.0f);
+    }
+  }
+
+  /**
+   * c[t] += sum over t2 &lt;= t of a[t, t2]·b[t2]·scale, for one head: a is T by T (rows T apart), rows of b and c are
+   * hs floats, ldb and ldc apart. By blocks of GEMM_KC rows of b, packed (and scaled), and six-row strips that stop
+   * at their last row's terms; a strip's last terms past a row's own position must hold zeros in a.
+   */
+  private static void causalRowsGemm(float[] c, int c0, int ldc, float[] a, int a0, float[] b, int b0, int ldb,
+      int T, int hs, float scale, float[] panels) {
+    for (int k0 = 0; k0 < T; k0 += GEMM_KC) {
+      int kt = Math.min(GEMM_KC, T - k0);
+      packRowsScaled(b, b0 + k0 * ldb, ldb, kt, hs, scale, panels);
+      for (int r = k0 / 6 * 6; r < T; r += 6) {
+        int m = Math.min(6, T - r);
+        stripGemm(c, c0 + r * ldc, ldc, a, a0 + r * T + k0, T, 1, panels, kt, 0, m, Math.min(kt, r + m - k0), hs,
+            hs);
       }
-      for (int c0 = 0; c0 < T; c0 += GEMM_KC) {
-        int kt = Math.min(GEMM_KC, T - c0);
-        packRows(qkv, v0 + c0 * R, R, kt, hs, panels);
-        for (int r = c0 / 6 * 6; r < T; r += 6) {
-          int m = Math.min(6, T - r);
-          int K = Math.min(kt, r + m - c0);
-          stripGemm(out, outOff + (b * T + r) * C + h * hs, C, att, a0 + r * T + c0, T, 1, panels, kt, 0, m, K, hs,
-              hs);
-        }
+    }
+  }
+
+  /** {@link #packRows}, then every packed value times {@code scale} (unless it is 1). */
+  private static void packRowsScaled(float[] b, int b0, int ldb, int K, int cols, float scale, float[] panels) {
+    packRows(b, b0, ldb, K, cols, panels);
+    if (scale != 1.0f) {
+      scale(panels, 0, scale, K * cols);
+    }
+  }
+
+  /**
+   * c[t2] += sum over t &gt;= t2 of a[t, t2]·b[t]·scale, for one head: {@link #causalRowsGemm} with a transposed.
+   * Each strip starts at its first row's terms; the ones before a later row's own position must hold zeros in a.
+   */
+  private static void causalColumnsGemm(float[] c, int c0, int ldc, float[] a, int a0, float[] b, int b0, int ldb,
+      int T, int hs, float scale, float[] panels) {
+    for (int k0 = 0; k0 < T; k0 += GEMM_KC) {
+      int kt = Math.min(GEMM_KC, T - k0);
+      packRowsScaled(b, b0 + k0 * ldb, ldb, kt, hs, scale, panels);
+      for (int r = 0; r < k0 + kt; r += 6) {
+        int m = Math.min(6, T - r);
+        int koff = Math.max(0, r - k0);
+        stripGemm(c, c0 + r * ldc, ldc, a, a0 + (k0 + koff) * T + r, 1, T, panels, kt, koff, m, kt - koff, hs, hs);
       }
     }
   }
@@ -1714,11 +1772,10 @@ public final class SimdKernels implements Kernels {
 
   /**
    * {@link #attentionBackwardHeads} as GEMMs per (batch, query head) on the thread's packed panels, in the order
-   * the gradients need: datt = dout·vᵀ (by strips into a scratch tile, of which each row adds only its own keys),
-   * the softmax's backward row by row into dpreatt, then dv += attᵀ·dout, dq += dpreatt·k·scale and
-   * dk += dpreattᵀ·q·scale, each strip taking only the terms its rows can reach. Terms a strip's last tile takes
-   * past a row's own position read att or dpreatt above the diagonal, which hold zeros (the forward writes them;
-   * nothing writes dpreatt there), so they add nothing.
+   * the gradients need: datt += dout·vᵀ ({@link #causalScoresGemm}), the softmax's backward row by row into
+   * dpreatt, then dv += attᵀ·dout ({@link #causalColumnsGemm}), dq += dpreatt·k·scale ({@link #causalRowsGemm}) and
+   * dk += dpreattᵀ·q·scale. The terms a strip takes past a row's own position read att or dpreatt above the
+   * diagonal, which hold zeros (the forward writes them; nothing writes dpreatt there), so they add nothing.
    */
   private static void attentionBackwardGemm(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff,
       float[] datt, int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int T,
@@ -1728,7 +1785,6 @@ public final class SimdKernels implements Kernels {
     int group = NH / KVH;
     float scale = (float) (1.0 / (float) Math.sqrt(hs));
     float[] panels = PANELS.get();
-    int scratch = GEMM_NC * GEMM_NC; // past the largest transposed block (hs <= GEMM_NC rows of GEMM_NC keys)
     for (int bg = from; bg < to; bg++) {
       int b = bg / KVH;
       int kvh = (bg % KVH) * hs;
@@ -1742,60 +1798,20 @@ public final class SimdKernels implements Kernels {
         int pda = dattOff + bh * T * T;
         int pdp = dpreattOff + bh * T * T;
         int dy = doutOff + b * T * C + h * hs;
-        // datt[t, t2] += dout[t]·v[t2], t2 <= t
-        for (int j0 = 0; j0 < T; j0 += GEMM_NC) {
-          int jt = Math.min(GEMM_NC, T - j0);
-          packTransposed(qkv, base + j0 * R + v0, R, hs, jt, panels);
-          for (int r = j0 / 6 * 6; r < T; r += 6) {
-            int m = Math.min(6, T - r);
-            int cols = Math.min(jt, (r + m - j0 + 2 * L - 1) / (2 * L) * (2 * L));
-            Arrays.fill(panels, scratch, scratch + m * GEMM_NC, 0.0f);
-            stripGemm(panels, scratch, GEMM_NC, dout, dy + r * C, C, 1, panels, hs, 0, m, hs, jt, cols);
-            for (int i = 0; i < m; i++) {
-              int n = Math.min(cols, r + i + 1 - j0);
-              addInto(datt, pda + (r + i) * T + j0, panels, scratch + i * GEMM_NC, n);
-            }
-          }
-        }
-        for (int t = 0; t < T; t++) {
-          int row = t * T;
-          softmaxBackwardRow(dpreatt, pdp + row, datt, pda + row, att, pa + row, t + 1);
-        }
-        // dv[t2] += sum over t >= t2 of att[t, t2]·dout[t]
-        for (int c0 = 0; c0 < T; c0 += GEMM_KC) {
-          int kt = Math.min(GEMM_KC, T - c0);
-          packRows(dout, dy + c0 * C, C, kt, hs, panels);
-          for (int r = 0; r < c0 + kt; r += 6) {
-            int m = Math.min(6, T - r);
-            int koff = Math.max(0, r - c0);
-            stripGemm(dqkv, dbase + r * R + v0, R, att, pa + (c0 + koff) * T + r, 1, T, panels, kt, koff, m,
-                kt - koff, hs, hs);
-          }
-        }
-        // dq[t] += sum over t2 <= t of dpreatt[t, t2]·k[t2]·scale
-        for (int c0 = 0; c0 < T; c0 += GEMM_KC) {
-          int kt = Math.min(GEMM_KC, T - c0);
-          packRows(qkv, base + c0 * R + k0, R, kt, hs, panels);
-          scale(panels, 0, scale, kt * hs);
-          for (int r = c0 / 6 * 6; r < T; r += 6) {
-            int m = Math.min(6, T - r);
-            stripGemm(dqkv, dbase + r * R + h * hs, R, dpreatt, pdp + r * T + c0, T, 1, panels, kt, 0, m,
-                Math.min(kt, r + m - c0), hs, hs);
-          }
-        }
-        // dk[t2] += sum over t >= t2 of dpreatt[t, t2]·q[t]·scale
-        for (int c0 = 0; c0 < T; c0 += GEMM_KC) {
-          int kt = Math.min(GEMM_KC, T - c0);
-          packRows(qkv, base + c0 * R + h * hs, R, kt, hs, panels);
-          scale(panels, 0, scale, kt * hs);
-          for (int r = 0; r < c0 + kt; r += 6) {
-            int m = Math.min(6, T - r);
-            int koff = Math.max(0, r - c0);
-            stripGemm(dqkv, dbase + r * R + k0, R, dpreatt, pdp + (c0 + koff) * T + r, 1, T, panels, kt, koff, m,
-                kt - koff, hs, hs);
-          }
-        }
+        causalScoresGemm(datt, pda, dout, dy, C, qkv, base + v0, R, T, hs, 1.0f, true, panels);
+        softmaxBackwardRows(dpreatt, pdp, datt, pda, att, pa, T);
+        causalColumnsGemm(dqkv, dbase + v0, R, att, pa, dout, dy, C, T, hs, 1.0f, panels);
+        causalRowsGemm(dqkv, dbase + h * hs, R, dpreatt, pdp, qkv, base + k0, R, T, hs, scale, panels);
+        causalColumnsGemm(dqkv, dbase + k0, R, dpreatt, pdp, qkv, base + h * hs, R, T, hs, scale, panels);
       }
+    }
+  }
+
+  /** The softmax's backward of every row of one head: dpreatt += att·(datt - att·datt), row t up to its own key. */
+  private static void softmaxBackwardRows(float[] dpreatt, int pdp, float[] datt, int pda, float[] att, int pa,
+      int T) {
+    for (int t = 0; t < T; t++) {
+      softmaxBackwardRow(dpreatt, pdp + t * T, datt, pda + t * T, att, pa + t * T, t + 1);
     }
   }
 
