@@ -646,7 +646,7 @@ public final class ModelWriter {
     int groups = 0;
     for (int i = 0; i < ops.size(); ) {
       int end = i + 1;
-      while (end < ops.size() && groupsWith(ops.get(i), ops.get(end))) {
+      while (end < ops.size() && groupsWith(ops.subList(i, end), ops.get(end))) {
         end++;
       }
       if (end - i == 1) {
@@ -677,13 +677,25 @@ public final class ModelWriter {
     return m.build();
   }
 
-  /** Whether {@code next} joins a group begun by {@code first}: see {@link #stageMethod}. */
-  private static boolean groupsWith(Op first, Op next) {
-    return rowProduct(first) && rowProduct(next)
-        && first.args().get(0) instanceof Arg.TensorRef a && next.args().get(0) instanceof Arg.TensorRef b
-        && a.arena() == b.arena()
-        && first.args().get(1).equals(next.args().get(1))
-        && ((Arg.Size) first.args().get(5)).value() == ((Arg.Size) next.args().get(5)).value();
+  /**
+   * Whether {@code next} joins {@code group} (see {@link #stageMethod}): products of the same row and width into
+   * the same arena, each into a tensor of its own, so that running them at once changes nothing.
+   */
+  private static boolean groupsWith(List<Op> group, Op next) {
+    Op first = group.get(0);
+    if (!rowProduct(first) || !rowProduct(next)
+        || !(first.args().get(0) instanceof Arg.TensorRef a && next.args().get(0) instanceof Arg.TensorRef b
+            && a.arena() == b.arena())
+        || !first.args().get(1).equals(next.args().get(1))
+        || ((Arg.Size) first.args().get(5)).value() != ((Arg.Size) next.args().get(5)).value()) {
+      return false;
+    }
+    for (Op op : group) {
+      if (op.args().get(0).equals(next.args().get(0))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** A bfloat16 product of one row, without bias, from a tensor that is not its output. */
