@@ -19,8 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  * matmuls are register-blocked GEMMs (six rows by two vectors of columns at a time, on blocks of the reused
  * operand packed into panels that stay in L2; the forward as dot products, four rows by two weight rows, below 32
  * rows); training's attention runs on the same six-by-two micro-kernel, per (batch, head): the scores, the
- * weighted sum and the four backward products are GEMMs over packed panels of keys, values, queries or dout (heads
- * up to 128 wide; wider heads take dot products); decoding's matrix-vector products read four streams at a time.
+ * weighted sum and the four backward products are GEMMs over packed panels of keys, values, queries or dout;
+ * decoding's matrix-vector products read four streams at a time.
  * Results match {@code ScalarKernels} up to float rounding: sums run in a different order, products are fused, and
  * exp and tanh come from {@link VectorMath}, which gives the same bits interpreted or compiled (so results are
  * deterministic).
@@ -145,124 +145,6 @@ public final class SimdKernels implements Kernels {
     for (; i < n; i++) {
       y[yo + i] += alpha * x[xo + i];
     }
-  }
-
-  /**
-   * dot(a, ao, x, xo, n) and axpy(y, yo, alpha, x, xo, n) in one pass over x: returns the first (the same bits as
-   * {@link #dot}) and does the second (the same bits as {@link #axpy}); y overlaps neither a nor x. Attention's
-   * backward pass takes both products of every value row with a row of dout. Too big to be inlined (see the class
-   * comment), it keeps the dot's nodes out of {@code attentionBackwardHeads}: with a dot and an axpy per value row
-   * inlined there, that method went past the budget before its dq loop.
-   */
-  private static float dotAxpy(float[] a, int ao, float[] x, int xo, float[] y, int yo, float alpha, int n) {
-    int bound = S.loopBound(n);
-    int i = 0;
-    float s = 0.0f;
-    if (bound > 0) {
-      FloatVector va = FloatVector.broadcast(S, alpha);
-      FloatVector acc0 = FloatVector.zero(S);
-      FloatVector acc1 = FloatVector.zero(S);
-      for (; i + L < bound; i += 2 * L) {
-        FloatVector x0 = FloatVector.fromArray(S, x, xo + i);
-        FloatVector x1 = FloatVector.fromArray(S, x, xo + i + L);
-        acc0 = FloatVector.fromArray(S, a, ao + i).fma(x0, acc0);
-        acc1 = FloatVector.fromArray(S, a, ao + i + L).fma(x1, acc1);
-        x0.fma(va, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
-        x1.fma(va, FloatVector.fromArray(S, y, yo + i + L)).intoArray(y, yo + i + L);
-      }
-      if (i < bound) {
-        FloatVector x0 = FloatVector.fromArray(S, x, xo + i);
-        acc0 = FloatVector.fromArray(S, a, ao + i).fma(x0, acc0);
-        x0.fma(va, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
-        i += L;
-      }
-      acc0 = acc0.add(acc1);
-      acc0 = acc0.add(acc0.rearrange(SWAP_HALF));
-      acc0 = acc0.add(acc0.rearrange(SWAP_QUARTER));
-      if (L >= 8) {
-        acc0 = acc0.add(acc0.rearrange(SWAP_EIGHTH));
-      }
-      if (L >= 16) {
-        acc0 = acc0.add(acc0.rearrange(SWAP_SIXTEENTH));
-      }
-      s = acc0.lane(0);
-    }
-    for (; i < n; i++) {
-      s += a[ao + i] * x[xo + i];
-      y[yo + i] += alpha * x[xo + i];
-    }
-    return s;
-  }
-
-  /**
-   * {@link #dotAxpy} for two rows x0 and x1 of x at once: d[d0] += a·x0 and d[d1] += a·x1, and y += alpha0·x0 then
-   * alpha1·x1; the same bits as the two dotAxpy calls in that order, with a and y read and y written once.
-   */
-  private static void dotAxpy2(float[] a, int ao, float[] x, int x0, int x1, float[] y, int yo, float alpha0,
-      float alpha1, float[] d, int d0, int d1, int n) {
-    int bound = S.loopBound(n);
-    int i = 0;
-    float s0 = 0.0f;
-    float s1 = 0.0f;
-    if (bound > 0) {
-      FloatVector va0 = FloatVector.broadcast(S, alpha0);
-      FloatVector va1 = FloatVector.broadcast(S, alpha1);
-      FloatVector acc0 = FloatVector.zero(S);
-      FloatVector acc1 = acc0;
-      FloatVector acc2 = acc0;
-      FloatVector acc3 = acc0;
-      for (; i + L < bound; i += 2 * L) {
-        FloatVector u = FloatVector.fromArray(S, a, ao + i);
-        FloatVector w = FloatVector.fromArray(S, a, ao + i + L);
-        FloatVector x00 = FloatVector.fromArray(S, x, x0 + i);
-        FloatVector x01 = FloatVector.fromArray(S, x, x0 + i + L);
-        FloatVector x10 = FloatVector.fromArray(S, x, x1 + i);
-        FloatVector x11 = FloatVector.fromArray(S, x, x1 + i + L);
-        acc0 = u.fma(x00, acc0);
-        acc1 = w.fma(x01, acc1);
-        acc2 = u.fma(x10, acc2);
-        acc3 = w.fma(x11, acc3);
-        x10.fma(va1, x00.fma(va0, FloatVector.fromArray(S, y, yo + i))).intoArray(y, yo + i);
-        x11.fma(va1, x01.fma(va0, FloatVector.fromArray(S, y, yo + i + L))).intoArray(y, yo + i + L);
-      }
-      if (i < bound) {
-        FloatVector u = FloatVector.fromArray(S, a, ao + i);
-        FloatVector x00 = FloatVector.fromArray(S, x, x0 + i);
-        FloatVector x10 = FloatVector.fromArray(S, x, x1 + i);
-        acc0 = u.fma(x00, acc0);
-        acc2 = u.fma(x10, acc2);
-        x10.fma(va1, x00.fma(va0, FloatVector.fromArray(S, y, yo + i))).intoArray(y, yo + i);
-        i += L;
-      }
-      acc0 = acc0.add(acc1);
-      acc0 = acc0.add(acc0.rearrange(SWAP_HALF));
-      acc0 = acc0.add(acc0.rearrange(SWAP_QUARTER));
-      if (L >= 8) {
-        acc0 = acc0.add(acc0.rearrange(SWAP_EIGHTH));
-      }
-      if (L >= 16) {
-        acc0 = acc0.add(acc0.rearrange(SWAP_SIXTEENTH));
-      }
-      s0 = acc0.lane(0);
-      acc2 = acc2.add(acc3);
-      acc2 = acc2.add(acc2.rearrange(SWAP_HALF));
-      acc2 = acc2.add(acc2.rearrange(SWAP_QUARTER));
-      if (L >= 8) {
-        acc2 = acc2.add(acc2.rearrange(SWAP_EIGHTH));
-      }
-      if (L >= 16) {
-        acc2 = acc2.add(acc2.rearrange(SWAP_SIXTEENTH));
-      }
-      s1 = acc2.lane(0);
-    }
-    for (; i < n; i++) {
-      s0 += a[ao + i] * x[x0 + i];
-      s1 += a[ao + i] * x[x1 + i];
-      y[yo + i] += alpha0 * x[x0 + i];
-      y[yo + i] += alpha1 * x[x1 + i];
-    }
-    d[d0] += s0;
-    d[d1] += s1;
   }
 
   /** y[yo..yo+n) += x[xo..xo+n). */
@@ -1214,26 +1096,11 @@ public final class SimdKernels implements Kernels {
    */
   private static void gemmPanels(float[] c, int c0, int ldc, float[] a, int a0, int ars, int aks, float[] panels,
       int M, int K, int cols) {
-    int full = cols / (2 * L);
-    int w = cols - full * 2 * L;
-    int r = 0;
-    for (; r + 6 <= M; r += 6) {
-      for (int p = 0; p < full; p++) {
-        gemm6x2(c, c0 + r * ldc + p * 2 * L, ldc, a, a0 + r * ars, ars, aks, panels, p * K * 2 * L, 2 * L, K);
-      }
-      if (w > 0) {
-        gemmAccumulateFrom(c, c0 + r * ldc + full * 2 * L, ldc, a, a0 + r * ars, ars, aks, panels,
-            full * K * 2 * L, w, 6, K, w);
-      }
-    }
-    if (r < M) {
-      for (int p = 0; p <= full; p++) {
-        int width = p < full ? 2 * L : w;
-        gemmAccumulateFrom(c, c0 + r * ldc + p * 2 * L, ldc, a, a0 + r * ars, ars, aks, panels, p * K * 2 * L,
-            width, M - r, K, width);
-      }
+    for (int r = 0; r < M; r += 6) {
+      stripGemm(c, c0 + r * ldc, ldc, a, a0 + r * ars, ars, aks, panels, K, 0, Math.min(6, M - r), K, cols, cols);
     }
   }
+
 
   /**
    * Six rows by two vectors of columns of {@link #gemmPanels}, from column j (folded into c0 and b0): twelve
@@ -1416,18 +1283,20 @@ public final class SimdKernels implements Kernels {
       a.f2, a.i2, a.f3, a.i3, a.i4, a.i5, a.i6, a.i7, from, to);
 
   /**
-   * {@link #attentionForwardHeads} as two GEMMs per (batch, head) on the thread's packed panels: the scores
-   * q·kᵀ·scale ({@link #causalScoresGemm}), the causal softmax row by row, then att·v ({@link #causalRowsGemm}).
-   * The per-head work is in methods called once per head, so that the JIT compiles it within a few steps (a loop
-   * entered a few times per step waits long for its counters: measured, seconds of interpreted strips).
+   * (batch, query head) pairs [from, to), numbered b·NH + h, of {@link #attentionForwardGqa}. A row of qkv holds
+   * q (NH·hs), k and v (KVH·hs each); query head h reads kv head h / (NH / KVH). GPT-2 is KVH = NH. Two GEMMs per
+   * head on the thread's packed panels: the scores q·kᵀ·scale ({@link #causalScoresGemm}), the causal softmax row
+   * by row, then att·v ({@link #causalRowsGemm}). The per-head work is in methods called once per head, so that the
+   * JIT compiles it within a few steps (a loop entered a few times per step waits long for its counters: measured,
+   * seconds of interpreted strips).
    */
-  private static void attentionForwardGemm(float[] out, int outOff, float[] preatt, int preattOff, float[] att,
+  private static void attentionForwardHeads(float[] out, int outOff, float[] preatt, int preattOff, float[] att,
       int attOff, float[] qkv, int qkvOff, int T, int NH, int KVH, int hs, int from, int to) {
     int R = (NH + 2 * KVH) * hs;
     int C = NH * hs;
     int group = NH / KVH;
     float scale = (float) (1.0 / (float) Math.sqrt(hs));
-    float[] panels = PANELS.get();
+    float[] panels = attentionPanels(hs);
     for (int bh = from; bh < to; bh++) {
       int b = bh / NH;
       int h = bh % NH;
@@ -1453,15 +1322,17 @@ public final class SimdKernels implements Kernels {
 
   /**
    * Scores of one head, each row t only up to its own key: dst[t, t2] = x[t]·y[t2]·scale for t2 &lt;= t, written
-   * (or added, when {@code add}); rows of x and y are hs floats, xld and yld apart. By blocks of GEMM_NC keys,
-   * transposed (and scaled) as they are packed, and six-row strips that stop at their last row's keys, each
-   * computed into a scratch tile past the panels, of which every row takes only its own keys. T by T, rows T apart.
+   * (or added, when {@code add}); rows of x and y are hs floats, xld and yld apart. By blocks of
+   * {@link #scoreKeys} keys, transposed (and scaled) as they are packed, and six-row strips that stop at their last
+   * row's keys, each computed into a scratch tile past the panels, of which every row takes only its own keys. T by
+   * T, rows T apart.
    */
   private static void causalScoresGemm(float[] dst, int d0, float[] x, int x0, int xld, float[] y, int y0, int yld,
       int T, int hs, float scale, boolean add, float[] panels) {
-    int scratch = GEMM_NC * GEMM_NC; // past the largest transposed block (hs <= GEMM_NC rows of GEMM_NC keys)
-    for (int j0 = 0; j0 < T; j0 += GEMM_NC) {
-      int jt = Math.min(GEMM_NC, T - j0);
+    int jb = scoreKeys(hs);
+    int scratch = hs * jb; // past the transposed block: six rows of jb keys
+    for (int j0 = 0; j0 < T; j0 += jb) {
+      int jt = Math.min(jb, T - j0);
       packTransposed(y, y0 + j0 * yld, yld, hs, jt, panels);
       if (scale != 1.0f) {
         scale(panels, 0, scale, hs * jt);
@@ -1469,8 +1340,8 @@ public final class SimdKernels implements Kernels {
       for (int r = j0 / 6 * 6; r < T; r += 6) {
         int m = Math.min(6, T - r);
         int cols = Math.min(jt, (r + m - j0 + 2 * L - 1) / (2 * L) * (2 * L));
-        Arrays.fill(panels, scratch, scratch + m * GEMM_NC, 0.0f);
-        stripGemm(panels, scratch, GEMM_NC, x, x0 + r * xld, xld, 1, panels, hs, 0, m, hs, jt, cols);
+        Arrays.fill(panels, scratch, scratch + m * jb, 0.0f);
+        stripGemm(panels, scratch, jb, x, x0 + r * xld, xld, 1, panels, hs, 0, m, hs, jt, cols);
         for (int i = 0; i < m; i++) {
           int n = Math.min(cols, r + i + 1 - j0);
           int row = d0 + (r + i) * T + j0;
@@ -1478,9 +1349,9 @@ public final class SimdKernels implements Kernels {
             continue;
           }
           if (add) {
-            addInto(dst, row, panels, scratch + i * GEMM_NC, n);
+            addInto(dst, row, panels, scratch + i * jb, n);
           } else {
-            System.arraycopy(panels, scratch + i * GEMM_NC, dst, row, n);
+            System.arraycopy(panels, scratch + i * jb, dst, row, n);
           }
         }
       }
@@ -1489,13 +1360,14 @@ public final class SimdKernels implements Kernels {
 
   /**
    * c[t] += sum over t2 &lt;= t of a[t, t2]·b[t2]·scale, for one head: a is T by T (rows T apart), rows of b and c are
-   * hs floats, ldb and ldc apart. By blocks of GEMM_KC rows of b, packed (and scaled), and six-row strips that stop
-   * at their last row's terms; a strip's last terms past a row's own position must hold zeros in a.
+   * hs floats, ldb and ldc apart. By blocks of {@link #termRows} rows of b, packed (and scaled), and six-row strips
+   * that stop at their last row's terms; a strip's last terms past a row's own position must hold zeros in a.
    */
   private static void causalRowsGemm(float[] c, int c0, int ldc, float[] a, int a0, float[] b, int b0, int ldb,
       int T, int hs, float scale, float[] panels) {
-    for (int k0 = 0; k0 < T; k0 += GEMM_KC) {
-      int kt = Math.min(GEMM_KC, T - k0);
+    int kb = termRows(hs);
+    for (int k0 = 0; k0 < T; k0 += kb) {
+      int kt = Math.min(kb, T - k0);
       packRowsScaled(b, b0 + k0 * ldb, ldb, kt, hs, scale, panels);
       for (int r = k0 / 6 * 6; r < T; r += 6) {
         int m = Math.min(6, T - r);
@@ -1519,8 +1391,9 @@ public final class SimdKernels implements Kernels {
    */
   private static void causalColumnsGemm(float[] c, int c0, int ldc, float[] a, int a0, float[] b, int b0, int ldb,
       int T, int hs, float scale, float[] panels) {
-    for (int k0 = 0; k0 < T; k0 += GEMM_KC) {
-      int kt = Math.min(GEMM_KC, T - k0);
+    int kb = termRows(hs);
+    for (int k0 = 0; k0 < T; k0 += kb) {
+      int kt = Math.min(kb, T - k0);
       packRowsScaled(b, b0 + k0 * ldb, ldb, kt, hs, scale, panels);
       for (int r = 0; r < k0 + kt; r += 6) {
         int m = Math.min(6, T - r);
@@ -1528,6 +1401,33 @@ public final class SimdKernels implements Kernels {
         stripGemm(c, c0 + r * ldc, ldc, a, a0 + (k0 + koff) * T + r, 1, T, panels, kt, koff, m, kt - koff, hs, hs);
       }
     }
+  }
+
+  /**
+   * Keys per block of {@link #causalScoresGemm} for heads of hs: GEMM_NC, or fewer (whole pairs of vectors) when
+   * the transposed block and its six-row scratch would not fit in GEMM_KC·GEMM_NC floats.
+   */
+  private static int scoreKeys(int hs) {
+    return Math.min(GEMM_NC, Math.max(2 * L, GEMM_KC * GEMM_NC / (hs + 6) / (2 * L) * (2 * L)));
+  }
+
+  /** Rows of b per block of {@link #causalRowsGemm} and {@link #causalColumnsGemm}: GEMM_KC, fewer for wide heads. */
+  private static int termRows(int hs) {
+    return Math.min(GEMM_KC, Math.max(6, GEMM_KC * GEMM_NC / hs));
+  }
+
+  /**
+   * The thread's panels, large enough for attention's blocks at head size hs: GEMM_KC·GEMM_NC floats unless the
+   * heads are thousands of floats wide, when they are replaced once by a larger array.
+   */
+  private static float[] attentionPanels(int hs) {
+    int floats = Math.max((hs + 6) * scoreKeys(hs), hs * termRows(hs));
+    float[] panels = PANELS.get();
+    if (panels.length < floats) {
+      panels = new float[floats];
+      PANELS.set(panels);
+    }
+    return panels;
   }
 
   /**
@@ -1553,58 +1453,14 @@ public final class SimdKernels implements Kernels {
     }
   }
 
-  /**
-   * (batch, query head) pairs [from, to), numbered b·NH + h, of {@link #attentionForwardGqa}. A row of qkv holds
-   * q (NH·hs), k and v (KVH·hs each); query head h reads kv head h / (NH / KVH). GPT-2 is KVH = NH. Heads up to
-   * GEMM_NC wide run as GEMMs ({@link #attentionForwardGemm}); wider ones as the dot products below.
-   */
-  private static void attentionForwardHeads(float[] out, int outOff, float[] preatt, int preattOff, float[] att,
-      int attOff, float[] qkv, int qkvOff, int T, int NH, int KVH, int hs, int from, int to) {
-    if (hs <= GEMM_NC) {
-      attentionForwardGemm(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, T, NH, KVH, hs, from, to);
-      return;
-    }
-    int R = (NH + 2 * KVH) * hs;
-    int C = NH * hs;
-    int group = NH / KVH;
-    float scale = (float) (1.0 / (float) Math.sqrt(hs));
-    for (int bh = from; bh < to; bh++) {
-      int b = bh / NH;
-      int h = bh % NH;
-      int kvh = (h / group) * hs;
-      int base = qkvOff + b * T * R;
-      for (int t = 0; t < T; t++) {
-        int q = base + t * R + h * hs;
-        int row = ((b * NH + h) * T + t) * T;
-        int pre = preattOff + row;
-        int a = attOff + row;
-        int count = t + 1;
-        // scaled scores q·k, four keys at a time
-        int k0 = base + C + kvh;
-        int t2 = 0;
-        for (; t2 + 4 <= count; t2 += 4) {
-          scores4(preatt, pre + t2, scale, qkv, q, k0 + t2 * R, R, hs);
-        }
-        for (; t2 < count; t2++) {
-          preatt[pre + t2] = dot(qkv, q, qkv, k0 + t2 * R, hs) * scale;
-        }
-        causalSoftmaxRow(preatt, pre, att, a, count, T);
-        // weighted sum of the values, a vector of the head at a time
-        int y = outOff + (b * T + t) * C + h * hs;
-        int v0 = base + C + KVH * hs + kvh;
-        gqaWeightedSum(out, y, att, a, qkv, v0, R, count, hs);
-      }
-    }
-  }
 
   /**
    * One row of attention's softmax: att[a + t2] = softmax of preatt[pre + t2] over the causal prefix t2 &lt; count,
    * then zeros in both rows from count to T.
    *
    * <p>A method of its own, kept over 325 bytes of bytecode (hence the normalisation written out) so that C2 never
-   * inlines it into {@code attentionForwardHeads}: exp's 8,000 nodes here, the scores' dot and the weighted sum
-   * there. Together they were past the budget (see the class comment) before the exp loop's sum and the weighted
-   * sum's accumulator, and in some runs C2 boxed both, some 330 KB per pair of heads.
+   * inlines it into its callers: exp's 8,000 nodes are most of the parse budget (see the class comment), and past
+   * it C2 boxed the exp loop's sum in some runs.
    */
   private static void causalSoftmaxRow(float[] preatt, int pre, float[] att, int a, int count, int T) {
     float maxval = MAX_START;
@@ -1656,81 +1512,7 @@ public final class SimdKernels implements Kernels {
     Arrays.fill(att, a + count, a + T, 0.0f);
   }
 
-  /**
-   * out[o + j] = scale · (q · k_j) for four keys k_j at k + j*stride, each of n floats, and the query at q: one
-   * load of the query serves four independent accumulations.
-   */
-  private static void scores4(float[] out, int o, float scale, float[] x, int q, int k, int stride, int n) {
-    int k1 = k + stride;
-    int k2 = k1 + stride;
-    int k3 = k2 + stride;
-    int bound = S.loopBound(n);
-    float s0 = 0.0f;
-    float s1 = 0.0f;
-    float s2 = 0.0f;
-    float s3 = 0.0f;
-    int i = 0;
-    if (bound > 0) {
-      FloatVector a0 = FloatVector.zero(S);
-      FloatVector a1 = FloatVector.zero(S);
-      FloatVector a2 = FloatVector.zero(S);
-      FloatVector a3 = FloatVector.zero(S);
-      for (; i < bound; i += L) {
-        FloatVector u = FloatVector.fromArray(S, x, q + i);
-        a0 = u.fma(FloatVector.fromArray(S, x, k + i), a0);
-        a1 = u.fma(FloatVector.fromArray(S, x, k1 + i), a1);
-        a2 = u.fma(FloatVector.fromArray(S, x, k2 + i), a2);
-        a3 = u.fma(FloatVector.fromArray(S, x, k3 + i), a3);
-      }
-      a0 = a0.add(a0.rearrange(SWAP_HALF));
-      a0 = a0.add(a0.rearrange(SWAP_QUARTER));
-      if (L >= 8) {
-        a0 = a0.add(a0.rearrange(SWAP_EIGHTH));
-      }
-      if (L >= 16) {
-        a0 = a0.add(a0.rearrange(SWAP_SIXTEENTH));
-      }
-      s0 = a0.lane(0);
-      a1 = a1.add(a1.rearrange(SWAP_HALF));
-      a1 = a1.add(a1.rearrange(SWAP_QUARTER));
-      if (L >= 8) {
-        a1 = a1.add(a1.rearrange(SWAP_EIGHTH));
-      }
-      if (L >= 16) {
-        a1 = a1.add(a1.rearrange(SWAP_SIXTEENTH));
-      }
-      s1 = a1.lane(0);
-      a2 = a2.add(a2.rearrange(SWAP_HALF));
-      a2 = a2.add(a2.rearrange(SWAP_QUARTER));
-      if (L >= 8) {
-        a2 = a2.add(a2.rearrange(SWAP_EIGHTH));
-      }
-      if (L >= 16) {
-        a2 = a2.add(a2.rearrange(SWAP_SIXTEENTH));
-      }
-      s2 = a2.lane(0);
-      a3 = a3.add(a3.rearrange(SWAP_HALF));
-      a3 = a3.add(a3.rearrange(SWAP_QUARTER));
-      if (L >= 8) {
-        a3 = a3.add(a3.rearrange(SWAP_EIGHTH));
-      }
-      if (L >= 16) {
-        a3 = a3.add(a3.rearrange(SWAP_SIXTEENTH));
-      }
-      s3 = a3.lane(0);
-    }
-    for (; i < n; i++) {
-      float u = x[q + i];
-      s0 += u * x[k + i];
-      s1 += u * x[k1 + i];
-      s2 += u * x[k2 + i];
-      s3 += u * x[k3 + i];
-    }
-    out[o] = s0 * scale;
-    out[o + 1] = s1 * scale;
-    out[o + 2] = s2 * scale;
-    out[o + 3] = s3 * scale;
-  }
+
 
   @Override
   public void attentionBackward(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
@@ -1771,20 +1553,23 @@ public final class SimdKernels implements Kernels {
   }
 
   /**
-   * {@link #attentionBackwardHeads} as GEMMs per (batch, query head) on the thread's packed panels, in the order
-   * the gradients need: datt += dout·vᵀ ({@link #causalScoresGemm}), the softmax's backward row by row into
-   * dpreatt, then dv += attᵀ·dout ({@link #causalColumnsGemm}), dq += dpreatt·k·scale ({@link #causalRowsGemm}) and
-   * dk += dpreattᵀ·q·scale. The terms a strip takes past a row's own position read att or dpreatt above the
-   * diagonal, which hold zeros (the forward writes them; nothing writes dpreatt there), so they add nothing.
+   * (batch, kv head) pairs [from, to), numbered b·KVH + g, of {@link #attentionBackwardGqa}: the query heads that
+   * share kv head g, in order. A pair writes only its own heads' slices of dqkv (its query heads' dq, its kv
+   * head's dk and dv), adding into them in the same order on any number of threads. GEMMs per query head on the
+   * thread's packed panels, in the order the gradients need: datt += dout·vᵀ ({@link #causalScoresGemm}), the
+   * softmax's backward row by row into dpreatt, then dv += attᵀ·dout ({@link #causalColumnsGemm}), dq +=
+   * dpreatt·k·scale ({@link #causalRowsGemm}) and dk += dpreattᵀ·q·scale. The terms a strip takes past a row's own
+   * position read att or dpreatt above the diagonal, which hold zeros (the forward writes them; nothing writes
+   * dpreatt there), so they add nothing.
    */
-  private static void attentionBackwardGemm(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff,
+  private static void attentionBackwardHeads(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff,
       float[] datt, int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int T,
       int NH, int KVH, int hs, int from, int to) {
     int R = (NH + 2 * KVH) * hs;
     int C = NH * hs;
     int group = NH / KVH;
     float scale = (float) (1.0 / (float) Math.sqrt(hs));
-    float[] panels = PANELS.get();
+    float[] panels = attentionPanels(hs);
     for (int bg = from; bg < to; bg++) {
       int b = bg / KVH;
       int kvh = (bg % KVH) * hs;
@@ -1818,60 +1603,6 @@ public final class SimdKernels implements Kernels {
   private static final RangeTask ATTENTION_BACKWARD = (a, from, to) -> attentionBackwardHeads(a.f0, a.i0, a.f1,
       a.i1, a.f2, a.i2, a.f3, a.i3, a.f4, a.i4, a.f5, a.i5, a.i6, a.i7, a.i8, a.i9, from, to);
 
-  /**
-   * (batch, kv head) pairs [from, to), numbered b·KVH + g, of {@link #attentionBackwardGqa}: the query heads that
-   * share kv head g, in order. A pair writes only its own heads' slices of dqkv (its query heads' dq, its kv
-   * head's dk and dv), adding into them in the same order on any number of threads. Heads up to GEMM_NC wide run
-   * as GEMMs ({@link #attentionBackwardGemm}); wider ones as the dot products below.
-   */
-  private static void attentionBackwardHeads(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff,
-      float[] datt, int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int T,
-      int NH, int KVH, int hs, int from, int to) {
-    if (hs <= GEMM_NC) {
-      attentionBackwardGemm(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv, qkvOff, att,
-          attOff, T, NH, KVH, hs, from, to);
-      return;
-    }
-    int R = (NH + 2 * KVH) * hs;
-    int C = NH * hs;
-    int group = NH / KVH;
-    float scale = (float) (1.0 / (float) Math.sqrt(hs));
-    for (int bg = from; bg < to; bg++) {
-      int b = bg / KVH;
-      int kvh = (bg % KVH) * hs;
-      int base = qkvOff + b * T * R;
-      int dbase = dqkvOff + b * T * R;
-      int v0 = C + KVH * hs + kvh;
-      for (int h = (bg % KVH) * group; h < (bg % KVH + 1) * group; h++) {
-        // rows t and t + 1 together through the weighted sum of the values: each value row read once for both
-        for (int t = 0; t < T; t += 2) {
-          int a = attOff + ((b * NH + h) * T + t) * T;
-          int da = dattOff + ((b * NH + h) * T + t) * T;
-          int dy = doutOff + (b * T + t) * C + h * hs;
-          boolean pair = t + 1 < T;
-          for (int t2 = 0; t2 <= t; t2++) {
-            int off = t2 * R + v0;
-            if (pair) {
-              dotAxpy2(qkv, base + off, dout, dy, dy + C, dqkv, dbase + off, att[a + t2], att[a + T + t2], datt,
-                  da + t2, da + T + t2, hs);
-            } else {
-              datt[da + t2] += dotAxpy(qkv, base + off, dout, dy, dqkv, dbase + off, att[a + t2], hs);
-            }
-          }
-          if (pair) { // the second row's own last key
-            int off = (t + 1) * R + v0;
-            datt[da + T + t + 1] += dotAxpy(qkv, base + off, dout, dy + C, dqkv, dbase + off, att[a + T + t + 1], hs);
-          }
-          for (int tr = t; tr < Math.min(t + 2, T); tr++) {
-            int row = ((b * NH + h) * T + tr) * T;
-            softmaxBackwardRow(dpreatt, dpreattOff + row, datt, dattOff + row, att, attOff + row, tr + 1);
-            scoresBackward(dqkv, dbase + tr * R + h * hs, dbase + C + kvh, qkv, base + tr * R + h * hs,
-                base + C + kvh, R, dpreatt, dpreattOff + row, scale, tr + 1, hs);
-          }
-        }
-      }
-    }
-  }
 
   /**
    * Attention's backward pass through one row of the softmax, over its causal prefix t3 &lt; count:
@@ -1895,65 +1626,7 @@ public final class SimdKernels implements Kernels {
     }
   }
 
-  /**
-   * Attention's backward pass through the scaled scores of one query row, with g_t2 = dpreatt[dpre + t2]·scale for
-   * t2 &lt; count: dk_t2 += g_t2·q and dq += sum over t2 in order of g_t2·k_t2 (k_t2 at k + t2·R, dk_t2 at dk +
-   * t2·R, each of hs floats). Four vectors of the head at a time where it has them: four sums of dq in flight (one
-   * was bound by the latency of its FMAs), and each key row's dk updated while that part of q is in registers.
-   */
-  private static void scoresBackward(float[] dqkv, int dq, int dk, float[] qkv, int q, int k, int R,
-      float[] dpreatt, int dpre, float scale, int count, int hs) {
-    int hsBound = S.loopBound(hs);
-    int i = 0;
-    for (; i + 4 * L <= hsBound; i += 4 * L) {
-      FloatVector q0 = FloatVector.fromArray(S, qkv, q + i);
-      FloatVector q1 = FloatVector.fromArray(S, qkv, q + i + L);
-      FloatVector q2 = FloatVector.fromArray(S, qkv, q + i + 2 * L);
-      FloatVector q3 = FloatVector.fromArray(S, qkv, q + i + 3 * L);
-      FloatVector acc0 = FloatVector.fromArray(S, dqkv, dq + i);
-      FloatVector acc1 = FloatVector.fromArray(S, dqkv, dq + i + L);
-      FloatVector acc2 = FloatVector.fromArray(S, dqkv, dq + i + 2 * L);
-      FloatVector acc3 = FloatVector.fromArray(S, dqkv, dq + i + 3 * L);
-      for (int t2 = 0; t2 < count; t2++) {
-        FloatVector g = FloatVector.broadcast(S, dpreatt[dpre + t2] * scale);
-        int kr = k + t2 * R + i;
-        int dkr = dk + t2 * R + i;
-        acc0 = FloatVector.fromArray(S, qkv, kr).fma(g, acc0);
-        acc1 = FloatVector.fromArray(S, qkv, kr + L).fma(g, acc1);
-        acc2 = FloatVector.fromArray(S, qkv, kr + 2 * L).fma(g, acc2);
-        acc3 = FloatVector.fromArray(S, qkv, kr + 3 * L).fma(g, acc3);
-        q0.fma(g, FloatVector.fromArray(S, dqkv, dkr)).intoArray(dqkv, dkr);
-        q1.fma(g, FloatVector.fromArray(S, dqkv, dkr + L)).intoArray(dqkv, dkr + L);
-        q2.fma(g, FloatVector.fromArray(S, dqkv, dkr + 2 * L)).intoArray(dqkv, dkr + 2 * L);
-        q3.fma(g, FloatVector.fromArray(S, dqkv, dkr + 3 * L)).intoArray(dqkv, dkr + 3 * L);
-      }
-      acc0.intoArray(dqkv, dq + i);
-      acc1.intoArray(dqkv, dq + i + L);
-      acc2.intoArray(dqkv, dq + i + 2 * L);
-      acc3.intoArray(dqkv, dq + i + 3 * L);
-    }
-    for (; i < hsBound; i += L) {
-      FloatVector qv = FloatVector.fromArray(S, qkv, q + i);
-      FloatVector acc = FloatVector.fromArray(S, dqkv, dq + i);
-      for (int t2 = 0; t2 < count; t2++) {
-        FloatVector g = FloatVector.broadcast(S, dpreatt[dpre + t2] * scale);
-        int dkr = dk + t2 * R + i;
-        acc = FloatVector.fromArray(S, qkv, k + t2 * R + i).fma(g, acc);
-        qv.fma(g, FloatVector.fromArray(S, dqkv, dkr)).intoArray(dqkv, dkr);
-      }
-      acc.intoArray(dqkv, dq + i);
-    }
-    for (; i < hs; i++) {
-      float s = dqkv[dq + i];
-      float qi = qkv[q + i];
-      for (int t2 = 0; t2 < count; t2++) {
-        float g = dpreatt[dpre + t2] * scale;
-        s += qkv[k + t2 * R + i] * g;
-        dqkv[dk + t2 * R + i] += g * qi;
-      }
-      dqkv[dq + i] = s;
-    }
-  }
+
 
   // ---------------------------------------------------------------------------------------------------------------
   // pointwise

@@ -57,8 +57,9 @@ class SimdLlamaKernelsTest {
         new Shape("multi-head", 2, 9, 4, 4, 16),
         new Shape("one kv head, wide heads", 1, 37, 4, 1, 67),
         new Shape("tiny", 3, 2, 2, 1, 1),
-        // wider than a GEMM block of keys: attention without the GEMMs
-        new Shape("heads of 130", 1, 9, 2, 1, 130));
+        // attention's blocks sized for wide heads: fewer terms per block; then a buffer grown past the panels
+        new Shape("heads of 130", 1, 9, 2, 1, 130),
+        new Shape("heads of 2100", 1, 9, 1, 1, 2100));
   }
 
 
