@@ -108,6 +108,63 @@ public interface Kernels {
    */
   default void packBf16Weight(short[] weight, int weightOff, int C, int OC) {}
 
+  /**
+   * As {@link #matmulForward}, with the weight held as group-quantized int8 ({@link Int8}): a quarter of float32's
+   * bytes, half of bfloat16's, for decoding, which reads every weight once per token. The OC×C weight is at
+   * weight[weightOff..], laid out as {@link #packInt8Weight} left it (row-major here); the scale of row o, inputs
+   * [32g, 32g + 32) is scales[(weightOff + o * C) / 32 + g], as {@link Int8#quantize} wrote them for the whole
+   * array. {@code bias == null} means no bias.
+   *
+   * <p>Every implementation sums in this order, so that all give the same bits: per group, a partial sum of
+   * fused multiply-adds in input order from 0; then acc = fma(partial, scale, acc), acc starting at 0; then
+   * acc + bias (+ 0 without one, which turns a -0 into +0). The scale multiplies each group's partial sum once,
+   * not each weight, and a vector kernel reading a panel of rows per input keeps this order lane by lane.
+   *
+   * @throws IllegalArgumentException unless C and weightOff are multiples of {@link Int8#GROUP}
+   */
+  default void matmulForwardInt8(float[] out, int outOff, float[] inp, int inpOff, byte[] weight, float[] scales,
+      int weightOff, float[] bias, int biasOff, int N, int C, int OC) {
+    Int8.checkLayout(weightOff, C);
+    int groups = C / Int8.GROUP;
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      for (int o = 0; o < OC; o++) {
+        int w = weightOff + o * C;
+        int s = w / Int8.GROUP;
+        float acc = 0f;
+        for (int g = 0; g < groups; g++) {
+          int i0 = g * Int8.GROUP;
+          float p = 0f;
+          for (int i = i0; i < i0 + Int8.GROUP; i++) {
+            p = Math.fma((float) weight[w + i], inp[x + i], p);
+          }
+          acc = Math.fma(p, scales[s + g], acc);
+        }
+        out[outOff + n * OC + o] = acc + (bias == null ? 0f : bias[biasOff + o]);
+      }
+    }
+  }
+
+  /**
+   * Several {@link #matmulForwardInt8} products of one input row (N = 1, no bias), as one job, as
+   * {@link #matmulForwardBf16Group} does for bfloat16: for each j, out[outOffs[j] ..] = inp · W_jᵀ, W_j the
+   * rows[j]×C weight at weightOffs[j] with its scales in {@code scales}. The same values as the separate calls.
+   */
+  default void matmulForwardInt8Group(float[] out, int[] outOffs, float[] inp, int inpOff, byte[] weight,
+      float[] scales, int[] weightOffs, int[] rows, int C) {
+    for (int j = 0; j < outOffs.length; j++) {
+      matmulForwardInt8(out, outOffs[j], inp, inpOff, weight, scales, weightOffs[j], null, 0, 1, C, rows[j]);
+    }
+  }
+
+  /**
+   * Rearranges, in place, an OC×C int8 weight stored row-major at weight[weightOff..], and its scales (see
+   * {@link #matmulForwardInt8}), into the layout these kernels' {@link #matmulForwardInt8} reads: called once per
+   * weight when a model makes its int8 copy. The scales stay within the weight's own slots. Here, row-major:
+   * nothing to do.
+   */
+  default void packInt8Weight(byte[] weight, float[] scales, int weightOff, int C, int OC) {}
+
   /** dst[dstOff..dstOff+n) = src[srcOff..srcOff+n). */
   default void copy(float[] dst, int dstOff, float[] src, int srcOff, int n) {
     System.arraycopy(src, srcOff, dst, dstOff, n);

@@ -57,6 +57,7 @@ public final class WorkerPool {
     public int[] n1;
     public int[] n2;
     public short[] s0;
+    public byte[] b0;
     public int i0;
     public int i1;
     public int i2;
@@ -85,6 +86,8 @@ public final class WorkerPool {
     void clear() {
       f0 = f1 = f2 = f3 = f4 = f5 = f6 = f7 = null;
       n0 = n1 = n2 = null;
+      s0 = null;
+      b0 = null;
       d0 = null;
     }
   }

@@ -1,12 +1,14 @@
 package dev.unroll.runtime.simd;
 
 import dev.unroll.runtime.Bf16;
+import dev.unroll.runtime.Int8;
 import dev.unroll.runtime.Kernels;
 import dev.unroll.runtime.WorkerPool;
 import dev.unroll.runtime.WorkerPool.Args;
 import dev.unroll.runtime.WorkerPool.RangeTask;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -20,7 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * operand packed into panels that stay in L2; the forward as dot products, four rows by two weight rows, below 32
  * rows); training's attention runs on the same six-by-two micro-kernel, per (batch, head): the scores, the
  * weighted sum and the four backward products are GEMMs over packed panels of keys, values, queries or dout;
- * decoding's matrix-vector products read four streams at a time.
+ * decoding's matrix-vector products read four streams at a time (two for int8 weights, which are bound by their
+ * conversion to floats rather than by memory).
  * Results match {@code ScalarKernels} up to float rounding: sums run in a different order, products are fused, and
  * exp and tanh come from {@link VectorMath}, which gives the same bits interpreted or compiled (so results are
  * deterministic).
@@ -29,9 +32,9 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link WorkerPool}: matmul forward by output channel from 32 rows (by rows below), layernorm, softmax and the
  * encoder by rows; matmul backward's dinp by rows (by columns when it has fewer rows than columns) and its dweight
  * and dbias by output channel; attention by (batch, head); pointwise kernels and zero by ranges of whole vectors;
- * decoding's matrix-vector products (float32 and bfloat16) by output rows, one share per thread, and its attention
- * by head. Every output element is computed by one thread in the same order as on one thread, so results are
- * bit-identical for every thread count. {@code encoderBackward} (a scatter-add into token rows) and
+ * decoding's matrix-vector products (float32, bfloat16 and int8) by output rows, one share per thread, and its
+ * attention by head. Every output element is computed by one thread in the same order as on one thread, so results
+ * are bit-identical for every thread count. {@code encoderBackward} (a scatter-add into token rows) and
  * {@code crossEntropyForward} (a sum over rows) stay on the calling thread.
  *
  * <p>Allocation: none once C2 has compiled the kernels, provided that no vector reaches a call C2 does not inline
@@ -2527,6 +2530,293 @@ public final class SimdKernels implements Kernels {
           s0 += inp[x + i] * Bf16.toFloat(weight[w0 + i]);
         }
         out[outOff + n * OC + o] = s0 + (bias == null ? 0f : bias[biasOff + o]);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // int8 weights, for decoding
+
+  /** Weights per scale ({@link Int8#GROUP}). */
+  private static final int GROUP = Int8.GROUP;
+
+  /**
+   * Eight int8 weights, one panel half's column: loaded as 64 bits and widened to 8 floats (vmovq, vpmovsxbd and
+   * vcvtdq2ps on AVX2). On a Zen 1 core, whose 128-bit units split each of these, the kernel is bound by that
+   * conversion, not by memory: about 7 GB/s of weights per core, which is also what the same instructions reach
+   * from C on weights in L2 (where bfloat16's shift and mask reach 22 GB/s). Measured alternatives, all slower: one
+   * 128-bit load split into two halves (10%); 128-bit vectors (45% in C, 65% here); converting exactly by adding
+   * the integers to the bits of 1.5·2^23 and subtracting that float (20% in C, 50% here).
+   */
+  private static final VectorSpecies<Byte> Q8 = ByteVector.SPECIES_64;
+
+  /**
+   * Stores each full panel of 16 rows column by column (for each input i, 16 bytes: rows 0..15 of the panel), and
+   * the panel's scales, which fill the slots [(weightOff + p·C) / 32, + 16·C / 32) either way, as [group][16 rows];
+   * the last OC % 16 rows and their scales stay row-major, where they were.
+   */
+  @Override
+  public void packInt8Weight(byte[] weight, float[] scales, int weightOff, int C, int OC) {
+    Int8.checkLayout(weightOff, C);
+    int groups = C / GROUP;
+    byte[] rows = new byte[PANEL * C];
+    float[] rowScales = new float[PANEL * groups];
+    for (int p = 0; p + PANEL <= OC; p += PANEL) {
+      int base = weightOff + p * C;
+      int s = base / GROUP;
+      System.arraycopy(weight, base, rows, 0, PANEL * C);
+      System.arraycopy(scales, s, rowScales, 0, PANEL * groups);
+      for (int i = 0; i < C; i++) {
+        for (int r = 0; r < PANEL; r++) {
+          weight[base + i * PANEL + r] = rows[r * C + i];
+        }
+      }
+      for (int g = 0; g < groups; g++) {
+        for (int r = 0; r < PANEL; r++) {
+          scales[s + g * PANEL + r] = rowScales[r * groups + g];
+        }
+      }
+    }
+  }
+
+  @Override
+  public void matmulForwardInt8(float[] out, int outOff, float[] inp, int inpOff, byte[] weight, float[] scales,
+      int weightOff, float[] bias, int biasOff, int N, int C, int OC) {
+    Int8.checkLayout(weightOff, C);
+    WorkerPool pool = WorkerPool.acquire(2L * N * C * OC);
+    if (pool == null) {
+      matmulForwardInt8Rows(out, outOff, inp, inpOff, weight, scales, weightOff, bias, biasOff, N, C, OC, 0, OC);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = out;
+    a.i0 = outOff;
+    a.f1 = inp;
+    a.i1 = inpOff;
+    a.b0 = weight;
+    a.f2 = scales;
+    a.i2 = weightOff;
+    a.f3 = bias;
+    a.i3 = biasOff;
+    a.i4 = N;
+    a.i5 = C;
+    a.i6 = OC;
+    // as for bfloat16: one share of whole panels per thread, each row computed as on one thread
+    pool.run(MATMUL_FORWARD_INT8, OC, onePerThread(OC, PANEL));
+  }
+
+  private static final RangeTask MATMUL_FORWARD_INT8 = (a, from, to) -> matmulForwardInt8Rows(a.f0, a.i0, a.f1,
+      a.i1, a.b0, a.f2, a.i2, a.f3, a.i3, a.i4, a.i5, a.i6, from, to);
+
+  @Override
+  public void matmulForwardInt8Group(float[] out, int[] outOffs, float[] inp, int inpOff, byte[] weight,
+      float[] scales, int[] weightOffs, int[] rows, int C) {
+    int units = 0; // each product's rows rounded up to whole panels, so shares begin at panels of every product
+    for (int j = 0; j < rows.length; j++) {
+      Int8.checkLayout(weightOffs[j], C); // all before any is computed
+      units += (rows[j] + PANEL - 1) / PANEL * PANEL;
+    }
+    WorkerPool pool = WorkerPool.acquire(2L * C * units);
+    if (pool == null) {
+      matmulForwardInt8GroupRows(out, outOffs, inp, inpOff, weight, scales, weightOffs, rows, C, 0, units);
+      return;
+    }
+    Args a = pool.args();
+    a.f0 = out;
+    a.n0 = outOffs;
+    a.n1 = weightOffs;
+    a.n2 = rows;
+    a.f1 = inp;
+    a.i1 = inpOff;
+    a.b0 = weight;
+    a.f2 = scales;
+    a.i5 = C;
+    pool.run(MATMUL_FORWARD_INT8_GROUP, units, onePerThread(units, PANEL));
+  }
+
+  private static final RangeTask MATMUL_FORWARD_INT8_GROUP = (a, from, to) -> matmulForwardInt8GroupRows(a.f0,
+      a.n0, a.f1, a.i1, a.b0, a.f2, a.n1, a.n2, a.i5, from, to);
+
+  /** Units [from, to) of {@link #matmulForwardInt8Group}: the products' rows end to end, each padded to panels. */
+  private static void matmulForwardInt8GroupRows(float[] out, int[] outOffs, float[] inp, int inpOff,
+      byte[] weight, float[] scales, int[] weightOffs, int[] rows, int C, int from, int to) {
+    int start = 0;
+    for (int j = 0; j < rows.length && start < to; j++) {
+      int lo = Math.max(from, start) - start;
+      int hi = Math.min(to - start, rows[j]);
+      if (lo < hi) {
+        matmulForwardInt8Rows(out, outOffs[j], inp, inpOff, weight, scales, weightOffs[j], null, 0, 1, C, rows[j],
+            lo, hi);
+      }
+      start += (rows[j] + PANEL - 1) / PANEL * PANEL;
+    }
+  }
+
+  /**
+   * Output rows [from, to) of {@link #matmulForwardInt8}; from is a multiple of {@link #PANEL}. Two panels at a
+   * time, from the two halves of the range, as two streams of reads (one panel at a time was 12% slower). Four
+   * streams, as bfloat16 reads, measured 4% slower with the accumulators kept in {@code out} between groups and 30%
+   * slower with them in (spilled) registers: on the machine measured the kernel is bound by converting the weights
+   * (see {@link #Q8}), and four partial sums already hide the fused multiply-adds' latency.
+   */
+  private static void matmulForwardInt8Rows(float[] out, int outOff, float[] inp, int inpOff, byte[] weight,
+      float[] scales, int weightOff, float[] bias, int biasOff, int N, int C, int OC, int from, int to) {
+    int panelsEnd = Math.min(to, OC / PANEL * PANEL);
+    int q = Math.max(0, panelsEnd - from) / PANEL / 2 * PANEL;
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int y = outOff + n * OC;
+      int o = from;
+      if (PANEL_VECTORS) {
+        for (; o < from + q; o += PANEL) {
+          int p0 = weightOff + o * C;
+          int p1 = weightOff + (o + q) * C;
+          int b0 = biasOff + o;
+          int b1 = biasOff + o + q;
+          int8Panels2(out, y + o, y + o + q, inp, x, weight, p0, p1, scales, bias, b0, b1, C);
+        }
+        o = from + 2 * q;
+      }
+      for (; o < panelsEnd; o += PANEL) {
+        int8Panel(out, y + o, inp, x, weight, weightOff + o * C, scales, bias, biasOff + o, C);
+      }
+    }
+    if (panelsEnd < to) {
+      // the rows past the last whole panel are row-major
+      matmulForwardInt8Tail(out, outOff, inp, inpOff, weight, scales, weightOff, bias, biasOff, N, C, OC,
+          Math.max(from, panelsEnd), to);
+    }
+  }
+
+  /**
+   * The panels at w[p0..] and w[p1..] (16 rows each, see {@link #packInt8Weight}), into out[y0..y0+16) and
+   * out[y1..y1+16), every output summed as {@link #int8Panel} sums it: the same bits.
+   */
+  private static void int8Panels2(float[] out, int y0, int y1, float[] inp, int x, byte[] w, int p0, int p1,
+      float[] scales, float[] bias, int b0, int b1, int C) {
+    int s0 = p0 / GROUP;
+    int s1 = p1 / GROUP;
+    FloatVector acc0 = FloatVector.zero(PF);
+    FloatVector acc1 = acc0;
+    FloatVector acc2 = acc0;
+    FloatVector acc3 = acc0;
+    // the panels' scales are [group][16 rows]: group g's begin PANEL slots after group g - 1's
+    for (int g = 0; g < C; g += GROUP, s0 += PANEL, s1 += PANEL) {
+      FloatVector part0 = FloatVector.zero(PF);
+      FloatVector part1 = part0;
+      FloatVector part2 = part0;
+      FloatVector part3 = part0;
+      for (int i = g; i < g + GROUP; i++) {
+        FloatVector xi = FloatVector.broadcast(PF, inp[x + i]);
+        int w0 = p0 + i * PANEL;
+        int w1 = p1 + i * PANEL;
+        part0 = ((FloatVector) ByteVector.fromArray(Q8, w, w0).convertShape(VectorOperators.B2F, PF, 0))
+            .fma(xi, part0);
+        part1 = ((FloatVector) ByteVector.fromArray(Q8, w, w0 + PANEL / 2).convertShape(VectorOperators.B2F, PF, 0))
+            .fma(xi, part1);
+        part2 = ((FloatVector) ByteVector.fromArray(Q8, w, w1).convertShape(VectorOperators.B2F, PF, 0))
+            .fma(xi, part2);
+        part3 = ((FloatVector) ByteVector.fromArray(Q8, w, w1 + PANEL / 2).convertShape(VectorOperators.B2F, PF, 0))
+            .fma(xi, part3);
+      }
+      acc0 = part0.fma(FloatVector.fromArray(PF, scales, s0), acc0);
+      acc1 = part1.fma(FloatVector.fromArray(PF, scales, s0 + PANEL / 2), acc1);
+      acc2 = part2.fma(FloatVector.fromArray(PF, scales, s1), acc2);
+      acc3 = part3.fma(FloatVector.fromArray(PF, scales, s1 + PANEL / 2), acc3);
+    }
+    // always an addition, + 0 without a bias, as the reference adds: -0 + 0 is +0
+    if (bias != null) {
+      acc0 = acc0.add(FloatVector.fromArray(PF, bias, b0));
+      acc1 = acc1.add(FloatVector.fromArray(PF, bias, b0 + PANEL / 2));
+      acc2 = acc2.add(FloatVector.fromArray(PF, bias, b1));
+      acc3 = acc3.add(FloatVector.fromArray(PF, bias, b1 + PANEL / 2));
+    } else {
+      acc0 = acc0.add(0f);
+      acc1 = acc1.add(0f);
+      acc2 = acc2.add(0f);
+      acc3 = acc3.add(0f);
+    }
+    acc0.intoArray(out, y0);
+    acc1.intoArray(out, y0 + PANEL / 2);
+    acc2.intoArray(out, y1);
+    acc3.intoArray(out, y1 + PANEL / 2);
+  }
+
+  /**
+   * One panel (16 rows) at w[p..] into out[y..y+16), in the reference's order (per group, a partial sum of fused
+   * multiply-adds; then acc = fma(partial, scale, acc); then + bias); in plain Java ({@link #int8PanelPlain}) where
+   * the CPU's vectors are narrower than 256 bits.
+   */
+  static void int8Panel(float[] out, int y, float[] inp, int x, byte[] w, int p, float[] scales, float[] bias,
+      int b, int C) {
+    if (!PANEL_VECTORS) {
+      int8PanelPlain(out, y, inp, x, w, p, scales, bias, b, C);
+      return;
+    }
+    int s = p / GROUP;
+    FloatVector acc0 = FloatVector.zero(PF);
+    FloatVector acc1 = acc0;
+    for (int g = 0; g < C; g += GROUP, s += PANEL) {
+      FloatVector part0 = FloatVector.zero(PF);
+      FloatVector part1 = part0;
+      for (int i = g; i < g + GROUP; i++) {
+        FloatVector xi = FloatVector.broadcast(PF, inp[x + i]);
+        int w0 = p + i * PANEL;
+        part0 = ((FloatVector) ByteVector.fromArray(Q8, w, w0).convertShape(VectorOperators.B2F, PF, 0))
+            .fma(xi, part0);
+        part1 = ((FloatVector) ByteVector.fromArray(Q8, w, w0 + PANEL / 2).convertShape(VectorOperators.B2F, PF, 0))
+            .fma(xi, part1);
+      }
+      acc0 = part0.fma(FloatVector.fromArray(PF, scales, s), acc0);
+      acc1 = part1.fma(FloatVector.fromArray(PF, scales, s + PANEL / 2), acc1);
+    }
+    if (bias != null) {
+      acc0 = acc0.add(FloatVector.fromArray(PF, bias, b));
+      acc1 = acc1.add(FloatVector.fromArray(PF, bias, b + PANEL / 2));
+    } else {
+      acc0 = acc0.add(0f);
+      acc1 = acc1.add(0f);
+    }
+    acc0.intoArray(out, y);
+    acc1.intoArray(out, y + PANEL / 2);
+  }
+
+  /** {@link #int8Panel} without vectors, row by row in the same order: the same bits. */
+  static void int8PanelPlain(float[] out, int y, float[] inp, int x, byte[] w, int p, float[] scales,
+      float[] bias, int b, int C) {
+    int s = p / GROUP;
+    for (int r = 0; r < PANEL; r++) {
+      float acc = 0f;
+      for (int g = 0, sg = s + r; g < C; g += GROUP, sg += PANEL) {
+        float part = 0f;
+        for (int i = g; i < g + GROUP; i++) {
+          part = Math.fma((float) w[p + i * PANEL + r], inp[x + i], part);
+        }
+        acc = Math.fma(part, scales[sg], acc);
+      }
+      out[y + r] = acc + (bias == null ? 0f : bias[b + r]);
+    }
+  }
+
+  /**
+   * Row-major output rows [from, to) of {@link #matmulForwardInt8}: the fewer than 16 rows past its last whole
+   * panel, one at a time in the reference's order (a vector across a row's inputs would change the sums' order).
+   */
+  private static void matmulForwardInt8Tail(float[] out, int outOff, float[] inp, int inpOff, byte[] weight,
+      float[] scales, int weightOff, float[] bias, int biasOff, int N, int C, int OC, int from, int to) {
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      for (int o = from; o < to; o++) {
+        int w = weightOff + o * C;
+        float acc = 0f;
+        for (int g = 0, s = w / GROUP; g < C; g += GROUP, s++) {
+          float part = 0f;
+          for (int i = g; i < g + GROUP; i++) {
+            part = Math.fma((float) weight[w + i], inp[x + i], part);
+          }
+          acc = Math.fma(part, scales[s], acc);
+        }
+        out[outOff + n * OC + o] = acc + (bias == null ? 0f : bias[biasOff + o]);
       }
     }
   }

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.management.ThreadMXBean;
 import dev.unroll.runtime.AdamW;
 import dev.unroll.runtime.Bf16;
+import dev.unroll.runtime.Int8;
 import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.WorkerPool;
 import java.lang.management.ManagementFactory;
@@ -39,6 +40,12 @@ class ParallelKernelsTest {
   private static final int VP = 304;
   private static final int N = B * T;
   private static final int KV_DIM = 2 * C / NH;
+  /** Inputs of the int8 products: C is not a whole number of scale groups. */
+  private static final int C_INT8 = 512;
+  /** The int8 group: the weight's rows as two products, neither a whole number of panels. */
+  private static final int[] INT8_ROWS = {254, OC - 254};
+  private static final int[] INT8_WEIGHT_OFFS = {Int8.GROUP, Int8.GROUP + 254 * C_INT8};
+  private static final int[] INT8_OUT_OFFS = {PAD, PAD + 254};
 
   private final int initialThreads = WorkerPool.threads();
 
@@ -81,6 +88,10 @@ class ParallelKernelsTest {
     final float[] mv = zeros(OC);
     final float[] mvBf16 = zeros(OC);
     final short[] wBf16 = bf16Packed(w);
+    final float[] mvInt8 = zeros(OC);
+    final float[] mvInt8Group = zeros(OC);
+    final Int8Weight wInt8 = new Int8Weight(w, new int[] {OC}, new int[] {Int8.GROUP});
+    final Int8Weight wInt8Group = new Int8Weight(w, INT8_ROWS, INT8_WEIGHT_OFFS);
     final float[] dxm = random(rnd, N * C, -1, 1);
     final float[] dw = random(rnd, OC * C, -1, 1);
     final float[] dbias = random(rnd, OC, -1, 1);
@@ -121,6 +132,9 @@ class ParallelKernelsTest {
       K.matmulForward(mm, PAD, x, PAD, w, PAD, bias, PAD, N, C, OC);
       K.matmulForward(mv, PAD, x, PAD, w, PAD, bias, PAD, 1, C, OC); // decoding's matrix-vector product
       K.matmulForwardBf16(mvBf16, PAD, x, PAD, wBf16, PAD, bias, PAD, 1, C, OC);
+      K.matmulForwardInt8(mvInt8, PAD, x, PAD, wInt8.q, wInt8.scales, Int8.GROUP, bias, PAD, 1, C_INT8, OC);
+      K.matmulForwardInt8Group(mvInt8Group, INT8_OUT_OFFS, x, PAD, wInt8Group.q, wInt8Group.scales,
+          INT8_WEIGHT_OFFS, INT8_ROWS, C_INT8);
       K.matmulBackward(dxm, PAD, dw, PAD, dbias, PAD, dOc, PAD, x, PAD, w, PAD, N, C, OC);
       K.attentionForward(att, PAD, preatt, PAD, attw, PAD, qkv, PAD, B, T, C, NH);
       // decoding's attention at the last position, 4 query heads over 2 kv heads
@@ -140,8 +154,8 @@ class ParallelKernelsTest {
 
     List<float[]> outputs() {
       List<float[]> all = new ArrayList<>(List.of(enc, dwte, dwpe, ln, mean, rstd, dx, dlnw, dlnb, mm, mv, mvBf16,
-          decOut, decAtt, dxm, dw, dbias, att, preatt, attw, dqkv, dpreatt, datt, gelu, dgelu, res, dres1, dres2,
-          probs, losses, dlogits, params, grads));
+          mvInt8, mvInt8Group, decOut, decAtt, dxm, dw, dbias, att, preatt, attw, dqkv, dpreatt, datt, gelu, dgelu,
+          res, dres1, dres2, probs, losses, dlogits, params, grads));
       all.add(new float[] {loss, norm, opt.firstMoment(7), opt.secondMoment(99_999)});
       return all;
     }
@@ -149,7 +163,8 @@ class ParallelKernelsTest {
 
   private static final String[] NAMES = {"encoder out", "dwte", "dwpe", "layernorm out", "mean", "rstd",
       "layernorm dinp", "dweight (layernorm)", "dbias (layernorm)", "matmul out", "matrix-vector out",
-      "bfloat16 matrix-vector out", "decode attention out", "decode attention att", "matmul dinp", "matmul dweight",
+      "bfloat16 matrix-vector out", "int8 matrix-vector out", "int8 grouped matrix-vector out",
+      "decode attention out", "decode attention att", "matmul dinp", "matmul dweight",
       "matmul dbias", "attention out", "preatt", "att", "dqkv", "dpreatt", "datt", "gelu out", "gelu dinp",
       "residual out", "residual dinp1", "residual dinp2", "probs", "losses", "dlogits", "AdamW params",
       "grads", "loss, norm and moments"};
@@ -160,6 +175,27 @@ class ParallelKernelsTest {
     Bf16.fromFloats(w, 0, b, 0, w.length);
     K.packBf16Weight(b, PAD, C, OC);
     return b;
+  }
+
+  /**
+   * The first OC × C_INT8 floats of w (after its PAD) quantized to int8 at an offset of one group, and packed in
+   * the SIMD kernels' layout as the products at {@code offs} of {@code rows} rows each.
+   */
+  private static final class Int8Weight {
+    final byte[] q;
+    final float[] scales;
+
+    Int8Weight(float[] w, int[] rows, int[] offs) {
+      int n = Int8.GROUP + OC * C_INT8;
+      float[] src = new float[n];
+      System.arraycopy(w, PAD, src, Int8.GROUP, OC * C_INT8);
+      q = new byte[n];
+      scales = new float[Int8.scaleCount(n)];
+      Int8.quantize(src, q, scales, n);
+      for (int j = 0; j < rows.length; j++) {
+        K.packInt8Weight(q, scales, offs[j], C_INT8, rows[j]);
+      }
+    }
   }
 
   private static List<float[]> runOn(int threads) {
