@@ -4,6 +4,7 @@ package test;
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.Bf16;
 import dev.unroll.runtime.Checks;
+import dev.unroll.runtime.DecodeWeights;
 import dev.unroll.runtime.Gpt2Init;
 import dev.unroll.runtime.Kernels;
 import dev.unroll.runtime.ModelShape;
@@ -925,9 +926,19 @@ public final class UnrolledTiny implements Tiny {
   private final float[] decodeLogits = new float[VOCAB];
 
   /**
-   * A bfloat16 copy of params for decoding, or null: see decodeWithBf16Weights.
+   * A bfloat16 copy of params for decoding, or null: see decodeWeights.
    */
   private short[] bf16;
+
+  /**
+   * An int8 copy of params for decoding, or null: see decodeWeights.
+   */
+  private byte[] int8;
+
+  /**
+   * The int8 copy's scales, one per 32 weights, or null.
+   */
+  private float[] int8Scales;
 
   /**
    * Tokens in the KV cache: the position of the next decoded token.
@@ -948,7 +959,7 @@ public final class UnrolledTiny implements Tiny {
 
   /**
    * First kernel call of each run on the device: forward, loss, backward, decode, its end,
-   * and the bfloat16 decode and its end (-1 until decodeWithBf16Weights(true)).
+   * and the bfloat16 decode and its end (-1 until decodeWeights(BFLOAT16)).
    */
   private int clForward;
 
@@ -1140,8 +1151,14 @@ public final class UnrolledTiny implements Tiny {
   }
 
   @Override
-  public void decodeWithBf16Weights(boolean on) {
-    if (!on) {
+  public void decodeWeights(DecodeWeights format) {
+    Objects.requireNonNull(format, "format");
+    if (format == DecodeWeights.INT8) {
+      throw new UnsupportedOperationException("int8 weights share a scale per 32 weights of a row, so every matrix's input width must be a multiple of 32; this shape has dim 8 and hidden width 32");
+    }
+    int8 = null;
+    int8Scales = null;
+    if (format == DecodeWeights.FLOAT32) {
       bf16 = null;
       return;
     }
@@ -1161,7 +1178,7 @@ public final class UnrolledTiny implements Tiny {
   }
 
   /**
-   * Lays out the bfloat16 weights that decodeLayer0Bf16 reads as the kernels read them.
+   * Lays out the weights that decodeLayer0Bf16 reads as the kernels read them.
    */
   private void packDecodeLayer0Bf16(short[] w) {
     k.packBf16Weight(w, L0_QKVW, DIM, 3 * DIM);
@@ -1171,7 +1188,7 @@ public final class UnrolledTiny implements Tiny {
   }
 
   /**
-   * Lays out the bfloat16 weights that decodeLayer1Bf16 reads as the kernels read them.
+   * Lays out the weights that decodeLayer1Bf16 reads as the kernels read them.
    */
   private void packDecodeLayer1Bf16(short[] w) {
     k.packBf16Weight(w, L1_QKVW, DIM, 3 * DIM);
@@ -1181,7 +1198,7 @@ public final class UnrolledTiny implements Tiny {
   }
 
   /**
-   * Lays out the bfloat16 weights that decodeHeadBf16 reads as the kernels read them.
+   * Lays out the weights that decodeHeadBf16 reads as the kernels read them.
    */
   private void packDecodeHeadBf16(short[] w) {
     k.packBf16Weight(w, WTE, DIM, PADDED_VOCAB);

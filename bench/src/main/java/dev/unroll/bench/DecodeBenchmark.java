@@ -2,6 +2,8 @@ package dev.unroll.bench;
 
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
+import dev.unroll.runtime.DecodeWeights;
+import dev.unroll.runtime.Int8;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -17,7 +19,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Decoding with the KV cache at llama2.c's stories shapes, random weights: one operation is one token, at positions
- * cycling through the first 128 (the cache is reset then). Weights read as float32 or as bfloat16.
+ * cycling through the first 128 (the cache is reset then). Weights read as float32, bfloat16 or int8
+ * ({@link DecodeWeights}).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -33,7 +36,7 @@ public class DecodeBenchmark {
   @Param({"stories15M", "stories110M"})
   public String shape;
 
-  @Param({"f32", "bf16"})
+  @Param({"f32", "bf16", "int8"})
   public String weights;
 
   @Param({"1", "2"})
@@ -46,7 +49,7 @@ public class DecodeBenchmark {
   public void setUp() {
     dev.unroll.runtime.WorkerPool.setThreads(threads);
     model = create(shape, Backend.SIMD);
-    model.decodeWithBf16Weights(weights.equals("bf16"));
+    model.decodeWeights(format(weights));
     token = 1;
   }
 
@@ -58,14 +61,31 @@ public class DecodeBenchmark {
     };
   }
 
-  /** Bytes of weights one decoded token reads: every parameter but the embedding rows it does not look up. */
+  /** The format a benchmark parameter names: f32, bf16 or int8. */
+  static DecodeWeights format(String weights) {
+    return switch (weights) {
+      case "f32" -> DecodeWeights.FLOAT32;
+      case "bf16" -> DecodeWeights.BFLOAT16;
+      case "int8" -> DecodeWeights.INT8;
+      default -> throw new IllegalArgumentException("unknown weight format " + weights);
+    };
+  }
+
+  /**
+   * Bytes of weights one decoded token reads, counted as every parameter (the embedding rows it does not look up
+   * included): 4 per float32 weight, 2 per bfloat16 one, 1 per int8 one and a 4-byte scale per 32.
+   */
   static long weightBytesPerToken(String shape, String weights) {
     long parameters = switch (shape) {
       case "stories15M" -> UnrolledDecodeShapes_Stories15M.PARAMETER_COUNT;
       case "stories110M" -> UnrolledDecodeShapes_Stories110M.PARAMETER_COUNT;
       default -> throw new IllegalArgumentException(shape);
     };
-    return parameters * (weights.equals("bf16") ? 2 : 4);
+    return switch (format(weights)) {
+      case FLOAT32 -> 4 * parameters;
+      case BFLOAT16 -> 2 * parameters;
+      case INT8 -> parameters + 4 * Int8.scaleCount((int) parameters);
+    };
   }
 
   @Benchmark

@@ -41,7 +41,7 @@ public class OpenClDecodeBenchmark {
   public void setUp() {
     System.out.println("OpenCL device: " + OpenCl.device().describe());
     model = DecodeBenchmark.create(shape, Backend.OPENCL);
-    model.decodeWithBf16Weights(weights.equals("bf16"));
+    model.decodeWeights(DecodeBenchmark.format(weights));
     token = 1;
   }
 

@@ -8,6 +8,7 @@ import com.sun.management.ThreadMXBean;
 import dev.unroll.processor.models.ModelFixtures;
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
+import dev.unroll.runtime.DecodeWeights;
 import java.lang.management.ManagementFactory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -82,13 +83,14 @@ class DecodeTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"AWKWARD, SCALAR, false", "AWKWARD, SIMD, false", "AWKWARD, OPENCL, false",
-      "LLAMA_AWKWARD, SCALAR, false", "LLAMA_AWKWARD, SIMD, false", "LLAMA_AWKWARD, OPENCL, false",
-      "AWKWARD, SIMD, true", "LLAMA_AWKWARD, SIMD, true", "LLAMA_AWKWARD, OPENCL, true"})
-  void decodingAllocatesNothingAfterWarmUp(ModelFixtures fixture, Backend backend, boolean bf16) {
+  @CsvSource({"AWKWARD, SCALAR, FLOAT32", "AWKWARD, SIMD, FLOAT32", "AWKWARD, OPENCL, FLOAT32",
+      "LLAMA_AWKWARD, SCALAR, FLOAT32", "LLAMA_AWKWARD, SIMD, FLOAT32", "LLAMA_AWKWARD, OPENCL, FLOAT32",
+      "AWKWARD, SIMD, BFLOAT16", "LLAMA_AWKWARD, SIMD, BFLOAT16", "LLAMA_AWKWARD, OPENCL, BFLOAT16",
+      "EVEN, SIMD, INT8", "LLAMA_EVEN, SIMD, INT8", "LLAMA_EVEN, SCALAR, INT8"})
+  void decodingAllocatesNothingAfterWarmUp(ModelFixtures fixture, Backend backend, DecodeWeights format) {
     OpenClRule.assumeUsable(backend);
     CausalLm model = fixture.create(backend, 1);
-    model.decodeWithBf16Weights(bf16);
+    model.decodeWeights(format);
     ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
     long thread = Thread.currentThread().threadId();
     // Warm up until five rounds in a row allocate nothing (the JIT has settled), at most ~60 s, and for at least
@@ -108,7 +110,7 @@ class DecodeTest {
       decodeAll(model, fixture);
     }
     assertEquals(0, threads.getThreadAllocatedBytes(thread) - before,
-        backend + (bf16 ? " (bfloat16 weights)" : "") + ": bytes allocated decoding");
+        backend + " (" + format + " weights): bytes allocated decoding");
   }
 
   private static void decodeAll(CausalLm model, ModelFixtures fixture) {

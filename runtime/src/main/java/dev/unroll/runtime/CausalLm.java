@@ -62,11 +62,15 @@ public interface CausalLm {
   void reset();
 
   /**
-   * With {@code true}, {@link #decode} reads the weights as bfloat16 (a rounded copy of the parameters made now):
-   * half the bytes per token, for memory-bound decoding. Training stays float32. The copy is a snapshot; call again
-   * after changing the parameters. Generated models implement it; the default says it is not supported.
+   * Chooses how {@link #decode} reads the weights of its matrix products ({@link DecodeWeights}): BFLOAT16 and INT8
+   * make a copy of the parameters now, fewer bytes per token for memory-bound decoding; FLOAT32 (the default) drops
+   * it. The copy is a snapshot: choose again after changing the parameters. Training reads float32 either way.
+   * Generated models implement it; the default says it is not supported.
+   *
+   * @throws UnsupportedOperationException for INT8 on the OPENCL backend, or on a shape whose matrix widths are not
+   *     multiples of 32 (the model keeps decoding as it did)
    */
-  default void decodeWithBf16Weights(boolean on) {
+  default void decodeWeights(DecodeWeights format) {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " decodes in float32 only");
   }
 

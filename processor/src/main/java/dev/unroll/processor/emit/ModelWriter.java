@@ -107,6 +107,11 @@ public final class ModelWriter {
         type.addMethod(stageMethod(stage, type));
       }
     }
+    for (Stage stage : plan.decodeInt8()) {
+      if (!plan.decode().contains(stage)) {
+        type.addMethod(stageMethod(stage, type));
+      }
+    }
     addOpenCl(type);
     return JavaFile.builder(spec.packageName(), type.build())
         .indent("  ")
@@ -248,7 +253,11 @@ public final class ModelWriter {
         .addJavadoc("What decode returns: VOCAB logits, overwritten by each call.\n")
         .initializer("new float[VOCAB]").build());
     type.addField(FieldSpec.builder(ArrayTypeName.of(TypeName.SHORT), "bf16", Modifier.PRIVATE)
-        .addJavadoc("A bfloat16 copy of params for decoding, or null: see decodeWithBf16Weights.\n").build());
+        .addJavadoc("A bfloat16 copy of params for decoding, or null: see decodeWeights.\n").build());
+    type.addField(FieldSpec.builder(ArrayTypeName.of(TypeName.BYTE), "int8", Modifier.PRIVATE)
+        .addJavadoc("An int8 copy of params for decoding, or null: see decodeWeights.\n").build());
+    type.addField(FieldSpec.builder(FLOATS, "int8Scales", Modifier.PRIVATE)
+        .addJavadoc("The int8 copy's scales, one per 32 weights, or null.\n").build());
     type.addField(FieldSpec.builder(TypeName.INT, "pos", Modifier.PRIVATE)
         .addJavadoc("Tokens in the KV cache: the position of the next decoded token.\n").build());
     type.addField(PARAMETERS, "parameters", Modifier.PRIVATE, Modifier.FINAL);
@@ -259,7 +268,7 @@ public final class ModelWriter {
         .addJavadoc("The device's buffers and bound kernel calls on OPENCL; null on the CPU backends.\n").build());
     type.addField(FieldSpec.builder(TypeName.INT, "clForward", Modifier.PRIVATE)
         .addJavadoc("First kernel call of each run on the device: forward, loss, backward, decode, its end,\n"
-            + "and the bfloat16 decode and its end (-1 until decodeWithBf16Weights(true)).\n").build());
+            + "and the bfloat16 decode and its end (-1 until decodeWeights(BFLOAT16)).\n").build());
     for (String f : List.of("clLoss", "clBackward", "clDecode", "clDecodeEnd", "clBf16", "clBf16End",
         "clBf16Buffer")) {
       type.addField(TypeName.INT, f, Modifier.PRIVATE);
@@ -429,7 +438,15 @@ public final class ModelWriter {
         .addStatement("cl.read(CL_DEC, $L, decodeLogits, 0, VOCAB)", decLogits.constant())
         .addStatement("return decodeLogits")
         .endControlFlow();
-    decode.beginControlFlow("if (bf16 == null)");
+    if (!plan.decodeInt8().isEmpty()) {
+      decode.beginControlFlow("if (int8 != null)");
+      for (Stage stage : plan.decodeInt8()) {
+        decode.addStatement("$L($L)", stage.method(), String.join(", ", stageParameters(stage)));
+      }
+      decode.nextControlFlow("else if (bf16 == null)");
+    } else {
+      decode.beginControlFlow("if (bf16 == null)");
+    }
     for (Stage stage : plan.decode()) {
       decode.addStatement("$L($L)", stage.method(), String.join(", ", stageParameters(stage)));
     }
@@ -443,9 +460,39 @@ public final class ModelWriter {
         .addStatement("return decodeLogits");
     type.addMethod(decode.build());
     type.addMethod(override("reset", TypeName.VOID).addStatement("pos = 0").build());
-    MethodSpec.Builder bf16 = override("decodeWithBf16Weights", TypeName.VOID)
-        .addParameter(TypeName.BOOLEAN, "on")
-        .beginControlFlow("if (!on)")
+    ClassName formats = ClassName.get(RUNTIME, "DecodeWeights");
+    List<MethodSpec> bf16Packing = packing(plan.decodeBf16(), Arena.BF16, "matmulForwardBf16", "packBf16Weight");
+    List<MethodSpec> int8Packing = packing(plan.decodeInt8(), Arena.INT8, "matmulForwardInt8", "packInt8Weight");
+    MethodSpec.Builder weights = override("decodeWeights", TypeName.VOID)
+        .addParameter(formats, "format")
+        .addStatement("$T.requireNonNull(format, $S)", OBJECTS, "format")
+        .beginControlFlow("if (format == $T.INT8)", formats);
+    if (plan.decodeInt8().isEmpty()) {
+      weights.addStatement("throw new $T($S)", UnsupportedOperationException.class, "int8 weights share a scale "
+          + "per 32 weights of a row, so every matrix's input width must be a multiple of 32; this shape has "
+          + widths());
+    } else {
+      weights.beginControlFlow("if (cl != null)")
+          .addStatement("throw new $T($S)", UnsupportedOperationException.class,
+              "int8 weights decode on the SCALAR and SIMD backends; OPENCL decodes in FLOAT32 or BFLOAT16")
+          .endControlFlow()
+          .addStatement("byte[] q = int8 == null ? new byte[PARAMETER_COUNT] : int8")
+          .addStatement("float[] scales = int8 == null ? new float[$T.scaleCount(PARAMETER_COUNT)] : int8Scales",
+              ClassName.get(RUNTIME, "Int8"))
+          .addStatement("$T.quantize(params, q, scales, PARAMETER_COUNT)", ClassName.get(RUNTIME, "Int8"));
+      // the CPU kernels may read the weights in a layout of their own
+      for (MethodSpec pack : int8Packing) {
+        weights.addStatement("$N(q, scales)", pack);
+      }
+      weights.addStatement("bf16 = null")
+          .addStatement("int8Scales = scales")
+          .addStatement("int8 = q")
+          .addStatement("return");
+    }
+    weights.endControlFlow()
+        .addStatement("int8 = null")
+        .addStatement("int8Scales = null")
+        .beginControlFlow("if (format == $T.FLOAT32)", formats)
         .addStatement("bf16 = null")
         .addStatement("return")
         .endControlFlow()
@@ -458,14 +505,16 @@ public final class ModelWriter {
         .addStatement("bindBf16Decode(copy)")
         .nextControlFlow("else");
     // the CPU kernels may read the weights in a layout of their own (the device's read them row-major)
-    List<MethodSpec> packing = bf16Packing();
-    for (MethodSpec pack : packing) {
-      bf16.addStatement("$N(copy)", pack);
+    for (MethodSpec pack : bf16Packing) {
+      weights.addStatement("$N(copy)", pack);
     }
-    type.addMethod(bf16.endControlFlow()
+    type.addMethod(weights.endControlFlow()
         .addStatement("bf16 = copy")
         .build());
-    for (MethodSpec pack : packing) {
+    for (MethodSpec pack : int8Packing) {
+      type.addMethod(pack);
+    }
+    for (MethodSpec pack : bf16Packing) {
       type.addMethod(pack);
     }
     type.addMethod(override("position", TypeName.INT).addStatement("return pos").build());
@@ -592,23 +641,27 @@ public final class ModelWriter {
   }
 
   /**
-   * One method per bfloat16 decode stage that reads weights, handing each weight it reads to the kernels'
-   * packBf16Weight once: the CPU kernels' layout of the bfloat16 copy. Per stage, so that each method is as small
-   * as the stage's own.
+   * One method per decode stage that reads weights from {@code arena} (bfloat16 or int8), handing each weight it
+   * reads to the kernels' {@code pack} once: the CPU kernels' layout of the copy. Per stage, so that each method is
+   * as small as the stage's own.
    */
-  private List<MethodSpec> bf16Packing() {
+  private static List<MethodSpec> packing(List<Stage> stages, Arena arena, String kernel, String pack) {
     Map<String, String> packed = new HashMap<>();
     List<MethodSpec> methods = new ArrayList<>();
-    for (Stage stage : plan.decodeBf16()) {
+    for (Stage stage : stages) {
       MethodSpec.Builder m = MethodSpec.methodBuilder("pack" + Character.toUpperCase(stage.method().charAt(0))
               + stage.method().substring(1))
           .addModifiers(Modifier.PRIVATE)
-          .addParameter(ArrayTypeName.of(TypeName.SHORT), "w")
-          .addJavadoc("Lays out the bfloat16 weights that $L reads as the kernels read them.\n", stage.method());
+          .addJavadoc("Lays out the weights that $L reads as the kernels read them.\n", stage.method());
+      if (arena == Arena.INT8) {
+        m.addParameter(ArrayTypeName.of(TypeName.BYTE), "w").addParameter(FLOATS, "s");
+      } else {
+        m.addParameter(ArrayTypeName.of(TypeName.SHORT), "w");
+      }
       boolean any = false;
       for (Op op : stage.ops()) {
-        if (!op.kernel().equals("matmulForwardBf16")
-            || !(op.args().get(2) instanceof Arg.TensorRef w && w.arena() == Arena.BF16)) {
+        if (!op.kernel().equals(kernel)
+            || !(op.args().get(2) instanceof Arg.TensorRef w && w.arena() == arena)) {
           continue;
         }
         Arg.Size c = (Arg.Size) op.args().get(5);
@@ -621,7 +674,8 @@ public final class ModelWriter {
           }
           continue;
         }
-        m.addStatement("k.packBf16Weight(w, $L, $L, $L)", w.tensor().constant(), c.expression(), oc.expression());
+        m.addStatement("k.$L($L, $L, $L, $L)", pack, arena == Arena.INT8 ? "w, s" : "w", w.tensor().constant(),
+            c.expression(), oc.expression());
         any = true;
       }
       if (any) {
@@ -631,9 +685,14 @@ public final class ModelWriter {
     return methods;
   }
 
+  /** The shape's matrix input widths, for the message of a shape that cannot hold int8 weights. */
+  private String widths() {
+    return "dim " + spec.dim() + " and hidden width " + spec.hidden();
+  }
+
   /**
-   * A stage's method. Runs of bfloat16 matrix-vector products of one input row (decoding's q, k and v; a SwiGLU's
-   * two up-projections) become one {@code matmulForwardBf16Group} call, whose offsets and row counts are constant
+   * A stage's method. Runs of bfloat16 (or of int8) matrix-vector products of one input row (decoding's q, k and v;
+   * a SwiGLU's two up-projections) become one {@code matmulForwardBf16Group} (or {@code Int8Group}) call, whose offsets and row counts are constant
    * arrays added to {@code type}: one job over the threads instead of one per product.
    */
   private static MethodSpec stageMethod(Stage stage, TypeSpec.Builder type) {
@@ -667,9 +726,9 @@ public final class ModelWriter {
         Arg.TensorRef inp = (Arg.TensorRef) first.args().get(1);
         Arg.TensorRef weight = (Arg.TensorRef) first.args().get(2);
         m.addComment("the $L products above as one job", group.size());
-        m.addStatement("k.matmulForwardBf16Group($L,$W$L,$W$L,$W$L,$W$L,$W$L,$W$L,$W$L)", out.arena().field(),
+        m.addStatement("k.$LGroup($L,$W$L,$W$L,$W$L,$W$L,$W$L,$W$L,$W$L)", first.kernel(), out.arena().field(),
             name + "_OUT",
-            inp.arena().field(), inp.tensor().constant(), weight.arena().field(), name + "_WEIGHTS", name + "_ROWS",
+            inp.arena().field(), inp.tensor().constant(), weight.arena().arrays(), name + "_WEIGHTS", name + "_ROWS",
             ((Arg.Size) first.args().get(5)).expression());
       }
       i = end;
@@ -683,7 +742,7 @@ public final class ModelWriter {
    */
   private static boolean groupsWith(List<Op> group, Op next) {
     Op first = group.get(0);
-    if (!rowProduct(first) || !rowProduct(next)
+    if (!rowProduct(first) || !rowProduct(next) || !first.kernel().equals(next.kernel())
         || !(first.args().get(0) instanceof Arg.TensorRef a && next.args().get(0) instanceof Arg.TensorRef b
             && a.arena() == b.arena())
         || !first.args().get(1).equals(next.args().get(1))
@@ -698,12 +757,13 @@ public final class ModelWriter {
     return true;
   }
 
-  /** A bfloat16 product of one row, without bias, from a tensor that is not its output. */
+  /** A bfloat16 or int8 product of one row, without bias, from a tensor that is not its output. */
   private static boolean rowProduct(Op op) {
-    return op.kernel().equals("matmulForwardBf16")
+    return (op.kernel().equals("matmulForwardBf16") || op.kernel().equals("matmulForwardInt8"))
         && op.args().get(0) instanceof Arg.TensorRef out
         && op.args().get(1) instanceof Arg.TensorRef inp && !inp.tensor().equals(out.tensor())
-        && op.args().get(2) instanceof Arg.TensorRef w && w.arena() == Arena.BF16
+        && op.args().get(2) instanceof Arg.TensorRef w
+        && w.arena() == (op.kernel().equals("matmulForwardBf16") ? Arena.BF16 : Arena.INT8)
         && op.args().get(3) instanceof Arg.None
         && op.args().get(4) instanceof Arg.Size n && n.value() == 1;
   }
@@ -723,9 +783,9 @@ public final class ModelWriter {
         args.add(",$W");
       }
       switch (list.get(i)) {
-        case Arg.TensorRef r -> args.add("$L, $L", r.arena().field(), r.tensor().constant());
-        case Arg.At at -> args.add("$L, $L + $L", at.arena().field(), at.tensor().constant(), at.offset());
-        case Arg.Row r -> args.add("$L, $L + $L * $L", r.arena().field(), r.tensor().constant(), r.index(),
+        case Arg.TensorRef r -> args.add("$L, $L", r.arena().arrays(), r.tensor().constant());
+        case Arg.At at -> args.add("$L, $L + $L", at.arena().arrays(), at.tensor().constant(), at.offset());
+        case Arg.Row r -> args.add("$L, $L + $L * $L", r.arena().arrays(), r.tensor().constant(), r.index(),
             r.rowSize());
         case Arg.None unused -> args.add("null, 0");
         case Arg.Size s -> args.add("$L", s.expression());

@@ -11,12 +11,28 @@ public enum Arena {
   /** Activations of the one position being decoded. */
   DEC("dec"),
   /** A bfloat16 copy of PARAMS, same layout, that decoding can read instead (half the bytes). */
-  BF16("bf16");
+  BF16("bf16"),
+  /**
+   * An int8 copy of PARAMS, same layout, with one float scale per 32 weights in a second array: a quarter of the
+   * bytes. Passed to a kernel as both arrays before the offset.
+   */
+  INT8("int8", "int8, int8Scales");
 
   private final String field;
+  private final String arrays;
 
   Arena(String field) {
+    this(field, field);
+  }
+
+  Arena(String field, String arrays) {
     this.field = field;
+    this.arrays = arrays;
+  }
+
+  /** What a kernel call passes before a tensor's offset: the arena's array (INT8: its bytes and its scales). */
+  public String arrays() {
+    return arrays;
   }
 
   /** Name of the generated field holding this arena. */

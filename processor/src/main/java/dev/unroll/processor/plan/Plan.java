@@ -20,10 +20,13 @@ import java.util.List;
  * @param decode the stages of one decode step (embedding, each layer, head), in call order
  * @param decodeBf16 the same stages with every weight matmul reading the bfloat16 copy of the parameters (a stage
  *     with no such matmul is the decode stage itself)
+ * @param decodeInt8 the same stages reading the int8 copy of the parameters (groups of 32 weights of a row, each
+ *     with a float scale); empty where the shape's widths are not multiples of 32
  */
 public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, List<Tensor> activations,
     int parameterCount, int activationCount, List<Stage> forward, List<Stage> backward, List<Tensor> kvCache,
-    List<Tensor> decodeActivations, List<Stage> decode, List<Stage> decodeBf16) {
+    List<Tensor> decodeActivations, List<Stage> decode, List<Stage> decodeBf16,
+    List<Stage> decodeInt8) {
 
   public Plan {
     parameters = List.copyOf(parameters);
@@ -34,6 +37,7 @@ public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, Lis
     decodeActivations = List.copyOf(decodeActivations);
     decode = List.copyOf(decode);
     decodeBf16 = List.copyOf(decodeBf16);
+    decodeInt8 = List.copyOf(decodeInt8);
   }
 
   /** Floats of the KV cache arena. */

@@ -9,6 +9,9 @@ import java.util.List;
  * planner reads like the model it describes.
  */
 abstract class PlanBuilder {
+  /** Weights sharing one scale in the int8 copy: the runtime's {@code Int8.GROUP}. */
+  static final int INT8_GROUP = 32;
+
   final ModelSpec s;
   final int vp;
   final List<Tensor> params = new ArrayList<>();
@@ -31,24 +34,54 @@ abstract class PlanBuilder {
   abstract String layerName(int i, String suffix);
 
   Plan plan(List<Stage> forward, List<Stage> backward, List<Stage> decode) {
-    List<Stage> bf16 = new ArrayList<>();
-    for (Stage stage : decode) {
-      List<Op> ops = stage.ops().stream().map(PlanBuilder::withBf16Weights).toList();
-      bf16.add(ops.equals(stage.ops()) ? stage
-          : new Stage(stage.method() + "Bf16", stage.doc() + " Weights read as bfloat16.", ops));
+    List<Stage> bf16 = withWeights(decode, Arena.BF16, "matmulForwardBf16", "Bf16", "bfloat16");
+    List<Stage> int8 = withWeights(decode, Arena.INT8, "matmulForwardInt8", "Int8", "int8, in groups of 32");
+    if (!int8Groups(int8)) {
+      int8 = List.of();
     }
-    return new Plan(s, vp, params, acts, paramTop, actTop, forward, backward, kv, dec, decode, bf16);
+    return new Plan(s, vp, params, acts, paramTop, actTop, forward, backward, kv, dec, decode, bf16, int8);
   }
 
-  /** A matmul whose weight is a parameter, reading the weight's bfloat16 copy instead; any other op as it is. */
-  private static Op withBf16Weights(Op op) {
+  /**
+   * The decode stages with every matmul whose weight is a parameter reading the copy in {@code arena} instead (a
+   * stage with no such matmul is the decode stage itself).
+   */
+  private static List<Stage> withWeights(List<Stage> decode, Arena arena, String kernel, String suffix,
+      String format) {
+    List<Stage> stages = new ArrayList<>();
+    for (Stage stage : decode) {
+      List<Op> ops = stage.ops().stream().map(op -> withWeights(op, arena, kernel, format)).toList();
+      stages.add(ops.equals(stage.ops()) ? stage
+          : new Stage(stage.method() + suffix, stage.doc() + " Weights read as " + format + ".", ops));
+    }
+    return stages;
+  }
+
+  private static Op withWeights(Op op, Arena arena, String kernel, String format) {
     if (!op.kernel().equals("matmulForward")
         || !(op.args().get(2) instanceof Arg.TensorRef w && w.arena() == Arena.PARAMS)) {
       return op;
     }
     List<Arg> args = new ArrayList<>(op.args());
-    args.set(2, new Arg.TensorRef(Arena.BF16, w.tensor()));
-    return new Op("matmulForwardBf16", args, op.comment() + ", weights in bfloat16");
+    args.set(2, new Arg.TensorRef(arena, w.tensor()));
+    return new Op(kernel, args, op.comment() + ", weights in " + format);
+  }
+
+  /**
+   * Whether every int8 product's groups of {@link #INT8_GROUP} weights lie within one row of its weight: the input
+   * width and the weight's offset multiples of the group (the int8 kernels' scales are one per group of the flat
+   * parameter array). Shapes whose widths are not (dim 48, say) decode in float32 and bfloat16 only.
+   */
+  private static boolean int8Groups(List<Stage> stages) {
+    for (Stage stage : stages) {
+      for (Op op : stage.ops()) {
+        if (op.args().get(2) instanceof Arg.TensorRef w && w.arena() == Arena.INT8
+            && (((Arg.Size) op.args().get(5)).value() % INT8_GROUP != 0 || w.tensor().offset() % INT8_GROUP != 0)) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   Tensor cache(String constant, List<Integer> dims, List<String> names) {

@@ -17,7 +17,9 @@ public enum ModelFixtures {
   LLAMA_AWKWARD(UnrolledLlamaAwkward.SHAPE, UnrolledLlamaAwkward::create,
       seed -> LlamaReference.create(UnrolledLlamaAwkward.LLAMA_SHAPE, seed)),
   LLAMA_MICRO(UnrolledLlamaMicro.SHAPE, UnrolledLlamaMicro::create,
-      seed -> LlamaReference.create(UnrolledLlamaMicro.LLAMA_SHAPE, seed));
+      seed -> LlamaReference.create(UnrolledLlamaMicro.LLAMA_SHAPE, seed)),
+  LLAMA_EVEN(UnrolledLlamaEven.SHAPE, UnrolledLlamaEven::create,
+      seed -> LlamaReference.create(UnrolledLlamaEven.LLAMA_SHAPE, seed));
 
   private final ModelShape shape;
   private final BiFunction<Backend, Long, CausalLm> factory;

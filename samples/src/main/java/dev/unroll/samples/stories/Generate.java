@@ -2,6 +2,7 @@ package dev.unroll.samples.stories;
 
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
+import dev.unroll.runtime.DecodeWeights;
 import dev.unroll.runtime.sample.Sampler;
 import dev.unroll.runtime.sample.Samplers;
 import dev.unroll.runtime.tokenizer.Llama2Tokenizer;
@@ -18,11 +19,12 @@ import java.util.Locale;
  * <pre>
  * Generate --model stories15M.bin --tokenizer tokenizer.bin --prompt "Once upon a time" \
  *          [--shape stories15M|stories110M] [--temperature 1.0] [--top-p 0.9] [--max-tokens 256] [--seed S]
- *          [--backend SIMD|SCALAR|OPENCL]
+ *          [--backend SIMD|SCALAR|OPENCL] [--weights FLOAT32|BFLOAT16|INT8]
  * </pre>
  *
  * Without {@code --model} the model has random weights (it says so); without {@code --tokenizer} tokens print as
- * numbers and the prompt is ignored (generation starts from BOS).
+ * numbers and the prompt is ignored (generation starts from BOS). {@code --weights} chooses how decoding reads the
+ * weights ({@link DecodeWeights}: BFLOAT16 and INT8 are faster, slightly less exact copies).
  */
 public final class Generate {
   private Generate() {}
@@ -42,6 +44,7 @@ public final class Generate {
     int maxTokens = 256;
     long seed = System.nanoTime();
     Backend backend = Backend.SIMD;
+    DecodeWeights weights = DecodeWeights.FLOAT32;
     try {
       for (int i = 0; i < args.length; i++) {
         String flag = args[i];
@@ -63,6 +66,7 @@ public final class Generate {
           case "--max-tokens" -> maxTokens = Integer.parseInt(value);
           case "--seed" -> seed = Long.parseLong(value);
           case "--backend" -> backend = Backend.valueOf(value.toUpperCase(Locale.ROOT));
+          case "--weights" -> weights = weightsOf(value);
           default -> throw new IllegalArgumentException("unknown option " + flag);
         }
       }
@@ -76,6 +80,7 @@ public final class Generate {
     }
     try {
       CausalLm lm = open(shape, backend, model, seed, err);
+      lm.decodeWeights(weights);
       Llama2Tokenizer tokenizer = tokenizerFile == null ? null : Llama2Tokenizer.load(tokenizerFile,
           lm.shape().vocab());
       if (tokenizer == null) {
@@ -108,7 +113,7 @@ public final class Generate {
       err.printf(Locale.ROOT, "generate: %d tokens in %.2f s: %.1f tokens/s (prompt of %d tokens included in the"
           + " time)%n", generated, seconds, generated / seconds, promptTokens.length);
       return 0;
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException e) { // UnsupportedOperationException: INT8 on OPENCL
       err.println("generate: " + e.getMessage());
       return 1;
     }
@@ -131,9 +136,19 @@ public final class Generate {
     };
   }
 
+  private static DecodeWeights weightsOf(String value) {
+    for (DecodeWeights w : DecodeWeights.values()) {
+      if (w.name().equalsIgnoreCase(value)) {
+        return w;
+      }
+    }
+    throw new IllegalArgumentException("unknown --weights " + value + ": FLOAT32, BFLOAT16 or INT8");
+  }
+
   static String usage() {
     return "usage: Generate [--model FILE] [--tokenizer FILE] [--prompt TEXT] [--shape stories15M|stories110M]\n"
         + "                [--temperature T (0 = greedy, default 1)] [--top-p P (default 0.9)]\n"
-        + "                [--max-tokens N (default 256)] [--seed S] [--backend SIMD|SCALAR|OPENCL]";
+        + "                [--max-tokens N (default 256)] [--seed S] [--backend SIMD|SCALAR|OPENCL]\n"
+        + "                [--weights FLOAT32|BFLOAT16|INT8 (default FLOAT32)]";
   }
 }

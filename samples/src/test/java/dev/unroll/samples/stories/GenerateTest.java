@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.DecodeWeights;
 import dev.unroll.runtime.format.LlamaCheckpoints;
 import dev.unroll.runtime.tokenizer.Llama2Tokenizer;
 import java.io.ByteArrayOutputStream;
@@ -40,6 +41,37 @@ class GenerateTest {
     // The same tokens, computed directly: argmax of decode after the prompt.
     Llama2Tokenizer tok = Llama2Tokenizer.load(tokenizer, 32000);
     int[] prompt = tok.encode("Once upon", true, false);
+    String expected = greedy(model, tok, prompt);
+    assertEquals(expected, first);
+
+    // int8 and bfloat16 weights: the same command with --weights, the same tokens computed directly
+    for (DecodeWeights format : new DecodeWeights[] {DecodeWeights.INT8, DecodeWeights.BFLOAT16}) {
+      String text = generate(checkpoint, tokenizer, "--weights", format.name().toLowerCase(java.util.Locale.ROOT));
+      System.out.println("greedy stories15M text, " + format + " weights: " + text);
+      model.decodeWeights(format);
+      assertEquals(greedy(model, tok, prompt), text, format.name());
+    }
+    model.decodeWeights(DecodeWeights.FLOAT32);
+  }
+
+  @Test
+  void withoutAModelItSaysSoAndBadFlagsAreUsageErrors() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = Generate.run(new String[] {"--max-tokens", "3", "--temperature", "0"}, new PrintStream(out),
+        new PrintStream(err));
+    assertEquals(0, status);
+    assertTrue(err.toString().contains("using random weights"), err.toString());
+    assertTrue(err.toString().contains("tokens/s"), err.toString());
+    assertEquals(2, Generate.run(new String[] {"--bogus", "1"}, new PrintStream(out), new PrintStream(err)));
+    assertEquals(2, Generate.run(new String[] {"--weights", "fp64"}, new PrintStream(out), new PrintStream(err)));
+    assertTrue(err.toString().contains("unknown --weights fp64: FLOAT32, BFLOAT16 or INT8"), err.toString());
+    assertEquals(1, Generate.run(new String[] {"--model", dir.resolve("missing.bin").toString()},
+        new PrintStream(out), new PrintStream(err)));
+  }
+
+  /** Twelve greedy tokens after {@code prompt}, as text after "Once upon". */
+  private static String greedy(Stories15M model, Llama2Tokenizer tok, int[] prompt) {
     model.reset();
     float[] logits = null;
     for (int t : prompt) {
@@ -57,29 +89,17 @@ class GenerateTest {
         logits = model.decode(next);
       }
     }
-    assertEquals(expected.toString(), first);
+    return expected.toString();
   }
 
-  @Test
-  void withoutAModelItSaysSoAndBadFlagsAreUsageErrors() {
+  private static String generate(Path checkpoint, Path tokenizer, String... more) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = Generate.run(new String[] {"--max-tokens", "3", "--temperature", "0"}, new PrintStream(out),
-        new PrintStream(err));
-    assertEquals(0, status);
-    assertTrue(err.toString().contains("using random weights"), err.toString());
-    assertTrue(err.toString().contains("tokens/s"), err.toString());
-    assertEquals(2, Generate.run(new String[] {"--bogus", "1"}, new PrintStream(out), new PrintStream(err)));
-    assertEquals(1, Generate.run(new String[] {"--model", dir.resolve("missing.bin").toString()},
-        new PrintStream(out), new PrintStream(err)));
-  }
-
-  private static String generate(Path checkpoint, Path tokenizer) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = Generate.run(new String[] {"--model", checkpoint.toString(), "--tokenizer", tokenizer.toString(),
-        "--prompt", "Once upon", "--temperature", "0", "--max-tokens", "12"}, new PrintStream(out),
-        new PrintStream(err));
+    String[] args = {"--model", checkpoint.toString(), "--tokenizer", tokenizer.toString(), "--prompt", "Once upon",
+        "--temperature", "0", "--max-tokens", "12"};
+    String[] all = java.util.Arrays.copyOf(args, args.length + more.length);
+    System.arraycopy(more, 0, all, args.length, more.length);
+    int status = Generate.run(all, new PrintStream(out), new PrintStream(err));
     assertEquals(0, status, err.toString());
     return out.toString(StandardCharsets.UTF_8).strip();
   }
