@@ -83,8 +83,11 @@ public final class SimdKernels implements Kernels {
   /** Each thread's packed block of a GEMM operand (GEMM_KC by GEMM_NC), made on its first GEMM and reused after. */
   private static final ThreadLocal<float[]> PANELS = ThreadLocal.withInitial(() -> new float[GEMM_KC * GEMM_NC]);
 
-  /** Each thread's six rows of a transposed GEMM operand, GEMM_KC terms each (see {@link #gemmBlocks}). */
-  private static final ThreadLocal<float[]> A_TILE = ThreadLocal.withInitial(() -> new float[6 * GEMM_KC]);
+  /** Rows of a transposed GEMM operand copied at a time (see {@link #gemmBlocks}): 768 KiB, in L3. */
+  private static final int GEMM_MB = 768;
+
+  /** Each thread's GEMM_MB rows of a transposed GEMM operand, GEMM_KC terms each (see {@link #gemmBlocks}). */
+  private static final ThreadLocal<float[]> A_ROWS = ThreadLocal.withInitial(() -> new float[GEMM_MB * GEMM_KC]);
 
   private static final float GELU_SCALING_FACTOR = (float) Math.sqrt((float) (2.0 / Math.PI));
 
@@ -1042,56 +1045,66 @@ public final class SimdKernels implements Kernels {
    * c (M by cols, rows ld floats apart) += a (M by K; a[r, k] at a0 + r*ars + k*aks) times b (K by cols, rows ld
    * floats apart), by blocks of GEMM_NC columns and GEMM_KC terms: each block of b is packed into the thread's
    * panels (128 KiB, in L2 while the rows pass by), and each six-row tile of c takes GEMM_KC terms in registers
-   * between a load and a store (short runs spend their time loading and storing c). Terms in order of k. An a
-   * stored transposed (aks != 1, ars = 1: dout's columns in a weight gradient) is copied six rows at a time into
-   * rows that run along k ({@link #packTile}), read then by the kernel for such rows in each of the block's panels:
-   * read in place, a's six adjacent floats per k, a cache line apart from the next k's, ran 27% slower in L1, and
-   * the copy measured gpt2's training step 71.0 -> 77.1 tokens/s on two threads (medium 804 -> 825, baby 7.59k ->
-   * 7.96k).
+   * between a load and a store (short runs spend their time loading and storing c). Terms in order of k.
+   *
+   * <p>An a stored transposed (aks != 1, ars = 1: dout's columns in a weight gradient) is first copied, GEMM_MB rows
+   * by GEMM_KC terms at a time, into rows that run along k ({@link #transposeRows}), and that block's rows then meet
+   * every block of b (each c element still takes its terms in order of k). Read in place, a's six adjacent floats
+   * per k, a cache line from the next k's, ran 27% slower in L1; copied six rows at a time before each block of b,
+   * the copies took a tenth of the weight gradient. Two threads, in-JVM A/B: gpt2's training step 71.0 -> 77.1 ->
+   * 77.5 tokens/s (read in place, six rows per block of b, GEMM_MB rows once), medium 804 -> 825 -> 881, baby
+   * 7.59k -> 7.96k -> 8.75k (the machine's speed drifts between runs; each arrow is one run).
    */
   private static void gemmBlocks(float[] c, int c0, float[] a, int a0, int ars, int aks, float[] b, int b0, int ld,
       int M, int K, int cols) {
     float[] panels = PANELS.get();
-    boolean packA = aks != 1;
-    float[] tile = packA ? A_TILE.get() : null;
+    if (aks != 1) {
+      float[] rows = A_ROWS.get();
+      for (int r0 = 0; r0 < M; r0 += GEMM_MB) {
+        int mb = Math.min(GEMM_MB, M - r0);
+        for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+          int kt = Math.min(GEMM_KC, K - k0);
+          transposeRows(a, a0 + r0 + k0 * aks, aks, mb, kt, rows);
+          for (int j0 = 0; j0 < cols; j0 += GEMM_NC) {
+            int jt = Math.min(GEMM_NC, cols - j0);
+            packRows(b, b0 + k0 * ld + j0, ld, kt, jt, panels);
+            gemmPanels(c, c0 + r0 * ld + j0, ld, rows, 0, kt, 1, panels, mb, kt, jt);
+          }
+        }
+      }
+      return;
+    }
     for (int j0 = 0; j0 < cols; j0 += GEMM_NC) {
       int jt = Math.min(GEMM_NC, cols - j0);
       for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
         int kt = Math.min(GEMM_KC, K - k0);
         packRows(b, b0 + k0 * ld + j0, ld, kt, jt, panels);
-        if (packA) {
-          for (int r = 0; r < M; r += 6) {
-            int m = Math.min(6, M - r);
-            packTile(a, a0 + r + k0 * aks, aks, m, kt, tile);
-            stripGemm(c, c0 + j0 + r * ld, ld, tile, 0, kt, 1, panels, kt, 0, m, kt, jt, jt);
-          }
-        } else {
-          gemmPanels(c, c0 + j0, ld, a, a0 + k0 * aks, ars, aks, panels, M, kt, jt);
-        }
+        gemmPanels(c, c0 + j0, ld, a, a0 + k0 * aks, ars, aks, panels, M, kt, jt);
       }
     }
   }
 
   /**
-   * tile[r * kt + k] = a[a0 + k * aks + r] for r &lt; m, k &lt; kt: up to six rows of a transposed operand (a weight
-   * gradient's dout columns) as rows that run along k, for {@link #gemm6x2Rows}.
+   * rows[r * kt + k] = a[a0 + k * aks + r] for r &lt; m, k &lt; kt: rows of a transposed operand (a weight gradient's
+   * dout columns) as rows that run along k, for {@link #gemm6x2Rows}.
    */
-  private static void packTile(float[] a, int a0, int aks, int m, int kt, float[] tile) {
-    if (m == 6) {
+  private static void transposeRows(float[] a, int a0, int aks, int m, int kt, float[] rows) {
+    int r = 0;
+    for (; r + 6 <= m; r += 6) {
+      int t = r * kt;
       for (int k = 0; k < kt; k++) {
-        int ak = a0 + k * aks;
-        tile[k] = a[ak];
-        tile[kt + k] = a[ak + 1];
-        tile[2 * kt + k] = a[ak + 2];
-        tile[3 * kt + k] = a[ak + 3];
-        tile[4 * kt + k] = a[ak + 4];
-        tile[5 * kt + k] = a[ak + 5];
+        int ak = a0 + k * aks + r;
+        rows[t + k] = a[ak];
+        rows[t + kt + k] = a[ak + 1];
+        rows[t + 2 * kt + k] = a[ak + 2];
+        rows[t + 3 * kt + k] = a[ak + 3];
+        rows[t + 4 * kt + k] = a[ak + 4];
+        rows[t + 5 * kt + k] = a[ak + 5];
       }
-      return;
     }
-    for (int k = 0; k < kt; k++) {
-      for (int r = 0; r < m; r++) {
-        tile[r * kt + k] = a[a0 + k * aks + r];
+    for (; r < m; r++) {
+      for (int k = 0; k < kt; k++) {
+        rows[r * kt + k] = a[a0 + k * aks + r];
       }
     }
   }

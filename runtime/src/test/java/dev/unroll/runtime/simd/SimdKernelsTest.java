@@ -8,6 +8,7 @@ import static dev.unroll.runtime.scalar.KernelTesting.zeros;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unroll.runtime.Kernels;
+import dev.unroll.runtime.WorkerPool;
 import dev.unroll.runtime.scalar.ScalarKernels;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -203,6 +204,21 @@ class SimdKernelsTest {
   @MethodSource("shapes")
   void matmulBackwardWithoutBias(Shape s) {
     matmulBackward(s, false);
+  }
+
+  /**
+   * A weight gradient on one thread, so that one share holds more output channels than the SIMD GEMM copies of
+   * dout's transpose at a time (768), and more rows than one block of terms (256).
+   */
+  @Test
+  void weightGradientPastOneBlockOfTransposedRows() {
+    int threads = WorkerPool.threads();
+    WorkerPool.setThreads(1);
+    try {
+      matmulBackward(new Shape("many outputs", 1, 300, 24, 2, 1700, 65, 72), true);
+    } finally {
+      WorkerPool.setThreads(threads);
+    }
   }
 
   private static void matmulBackward(Shape s, boolean withBias) {
