@@ -1059,6 +1059,9 @@ public final class SimdKernels implements Kernels {
       int M, int K, int cols) {
     float[] panels = PANELS.get();
     if (aks != 1) {
+      if (ars != 1) {
+        throw badStrides(ars, aks);
+      }
       float[] rows = A_ROWS.get();
       for (int r0 = 0; r0 < M; r0 += GEMM_MB) {
         int mb = Math.min(GEMM_MB, M - r0);
@@ -1082,6 +1085,11 @@ public final class SimdKernels implements Kernels {
         gemmPanels(c, c0 + j0, ld, a, a0 + k0 * aks, ars, aks, panels, M, kt, jt);
       }
     }
+  }
+
+  /** The GEMMs take an a whose rows run along k (aks = 1) or lie side by side (ars = 1): not this one. */
+  private static IllegalArgumentException badStrides(int ars, int aks) {
+    return new IllegalArgumentException("a GEMM operand with rows " + ars + " and terms " + aks + " floats apart");
   }
 
   /**
@@ -1562,7 +1570,7 @@ public final class SimdKernels implements Kernels {
   private static void stripGemm(float[] c, int c0, int ldc, float[] a, int a0, int ars, int aks, float[] panels,
       int kt, int koff, int m, int K, int width, int cols) {
     if (aks != 1 && ars != 1) {
-      throw new IllegalArgumentException("a GEMM operand with rows " + ars + " and terms " + aks + " floats apart");
+      throw badStrides(ars, aks);
     }
     int full = cols / (2 * L);
     for (int p = 0; p < full; p++) {
