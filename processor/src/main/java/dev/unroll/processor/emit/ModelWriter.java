@@ -692,8 +692,9 @@ public final class ModelWriter {
 
   /**
    * A stage's method. Runs of bfloat16 (or of int8) matrix-vector products of one input row (decoding's q, k and v;
-   * a SwiGLU's two up-projections) become one {@code matmulForwardBf16Group} (or {@code Int8Group}) call, whose offsets and row counts are constant
-   * arrays added to {@code type}: one job over the threads instead of one per product.
+   * a SwiGLU's two up-projections) become one {@code matmulForwardBf16Group} (or {@code Int8Group}) call, whose
+   * offsets and row counts are constant arrays added to {@code type}: one job over the threads instead of one per
+   * product.
    */
   private static MethodSpec stageMethod(Stage stage, TypeSpec.Builder type) {
     MethodSpec.Builder m = MethodSpec.methodBuilder(stage.method()).addModifiers(Modifier.PRIVATE)

@@ -23,6 +23,18 @@ class PlannerTest {
     assertEquals(List.of(), dev.unroll.processor.validate.SpecValidator.validate(AWKWARD));
   }
 
+  /**
+   * The planner decides which shapes get an int8 decode from its own copy of the runtime's group size (the
+   * processor does not depend on the runtime): the two must agree, and a shape with widths of whole groups gets the
+   * int8 stages while one without does not.
+   */
+  @Test
+  void int8DecodeFollowsTheRuntimesGroupSize() {
+    assertEquals(dev.unroll.runtime.Int8.GROUP, PlanBuilder.INT8_GROUP);
+    assertTrue(!Planner.plan(GPT2_124M).decodeInt8().isEmpty());
+    assertEquals(List.of(), Planner.plan(AWKWARD).decodeInt8());
+  }
+
   @Test
   void gpt2SmallHasItsKnownParameterCount() {
     Plan plan = Planner.plan(GPT2_124M);

@@ -2472,7 +2472,7 @@ public final class SimdKernels implements Kernels {
       int[] weightOffs, int[] rows, int C) {
     int units = 0; // each product's rows rounded up to whole panels, so shares begin at panels of every product
     for (int r : rows) {
-      units += (r + PANEL - 1) / PANEL * PANEL;
+      units += wholePanels(r);
     }
     WorkerPool pool = WorkerPool.acquire(2L * C * units);
     if (pool == null) {
@@ -2493,6 +2493,11 @@ public final class SimdKernels implements Kernels {
     pool.run(MATMUL_FORWARD_BF16_GROUP, units, onePerThread(units, PANEL));
   }
 
+  /** {@code rows} rounded up to whole panels: a product's units in a group job, so shares begin at panels. */
+  private static int wholePanels(int rows) {
+    return (rows + PANEL - 1) / PANEL * PANEL;
+  }
+
   private static final RangeTask MATMUL_FORWARD_BF16_GROUP = (a, from, to) -> matmulForwardBf16GroupRows(a.f0,
       a.n0, a.f1, a.i1, a.s0, a.n1, a.n2, a.i5, from, to);
 
@@ -2506,7 +2511,7 @@ public final class SimdKernels implements Kernels {
       if (lo < hi) {
         matmulForwardBf16Rows(out, outOffs[j], inp, inpOff, weight, weightOffs[j], null, 0, 1, C, rows[j], lo, hi);
       }
-      start += (rows[j] + PANEL - 1) / PANEL * PANEL;
+      start += wholePanels(rows[j]);
     }
   }
 
@@ -2748,7 +2753,7 @@ public final class SimdKernels implements Kernels {
     int units = 0; // each product's rows rounded up to whole panels, so shares begin at panels of every product
     for (int j = 0; j < rows.length; j++) {
       Int8.checkLayout(weightOffs[j], C); // all before any is computed
-      units += (rows[j] + PANEL - 1) / PANEL * PANEL;
+      units += wholePanels(rows[j]);
     }
     WorkerPool pool = WorkerPool.acquire(2L * C * units);
     if (pool == null) {
@@ -2782,7 +2787,7 @@ public final class SimdKernels implements Kernels {
         matmulForwardInt8Rows(out, outOffs[j], inp, inpOff, weight, scales, weightOffs[j], null, 0, 1, C, rows[j],
             lo, hi);
       }
-      start += (rows[j] + PANEL - 1) / PANEL * PANEL;
+      start += wholePanels(rows[j]);
     }
   }
 
