@@ -55,6 +55,79 @@ class GenerateTest {
   }
 
   @Test
+  void chatKeepsOneConversationAcrossTurns() throws IOException {
+    Stories15M model = UnrolledStories15M.create(Backend.SIMD, 7);
+    // At initialisation the residual stream is mostly the current token's embedding, so greedy text hardly depends
+    // on what came before; larger weights make attention matter, so that replies tell conversations apart.
+    float[] values = model.parameters().values();
+    for (int i = 0; i < values.length; i++) {
+      values[i] *= 6f;
+    }
+    Path checkpoint = dir.resolve("chat.bin");
+    LlamaCheckpoints.saveLlama2c(model.parameters(), UnrolledStories15M.LLAMA_SHAPE, checkpoint);
+    Path tokenizer = writeTokenizer(dir.resolve("tokenizer.bin"), 32000);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    String tooLong = "ta ".repeat(300); // more tokens than the context holds: refused, and the chat goes on
+    java.io.BufferedReader in = new java.io.BufferedReader(new java.io.StringReader("there was\n" + tooLong
+        + "\n/restart\nthe end\n"));
+    int status = Generate.run(new String[] {"--model", checkpoint.toString(), "--tokenizer", tokenizer.toString(),
+        "--prompt", "Once upon", "--temperature", "0", "--max-tokens", "6", "--chat"}, in, new PrintStream(out),
+        new PrintStream(err));
+    assertEquals(0, status, err.toString());
+
+    // the same conversation, computed directly: each turn's tokens after everything before it, greedy replies
+    Llama2Tokenizer tok = Llama2Tokenizer.load(tokenizer, 32000);
+    model.reset();
+    int[] last = {-1};
+    String r1 = reply(model, tok, tok.encode("Once upon", true, false), last);
+    String r2 = reply(model, tok, concat(last[0], tok.encode("there was", false, false)), last);
+    model.reset();
+    String r3 = reply(model, tok, tok.encode("the end", true, false), last);
+    // prompts "> " for each line read: the long one and /restart print nothing but messages on stderr
+    assertEquals("> Once upon\n" + r1 + "\n> " + r2 + "\n> > > " + r3 + "\n> \n",
+        out.toString(StandardCharsets.UTF_8));
+    String log = err.toString();
+    assertTrue(log.contains("tokens do not fit in the"), log);
+    assertTrue(log.contains("a new conversation"), log);
+    assertTrue(log.contains("18 tokens in"), log);
+
+    assertEquals(2, Generate.run(new String[] {"--chat"}, new PrintStream(out), new PrintStream(err)));
+    assertTrue(err.toString().contains("--chat needs --tokenizer"), err.toString());
+    assertEquals(2, Generate.run(new String[] {"--chat", "--tokenizer", tokenizer.toString(), "--system", "Be nice"},
+        new PrintStream(out), new PrintStream(err)));
+    assertTrue(err.toString().contains("--system needs --chat --template llama2"), err.toString());
+  }
+
+  /** Decodes {@code tokens} after what the model holds, then six greedy tokens (the last one left undecoded). */
+  private static String reply(Stories15M model, Llama2Tokenizer tok, int[] tokens, int[] last) {
+    float[] logits = null;
+    for (int t : tokens) {
+      logits = model.decode(t);
+    }
+    StringBuilder text = new StringBuilder();
+    int prev = tokens[tokens.length - 1];
+    for (int i = 0; i < 6; i++) {
+      int next = argmax(logits);
+      assertTrue(next != Llama2Tokenizer.EOS && next != Llama2Tokenizer.BOS, "a control token: pick another seed");
+      text.append(tok.decode(prev, next));
+      prev = next;
+      if (i < 5) {
+        logits = model.decode(next);
+      }
+    }
+    last[0] = prev;
+    return text.toString();
+  }
+
+  private static int[] concat(int first, int[] rest) {
+    int[] all = new int[rest.length + 1];
+    all[0] = first;
+    System.arraycopy(rest, 0, all, 1, rest.length);
+    return all;
+  }
+
+  @Test
   void withoutAModelItSaysSoAndBadFlagsAreUsageErrors() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
