@@ -22,7 +22,7 @@ import java.util.Locale;
  *
  * <pre>
  * Generate --model stories15M.bin --tokenizer tokenizer.bin --prompt "Once upon a time" \
- *          [--shape stories15M|stories110M] [--temperature 1.0] [--top-p 0.9] [--max-tokens 256] [--seed S]
+ *          [--shape stories15M|stories110M] [--temperature 1.0] [--top-p 0.9] [--max-tokens N] [--seed S]
  *          [--backend SIMD|SCALAR|OPENCL] [--weights FLOAT32|BFLOAT16|INT8]
  *          [--chat [--template plain|llama2] [--system TEXT]]
  * </pre>
@@ -60,7 +60,7 @@ public final class Generate {
     String shape = "stories15M";
     float temperature = 1.0f;
     float topP = 0.9f;
-    int maxTokens = 256;
+    int maxTokens = Integer.MAX_VALUE; // until the context is full (or, chatting, EOS)
     long seed = System.nanoTime();
     Backend backend = Backend.SIMD;
     DecodeWeights weights = DecodeWeights.FLOAT32;
@@ -131,7 +131,7 @@ public final class Generate {
         err.println("generate: the prompt fills the context of " + lm.shape().context() + " tokens");
         return 1;
       }
-      if (budget < maxTokens) {
+      if (budget < maxTokens && maxTokens != Integer.MAX_VALUE) {
         err.println("generate: the context holds " + lm.shape().context() + " tokens: " + budget
             + " new ones at most after the prompt's " + promptTokens.length);
       }
@@ -139,8 +139,11 @@ public final class Generate {
         out.print(prompt);
       }
       int[] prev = {promptTokens[promptTokens.length - 1]};
+      long[] at = new long[budget]; // when each token came: the rate once the JIT has compiled the kernels
+      int[] count = {0};
       long start = System.nanoTime();
       int generated = lm.generate(promptTokens, budget, sampler, token -> {
+        at[count[0]++] = System.nanoTime();
         if (token == Llama2Tokenizer.EOS || token == Llama2Tokenizer.BOS) {
           prev[0] = token;
           return;
@@ -153,6 +156,13 @@ public final class Generate {
       out.println();
       err.printf(Locale.ROOT, "generate: %d tokens in %.2f s: %.1f tokens/s (prompt of %d tokens included in the"
           + " time)%n", generated, seconds, generated / seconds, promptTokens.length);
+      if (generated >= 16) {
+        // the first tokens run while the JIT compiles the kernels; the second half shows the compiled speed
+        int half = generated / 2;
+        double late = (at[generated - 1] - at[half - 1]) / 1e9;
+        err.printf(Locale.ROOT, "generate: %.1f tokens/s over the last %d tokens (the JIT compiles the kernels"
+            + " during the first ones)%n", (generated - half) / late, generated - half);
+      }
       return 0;
     } catch (IOException | RuntimeException e) { // UnsupportedOperationException: INT8 on OPENCL
       err.println("generate: " + e.getMessage());
@@ -262,7 +272,7 @@ public final class Generate {
   static String usage() {
     return "usage: Generate [--model FILE] [--tokenizer FILE] [--prompt TEXT] [--shape stories15M|stories110M]\n"
         + "                [--temperature T (0 = greedy, default 1)] [--top-p P (default 0.9)]\n"
-        + "                [--max-tokens N (default 256)] [--seed S] [--backend SIMD|SCALAR|OPENCL]\n"
+        + "                [--max-tokens N (default: up to the context)] [--seed S] [--backend SIMD|SCALAR|OPENCL]\n"
         + "                [--weights FLOAT32|BFLOAT16|INT8 (default FLOAT32)]\n"
         + "                [--chat (turns from standard input) [--template plain|llama2] [--system TEXT]]";
   }
