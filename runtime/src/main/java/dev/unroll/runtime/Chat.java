@@ -61,6 +61,7 @@ public final class Chat {
   private final String system;
   private final int vocab;
   private final int context;
+  private final Llama2Tokenizer.TextStream stream;
   /** True until the first turn of a conversation is decoded. */
   private boolean empty = true;
   /** The last token the model generated, sampled but not yet decoded (the next turn decodes it first); or -1. */
@@ -76,6 +77,7 @@ public final class Chat {
     this.system = system;
     this.vocab = model.shape().vocab();
     this.context = model.shape().context();
+    this.stream = tokenizer.stream();
   }
 
   /**
@@ -144,8 +146,9 @@ public final class Chat {
 
   /**
    * Decodes the user's turn after the conversation so far, then generates the model's reply: samples a token,
-   * hands its text to {@code onText} (EOS and BOS give none), decodes it, and so on, until EOS, {@code maxTokens}
-   * tokens, or a full context.
+   * hands its text to {@code onText} (whole characters: the bytes of one split across byte-fallback tokens wait
+   * for the rest; EOS and BOS give none), decodes it, and so on, until EOS, {@code maxTokens} tokens, or a full
+   * context.
    *
    * @throws IllegalArgumentException when maxTokens is below 1
    * @throws IllegalStateException when the turn does not fit in the context left (nothing is decoded: call
@@ -175,26 +178,34 @@ public final class Chat {
     }
     last = turn.length > 0 ? turn[turn.length - 1] : last;
     int generated = 0;
-    while (true) {
+    Stop stop = null;
+    while (stop == null) {
       int next = sampler.sample(logits, vocab);
       generated++;
       int prev = last;
       last = next;
       pending = next;
       if (next == Llama2Tokenizer.EOS) {
-        return new Reply(turn.length, generated, Stop.END);
+        stop = Stop.END;
+        break;
       }
-      if (next != Llama2Tokenizer.BOS) {
-        onText.accept(tokenizer.decode(prev, next));
-      }
+      emit(stream.next(prev, next), onText);
       if (model.position() == context) {
-        return new Reply(turn.length, generated, Stop.CONTEXT);
+        stop = Stop.CONTEXT;
+      } else if (generated == maxTokens) {
+        stop = Stop.LIMIT;
+      } else {
+        logits = model.decode(next);
+        pending = -1;
       }
-      if (generated == maxTokens) {
-        return new Reply(turn.length, generated, Stop.LIMIT);
-      }
-      logits = model.decode(next);
-      pending = -1;
+    }
+    emit(stream.finish(), onText); // a character the reply left unfinished reads as U+FFFD
+    return new Reply(turn.length, generated, stop);
+  }
+
+  private static void emit(String piece, Consumer<String> onText) {
+    if (!piece.isEmpty()) {
+      onText.accept(piece);
     }
   }
 

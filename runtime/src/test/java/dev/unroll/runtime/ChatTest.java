@@ -163,6 +163,27 @@ class ChatTest {
   }
 
   @Test
+  void charactersSplitAcrossByteTokensReachTheCallerWhole() {
+    Chat chat = chat(Template.PLAIN, null);
+    int[] e = bytes("é");
+    model.script(concat(e, e, new int[] {EOS}));
+    List<String> pieces = new ArrayList<>();
+    chat.reply("Say", 10, pieces::add);
+    assertEquals(List.of("é", "é"), pieces, "one piece per whole character");
+    // a reply cut in the middle of a character ends with U+FFFD
+    model.script(concat(bytes("€"), new int[] {EOS}));
+    pieces.clear();
+    assertEquals(Stop.LIMIT, chat.reply("More", 2, pieces::add).stop());
+    assertEquals(List.of("\uFFFD"), pieces);
+  }
+
+  /** The byte-fallback tokens of {@code text}'s UTF-8 bytes. */
+  private static int[] bytes(String text) {
+    byte[] b = text.getBytes(StandardCharsets.UTF_8);
+    return IntStream.range(0, b.length).map(i -> (b[i] & 0xff) + Llama2Tokenizer.BYTE_OFFSET).toArray();
+  }
+
+  @Test
   void badArgumentsAreRefused() throws IOException {
     assertThrows(IllegalArgumentException.class, () -> chat(Template.PLAIN, "system"));
     assertThrows(IllegalArgumentException.class, () -> chat(Template.PLAIN, null).reply("a", 0, s -> {}));

@@ -3,6 +3,9 @@ package dev.unroll.runtime.tokenizer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -247,6 +250,57 @@ public final class Llama2Tokenizer {
       prev = token;
     }
     return out.toString(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * A decoder for text as it is generated: {@link TextStream#next} returns what a token adds, holding back the bytes
+   * of a character split across byte-fallback tokens until it is whole, as a terminal reassembles llama2.c's raw
+   * output. One stream per sequence; not thread-safe.
+   */
+  public TextStream stream() {
+    return new TextStream();
+  }
+
+  /** See {@link #stream()}. */
+  public final class TextStream {
+    private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE);
+    /** Bytes of an incomplete character (at most three) followed by the next token's. */
+    private ByteBuffer bytes = ByteBuffer.allocate(64);
+    private CharBuffer chars = CharBuffer.allocate(64);
+
+    private TextStream() {}
+
+    /**
+     * The text {@code token} adds after {@code prev}: whole characters only, so "" while a character is still
+     * incomplete; a byte that cannot begin or continue a character is U+FFFD. BOS and EOS add nothing.
+     */
+    public String next(int prev, int token) {
+      if (check(token) == BOS || token == EOS) {
+        return "";
+      }
+      byte[] piece = prev == BOS ? rawAfterBos[token] : raw[token];
+      if (bytes.remaining() < piece.length) {
+        bytes = ByteBuffer.allocate(bytes.position() + piece.length).put(bytes.flip());
+        chars = CharBuffer.allocate(bytes.capacity());
+      }
+      bytes.put(piece).flip();
+      chars.clear();
+      decoder.decode(bytes, chars, false);
+      bytes.compact();
+      return chars.flip().toString();
+    }
+
+    /** What an unfinished character at the end of the stream reads as (U+FFFD), or ""; the stream starts afresh. */
+    public String finish() {
+      bytes.flip();
+      chars.clear();
+      decoder.decode(bytes, chars, true);
+      decoder.flush(chars);
+      decoder.reset();
+      bytes.clear();
+      return chars.flip().toString();
+    }
   }
 
   private int check(int token) {

@@ -126,6 +126,31 @@ class Llama2TokenizerTest {
   }
 
   @Test
+  void aStreamHoldsBackTheBytesOfASplitCharacterUntilItIsWhole() throws IOException {
+    Llama2Tokenizer t = small();
+    Llama2Tokenizer.TextStream s = t.stream();
+    assertEquals("a", s.next(Llama2Tokenizer.BOS, 263)); // the space after BOS stripped, as decode does
+    byte[] euro = "€".getBytes(StandardCharsets.UTF_8); // three byte tokens
+    assertEquals("", s.next(263, (euro[0] & 0xff) + 3));
+    assertEquals("", s.next((euro[0] & 0xff) + 3, (euro[1] & 0xff) + 3));
+    assertEquals("€", s.next((euro[1] & 0xff) + 3, (euro[2] & 0xff) + 3));
+    byte[] smile = "🙂".getBytes(StandardCharsets.UTF_8); // four bytes, two chars in Java
+    StringBuilder text = new StringBuilder();
+    for (byte b : smile) {
+      text.append(s.next(260, (b & 0xff) + 3));
+    }
+    assertEquals("🙂", text.toString());
+    assertEquals("", s.next(260, Llama2Tokenizer.EOS));
+    assertEquals("\uFFFD", s.next(260, 0xff + 3)); // never part of UTF-8
+    assertEquals("", s.next(260, 0xc3 + 3));
+    assertEquals("\uFFFDb", s.next(0xc3 + 3, 261)); // a lead byte whose character never came
+    assertEquals("", s.next(260, 0xc3 + 3)); // a character left unfinished when the stream ends
+    assertEquals("\uFFFD", s.finish());
+    assertEquals("é", s.next(260, 269), "after finish the stream starts afresh");
+    assertEquals("", s.finish());
+  }
+
+  @Test
   void badFilesAreNamed() throws IOException {
     byte[] good = smallFile();
     assertFails(dir.resolve("missing.bin"), null, VOCAB, "no such file");

@@ -139,6 +139,7 @@ public final class Generate {
         out.print(prompt);
       }
       int[] prev = {promptTokens[promptTokens.length - 1]};
+      Llama2Tokenizer.TextStream text = tokenizer == null ? null : tokenizer.stream();
       long[] at = new long[budget]; // when each token came: the rate once the JIT has compiled the kernels
       int[] count = {0};
       long start = System.nanoTime();
@@ -148,12 +149,12 @@ public final class Generate {
           prev[0] = token;
           return;
         }
-        out.print(tokenizer == null ? token + " " : tokenizer.decode(prev[0], token));
+        out.print(tokenizer == null ? token + " " : text.next(prev[0], token));
         out.flush();
         prev[0] = token;
       });
       double seconds = (System.nanoTime() - start) / 1e9;
-      out.println();
+      out.println(text == null ? "" : text.finish());
       err.printf(Locale.ROOT, "generate: %d tokens in %.2f s: %.1f tokens/s (prompt of %d tokens included in the"
           + " time)%n", generated, seconds, generated / seconds, promptTokens.length);
       if (generated >= 16) {
