@@ -203,5 +203,15 @@ class Llama2TokenizerTest {
     }
     assertEquals("Hello", t.decode(1, 15043));
     assertEquals(" world", t.decode(15043, 3186));
+    // streamed token by token, characters spelled in byte tokens (the emoji here) come out whole
+    String text = "She smiled 😊 and said 日本語";
+    int[] tokens = t.encode(text, true, false);
+    assertTrue(Arrays.stream(tokens).anyMatch(id -> id >= Llama2Tokenizer.BYTE_OFFSET && id < 259), "byte tokens");
+    Llama2Tokenizer.TextStream stream = t.stream();
+    StringBuilder streamed = new StringBuilder();
+    for (int i = 1; i < tokens.length; i++) {
+      streamed.append(stream.next(tokens[i - 1], tokens[i]));
+    }
+    assertEquals(text, streamed.append(stream.finish()).toString());
   }
 }
