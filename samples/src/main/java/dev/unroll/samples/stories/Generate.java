@@ -65,7 +65,7 @@ public final class Generate {
     Backend backend = Backend.SIMD;
     DecodeWeights weights = DecodeWeights.FLOAT32;
     boolean chat = false;
-    Chat.Template template = Chat.Template.PLAIN;
+    Chat.Template template = null; // PLAIN unless --template says otherwise
     String system = "";
     try {
       for (int i = 0; i < args.length; i++) {
@@ -92,8 +92,8 @@ public final class Generate {
           case "--max-tokens" -> maxTokens = Integer.parseInt(value);
           case "--seed" -> seed = Long.parseLong(value);
           case "--backend" -> backend = Backend.valueOf(value.toUpperCase(Locale.ROOT));
-          case "--weights" -> weights = weightsOf(value);
-          case "--template" -> template = templateOf(value);
+          case "--weights" -> weights = choice(DecodeWeights.values(), value, "--weights", "FLOAT32, BFLOAT16 or INT8");
+          case "--template" -> template = choice(Chat.Template.values(), value, "--template", "plain or llama2");
           case "--system" -> system = value;
           default -> throw new IllegalArgumentException("unknown option " + flag);
         }
@@ -104,8 +104,11 @@ public final class Generate {
       if (chat && tokenizerFile == null) {
         throw new IllegalArgumentException("--chat needs --tokenizer: turns are text");
       }
+      if (!chat && (template != null || !system.isEmpty())) {
+        throw new IllegalArgumentException("--template and --system are for --chat");
+      }
       if (!system.isEmpty() && template != Chat.Template.LLAMA2) {
-        throw new IllegalArgumentException("--system needs --chat --template llama2 (plain text has no place for it)");
+        throw new IllegalArgumentException("--system needs --template llama2 (plain text has no place for it)");
       }
     } catch (IllegalArgumentException e) {
       err.println("generate: " + e.getMessage());
@@ -122,7 +125,8 @@ public final class Generate {
       }
       Sampler sampler = Samplers.of(temperature, topP, 0, seed, lm.shape().vocab());
       if (chat) {
-        return chat(Chat.of(lm, tokenizer, sampler, template, system), prompt, maxTokens, in, out, err);
+        return chat(Chat.of(lm, tokenizer, sampler, template == null ? Chat.Template.PLAIN : template, system), prompt,
+            maxTokens, in, out, err);
       }
       int[] promptTokens = tokenizer == null ? new int[] {Llama2Tokenizer.BOS} : tokenizer.encode(prompt, true,
           false);
@@ -140,7 +144,7 @@ public final class Generate {
       }
       int[] prev = {promptTokens[promptTokens.length - 1]};
       Llama2Tokenizer.TextStream text = tokenizer == null ? null : tokenizer.stream();
-      long[] at = new long[budget]; // when each token came: the rate once the JIT has compiled the kernels
+      long[] at = new long[budget]; // when each token came, for the rate over the second half
       int[] count = {0};
       long start = System.nanoTime();
       int generated = lm.generate(promptTokens, budget, sampler, token -> {
@@ -158,7 +162,7 @@ public final class Generate {
       err.printf(Locale.ROOT, "generate: %d tokens in %.2f s: %.1f tokens/s (prompt of %d tokens included in the"
           + " time)%n", generated, seconds, generated / seconds, promptTokens.length);
       if (generated >= 16) {
-        // the first tokens run while the JIT compiles the kernels; the second half shows the compiled speed
+        // the first tokens run while the JIT compiles the kernels; the second half shows more of the compiled speed
         int half = generated / 2;
         double late = (at[generated - 1] - at[half - 1]) / 1e9;
         err.printf(Locale.ROOT, "generate: %.1f tokens/s over the last %d tokens (the JIT compiles the kernels"
@@ -252,22 +256,14 @@ public final class Generate {
     };
   }
 
-  private static DecodeWeights weightsOf(String value) {
-    for (DecodeWeights w : DecodeWeights.values()) {
-      if (w.name().equalsIgnoreCase(value)) {
-        return w;
+  /** The constant of {@code values} named {@code value}, in any case. */
+  private static <E extends Enum<E>> E choice(E[] values, String value, String flag, String names) {
+    for (E e : values) {
+      if (e.name().equalsIgnoreCase(value)) {
+        return e;
       }
     }
-    throw new IllegalArgumentException("unknown --weights " + value + ": FLOAT32, BFLOAT16 or INT8");
-  }
-
-  private static Chat.Template templateOf(String value) {
-    for (Chat.Template t : Chat.Template.values()) {
-      if (t.name().equalsIgnoreCase(value)) {
-        return t;
-      }
-    }
-    throw new IllegalArgumentException("unknown --template " + value + ": plain or llama2");
+    throw new IllegalArgumentException("unknown " + flag + " " + value + ": " + names);
   }
 
   static String usage() {

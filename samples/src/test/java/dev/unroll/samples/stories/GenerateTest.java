@@ -96,7 +96,12 @@ class GenerateTest {
     assertTrue(err.toString().contains("--chat needs --tokenizer"), err.toString());
     assertEquals(2, Generate.run(new String[] {"--chat", "--tokenizer", tokenizer.toString(), "--system", "Be nice"},
         new PrintStream(out), new PrintStream(err)));
-    assertTrue(err.toString().contains("--system needs --chat --template llama2"), err.toString());
+    assertTrue(err.toString().contains("--system needs --template llama2"), err.toString());
+    assertEquals(2, Generate.run(new String[] {"--template", "llama2"}, new PrintStream(out), new PrintStream(err)));
+    assertTrue(err.toString().contains("--template and --system are for --chat"), err.toString());
+    assertEquals(2, Generate.run(new String[] {"--chat", "--template", "alpaca"}, new PrintStream(out),
+        new PrintStream(err)));
+    assertTrue(err.toString().contains("unknown --template alpaca: plain or llama2"), err.toString());
   }
 
   /** Decodes {@code tokens} after what the model holds, then six greedy tokens (the last one left undecoded). */
