@@ -127,20 +127,15 @@ public final class Chat {
    */
   public int[] turnTokens(String text) {
     Objects.requireNonNull(text, "text");
+    boolean fresh = empty || last == Llama2Tokenizer.EOS; // a new text: BOS first
+    if (text.isEmpty() && !fresh) {
+      return new int[0];
+    }
     return switch (template) {
-      case PLAIN -> {
-        boolean bos = empty || last == Llama2Tokenizer.EOS;
-        yield text.isEmpty() && !bos ? new int[0] : tokenizer.encode(text, bos, false);
-      }
-      case LLAMA2 -> {
-        if (text.isEmpty() && !empty && last != Llama2Tokenizer.EOS) {
-          yield new int[0];
-        }
-        String turn = empty && !system.isEmpty()
-            ? "[INST] <<SYS>>\n" + system + "\n<</SYS>>\n\n" + text + " [/INST]"
-            : "[INST] " + text + " [/INST]";
-        yield tokenizer.encode(turn, true, false);
-      }
+      case PLAIN -> tokenizer.encode(text, fresh, false);
+      case LLAMA2 -> tokenizer.encode(empty && !system.isEmpty()
+          ? "[INST] <<SYS>>\n" + system + "\n<</SYS>>\n\n" + text + " [/INST]"
+          : "[INST] " + text + " [/INST]", true, false);
     };
   }
 

@@ -232,7 +232,7 @@ public final class Llama2Tokenizer {
 
   /** The exact bytes of {@code token} following {@code prev}: what {@link #decode(int, int)} decodes. */
   public byte[] pieceBytes(int prev, int token) {
-    return (prev == BOS ? rawAfterBos[check(token)] : raw[check(token)]).clone();
+    return bytes(prev, check(token)).clone();
   }
 
   /**
@@ -245,7 +245,7 @@ public final class Llama2Tokenizer {
     int prev = -1;
     for (int token : tokens) {
       if (check(token) != BOS && token != EOS) {
-        out.writeBytes(prev == BOS ? rawAfterBos[token] : raw[token]);
+        out.writeBytes(bytes(prev, token));
       }
       prev = token;
     }
@@ -279,7 +279,7 @@ public final class Llama2Tokenizer {
       if (check(token) == BOS || token == EOS) {
         return "";
       }
-      byte[] piece = prev == BOS ? rawAfterBos[token] : raw[token];
+      byte[] piece = bytes(prev, token);
       if (bytes.remaining() < piece.length) {
         bytes = ByteBuffer.allocate(bytes.position() + piece.length).put(bytes.flip());
         chars = CharBuffer.allocate(bytes.capacity());
@@ -301,6 +301,11 @@ public final class Llama2Tokenizer {
       bytes.clear();
       return chars.flip().toString();
     }
+  }
+
+  /** The bytes of a checked {@code token} after {@code prev} (shared: not to be modified). */
+  private byte[] bytes(int prev, int token) {
+    return prev == BOS ? rawAfterBos[token] : raw[token];
   }
 
   private int check(int token) {

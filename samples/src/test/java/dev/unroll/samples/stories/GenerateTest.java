@@ -104,25 +104,14 @@ class GenerateTest {
     assertTrue(err.toString().contains("unknown --template alpaca: plain or llama2"), err.toString());
   }
 
-  /** Decodes {@code tokens} after what the model holds, then six greedy tokens (the last one left undecoded). */
+  /** A chat reply computed directly: {@link #greedy} for six tokens, none of them BOS or EOS, as text. */
   private static String reply(Stories15M model, Llama2Tokenizer tok, int[] tokens, int[] last) {
-    float[] logits = null;
-    for (int t : tokens) {
-      logits = model.decode(t);
+    int[] ids = greedy(model, tokens, 6);
+    for (int id : ids) {
+      assertTrue(id != Llama2Tokenizer.EOS && id != Llama2Tokenizer.BOS, "a control token: pick another seed");
     }
-    StringBuilder text = new StringBuilder();
-    int prev = tokens[tokens.length - 1];
-    for (int i = 0; i < 6; i++) {
-      int next = argmax(logits);
-      assertTrue(next != Llama2Tokenizer.EOS && next != Llama2Tokenizer.BOS, "a control token: pick another seed");
-      text.append(tok.decode(prev, next));
-      prev = next;
-      if (i < 5) {
-        logits = model.decode(next);
-      }
-    }
-    last[0] = prev;
-    return text.toString();
+    last[0] = ids[ids.length - 1];
+    return text(tok, tokens[tokens.length - 1], ids);
   }
 
   private static int[] concat(int first, int[] rest) {
@@ -151,23 +140,35 @@ class GenerateTest {
   /** Twelve greedy tokens after {@code prompt}, as text after "Once upon". */
   private static String greedy(Stories15M model, Llama2Tokenizer tok, int[] prompt) {
     model.reset();
+    return "Once upon" + text(tok, prompt[prompt.length - 1], greedy(model, prompt, 12));
+  }
+
+  /** Decodes {@code tokens} after what the model holds, then {@code n} argmax tokens (the last left undecoded). */
+  private static int[] greedy(Stories15M model, int[] tokens, int n) {
     float[] logits = null;
-    for (int t : prompt) {
+    for (int t : tokens) {
       logits = model.decode(t);
     }
-    StringBuilder expected = new StringBuilder("Once upon");
-    int prev = prompt[prompt.length - 1];
-    for (int i = 0; i < 12; i++) {
-      int next = argmax(logits);
-      if (next != Llama2Tokenizer.EOS && next != Llama2Tokenizer.BOS) {
-        expected.append(tok.decode(prev, next));
-      }
-      prev = next;
-      if (i < 11) {
-        logits = model.decode(next);
+    int[] ids = new int[n];
+    for (int i = 0; i < n; i++) {
+      ids[i] = argmax(logits);
+      if (i < n - 1) {
+        logits = model.decode(ids[i]);
       }
     }
-    return expected.toString();
+    return ids;
+  }
+
+  /** The text of {@code ids} after {@code prev}, as the CLI streams it (BOS and EOS give none). */
+  private static String text(Llama2Tokenizer tok, int prev, int[] ids) {
+    StringBuilder text = new StringBuilder();
+    for (int id : ids) {
+      if (id != Llama2Tokenizer.EOS && id != Llama2Tokenizer.BOS) {
+        text.append(tok.decode(prev, id));
+      }
+      prev = id;
+    }
+    return text.toString();
   }
 
   private static String generate(Path checkpoint, Path tokenizer, String... more) {
