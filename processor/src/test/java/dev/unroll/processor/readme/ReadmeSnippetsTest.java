@@ -164,6 +164,12 @@ class ReadmeSnippetsTest {
   }
 
   @Test
+  void aJmhVersionOtherThanTheBuildsIsAnError(@TempDir Path work) {
+    String message = failure(work, "<!-- snippet: jmh=0.9 -->\n```java\nint a = 1;\n```\n").getMessage();
+    assertTrue(message.startsWith("test.md:3: the block says jmh=0.9 but this build compiles with jmh-core-"), message);
+  }
+
+  @Test
   void aReplacementThatNoLongerMatchesIsAnError(@TempDir Path work) {
     String message = failure(work, "<!-- snippet: replace='2000 -> 3' -->\n```java\nint steps = 20;\n```\n")
         .getMessage();
