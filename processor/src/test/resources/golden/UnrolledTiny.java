@@ -1010,7 +1010,9 @@ public final class UnrolledTiny implements Tiny {
   /**
    * A model with the weights of {@code path}: safetensors with Hugging Face GPT-2 names, or an
    * llm.c GPT-2 checkpoint (told apart by their first bytes). A file whose shapes differ from this
-   * model's, or that is truncated or corrupt, is an exception naming the file and the problem.
+   * model's, or that is truncated or corrupt, is an exception naming the file and the problem; only the
+   * context may differ: a checkpoint made for a longer one loads (its first {@code CONTEXT} positions),
+   * and says so once on the {@code System.Logger} {@code dev.unroll.runtime.format} at INFO.
    */
   public static UnrolledTiny load(Backend backend, Path path) throws IOException {
     UnrolledTiny model = new UnrolledTiny(backend);

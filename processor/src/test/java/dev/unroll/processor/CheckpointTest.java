@@ -8,10 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.unroll.processor.models.ModelFixtures;
 import dev.unroll.processor.models.UnrolledAwkward;
 import dev.unroll.processor.models.UnrolledEven;
+import dev.unroll.processor.models.UnrolledLlamaAwkward;
 import dev.unroll.runtime.AdamW;
 import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.CausalLm;
+import dev.unroll.runtime.LlamaShape;
+import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.format.Gpt2Checkpoints;
+import dev.unroll.runtime.format.LlamaCheckpoints;
 import dev.unroll.runtime.reference.Gpt2Reference;
+import dev.unroll.runtime.reference.LlamaReference;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,6 +64,60 @@ class CheckpointTest {
     }
     UnrolledAwkward loaded = UnrolledAwkward.load(Backend.SIMD, file);
     assertArrayEquals(model.parameters().values(), loaded.parameters().values());
+  }
+
+  /**
+   * A checkpoint of the same shape but a longer context (29 positions) loads through the generated factory, and the
+   * generated model computes at its 13 positions exactly what the long model computes there: GPT-2 from llm.c's
+   * file (its position table cut to the first rows), Llama from llama2.c's (seq_len 29, RoPE tables and an untied
+   * classifier after them). SCALAR runs the reference's kernels in the reference's order, so bit for bit.
+   */
+  @Test
+  void aCheckpointOfALongerContextLoadsAndComputesWhatTheLongModelDoes() throws IOException {
+    ModelShape s = UnrolledAwkward.SHAPE;
+    ModelShape longer = new ModelShape(s.vocab(), s.paddedVocab(), 29, s.dim(), s.heads(), s.layers(), s.batch(),
+        s.hidden());
+    Gpt2Reference gpt2 = Gpt2Reference.create(longer, 21);
+    Path gpt2File = dir.resolve("gpt2_long.bin");
+    Gpt2Checkpoints.saveLlmc(gpt2.parameters(), longer, gpt2File);
+    assertSamePrefixLogits(gpt2, UnrolledAwkward.load(Backend.SCALAR, gpt2File), ModelFixtures.AWKWARD);
+
+    LlamaShape ls = UnrolledLlamaAwkward.LLAMA_SHAPE;
+    LlamaShape llamaLonger = new LlamaShape(ls.vocab(), ls.paddedVocab(), 29, ls.dim(), ls.heads(), ls.kvHeads(),
+        ls.layers(), ls.batch(), ls.hidden(), ls.tiedClassifier());
+    LlamaReference llama = LlamaReference.create(llamaLonger, 22);
+    Path llamaFile = dir.resolve("llama_long.bin");
+    LlamaCheckpoints.saveLlama2c(llama.parameters(), llamaLonger, llamaFile);
+    assertSamePrefixLogits(llama, UnrolledLlamaAwkward.load(Backend.SCALAR, llamaFile), ModelFixtures.LLAMA_AWKWARD);
+
+    // the other way round, a model of a longer context than the file's, is an error naming the file and both
+    ModelShape shorter = new ModelShape(s.vocab(), s.paddedVocab(), 5, s.dim(), s.heads(), s.layers(), s.batch(),
+        s.hidden());
+    Path shortFile = dir.resolve("gpt2_short.bin");
+    Gpt2Checkpoints.saveLlmc(Gpt2Reference.create(shorter, 23).parameters(), shorter, shortFile);
+    var e = assertThrows(IOException.class, () -> UnrolledAwkward.load(Backend.SCALAR, shortFile));
+    assertTrue(e.getMessage().startsWith(shortFile + ": ") && e.getMessage().contains("context = 13")
+        && e.getMessage().contains("the file has vocab=97 context=5"), e.getMessage());
+  }
+
+  /** Row b of the short model's input is the first positions of row b of the long one's. */
+  private static void assertSamePrefixLogits(CausalLm longModel, CausalLm model, ModelFixtures fixture) {
+    int t = model.shape().context();
+    int longT = longModel.shape().context();
+    int[] tokens = fixture.tokens(31);
+    int[] longTokens = new int[longModel.shape().batch() * longT];
+    for (int b = 0; b < model.shape().batch(); b++) {
+      System.arraycopy(tokens, b * t, longTokens, b * longT, t);
+    }
+    longModel.forward(longTokens, null);
+    model.forward(tokens, null);
+    int v = model.shape().vocab();
+    for (int b = 0; b < model.shape().batch(); b++) {
+      for (int p = 0; p < t; p++) {
+        WholeModelTest.assertClose("logits(" + b + ", " + p + ")", longModel.logits(b, p, new float[v]),
+            model.logits(b, p, new float[v]), 0f);
+      }
+    }
   }
 
   @Test

@@ -310,7 +310,9 @@ public final class ModelWriter {
             + "$L checkpoint (told apart by their first bytes). A file whose shapes differ from this\n",
             llama ? "Llama" : "GPT-2", llama ? "llama2.c" : "llm.c GPT-2")
         .addJavadoc(""
-            + "model's, or that is truncated or corrupt, is an exception naming the file and the problem.\n")
+            + "model's, or that is truncated or corrupt, is an exception naming the file and the problem; only the\n"
+            + "context may differ: a checkpoint made for a longer one loads (its first {@code CONTEXT} positions),\n"
+            + "and says so once on the {@code System.Logger} {@code dev.unroll.runtime.format} at INFO.\n")
         .returns(self)
         .addException(IO_EXCEPTION)
         .addParameter(BACKEND, "backend")

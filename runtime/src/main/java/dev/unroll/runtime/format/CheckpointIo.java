@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -19,7 +20,51 @@ import java.util.function.UnaryOperator;
 /** What the checkpoint formats of every model family share: layout checks, reads, name matching, messages. */
 final class CheckpointIo {
 
+  /**
+   * The logger that loads tell what the user should know but is no error: that a checkpoint made for a longer
+   * context was loaded into a shorter one. The JDK's {@link System.Logger} keeps the runtime free of dependencies;
+   * at INFO the JDK's default configuration prints it on standard error, and {@code dev.unroll.runtime.format.level
+   * = WARNING} in a logging configuration (or a logging library bound to {@code System.Logger}) quiets it.
+   */
+  static final System.Logger LOG = System.getLogger("dev.unroll.runtime.format");
+
+  /** Where loads send their notices unless a caller (a test) takes them: {@link #LOG} at INFO. */
+  static final Consumer<String> LOG_NOTICE = CheckpointIo::logNotice;
+
   private CheckpointIo() {}
+
+  /**
+   * A checkpoint read and checked into a scratch arena, not yet in the model.
+   *
+   * @param values the whole arena
+   * @param notice the line to tell the user once the values are in place, or {@code null}
+   */
+  record Loaded(float[] values, String notice) {
+
+    /** Copies the values into {@code p}, then hands the notice, if any, to {@code notices}: once per load. */
+    void install(Parameters p, Consumer<String> notices) {
+      System.arraycopy(values, 0, p.values(), 0, values.length);
+      if (notice != null) {
+        notices.accept(notice);
+      }
+    }
+  }
+
+  /** Logs a load's notice at INFO; a named method, so that log lines name it as their source. */
+  private static void logNotice(String notice) {
+    LOG.log(System.Logger.Level.INFO, notice);
+  }
+
+  /**
+   * The notice for a checkpoint made for a longer context than the model's, e.g. {@code "gpt2_124M.bin: position
+   * table has 1024 rows; using the first 256 (context = 256)"}.
+   *
+   * @param fileHas what the file records, e.g. "position table has 1024 rows"
+   * @param unit what the model uses the first {@code context} of, with a leading space, or ""
+   */
+  static String shorterContext(Path path, String fileHas, int context, String unit) {
+    return path + ": " + fileHas + "; using the first " + context + unit + " (context = " + context + ")";
+  }
 
   /**
    * The layout {@code layouts} computes, after checking that {@code p} is laid out exactly as it.

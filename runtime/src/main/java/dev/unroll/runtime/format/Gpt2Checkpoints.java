@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -29,6 +30,14 @@ import java.util.regex.Pattern;
  * magic 20240326, {@code [1]} version 3, {@code [2]} maxT, {@code [3]} V, {@code [4]} L, {@code [5]} NH,
  * {@code [6]} C, {@code [7]} Vp), then every parameter as float32 in the arena's order, {@code wte} with Vp rows.
  * The format implies hidden = 4·C.
+ *
+ * <p><b>A shorter context.</b> A checkpoint's position table ({@code wpe}: maxT rows in llm.c's header, the rows of
+ * {@code wpe.weight} in safetensors) may be longer than the model's context: loading keeps its first
+ * {@code context} rows, which are all a model of that context ever reads, so gpt2_124M (1024 positions) can be
+ * fine-tuned at context 256. Each such load says so once, through {@link System.Logger} {@code
+ * dev.unroll.runtime.format} at INFO ({@code "gpt2_124M.bin: position table has 1024 rows; using the first 256
+ * (context = 256)"}). A table shorter than the context is an error: positions past it would have no embedding.
+ * Every other size must equal the model's.
  *
  * <p>Loading never half-loads: the whole file is read and checked into a scratch array first, and only then
  * copied into the parameters; on any failure the parameters are untouched. Saving is atomic. Every failure is a
@@ -50,6 +59,9 @@ public final class Gpt2Checkpoints {
   private static final Pattern IGNORED = Pattern.compile("h\\.\\d+\\.attn\\.(bias|masked_bias)|lm_head\\.weight");
 
   private static final String PREFIX = "transformer.";
+
+  /** The position table, whose rows may outnumber the model's context. */
+  private static final String WPE = "wpe.weight";
 
   /** Magic numbers of llm.c's other files, to say what a file is when it is not a checkpoint. */
   private static final Map<Integer, String> OTHER_LLMC_FILES = Map.of(
@@ -125,15 +137,23 @@ public final class Gpt2Checkpoints {
   /**
    * Loads a GPT-2 checkpoint into {@code p.values()}: llm.c's format when the file starts with its magic
    * {@value #LLMC_MAGIC}, safetensors otherwise. Rows of {@code wte} past the vocabulary are set to zero;
-   * gradients are not touched. Nothing is written into {@code p} unless the whole file was read and matched.
+   * gradients are not touched. Nothing is written into {@code p} unless the whole file was read and matched. A
+   * position table longer than the model's context gives its first rows, and a line at INFO on the
+   * {@link System.Logger} {@code dev.unroll.runtime.format} saying so.
    *
-   * @throws CheckpointException when the file is of neither format, corrupt, truncated, or for another shape
+   * @throws CheckpointException when the file is of neither format, corrupt, truncated, for another shape, or for a
+   *     shorter context than the model's
    * @throws IllegalArgumentException when {@code p} is not laid out as {@link Gpt2Layout#tensors} says for {@code s}
    * @throws IOException when the file cannot be read
    */
   public static void load(Parameters p, ModelShape s, Path path) throws IOException {
+    load(p, s, path, CheckpointIo.LOG_NOTICE);
+  }
+
+  /** {@link #load(Parameters, ModelShape, Path)}, telling {@code notices} what it would log. */
+  static void load(Parameters p, ModelShape s, Path path, Consumer<String> notices) throws IOException {
     checkLayout(p, s, path);
-    float[] scratch;
+    CheckpointIo.Loaded loaded;
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
       long size = channel.size();
       if (size < 8) {
@@ -144,9 +164,9 @@ public final class Gpt2Checkpoints {
       int magic = first.getInt(0);
       long headerLength = first.getLong(0);
       if (magic == LLMC_MAGIC) {
-        scratch = readLlmc(path, channel, size, s);
+        loaded = readLlmc(path, channel, size, s);
       } else if (headerLength > 0 && headerLength <= Safetensors.MAX_HEADER_BYTES) {
-        scratch = readSafetensors(path, s);
+        loaded = readSafetensors(path, s);
       } else {
         String known = OTHER_LLMC_FILES.get(magic);
         throw new CheckpointException(path, known != null ? "is " + known + " (magic " + magic + ")"
@@ -155,19 +175,25 @@ public final class Gpt2Checkpoints {
                 + " (bytes " + CheckpointIo.hex(first.array()) + ")");
       }
     }
-    System.arraycopy(scratch, 0, p.values(), 0, scratch.length);
+    loaded.install(p, notices);
   }
 
-  private static float[] readSafetensors(Path path, ModelShape s) throws IOException {
+  private static CheckpointIo.Loaded readSafetensors(Path path, ModelShape s) throws IOException {
     List<ParamTensor> layout = Gpt2Layout.tensors(s);
     try (Safetensors st = Safetensors.open(path)) {
+      String hint = CheckpointIo.shapeHint(st, s.describe());
+      int positions = positions(st, s);
       Map<String, int[]> expected = new LinkedHashMap<>();
       for (ParamTensor t : layout) {
-        expected.put(t.name(), hfShape(t, s));
+        expected.put(t.name(), t.name().equals(WPE) ? new int[] {positions, s.dim()} : hfShape(t, s));
       }
-      Map<String, Safetensors.Tensor> found = CheckpointIo.match(path, st, expected,
-          name -> name.startsWith(PREFIX) ? name.substring(PREFIX.length()) : name,
-          name -> IGNORED.matcher(name).matches(), "GPT-2", CheckpointIo.shapeHint(st, s.describe()));
+      Map<String, Safetensors.Tensor> found = CheckpointIo.match(path, st, expected, Gpt2Checkpoints::canonical,
+          name -> IGNORED.matcher(name).matches(), "GPT-2", hint);
+      if (positions < s.context()) {
+        throw new CheckpointException(path, "tensor " + found.get(WPE).name() + " has shape [" + positions + ", "
+            + s.dim() + "] but the model expects [" + s.context() + ", " + s.dim() + "]: " + shorterTable(positions, s)
+            + (hint.isEmpty() ? "; the model has " + s.describe() : hint));
+      }
       float[] scratch = new float[Gpt2Layout.count(s)];
       for (ParamTensor t : layout) {
         Safetensors.Tensor f = found.get(t.name());
@@ -181,12 +207,44 @@ public final class Gpt2Checkpoints {
               scratch[row + i] = stored[i * out + o];
             }
           }
+        } else if (t.name().equals(WPE)) {
+          st.readFloats(f.name(), scratch, t.offset(), t.size()); // the first context rows
         } else {
           st.readFloats(f.name(), scratch, t.offset()); // wte: V rows; the padding rows stay 0
         }
       }
-      return scratch;
+      return new CheckpointIo.Loaded(scratch, positions > s.context() ? positionNotice(path, positions, s) : null);
     }
+  }
+
+  /** A safetensors name as the layout has it: without {@code transformer.}. */
+  private static String canonical(String name) {
+    return name.startsWith(PREFIX) ? name.substring(PREFIX.length()) : name;
+  }
+
+  /**
+   * The rows of the file's position table when it is a {@code [rows, dim]} matrix: the context the checkpoint was
+   * made for. Otherwise the model's context, so that matching reports the shape as it reports any other.
+   */
+  private static int positions(Safetensors st, ModelShape s) {
+    for (Safetensors.Tensor t : st.tensors().values()) {
+      long[] shape = t.shape();
+      if (canonical(t.name()).equals(WPE) && shape.length == 2 && shape[1] == s.dim() && shape[0] > 0
+          && shape[0] <= Integer.MAX_VALUE) {
+        return (int) shape[0];
+      }
+    }
+    return s.context();
+  }
+
+  /** Why a position table of {@code rows} rows cannot serve the model. */
+  private static String shorterTable(int rows, ModelShape s) {
+    return "the checkpoint's position table has " + rows + " rows, fewer than the model's context = " + s.context()
+        + " (positions past " + rows + " would have no embedding; a longer table is fine, its first rows are used)";
+  }
+
+  private static String positionNotice(Path path, int rows, ModelShape s) {
+    return CheckpointIo.shorterContext(path, "position table has " + rows + " rows", s.context(), "");
   }
 
   /** The shape Hugging Face stores a tensor in. */
@@ -201,7 +259,8 @@ public final class Gpt2Checkpoints {
     return shape;
   }
 
-  private static float[] readLlmc(Path path, FileChannel channel, long size, ModelShape s) throws IOException {
+  private static CheckpointIo.Loaded readLlmc(Path path, FileChannel channel, long size, ModelShape s)
+      throws IOException {
     if (size < LLMC_HEADER_BYTES) {
       throw new CheckpointException(path, "file is truncated: an llm.c header is " + LLMC_HEADER_BYTES
           + " bytes, file has " + size);
@@ -235,14 +294,18 @@ public final class Gpt2Checkpoints {
       throw new CheckpointException(path, "llm.c checkpoints imply hidden = 4*dim, but the model has "
           + s.describe() + "; the file has " + fileShape);
     }
-    if (maxT != s.context() || v != s.vocab() || c != s.dim() || nh != s.heads() || l != s.layers()) {
-      throw new CheckpointException(path, "checkpoint is for another model shape: the file has " + fileShape
-          + "; the model has " + s.describe());
+    String both = "the file has " + fileShape + "; the model has " + s.describe();
+    if (v != s.vocab() || c != s.dim() || nh != s.heads() || l != s.layers()) {
+      throw new CheckpointException(path, "checkpoint is for another model shape: " + both);
+    }
+    if (maxT < s.context()) {
+      throw new CheckpointException(path, shorterTable(maxT, s) + ": " + both);
     }
     int count = Gpt2Layout.count(s);
     int wte = s.paddedVocab() * c;
-    int rest = count - wte;
-    long floats = (long) vp * c + rest;
+    int wpe = s.context() * c;
+    int rest = count - wte - wpe; // everything after wpe
+    long floats = (long) vp * c + (long) maxT * c + rest;
     long expected = LLMC_HEADER_BYTES + floats * Float.BYTES;
     if (size < expected) {
       throw new CheckpointException(path, "file is truncated: header says " + expected + " bytes (a "
@@ -253,9 +316,11 @@ public final class Gpt2Checkpoints {
           + "header describes (a " + LLMC_HEADER_BYTES + "-byte header and " + floats + " float32 parameters)");
     }
     float[] scratch = new float[count];
+    long wpeStart = LLMC_HEADER_BYTES + (long) vp * c * Float.BYTES;
     CheckpointIo.readFloats(path, channel, LLMC_HEADER_BYTES, scratch, 0, v * c); // rows V..Vp stay 0
-    CheckpointIo.readFloats(path, channel, LLMC_HEADER_BYTES + (long) vp * c * Float.BYTES, scratch, wte, rest);
-    return scratch;
+    CheckpointIo.readFloats(path, channel, wpeStart, scratch, wte, wpe); // the first context rows of maxT
+    CheckpointIo.readFloats(path, channel, wpeStart + (long) maxT * c * Float.BYTES, scratch, wte + wpe, rest);
+    return new CheckpointIo.Loaded(scratch, maxT > s.context() ? positionNotice(path, maxT, s) : null);
   }
 
   // ---------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -29,13 +30,18 @@ import java.util.regex.Pattern;
  * bytes and then checks the header against the model and the file's size against the header.
  *
  * <p>Loading a llama2.c file requires dim, hidden_dim, n_layers, n_heads, n_kv_heads and vocab_size to equal the
- * model's, and whether the classifier is shared to match the model's {@code tiedClassifier}; it accepts any
- * {@code seq_len}, because no weight depends on it: the model computes RoPE from positions (as {@code run.c} does,
- * which never reads the tables either). So a checkpoint trained at seq_len 256 loads into a model of context 128
- * (a shorter window) or 512 (positions it was never trained on, the user's call). The RoPE tables are skipped by
- * their size; files without them, or with only {@code freq_cis_real}, are accepted too, the file's size saying
- * which it is. {@link #saveLlama2c} writes both tables for {@code seq_len} = the model's context, so that
- * llama2.c's {@code run.c} reads the file.
+ * model's, whether the classifier is shared to match the model's {@code tiedClassifier}, and {@code seq_len} to be
+ * at least the model's context. No weight depends on {@code seq_len} (the model computes RoPE from positions, as
+ * {@code run.c} does, which never reads the tables either), so a checkpoint trained at seq_len 256 loads into a
+ * model of context 128, a shorter window; such a load says so once, through {@link System.Logger} {@code
+ * dev.unroll.runtime.format} at INFO ({@code "stories15M.bin: seq_len is 256; using the first 128 positions
+ * (context = 128)"}), as a GPT-2 load with a longer position table does. A longer context than {@code seq_len} is
+ * an error: the model would run at positions the checkpoint was never trained on, which {@code run.c} refuses too
+ * (it caps its steps at seq_len). The RoPE tables are skipped by their size, all {@code seq_len} rows of them;
+ * files without them, or with only {@code freq_cis_real}, are accepted too, the file's size saying which it is.
+ * {@link #saveLlama2c} writes both tables for {@code seq_len} = the model's context, so that llama2.c's
+ * {@code run.c} reads the file. Hugging Face's safetensors record no maximum context (its {@code config.json}
+ * does), so they load into a model of any context.
  *
  * <p><b>safetensors</b> uses Hugging Face's {@code LlamaForCausalLM} names and conventions: the embedding and
  * {@code lm_head.weight} have {@code vocab} rows (no padding), {@code lm_head.weight} is absent when the
@@ -168,16 +174,23 @@ public final class LlamaCheckpoints {
    * Loads a LLAMA checkpoint into {@code p.values()}: safetensors when the file starts as safetensors does (an
    * 8-byte header length, then <code>{</code>), llama2.c's format otherwise. Padding rows of the embedding and
    * classifier are set to zero; gradients are not touched. Nothing is written into {@code p} unless the whole
-   * file was read and matched.
+   * file was read and matched. A llama2.c {@code seq_len} longer than the model's context gives a line at INFO on
+   * the {@link System.Logger} {@code dev.unroll.runtime.format} saying so.
    *
-   * @throws CheckpointException when the file is of neither format, corrupt, truncated, or for another shape
+   * @throws CheckpointException when the file is of neither format, corrupt, truncated, for another shape, or (a
+   *     llama2.c file) for a shorter context than the model's
    * @throws IllegalArgumentException when {@code p} is not laid out as {@link LlamaLayout#tensors} says for
    *     {@code s}
    * @throws IOException when the file cannot be read
    */
   public static void load(Parameters p, LlamaShape s, Path path) throws IOException {
+    load(p, s, path, CheckpointIo.LOG_NOTICE);
+  }
+
+  /** {@link #load(Parameters, LlamaShape, Path)}, telling {@code notices} what it would log. */
+  static void load(Parameters p, LlamaShape s, Path path, Consumer<String> notices) throws IOException {
     List<ParamTensor> layout = checkLayout(p, s, path);
-    float[] scratch;
+    CheckpointIo.Loaded loaded;
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
       long size = channel.size();
       ByteBuffer first = ByteBuffer.allocate((int) Math.min(size, LLAMA2C_HEADER_BYTES)).order(ByteOrder.LITTLE_ENDIAN);
@@ -185,8 +198,7 @@ public final class LlamaCheckpoints {
       if (size >= 9) {
         long headerLength = first.getLong(0);
         if (headerLength > 0 && headerLength <= Safetensors.MAX_HEADER_BYTES && first.get(8) == '{') {
-          scratch = readSafetensors(path, s, layout);
-          System.arraycopy(scratch, 0, p.values(), 0, scratch.length);
+          readSafetensors(path, s, layout).install(p, notices);
           return;
         }
       }
@@ -203,13 +215,13 @@ public final class LlamaCheckpoints {
         throw new CheckpointException(path, "file is too short to be a checkpoint: " + size + " bytes, fewer than "
             + "safetensors' header or llama2.c's " + LLAMA2C_HEADER_BYTES + "-byte header");
       }
-      scratch = readLlama2c(path, channel, size, first, s, layout);
+      loaded = readLlama2c(path, channel, size, first, s, layout);
     }
-    System.arraycopy(scratch, 0, p.values(), 0, scratch.length);
+    loaded.install(p, notices);
   }
 
-  private static float[] readLlama2c(Path path, FileChannel channel, long size, ByteBuffer header, LlamaShape s,
-      List<ParamTensor> layout) throws IOException {
+  private static CheckpointIo.Loaded readLlama2c(Path path, FileChannel channel, long size, ByteBuffer header,
+      LlamaShape s, List<ParamTensor> layout) throws IOException {
     int dim = header.getInt(0);
     int hidden = header.getInt(4);
     int layers = header.getInt(8);
@@ -241,6 +253,11 @@ public final class LlamaCheckpoints {
               + "untied classifier (lm_head.weight): " + both
           : "checkpoint has a classifier of its own (negative vocab_size, wcls after the RoPE tables), but the model "
               + "ties its classifier to the token embedding: " + both);
+    }
+    if (seqLen < s.context()) {
+      throw new CheckpointException(path, "checkpoint's seq_len=" + seqLen + " is shorter than the model's context="
+          + s.context() + " (the model would run at positions the checkpoint was never trained on; a longer seq_len "
+          + "is fine): " + both);
     }
     int c = dim;
     int embedding = s.paddedVocab() * c;
@@ -274,10 +291,12 @@ public final class LlamaCheckpoints {
     if (!shared) {
       CheckpointIo.readFloats(path, channel, pos, scratch, finalNormEnd, (int) used);
     }
-    return scratch;
+    return new CheckpointIo.Loaded(scratch, seqLen > s.context()
+        ? CheckpointIo.shorterContext(path, "seq_len is " + seqLen, s.context(), " positions") : null);
   }
 
-  private static float[] readSafetensors(Path path, LlamaShape s, List<ParamTensor> layout) throws IOException {
+  private static CheckpointIo.Loaded readSafetensors(Path path, LlamaShape s, List<ParamTensor> layout)
+      throws IOException {
     try (Safetensors st = Safetensors.open(path)) {
       String hint = CheckpointIo.shapeHint(st, s.describe());
       boolean hasClassifier = st.tensors().containsKey(LlamaLayout.CLASSIFIER);
@@ -310,7 +329,7 @@ public final class LlamaCheckpoints {
           st.readFloats(name, scratch, t.offset()); // embedding, classifier: V rows, the padding stays 0
         }
       }
-      return scratch;
+      return new CheckpointIo.Loaded(scratch, null);
     }
   }
 

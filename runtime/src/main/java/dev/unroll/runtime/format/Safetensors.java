@@ -397,18 +397,32 @@ public final class Safetensors implements Closeable {
    * @throws IllegalArgumentException when {@code dst} has no room for it
    */
   public void readFloats(String name, float[] dst, int dstOff) throws IOException {
+    readFloats(name, dst, dstOff, tensor(name).elements());
+  }
+
+  /**
+   * Reads the first {@code n} elements of tensor {@code name} (F32, F16 or BF16) in stored order, converted to
+   * float, into {@code dst} from {@code dstOff}: the first rows of a matrix when {@code n} is a multiple of its row.
+   *
+   * @throws CheckpointException when the tensor is missing or of another dtype, or the file is shorter than it was
+   * @throws IllegalArgumentException when the tensor has fewer than {@code n} elements or {@code dst} has no room
+   */
+  public void readFloats(String name, float[] dst, int dstOff, long n) throws IOException {
     Tensor t = tensor(name);
     if (!t.dtype().readableAsFloat()) {
       throw new CheckpointException(path, "tensor " + name + " has dtype " + t.dtype()
           + "; only F32, F16 and BF16 can be read as floats");
     }
-    long n = t.elements();
+    if (n < 0 || n > t.elements()) {
+      throw new IllegalArgumentException(path + ": tensor " + name + " has " + t.elements() + " elements; cannot read "
+          + n + " of them");
+    }
     if (dstOff < 0 || n > dst.length - (long) dstOff) {
-      throw new IllegalArgumentException(path + ": tensor " + name + " has " + n + " elements, no room for them in "
+      throw new IllegalArgumentException(path + ": tensor " + name + ": no room for " + n + " elements in "
           + dst.length + " floats from " + dstOff);
     }
     int size = t.dtype().bytes();
-    ByteBuffer buf = ByteBuffer.allocate((int) Math.min(AtomicFile.CHUNK_BYTES, Math.max(size, t.end() - t.begin())))
+    ByteBuffer buf = ByteBuffer.allocate((int) Math.min(AtomicFile.CHUNK_BYTES, Math.max(size, n * size)))
         .order(ByteOrder.LITTLE_ENDIAN);
     long pos = dataStart + t.begin();
     int at = dstOff;

@@ -15,6 +15,7 @@ import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.format.Safetensors.Entry;
 import dev.unroll.runtime.format.TestFiles.Raw;
+import dev.unroll.runtime.reference.Gpt2Reference;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -26,6 +27,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -363,6 +368,165 @@ class Gpt2CheckpointsTest {
     float[] before = p.values().clone();
     assertFails(CheckpointException.class, good, () -> Gpt2Checkpoints.load(p, odd, good), "imply hidden = 4*dim");
     assertArrayEquals(before, p.values());
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // A shorter context
+
+  /** SHAPE with a longer context: what gpt2_124M (1024 positions) is to a model of context 256. */
+  private static final ModelShape LONG = new ModelShape(97, 112, 29, 48, 3, 2, 4, 192);
+
+  /**
+   * What loading a LONG checkpoint into SHAPE must give: every tensor of SHAPE as LONG's tensor of that name, the
+   * first 13 rows of LONG's 29-row position table, the padding rows of wte zero.
+   */
+  private static float[] shortened(Parameters longer) {
+    float[] expected = new float[Gpt2Layout.count(SHAPE)];
+    for (ParamTensor t : Gpt2Layout.tensors(SHAPE)) {
+      ParamTensor u = longer.tensor(t.name());
+      if (!t.name().equals("wpe.weight")) {
+        assertArrayEquals(u.shape(), t.shape(), t.name());
+      }
+      System.arraycopy(longer.values(), u.offset(), expected, t.offset(), t.size());
+    }
+    Arrays.fill(expected, SHAPE.vocab() * SHAPE.dim(), SHAPE.paddedVocab() * SHAPE.dim(), 0f);
+    return expected;
+  }
+
+  /** The llm.c file, our safetensors and Hugging Face's prefixed names, each saved from a LONG model. */
+  private List<Path> longCheckpoints(Parameters longer) throws IOException {
+    Path llmc = dir.resolve("gpt2_long.bin");
+    Gpt2Checkpoints.saveLlmc(longer, LONG, llmc);
+    Path ours = dir.resolve("long.safetensors");
+    Gpt2Checkpoints.saveSafetensors(longer, LONG, ours);
+    Path prefixed = dir.resolve("long-hf.safetensors");
+    rewrite(ours, prefixed, entries -> entries.stream()
+        .map(e -> new Entry("transformer." + e.name(), e.shape(), e.data())).toList());
+    return List.of(llmc, ours, prefixed);
+  }
+
+  @Test
+  void aLongerPositionTableLoadsItsFirstRowsAndSaysSoOnce() throws IOException {
+    Parameters longer = randomParameters(LONG, 7);
+    float[] expected = shortened(longer);
+    for (Path path : longCheckpoints(longer)) {
+      Parameters p = randomParameters(SHAPE, 8);
+      float[] grads = p.grads().clone();
+      List<String> notices = new ArrayList<>();
+      Gpt2Checkpoints.load(p, SHAPE, path, notices::add);
+      assertArrayEquals(expected, p.values(), path.toString());
+      assertArrayEquals(grads, p.grads());
+      assertEquals(List.of(path + ": position table has 29 rows; using the first 13 (context = 13)"), notices);
+    }
+    // at the file's own context: all of it, and nothing to say
+    for (Path path : longCheckpoints(longer)) {
+      Parameters p = randomParameters(LONG, 9);
+      List<String> notices = new ArrayList<>();
+      Gpt2Checkpoints.load(p, LONG, path, notices::add);
+      assertArrayEquals(TestFiles.withZeroPadding(longer, LONG), p.values(), path.toString());
+      assertEquals(List.of(), notices);
+    }
+  }
+
+  /** Without a caller to take it, the notice is one record at INFO on the System.Logger dev.unroll.runtime.format. */
+  @Test
+  void theNoticeGoesToTheSystemLoggerAtInfo() throws IOException {
+    Path path = longCheckpoints(randomParameters(LONG, 7)).getFirst();
+    Logger logger = Logger.getLogger("dev.unroll.runtime.format");
+    List<LogRecord> records = new ArrayList<>();
+    Handler handler = new Handler() {
+      @Override
+      public void publish(LogRecord r) {
+        records.add(r);
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    logger.addHandler(handler);
+    logger.setUseParentHandlers(false); // the JDK's console handler would print it into the test's output
+    try {
+      Gpt2Checkpoints.load(randomParameters(SHAPE, 8), SHAPE, path);
+    } finally {
+      logger.removeHandler(handler);
+      logger.setUseParentHandlers(true);
+    }
+    assertEquals(1, records.size(), "one record per load");
+    assertEquals(Level.INFO, records.getFirst().getLevel());
+    assertEquals(path + ": position table has 29 rows; using the first 13 (context = 13)",
+        records.getFirst().getMessage());
+  }
+
+  @Test
+  void aShorterPositionTableThanTheContextIsAnErrorNamingBoth() throws IOException {
+    Path llmc = dir.resolve("gpt2.bin");
+    Gpt2Checkpoints.saveLlmc(source, SHAPE, llmc);
+    Path st = dir.resolve("model.safetensors");
+    Gpt2Checkpoints.saveSafetensors(source, SHAPE, st);
+    Parameters p = randomParameters(LONG, 3);
+    float[] before = p.values().clone();
+    List<String> notices = new ArrayList<>();
+    assertFails(CheckpointException.class, llmc, () -> Gpt2Checkpoints.load(p, LONG, llmc, notices::add),
+        "position table has 13 rows, fewer than the model's context = 29",
+        "the file has vocab=97 context=13 dim=48 heads=3 layers=2", "the model has " + LONG.describe());
+    assertFails(CheckpointException.class, st, () -> Gpt2Checkpoints.load(p, LONG, st, notices::add),
+        "tensor wpe.weight has shape [13, 48] but the model expects [29, 48]",
+        "position table has 13 rows, fewer than the model's context = 29",
+        "saved from a model with " + SHAPE.describe(), "this model has " + LONG.describe());
+    Path bare = dir.resolve("bare.safetensors"); // no unroll.shape to quote: the model's shape is named still
+    rewrite(st, bare, entries -> entries);
+    assertFails(CheckpointException.class, bare, () -> Gpt2Checkpoints.load(p, LONG, bare, notices::add),
+        "tensor wpe.weight has shape [13, 48] but the model expects [29, 48]", "the model has " + LONG.describe());
+    assertArrayEquals(before, p.values(), "parameters changed by a failed load");
+    assertEquals(List.of(), notices);
+  }
+
+  /** Only the context may be shorter: any other difference is still another shape, whatever the context. */
+  @Test
+  void aLongerContextExcusesNoOtherDifference() throws IOException {
+    ModelShape moreHeads = new ModelShape(97, 112, 29, 48, 4, 2, 4, 192);
+    ModelShape deeper = new ModelShape(97, 112, 29, 48, 3, 3, 4, 192);
+    ModelShape wider = new ModelShape(97, 112, 29, 64, 4, 2, 4, 256);
+    for (ModelShape other : List.of(moreHeads, deeper)) {
+      Path path = dir.resolve("other-" + other.heads() + "-" + other.layers() + ".bin");
+      Gpt2Checkpoints.saveLlmc(randomParameters(other, 4), other, path);
+      assertUnchanged(path, () -> Gpt2Checkpoints.load(target, SHAPE, path), "another model shape: the file has "
+          + "vocab=97 context=29 dim=48 heads=" + other.heads() + " layers=" + other.layers(),
+          "the model has " + SHAPE.describe());
+    }
+    Map<ModelShape, String> safetensorsErrors = Map.of(
+        deeper, "has 12 tensors a GPT-2 model does not have: h.2.ln_1.weight",
+        wider, "tensor wte.weight has shape [97, 64] but the model expects [97, 48]");
+    for (var e : safetensorsErrors.entrySet()) {
+      Path path = dir.resolve("other-" + e.getKey().dim() + "-" + e.getKey().layers() + ".safetensors");
+      Gpt2Checkpoints.saveSafetensors(randomParameters(e.getKey(), 4), e.getKey(), path);
+      assertUnchanged(path, () -> Gpt2Checkpoints.load(target, SHAPE, path), e.getValue(), e.getKey().describe());
+    }
+  }
+
+  /** A truncated file of a longer context is still refused, with the size its header implies. */
+  @Test
+  void aLongerLlmcFileIsCheckedAgainstItsOwnHeader() throws IOException {
+    Path path = longCheckpoints(randomParameters(LONG, 7)).getFirst();
+    byte[] bytes = Files.readAllBytes(path);
+    Files.write(path, Arrays.copyOf(bytes, bytes.length - 4));
+    assertUnchanged(path, () -> Gpt2Checkpoints.load(target, SHAPE, path),
+        "file is truncated: header says " + bytes.length + " bytes");
+  }
+
+  /**
+   * The whole model: the reference at context 13, loaded from a checkpoint of context 29, gives the long model's
+   * logits at the first 13 positions, bit for bit (positions are learned; attention is causal).
+   */
+  @Test
+  void aModelLoadedAtTheShorterContextComputesWhatTheLongOneDoesThere() throws IOException {
+    Gpt2Reference longModel = Gpt2Reference.create(LONG, 11);
+    for (Path path : longCheckpoints(longModel.parameters())) {
+      TestFiles.assertSamePrefixLogits(longModel, Gpt2Reference.load(SHAPE, path), 12, path.toString());
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------

@@ -8,12 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.unroll.runtime.LlamaShape;
 import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.Parameters;
+import dev.unroll.runtime.reference.LlamaReference;
 import dev.unroll.runtime.scalar.ScalarKernels;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -147,17 +149,106 @@ class LlamaCheckpointsTest {
     return path;
   }
 
+  /** Files with seq_len at or above the context load, skipping however many RoPE rows the file holds. */
   @ParameterizedTest
   @ValueSource(ints = {0, 1, 2})
-  void llama2cAcceptsAnySeqLenAndSkipsTheRopeTablesBySize(int tables) throws IOException {
+  void llama2cAcceptsALongerSeqLenAndSkipsTheRopeTablesBySize(int tables) throws IOException {
     for (boolean tied : new boolean[] {true, false}) {
       LlamaShape s = shape(tied);
       Parameters p = randomParameters(s, 4);
-      for (int seqLen : new int[] {1, 13, 256}) {
+      for (int seqLen : new int[] {13, 14, 256}) {
         Parameters target = randomParameters(s, 5);
-        LlamaCheckpoints.load(target, s, llama2cVariant(p, s, seqLen, tables));
+        Path path = llama2cVariant(p, s, seqLen, tables);
+        List<String> notices = new ArrayList<>();
+        LlamaCheckpoints.load(target, s, path, notices::add);
         assertArrayEquals(withZeroPadding(p, s), target.values(), "seq_len " + seqLen + ", tied " + tied);
+        assertEquals(seqLen == 13 ? List.of()
+            : List.of(path + ": seq_len is " + seqLen + "; using the first 13 positions (context = 13)"), notices);
       }
+    }
+  }
+
+  /** s with another context: what stories15M (seq_len 256) is to a model of context 128. */
+  private static LlamaShape withContext(LlamaShape s, int context) {
+    return new LlamaShape(s.vocab(), s.paddedVocab(), context, s.dim(), s.heads(), s.kvHeads(), s.layers(), s.batch(),
+        s.hidden(), s.tiedClassifier());
+  }
+
+  /** A model of context 29 saved by the real writer (RoPE tables of 29 rows) loads into context 13, said once. */
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void llama2cOfALongerSeqLenLoadsEveryWeightAndSaysSoOnce(boolean tied) throws IOException {
+    LlamaShape s = shape(tied);
+    LlamaShape longer = withContext(s, 29);
+    assertEquals(LlamaLayout.tensors(s), LlamaLayout.tensors(longer), "no weight depends on the context");
+    Parameters p = randomParameters(longer, 6);
+    Path path = dir.resolve("stories-long.bin");
+    LlamaCheckpoints.saveLlama2c(p, longer, path);
+    Parameters target = randomParameters(s, 7);
+    float[] grads = target.grads().clone();
+    List<String> notices = new ArrayList<>();
+    LlamaCheckpoints.load(target, s, path, notices::add);
+    assertArrayEquals(withZeroPadding(p, longer), target.values());
+    assertArrayEquals(grads, target.grads());
+    assertEquals(List.of(path + ": seq_len is 29; using the first 13 positions (context = 13)"), notices);
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void llama2cOfAShorterSeqLenThanTheContextIsAnErrorNamingBoth(boolean tied) throws IOException {
+    LlamaShape s = shape(tied);
+    LlamaShape longer = withContext(s, 29);
+    Path path = dir.resolve("short.bin");
+    LlamaCheckpoints.saveLlama2c(randomParameters(s, 1), s, path);
+    Parameters target = randomParameters(longer, 2);
+    float[] before = target.values().clone();
+    List<String> notices = new ArrayList<>();
+    assertFails(CheckpointException.class, path, () -> LlamaCheckpoints.load(target, longer, path, notices::add),
+        "seq_len=13 is shorter than the model's context=29", "the file has dim=48 hidden=80 layers=2 heads=6 "
+            + "kvHeads=2 vocab=97 seq_len=13", "the model has " + longer.describe());
+    Path one = llama2cVariant(randomParameters(s, 1), s, 1, 2);
+    assertFails(CheckpointException.class, one, () -> LlamaCheckpoints.load(target, s, one, notices::add),
+        "seq_len=1 is shorter than the model's context=13", "the model has " + s.describe());
+    assertArrayEquals(before, target.values());
+    assertEquals(List.of(), notices);
+  }
+
+  /** Only the context may be shorter: any other difference is still another shape. */
+  @Test
+  void llama2cOfALongerSeqLenExcusesNoOtherDifference() throws IOException {
+    LlamaShape s = shape(true);
+    LlamaShape other = new LlamaShape(97, 112, 29, 48, 6, 3, 2, 4, 80, true);
+    Path path = dir.resolve("other.bin");
+    LlamaCheckpoints.saveLlama2c(randomParameters(other, 1), other, path);
+    Parameters target = randomParameters(s, 2);
+    float[] before = target.values().clone();
+    assertFails(CheckpointException.class, path, () -> LlamaCheckpoints.load(target, s, path),
+        "another model shape", "kvHeads=3 vocab=97 seq_len=29", "the model has " + s.describe());
+    LlamaShape untied = withContext(shape(false), 29);
+    Path unshared = dir.resolve("unshared.bin");
+    LlamaCheckpoints.saveLlama2c(randomParameters(untied, 1), untied, unshared);
+    assertFails(CheckpointException.class, unshared, () -> LlamaCheckpoints.load(target, s, unshared),
+        "classifier of its own", "seq_len=29");
+    assertArrayEquals(before, target.values());
+  }
+
+  /**
+   * The whole model: the reference at context 13, loaded from a file of context 29, gives the long model's logits
+   * at the first 13 positions, bit for bit (RoPE depends on the position alone; attention is causal). Hugging
+   * Face's safetensors record no context and load the same weights.
+   */
+  @ParameterizedTest
+  @ValueSource(booleans = {true, false})
+  void aModelLoadedAtTheShorterContextComputesWhatTheLongOneDoesThere(boolean tied) throws IOException {
+    LlamaShape s = shape(tied);
+    LlamaShape longer = withContext(s, 29);
+    LlamaReference longModel = LlamaReference.create(longer, 11);
+    Path bin = dir.resolve("long.bin");
+    LlamaCheckpoints.saveLlama2c(longModel.parameters(), longer, bin);
+    Path st = dir.resolve("long.safetensors");
+    LlamaCheckpoints.saveSafetensors(longModel.parameters(), longer, st);
+    for (Path path : List.of(bin, st)) {
+      TestFiles.assertSamePrefixLogits(longModel, LlamaReference.load(s, path), 12, path.toString());
     }
   }
 

@@ -113,6 +113,38 @@ class SafetensorsTest {
     }
   }
 
+  /** The first n elements, as a long position table's first rows are read; nothing past them is touched. */
+  @Test
+  void readsTheFirstElementsOfATensor() throws IOException {
+    float[] big = ramp(600 * 500, 1e-3f); // more than one read chunk
+    float[] v = {0.5f, -1.25f, 3f, 0.1f, 7f, -0.75f};
+    Path path = dir.resolve("first.safetensors");
+    Safetensors.write(path, Map.of(), List.of(Entry.of("big", new int[] {600, 500}, big, 0)));
+    Path half = dir.resolve("first-half.safetensors");
+    TestFiles.writeRaw(half, Map.of(), List.of(new Raw("h", "F16", new long[] {3, 2}, TestFiles.f16(v)),
+        new Raw("b", "BF16", new long[] {3, 2}, TestFiles.bf16(v))));
+    try (Safetensors st = Safetensors.open(path); Safetensors hs = Safetensors.open(half)) {
+      float[] into = new float[400 * 500 + 2];
+      Arrays.fill(into, Float.NaN);
+      st.readFloats("big", into, 1, 400 * 500L);
+      assertArrayEquals(Arrays.copyOf(big, 400 * 500), Arrays.copyOfRange(into, 1, 1 + 400 * 500));
+      assertTrue(Float.isNaN(into[0]) && Float.isNaN(into[into.length - 1]));
+      float[] h = new float[5];
+      hs.readFloats("h", h, 1, 4);
+      float[] b = new float[4];
+      hs.readFloats("b", b, 0, 4);
+      for (int i = 0; i < 4; i++) {
+        assertEquals(Float.float16ToFloat(Float.floatToFloat16(v[i])), h[1 + i]);
+        assertEquals(TestFiles.bf16Round(v[i]), b[i]);
+      }
+      assertEquals(0f, h[0]);
+      assertFails(IllegalArgumentException.class, half, () -> hs.readFloats("h", new float[7], 0, 7),
+          "tensor h has 6 elements; cannot read 7");
+      assertFails(IllegalArgumentException.class, half, () -> hs.readFloats("h", new float[7], 0, -1), "cannot read -1");
+      assertFails(IllegalArgumentException.class, half, () -> hs.readFloats("h", new float[3], 0, 4), "no room");
+    }
+  }
+
   @Test
   void readsF16AndBf16() throws IOException {
     float[] v = {0f, 1f, -2.5f, 0.1f, 65504f, 6.1e-5f, 3.14159f, -1e-3f, Float.POSITIVE_INFINITY};

@@ -1,8 +1,10 @@
 package dev.unroll.runtime.format;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unroll.runtime.CausalLm;
 import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.Parameters;
 import java.io.IOException;
@@ -18,7 +20,10 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.function.Executable;
 
-/** Helpers shared by the format tests: random parameters, hand-made safetensors files, failure assertions. */
+/**
+ * Helpers shared by the format tests: random parameters, hand-made safetensors files, failure assertions, logits
+ * compared across contexts.
+ */
 final class TestFiles {
 
   private TestFiles() {}
@@ -127,6 +132,33 @@ final class TestFiles {
       assertTrue(m.contains(f), () -> "message lacks \"" + f + "\": " + m);
     }
     return m;
+  }
+
+  /**
+   * Runs both models on random tokens (seeded), row b of {@code model}'s input being the first positions of row b
+   * of {@code longModel}'s, and checks that every logit of {@code model} equals the long model's at the same
+   * position, bit for bit.
+   */
+  static void assertSamePrefixLogits(CausalLm longModel, CausalLm model, long seed, String what) {
+    ModelShape longShape = longModel.shape();
+    ModelShape s = model.shape();
+    SplittableRandom r = new SplittableRandom(seed);
+    int[] longTokens = new int[longShape.batch() * longShape.context()];
+    for (int i = 0; i < longTokens.length; i++) {
+      longTokens[i] = r.nextInt(longShape.vocab());
+    }
+    int[] tokens = new int[s.batch() * s.context()];
+    for (int b = 0; b < s.batch(); b++) {
+      System.arraycopy(longTokens, b * longShape.context(), tokens, b * s.context(), s.context());
+    }
+    longModel.forward(longTokens, null);
+    model.forward(tokens, null);
+    for (int b = 0; b < s.batch(); b++) {
+      for (int t = 0; t < s.context(); t++) {
+        assertArrayEquals(longModel.logits(b, t, new float[s.vocab()]), model.logits(b, t, new float[s.vocab()]),
+            what + " row " + b + " position " + t);
+      }
+    }
   }
 
   /** Names of the files in {@code dir}. */
