@@ -4,6 +4,8 @@ import dev.unroll.bench.BenchParams.UsageException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.io.UnsupportedEncodingException;
+import java.nio.charset.Charset;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -168,12 +170,18 @@ public final class BenchMain implements Callable<Integer> {
       builder.include(DEFAULT_INCLUDE);
     }
     Options options = builder.resultFormat(ResultFormatType.JSON).result(out.resolve("jmh.json").toString()).build();
-    Failures failures = new Failures(outputFormat(options));
+    Failures failures;
+    try {
+      failures = new Failures(outputFormat(options));
+    } catch (IOException e) {
+      stderr.println("bench: cannot write JMH's output to " + options.getOutput().get() + ": " + e);
+      return 1;
+    }
     Collection<RunResult> results;
     try {
       results = new Runner(options, failures).run();
     } catch (RunnerException e) {
-      stderr.println("bench: JMH could not run: " + causes(e));
+      stderr.println("bench: JMH stopped: " + causes(e)); // e.g. -foe true after a failure, or its lock held
       return 1;
     }
     List<String> failed = Failures.failed(failures.started(), results);
@@ -249,20 +257,16 @@ public final class BenchMain implements Callable<Integer> {
         jmh.listResultFormats();
       }
       return 0;
-    } catch (java.io.UnsupportedEncodingException e) {
+    } catch (UnsupportedEncodingException e) { // UnCloseablePrintStream declares it; a Charset cannot be unsupported
       throw new IllegalStateException(e);
     }
   }
 
   /** JMH's own console output (or its -o file), wrapped by {@link Failures}. */
-  private OutputFormat outputFormat(Options options) {
-    PrintStream console;
-    try {
-      console = options.getOutput().hasValue() ? new PrintStream(options.getOutput().get(), Utils.guessConsoleEncoding())
-          : new UnCloseablePrintStream(stdout, Utils.guessConsoleEncoding()); // JMH closes its stream at the end
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot write JMH's output to " + options.getOutput().get(), e);
-    }
+  private OutputFormat outputFormat(Options options) throws IOException {
+    Charset charset = Utils.guessConsoleEncoding();
+    PrintStream console = options.getOutput().hasValue() ? new PrintStream(options.getOutput().get(), charset)
+        : new UnCloseablePrintStream(stdout, charset); // JMH closes its stream at the end of the run
     return OutputFormatFactory.createFormatInstance(console, options.verbosity().orElse(Defaults.VERBOSITY));
   }
 
