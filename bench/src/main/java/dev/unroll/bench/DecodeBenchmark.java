@@ -4,6 +4,7 @@ import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
 import dev.unroll.runtime.DecodeWeights;
 import dev.unroll.runtime.Int8;
+import dev.unroll.runtime.WorkerPool;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -33,8 +34,9 @@ public class DecodeBenchmark {
   /** Positions decoded before the cache is reset, so every measured token attends over a similar prefix. */
   static final int WINDOW = 128;
 
+  /** A decode model ({@link DecodeModel}); named apart from the training benchmarks' {@code shape}. */
   @Param({"stories15M", "stories110M"})
-  public String shape;
+  public String model;
 
   @Param({"f32", "bf16", "int8"})
   public String weights;
@@ -42,23 +44,15 @@ public class DecodeBenchmark {
   @Param({"1", "2"})
   public int threads;
 
-  private CausalLm model;
+  private CausalLm lm;
   private int token;
 
   @Setup
   public void setUp() {
-    dev.unroll.runtime.WorkerPool.setThreads(threads);
-    model = create(shape, Backend.SIMD);
-    model.decodeWeights(format(weights));
+    WorkerPool.setThreads(threads);
+    lm = DecodeModel.named(model).create(Backend.SIMD);
+    lm.decodeWeights(format(weights));
     token = 1;
-  }
-
-  static CausalLm create(String shape, Backend backend) {
-    return switch (shape) {
-      case "stories15M" -> UnrolledDecodeShapes_Stories15M.create(backend, 1);
-      case "stories110M" -> UnrolledDecodeShapes_Stories110M.create(backend, 1);
-      default -> throw new IllegalArgumentException("unknown decode shape " + shape);
-    };
   }
 
   /** The format a benchmark parameter names: f32, bf16 or int8. */
@@ -67,7 +61,8 @@ public class DecodeBenchmark {
       case "f32" -> DecodeWeights.FLOAT32;
       case "bf16" -> DecodeWeights.BFLOAT16;
       case "int8" -> DecodeWeights.INT8;
-      default -> throw new IllegalArgumentException("unknown weight format " + weights);
+      default -> throw new IllegalArgumentException("unknown weight format " + weights + " (accepted: f32, bf16,"
+          + " int8)");
     };
   }
 
@@ -75,12 +70,8 @@ public class DecodeBenchmark {
    * Bytes of weights one decoded token reads, counted as every parameter (the embedding rows it does not look up
    * included): 4 per float32 weight, 2 per bfloat16 one, 1 per int8 one and a 4-byte scale per 32.
    */
-  static long weightBytesPerToken(String shape, String weights) {
-    long parameters = switch (shape) {
-      case "stories15M" -> UnrolledDecodeShapes_Stories15M.PARAMETER_COUNT;
-      case "stories110M" -> UnrolledDecodeShapes_Stories110M.PARAMETER_COUNT;
-      default -> throw new IllegalArgumentException(shape);
-    };
+  static long weightBytesPerToken(DecodeModel model, String weights) {
+    long parameters = model.parameters;
     return switch (format(weights)) {
       case FLOAT32 -> 4 * parameters;
       case BFLOAT16 -> 2 * parameters;
@@ -90,7 +81,7 @@ public class DecodeBenchmark {
 
   @Benchmark
   public float decode() {
-    float next = next(model, token);
+    float next = next(lm, token);
     token = (token * 31 + 7) % 32000;
     return next;
   }

@@ -2,6 +2,7 @@ package dev.unroll.bench;
 
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
+import java.util.Locale;
 import java.util.function.Function;
 
 /** The benchmarked shapes with their generated factories and FLOP counts from the plan. */
@@ -27,8 +28,13 @@ enum NamedShape {
     return factory.apply(backend);
   }
 
+  /** The parameter value: the constant's name in lower case ("tiny", "gpt2", ...). */
+  String label() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
   /** The shape named by a benchmark parameter ("tiny", "gpt2", ...). */
   static NamedShape named(String name) {
-    return valueOf(name.toUpperCase(java.util.Locale.ROOT));
+    return Names.lookup(NamedShape.class, name, NamedShape::label, "training shape");
   }
 }

@@ -2,6 +2,7 @@ package dev.unroll.bench;
 
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
+import dev.unroll.runtime.DecodeWeights;
 import dev.unroll.runtime.opencl.OpenCl;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -28,26 +29,37 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
     "-Xmx12g"})
 public class OpenClDecodeBenchmark {
+  /** A decode model ({@link DecodeModel}), as in {@link DecodeBenchmark}. */
   @Param({"stories15M", "stories110M"})
-  public String shape;
+  public String model;
 
   @Param({"f32", "bf16"})
   public String weights;
 
-  private CausalLm model;
+  private CausalLm lm;
   private int token;
 
   @Setup
   public void setUp() {
     System.out.println("OpenCL device: " + OpenCl.device().describe());
-    model = DecodeBenchmark.create(shape, Backend.OPENCL);
-    model.decodeWeights(DecodeBenchmark.format(weights));
+    lm = DecodeModel.named(model).create(Backend.OPENCL);
+    lm.decodeWeights(format(weights));
     token = 1;
+  }
+
+  /** The format a benchmark parameter names: f32 or bf16 (the OPENCL backend has no int8 decoding). */
+  static DecodeWeights format(String weights) {
+    DecodeWeights format = DecodeBenchmark.format(weights);
+    if (format == DecodeWeights.INT8) {
+      throw new IllegalArgumentException("OpenClDecodeBenchmark decodes f32 or bf16 weights, not int8 (the OPENCL"
+          + " backend has no int8 decoding); leave it out with -e OpenClDecodeBenchmark");
+    }
+    return format;
   }
 
   @Benchmark
   public float decode() {
-    float next = DecodeBenchmark.next(model, token);
+    float next = DecodeBenchmark.next(lm, token);
     token = (token * 31 + 7) % 32000;
     return next;
   }

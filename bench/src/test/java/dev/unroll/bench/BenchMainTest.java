@@ -1,0 +1,95 @@
+package dev.unroll.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line: help, usage errors (status 2, a message naming what is wrong, no stack trace), listing. */
+class BenchMainTest {
+  @TempDir
+  Path dir;
+
+  private record Outcome(int status, String out, String err) {}
+
+  private Outcome run(String... args) {
+    var out = new ByteArrayOutputStream();
+    var err = new ByteArrayOutputStream();
+    int status;
+    try (var o = new PrintStream(out, true, StandardCharsets.UTF_8);
+        var e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+      status = BenchMain.run(args, o, e);
+    }
+    return new Outcome(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  }
+
+  /** A usage error: status 2, the message first, a pointer to --help, nothing else and nothing written. */
+  private String usageError(String... args) {
+    Outcome o = run(args);
+    assertEquals(2, o.status(), o.err());
+    assertEquals("", o.out());
+    assertTrue(o.err().startsWith("bench: "), o.err());
+    assertTrue(o.err().endsWith("Run with --help for the options." + System.lineSeparator()), o.err());
+    assertFalse(o.err().contains("\tat "), o.err());
+    return o.err();
+  }
+
+  @Test
+  void helpShowsOurOptionsAndJmhs() {
+    Outcome o = run("--help");
+    assertEquals(0, o.status());
+    assertTrue(o.out().contains("--out DIR"), o.out());
+    assertTrue(o.out().contains("-p NAME=V1[,V2...]"), o.out());
+    for (NamedShape s : NamedShape.values()) {
+      assertTrue(o.out().contains(s.label()), s.label());
+    }
+    for (DecodeModel m : DecodeModel.values()) {
+      assertTrue(o.out().contains(m.label), m.label);
+    }
+    assertTrue(o.out().contains("-wi <int>"), o.out()); // JMH's own list
+  }
+
+  @Test
+  void unknownOptionsAreNamedAsTyped() {
+    assertTrue(usageError("--bogus").startsWith("bench: unknown option --bogus\n"));
+    assertTrue(usageError("-wi", "1", "-zz").startsWith("bench: unknown option -zz\n"));
+  }
+
+  @Test
+  void badValuesNameTheirOption() {
+    assertTrue(usageError("-wi", "abc").contains("'abc' of option -wi"));
+    assertTrue(usageError("-tu", "parsec").startsWith("bench: -tu: Unknown time unit: parsec"));
+    assertTrue(usageError("-bm", "fast").startsWith("bench: -bm: Unable to parse benchmark mode: \"fast\""));
+    assertTrue(usageError("-f").contains("option -f requires an argument"));
+    assertTrue(usageError("--out").contains("'--out'"));
+  }
+
+  @Test
+  void parameterMistakesAreFoundBeforeAnythingRuns() {
+    assertTrue(usageError("-p", "shape=huge").contains("unknown training shape huge"));
+    assertTrue(usageError("-p", "shape=tiny", "DecodeBenchmark").contains("no selected benchmark has a parameter"
+        + " shape"));
+    assertTrue(usageError("-pweights=int8").contains("(for OpenClDecodeBenchmark)"));
+  }
+
+  @Test
+  void aPatternThatMatchesNothingIsAUsageError() {
+    String err = usageError("--out", dir.resolve("never").toString(), "NoSuchBenchmark", "-e", "Other");
+    assertTrue(err.startsWith("bench: no benchmark matches NoSuchBenchmark but not Other; list them with -l"), err);
+    assertFalse(Files.exists(dir.resolve("never")));
+  }
+
+  @Test
+  void listsWithoutRunning() {
+    Outcome o = run("-l", "MemoryBandwidth");
+    assertEquals(0, o.status(), o.err());
+    assertTrue(o.out().contains("dev.unroll.bench.MemoryBandwidthBenchmark.oneThread"), o.out());
+  }
+}
