@@ -24,6 +24,8 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 final class LossCurve {
   static final int WIDTH = 900;
   static final int HEIGHT = 540;
+  /** Largest over smallest loss above which the loss axis is logarithmic. */
+  static final int LOG_SPAN = 20;
 
   private final String title;
   private final String validationName;
@@ -92,14 +94,17 @@ final class LossCurve {
 
   /**
    * The plot as PNG bytes, {@link #WIDTH} by {@link #HEIGHT}: training loss as a thin line, validation loss as
-   * points joined by a thicker one, on a logarithmic loss axis (the losses fall by orders of magnitude on the sort
-   * task, and a ratio reads the same at any height).
+   * points joined by a thicker one. The loss axis is logarithmic when the losses span more than {@value #LOG_SPAN}
+   * to one (the sort task's fall by orders of magnitude, and a ratio reads the same at any height), linear
+   * otherwise (XChart labels a logarithmic axis only at powers of ten, so a text run from 5.5 to 1.9 would show
+   * none).
    */
   byte[] png() {
     // Charts are drawn into an image: no display needed, and none must be opened.
     System.setProperty("java.awt.headless", "true");
+    boolean logarithmic = span() > LOG_SPAN;
     XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("step")
-        .yAxisTitle("loss (cross-entropy, nats; log scale)").build();
+        .yAxisTitle("loss (cross-entropy, nats" + (logarithmic ? "; log scale)" : ")")).build();
     XYStyler styler = chart.getStyler();
     styler.setLegendPosition(Styler.LegendPosition.InsideNE);
     styler.setChartBackgroundColor(Color.WHITE);
@@ -111,7 +116,7 @@ final class LossCurve {
     long every = roundStep(train.length - 1);
     styler.setxAxisTickLabelsFormattingFunction(
         step -> step % every == 0 ? String.format(Locale.ROOT, "%,d", step.longValue()) : "");
-    styler.setYAxisLogarithmic(true);
+    styler.setYAxisLogarithmic(logarithmic);
     addSeries(chart, "train loss", train, new Color(0x1F, 0x77, 0xB4), 1f, false);
     addSeries(chart, validationName, validation, new Color(0xD6, 0x27, 0x28), 2.5f, true);
     try {
@@ -119,6 +124,21 @@ final class LossCurve {
     } catch (IOException e) {
       throw new IllegalStateException("cannot encode the loss plot: " + e.getMessage(), e);
     }
+  }
+
+  /** The largest loss over the smallest, of both curves (1 when there are none). */
+  double span() {
+    double min = Double.POSITIVE_INFINITY;
+    double max = 0;
+    for (float[] losses : new float[][] {train, validation}) {
+      for (float loss : losses) {
+        if (!Float.isNaN(loss)) {
+          min = Math.min(min, loss);
+          max = Math.max(max, loss);
+        }
+      }
+    }
+    return max > 0 && min > 0 ? max / min : 1;
   }
 
   private static void addSeries(XYChart chart, String name, float[] losses, Color color, float width,

@@ -82,6 +82,20 @@ class LossCurveTest {
   }
 
   @Test
+  void spanDecidesTheAxis() {
+    assertEquals(5.5 / 1e-7f, curve().span(), 1e-3 * (5.5 / 1e-7f), "log axis for the sort task's fall");
+    LossCurve text = new LossCurve("text", "validation loss", 2);
+    text.validation(0, 5.5f);
+    text.train(1, 2.75f);
+    assertEquals(2, text.span(), 0, "linear axis for a text run");
+    assertEquals(1, new LossCurve("empty", "v", 3).span());
+    // both kinds of axis draw
+    for (LossCurve c : new LossCurve[] {curve(), text}) {
+      assertTrue(c.png().length > 1000);
+    }
+  }
+
+  @Test
   void stepTicksAreRound() {
     assertEquals(1, LossCurve.roundStep(4));
     assertEquals(1, LossCurve.roundStep(10));
