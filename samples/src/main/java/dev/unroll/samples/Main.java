@@ -14,13 +14,16 @@ import java.util.Locale;
  * <ul>
  *   <li>No arguments: {@link SortModel} on minGPT's sort task; prints the accuracy on held-out sequences and a
  *       few worked examples.
- *   <li>{@code --text FILE}: {@link CharModel} on the bytes of FILE; prints validation loss as it trains, then a
- *       sample.
+ *   <li>{@code --text [FILE]}: {@link CharModel} on the bytes of FILE, or of the tiny Shakespeare that ships with
+ *       the samples; prints validation loss as it trains, then a sample.
  * </ul>
+ *
+ * <p>Both save the model ({@code --save FILE}, by default under {@code out/} in the working directory) and beside
+ * it the loss curve, as CSV and as a PNG plot ({@link LossCurve}).
  *
  * <p>From the repository root: {@code mvn -B -q -DskipTests -Psample verify}, with arguments in
  * {@code -Dsample.args="..."}; {@code --help} lists them. Exit status: 0 when done, 1 on an error, 2 on a bad
- * command line.
+ * command line, which is reported before anything else is printed or computed.
  */
 public final class Main {
   private Main() {}
@@ -35,61 +38,67 @@ public final class Main {
     Options options;
     try {
       options = Options.parse(args);
-    } catch (Options.UsageException e) {
+    } catch (CommandLines.UsageException e) {
       err.println("error: " + e.getMessage());
       err.println();
-      err.print(Options.USAGE);
-      return 2;
+      err.print(Options.usage());
+      return CommandLines.USAGE;
     }
     if (options.help()) {
-      out.print(Options.USAGE);
-      return 0;
+      out.print(Options.usage());
+      return CommandLines.OK;
     }
     try {
+      // Files first, so that a missing text or an unwritable --save is the first and only thing reported.
+      byte[] data = options.text() == null ? null : TextTask.load(options.text());
+      SampleFiles.checkWritable(options.save());
       if (options.text() == null) {
         banner(out, options, "SortModel", UnrolledSortModel.SHAPE.describe(), UnrolledSortModel.PARAMETER_COUNT,
             UnrolledSortModel.FLOPS_PER_STEP);
         SortTask.run(options, out);
       } else {
-        // Load the file before the banner, so that a bad one is the first and only thing reported.
-        byte[] data = TextTask.load(options.text());
         banner(out, options, "CharModel", UnrolledCharModel.SHAPE.describe(), UnrolledCharModel.PARAMETER_COUNT,
             UnrolledCharModel.FLOPS_PER_STEP);
         TextTask.run(options, data, out);
       }
       out.flush();
-      return 0;
+      return CommandLines.OK;
     } catch (SampleException e) {
       out.flush();
       err.println("error: " + e.getMessage());
-      return 1;
+      return CommandLines.ERROR;
     } catch (ArithmeticException e) {
       // forward found a loss that is not finite: training diverged.
-      out.println();
-      out.flush();
-      err.println("error: training diverged: " + e.getMessage());
-      err.println("try a smaller --lr");
-      return 1;
+      return error(out, err, "training diverged: " + e.getMessage(), "try a smaller --lr");
     } catch (IllegalStateException e) {
       // AdamW found a gradient that is not finite, and changed nothing.
-      out.println();
-      out.flush();
-      err.println("error: training stopped: " + e.getMessage());
-      return 1;
+      return error(out, err, "training stopped: " + e.getMessage(), null);
+    } catch (RuntimeException e) {
+      // No OpenCL platform for --backend OPENCL, say: the exception's message says what is wrong.
+      return error(out, err, e.getMessage() == null ? e.toString() : e.getMessage(), null);
     }
   }
 
-  /** Writes {@code model} to {@code path} when it is not null. */
-  static void save(CausalLm model, Path path, PrintStream out) throws SampleException {
-    if (path == null) {
-      return;
+  /** Ends the line that training was drawing, reports {@code message} (and {@code hint}); the error status. */
+  private static int error(PrintStream out, PrintStream err, String message, String hint) {
+    out.println();
+    out.flush();
+    err.println("error: " + message);
+    if (hint != null) {
+      err.println(hint);
     }
+    return CommandLines.ERROR;
+  }
+
+  /** Writes {@code model} to {@code path} and its loss curve beside it, and says where. */
+  static void save(CausalLm model, LossCurve curve, Path path, PrintStream out) throws SampleException {
     try {
       model.save(path);
     } catch (IOException e) {
       throw new SampleException("cannot save the model to " + path + ": " + e.getMessage());
     }
     out.println("saved the model to " + path);
+    curve.writeBeside(path, out);
   }
 
   /** {@code value} to three significant digits, without an exponent: 5.0E-4 as "0.0005". */

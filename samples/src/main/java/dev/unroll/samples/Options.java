@@ -2,147 +2,122 @@ package dev.unroll.samples;
 
 import dev.unroll.runtime.Backend;
 import java.nio.file.Path;
-import java.util.Locale;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
- * The command line of {@link Main}, parsed.
+ * The command line of {@link Main}, parsed and checked.
  *
  * @param backend where the model computes
  * @param steps training steps, or 0 for the task's default
  * @param seed seed of initialization, data order and sampling
  * @param lr peak learning rate, or NaN for the task's default
- * @param save where to write the trained model, or null
- * @param text the text file to train the character model on, or null for the sort task
+ * @param save where to write the trained model; its loss curve goes beside it (see {@link LossCurve})
+ * @param text the text to train the character model on, or null for the sort task
  * @param help whether usage was asked for
  */
-record Options(Backend backend, int steps, long seed, float lr, Path save, Path text, boolean help) {
+record Options(Backend backend, int steps, long seed, float lr, Path save, Text text, boolean help) {
 
   static final long DEFAULT_SEED = 1337;
+  /** Where results go when {@code --save} does not say: a folder under the working directory. */
+  static final Path DEFAULT_FOLDER = Path.of("out");
 
-  static final String USAGE = """
-      usage: Main [--text FILE] [--backend SCALAR|SIMD|OPENCL] [--steps N] [--seed S] [--lr X] [--save FILE]
+  /**
+   * The text of the character model.
+   *
+   * @param file a file, or null for the tiny Shakespeare that ships with the samples
+   */
+  record Text(Path file) {
+    /** The file's name, without its folder. */
+    String name() {
+      if (file == null) {
+        return TextTask.BUNDLED_NAME;
+      }
+      return file.getFileName() == null ? file.toString() : file.getFileName().toString();
+    }
 
-      With no --text, trains SortModel (minGPT's sort task) from scratch and reports its accuracy on sequences
-      held out from training. With --text FILE, trains the byte-level CharModel on FILE (the first 90%% for
-      training, the last 10%% for validation), reports validation loss and prints a sample.
+    /** The file's name without its extension: the stem of the default model file. */
+    String stem() {
+      String name = name();
+      int dot = name.lastIndexOf('.');
+      return dot > 0 ? name.substring(0, dot) : name;
+    }
 
-        --text FILE      train the character model on FILE
-        --backend NAME   SCALAR, SIMD or OPENCL (default SIMD; OPENCL: see README)
-        --steps N        training steps (default: sort %d, text %d)
-        --seed S         seed of initialization, data order and sampling (default %d)
-        --lr X           peak learning rate (default: sort %s, text %s)
-        --save FILE      write the trained model there (safetensors)
-        --help           print this
-
-      Through Maven, from the repository root:
-        mvn -B -q -DskipTests -Psample verify -Dsample.args="--text ../shared/data/tinyshakespeare.txt"
-      """.formatted(SortTask.DEFAULT_STEPS, TextTask.DEFAULT_STEPS, DEFAULT_SEED, Main.plain(SortTask.DEFAULT_LR),
-      Main.plain(TextTask.DEFAULT_LR));
-
-  /** A command line that cannot be understood; its message says why. */
-  static final class UsageException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    UsageException(String message) {
-      super(message);
+    @Override
+    public String toString() {
+      return file == null ? TextTask.BUNDLED_NAME + " (bundled with the samples)" : file.toString();
     }
   }
 
-  /** Parses {@code args}; flags take their value as the next argument or after '='. */
-  static Options parse(String[] args) throws UsageException {
+  /** The usage that {@code --help} prints and a usage error follows with. */
+  static String usage() {
+    return CommandLines.usage(new Spec());
+  }
+
+  /** Parses and checks {@code args}; a flag takes its value as the next argument or after '='. */
+  static Options parse(String[] args) throws CommandLines.UsageException {
+    Spec spec = new Spec();
+    CommandLine line = CommandLines.parse(spec, args);
+    Text text = spec.text == null ? null : new Text(spec.text.equals(Spec.BUNDLED) ? null : path(spec.text));
+    Path save = spec.save != null ? spec.save
+        : DEFAULT_FOLDER.resolve((text == null ? "sort" : text.stem()) + ".safetensors");
+    return new Options(spec.backend, spec.steps == null ? 0 : spec.steps, spec.seed,
+        spec.lr == null ? Float.NaN : spec.lr, save, text, line.isUsageHelpRequested());
+  }
+
+  private static Path path(String value) throws CommandLines.UsageException {
+    try {
+      return new CommandLines.FileName().convert(value);
+    } catch (CommandLine.TypeConversionException e) {
+      throw new CommandLines.UsageException("invalid value for --text: " + e.getMessage());
+    }
+  }
+
+  /** The options as picocli reads them; {@link #parse} turns them into an {@code Options}. */
+  @Command(name = "Main", sortOptions = false,
+      description = {
+          "With no --text, trains SortModel (minGPT's sort task) from scratch and reports its accuracy on",
+          "sequences held out from training. With --text, trains the byte-level CharModel on a text (the first",
+          "90%% for training, the last 10%% for validation), reports validation loss and prints a sample.",
+          "The model goes to --save FILE, its loss curve beside it (FILE's name with .loss.csv and .loss.png).",
+          ""},
+      footer = {
+          "",
+          "Exit status: 0 done, 1 error, 2 bad command line. Through Maven, from the repository root:",
+          "  mvn -B -q -DskipTests -Psample verify -Dsample.args=\"--text\""})
+  static final class Spec {
+    /** {@code --text} without a file; NUL cannot be part of an argument, so no file name reads as this. */
+    static final String BUNDLED = "\0bundled";
+
+    @Option(names = "--text", arity = "0..1", paramLabel = "FILE", fallbackValue = BUNDLED,
+        description = "train the character model on FILE; without FILE, on tiny Shakespeare (bundled)")
+    String text;
+
+    @Option(names = "--backend", paramLabel = "NAME",
+        description = "SCALAR, SIMD or OPENCL (default SIMD; OPENCL: see README)")
     Backend backend = Backend.SIMD;
-    int steps = 0;
+
+    @Option(names = "--steps", paramLabel = "N", converter = CommandLines.PositiveInt.class,
+        description = "training steps, at least 1 (default: sort " + SortTask.DEFAULT_STEPS + ", text "
+            + TextTask.DEFAULT_STEPS + ")")
+    Integer steps;
+
+    @Option(names = "--seed", paramLabel = "S", converter = CommandLines.WholeNumber.class,
+        description = "seed of initialization, data order and sampling (default " + DEFAULT_SEED + ")")
     long seed = DEFAULT_SEED;
-    float lr = Float.NaN;
-    Path save = null;
-    Path text = null;
-    for (int i = 0; i < args.length; i++) {
-      String arg = args[i];
-      if (arg.isEmpty()) {
-        continue;
-      }
-      if (arg.equals("--help") || arg.equals("-h")) {
-        return new Options(backend, steps, seed, lr, save, text, true);
-      }
-      String flag = arg;
-      String value = null;
-      int eq = arg.indexOf('=');
-      if (arg.startsWith("--") && eq > 0) {
-        flag = arg.substring(0, eq);
-        value = arg.substring(eq + 1);
-      }
-      switch (flag) {
-        case "--backend", "--steps", "--seed", "--lr", "--save", "--text" -> {
-          if (value == null) {
-            if (i + 1 >= args.length) {
-              throw new UsageException(flag + " needs a value");
-            }
-            value = args[++i];
-          }
-        }
-        default -> throw new UsageException("unknown argument: " + arg);
-      }
-      switch (flag) {
-        case "--backend" -> backend = parseBackend(value);
-        case "--steps" -> steps = parseSteps(value);
-        case "--seed" -> seed = parseSeed(value);
-        case "--lr" -> lr = parseLr(value);
-        case "--save" -> save = parsePath(flag, value);
-        case "--text" -> text = parsePath(flag, value);
-        default -> throw new AssertionError(flag);
-      }
-    }
-    return new Options(backend, steps, seed, lr, save, text, false);
-  }
 
-  private static Backend parseBackend(String value) throws UsageException {
-    try {
-      return Backend.valueOf(value.toUpperCase(Locale.ROOT));
-    } catch (IllegalArgumentException e) {
-      throw new UsageException("--backend must be SCALAR, SIMD or OPENCL, got " + value);
-    }
-  }
+    @Option(names = "--lr", paramLabel = "X", converter = CommandLines.PositiveNumber.class,
+        description = "peak learning rate, > 0 (default: sort " + SortTask.DEFAULT_LR + ", text "
+            + TextTask.DEFAULT_LR + ")")
+    Float lr;
 
-  private static int parseSteps(String value) throws UsageException {
-    try {
-      int steps = Integer.parseInt(value);
-      if (steps > 0) {
-        return steps;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    throw new UsageException("--steps must be a positive whole number, got " + value);
-  }
+    @Option(names = "--save", paramLabel = "FILE", converter = CommandLines.FileName.class,
+        description = "write the trained model there, as safetensors (default: out/sort.safetensors, or "
+            + "out/<text name>.safetensors)")
+    Path save;
 
-  private static long parseSeed(String value) throws UsageException {
-    try {
-      return Long.parseLong(value);
-    } catch (NumberFormatException e) {
-      throw new UsageException("--seed must be a whole number, got " + value);
-    }
-  }
-
-  private static float parseLr(String value) throws UsageException {
-    try {
-      float lr = Float.parseFloat(value);
-      if (lr > 0 && Float.isFinite(lr)) {
-        return lr;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    throw new UsageException("--lr must be a positive number, got " + value);
-  }
-
-  private static Path parsePath(String flag, String value) throws UsageException {
-    if (value.isBlank()) {
-      throw new UsageException(flag + " needs a file name");
-    }
-    try {
-      return Path.of(value);
-    } catch (java.nio.file.InvalidPathException e) {
-      throw new UsageException(flag + ": not a valid path: " + value);
-    }
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "print this")
+    boolean help;
   }
 }

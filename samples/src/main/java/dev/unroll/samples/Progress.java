@@ -4,15 +4,38 @@ import java.io.PrintStream;
 import java.util.Locale;
 
 /**
- * A one-line training display, redrawn in place with {@code '\r'}: step/total, a bar, the smoothed loss,
- * tokens per second and elapsed time. It redraws at most ten times a second, so it costs nothing next to a step.
+ * The training display: step/total, the smoothed loss, tokens per second and elapsed time, in one of two
+ * {@linkplain Mode modes}. On a terminal one line with a bar, redrawn in place with {@code '\r'} at most ten
+ * times a second, so it costs nothing next to a step; elsewhere (a CI log, a pipe, a file) a plain line every
+ * tenth of the run, since a log keeps every redraw.
  */
 final class Progress {
+  /** How the display is written. */
+  enum Mode {
+    /** One line redrawn in place with {@code '\r'}, with a bar. */
+    TERMINAL,
+    /** Plain lines, one every tenth of the run and one at the end; never a {@code '\r'}. */
+    LOG;
+
+    /**
+     * TERMINAL when {@code out} is the standard output and that is a terminal (Java 22's
+     * {@link java.io.Console#isTerminal()}, which also asks it of standard input), else LOG.
+     */
+    static Mode of(PrintStream out) {
+      java.io.Console console = System.console();
+      return out == System.out && console != null && console.isTerminal() ? TERMINAL : LOG;
+    }
+  }
+
+  /** Plain lines in LOG mode: this many in a run, besides the last. */
+  static final int LOG_LINES = 10;
   private static final int BAR_WIDTH = 24;
   private static final long REDRAW_NANOS = 100_000_000L;
   private static final float SMOOTHING = 0.9f;
 
   private final PrintStream out;
+  private final Mode mode;
+  private final int logEvery;
   private final int total;
   private final long tokensPerStep;
   private final long start = System.nanoTime();
@@ -24,18 +47,29 @@ final class Progress {
   private float smoothed = Float.NaN;
   private int drawnWidth;
 
+  /** A display for {@link Mode#of out}. */
   Progress(PrintStream out, int total, long tokensPerStep) {
-    this.out = out;
-    this.total = total;
-    this.tokensPerStep = tokensPerStep;
+    this(out, total, tokensPerStep, Mode.of(out));
   }
 
-  /** Records the loss of step {@code step} (1-based) and redraws when the last redraw is old enough. */
+  Progress(PrintStream out, int total, long tokensPerStep, Mode mode) {
+    this.out = out;
+    this.mode = mode;
+    this.total = total;
+    this.tokensPerStep = tokensPerStep;
+    this.logEvery = Math.max(1, total / LOG_LINES);
+  }
+
+  /**
+   * Records the loss of step {@code step} (1-based) and draws: on a terminal when the last redraw is old enough,
+   * in a log at every tenth of the run; both at the last step.
+   */
   void update(int step, float loss) {
     this.step = step;
     smoothed = Float.isNaN(smoothed) ? loss : SMOOTHING * smoothed + (1 - SMOOTHING) * loss;
     long now = System.nanoTime();
-    if (now - lastDraw >= REDRAW_NANOS || step == total) {
+    boolean due = mode == Mode.TERMINAL ? now - lastDraw >= REDRAW_NANOS : step % logEvery == 0;
+    if (due || step == total) {
       lastDraw = now;
       draw(now);
     }
@@ -59,8 +93,14 @@ final class Progress {
     out.flush();
   }
 
-  /** Draws the last state and moves to a new line. */
+  /** Draws the last state, unless it is on show already, and ends its line. */
   void finish() {
+    if (mode == Mode.LOG) {
+      if (drawnStep != step) {
+        draw(System.nanoTime());
+      }
+      return;
+    }
     if (drawnStep != step || drawnWidth == 0) {
       draw(System.nanoTime());
     }
@@ -90,6 +130,14 @@ final class Progress {
     return smoothed;
   }
 
+  /**
+   * A loss for display: four decimals, or three significant digits below 0.001, where four decimals would show
+   * 0.0000 for a sort-task loss still falling by orders of magnitude.
+   */
+  static String loss(float value) {
+    return String.format(Locale.ROOT, value >= 1e-3f || value == 0 || Float.isNaN(value) ? "%.4f" : "%.2e", value);
+  }
+
   private void clear() {
     if (drawnWidth > 0) {
       line.setLength(0);
@@ -100,22 +148,29 @@ final class Progress {
   }
 
   private void draw(long now) {
-    int filled = total == 0 ? BAR_WIDTH : (int) ((long) step * BAR_WIDTH / total);
     long elapsed = (now - start) / 1_000_000_000L;
     line.setLength(0);
     line.append("step ");
     String totalText = Integer.toString(total);
     String stepText = Integer.toString(step);
     line.repeat(' ', totalText.length() - stepText.length()).append(stepText).append('/').append(totalText);
-    line.append(" [").repeat('#', filled).repeat('.', BAR_WIDTH - filled).append(']');
-    line.append(String.format(Locale.ROOT, " loss %.4f  %,.0f tok/s  %d:%02d", smoothed, tokensPerSecond(),
-        elapsed / 60, elapsed % 60));
+    if (mode == Mode.TERMINAL) {
+      int filled = total == 0 ? BAR_WIDTH : (int) ((long) step * BAR_WIDTH / total);
+      line.append(" [").repeat('#', filled).repeat('.', BAR_WIDTH - filled).append(']');
+    }
+    line.append(" loss ").append(loss(smoothed));
+    line.append(String.format(Locale.ROOT, "  %,.0f tok/s  %d:%02d", tokensPerSecond(), elapsed / 60, elapsed % 60));
+    drawnStep = step;
+    if (mode == Mode.LOG) {
+      out.println(line);
+      out.flush();
+      return;
+    }
     int width = line.length();
     if (width < drawnWidth) {
       line.repeat(' ', drawnWidth - width);
     }
     drawnWidth = width;
-    drawnStep = step;
     out.print('\r');
     out.print(line);
     out.flush();

@@ -22,6 +22,9 @@ import java.util.SplittableRandom;
  * positions get the constant target 0 instead: the model learns it in a few steps, it costs nothing at the
  * positions that matter (generation never reads them), and the reported loss then falls towards 0 instead of
  * stalling at the entropy of random digits.
+ *
+ * <p>Every {@value #EVAL_EVERY} steps the loss is also measured on {@value #EVAL_BATCHES} fixed batches of
+ * held-out sequences, for the loss curve that is written beside the model.
  */
 final class SortTask {
   /** Digits to sort: a row holds them and all but the last of their sorted copy. */
@@ -31,6 +34,8 @@ final class SortTask {
   static final int DEFAULT_STEPS = 1000;
   static final float DEFAULT_LR = 3e-3f;
   static final int WARMUP = 100;
+  static final int EVAL_EVERY = 100;
+  static final int EVAL_BATCHES = 4;
   private static final int EXAMPLES = 5;
 
   static {
@@ -66,7 +71,16 @@ final class SortTask {
     int[] digits = new int[LENGTH];
     int[] sorted = new int[LENGTH];
 
+    // The same held-out rows at every evaluation, spread over the whole split (it is in increasing order).
+    int[] evalIds = new int[EVAL_BATCHES * BATCH];
+    for (int i = 0; i < evalIds.length; i++) {
+      evalIds[i] = test[(int) ((long) i * test.length / evalIds.length)];
+    }
+    LossCurve curve = new LossCurve("SortModel on minGPT's sort task (seed " + options.seed() + ")",
+        "held-out loss (" + evalIds.length + " sequences)", steps);
+    curve.validation(0, heldOutLoss(model, evalIds, x, y, digits, sorted));
     Progress progress = new Progress(out, steps, (long) BATCH * CONTEXT);
+    float heldOutLoss = Float.NaN;
     for (int step = 1; step <= steps; step++) {
       for (int row = 0; row < BATCH; row++) {
         fillRow(train[rng.nextInt(train.length)], row, x, y, digits, sorted);
@@ -77,11 +91,20 @@ final class SortTask {
       model.backward();
       opt.step();
       progress.update(step, loss);
+      curve.train(step, loss);
+      if (step % EVAL_EVERY == 0 || step == steps) {
+        progress.pause();
+        heldOutLoss = heldOutLoss(model, evalIds, x, y, digits, sorted);
+        curve.validation(step, heldOutLoss);
+        progress.resume();
+      }
     }
     progress.finish();
     double seconds = progress.trainingSeconds();
-    out.printf(Locale.ROOT, "trained in %.1f s: %,.0f tokens/s, %.2f GFLOP/s%n", seconds,
-        progress.tokensPerSecond(), UnrolledSortModel.FLOPS_PER_STEP * (double) steps / seconds / 1e9);
+    out.printf(Locale.ROOT, "trained in %.1f s: %,.0f tokens/s, %.2f GFLOP/s; loss %s (smoothed), held-out loss "
+        + "%s%n", seconds, progress.tokensPerSecond(),
+        UnrolledSortModel.FLOPS_PER_STEP * (double) steps / seconds / 1e9, Progress.loss(progress.smoothedLoss()),
+        Progress.loss(heldOutLoss));
 
     int[] predicted = new int[test.length * LENGTH];
     long evalStart = System.nanoTime();
@@ -102,8 +125,20 @@ final class SortTask {
         }
       }
     }
-    Main.save(model, options.save(), out);
+    Main.save(model, curve, options.save(), out);
     return (double) correct / test.length;
+  }
+
+  /** Mean loss over the rows of {@code ids}, {@code BATCH} at a time ({@code ids.length} is a multiple of it). */
+  private static float heldOutLoss(SortModel model, int[] ids, int[] x, int[] y, int[] digits, int[] sorted) {
+    double sum = 0;
+    for (int first = 0; first < ids.length; first += BATCH) {
+      for (int row = 0; row < BATCH; row++) {
+        fillRow(ids[first + row], row, x, y, digits, sorted);
+      }
+      sum += model.forward(x, y);
+    }
+    return (float) (sum / (ids.length / BATCH));
   }
 
   /** The sequences of one split, in increasing order. */

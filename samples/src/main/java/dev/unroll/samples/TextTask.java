@@ -6,6 +6,7 @@ import static dev.unroll.samples.UnrolledCharModel.VOCAB;
 
 import dev.unroll.runtime.AdamW;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
@@ -30,6 +31,8 @@ final class TextTask {
   static final int WARMUP = 100;
   static final int SAMPLE_BYTES = 300;
   static final float TEMPERATURE = 0.8f;
+  /** The text of {@code --text} without a file: tiny Shakespeare, a resource beside this class. */
+  static final String BUNDLED_NAME = "tinyshakespeare.txt";
   private static final long EVAL_SEED_MIX = 0x5DEECE66DL;
 
   private TextTask() {}
@@ -41,13 +44,13 @@ final class TextTask {
    * @return the final validation loss
    */
   static float run(Options options, byte[] data, PrintStream out) throws SampleException {
-    Path path = options.text();
+    Options.Text text = options.text();
     int trainLength = trainLength(data.length);
     int valLength = data.length - trainLength;
     int steps = options.steps() > 0 ? options.steps() : DEFAULT_STEPS;
     float lr = Float.isNaN(options.lr()) ? DEFAULT_LR : options.lr();
     int warmup = Math.min(WARMUP, steps / 10);
-    out.printf(Locale.ROOT, "data: %s, %,d bytes: %,d for training, %,d for validation%n", path, data.length,
+    out.printf(Locale.ROOT, "data: %s, %,d bytes: %,d for training, %,d for validation%n", text, data.length,
         trainLength, valLength);
     out.printf(Locale.ROOT, "training: %,d steps of %d x %d bytes, lr %s (warmup %d, cosine to %s), AdamW betas "
         + "(0.9, 0.99), weight decay 0.1, gradient clip 1.0%n", steps, BATCH, CONTEXT, Main.plain(lr), warmup,
@@ -65,9 +68,12 @@ final class TextTask {
       evalStarts[i] = trainLength + evalRng.nextInt(valLength - CONTEXT);
     }
 
-    out.printf(Locale.ROOT, "step %d: val loss %.4f%n", 0, validationLoss(model, data, evalStarts, x, y));
+    LossCurve curve = new LossCurve("CharModel on " + text.name() + " (seed " + options.seed() + ")",
+        "validation loss (last 10% of the text)", steps);
+    float valLoss = validationLoss(model, data, evalStarts, x, y);
+    curve.validation(0, valLoss);
+    out.printf(Locale.ROOT, "step %d: val loss %.4f%n", 0, valLoss);
     Progress progress = new Progress(out, steps, (long) BATCH * CONTEXT);
-    float valLoss = Float.NaN;
     for (int step = 1; step <= steps; step++) {
       for (int row = 0; row < BATCH; row++) {
         fillRow(data, rng.nextInt(trainLength - CONTEXT), row, x, y);
@@ -78,9 +84,11 @@ final class TextTask {
       model.backward();
       opt.step();
       progress.update(step, loss);
+      curve.train(step, loss);
       if (step % EVAL_EVERY == 0 || step == steps) {
         progress.pause();
         valLoss = validationLoss(model, data, evalStarts, x, y);
+        curve.validation(step, valLoss);
         progress.println(String.format(Locale.ROOT, "step %d: train loss %.4f (smoothed), val loss %.4f", step,
             progress.smoothedLoss(), valLoss));
         progress.resume();
@@ -101,8 +109,23 @@ final class TextTask {
     // new String(..., UTF_8) is lenient: a malformed sequence becomes U+FFFD.
     out.println(new String(sample, StandardCharsets.UTF_8));
     out.println("----------------------------------------");
-    Main.save(model, options.save(), out);
+    Main.save(model, curve, options.save(), out);
     return valLoss;
+  }
+
+  /** The bytes of {@code text}: its file, or the bundled tiny Shakespeare. */
+  static byte[] load(Options.Text text) throws SampleException {
+    if (text.file() != null) {
+      return load(text.file());
+    }
+    try (InputStream in = TextTask.class.getResourceAsStream(BUNDLED_NAME)) {
+      if (in == null) {
+        throw new SampleException(BUNDLED_NAME + " is missing from the samples' resources: rebuild the samples");
+      }
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new SampleException("cannot read the bundled " + BUNDLED_NAME + ": " + e.getMessage());
+    }
   }
 
   /** The whole file, or a clear error when it cannot be read or is too short to split. */

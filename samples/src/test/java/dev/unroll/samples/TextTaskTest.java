@@ -49,6 +49,18 @@ class TextTaskTest {
   }
 
   @Test
+  void theBundledShakespeareIsTheSharedFileUnchanged() throws Exception {
+    byte[] bundled = TextTask.load(new Options.Text(null));
+    assertEquals(1_115_394, bundled.length);
+    assertEquals("First Citizen:\nBefore we proceed any further, hear me speak.",
+        new String(bundled, 0, 60, java.nio.charset.StandardCharsets.US_ASCII));
+    Path shared = Path.of("..", "..", "shared", "data", "tinyshakespeare.txt");
+    if (Files.isRegularFile(shared)) { // a checkout beside the shared data: the copy is exact
+      assertArrayEquals(Files.readAllBytes(shared), bundled);
+    }
+  }
+
+  @Test
   void scheduleWarmsUpThenFallsToATenth() {
     float peak = 1e-3f;
     assertEquals(peak / 101, Schedule.cosine(0, 2000, 100, peak), 1e-12);

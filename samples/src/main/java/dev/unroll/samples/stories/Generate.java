@@ -7,6 +7,7 @@ import dev.unroll.runtime.DecodeWeights;
 import dev.unroll.runtime.sample.Sampler;
 import dev.unroll.runtime.sample.Samplers;
 import dev.unroll.runtime.tokenizer.Llama2Tokenizer;
+import dev.unroll.samples.CommandLines;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -15,6 +16,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * Streams text from a Llama model, as llama2.c's {@code run} does: a checkpoint, a tokenizer, a prompt, sampling
@@ -51,89 +54,50 @@ public final class Generate {
 
   /**
    * Runs with {@code args}, reading {@code --chat}'s turns from {@code in}; returns the exit status (0 done, 1
-   * error, 2 bad command line).
+   * error, 2 bad command line). Every option and both files are checked before anything is printed or computed.
    */
   public static int run(String[] args, BufferedReader in, PrintStream out, PrintStream err) {
-    Path model = null;
-    Path tokenizerFile = null;
-    String prompt = "";
-    String shape = "stories15M";
-    float temperature = 1.0f;
-    float topP = 0.9f;
-    int maxTokens = Integer.MAX_VALUE; // until the context is full (or, chatting, EOS)
-    long seed = System.nanoTime();
-    Backend backend = Backend.SIMD;
-    DecodeWeights weights = DecodeWeights.FLOAT32;
-    boolean chat = false;
-    Chat.Template template = null; // PLAIN unless --template says otherwise
-    String system = "";
+    Spec o;
     try {
-      for (int i = 0; i < args.length; i++) {
-        String flag = args[i];
-        if (flag.equals("--help") || flag.equals("-h")) {
-          out.println(usage());
-          return 0;
-        }
-        if (flag.equals("--chat")) {
-          chat = true;
-          continue;
-        }
-        if (i + 1 >= args.length) {
-          throw new IllegalArgumentException(flag + " needs a value");
-        }
-        String value = args[++i];
-        switch (flag) {
-          case "--model" -> model = Path.of(value);
-          case "--tokenizer" -> tokenizerFile = Path.of(value);
-          case "--prompt" -> prompt = value;
-          case "--shape" -> shape = value;
-          case "--temperature" -> temperature = Float.parseFloat(value);
-          case "--top-p" -> topP = Float.parseFloat(value);
-          case "--max-tokens" -> maxTokens = Integer.parseInt(value);
-          case "--seed" -> seed = Long.parseLong(value);
-          case "--backend" -> backend = Backend.valueOf(value.toUpperCase(Locale.ROOT));
-          case "--weights" -> weights = choice(DecodeWeights.values(), value, "--weights", "FLOAT32, BFLOAT16 or INT8");
-          case "--template" -> template = choice(Chat.Template.values(), value, "--template", "plain or llama2");
-          case "--system" -> system = value;
-          default -> throw new IllegalArgumentException("unknown option " + flag);
-        }
-      }
-      if (maxTokens < 1) {
-        throw new IllegalArgumentException("--max-tokens must be at least 1");
-      }
-      if (chat && tokenizerFile == null) {
-        throw new IllegalArgumentException("--chat needs --tokenizer: turns are text");
-      }
-      if (!chat && (template != null || !system.isEmpty())) {
-        throw new IllegalArgumentException("--template and --system are for --chat");
-      }
-      if (!system.isEmpty() && template != Chat.Template.LLAMA2) {
-        throw new IllegalArgumentException("--system needs --template llama2 (plain text has no place for it)");
-      }
-    } catch (IllegalArgumentException e) {
+      o = parse(args);
+    } catch (CommandLines.UsageException e) {
       err.println("generate: " + e.getMessage());
-      err.println(usage());
-      return 2;
+      err.println();
+      err.print(usage());
+      return CommandLines.USAGE;
     }
+    if (o.help) {
+      out.print(usage());
+      return CommandLines.OK;
+    }
+    for (Path file : new Path[] {o.model, o.tokenizer}) {
+      if (file != null && !Files.isRegularFile(file)) {
+        err.println("generate: " + file + ": no such file");
+        return CommandLines.ERROR;
+      }
+    }
+    long seed = o.seed != null ? o.seed : System.nanoTime();
+    String prompt = o.prompt;
+    int maxTokens = o.maxTokens;
     try {
-      CausalLm lm = open(shape, backend, model, seed, err);
-      lm.decodeWeights(weights);
-      Llama2Tokenizer tokenizer = tokenizerFile == null ? null : Llama2Tokenizer.load(tokenizerFile,
+      CausalLm lm = o.shape.open(o.backend, o.model, seed, err);
+      lm.decodeWeights(o.weights);
+      Llama2Tokenizer tokenizer = o.tokenizer == null ? null : Llama2Tokenizer.load(o.tokenizer,
           lm.shape().vocab());
       if (tokenizer == null) {
         err.println("generate: no --tokenizer: printing token ids, starting from BOS");
       }
-      Sampler sampler = Samplers.of(temperature, topP, 0, seed, lm.shape().vocab());
-      if (chat) {
-        return chat(Chat.of(lm, tokenizer, sampler, template == null ? Chat.Template.PLAIN : template, system), prompt,
-            maxTokens, in, out, err);
+      Sampler sampler = Samplers.of(o.temperature, o.topP, 0, seed, lm.shape().vocab());
+      if (o.chat) {
+        return chat(Chat.of(lm, tokenizer, sampler, o.template == null ? Chat.Template.PLAIN : o.template, o.system),
+            prompt, maxTokens, in, out, err);
       }
       int[] promptTokens = tokenizer == null ? new int[] {Llama2Tokenizer.BOS} : tokenizer.encode(prompt, true,
           false);
       int budget = Math.min(maxTokens, lm.shape().context() - promptTokens.length);
       if (budget <= 0) {
         err.println("generate: the prompt fills the context of " + lm.shape().context() + " tokens");
-        return 1;
+        return CommandLines.ERROR;
       }
       if (budget < maxTokens && maxTokens != Integer.MAX_VALUE) {
         err.println("generate: the context holds " + lm.shape().context() + " tokens: " + budget
@@ -168,11 +132,27 @@ public final class Generate {
         err.printf(Locale.ROOT, "generate: %.1f tokens/s over the last %d tokens (the JIT compiles the kernels"
             + " during the first ones)%n", (generated - half) / late, generated - half);
       }
-      return 0;
+      return CommandLines.OK;
     } catch (IOException | RuntimeException e) { // UnsupportedOperationException: INT8 on OPENCL
-      err.println("generate: " + e.getMessage());
-      return 1;
+      err.println("generate: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+      return CommandLines.ERROR;
     }
+  }
+
+  /** Parses {@code args} and checks the options that depend on each other. */
+  static Spec parse(String[] args) throws CommandLines.UsageException {
+    Spec o = new Spec();
+    o.help = CommandLines.parse(o, args).isUsageHelpRequested();
+    if (o.chat && o.tokenizer == null) {
+      throw new CommandLines.UsageException("--chat needs --tokenizer: turns are text");
+    }
+    if (!o.chat && (o.template != null || !o.system.isEmpty())) {
+      throw new CommandLines.UsageException("--template and --system are for --chat");
+    }
+    if (!o.system.isEmpty() && o.template != Chat.Template.LLAMA2) {
+      throw new CommandLines.UsageException("--system needs --template llama2 (plain text has no place for it)");
+    }
+    return o;
   }
 
   /**
@@ -239,38 +219,85 @@ public final class Generate {
     return 0;
   }
 
-  /** The model of {@code shape}, from {@code file} or, without one, randomly initialised. */
-  static CausalLm open(String shape, Backend backend, Path file, long seed, PrintStream err) throws IOException {
-    if (file != null && !Files.isRegularFile(file)) {
-      throw new IOException(file + ": no such file");
-    }
-    if (file == null) {
-      err.println("generate: no --model: using random weights (seed " + seed + "); the text will be noise");
-    }
-    return switch (shape) {
-      case "stories15M" -> file == null ? UnrolledStories15M.create(backend, seed)
-          : UnrolledStories15M.load(backend, file);
-      case "stories110M" -> file == null ? UnrolledStories110M.create(backend, seed)
-          : UnrolledStories110M.load(backend, file);
-      default -> throw new IllegalArgumentException("unknown --shape " + shape + ": stories15M or stories110M");
-    };
-  }
+  /** The shapes of llama2.c's stories checkpoints that the CLI knows. */
+  enum Shape {
+    STORIES15M,
+    STORIES110M;
 
-  /** The constant of {@code values} named {@code value}, in any case. */
-  private static <E extends Enum<E>> E choice(E[] values, String value, String flag, String names) {
-    for (E e : values) {
-      if (e.name().equalsIgnoreCase(value)) {
-        return e;
+    /** The model of this shape, from {@code file} or, without one, randomly initialised (it says so). */
+    CausalLm open(Backend backend, Path file, long seed, PrintStream err) throws IOException {
+      if (file == null) {
+        err.println("generate: no --model: using random weights (seed " + seed + "); the text will be noise");
       }
+      return switch (this) {
+        case STORIES15M -> file == null ? UnrolledStories15M.create(backend, seed)
+            : UnrolledStories15M.load(backend, file);
+        case STORIES110M -> file == null ? UnrolledStories110M.create(backend, seed)
+            : UnrolledStories110M.load(backend, file);
+      };
     }
-    throw new IllegalArgumentException("unknown " + flag + " " + value + ": " + names);
   }
 
+  /** The options as picocli reads them, with their defaults. */
+  @Command(name = "Generate", sortOptions = false,
+      description = {
+          "Streams text from a llama2.c checkpoint (random weights without --model, token ids without",
+          "--tokenizer), then prints tokens/s. --chat reads turns from standard input instead.", ""},
+      footer = {"", "Exit status: 0 done, 1 error, 2 bad command line."})
+  static final class Spec {
+    @Option(names = "--model", paramLabel = "FILE", converter = CommandLines.FileName.class,
+        description = "llama2.c checkpoint (.bin) or safetensors; without it, random weights")
+    Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", converter = CommandLines.FileName.class,
+        description = "llama2.c's tokenizer.bin; without it, tokens print as numbers and the prompt is ignored")
+    Path tokenizer;
+
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "the start of the text (or the first turn)")
+    String prompt = "";
+
+    @Option(names = "--shape", paramLabel = "NAME", description = "stories15M (default) or stories110M, in any case")
+    Shape shape = Shape.STORIES15M;
+
+    @Option(names = "--temperature", paramLabel = "T", converter = CommandLines.NonNegativeNumber.class,
+        description = "sampling temperature, >= 0; 0 is greedy (default 1)")
+    float temperature = 1.0f;
+
+    @Option(names = "--top-p", paramLabel = "P", converter = CommandLines.Probability.class,
+        description = "nucleus sampling's probability mass, in (0, 1]; 1 turns it off (default 0.9)")
+    float topP = 0.9f;
+
+    @Option(names = "--max-tokens", paramLabel = "N", converter = CommandLines.PositiveInt.class,
+        description = "new tokens at most, at least 1 (default: up to the context; chatting, per reply)")
+    int maxTokens = Integer.MAX_VALUE;
+
+    @Option(names = "--seed", paramLabel = "S", converter = CommandLines.WholeNumber.class,
+        description = "seed of random weights and sampling (default: the clock)")
+    Long seed;
+
+    @Option(names = "--backend", paramLabel = "NAME", description = "SCALAR, SIMD (default) or OPENCL")
+    Backend backend = Backend.SIMD;
+
+    @Option(names = "--weights", paramLabel = "NAME",
+        description = "how decoding reads the weights: FLOAT32 (default), BFLOAT16 or INT8")
+    DecodeWeights weights = DecodeWeights.FLOAT32;
+
+    @Option(names = "--chat", description = "talk: one turn per line of standard input")
+    boolean chat;
+
+    @Option(names = "--template", paramLabel = "NAME",
+        description = "with --chat: PLAIN (default; the text as it is) or LLAMA2 ([INST] ... [/INST])")
+    Chat.Template template;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "with --chat --template llama2: a system prompt")
+    String system = "";
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "print this")
+    boolean help;
+  }
+
+  /** The usage that {@code --help} prints and a usage error follows with. */
   static String usage() {
-    return "usage: Generate [--model FILE] [--tokenizer FILE] [--prompt TEXT] [--shape stories15M|stories110M]\n"
-        + "                [--temperature T (0 = greedy, default 1)] [--top-p P (default 0.9)]\n"
-        + "                [--max-tokens N (default: up to the context)] [--seed S] [--backend SIMD|SCALAR|OPENCL]\n"
-        + "                [--weights FLOAT32|BFLOAT16|INT8 (default FLOAT32)]\n"
-        + "                [--chat (turns from standard input) [--template plain|llama2] [--system TEXT]]";
+    return CommandLines.usage(new Spec());
   }
 }

@@ -1,6 +1,7 @@
 package dev.unroll.samples.stories;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unroll.runtime.Backend;
@@ -18,6 +19,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The stories sample end to end, on a llama2.c checkpoint and a tokenizer this test writes: greedy generation is
@@ -101,7 +104,8 @@ class GenerateTest {
     assertTrue(err.toString().contains("--template and --system are for --chat"), err.toString());
     assertEquals(2, Generate.run(new String[] {"--chat", "--template", "alpaca"}, new PrintStream(out),
         new PrintStream(err)));
-    assertTrue(err.toString().contains("unknown --template alpaca: plain or llama2"), err.toString());
+    assertTrue(err.toString().contains("invalid value for --template: expected one of [PLAIN, LLAMA2] "
+        + "(case-insensitive) but was 'alpaca'"), err.toString());
   }
 
   /** A chat reply computed directly: {@link #greedy} for six tokens, none of them BOS or EOS, as text. */
@@ -132,9 +136,83 @@ class GenerateTest {
     assertTrue(err.toString().contains("tokens/s"), err.toString());
     assertEquals(2, Generate.run(new String[] {"--bogus", "1"}, new PrintStream(out), new PrintStream(err)));
     assertEquals(2, Generate.run(new String[] {"--weights", "fp64"}, new PrintStream(out), new PrintStream(err)));
-    assertTrue(err.toString().contains("unknown --weights fp64: FLOAT32, BFLOAT16 or INT8"), err.toString());
+    assertTrue(err.toString().contains("invalid value for --weights: expected one of [FLOAT32, BFLOAT16, INT8]"),
+        err.toString());
     assertEquals(1, Generate.run(new String[] {"--model", dir.resolve("missing.bin").toString()},
         new PrintStream(out), new PrintStream(err)));
+  }
+
+  /**
+   * Every bad command line: exit status 2, a message naming the option or argument and what is accepted, the usage,
+   * no stack trace, and nothing else: no "random weights" line, nothing on standard output.
+   */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "--frobnicate                         | unknown option: --frobnicate",
+      "--max-tokens 3 --frobnicate          | unknown option: --frobnicate",
+      "--bogus 1                            | unknown option: --bogus",
+      "--temprature 0                       | unknown option: --temprature (did you mean --temperature",
+      "stray                                | unexpected argument: stray",
+      "--prompt Once upon                   | unexpected argument: upon",
+      "--temperature abc                    | invalid value for --temperature: 'abc' is not a number >= 0",
+      "--temperature -1                     | invalid value for --temperature: '-1' is not a number >= 0",
+      "--top-p 2                            | invalid value for --top-p: '2' is not a number in (0, 1]",
+      "--top-p 0                            | invalid value for --top-p: '0' is not a number in (0, 1]",
+      "--max-tokens 0                       | invalid value for --max-tokens: '0' is not a positive whole number",
+      "--seed x                             | invalid value for --seed: 'x' is not a whole number",
+      "--backend gpu                        | invalid value for --backend: expected one of [SCALAR, SIMD, OPENCL]",
+      "--shape stories7M                    | invalid value for --shape: expected one of [STORIES15M, STORIES110M]",
+      "--weights fp64                       | invalid value for --weights: expected one of [FLOAT32, BFLOAT16, INT8]",
+      "--chat --template alpaca             | invalid value for --template: expected one of [PLAIN, LLAMA2]",
+      "--model=                             | invalid value for --model: '' is not a file name",
+      "--chat                               | --chat needs --tokenizer",
+      "--template llama2                    | --template and --system are for --chat"})
+  void usageErrorsNameTheOptionAndComeFirst(String line, String message) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int status = Generate.run(line.split(" "), new PrintStream(out), new PrintStream(err));
+    String log = err.toString(StandardCharsets.UTF_8);
+    assertEquals(2, status, log);
+    assertTrue(log.startsWith("generate: " + message), log);
+    assertTrue(log.contains("\n\nUsage: Generate "), log);
+    assertFalse(log.contains("using random weights") || log.contains("Exception"), log);
+    assertEquals("", out.toString(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void helpAndCaseInsensitiveValues() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    assertEquals(0, Generate.run(new String[] {"--help"}, new PrintStream(out), new PrintStream(err)));
+    String usage = out.toString(StandardCharsets.UTF_8);
+    assertTrue(usage.startsWith("Usage: Generate "), usage);
+    for (String option : new String[] {"--model", "--tokenizer", "--prompt", "--shape", "--temperature", "--top-p",
+        "--max-tokens", "--seed", "--backend", "--weights", "--chat", "--template", "--system"}) {
+      assertTrue(usage.contains(option), option);
+    }
+    assertEquals("", err.toString());
+    Path tokenizer = writeTokenizer(dir.resolve("tokenizer.bin"), 32000);
+    Generate.Spec spec = Generate.parse(new String[] {"--shape", "STORIES110m", "--backend", "scalar", "--weights",
+        "bfloat16", "--chat", "--tokenizer", tokenizer.toString(), "--template", "Llama2", "--system", "Be brief",
+        "--top-p", "1", "--temperature", "0"});
+    assertEquals(Generate.Shape.STORIES110M, spec.shape);
+    assertEquals(Backend.SCALAR, spec.backend);
+    assertEquals(DecodeWeights.BFLOAT16, spec.weights);
+    assertEquals(dev.unroll.runtime.Chat.Template.LLAMA2, spec.template);
+    assertEquals("Be brief", spec.system);
+    assertEquals(1f, spec.topP);
+    assertEquals(0f, spec.temperature);
+  }
+
+  @Test
+  void aMissingFileIsAnErrorBeforeAnythingElse() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    Path missing = dir.resolve("tokenizer.bin");
+    assertEquals(1, Generate.run(new String[] {"--tokenizer", missing.toString()}, new PrintStream(out),
+        new PrintStream(err)));
+    assertEquals("generate: " + missing + ": no such file\n", err.toString(StandardCharsets.UTF_8));
+    assertEquals("", out.toString(StandardCharsets.UTF_8));
   }
 
   /** Twelve greedy tokens after {@code prompt}, as text after "Once upon". */
