@@ -54,7 +54,7 @@ public final class Main {
       optimizer.step();
       if (step % 100 == 0) {
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf(Locale.ROOT, "step %4d/%d  loss %.4f  %,.0f tokens/s%n", step, STEPS, loss,
+        System.out.printf(Locale.ROOT, "step %4d/%d  loss %.3g  %,.0f tokens/s%n", step, STEPS, loss,
             (double) step * UnrolledSortModel.TOKENS / seconds);
       }
     }
