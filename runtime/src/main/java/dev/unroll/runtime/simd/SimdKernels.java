@@ -49,7 +49,13 @@ import jdk.incubator.vector.VectorSpecies;
  * others. A Vector API call costs some 400 nodes, {@link VectorMath#exp} 8,000, {@link #dot} 5,000 to 6,500; a
  * method over 325 bytes of bytecode (FreqInlineSize) is never inlined, and so is a budget of its own.
  * ({@code dot4x2} and {@code geluBackwardRange} go a little past the budget, but after dot4x2's accumulators and
- * in gelu's pointwise body.)
+ * in gelu's pointwise body.) A method over 35 bytes (MaxInlineSize), as {@link VectorMath#exp}, {@code tanh} and
+ * {@code sum} are, is inlined only where its call runs at least a quarter as often as the method that makes it
+ * (InlineFrequencyRatio, from the profile C2 compiles with). So a call that takes a vector sits in a loop that
+ * runs on every call of its method, never behind a branch that only some calls take: a softmax over fewer keys
+ * than a vector has lanes skips its vector loop, so on AVX-512 (16 lanes) a decoder with a context of 16 ran
+ * attention's exp loop on one call in 16, C2 compiled that exp as a call, and every pass allocated its vectors,
+ * for as long as the program ran ({@link #expShiftedVectors} is that loop, now a method of its own).
  */
 public final class SimdKernels implements Kernels {
 
@@ -178,6 +184,46 @@ public final class SimdKernels implements Kernels {
     for (; i < n; i++) {
       out[oo + i] = a[ao + i] + b[bo + i];
     }
+  }
+
+  /**
+   * out[oo + i] = e^(in[io + i] - max) for i &lt; n, and their sum: the vectors' lanes summed in
+   * {@link VectorMath#sum}'s tree, then the tail's terms in order. The exp pass of every softmax.
+   */
+  private static float expShifted(float[] in, int io, float max, float[] out, int oo, int n) {
+    int bound = S.loopBound(n);
+    float sum = bound > 0 ? expShiftedVectors(in, io, max, out, oo, bound) : 0.0f;
+    for (int i = bound; i < n; i++) {
+      float e = VectorMath.exp(in[io + i] - max);
+      out[oo + i] = e;
+      sum += e;
+    }
+    return sum;
+  }
+
+  /**
+   * The whole vectors of {@link #expShifted}, bound &gt; 0 floats. A method of its own, called only when it has a
+   * vector to compute, so that its call of {@link VectorMath#exp} runs on every call and C2 inlines it: in the
+   * softmaxes, whose rows may be shorter than a vector on most calls, it would be a cold call (see the class
+   * comment), its vectors allocated on every pass.
+   */
+  private static float expShiftedVectors(float[] in, int io, float max, float[] out, int oo, int bound) {
+    FloatVector vmax = FloatVector.broadcast(S, max);
+    FloatVector acc = FloatVector.zero(S);
+    for (int i = 0; i < bound; i += L) {
+      FloatVector e = VectorMath.exp(FloatVector.fromArray(S, in, io + i).sub(vmax));
+      e.intoArray(out, oo + i);
+      acc = acc.add(e);
+    }
+    acc = acc.add(acc.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+    acc = acc.add(acc.rearrange(SWAP_QUARTER));
+    if (L >= 8) {
+      acc = acc.add(acc.rearrange(SWAP_EIGHTH));
+    }
+    if (L >= 16) {
+      acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
+    }
+    return acc.lane(0);
   }
 
   /** a[ao..ao+n) *= s. */
@@ -1590,14 +1636,9 @@ public final class SimdKernels implements Kernels {
     }
   }
 
-
   /**
    * One row of attention's softmax: att[a + t2] = softmax of preatt[pre + t2] over the causal prefix t2 &lt; count,
    * then zeros in both rows from count to T.
-   *
-   * <p>A method of its own, kept over 325 bytes of bytecode (hence the normalisation written out) so that C2 never
-   * inlines it into its callers: exp's 8,000 nodes are most of the parse budget (see the class comment), and past
-   * it C2 boxed the exp loop's sum in some runs.
    */
   private static void causalSoftmaxRow(float[] preatt, int pre, float[] att, int a, int count, int T) {
     float maxval = MAX_START;
@@ -1606,45 +1647,8 @@ public final class SimdKernels implements Kernels {
         maxval = preatt[pre + t2];
       }
     }
-    float expsum = 0.0f;
-    int bound = S.loopBound(count);
-    int t2 = 0;
-    if (bound > 0) {
-      FloatVector vmax = FloatVector.broadcast(S, maxval);
-      FloatVector acc = FloatVector.zero(S);
-      for (; t2 < bound; t2 += L) {
-        FloatVector e = FloatVector.fromArray(S, preatt, pre + t2).sub(vmax);
-        e = VectorMath.exp(e);
-        e.intoArray(att, a + t2);
-        acc = acc.add(e);
-      }
-      acc = acc.add(acc.rearrange(SWAP_HALF));
-      acc = acc.add(acc.rearrange(SWAP_QUARTER));
-      if (L >= 8) {
-        acc = acc.add(acc.rearrange(SWAP_EIGHTH));
-      }
-      if (L >= 16) {
-        acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
-      }
-      expsum = acc.lane(0);
-    }
-    for (; t2 < count; t2++) {
-      float e = VectorMath.exp(preatt[pre + t2] - maxval);
-      att[a + t2] = e;
-      expsum += e;
-    }
-    // normalise: scale(att, a, inv, count), written out
-    float inv = expsum == 0.0f ? 0.0f : 1.0f / expsum;
-    t2 = 0;
-    if (bound > 0) {
-      FloatVector vinv = FloatVector.broadcast(S, inv);
-      for (; t2 < bound; t2 += L) {
-        FloatVector.fromArray(S, att, a + t2).mul(vinv).intoArray(att, a + t2);
-      }
-    }
-    for (; t2 < count; t2++) {
-      att[a + t2] *= inv;
-    }
+    float expsum = expShifted(preatt, pre, maxval, att, a, count);
+    scale(att, a, expsum == 0.0f ? 0.0f : 1.0f / expsum, count);
     Arrays.fill(preatt, pre + count, pre + T, 0.0f);
     Arrays.fill(att, a + count, a + T, 0.0f);
   }
@@ -1946,31 +1950,7 @@ public final class SimdKernels implements Kernels {
           maxval = logits[x + i];
         }
       }
-      float sum = 0.0f;
-      i = 0;
-      if (bound > 0) {
-        FloatVector vmax = FloatVector.broadcast(S, maxval);
-        FloatVector acc = FloatVector.zero(S);
-        for (; i < bound; i += L) {
-          FloatVector e = VectorMath.exp(FloatVector.fromArray(S, logits, x + i).sub(vmax));
-          e.intoArray(probs, p + i);
-          acc = acc.add(e);
-        }
-        acc = acc.add(acc.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
-        acc = acc.add(acc.rearrange(SWAP_QUARTER));
-        if (L >= 8) {
-          acc = acc.add(acc.rearrange(SWAP_EIGHTH));
-        }
-        if (L >= 16) {
-          acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
-        }
-        sum = acc.lane(0);
-      }
-      for (; i < V; i++) {
-        float e = VectorMath.exp(logits[x + i] - maxval);
-        probs[p + i] = e;
-        sum += e;
-      }
+      float sum = expShifted(logits, x, maxval, probs, p, V);
       i = 0;
       if (bound > 0) {
         FloatVector vsum = FloatVector.broadcast(S, sum);
@@ -2088,32 +2068,7 @@ public final class SimdKernels implements Kernels {
       pre[p + t2] = score;
       maxval = Math.max(maxval, score);
     }
-    float expsum = 0.0f;
-    int bound = S.loopBound(count);
-    int t2 = 0;
-    if (bound > 0) {
-      FloatVector vmax = FloatVector.broadcast(S, maxval);
-      FloatVector acc = FloatVector.zero(S);
-      for (; t2 < bound; t2 += L) {
-        FloatVector e = VectorMath.exp(FloatVector.fromArray(S, pre, p + t2).sub(vmax));
-        e.intoArray(att, a + t2);
-        acc = acc.add(e);
-      }
-      acc = acc.add(acc.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
-      acc = acc.add(acc.rearrange(SWAP_QUARTER));
-      if (L >= 8) {
-        acc = acc.add(acc.rearrange(SWAP_EIGHTH));
-      }
-      if (L >= 16) {
-        acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
-      }
-      expsum = acc.lane(0);
-    }
-    for (; t2 < count; t2++) {
-      float e = VectorMath.exp(pre[p + t2] - maxval);
-      att[a + t2] = e;
-      expsum += e;
-    }
+    float expsum = expShifted(pre, p, maxval, att, a, count);
     scale(att, a, expsum == 0.0f ? 0.0f : 1.0f / expsum, count);
   }
 
