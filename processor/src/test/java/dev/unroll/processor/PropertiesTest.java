@@ -21,8 +21,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 class PropertiesTest {
 
   /**
-   * Training steps before measuring: about twice the most measured (on AVX-512, in the JVM of the allocation
-   * tests, see the parent POM), where the last step that allocated was 725 (LLAMA_AWKWARD on SCALAR).
+   * Training steps before measuring: about twice the most measured in the JVM of the allocation tests (see the
+   * parent POM), where the last step that allocated was 725 (LLAMA_AWKWARD on SCALAR); on SIMD at most 169, with
+   * 128-, 256- and 512-bit vectors, on a quiet machine and a busy one.
    */
   private static final int WARM_STEPS = 1500;
 
