@@ -38,18 +38,30 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code crossEntropyForward} (a sum over rows) stay on the calling thread.
  *
  * <p>Allocation: none once C2 has compiled the kernels, provided that no vector reaches a call C2 does not inline
- * (hence the helpers below return scalars or write arrays), and that every vector loop with a loop-carried vector
- * (an accumulator) lies within C2's parse budget. Past NodeCountInliningCutoff (18,000 ideal nodes) in one
- * compilation, C2 defers the rest of the method's Vector API calls; a deferred call's result is a vector of no
- * exact class, and the next operation on it is inlined behind a class check. When the compilation has seen too
- * many class-check traps (C2 adds them up over every inlined method, and warm-up leaves some in the Vector API's
- * own methods), that check falls back to a real virtual call, for which the vector is allocated. Where no vector
- * is loop-carried, the check folds away once the deferred call is inlined; on an accumulator it cannot, and every
- * pass allocates. Which fallback C2 picks depends on profiles, so such a kernel allocates in some runs and not in
- * others. A Vector API call costs some 400 nodes, {@link VectorMath#exp} 8,000, {@link #dot} 5,000 to 6,500; a
- * method over 325 bytes of bytecode (FreqInlineSize) is never inlined, and so is a budget of its own.
- * ({@code dot4x2} and {@code geluBackwardRange} go a little past the budget, but after dot4x2's accumulators and
- * in gelu's pointwise body.)
+ * (hence the helpers below return scalars or write arrays, and {@link VectorMath}'s exp and tanh work on arrays),
+ * and that every vector loop with a loop-carried vector (an accumulator) lies within C2's parse budget. Past
+ * NodeCountInliningCutoff (18,000 ideal nodes) in one compilation, C2 defers the rest of the method's Vector API
+ * calls; a deferred call's result is a vector of no exact class, and the next operation on it is inlined behind a
+ * class check. When the compilation has seen too many class-check traps (C2 adds them up over every inlined method,
+ * and warm-up leaves some in the Vector API's own methods), that check falls back to a real virtual call, for
+ * which the vector is allocated. Where no vector is loop-carried, the check folds away once the deferred call is
+ * inlined; on an accumulator it cannot, and every pass allocates. Which fallback C2 picks depends on profiles, so
+ * such a kernel allocates in some runs and not in others. A Vector API call costs some 400 nodes, exp's vector body
+ * 8,000, {@link #dot} 5,000 to 6,500; a method over 325 bytes of bytecode (FreqInlineSize) is never inlined, and so
+ * is a budget of its own. ({@code dot4x2} and {@code geluBackwardRange} go a little past the budget, but after
+ * dot4x2's accumulators and in gelu's pointwise body.)
+ *
+ * <p>Why exp and tanh take arrays: a method over 35 bytes (MaxInlineSize) is inlined only where C2's profile says
+ * its call runs at least a quarter as often as the method that makes it (InlineFrequencyRatio), and a method that
+ * is compiled on its own (exp's vector form was, to about 1 kB of code) is then not inlined at a colder call at
+ * all. That profile depends on the shape (a softmax over fewer keys than a vector has lanes skips its vector loop:
+ * on AVX-512, 16 lanes, a decoder with a context of 16 reached attention's exp on one call in 16), on what ran
+ * before, and on when the compilations happened: seen with exp taking and returning vectors, decoding int8 EVEN on
+ * AVX-512 allocated 1,536 bytes a round for good (exp not inlined into {@code gqaScoresSoftmax}, "too big"), a
+ * Llama decode after other models allocated in {@code swigluForward} (exp "already compiled into a medium
+ * method"), and on a busy machine {@code geluBackwardRange} allocated in some runs of the kernel test and not in
+ * others. With arrays in and out no vector crosses those calls, whatever C2 decides. The pointwise kernels compute
+ * the arguments of exp or tanh a chunk at a time into a thread's {@link #SCRATCH} and combine the results after.
  */
 public final class SimdKernels implements Kernels {
 
@@ -88,6 +100,15 @@ public final class SimdKernels implements Kernels {
 
   /** Each thread's GEMM_MB rows of a transposed GEMM operand, GEMM_KC terms each (see {@link #gemmBlocks}). */
   private static final ThreadLocal<float[]> A_ROWS = ThreadLocal.withInitial(() -> new float[GEMM_MB * GEMM_KC]);
+
+  /** Floats the pointwise kernels with an exp or a tanh work on at a time (see {@link #SCRATCH}). */
+  private static final int CHUNK = 256;
+
+  /**
+   * Each thread's two chunks of scratch for the pointwise kernels: they compute exp's or tanh's arguments into one
+   * for {@link VectorMath}'s array methods, which keep every vector inside them (see the class comment).
+   */
+  private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[2 * CHUNK]);
 
   private static final float GELU_SCALING_FACTOR = (float) Math.sqrt((float) (2.0 / Math.PI));
 
@@ -178,6 +199,47 @@ public final class SimdKernels implements Kernels {
     for (; i < n; i++) {
       out[oo + i] = a[ao + i] + b[bo + i];
     }
+  }
+
+  /**
+   * out[oo + i] = e^(in[io + i] - max) for i &lt; n, and their sum: the whole vectors' lanes summed in
+   * {@link VectorMath#sum}'s tree, then the rest in order. The exp pass of every softmax; {@code in} may be
+   * {@code out}.
+   */
+  private static float expShifted(float[] in, int io, float max, float[] out, int oo, int n) {
+    int bound = S.loopBound(n);
+    int i = 0;
+    if (bound > 0) {
+      FloatVector vmax = FloatVector.broadcast(S, max);
+      for (; i < bound; i += L) {
+        FloatVector.fromArray(S, in, io + i).sub(vmax).intoArray(out, oo + i);
+      }
+    }
+    for (; i < n; i++) {
+      out[oo + i] = in[io + i] - max;
+    }
+    VectorMath.exp(out, oo, n);
+    float sum = 0.0f;
+    i = 0;
+    if (bound > 0) {
+      FloatVector acc = FloatVector.zero(S);
+      for (; i < bound; i += L) {
+        acc = acc.add(FloatVector.fromArray(S, out, oo + i));
+      }
+      acc = acc.add(acc.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+      acc = acc.add(acc.rearrange(SWAP_QUARTER));
+      if (L >= 8) {
+        acc = acc.add(acc.rearrange(SWAP_EIGHTH));
+      }
+      if (L >= 16) {
+        acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
+      }
+      sum = acc.lane(0);
+    }
+    for (; i < n; i++) {
+      sum += out[oo + i];
+    }
+    return sum;
   }
 
   /** a[ao..ao+n) *= s. */
@@ -279,6 +341,7 @@ public final class SimdKernels implements Kernels {
       int rstdOff, float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int C, int from,
       int to) {
     int bound = S.loopBound(C);
+    float[] lanes = SCRATCH.get(); // the sums' vectors, stored for VectorMath.sum
     for (int n = from; n < to; n++) {
       int x = inpOff + n * C;
       int o = outOff + n * C;
@@ -290,7 +353,8 @@ public final class SimdKernels implements Kernels {
         for (; i < bound; i += L) {
           acc = acc.add(FloatVector.fromArray(S, inp, x + i));
         }
-        m = VectorMath.sum(acc);
+        acc.intoArray(lanes, 0);
+        m = VectorMath.sum(lanes);
       }
       for (; i < C; i++) {
         m += inp[x + i];
@@ -306,7 +370,8 @@ public final class SimdKernels implements Kernels {
           FloatVector d = FloatVector.fromArray(S, inp, x + i).sub(vm);
           acc = d.fma(d, acc);
         }
-        v = VectorMath.sum(acc);
+        acc.intoArray(lanes, 0);
+        v = VectorMath.sum(lanes);
       }
       for (; i < C; i++) {
         float d = inp[x + i] - m;
@@ -396,6 +461,7 @@ public final class SimdKernels implements Kernels {
       int inpOff, float[] weight, int weightOff, float[] mean, int meanOff, float[] rstd, int rstdOff, int C,
       int from, int to) {
     int bound = S.loopBound(C);
+    float[] lanes = SCRATCH.get(); // the sums' vectors, stored for VectorMath.sum
     for (int n = from; n < to; n++) {
       int x = inpOff + n * C;
       int d = doutOff + n * C;
@@ -418,8 +484,10 @@ public final class SimdKernels implements Kernels {
           accMean = accMean.add(dnorm);
           accNormMean = dnorm.fma(norm, accNormMean);
         }
-        dnormMean = VectorMath.sum(accMean);
-        dnormNormMean = VectorMath.sum(accNormMean);
+        accMean.intoArray(lanes, 0);
+        dnormMean = VectorMath.sum(lanes);
+        accNormMean.intoArray(lanes, 0);
+        dnormNormMean = VectorMath.sum(lanes);
       }
       for (; i < C; i++) {
         float norm = (inp[x + i] - m) * s;
@@ -1590,14 +1658,9 @@ public final class SimdKernels implements Kernels {
     }
   }
 
-
   /**
    * One row of attention's softmax: att[a + t2] = softmax of preatt[pre + t2] over the causal prefix t2 &lt; count,
    * then zeros in both rows from count to T.
-   *
-   * <p>A method of its own, kept over 325 bytes of bytecode (hence the normalisation written out) so that C2 never
-   * inlines it into its callers: exp's 8,000 nodes are most of the parse budget (see the class comment), and past
-   * it C2 boxed the exp loop's sum in some runs.
    */
   private static void causalSoftmaxRow(float[] preatt, int pre, float[] att, int a, int count, int T) {
     float maxval = MAX_START;
@@ -1606,45 +1669,8 @@ public final class SimdKernels implements Kernels {
         maxval = preatt[pre + t2];
       }
     }
-    float expsum = 0.0f;
-    int bound = S.loopBound(count);
-    int t2 = 0;
-    if (bound > 0) {
-      FloatVector vmax = FloatVector.broadcast(S, maxval);
-      FloatVector acc = FloatVector.zero(S);
-      for (; t2 < bound; t2 += L) {
-        FloatVector e = FloatVector.fromArray(S, preatt, pre + t2).sub(vmax);
-        e = VectorMath.exp(e);
-        e.intoArray(att, a + t2);
-        acc = acc.add(e);
-      }
-      acc = acc.add(acc.rearrange(SWAP_HALF));
-      acc = acc.add(acc.rearrange(SWAP_QUARTER));
-      if (L >= 8) {
-        acc = acc.add(acc.rearrange(SWAP_EIGHTH));
-      }
-      if (L >= 16) {
-        acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
-      }
-      expsum = acc.lane(0);
-    }
-    for (; t2 < count; t2++) {
-      float e = VectorMath.exp(preatt[pre + t2] - maxval);
-      att[a + t2] = e;
-      expsum += e;
-    }
-    // normalise: scale(att, a, inv, count), written out
-    float inv = expsum == 0.0f ? 0.0f : 1.0f / expsum;
-    t2 = 0;
-    if (bound > 0) {
-      FloatVector vinv = FloatVector.broadcast(S, inv);
-      for (; t2 < bound; t2 += L) {
-        FloatVector.fromArray(S, att, a + t2).mul(vinv).intoArray(att, a + t2);
-      }
-    }
-    for (; t2 < count; t2++) {
-      att[a + t2] *= inv;
-    }
+    float expsum = expShifted(preatt, pre, maxval, att, a, count);
+    scale(att, a, expsum == 0.0f ? 0.0f : 1.0f / expsum, count);
     Arrays.fill(preatt, pre + count, pre + T, 0.0f);
     Arrays.fill(att, a + count, a + T, 0.0f);
   }
@@ -1793,17 +1819,31 @@ public final class SimdKernels implements Kernels {
    */
   private static void geluForwardRange(float[] out, int outOff, float[] inp, int inpOff, int N, int from, int to) {
     int bound = Math.min(to, S.loopBound(N));
+    float[] th = SCRATCH.get();
     int i = from;
-    for (; i < bound; i += L) {
-      FloatVector x = FloatVector.fromArray(S, inp, inpOff + i);
-      FloatVector cube = x.mul(GELU_CUBE).mul(x).mul(x);
-      FloatVector th = VectorMath.tanh(x.add(cube).mul(GELU_SCALING_FACTOR));
-      x.mul(0.5f).mul(th.add(1.0f)).intoArray(out, outOff + i);
+    for (; i < bound; i += CHUNK) {
+      int n = Math.min(CHUNK, bound - i);
+      geluArgs(th, inp, inpOff + i, n);
+      VectorMath.tanh(th, 0, th, CHUNK, n);
+      for (int j = 0; j < n; j += L) {
+        FloatVector x = FloatVector.fromArray(S, inp, inpOff + i + j);
+        x.mul(0.5f).mul(FloatVector.fromArray(S, th, j).add(1.0f)).intoArray(out, outOff + i + j);
+      }
     }
+    i = Math.max(from, bound);
     for (; i < to; i++) {
       float x = inp[inpOff + i];
       float cube = GELU_CUBE * x * x * x;
       out[outOff + i] = 0.5f * x * (1.0f + VectorMath.tanh(GELU_SCALING_FACTOR * (x + cube)));
+    }
+  }
+
+  /** args[0..n) = GELU's tanh argument sqrt(2/pi)·(x + 0.044715·x³) of inp[x..x+n), n whole vectors. */
+  private static void geluArgs(float[] args, float[] inp, int x, int n) {
+    for (int j = 0; j < n; j += L) {
+      FloatVector v = FloatVector.fromArray(S, inp, x + j);
+      FloatVector cube = v.mul(GELU_CUBE).mul(v).mul(v);
+      v.add(cube).mul(GELU_SCALING_FACTOR).intoArray(args, j);
     }
   }
 
@@ -1833,18 +1873,24 @@ public final class SimdKernels implements Kernels {
       int doutOff, int N, int from, int to) {
     float cube3 = 3.0f * GELU_CUBE;
     int bound = Math.min(to, S.loopBound(N));
+    float[] tanhs = SCRATCH.get();
     int i = from;
-    for (; i < bound; i += L) {
-      FloatVector x = FloatVector.fromArray(S, inp, inpOff + i);
-      FloatVector cube = x.mul(GELU_CUBE).mul(x).mul(x);
-      FloatVector arg = x.add(cube).mul(GELU_SCALING_FACTOR);
-      FloatVector th = VectorMath.tanh(arg);
-      FloatVector sech = th.mul(th).neg().add(1.0f); // sech² = 1 - tanh²
-      FloatVector poly = x.mul(cube3).mul(x).add(1.0f);
-      FloatVector grad = th.add(1.0f).mul(0.5f).add(x.mul(0.5f).mul(sech).mul(GELU_SCALING_FACTOR).mul(poly));
-      grad.fma(FloatVector.fromArray(S, dout, doutOff + i), FloatVector.fromArray(S, dinp, dinpOff + i))
-          .intoArray(dinp, dinpOff + i);
+    for (; i < bound; i += CHUNK) {
+      int n = Math.min(CHUNK, bound - i);
+      geluArgs(tanhs, inp, inpOff + i, n);
+      VectorMath.tanh(tanhs, 0, tanhs, CHUNK, n);
+      for (int j = 0; j < n; j += L) {
+        int k = i + j;
+        FloatVector x = FloatVector.fromArray(S, inp, inpOff + k);
+        FloatVector th = FloatVector.fromArray(S, tanhs, j);
+        FloatVector sech = th.mul(th).neg().add(1.0f); // sech² = 1 - tanh²
+        FloatVector poly = x.mul(cube3).mul(x).add(1.0f);
+        FloatVector grad = th.add(1.0f).mul(0.5f).add(x.mul(0.5f).mul(sech).mul(GELU_SCALING_FACTOR).mul(poly));
+        grad.fma(FloatVector.fromArray(S, dout, doutOff + k), FloatVector.fromArray(S, dinp, dinpOff + k))
+            .intoArray(dinp, dinpOff + k);
+      }
     }
+    i = Math.max(from, bound);
     for (; i < to; i++) {
       float x = inp[inpOff + i];
       float cube = GELU_CUBE * x * x * x;
@@ -1946,31 +1992,7 @@ public final class SimdKernels implements Kernels {
           maxval = logits[x + i];
         }
       }
-      float sum = 0.0f;
-      i = 0;
-      if (bound > 0) {
-        FloatVector vmax = FloatVector.broadcast(S, maxval);
-        FloatVector acc = FloatVector.zero(S);
-        for (; i < bound; i += L) {
-          FloatVector e = VectorMath.exp(FloatVector.fromArray(S, logits, x + i).sub(vmax));
-          e.intoArray(probs, p + i);
-          acc = acc.add(e);
-        }
-        acc = acc.add(acc.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
-        acc = acc.add(acc.rearrange(SWAP_QUARTER));
-        if (L >= 8) {
-          acc = acc.add(acc.rearrange(SWAP_EIGHTH));
-        }
-        if (L >= 16) {
-          acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
-        }
-        sum = acc.lane(0);
-      }
-      for (; i < V; i++) {
-        float e = VectorMath.exp(logits[x + i] - maxval);
-        probs[p + i] = e;
-        sum += e;
-      }
+      float sum = expShifted(logits, x, maxval, probs, p, V);
       i = 0;
       if (bound > 0) {
         FloatVector vsum = FloatVector.broadcast(S, sum);
@@ -2088,32 +2110,7 @@ public final class SimdKernels implements Kernels {
       pre[p + t2] = score;
       maxval = Math.max(maxval, score);
     }
-    float expsum = 0.0f;
-    int bound = S.loopBound(count);
-    int t2 = 0;
-    if (bound > 0) {
-      FloatVector vmax = FloatVector.broadcast(S, maxval);
-      FloatVector acc = FloatVector.zero(S);
-      for (; t2 < bound; t2 += L) {
-        FloatVector e = VectorMath.exp(FloatVector.fromArray(S, pre, p + t2).sub(vmax));
-        e.intoArray(att, a + t2);
-        acc = acc.add(e);
-      }
-      acc = acc.add(acc.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
-      acc = acc.add(acc.rearrange(SWAP_QUARTER));
-      if (L >= 8) {
-        acc = acc.add(acc.rearrange(SWAP_EIGHTH));
-      }
-      if (L >= 16) {
-        acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
-      }
-      expsum = acc.lane(0);
-    }
-    for (; t2 < count; t2++) {
-      float e = VectorMath.exp(pre[p + t2] - maxval);
-      att[a + t2] = e;
-      expsum += e;
-    }
+    float expsum = expShifted(pre, p, maxval, att, a, count);
     scale(att, a, expsum == 0.0f ? 0.0f : 1.0f / expsum, count);
   }
 
@@ -2346,33 +2343,54 @@ public final class SimdKernels implements Kernels {
   @Override
   public void swigluForward(float[] out, int outOff, float[] gate, int gateOff, float[] up, int upOff, int N) {
     int bound = S.loopBound(N);
+    float[] exps = SCRATCH.get();
     int i = 0;
-    for (; i < bound; i += L) {
-      FloatVector g = FloatVector.fromArray(S, gate, gateOff + i);
-      FloatVector sig = FloatVector.broadcast(S, 1.0f).div(VectorMath.exp(g.neg()).add(1.0f));
-      g.mul(sig).mul(FloatVector.fromArray(S, up, upOff + i)).intoArray(out, outOff + i);
+    for (; i < bound; i += CHUNK) {
+      int n = Math.min(CHUNK, bound - i);
+      expNegated(exps, gate, gateOff + i, n);
+      for (int j = 0; j < n; j += L) {
+        FloatVector g = FloatVector.fromArray(S, gate, gateOff + i + j);
+        FloatVector sig = FloatVector.broadcast(S, 1.0f).div(FloatVector.fromArray(S, exps, j).add(1.0f));
+        g.mul(sig).mul(FloatVector.fromArray(S, up, upOff + i + j)).intoArray(out, outOff + i + j);
+      }
     }
+    i = bound;
     for (; i < N; i++) {
       float g = gate[gateOff + i];
       out[outOff + i] = g * (1.0f / (1.0f + VectorMath.exp(-g))) * up[upOff + i];
     }
   }
 
+  /** exps[0..n) = e^-g of gate[g..g+n), n whole vectors: SwiGLU's sigmoid is 1 / (1 + e^-g). */
+  private static void expNegated(float[] exps, float[] gate, int g, int n) {
+    for (int j = 0; j < n; j += L) {
+      FloatVector.fromArray(S, gate, g + j).neg().intoArray(exps, j);
+    }
+    VectorMath.exp(exps, 0, n);
+  }
+
   @Override
   public void swigluBackward(float[] dgate, int dgateOff, float[] dup, int dupOff, float[] dout, int doutOff,
       float[] gate, int gateOff, float[] up, int upOff, int N) {
     int bound = S.loopBound(N);
+    float[] exps = SCRATCH.get();
     int i = 0;
-    for (; i < bound; i += L) {
-      FloatVector g = FloatVector.fromArray(S, gate, gateOff + i);
-      FloatVector d = FloatVector.fromArray(S, dout, doutOff + i);
-      FloatVector sig = FloatVector.broadcast(S, 1.0f).div(VectorMath.exp(g.neg()).add(1.0f));
-      // silu'(g) = sig·(1 + g·(1 - sig))
-      FloatVector dsilu = sig.mul(g.mul(sig.neg().add(1.0f)).add(1.0f));
-      d.mul(FloatVector.fromArray(S, up, upOff + i)).fma(dsilu, FloatVector.fromArray(S, dgate, dgateOff + i))
-          .intoArray(dgate, dgateOff + i);
-      d.fma(g.mul(sig), FloatVector.fromArray(S, dup, dupOff + i)).intoArray(dup, dupOff + i);
+    for (; i < bound; i += CHUNK) {
+      int n = Math.min(CHUNK, bound - i);
+      expNegated(exps, gate, gateOff + i, n);
+      for (int j = 0; j < n; j += L) {
+        int k = i + j;
+        FloatVector g = FloatVector.fromArray(S, gate, gateOff + k);
+        FloatVector d = FloatVector.fromArray(S, dout, doutOff + k);
+        FloatVector sig = FloatVector.broadcast(S, 1.0f).div(FloatVector.fromArray(S, exps, j).add(1.0f));
+        // silu'(g) = sig·(1 + g·(1 - sig))
+        FloatVector dsilu = sig.mul(g.mul(sig.neg().add(1.0f)).add(1.0f));
+        d.mul(FloatVector.fromArray(S, up, upOff + k)).fma(dsilu, FloatVector.fromArray(S, dgate, dgateOff + k))
+            .intoArray(dgate, dgateOff + k);
+        d.fma(g.mul(sig), FloatVector.fromArray(S, dup, dupOff + k)).intoArray(dup, dupOff + k);
+      }
     }
+    i = bound;
     for (; i < N; i++) {
       float g = gate[gateOff + i];
       float sig = 1.0f / (1.0f + VectorMath.exp(-g));

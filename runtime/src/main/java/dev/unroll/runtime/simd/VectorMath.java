@@ -4,7 +4,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -38,39 +37,22 @@ final class VectorMath {
   private static final float TANH_CLAMP = 9f;
 
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-  private static final VectorShuffle<Float> SWAP8 = swap(8);
-  private static final VectorShuffle<Float> SWAP4 = swap(4);
-  private static final VectorShuffle<Float> SWAP2 = swap(2);
-  private static final VectorShuffle<Float> SWAP1 = swap(1);
-
-  /** Lane i takes lane i ^ d (identity where d is not below the vector length). */
-  private static VectorShuffle<Float> swap(int d) {
-    return VectorShuffle.fromOp(S, i -> d < S.length() ? i ^ d : i);
-  }
 
   /**
-   * The sum of the lanes of a vector of the preferred species, in a fixed tree: lane i plus lane i ^ (L/2), then
-   * i ^ (L/4), ... (for 8 lanes: ((x0+x4)+(x2+x6))+((x1+x5)+(x3+x7))). Not {@code reduceLanes(ADD)}: compiled by
-   * C2 it adds in this tree (measured: the same bits), but interpreted it adds lane by lane, so a kernel gave
-   * different bits before and after warm-up, and on several threads depended on which thread reached a kernel
-   * while it was still cold. Lanewise adds and permutes are the same in every tier. (A variant reducing four
-   * vectors at once with blends measured slower, 20-25 instead of 23-28 GFLOP/s in matmul forward.)
+   * The sum of lanes[0..L), a vector of the preferred species stored, in a fixed tree: lane i plus lane i + L/2, then
+   * i + L/4, ... (for 8 lanes: ((x0+x4)+(x2+x6))+((x1+x5)+(x3+x7))), in place. The tree that the kernels write
+   * out with lane permutations where they reduce in registers. Not {@code reduceLanes(ADD)}: compiled by C2 it
+   * adds in this tree, but interpreted it adds lane by lane, so a kernel gave different bits before and after
+   * warm-up. Scalar adds over an array: the same in every tier, and no vector passed to a call that C2 might not
+   * inline (see {@link SimdKernels}' class comment).
    */
-  static float sum(FloatVector v) {
-    int l = S.length();
-    if (l > 8) {
-      v = v.add(v.rearrange(SWAP8));
+  static float sum(float[] lanes) {
+    for (int half = S.length() / 2; half >= 1; half /= 2) {
+      for (int j = 0; j < half; j++) {
+        lanes[j] = lanes[j] + lanes[j + half];
+      }
     }
-    if (l > 4) {
-      v = v.add(v.rearrange(SWAP4));
-    }
-    if (l > 2) {
-      v = v.add(v.rearrange(SWAP2));
-    }
-    if (l > 1) {
-      v = v.add(v.rearrange(SWAP1));
-    }
-    return v.lane(0);
+    return lanes[0];
   }
 
   /*
@@ -96,27 +78,40 @@ final class VectorMath {
   private static final FloatVector V_TANH_CLAMP = FloatVector.broadcast(S, TANH_CLAMP);
   private static final IntVector V_BIAS = IntVector.broadcast(S.withLanes(int.class), 127);
 
-  /** e^x, lane by lane, for a vector of the preferred species. */
-  static FloatVector exp(FloatVector x) {
-    // the clamp as compares and blends: the same lanes as max then min (NaN stays NaN, and the bounds are far from
-    // ±0), but Java's max and min are emulated on x86 for NaN and signed zeros, and cost three times as much
-    FloatVector c = x.blend(V_EXP_MIN, x.lt(V_EXP_MIN));
-    c = c.blend(V_EXP_MAX, V_EXP_MAX.lt(c));
-    FloatVector k = c.fma(V_LOG2E, V_ROUNDER).sub(V_ROUNDER);
-    FloatVector r = k.fma(V_NEG_LN2_HI, V_ZERO).add(c); // k·(-LN2_HI) is exact: LN2_HI has 10 significant bits
-    r = k.fma(V_NEG_LN2_LO, r);
-    FloatVector p = r.fma(V_C7, V_C6);
-    p = p.fma(r, V_C5);
-    p = p.fma(r, V_C4);
-    p = p.fma(r, V_C3);
-    p = p.fma(r, V_C2);
-    p = p.fma(r, V_ONE);
-    p = p.fma(r, V_ONE);
-    IntVector bits = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(V_BIAS).lanewise(VectorOperators.LSHL, 23);
-    return p.mul(bits.reinterpretAsFloats());
+  /**
+   * a[off + i] = e^(a[off + i]) for i &lt; n, in place: whole vectors of the preferred species, then the rest one by
+   * one with the scalar twin, which gives the same bits. Arrays in and out, so that no vector leaves the method: a
+   * vector passed to a call C2 does not inline is allocated, and whether C2 inlines a method this size depends on
+   * the profile it compiles with (see {@link SimdKernels}' class comment).
+   */
+  static void exp(float[] a, int off, int n) {
+    int bound = S.loopBound(n);
+    int i = 0;
+    for (; i < bound; i += S.length()) {
+      FloatVector x = FloatVector.fromArray(S, a, off + i);
+      // the clamp as compares and blends: the same lanes as max then min (NaN stays NaN, and the bounds are far
+      // from ±0), but Java's max and min are emulated on x86 for NaN and signed zeros, and cost three times as much
+      FloatVector c = x.blend(V_EXP_MIN, x.lt(V_EXP_MIN));
+      c = c.blend(V_EXP_MAX, V_EXP_MAX.lt(c));
+      FloatVector k = c.fma(V_LOG2E, V_ROUNDER).sub(V_ROUNDER);
+      FloatVector r = k.fma(V_NEG_LN2_HI, V_ZERO).add(c); // k·(-LN2_HI) is exact: LN2_HI has 10 significant bits
+      r = k.fma(V_NEG_LN2_LO, r);
+      FloatVector p = r.fma(V_C7, V_C6);
+      p = p.fma(r, V_C5);
+      p = p.fma(r, V_C4);
+      p = p.fma(r, V_C3);
+      p = p.fma(r, V_C2);
+      p = p.fma(r, V_ONE);
+      p = p.fma(r, V_ONE);
+      IntVector bits = ((IntVector) k.convert(VectorOperators.F2I, 0)).add(V_BIAS).lanewise(VectorOperators.LSHL, 23);
+      p.mul(bits.reinterpretAsFloats()).intoArray(a, off + i);
+    }
+    for (; i < n; i++) {
+      a[off + i] = exp(a[off + i]);
+    }
   }
 
-  /** e^x, the scalar twin of {@link #exp(FloatVector)}. */
+  /** e^x, the scalar twin of {@link #exp(float[], int, int)}. */
   static float exp(float x) {
     float c = Math.min(Math.max(x, EXP_MIN), EXP_MAX);
     float k = Math.fma(c, LOG2E, ROUNDER) - ROUNDER;
@@ -132,17 +127,32 @@ final class VectorMath {
     return p * Float.intBitsToFloat(((int) k + 127) << 23);
   }
 
-  /** tanh(x) = sign(x)·(1 - 2 / (e^(2|x|) + 1)), lane by lane, for a vector of the preferred species. */
-  static FloatVector tanh(FloatVector x) {
-    FloatVector a = x.abs();
-    a = a.blend(V_TANH_CLAMP, V_TANH_CLAMP.lt(a)); // min(a, clamp), as in exp
-    FloatVector e = exp(a.add(a));
-    FloatVector t = V_TWO.div(e.add(V_ONE)).neg().add(V_ONE);
-    VectorMask<Float> negative = x.lt(V_ZERO);
-    return t.blend(t.neg(), negative);
+  /**
+   * a[off + i] = tanh(a[off + i]) for i &lt; n, in place, as sign(x)·(1 - 2 / (e^(2|x|) + 1)); tmp[tmpOff..+n) is
+   * scratch. Whole vectors, then the rest with the scalar twin: the same bits.
+   */
+  static void tanh(float[] a, int off, float[] tmp, int tmpOff, int n) {
+    int bound = S.loopBound(n);
+    for (int i = 0; i < bound; i += S.length()) {
+      FloatVector x = FloatVector.fromArray(S, a, off + i).abs();
+      x = x.blend(V_TANH_CLAMP, V_TANH_CLAMP.lt(x)); // min(|x|, clamp), as in exp
+      x.add(x).intoArray(tmp, tmpOff + i);
+    }
+    exp(tmp, tmpOff, bound);
+    int i = 0;
+    for (; i < bound; i += S.length()) {
+      FloatVector x = FloatVector.fromArray(S, a, off + i);
+      FloatVector e = FloatVector.fromArray(S, tmp, tmpOff + i);
+      FloatVector t = V_TWO.div(e.add(V_ONE)).neg().add(V_ONE);
+      VectorMask<Float> negative = x.lt(V_ZERO);
+      t.blend(t.neg(), negative).intoArray(a, off + i);
+    }
+    for (; i < n; i++) {
+      a[off + i] = tanh(a[off + i]);
+    }
   }
 
-  /** The scalar twin of {@link #tanh(FloatVector)}. */
+  /** tanh(x), the scalar twin of {@link #tanh(float[], int, float[], int, int)}. */
   static float tanh(float x) {
     float a = Math.min(Math.abs(x), TANH_CLAMP);
     float e = exp(a + a);

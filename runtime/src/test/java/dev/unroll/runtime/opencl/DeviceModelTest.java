@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.management.ThreadMXBean;
 import java.lang.management.ManagementFactory;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** The binding and DeviceModel on whatever device is here (PoCL in CI). */
@@ -141,6 +142,7 @@ class DeviceModelTest {
     OpenCl.useDevice(null);
   }
 
+  @Tag("allocation") // warmed by count in a JVM that compiles in the foreground (see the parent POM)
   @Test
   void runningAndTransferringAllocateNothingOnceWarm() {
     ClDevice device = OpenClTesting.device();

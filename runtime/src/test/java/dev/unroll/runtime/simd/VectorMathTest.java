@@ -36,7 +36,7 @@ class VectorMathTest {
     float[] x = samples();
     for (int round = 0; round < 50; round++) {
       for (int i = 0; i < x.length; i += L) {
-        float vector = VectorMath.sum(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, x, i));
+        float vector = VectorMath.sum(java.util.Arrays.copyOfRange(x, i, i + L));
         assertEquals(Float.floatToIntBits(tree(x, i, L)), Float.floatToIntBits(vector), "sum at " + i);
       }
     }
@@ -56,13 +56,10 @@ class VectorMathTest {
   @Test
   void vectorAndScalarTwinsAgreeBitForBit() {
     float[] x = samples();
-    float[] e = new float[x.length];
-    float[] t = new float[x.length];
-    for (int i = 0; i < x.length; i += L) {
-      FloatVector v = FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, x, i);
-      VectorMath.exp(v).intoArray(e, i);
-      VectorMath.tanh(v).intoArray(t, i);
-    }
+    float[] e = x.clone();
+    float[] t = x.clone();
+    VectorMath.exp(e, 0, e.length);
+    VectorMath.tanh(t, 0, new float[t.length], 0, t.length);
     for (int i = 0; i < x.length; i++) {
       assertEquals(Float.floatToIntBits(VectorMath.exp(x[i])), Float.floatToIntBits(e[i]), "exp(" + x[i] + ")");
       assertEquals(Float.floatToIntBits(VectorMath.tanh(x[i])), Float.floatToIntBits(t[i]), "tanh(" + x[i] + ")");
@@ -81,7 +78,8 @@ class VectorMathTest {
           lanes[j] = lanes[j] + lanes[j + half];
         }
       }
-      assertEquals(Float.floatToIntBits(lanes[0]), Float.floatToIntBits(VectorMath.sum(v)), "lanes at " + i);
+      assertEquals(Float.floatToIntBits(lanes[0]), Float.floatToIntBits(VectorMath.sum(v.toArray())),
+          "lanes at " + i);
     }
   }
 
