@@ -4,6 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -37,23 +38,43 @@ final class VectorMath {
   private static final float TANH_CLAMP = 9f;
 
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+  private static final VectorShuffle<Float> SWAP8 = swap(8);
+  private static final VectorShuffle<Float> SWAP4 = swap(4);
+  private static final VectorShuffle<Float> SWAP2 = swap(2);
+  private static final VectorShuffle<Float> SWAP1 = swap(1);
+
+  /** Lane i takes lane i ^ d (identity where d is not below the vector length). */
+  private static VectorShuffle<Float> swap(int d) {
+    return VectorShuffle.fromOp(S, i -> d < S.length() ? i ^ d : i);
+  }
 
   /**
-   * The sum of lanes[0..L), a vector of the preferred species stored, in a fixed tree: lane i plus lane i + L/2, then
-   * i + L/4, ... (for 8 lanes: ((x0+x4)+(x2+x6))+((x1+x5)+(x3+x7))), in place. The tree that the kernels write
-   * out with lane permutations where they reduce in registers. Not {@code reduceLanes(ADD)}: compiled by C2 it
-   * adds in this tree, but interpreted it adds lane by lane, so a kernel gave different bits before and after
-   * warm-up. Scalar adds over an array: the same in every tier, and no vector passed to a call that C2 might not
-   * inline (see {@link SimdKernels}' class comment).
+   * The sum of lanes[0..L), a vector of the preferred species stored, in a fixed tree: lane i plus lane i ^ (L/2),
+   * then i ^ (L/4), ... (for 8 lanes: ((x0+x4)+(x2+x6))+((x1+x5)+(x3+x7))), the tree that the kernels write out with
+   * lane permutations where they reduce in registers. Not {@code reduceLanes(ADD)}: compiled by C2 it adds in this
+   * tree, but interpreted it adds lane by lane, so a kernel gave different bits before and after warm-up; lanewise
+   * adds and permutes are the same in every tier. The vector is passed as an array, so that none crosses a call that
+   * C2 might not inline (see {@link SimdKernels}' class comment); reloaded and reduced by permutes, it costs a store
+   * and a load more than a reduction in registers (a scalar tree over the array took twice as long as the whole
+   * LayerNorm row at width 128).
    */
   static float sum(float[] lanes) {
-    for (int half = S.length() / 2; half >= 1; half /= 2) {
-      for (int j = 0; j < half; j++) {
-        lanes[j] = lanes[j] + lanes[j + half];
-      }
+    FloatVector v = FloatVector.fromArray(S, lanes, 0);
+    if (S.length() > 8) {
+      v = v.add(v.rearrange(SWAP8));
     }
-    return lanes[0];
+    if (S.length() > 4) {
+      v = v.add(v.rearrange(SWAP4));
+    }
+    if (S.length() > 2) {
+      v = v.add(v.rearrange(SWAP2));
+    }
+    if (S.length() > 1) {
+      v = v.add(v.rearrange(SWAP1));
+    }
+    return v.lane(0);
   }
+
 
   /*
    * The constants of exp and tanh, broadcast once: the same lanes as broadcasting them in each call, but a Vector API
