@@ -341,7 +341,6 @@ public final class SimdKernels implements Kernels {
       int rstdOff, float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int C, int from,
       int to) {
     int bound = S.loopBound(C);
-    float[] lanes = SCRATCH.get(); // the sums' vectors, stored for VectorMath.sum
     for (int n = from; n < to; n++) {
       int x = inpOff + n * C;
       int o = outOff + n * C;
@@ -353,8 +352,15 @@ public final class SimdKernels implements Kernels {
         for (; i < bound; i += L) {
           acc = acc.add(FloatVector.fromArray(S, inp, x + i));
         }
-        acc.intoArray(lanes, 0);
-        m = VectorMath.sum(lanes);
+        acc = acc.add(acc.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        acc = acc.add(acc.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          acc = acc.add(acc.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
+        }
+        m = acc.lane(0);
       }
       for (; i < C; i++) {
         m += inp[x + i];
@@ -370,8 +376,15 @@ public final class SimdKernels implements Kernels {
           FloatVector d = FloatVector.fromArray(S, inp, x + i).sub(vm);
           acc = d.fma(d, acc);
         }
-        acc.intoArray(lanes, 0);
-        v = VectorMath.sum(lanes);
+        acc = acc.add(acc.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        acc = acc.add(acc.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          acc = acc.add(acc.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
+        }
+        v = acc.lane(0);
       }
       for (; i < C; i++) {
         float d = inp[x + i] - m;
@@ -461,7 +474,6 @@ public final class SimdKernels implements Kernels {
       int inpOff, float[] weight, int weightOff, float[] mean, int meanOff, float[] rstd, int rstdOff, int C,
       int from, int to) {
     int bound = S.loopBound(C);
-    float[] lanes = SCRATCH.get(); // the sums' vectors, stored for VectorMath.sum
     for (int n = from; n < to; n++) {
       int x = inpOff + n * C;
       int d = doutOff + n * C;
@@ -484,10 +496,24 @@ public final class SimdKernels implements Kernels {
           accMean = accMean.add(dnorm);
           accNormMean = dnorm.fma(norm, accNormMean);
         }
-        accMean.intoArray(lanes, 0);
-        dnormMean = VectorMath.sum(lanes);
-        accNormMean.intoArray(lanes, 0);
-        dnormNormMean = VectorMath.sum(lanes);
+        accMean = accMean.add(accMean.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        accMean = accMean.add(accMean.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          accMean = accMean.add(accMean.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          accMean = accMean.add(accMean.rearrange(SWAP_SIXTEENTH));
+        }
+        dnormMean = accMean.lane(0);
+        accNormMean = accNormMean.add(accNormMean.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see SWAP_HALF)
+        accNormMean = accNormMean.add(accNormMean.rearrange(SWAP_QUARTER));
+        if (L >= 8) {
+          accNormMean = accNormMean.add(accNormMean.rearrange(SWAP_EIGHTH));
+        }
+        if (L >= 16) {
+          accNormMean = accNormMean.add(accNormMean.rearrange(SWAP_SIXTEENTH));
+        }
+        dnormNormMean = accNormMean.lane(0);
       }
       for (; i < C; i++) {
         float norm = (inp[x + i] - m) * s;

@@ -53,10 +53,9 @@ final class VectorMath {
    * then i ^ (L/4), ... (for 8 lanes: ((x0+x4)+(x2+x6))+((x1+x5)+(x3+x7))), the tree that the kernels write out with
    * lane permutations where they reduce in registers. Not {@code reduceLanes(ADD)}: compiled by C2 it adds in this
    * tree, but interpreted it adds lane by lane, so a kernel gave different bits before and after warm-up; lanewise
-   * adds and permutes are the same in every tier. The vector is passed as an array, so that none crosses a call that
-   * C2 might not inline (see {@link SimdKernels}' class comment); reloaded and reduced by permutes, it costs a store
-   * and a load more than a reduction in registers (a scalar tree over the array took twice as long as the whole
-   * LayerNorm row at width 128).
+   * adds and permutes are the same in every tier. The kernels write this tree out in registers with lane permutations
+   * ({@link SimdKernels}' SWAP_HALF and the rest): a vector passed to a call that C2 does not inline is allocated
+   * (see {@link SimdKernels}' class comment). This is the tree stated once, over a stored vector, for the tests.
    */
   static float sum(float[] lanes) {
     FloatVector v = FloatVector.fromArray(S, lanes, 0);
