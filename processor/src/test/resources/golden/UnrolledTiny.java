@@ -2,15 +2,14 @@
 package test;
 
 import dev.unroll.runtime.Backend;
-import dev.unroll.runtime.Bf16;
-import dev.unroll.runtime.Checks;
 import dev.unroll.runtime.DecodeWeights;
-import dev.unroll.runtime.Gpt2Init;
-import dev.unroll.runtime.Kernels;
 import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.Parameters;
-import dev.unroll.runtime.format.Gpt2Checkpoints;
-import dev.unroll.runtime.format.Gpt2Layout;
+import dev.unroll.runtime.check.Checks;
+import dev.unroll.runtime.gpt2.Gpt2Family;
+import dev.unroll.runtime.gpt2.Gpt2Shape;
+import dev.unroll.runtime.kernel.Kernels;
+import dev.unroll.runtime.number.Bf16;
 import dev.unroll.runtime.opencl.DeviceModel;
 import dev.unroll.runtime.opencl.OpenCl;
 import java.io.IOException;
@@ -207,7 +206,7 @@ public final class UnrolledTiny implements Tiny {
   /**
    * The shape, for code that works with any model.
    */
-  public static final ModelShape SHAPE = new ModelShape(VOCAB, PADDED_VOCAB, CONTEXT, DIM, HEADS, LAYERS, BATCH, HIDDEN);
+  public static final Gpt2Shape SHAPE = new Gpt2Shape(VOCAB, PADDED_VOCAB, CONTEXT, DIM, HEADS, LAYERS, BATCH, HIDDEN);
 
   /**
    * Parameter wte.weight (Vp, C) = (16, 8).
@@ -990,7 +989,7 @@ public final class UnrolledTiny implements Tiny {
     this.dacts = new float[device ? 0 : ACTIVATION_COUNT];
     this.kv = new float[device ? 0 : KV_COUNT];
     this.dec = new float[device ? 0 : DECODE_COUNT];
-    this.parameters = new Parameters(params, grads, Gpt2Layout.tensors(SHAPE));
+    this.parameters = new Parameters(params, grads, Gpt2Family.FAMILY.tensors(SHAPE));
     this.cl = device ? DeviceModel.open(OpenCl.device(), "UnrolledTiny", OPENCL_SOURCE, this) : null;
     if (device) {
       bindDevice();
@@ -1002,7 +1001,7 @@ public final class UnrolledTiny implements Tiny {
    */
   public static UnrolledTiny create(Backend backend, long seed) {
     UnrolledTiny model = new UnrolledTiny(backend);
-    Gpt2Init.init(model.parameters, SHAPE, seed);
+    Gpt2Family.FAMILY.init(model.parameters, SHAPE, seed);
     model.parametersChanged();
     return model;
   }
@@ -1016,7 +1015,7 @@ public final class UnrolledTiny implements Tiny {
    */
   public static UnrolledTiny load(Backend backend, Path path) throws IOException {
     UnrolledTiny model = new UnrolledTiny(backend);
-    Gpt2Checkpoints.load(model.parameters, SHAPE, path);
+    Gpt2Family.FAMILY.load(model.parameters, SHAPE, path);
     model.parametersChanged();
     return model;
   }
@@ -1235,7 +1234,7 @@ public final class UnrolledTiny implements Tiny {
 
   @Override
   public void save(Path path) throws IOException {
-    Gpt2Checkpoints.saveSafetensors(parameters(), SHAPE, path);
+    Gpt2Family.FAMILY.save(parameters(), SHAPE, path);
   }
 
   /**

@@ -3,7 +3,7 @@ package dev.unroll.bench;
 import dev.unroll.runtime.AdamW;
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
-import dev.unroll.runtime.WorkerPool;
+import dev.unroll.runtime.thread.WorkerPool;
 import java.util.SplittableRandom;
 
 /** A model of a named shape with its optimizer and one batch of random tokens, shared by the model benchmarks. */

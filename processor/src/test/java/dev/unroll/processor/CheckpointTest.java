@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unroll.runtime.gpt2.Gpt2Shape;
 import dev.unroll.processor.models.ModelFixtures;
 import dev.unroll.processor.models.UnrolledAwkward;
 import dev.unroll.processor.models.UnrolledEven;
@@ -12,12 +13,12 @@ import dev.unroll.processor.models.UnrolledLlamaAwkward;
 import dev.unroll.runtime.AdamW;
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
-import dev.unroll.runtime.LlamaShape;
 import dev.unroll.runtime.ModelShape;
-import dev.unroll.runtime.format.Gpt2Checkpoints;
-import dev.unroll.runtime.format.LlamaCheckpoints;
-import dev.unroll.runtime.reference.Gpt2Reference;
-import dev.unroll.runtime.reference.LlamaReference;
+import dev.unroll.runtime.gpt2.Gpt2Checkpoints;
+import dev.unroll.runtime.gpt2.Gpt2Reference;
+import dev.unroll.runtime.llama.LlamaCheckpoints;
+import dev.unroll.runtime.llama.LlamaReference;
+import dev.unroll.runtime.llama.LlamaShape;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,15 +75,15 @@ class CheckpointTest {
    */
   @Test
   void aCheckpointOfALongerContextLoadsAndComputesWhatTheLongModelDoes() throws IOException {
-    ModelShape s = UnrolledAwkward.SHAPE;
-    ModelShape longer = new ModelShape(s.vocab(), s.paddedVocab(), 29, s.dim(), s.heads(), s.layers(), s.batch(),
+    Gpt2Shape s = UnrolledAwkward.SHAPE;
+    Gpt2Shape longer = new Gpt2Shape(s.vocab(), s.paddedVocab(), 29, s.dim(), s.heads(), s.layers(), s.batch(),
         s.hidden());
     Gpt2Reference gpt2 = Gpt2Reference.create(longer, 21);
     Path gpt2File = dir.resolve("gpt2_long.bin");
     Gpt2Checkpoints.saveLlmc(gpt2.parameters(), longer, gpt2File);
     assertSamePrefixLogits(gpt2, UnrolledAwkward.load(Backend.SCALAR, gpt2File), ModelFixtures.AWKWARD);
 
-    LlamaShape ls = UnrolledLlamaAwkward.LLAMA_SHAPE;
+    LlamaShape ls = UnrolledLlamaAwkward.SHAPE;
     LlamaShape llamaLonger = new LlamaShape(ls.vocab(), ls.paddedVocab(), 29, ls.dim(), ls.heads(), ls.kvHeads(),
         ls.layers(), ls.batch(), ls.hidden(), ls.tiedClassifier());
     LlamaReference llama = LlamaReference.create(llamaLonger, 22);
@@ -91,7 +92,7 @@ class CheckpointTest {
     assertSamePrefixLogits(llama, UnrolledLlamaAwkward.load(Backend.SCALAR, llamaFile), ModelFixtures.LLAMA_AWKWARD);
 
     // the other way round, a model of a longer context than the file's, is an error naming the file and both
-    ModelShape shorter = new ModelShape(s.vocab(), s.paddedVocab(), 5, s.dim(), s.heads(), s.layers(), s.batch(),
+    Gpt2Shape shorter = new Gpt2Shape(s.vocab(), s.paddedVocab(), 5, s.dim(), s.heads(), s.layers(), s.batch(),
         s.hidden());
     Path shortFile = dir.resolve("gpt2_short.bin");
     Gpt2Checkpoints.saveLlmc(Gpt2Reference.create(shorter, 23).parameters(), shorter, shortFile);

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unroll.processor.models.ModelFixtures;
 import dev.unroll.runtime.Backend;
-import dev.unroll.runtime.Bf16;
 import dev.unroll.runtime.CausalLm;
 import dev.unroll.runtime.DecodeWeights;
+import dev.unroll.runtime.number.Bf16;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

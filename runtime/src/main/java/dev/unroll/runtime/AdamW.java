@@ -1,7 +1,8 @@
 package dev.unroll.runtime;
 
-import dev.unroll.runtime.WorkerPool.Args;
-import dev.unroll.runtime.WorkerPool.RangeTask;
+import dev.unroll.runtime.thread.WorkerPool.Args;
+import dev.unroll.runtime.thread.WorkerPool.RangeTask;
+import dev.unroll.runtime.thread.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 

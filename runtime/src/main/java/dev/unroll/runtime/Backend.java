@@ -1,5 +1,6 @@
 package dev.unroll.runtime;
 
+import dev.unroll.runtime.kernel.Kernels;
 import dev.unroll.runtime.scalar.ScalarKernels;
 import dev.unroll.runtime.simd.SimdKernels;
 

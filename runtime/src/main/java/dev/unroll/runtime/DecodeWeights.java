@@ -1,5 +1,8 @@
 package dev.unroll.runtime;
 
+import dev.unroll.runtime.number.Bf16;
+import dev.unroll.runtime.number.Int8;
+
 /**
  * How {@link CausalLm#decode} reads the weights of its matrix products. Decoding reads every weight once per token,
  * so on a CPU its speed is the memory's speed divided by the bytes of the weights: fewer bytes, more tokens. The

@@ -1,41 +1,42 @@
 package dev.unroll.runtime;
 
 /**
- * The sizes of a GPT-2-family model at run time: what a {@code @Transformer} annotation fixed, plus the padded
- * vocabulary the matmuls use. Generated classes expose theirs as {@code SHAPE}.
- *
- * @param vocab distinct tokens (V)
- * @param paddedVocab V rounded up for the classifier matmul (Vp); padded logits are never counted
- * @param context maximum sequence length (T)
- * @param dim residual width (C)
- * @param heads attention heads (NH)
- * @param layers blocks (L)
- * @param batch rows per step (B)
- * @param hidden MLP hidden width (4·C by default)
+ * The sizes every model shares at run time, whatever its family: what a {@code @Transformer} annotation fixed, plus
+ * the padded vocabulary the classifier's matrix product uses. Each family's shape implements it with what only that
+ * family has ({@code dev.unroll.runtime.gpt2.Gpt2Shape}, {@code dev.unroll.runtime.llama.LlamaShape}, which adds the
+ * key/value heads); a generated class exposes its own as {@code SHAPE}, and {@link CausalLm#shape()} returns it.
  */
-public record ModelShape(int vocab, int paddedVocab, int context, int dim, int heads, int layers, int batch,
-    int hidden) {
+public interface ModelShape {
 
-  public ModelShape {
-    if (vocab <= 0 || context <= 0 || dim <= 0 || heads <= 0 || layers <= 0 || batch <= 0 || hidden <= 0) {
-      throw new IllegalArgumentException("every size must be positive: " + this);
-    }
-    if (paddedVocab < vocab) {
-      throw new IllegalArgumentException("paddedVocab " + paddedVocab + " < vocab " + vocab);
-    }
-    if (dim % heads != 0) {
-      throw new IllegalArgumentException("dim " + dim + " is not divisible by heads " + heads);
-    }
-  }
+  /** Distinct tokens (V). */
+  int vocab();
+
+  /** V rounded up for the classifier matmul (Vp); padded logits are never counted. */
+  int paddedVocab();
+
+  /** Maximum sequence length (T). */
+  int context();
+
+  /** Residual width (C). */
+  int dim();
+
+  /** Attention (query) heads (NH). */
+  int heads();
+
+  /** Blocks (L). */
+  int layers();
+
+  /** Rows per training step (B). */
+  int batch();
+
+  /** MLP hidden width (H). */
+  int hidden();
 
   /** Size of one attention head: dim / heads. */
-  public int headSize() {
-    return dim / heads;
+  default int headSize() {
+    return dim() / heads();
   }
 
-  /** "vocab=65 context=64 dim=128 heads=4 layers=4 batch=12 hidden=512", for messages. */
-  public String describe() {
-    return "vocab=" + vocab + " context=" + context + " dim=" + dim + " heads=" + heads + " layers=" + layers
-        + " batch=" + batch + " hidden=" + hidden;
-  }
+  /** The sizes in one line ({@code "vocab=65 context=64 dim=128 ..."}), for messages. */
+  String describe();
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unroll.runtime.gpt2.Gpt2Shape;
 import dev.unroll.runtime.Chat.Reply;
 import dev.unroll.runtime.Chat.Stop;
 import dev.unroll.runtime.Chat.Template;
@@ -210,7 +211,7 @@ class ChatTest {
     }
 
     ScriptedModel(int vocab) {
-      shape = new ModelShape(vocab, vocab, CONTEXT, 4, 1, 1, 1, 4);
+      shape = new Gpt2Shape(vocab, vocab, CONTEXT, 4, 1, 1, 1, 4);
       logits = new float[vocab];
     }
 

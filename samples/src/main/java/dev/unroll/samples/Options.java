@@ -2,9 +2,9 @@ package dev.unroll.samples;
 
 import dev.unroll.runtime.Backend;
 import java.nio.file.Path;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * The command line of {@link Main}, parsed and checked.

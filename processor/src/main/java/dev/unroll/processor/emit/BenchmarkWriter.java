@@ -28,7 +28,7 @@ public final class BenchmarkWriter {
   private static final String RUNTIME = "dev.unroll.runtime";
   private static final ClassName BACKEND = ClassName.get(RUNTIME, "Backend");
   private static final ClassName ADAMW = ClassName.get(RUNTIME, "AdamW");
-  private static final ClassName POOL = ClassName.get(RUNTIME, "WorkerPool");
+  private static final ClassName POOL = ClassName.get(RUNTIME + ".thread", "WorkerPool");
   private static final ClassName RANDOM = ClassName.get("java.util", "SplittableRandom");
   private static final ClassName TIME_UNIT = ClassName.get("java.util.concurrent", "TimeUnit");
   private static final ClassName GENERATED = ClassName.get("javax.annotation.processing", "Generated");

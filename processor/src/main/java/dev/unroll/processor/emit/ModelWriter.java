@@ -12,6 +12,7 @@ import com.palantir.javapoet.TypeSpec;
 import dev.unroll.processor.parse.ModelSpec;
 import dev.unroll.processor.plan.Arena;
 import dev.unroll.processor.plan.Arg;
+import dev.unroll.processor.plan.Families;
 import dev.unroll.processor.plan.Op;
 import dev.unroll.processor.plan.Plan;
 import dev.unroll.processor.plan.Stage;
@@ -34,11 +35,12 @@ public final class ModelWriter {
 
   private static final String RUNTIME = "dev.unroll.runtime";
   private static final ClassName BACKEND = ClassName.get(RUNTIME, "Backend");
-  private static final ClassName KERNELS = ClassName.get(RUNTIME, "Kernels");
+  private static final ClassName KERNELS = ClassName.get(RUNTIME + ".kernel", "Kernels");
   private static final ClassName MODEL_SHAPE = ClassName.get(RUNTIME, "ModelShape");
   private static final ClassName PARAMETERS = ClassName.get(RUNTIME, "Parameters");
-  private static final ClassName CHECKS = ClassName.get(RUNTIME, "Checks");
-  private static final ClassName LLAMA_SHAPE = ClassName.get(RUNTIME, "LlamaShape");
+  private static final ClassName CHECKS = ClassName.get(RUNTIME + ".check", "Checks");
+  private static final ClassName INT8 = ClassName.get(RUNTIME + ".number", "Int8");
+  private static final ClassName BF16 = ClassName.get(RUNTIME + ".number", "Bf16");
   private static final ClassName PATH = ClassName.get("java.nio.file", "Path");
   private static final ClassName IO_EXCEPTION = ClassName.get("java.io", "IOException");
   private static final ClassName OBJECTS = ClassName.get("java.util", "Objects");
@@ -52,12 +54,12 @@ public final class ModelWriter {
   private final ModelSpec spec;
   private final ClassName self;
   private final boolean llama;
-  /** The runtime classes of the family: layout, initialisation, checkpoints. */
-  private final ClassName layout;
-  private final ClassName init;
-  private final ClassName checkpoints;
-  /** The shape those runtime classes take: SHAPE for GPT2, LLAMA_SHAPE for LLAMA. */
-  private final String familyShape;
+  /** The family, as the registry knows it. */
+  private final Families.Entry family;
+  /** The runtime's {@code ModelFamily} of the family: layout, initialisation, checkpoints. */
+  private final ClassName runtimeFamily;
+  /** The runtime record of the family's shape, the type of {@code SHAPE}. */
+  private final ClassName shapeType;
   /** The OpenCL side: wrapper kernels and the Java that binds them. */
   private final OpenClWriter openCl;
 
@@ -66,11 +68,9 @@ public final class ModelWriter {
     this.spec = plan.spec();
     this.self = ClassName.get(spec.packageName(), spec.generatedName());
     this.llama = spec.family() == dev.unroll.Family.LLAMA;
-    String prefix = llama ? "Llama" : "Gpt2";
-    this.layout = ClassName.get(RUNTIME + ".format", prefix + "Layout");
-    this.init = ClassName.get(RUNTIME, prefix + "Init");
-    this.checkpoints = ClassName.get(RUNTIME + ".format", prefix + "Checkpoints");
-    this.familyShape = llama ? "LLAMA_SHAPE" : "SHAPE";
+    this.family = Families.of(spec.family());
+    this.runtimeFamily = ClassName.bestGuess(family.runtimeFamily());
+    this.shapeType = ClassName.bestGuess(family.runtimeShape());
     this.openCl = new OpenClWriter(plan);
   }
 
@@ -128,15 +128,15 @@ public final class ModelWriter {
         + "allocated here, once; {@code forward}, {@code backward} and {@code AdamW.step} allocate nothing.\n\n");
     doc.add("<pre>{@code\n");
     doc.add("$L model = $L.create(Backend.SIMD, 1337);       // $L init, seeded\n", spec.interfaceName(),
-        spec.generatedName(), llama ? "Llama" : "GPT-2");
+        spec.generatedName(), family.displayName());
     doc.add("AdamW opt = AdamW.of(model).lr(1e-3f);\n");
     doc.add("int[] x = new int[$L.TOKENS], y = new int[$L.TOKENS];   // BATCH rows of CONTEXT tokens\n",
         spec.generatedName(), spec.generatedName());
     doc.add("float loss = model.forward(x, y); model.zeroGrad(); model.backward(); opt.step();\n");
     doc.add("model.save(Path.of(\"model.safetensors\"));                  // Hugging Face $L names\n",
-        llama ? "Llama" : "GPT-2");
+        family.displayName());
     doc.add("$L again = $L.load(Backend.SIMD, Path.of(\"model.safetensors\")); // or an $L .bin\n",
-        spec.interfaceName(), spec.generatedName(), llama ? "llama2.c" : "llm.c");
+        spec.interfaceName(), spec.generatedName(), family.reference());
     doc.add("model.reset(); float[] next = model.decode(token);          // KV-cache decoding\n");
     doc.add("}</pre>\n\n");
     doc.add("<p>$L parameters ($L trainable); $L training FLOPs per step ($L tokens).\n\n",
@@ -196,17 +196,16 @@ public final class ModelWriter {
             Modifier.FINAL)
         .addJavadoc("Training FLOPs per step: 6·N·B·T + 12·L·C·B·T², N the trainable parameters.\n")
         .initializer("$LL", plan.trainingFlopsPerStep()).build());
-    type.addField(FieldSpec.builder(MODEL_SHAPE, "SHAPE", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
-        .addJavadoc("The shape, for code that works with any model.\n")
-        .initializer("new $T(VOCAB, PADDED_VOCAB, CONTEXT, DIM, HEADS, LAYERS, BATCH, HIDDEN)", MODEL_SHAPE)
-        .build());
+    FieldSpec.Builder shape = FieldSpec.builder(shapeType, "SHAPE", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL);
     if (llama) {
-      type.addField(FieldSpec.builder(LLAMA_SHAPE, "LLAMA_SHAPE", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
-          .addJavadoc("The Llama shape, with key/value heads and the classifier's tying.\n")
+      shape.addJavadoc("The shape, with key/value heads and the classifier's tying.\n")
           .initializer("new $T(VOCAB, PADDED_VOCAB, CONTEXT, DIM, HEADS, KV_HEADS, LAYERS, BATCH, HIDDEN, $L)",
-              LLAMA_SHAPE, spec.tiedClassifier())
-          .build());
+              shapeType, spec.tiedClassifier());
+    } else {
+      shape.addJavadoc("The shape, for code that works with any model.\n")
+          .initializer("new $T(VOCAB, PADDED_VOCAB, CONTEXT, DIM, HEADS, LAYERS, BATCH, HIDDEN)", shapeType);
     }
+    type.addField(shape.build());
     for (Tensor t : plan.parameters()) {
       offset(type, t, "Parameter " + t.name());
     }
@@ -288,7 +287,7 @@ public final class ModelWriter {
         .addStatement("this.dacts = new float[device ? 0 : ACTIVATION_COUNT]")
         .addStatement("this.kv = new float[device ? 0 : KV_COUNT]")
         .addStatement("this.dec = new float[device ? 0 : DECODE_COUNT]")
-        .addStatement("this.parameters = new $T(params, grads, $T.tensors($L))", PARAMETERS, layout, familyShape)
+        .addStatement("this.parameters = new $T(params, grads, $T.FAMILY.tensors(SHAPE))", PARAMETERS, runtimeFamily)
         .addStatement("this.cl = device ? $T.open($T.device(), $S, OPENCL_SOURCE, this) : null",
             DEVICE_MODEL, OPEN_CL, spec.generatedName())
         .beginControlFlow("if (device)")
@@ -301,14 +300,14 @@ public final class ModelWriter {
         .addParameter(BACKEND, "backend")
         .addParameter(TypeName.LONG, "seed")
         .addStatement("$T model = new $T(backend)", self, self)
-        .addStatement("$T.init(model.parameters, $L, seed)", init, familyShape)
+        .addStatement("$T.FAMILY.init(model.parameters, SHAPE, seed)", runtimeFamily)
         .addStatement("model.parametersChanged()")
         .addStatement("return model")
         .build());
     type.addMethod(MethodSpec.methodBuilder("load").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
         .addJavadoc("A model with the weights of {@code path}: safetensors with Hugging Face $L names, or an\n"
             + "$L checkpoint (told apart by their first bytes). A file whose shapes differ from this\n",
-            llama ? "Llama" : "GPT-2", llama ? "llama2.c" : "llm.c GPT-2")
+            family.displayName(), family.checkpointFormat())
         .addJavadoc(""
             + "model's, or that is truncated or corrupt, is an exception naming the file and the problem; only the\n"
             + "context may differ: a checkpoint made for a longer one loads (its first {@code CONTEXT} positions),\n"
@@ -318,7 +317,7 @@ public final class ModelWriter {
         .addParameter(BACKEND, "backend")
         .addParameter(PATH, "path")
         .addStatement("$T model = new $T(backend)", self, self)
-        .addStatement("$T.load(model.parameters, $L, path)", checkpoints, familyShape)
+        .addStatement("$T.FAMILY.load(model.parameters, SHAPE, path)", runtimeFamily)
         .addStatement("model.parametersChanged()")
         .addStatement("return model")
         .build());
@@ -480,8 +479,8 @@ public final class ModelWriter {
           .endControlFlow()
           .addStatement("byte[] q = int8 == null ? new byte[PARAMETER_COUNT] : int8")
           .addStatement("float[] scales = int8 == null ? new float[$T.scaleCount(PARAMETER_COUNT)] : int8Scales",
-              ClassName.get(RUNTIME, "Int8"))
-          .addStatement("$T.quantize(params, q, scales, PARAMETER_COUNT)", ClassName.get(RUNTIME, "Int8"));
+              INT8)
+          .addStatement("$T.quantize(params, q, scales, PARAMETER_COUNT)", INT8);
       // the CPU kernels may read the weights in a layout of their own
       for (MethodSpec pack : int8Packing) {
         weights.addStatement("$N(q, scales)", pack);
@@ -502,7 +501,7 @@ public final class ModelWriter {
         .beginControlFlow("if (cl != null)")
         .addStatement("cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
         .endControlFlow()
-        .addStatement("$T.fromFloats(params, 0, copy, 0, PARAMETER_COUNT)", ClassName.get(RUNTIME, "Bf16"))
+        .addStatement("$T.fromFloats(params, 0, copy, 0, PARAMETER_COUNT)", BF16)
         .beginControlFlow("if (cl != null)")
         .addStatement("bindBf16Decode(copy)")
         .nextControlFlow("else");
@@ -538,7 +537,7 @@ public final class ModelWriter {
     type.addMethod(override("save", TypeName.VOID)
         .addParameter(PATH, "path")
         .addException(IO_EXCEPTION)
-        .addStatement("$T.saveSafetensors(parameters(), $L, path)", checkpoints, familyShape)
+        .addStatement("$T.FAMILY.save(parameters(), SHAPE, path)", runtimeFamily)
         .build());
   }
 

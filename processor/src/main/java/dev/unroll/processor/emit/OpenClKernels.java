@@ -7,7 +7,7 @@ import java.util.List;
  * {@code ops.cl}) it takes, in order, and the work sizes of each, from the op's int arguments.
  *
  * <p>Convention shared with {@code ops.cl}: {@code uk_<kernel><suffix>} takes the arguments of the
- * {@code dev.unroll.runtime.Kernels} method of the same name in the same order, each {@code (array, offset)} pair
+ * {@code dev.unroll.runtime.kernel.Kernels} method of the same name in the same order, each {@code (array, offset)} pair
  * collapsed into one {@code __global} pointer already offset, each int as an int, then, when
  * {@link Phase#localFloats()} is positive, a {@code __local float*} of that many floats.
  *

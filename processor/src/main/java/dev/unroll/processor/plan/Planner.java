@@ -18,10 +18,6 @@ public final class Planner {
   }
 
   public static Plan plan(ModelSpec spec) {
-    return switch (spec.family()) {
-      case GPT2 -> new Gpt2Planner(spec).build();
-      case LLAMA -> new LlamaPlanner(spec).build();
-      case ENCODER -> throw new IllegalArgumentException("no planner for family " + spec.family());
-    };
+    return Families.of(spec.family()).planner().apply(spec);
   }
 }

@@ -1,6 +1,7 @@
 package dev.unroll.processor.validate;
 
 import dev.unroll.Family;
+import dev.unroll.processor.plan.Families;
 import dev.unroll.processor.parse.ModelSpec;
 import dev.unroll.processor.plan.ArenaSizes;
 import java.util.ArrayList;
@@ -18,7 +19,7 @@ public final class SpecValidator {
 
   public static List<Problem> validate(ModelSpec spec) {
     List<Problem> problems = new ArrayList<>();
-    if (spec.family() == Family.ENCODER) {
+    if (Families.find(spec.family()).isEmpty()) {
       problems.add(new Problem("family", "family = " + spec.family() + " is not supported yet; GPT2 and LLAMA are:"
           + " use family = Family.GPT2 or Family.LLAMA"));
     }

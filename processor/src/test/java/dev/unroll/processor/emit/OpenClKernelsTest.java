@@ -12,7 +12,7 @@ import dev.unroll.processor.plan.Op;
 import dev.unroll.processor.plan.Plan;
 import dev.unroll.processor.plan.Planner;
 import dev.unroll.processor.plan.Stage;
-import dev.unroll.runtime.Bf16;
+import dev.unroll.runtime.number.Bf16;
 import dev.unroll.runtime.opencl.ClDevice;
 import dev.unroll.runtime.opencl.DeviceModel;
 import java.io.IOException;

@@ -3,8 +3,8 @@ package dev.unroll.processor.models;
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
 import dev.unroll.runtime.ModelShape;
-import dev.unroll.runtime.reference.Gpt2Reference;
-import dev.unroll.runtime.reference.LlamaReference;
+import dev.unroll.runtime.gpt2.Gpt2Reference;
+import dev.unroll.runtime.llama.LlamaReference;
 import java.util.SplittableRandom;
 import java.util.function.BiFunction;
 import java.util.function.LongFunction;
@@ -15,11 +15,11 @@ public enum ModelFixtures {
   EVEN(UnrolledEven.SHAPE, UnrolledEven::create, seed -> Gpt2Reference.create(UnrolledEven.SHAPE, seed)),
   MICRO(UnrolledMicro.SHAPE, UnrolledMicro::create, seed -> Gpt2Reference.create(UnrolledMicro.SHAPE, seed)),
   LLAMA_AWKWARD(UnrolledLlamaAwkward.SHAPE, UnrolledLlamaAwkward::create,
-      seed -> LlamaReference.create(UnrolledLlamaAwkward.LLAMA_SHAPE, seed)),
+      seed -> LlamaReference.create(UnrolledLlamaAwkward.SHAPE, seed)),
   LLAMA_MICRO(UnrolledLlamaMicro.SHAPE, UnrolledLlamaMicro::create,
-      seed -> LlamaReference.create(UnrolledLlamaMicro.LLAMA_SHAPE, seed)),
+      seed -> LlamaReference.create(UnrolledLlamaMicro.SHAPE, seed)),
   LLAMA_EVEN(UnrolledLlamaEven.SHAPE, UnrolledLlamaEven::create,
-      seed -> LlamaReference.create(UnrolledLlamaEven.LLAMA_SHAPE, seed));
+      seed -> LlamaReference.create(UnrolledLlamaEven.SHAPE, seed));
 
   private final ModelShape shape;
   private final BiFunction<Backend, Long, CausalLm> factory;

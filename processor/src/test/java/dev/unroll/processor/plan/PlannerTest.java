@@ -3,10 +3,11 @@ package dev.unroll.processor.plan;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unroll.runtime.gpt2.Gpt2Shape;
 import dev.unroll.processor.parse.ModelSpec;
 import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.ParamTensor;
-import dev.unroll.runtime.format.Gpt2Layout;
+import dev.unroll.runtime.gpt2.Gpt2Layout;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -30,7 +31,7 @@ class PlannerTest {
    */
   @Test
   void int8DecodeFollowsTheRuntimesGroupSize() {
-    assertEquals(dev.unroll.runtime.Int8.GROUP, PlanBuilder.INT8_GROUP);
+    assertEquals(dev.unroll.runtime.number.Int8.GROUP, PlanBuilder.INT8_GROUP);
     assertTrue(!Planner.plan(GPT2_124M).decodeInt8().isEmpty());
     assertEquals(List.of(), Planner.plan(AWKWARD).decodeInt8());
   }
@@ -88,7 +89,7 @@ class PlannerTest {
   void parameterLayoutIsTheRuntimes() {
     for (ModelSpec spec : List.of(GPT2_124M, AWKWARD, ModelSpec.gpt2("H", 11, 5, 8, 2, 2, 2))) {
       Plan plan = Planner.plan(spec);
-      List<ParamTensor> runtime = Gpt2Layout.tensors(new ModelShape(spec.vocab(), plan.paddedVocab(),
+      List<ParamTensor> runtime = Gpt2Layout.tensors(new Gpt2Shape(spec.vocab(), plan.paddedVocab(),
           spec.context(), spec.dim(), spec.heads(), spec.layers(), spec.batch(), spec.hidden()));
       assertEquals(runtime.size(), plan.parameters().size());
       for (int i = 0; i < runtime.size(); i++) {
@@ -106,9 +107,9 @@ class PlannerTest {
     for (ModelSpec spec : List.of(ModelSpec.llama("S", 32000, 256, 288, 6, 6, 6, 1, true),
         ModelSpec.llama("A", 97, 13, 48, 6, 2, 2, 3, false))) {
       Plan plan = Planner.plan(spec);
-      var shape = new dev.unroll.runtime.LlamaShape(spec.vocab(), plan.paddedVocab(), spec.context(), spec.dim(),
+      var shape = new dev.unroll.runtime.llama.LlamaShape(spec.vocab(), plan.paddedVocab(), spec.context(), spec.dim(),
           spec.heads(), spec.kvHeads(), spec.layers(), spec.batch(), spec.hidden(), spec.tiedClassifier());
-      List<ParamTensor> runtime = dev.unroll.runtime.format.LlamaLayout.tensors(shape);
+      List<ParamTensor> runtime = dev.unroll.runtime.llama.LlamaLayout.tensors(shape);
       assertEquals(runtime.size(), plan.parameters().size());
       for (int i = 0; i < runtime.size(); i++) {
         assertEquals(runtime.get(i).name(), plan.parameters().get(i).name());

@@ -16,21 +16,21 @@ import java.util.concurrent.ThreadLocalRandom;
  * the disk and then renamed over the target. Readers see the old file or the whole new one, never a part; a
  * failure deletes the temporary file and leaves the target as it was.
  */
-final class AtomicFile {
+public final class AtomicFile {
 
   /** Bytes buffered before each write to the channel. */
-  static final int CHUNK_BYTES = 1 << 20;
+  public static final int CHUNK_BYTES = 1 << 20;
 
   private AtomicFile() {}
 
   /** What writes the file's content. */
   @FunctionalInterface
-  interface Body {
+  public interface Body {
     void writeTo(FileChannel channel) throws IOException;
   }
 
   /** Writes {@code path} atomically with what {@code body} writes. */
-  static void write(Path path, Body body) throws IOException {
+  public static void write(Path path, Body body) throws IOException {
     Path target = path.toAbsolutePath();
     Path dir = target.getParent();
     Path name = target.getFileName();
@@ -76,23 +76,23 @@ final class AtomicFile {
   }
 
   /** Writes all of {@code buf} (position to limit). */
-  static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+  public static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
     while (buf.hasRemaining()) {
       ch.write(buf);
     }
   }
 
   /** Buffers little-endian float32 values and writes them to a channel in chunks. */
-  static final class FloatSink {
+  public static final class FloatSink {
     private final FileChannel channel;
     private final ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
 
-    FloatSink(FileChannel channel) {
+    public FloatSink(FileChannel channel) {
       this.channel = channel;
     }
 
     /** Appends {@code n} floats of {@code src} from {@code off}. */
-    void put(float[] src, int off, int n) throws IOException {
+    public void put(float[] src, int off, int n) throws IOException {
       while (n > 0) {
         if (buf.remaining() < Float.BYTES) {
           flush();
@@ -106,7 +106,7 @@ final class AtomicFile {
     }
 
     /** Appends {@code n} zeros. */
-    void zeros(long n) throws IOException {
+    public void zeros(long n) throws IOException {
       while (n > 0) {
         if (buf.remaining() < Float.BYTES) {
           flush();
@@ -120,7 +120,7 @@ final class AtomicFile {
     }
 
     /** Writes what is buffered. */
-    void flush() throws IOException {
+    public void flush() throws IOException {
       buf.flip();
       writeFully(channel, buf);
       buf.clear();

@@ -18,7 +18,7 @@ import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
 /** What the checkpoint formats of every model family share: layout checks, reads, name matching, messages. */
-final class CheckpointIo {
+public final class CheckpointIo {
 
   /**
    * The logger that loads tell what the user should know but is no error: that a checkpoint made for a longer
@@ -26,10 +26,10 @@ final class CheckpointIo {
    * at INFO the JDK's default configuration prints it on standard error, and {@code dev.unroll.runtime.format.level
    * = WARNING} in a logging configuration (or a logging library bound to {@code System.Logger}) quiets it.
    */
-  static final System.Logger LOG = System.getLogger("dev.unroll.runtime.format");
+  public static final System.Logger LOG = System.getLogger("dev.unroll.runtime.format");
 
   /** Where loads send their notices unless a caller (a test) takes them: {@link #LOG} at INFO. */
-  static final Consumer<String> LOG_NOTICE = CheckpointIo::logNotice;
+  public static final Consumer<String> LOG_NOTICE = CheckpointIo::logNotice;
 
   private CheckpointIo() {}
 
@@ -39,10 +39,10 @@ final class CheckpointIo {
    * @param values the whole arena
    * @param notice the line to tell the user once the values are in place, or {@code null}
    */
-  record Loaded(float[] values, String notice) {
+  public record Loaded(float[] values, String notice) {
 
     /** Copies the values into {@code p}, then hands the notice, if any, to {@code notices}: once per load. */
-    void install(Parameters p, Consumer<String> notices) {
+    public void install(Parameters p, Consumer<String> notices) {
       System.arraycopy(values, 0, p.values(), 0, values.length);
       if (notice != null) {
         notices.accept(notice);
@@ -62,7 +62,7 @@ final class CheckpointIo {
    * @param fileHas what the file records, e.g. "position table has 1024 rows"
    * @param unit what the model uses the first {@code context} of, with a leading space, or ""
    */
-  static String shorterContext(Path path, String fileHas, int context, String unit) {
+  public static String shorterContext(Path path, String fileHas, int context, String unit) {
     return path + ": " + fileHas + "; using the first " + context + unit + " (context = " + context + ")";
   }
 
@@ -74,7 +74,7 @@ final class CheckpointIo {
    * @throws IllegalArgumentException naming the file, and the count or the first tensor that differs (or why
    *     there is no layout)
    */
-  static List<ParamTensor> checkLayout(Parameters p, Supplier<List<ParamTensor>> layouts, String model,
+  public static List<ParamTensor> checkLayout(Parameters p, Supplier<List<ParamTensor>> layouts, String model,
       String layoutName, Path path) {
     List<ParamTensor> layout;
     try {
@@ -114,7 +114,7 @@ final class CheckpointIo {
    * @return the file's tensor for each expected name
    * @throws CheckpointException naming every missing and unknown tensor, or the first bad shape or dtype
    */
-  static Map<String, Safetensors.Tensor> match(Path path, Safetensors st, Map<String, int[]> expected,
+  public static Map<String, Safetensors.Tensor> match(Path path, Safetensors st, Map<String, int[]> expected,
       UnaryOperator<String> canonical, Predicate<String> ignored, String family, String hint)
       throws CheckpointException {
     Map<String, Safetensors.Tensor> found = new HashMap<>();
@@ -161,14 +161,14 @@ final class CheckpointIo {
   }
 
   /** When a safetensors file says it was saved from another shape, a clause that says both; else "". */
-  static String shapeHint(Safetensors st, String describe) {
+  public static String shapeHint(Safetensors st, String describe) {
     String saved = st.metadata().get("unroll.shape");
     return saved == null || saved.equals(describe) ? ""
         : " (the file was saved from a model with " + saved + "; this model has " + describe + ")";
   }
 
   /** Reads n little-endian float32 from byte {@code pos} into dst[off..off+n). */
-  static void readFloats(Path path, FileChannel channel, long pos, float[] dst, int off, int n) throws IOException {
+  public static void readFloats(Path path, FileChannel channel, long pos, float[] dst, int off, int n) throws IOException {
     ByteBuffer buf = ByteBuffer.allocate(AtomicFile.CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     while (n > 0) {
       int k = Math.min(n, buf.capacity() / Float.BYTES);
@@ -183,7 +183,7 @@ final class CheckpointIo {
   }
 
   /** Fills {@code buf} from byte {@code pos}; a short file is a {@link CheckpointException} saying so. */
-  static void readFully(Path path, FileChannel channel, ByteBuffer buf, long pos) throws IOException {
+  public static void readFully(Path path, FileChannel channel, ByteBuffer buf, long pos) throws IOException {
     while (buf.hasRemaining()) {
       int r = channel.read(buf, pos);
       if (r < 0) {
@@ -195,19 +195,19 @@ final class CheckpointIo {
   }
 
   /** "1 tensor", "3 tensors". */
-  static String count(int n, String noun) {
+  public static String count(int n, String noun) {
     return n + " " + noun + (n == 1 ? "" : "s");
   }
 
   /** Up to 10 names, then how many more. */
-  static String list(List<String> names) {
+  public static String list(List<String> names) {
     int shown = Math.min(names.size(), 10);
     String out = String.join(", ", names.subList(0, shown));
     return names.size() > shown ? out + " and " + (names.size() - shown) + " more" : out;
   }
 
   /** Bytes as two-digit hex, space-separated. */
-  static String hex(byte[] bytes) {
+  public static String hex(byte[] bytes) {
     StringBuilder b = new StringBuilder();
     for (byte x : bytes) {
       b.append(b.isEmpty() ? "" : " ").append(String.format("%02x", x & 0xff));

@@ -1,6 +1,6 @@
 package dev.unroll.runtime.scalar;
 
-import dev.unroll.runtime.Kernels;
+import dev.unroll.runtime.kernel.Kernels;
 import java.util.Arrays;
 
 /**

@@ -1,11 +1,11 @@
 package dev.unroll.runtime.simd;
 
-import dev.unroll.runtime.Bf16;
-import dev.unroll.runtime.Int8;
-import dev.unroll.runtime.Kernels;
-import dev.unroll.runtime.WorkerPool;
-import dev.unroll.runtime.WorkerPool.Args;
-import dev.unroll.runtime.WorkerPool.RangeTask;
+import dev.unroll.runtime.kernel.Kernels;
+import dev.unroll.runtime.number.Bf16;
+import dev.unroll.runtime.number.Int8;
+import dev.unroll.runtime.thread.WorkerPool.Args;
+import dev.unroll.runtime.thread.WorkerPool.RangeTask;
+import dev.unroll.runtime.thread.WorkerPool;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import jdk.incubator.vector.ByteVector;

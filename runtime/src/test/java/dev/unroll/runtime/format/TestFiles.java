@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unroll.runtime.gpt2.Gpt2Shape;
 import dev.unroll.runtime.CausalLm;
 import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.Parameters;
+import dev.unroll.runtime.gpt2.Gpt2Layout;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -24,20 +26,20 @@ import org.junit.jupiter.api.function.Executable;
  * Helpers shared by the format tests: random parameters, hand-made safetensors files, failure assertions, logits
  * compared across contexts.
  */
-final class TestFiles {
+public final class TestFiles {
 
   private TestFiles() {}
 
   /** The awkward shape the tests use: V=97 padded to 112, T=13, C=48, NH=3, L=2, hidden=192. */
-  static final ModelShape SHAPE = new ModelShape(97, 112, 13, 48, 3, 2, 4, 192);
+  public static final Gpt2Shape SHAPE = new Gpt2Shape(97, 112, 13, 48, 3, 2, 4, 192);
 
   /** Parameters laid out for {@code s}, every value (padding rows included) random. */
-  static Parameters randomParameters(ModelShape s, long seed) {
+  public static Parameters randomParameters(Gpt2Shape s, long seed) {
     return randomParameters(Gpt2Layout.tensors(s), seed);
   }
 
   /** Parameters with this layout, every value random in [-1, 1). */
-  static Parameters randomParameters(List<dev.unroll.runtime.ParamTensor> layout, long seed) {
+  public static Parameters randomParameters(List<dev.unroll.runtime.ParamTensor> layout, long seed) {
     int n = layout.getLast().offset() + layout.getLast().size();
     float[] values = new float[n];
     SplittableRandom r = new SplittableRandom(seed);
@@ -48,17 +50,17 @@ final class TestFiles {
   }
 
   /** The values {@code p} holds, with the padding rows of wte set to zero (what a load yields). */
-  static float[] withZeroPadding(Parameters p, ModelShape s) {
+  public static float[] withZeroPadding(Parameters p, Gpt2Shape s) {
     float[] v = p.values().clone();
     java.util.Arrays.fill(v, s.vocab() * s.dim(), s.paddedVocab() * s.dim(), 0f);
     return v;
   }
 
   /** One tensor of a hand-made safetensors file. */
-  record Raw(String name, String dtype, long[] shape, byte[] bytes) {}
+  public record Raw(String name, String dtype, long[] shape, byte[] bytes) {}
 
   /** Writes a safetensors file by hand, tensors contiguous in the order given. */
-  static void writeRaw(Path path, Map<String, String> metadata, List<Raw> tensors) throws IOException {
+  public static void writeRaw(Path path, Map<String, String> metadata, List<Raw> tensors) throws IOException {
     StringBuilder json = new StringBuilder("{");
     if (!metadata.isEmpty()) {
       json.append("\"__metadata__\":{");
@@ -83,14 +85,14 @@ final class TestFiles {
   }
 
   /** Writes the 8-byte length, {@code json} (UTF-8, unpadded) and {@code data}. */
-  static void writeRaw(Path path, String json, byte[] data) throws IOException {
+  public static void writeRaw(Path path, String json, byte[] data) throws IOException {
     byte[] header = json.getBytes(StandardCharsets.UTF_8);
     ByteBuffer b = ByteBuffer.allocate(8 + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
     b.putLong(header.length).put(header).put(data);
     Files.write(path, b.array());
   }
 
-  static byte[] f32(float[] v) {
+  public static byte[] f32(float[] v) {
     ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
     for (float x : v) {
       b.putFloat(x);
@@ -98,7 +100,7 @@ final class TestFiles {
     return b.array();
   }
 
-  static byte[] f16(float[] v) {
+  public static byte[] f16(float[] v) {
     ByteBuffer b = ByteBuffer.allocate(v.length * 2).order(ByteOrder.LITTLE_ENDIAN);
     for (float x : v) {
       b.putShort(Float.floatToFloat16(x));
@@ -107,7 +109,7 @@ final class TestFiles {
   }
 
   /** bfloat16 by truncation (what the reader must undo exactly). */
-  static byte[] bf16(float[] v) {
+  public static byte[] bf16(float[] v) {
     ByteBuffer b = ByteBuffer.allocate(v.length * 2).order(ByteOrder.LITTLE_ENDIAN);
     for (float x : v) {
       b.putShort((short) (Float.floatToRawIntBits(x) >>> 16));
@@ -116,7 +118,7 @@ final class TestFiles {
   }
 
   /** {@code x} as bfloat16 by truncation, back in float. */
-  static float bf16Round(float x) {
+  public static float bf16Round(float x) {
     return Float.intBitsToFloat(Float.floatToRawIntBits(x) & 0xffff0000);
   }
 
@@ -124,7 +126,7 @@ final class TestFiles {
    * Runs {@code action}, expects {@code type}, and checks that the message starts with the path and contains
    * every fragment; returns the message.
    */
-  static String assertFails(Class<? extends Throwable> type, Path path, Executable action, String... fragments) {
+  public static String assertFails(Class<? extends Throwable> type, Path path, Executable action, String... fragments) {
     Throwable t = assertThrows(type, action);
     String m = t.getMessage();
     assertTrue(m.startsWith(path.toString() + ": "), () -> "message does not start with the path: " + m);
@@ -139,7 +141,7 @@ final class TestFiles {
    * of {@code longModel}'s, and checks that every logit of {@code model} equals the long model's at the same
    * position, bit for bit.
    */
-  static void assertSamePrefixLogits(CausalLm longModel, CausalLm model, long seed, String what) {
+  public static void assertSamePrefixLogits(CausalLm longModel, CausalLm model, long seed, String what) {
     ModelShape longShape = longModel.shape();
     ModelShape s = model.shape();
     SplittableRandom r = new SplittableRandom(seed);
@@ -162,7 +164,7 @@ final class TestFiles {
   }
 
   /** Names of the files in {@code dir}. */
-  static List<String> listing(Path dir) throws IOException {
+  public static List<String> listing(Path dir) throws IOException {
     try (Stream<Path> s = Files.list(dir)) {
       return s.map(p -> p.getFileName().toString()).sorted().toList();
     }

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.unroll.runtime.Bf16;
-import dev.unroll.runtime.Kernels;
-import dev.unroll.runtime.WorkerPool;
+import dev.unroll.runtime.kernel.Kernels;
+import dev.unroll.runtime.number.Bf16;
 import dev.unroll.runtime.scalar.ScalarKernels;
+import dev.unroll.runtime.thread.WorkerPool;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;

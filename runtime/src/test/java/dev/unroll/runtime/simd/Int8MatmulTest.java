@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.unroll.runtime.Int8;
-import dev.unroll.runtime.Kernels;
-import dev.unroll.runtime.WorkerPool;
+import dev.unroll.runtime.kernel.Kernels;
+import dev.unroll.runtime.number.Int8;
 import dev.unroll.runtime.scalar.ScalarKernels;
+import dev.unroll.runtime.thread.WorkerPool;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterEach;

@@ -7,7 +7,7 @@ import static dev.unroll.runtime.scalar.KernelTesting.tokens;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.unroll.runtime.Backend;
-import dev.unroll.runtime.Kernels;
+import dev.unroll.runtime.kernel.Kernels;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;

@@ -10,10 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.management.ThreadMXBean;
 import dev.unroll.runtime.AdamW;
-import dev.unroll.runtime.Bf16;
-import dev.unroll.runtime.Int8;
 import dev.unroll.runtime.Parameters;
-import dev.unroll.runtime.WorkerPool;
+import dev.unroll.runtime.number.Bf16;
+import dev.unroll.runtime.number.Int8;
+import dev.unroll.runtime.thread.WorkerPool;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;

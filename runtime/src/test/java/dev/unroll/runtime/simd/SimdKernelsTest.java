@@ -7,9 +7,9 @@ import static dev.unroll.runtime.scalar.KernelTesting.tokens;
 import static dev.unroll.runtime.scalar.KernelTesting.zeros;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.unroll.runtime.Kernels;
-import dev.unroll.runtime.WorkerPool;
+import dev.unroll.runtime.kernel.Kernels;
 import dev.unroll.runtime.scalar.ScalarKernels;
+import dev.unroll.runtime.thread.WorkerPool;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;

@@ -7,7 +7,7 @@ import static dev.unroll.runtime.scalar.KernelTesting.zeros;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.unroll.runtime.Kernels;
+import dev.unroll.runtime.kernel.Kernels;
 import dev.unroll.runtime.scalar.ScalarKernels;
 import java.util.Arrays;
 import java.util.SplittableRandom;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.DecodeWeights;
-import dev.unroll.runtime.format.LlamaCheckpoints;
+import dev.unroll.runtime.llama.LlamaCheckpoints;
 import dev.unroll.runtime.tokenizer.Llama2Tokenizer;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
@@ -33,7 +33,7 @@ class GenerateTest {
   void greedyStoryFromACheckpointTheTestWrote() throws IOException {
     Stories15M model = UnrolledStories15M.create(Backend.SIMD, 2024);
     Path checkpoint = dir.resolve("stories15M.bin");
-    LlamaCheckpoints.saveLlama2c(model.parameters(), UnrolledStories15M.LLAMA_SHAPE, checkpoint);
+    LlamaCheckpoints.saveLlama2c(model.parameters(), UnrolledStories15M.SHAPE, checkpoint);
     Path tokenizer = writeTokenizer(dir.resolve("tokenizer.bin"), 32000);
 
     String first = generate(checkpoint, tokenizer);
@@ -67,7 +67,7 @@ class GenerateTest {
       values[i] *= 6f;
     }
     Path checkpoint = dir.resolve("chat.bin");
-    LlamaCheckpoints.saveLlama2c(model.parameters(), UnrolledStories15M.LLAMA_SHAPE, checkpoint);
+    LlamaCheckpoints.saveLlama2c(model.parameters(), UnrolledStories15M.SHAPE, checkpoint);
     Path tokenizer = writeTokenizer(dir.resolve("tokenizer.bin"), 32000);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -1,14 +1,16 @@
-package dev.unroll.runtime.format;
+package dev.unroll.runtime.llama;
 
 import static dev.unroll.runtime.format.TestFiles.assertFails;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.unroll.runtime.LlamaShape;
 import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.Parameters;
-import dev.unroll.runtime.reference.LlamaReference;
+import dev.unroll.runtime.format.CheckpointException;
+import dev.unroll.runtime.format.Safetensors;
+import dev.unroll.runtime.format.TestFiles;
+import dev.unroll.runtime.gpt2.Gpt2Checkpoints;
 import dev.unroll.runtime.scalar.ScalarKernels;
 import java.io.IOException;
 import java.nio.ByteBuffer;

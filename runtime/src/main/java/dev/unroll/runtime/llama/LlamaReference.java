@@ -1,13 +1,9 @@
-package dev.unroll.runtime.reference;
+package dev.unroll.runtime.llama;
 
 import dev.unroll.runtime.Backend;
-import dev.unroll.runtime.Kernels;
-import dev.unroll.runtime.LlamaInit;
-import dev.unroll.runtime.LlamaShape;
-import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.Parameters;
-import dev.unroll.runtime.format.LlamaCheckpoints;
-import dev.unroll.runtime.format.LlamaLayout;
+import dev.unroll.runtime.family.ReferenceModel;
+import dev.unroll.runtime.kernel.Kernels;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -22,9 +18,8 @@ public final class LlamaReference extends ReferenceModel {
   private final Acts d;
 
   public LlamaReference(LlamaShape shape, Kernels kernels) {
-    super(new ModelShape(shape.vocab(), shape.paddedVocab(), shape.context(), shape.dim(), shape.heads(),
-        shape.layers(), shape.batch(), shape.hidden()), kernels, new Parameters(new float[LlamaLayout.count(shape)],
-        new float[LlamaLayout.count(shape)], LlamaLayout.tensors(shape)));
+    super(shape, kernels, new Parameters(new float[LlamaLayout.count(shape)], new float[LlamaLayout.count(shape)],
+        LlamaLayout.tensors(shape)));
     this.s = shape;
     this.a = new Acts(shape);
     this.d = new Acts(shape);
@@ -114,7 +109,7 @@ public final class LlamaReference extends ReferenceModel {
   }
 
   @Override
-  float[] logitsArena() {
+  protected float[] logitsArena() {
     return a.logits;
   }
 

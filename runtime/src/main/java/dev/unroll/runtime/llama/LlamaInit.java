@@ -1,5 +1,7 @@
-package dev.unroll.runtime;
+package dev.unroll.runtime.llama;
 
+import dev.unroll.runtime.ParamTensor;
+import dev.unroll.runtime.Parameters;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 

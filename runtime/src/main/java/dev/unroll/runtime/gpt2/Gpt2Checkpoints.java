@@ -1,8 +1,11 @@
-package dev.unroll.runtime.format;
+package dev.unroll.runtime.gpt2;
 
-import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.Parameters;
+import dev.unroll.runtime.format.AtomicFile;
+import dev.unroll.runtime.format.CheckpointException;
+import dev.unroll.runtime.format.CheckpointIo;
+import dev.unroll.runtime.format.Safetensors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -77,11 +80,11 @@ public final class Gpt2Checkpoints {
   /**
    * Writes the parameters as float32 safetensors with Hugging Face GPT-2 names ({@code wte.weight} unpadded,
    * Conv1D weights transposed to {@code [in, out]}) and metadata {@code format=pt}, {@code unroll.shape=}
-   * {@link ModelShape#describe()}; atomically.
+   * {@link Gpt2Shape#describe()}; atomically.
    *
    * @throws IllegalArgumentException when {@code p} is not laid out as {@link Gpt2Layout#tensors} says for {@code s}
    */
-  public static void saveSafetensors(Parameters p, ModelShape s, Path path) throws IOException {
+  public static void saveSafetensors(Parameters p, Gpt2Shape s, Path path) throws IOException {
     List<ParamTensor> layout = checkLayout(p, s, path);
     float[] values = p.values();
     List<Safetensors.Entry> entries = new ArrayList<>(layout.size());
@@ -108,7 +111,7 @@ public final class Gpt2Checkpoints {
    * @throws IllegalArgumentException when the model's hidden width is not 4·dim (llm.c cannot express it), or
    *     {@code p} is not laid out as {@link Gpt2Layout#tensors} says for {@code s}
    */
-  public static void saveLlmc(Parameters p, ModelShape s, Path path) throws IOException {
+  public static void saveLlmc(Parameters p, Gpt2Shape s, Path path) throws IOException {
     checkLayout(p, s, path);
     if ((long) s.hidden() != 4L * s.dim()) {
       throw new IllegalArgumentException(path + ": llm.c checkpoints require hidden = 4*dim = " + 4L * s.dim()
@@ -146,12 +149,12 @@ public final class Gpt2Checkpoints {
    * @throws IllegalArgumentException when {@code p} is not laid out as {@link Gpt2Layout#tensors} says for {@code s}
    * @throws IOException when the file cannot be read
    */
-  public static void load(Parameters p, ModelShape s, Path path) throws IOException {
+  public static void load(Parameters p, Gpt2Shape s, Path path) throws IOException {
     load(p, s, path, CheckpointIo.LOG_NOTICE);
   }
 
-  /** {@link #load(Parameters, ModelShape, Path)}, telling {@code notices} what it would log. */
-  static void load(Parameters p, ModelShape s, Path path, Consumer<String> notices) throws IOException {
+  /** {@link #load(Parameters, Gpt2Shape, Path)}, telling {@code notices} what it would log. */
+  static void load(Parameters p, Gpt2Shape s, Path path, Consumer<String> notices) throws IOException {
     checkLayout(p, s, path);
     CheckpointIo.Loaded loaded;
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
@@ -178,7 +181,7 @@ public final class Gpt2Checkpoints {
     loaded.install(p, notices);
   }
 
-  private static CheckpointIo.Loaded readSafetensors(Path path, ModelShape s) throws IOException {
+  private static CheckpointIo.Loaded readSafetensors(Path path, Gpt2Shape s) throws IOException {
     List<ParamTensor> layout = Gpt2Layout.tensors(s);
     try (Safetensors st = Safetensors.open(path)) {
       String hint = CheckpointIo.shapeHint(st, s.describe());
@@ -226,7 +229,7 @@ public final class Gpt2Checkpoints {
    * The rows of the file's position table when it is a {@code [rows, dim]} matrix: the context the checkpoint was
    * made for. Otherwise the model's context, so that matching reports the shape as it reports any other.
    */
-  private static int positions(Safetensors st, ModelShape s) {
+  private static int positions(Safetensors st, Gpt2Shape s) {
     for (Safetensors.Tensor t : st.tensors().values()) {
       long[] shape = t.shape();
       if (canonical(t.name()).equals(WPE) && shape.length == 2 && shape[1] == s.dim() && shape[0] > 0
@@ -238,17 +241,17 @@ public final class Gpt2Checkpoints {
   }
 
   /** Why a position table of {@code rows} rows cannot serve the model. */
-  private static String shorterTable(int rows, ModelShape s) {
+  private static String shorterTable(int rows, Gpt2Shape s) {
     return "the checkpoint's position table has " + rows + " rows, fewer than the model's context = " + s.context()
         + " (positions past " + rows + " would have no embedding; a longer table is fine, its first rows are used)";
   }
 
-  private static String positionNotice(Path path, int rows, ModelShape s) {
+  private static String positionNotice(Path path, int rows, Gpt2Shape s) {
     return CheckpointIo.shorterContext(path, "position table has " + rows + " rows", s.context(), "");
   }
 
   /** The shape Hugging Face stores a tensor in. */
-  private static int[] hfShape(ParamTensor t, ModelShape s) {
+  private static int[] hfShape(ParamTensor t, Gpt2Shape s) {
     int[] shape = t.shape();
     if (t.name().equals("wte.weight")) {
       return new int[] {s.vocab(), s.dim()};
@@ -259,7 +262,7 @@ public final class Gpt2Checkpoints {
     return shape;
   }
 
-  private static CheckpointIo.Loaded readLlmc(Path path, FileChannel channel, long size, ModelShape s)
+  private static CheckpointIo.Loaded readLlmc(Path path, FileChannel channel, long size, Gpt2Shape s)
       throws IOException {
     if (size < LLMC_HEADER_BYTES) {
       throw new CheckpointException(path, "file is truncated: an llm.c header is " + LLMC_HEADER_BYTES
@@ -327,7 +330,7 @@ public final class Gpt2Checkpoints {
   // Helpers
 
   /** The layout for {@code s}, after checking that {@code p} has exactly it. */
-  private static List<ParamTensor> checkLayout(Parameters p, ModelShape s, Path path) {
+  private static List<ParamTensor> checkLayout(Parameters p, Gpt2Shape s, Path path) {
     return CheckpointIo.checkLayout(p, () -> Gpt2Layout.tensors(s), "a GPT-2 model with " + s.describe(), "Gpt2Layout",
         path);
   }

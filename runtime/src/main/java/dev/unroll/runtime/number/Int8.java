@@ -1,4 +1,6 @@
-package dev.unroll.runtime;
+package dev.unroll.runtime.number;
+
+import dev.unroll.runtime.check.Checks;
 
 /**
  * Weight-only int8 quantization in groups: each run of {@link #GROUP} consecutive floats of a flat array shares one

@@ -1,9 +1,11 @@
-package dev.unroll.runtime;
+package dev.unroll.runtime.llama;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.unroll.runtime.format.LlamaLayout;
+import dev.unroll.runtime.ParamTensor;
+import dev.unroll.runtime.Parameters;
+import dev.unroll.runtime.kernel.Kernels;
 import dev.unroll.runtime.scalar.ScalarKernels;
 import dev.unroll.runtime.simd.SimdKernels;
 import java.util.Arrays;

@@ -1,5 +1,7 @@
-package dev.unroll.runtime;
+package dev.unroll.runtime.thread;
 
+import dev.unroll.runtime.AdamW;
+import dev.unroll.runtime.kernel.Kernels;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.LockSupport;

@@ -1,4 +1,4 @@
-package dev.unroll.runtime;
+package dev.unroll.runtime.thread;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

@@ -1,12 +1,9 @@
-package dev.unroll.runtime.reference;
+package dev.unroll.runtime.gpt2;
 
 import dev.unroll.runtime.Backend;
-import dev.unroll.runtime.Gpt2Init;
-import dev.unroll.runtime.Kernels;
-import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.Parameters;
-import dev.unroll.runtime.format.Gpt2Checkpoints;
-import dev.unroll.runtime.format.Gpt2Layout;
+import dev.unroll.runtime.family.ReferenceModel;
+import dev.unroll.runtime.kernel.Kernels;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -17,12 +14,12 @@ import java.nio.file.Path;
  * parameter layout.
  */
 public final class Gpt2Reference extends ReferenceModel {
-  private final ModelShape s;
+  private final Gpt2Shape s;
   private final Activations a;
   private final Activations d;
 
   /** A reference model computing with {@code kernels} (the scalar ones, unless a test says otherwise). */
-  public Gpt2Reference(ModelShape shape, Kernels kernels) {
+  public Gpt2Reference(Gpt2Shape shape, Kernels kernels) {
     super(shape, kernels, new Parameters(new float[Gpt2Layout.count(shape)], new float[Gpt2Layout.count(shape)],
         Gpt2Layout.tensors(shape)));
     this.s = shape;
@@ -31,14 +28,14 @@ public final class Gpt2Reference extends ReferenceModel {
   }
 
   /** A scalar reference model with GPT-2's initialisation from {@code seed}. */
-  public static Gpt2Reference create(ModelShape shape, long seed) {
+  public static Gpt2Reference create(Gpt2Shape shape, long seed) {
     Gpt2Reference m = new Gpt2Reference(shape, Backend.SCALAR.kernels());
     Gpt2Init.init(m.parameters, shape, seed);
     return m;
   }
 
   /** A scalar reference model with the weights of a checkpoint. */
-  public static Gpt2Reference load(ModelShape shape, Path path) throws IOException {
+  public static Gpt2Reference load(Gpt2Shape shape, Path path) throws IOException {
     Gpt2Reference m = new Gpt2Reference(shape, Backend.SCALAR.kernels());
     Gpt2Checkpoints.load(m.parameters, shape, path);
     return m;
@@ -70,7 +67,7 @@ public final class Gpt2Reference extends ReferenceModel {
     final float[] probs;
     final float[] losses;
 
-    Activations(ModelShape s) {
+    Activations(Gpt2Shape s) {
       int l = s.layers();
       int bt = s.batch() * s.context();
       int btc = bt * s.dim();
@@ -108,7 +105,7 @@ public final class Gpt2Reference extends ReferenceModel {
   }
 
   @Override
-  float[] logitsArena() {
+  protected float[] logitsArena() {
     return a.logits;
   }
 

@@ -1,7 +1,7 @@
-package dev.unroll.runtime.format;
+package dev.unroll.runtime.llama;
 
-import dev.unroll.runtime.LlamaShape;
 import dev.unroll.runtime.ParamTensor;
+import dev.unroll.runtime.family.ArenaBuilder;
 import java.util.List;
 
 /**

@@ -1,4 +1,7 @@
-package dev.unroll.runtime;
+package dev.unroll.runtime.kernel;
+
+import dev.unroll.runtime.number.Bf16;
+import dev.unroll.runtime.number.Int8;
 
 /**
  * The operations a GPT-2 step is made of, as llm.c's CPU reference defines them. Generated models call these

@@ -1,13 +1,14 @@
-package dev.unroll.runtime;
+package dev.unroll.runtime.gpt2;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.unroll.runtime.format.Gpt2Layout;
+import dev.unroll.runtime.ParamTensor;
+import dev.unroll.runtime.Parameters;
 import org.junit.jupiter.api.Test;
 
 class Gpt2InitTest {
-  private static final ModelShape SHAPE = new ModelShape(97, 112, 13, 48, 3, 2, 3, 192);
+  private static final Gpt2Shape SHAPE = new Gpt2Shape(97, 112, 13, 48, 3, 2, 3, 192);
 
   private static Parameters init(long seed) {
     var tensors = Gpt2Layout.tensors(SHAPE);

@@ -1,4 +1,4 @@
-package dev.unroll.runtime.format;
+package dev.unroll.runtime.gpt2;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,14 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.ParamTensor;
+import dev.unroll.runtime.format.TestFiles;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class Gpt2LayoutTest {
 
-  private static final ModelShape S = TestFiles.SHAPE;
+  private static final Gpt2Shape S = TestFiles.SHAPE;
 
   @Test
   void coversTheArenaWithoutGaps() {
@@ -69,7 +69,7 @@ class Gpt2LayoutTest {
 
   @Test
   void rejectsArenasTooLargeForAnArray() {
-    ModelShape huge = new ModelShape(50257, 50304, 1024, 16384, 128, 48, 1, 4 * 16384);
+    Gpt2Shape huge = new Gpt2Shape(50257, 50304, 1024, 16384, 128, 48, 1, 4 * 16384);
     assertThrows(IllegalArgumentException.class, () -> Gpt2Layout.tensors(huge));
   }
 

@@ -1,8 +1,12 @@
-package dev.unroll.runtime.format;
+package dev.unroll.runtime.llama;
 
-import dev.unroll.runtime.LlamaShape;
 import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.Parameters;
+import dev.unroll.runtime.format.AtomicFile;
+import dev.unroll.runtime.format.CheckpointException;
+import dev.unroll.runtime.format.CheckpointIo;
+import dev.unroll.runtime.format.Safetensors;
+import dev.unroll.runtime.gpt2.Gpt2Checkpoints;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,4 +1,4 @@
-package dev.unroll.runtime.format;
+package dev.unroll.runtime.gpt2;
 
 import static dev.unroll.runtime.format.TestFiles.SHAPE;
 import static dev.unroll.runtime.format.TestFiles.assertFails;
@@ -10,12 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.Parameters;
+import dev.unroll.runtime.format.CheckpointException;
 import dev.unroll.runtime.format.Safetensors.Entry;
+import dev.unroll.runtime.format.Safetensors;
 import dev.unroll.runtime.format.TestFiles.Raw;
-import dev.unroll.runtime.reference.Gpt2Reference;
+import dev.unroll.runtime.format.TestFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -33,8 +34,8 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
 
 class Gpt2CheckpointsTest {
 
@@ -158,7 +159,7 @@ class Gpt2CheckpointsTest {
 
   @Test
   void safetensorsOfAnotherShapeIsRejectedNamingBothShapes() throws IOException {
-    ModelShape wider = new ModelShape(97, 112, 13, 64, 4, 2, 4, 256);
+    Gpt2Shape wider = new Gpt2Shape(97, 112, 13, 64, 4, 2, 4, 256);
     Path path = dir.resolve("model.safetensors");
     Gpt2Checkpoints.saveSafetensors(randomParameters(wider, 3), wider, path);
     assertUnchanged(path, () -> Gpt2Checkpoints.load(target, SHAPE, path),
@@ -167,7 +168,7 @@ class Gpt2CheckpointsTest {
 
   @Test
   void safetensorsWithTooFewLayersIsRejected() throws IOException {
-    ModelShape shallow = new ModelShape(97, 112, 13, 48, 3, 1, 4, 192);
+    Gpt2Shape shallow = new Gpt2Shape(97, 112, 13, 48, 3, 1, 4, 192);
     Path path = dir.resolve("model.safetensors");
     Gpt2Checkpoints.saveSafetensors(randomParameters(shallow, 3), shallow, path);
     assertUnchanged(path, () -> Gpt2Checkpoints.load(target, SHAPE, path),
@@ -288,7 +289,7 @@ class Gpt2CheckpointsTest {
   @Test
   void llmcFileWithAnotherPaddedVocabLoads() throws IOException {
     for (int filePadded : new int[] {128, 97}) {
-      ModelShape fileShape = new ModelShape(97, filePadded, 13, 48, 3, 2, 1, 192);
+      Gpt2Shape fileShape = new Gpt2Shape(97, filePadded, 13, 48, 3, 2, 1, 192);
       Parameters other = randomParameters(fileShape, 5);
       Path path = dir.resolve("vp" + filePadded + ".bin");
       Gpt2Checkpoints.saveLlmc(other, fileShape, path);
@@ -325,7 +326,7 @@ class Gpt2CheckpointsTest {
 
   @Test
   void llmcOfAnotherShapeIsRejectedListingBothShapes() throws IOException {
-    ModelShape deeper = new ModelShape(97, 112, 13, 48, 3, 3, 4, 192);
+    Gpt2Shape deeper = new Gpt2Shape(97, 112, 13, 48, 3, 3, 4, 192);
     Path path = dir.resolve("deeper.bin");
     Gpt2Checkpoints.saveLlmc(randomParameters(deeper, 4), deeper, path);
     assertUnchanged(path, () -> Gpt2Checkpoints.load(target, SHAPE, path),
@@ -357,7 +358,7 @@ class Gpt2CheckpointsTest {
 
   @Test
   void llmcNeedsHiddenFourTimesDim() throws IOException {
-    ModelShape odd = new ModelShape(97, 112, 13, 48, 3, 2, 4, 100);
+    Gpt2Shape odd = new Gpt2Shape(97, 112, 13, 48, 3, 2, 4, 100);
     Parameters p = randomParameters(odd, 6);
     Path path = dir.resolve("odd.bin");
     assertFails(IllegalArgumentException.class, path, () -> Gpt2Checkpoints.saveLlmc(p, odd, path),
@@ -374,7 +375,7 @@ class Gpt2CheckpointsTest {
   // A shorter context
 
   /** SHAPE with a longer context: what gpt2_124M (1024 positions) is to a model of context 256. */
-  private static final ModelShape LONG = new ModelShape(97, 112, 29, 48, 3, 2, 4, 192);
+  private static final Gpt2Shape LONG = new Gpt2Shape(97, 112, 29, 48, 3, 2, 4, 192);
 
   /**
    * What loading a LONG checkpoint into SHAPE must give: every tensor of SHAPE as LONG's tensor of that name, the
@@ -487,17 +488,17 @@ class Gpt2CheckpointsTest {
   /** Only the context may be shorter: any other difference is still another shape, whatever the context. */
   @Test
   void aLongerContextExcusesNoOtherDifference() throws IOException {
-    ModelShape moreHeads = new ModelShape(97, 112, 29, 48, 4, 2, 4, 192);
-    ModelShape deeper = new ModelShape(97, 112, 29, 48, 3, 3, 4, 192);
-    ModelShape wider = new ModelShape(97, 112, 29, 64, 4, 2, 4, 256);
-    for (ModelShape other : List.of(moreHeads, deeper)) {
+    Gpt2Shape moreHeads = new Gpt2Shape(97, 112, 29, 48, 4, 2, 4, 192);
+    Gpt2Shape deeper = new Gpt2Shape(97, 112, 29, 48, 3, 3, 4, 192);
+    Gpt2Shape wider = new Gpt2Shape(97, 112, 29, 64, 4, 2, 4, 256);
+    for (Gpt2Shape other : List.of(moreHeads, deeper)) {
       Path path = dir.resolve("other-" + other.heads() + "-" + other.layers() + ".bin");
       Gpt2Checkpoints.saveLlmc(randomParameters(other, 4), other, path);
       assertUnchanged(path, () -> Gpt2Checkpoints.load(target, SHAPE, path), "another model shape: the file has "
           + "vocab=97 context=29 dim=48 heads=" + other.heads() + " layers=" + other.layers(),
           "the model has " + SHAPE.describe());
     }
-    Map<ModelShape, String> safetensorsErrors = Map.of(
+    Map<Gpt2Shape, String> safetensorsErrors = Map.of(
         deeper, "has 12 tensors a GPT-2 model does not have: h.2.ln_1.weight",
         wider, "tensor wte.weight has shape [97, 64] but the model expects [97, 48]");
     for (var e : safetensorsErrors.entrySet()) {
@@ -569,7 +570,7 @@ class Gpt2CheckpointsTest {
     Gpt2Checkpoints.saveSafetensors(target, SHAPE, path);
     assertEquals(List.of("model.safetensors"), TestFiles.listing(dir));
     byte[] before = Files.readAllBytes(path);
-    ModelShape odd = new ModelShape(97, 112, 13, 48, 3, 2, 4, 100);
+    Gpt2Shape odd = new Gpt2Shape(97, 112, 13, 48, 3, 2, 4, 100);
     assertThrows(IllegalArgumentException.class, () -> Gpt2Checkpoints.saveLlmc(randomParameters(odd, 1), odd, path));
     assertArrayEquals(before, Files.readAllBytes(path));
 

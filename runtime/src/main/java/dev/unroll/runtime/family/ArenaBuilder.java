@@ -1,4 +1,4 @@
-package dev.unroll.runtime.format;
+package dev.unroll.runtime.family;
 
 import dev.unroll.runtime.ParamTensor;
 import java.util.ArrayList;
@@ -6,14 +6,14 @@ import java.util.Collections;
 import java.util.List;
 
 /** Lays tensors out one after another in a parameter arena, refusing arenas larger than a Java array. */
-final class ArenaBuilder {
+public final class ArenaBuilder {
 
   private final String model;
   private final List<ParamTensor> tensors = new ArrayList<>();
   private long offset;
 
   /** @param model the model, for the message when it is too large ("a GPT-2 model with ...") */
-  ArenaBuilder(String model) {
+  public ArenaBuilder(String model) {
     this.model = model;
   }
 
@@ -22,7 +22,7 @@ final class ArenaBuilder {
    *
    * @throws IllegalArgumentException when the arena would not fit in a Java array
    */
-  ArenaBuilder add(String name, int... shape) {
+  public ArenaBuilder add(String name, int... shape) {
     long size = 1;
     for (int d : shape) {
       size *= d;
@@ -37,12 +37,12 @@ final class ArenaBuilder {
   }
 
   /** The failure for a model with more parameters than a Java array can hold. */
-  IllegalArgumentException tooLarge() {
+  public IllegalArgumentException tooLarge() {
     return new IllegalArgumentException(model + " has more parameters than a Java array can hold");
   }
 
   /** The tensors added, in order, unmodifiable. */
-  List<ParamTensor> build() {
+  public List<ParamTensor> build() {
     return Collections.unmodifiableList(new ArrayList<>(tensors));
   }
 }

@@ -1,30 +1,30 @@
-package dev.unroll.runtime.reference;
+package dev.unroll.runtime.family;
 
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
-import dev.unroll.runtime.Checks;
-import dev.unroll.runtime.Kernels;
 import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.Parameters;
+import dev.unroll.runtime.check.Checks;
+import dev.unroll.runtime.kernel.Kernels;
 import java.util.Arrays;
 
 /**
  * What the reference models share: the shape, the parameters, the step's tokens, the checks, and decoding by
  * brute force. Subclasses write forward and backward as plainly as they can.
  */
-abstract class ReferenceModel implements CausalLm {
-  final ModelShape shape;
-  final Kernels k;
-  final Parameters parameters;
-  final int[] inputs;
-  final int[] targets;
+public abstract class ReferenceModel implements CausalLm {
+  protected final ModelShape shape;
+  protected final Kernels k;
+  protected final Parameters parameters;
+  protected final int[] inputs;
+  protected final int[] targets;
   private final int[] decoded;
   private final float[] decodeLogits;
   private int position;
   /** Whether the last forward left a finite loss, so that backward may run. */
-  boolean hasLoss;
+  protected boolean hasLoss;
 
-  ReferenceModel(ModelShape shape, Kernels kernels, Parameters parameters) {
+  protected ReferenceModel(ModelShape shape, Kernels kernels, Parameters parameters) {
     this.shape = shape;
     this.k = kernels;
     this.parameters = parameters;
@@ -35,10 +35,10 @@ abstract class ReferenceModel implements CausalLm {
   }
 
   /** The logits arena, (B, T, Vp). */
-  abstract float[] logitsArena();
+  protected abstract float[] logitsArena();
 
   /** Checks and copies the step's tokens; returns whether there are targets. */
-  boolean begin(int[] in, int[] tg) {
+  protected boolean begin(int[] in, int[] tg) {
     Checks.tokens("inputs", in, shape.batch(), shape.context(), shape.vocab());
     if (tg != null) {
       Checks.tokens("targets", tg, shape.batch(), shape.context(), shape.vocab());
@@ -52,7 +52,7 @@ abstract class ReferenceModel implements CausalLm {
   }
 
   /** Checks the loss and records that backward may run. */
-  float finish(float loss) {
+  protected float finish(float loss) {
     if (!Float.isFinite(loss)) {
       throw new ArithmeticException(getClass().getSimpleName() + ": the loss is " + loss);
     }
@@ -60,14 +60,14 @@ abstract class ReferenceModel implements CausalLm {
     return loss;
   }
 
-  void requireLoss() {
+  protected void requireLoss() {
     if (!hasLoss) {
       throw new IllegalStateException("backward() needs a forward(inputs, targets) that returned a finite loss");
     }
   }
 
   /** Sets every array among {@code arrays} (float[] or float[][]) to zero. */
-  static void zero(Object... arrays) {
+  protected static void zero(Object... arrays) {
     for (Object f : arrays) {
       if (f instanceof float[] x) {
         Arrays.fill(x, 0f);
@@ -137,7 +137,7 @@ abstract class ReferenceModel implements CausalLm {
     return parameters;
   }
 
-  int off(String name) {
+  protected int off(String name) {
     return parameters.tensor(name).offset();
   }
 }

@@ -1,4 +1,4 @@
-package dev.unroll.runtime;
+package dev.unroll.runtime.number;
 
 /**
  * bfloat16: the high 16 bits of a float32 (8 exponent bits, 7 mantissa bits), stored in a {@code short}. Widening is

@@ -1,5 +1,7 @@
-package dev.unroll.runtime;
+package dev.unroll.runtime.gpt2;
 
+import dev.unroll.runtime.ParamTensor;
+import dev.unroll.runtime.Parameters;
 import java.util.SplittableRandom;
 
 /**
@@ -13,7 +15,7 @@ public final class Gpt2Init {
   private Gpt2Init() {}
 
   /** Overwrites every parameter in {@code p}. */
-  public static void init(Parameters p, ModelShape shape, long seed) {
+  public static void init(Parameters p, Gpt2Shape shape, long seed) {
     SplittableRandom random = new SplittableRandom(seed);
     float[] w = p.values();
     java.util.Arrays.fill(w, 0f);

@@ -1,4 +1,4 @@
-package dev.unroll.runtime;
+package dev.unroll.runtime.check;
 
 /** Argument checks that generated models share. Each throws before anything is computed. */
 public final class Checks {

@@ -1,4 +1,6 @@
-package dev.unroll.runtime;
+package dev.unroll.runtime.llama;
+
+import dev.unroll.runtime.ModelShape;
 
 /**
  * The sizes of a LLAMA-family model at run time (llama2.c's {@code Config}, plus the batch and the padded
@@ -19,7 +21,7 @@ package dev.unroll.runtime;
  *     than a separate {@code lm_head.weight}
  */
 public record LlamaShape(int vocab, int paddedVocab, int context, int dim, int heads, int kvHeads, int layers,
-    int batch, int hidden, boolean tiedClassifier) {
+    int batch, int hidden, boolean tiedClassifier) implements ModelShape {
 
   public LlamaShape {
     if (vocab <= 0 || context <= 0 || dim <= 0 || heads <= 0 || kvHeads <= 0 || layers <= 0 || batch <= 0
@@ -40,17 +42,13 @@ public record LlamaShape(int vocab, int paddedVocab, int context, int dim, int h
     }
   }
 
-  /** Size of one attention head: dim / heads. */
-  public int headSize() {
-    return dim / heads;
-  }
-
   /** Width of the keys (and of the values) of one position: kvHeads · headSize. */
   public int kvDim() {
     return kvHeads * headSize();
   }
 
   /** "vocab=... context=... dim=... heads=... kvHeads=... layers=... batch=... hidden=... tied", for messages. */
+  @Override
   public String describe() {
     return "vocab=" + vocab + " context=" + context + " dim=" + dim + " heads=" + heads + " kvHeads=" + kvHeads
         + " layers=" + layers + " batch=" + batch + " hidden=" + hidden + (tiedClassifier ? " tied" : " untied")

@@ -1,7 +1,7 @@
-package dev.unroll.runtime.format;
+package dev.unroll.runtime.gpt2;
 
-import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.ParamTensor;
+import dev.unroll.runtime.family.ArenaBuilder;
 import java.util.List;
 
 /**
@@ -31,7 +31,7 @@ public final class Gpt2Layout {
    *
    * @throws IllegalArgumentException when the model has more parameters than a Java array can hold
    */
-  public static List<ParamTensor> tensors(ModelShape s) {
+  public static List<ParamTensor> tensors(Gpt2Shape s) {
     int c = s.dim();
     ArenaBuilder arena = new ArenaBuilder("a GPT-2 model with " + s.describe());
     if (3L * c > Integer.MAX_VALUE) {
@@ -51,7 +51,7 @@ public final class Gpt2Layout {
   }
 
   /** Number of floats in the arena: the sum of every tensor's size. */
-  public static int count(ModelShape s) {
+  public static int count(Gpt2Shape s) {
     ParamTensor last = tensors(s).getLast();
     return last.offset() + last.size();
   }
@@ -66,7 +66,7 @@ public final class Gpt2Layout {
         || name.endsWith(".mlp.c_fc.weight") || name.endsWith(".mlp.c_proj.weight"));
   }
 
-  private static int[] layerShape(ModelShape s, String kind) {
+  private static int[] layerShape(Gpt2Shape s, String kind) {
     int c = s.dim();
     int h = s.hidden();
     return switch (kind) {

@@ -1,11 +1,10 @@
-package dev.unroll.runtime.format;
+package dev.unroll.runtime.llama;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.unroll.runtime.LlamaShape;
 import dev.unroll.runtime.ParamTensor;
 import java.util.List;
 import org.junit.jupiter.api.Test;
