@@ -7,35 +7,102 @@ import dev.unroll.runtime.Parameters;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * What the runtime knows of one model family, in one place: its parameter layout, initialisation, checkpoint mapping
  * and scalar reference model. Each family's package ({@code dev.unroll.runtime.gpt2}, {@code dev.unroll.runtime.llama})
- * holds one instance as {@code FAMILY}; a generated class calls nothing else of its family, and the processor's
- * family registry names that instance, so a new family is one package here and one planner there.
+ * holds one as {@code <Name>Family.FAMILY}; a generated class calls nothing else of its family, and the processor's
+ * family registry names that holder, so a new family is one package here and one planner there.
  *
  * @param <S> the family's shape
  */
-public interface ModelFamily<S extends ModelShape> {
+public final class ModelFamily<S extends ModelShape> {
+
+  /** The parameter tensors of a shape, in arena order, with their Hugging Face names. */
+  @FunctionalInterface
+  public interface Layout<S> {
+    List<ParamTensor> tensors(S s);
+  }
+
+  /** Fills the parameters with the family's initialisation; the same seed gives the same values. */
+  @FunctionalInterface
+  public interface Init<S> {
+    void init(Parameters p, S s, long seed);
+  }
+
+  /** Reads or writes the parameters from or to a file. */
+  @FunctionalInterface
+  public interface Io<S> {
+    void apply(Parameters p, S s, Path path) throws IOException;
+  }
+
+  /** The scalar reference model of a shape, initialised from a seed. */
+  @FunctionalInterface
+  public interface Reference<S> {
+    CausalLm create(S s, long seed);
+  }
+
+  private final String name;
+  private final Layout<S> layout;
+  private final Init<S> init;
+  private final Io<S> load;
+  private final Io<S> save;
+  private final Reference<S> reference;
+
+  /**
+   * @param name the family's name in messages and docs ("GPT-2", "Llama")
+   * @param layout the parameter layout
+   * @param init the initialisation
+   * @param load reads safetensors with the family's Hugging Face names, or the family's own checkpoint format, told
+   *     apart by their first bytes
+   * @param save writes safetensors with the family's Hugging Face names, atomically
+   * @param reference the scalar reference model
+   */
+  public ModelFamily(String name, Layout<S> layout, Init<S> init, Io<S> load, Io<S> save, Reference<S> reference) {
+    this.name = Objects.requireNonNull(name);
+    this.layout = Objects.requireNonNull(layout);
+    this.init = Objects.requireNonNull(init);
+    this.load = Objects.requireNonNull(load);
+    this.save = Objects.requireNonNull(save);
+    this.reference = Objects.requireNonNull(reference);
+  }
 
   /** The family's name in messages and docs ("GPT-2", "Llama"). */
-  String name();
+  public String name() {
+    return name;
+  }
 
   /** The parameter tensors of a model of shape {@code s}, in arena order, with their Hugging Face names. */
-  List<ParamTensor> tensors(S s);
+  public List<ParamTensor> tensors(S s) {
+    return layout.tensors(s);
+  }
 
   /** Fills {@code p} with the family's initialisation; the same seed gives the same values. */
-  void init(Parameters p, S s, long seed);
+  public void init(Parameters p, S s, long seed) {
+    init.init(p, s, seed);
+  }
 
   /**
    * Reads the weights of {@code path} into {@code p}: safetensors with the family's Hugging Face names, or the
    * family's own checkpoint format, told apart by their first bytes.
    */
-  void load(Parameters p, S s, Path path) throws IOException;
+  public void load(Parameters p, S s, Path path) throws IOException {
+    load.apply(p, s, path);
+  }
 
   /** Writes {@code p} as safetensors with the family's Hugging Face names, atomically. */
-  void save(Parameters p, S s, Path path) throws IOException;
+  public void save(Parameters p, S s, Path path) throws IOException {
+    save.apply(p, s, path);
+  }
 
-  /** The scalar reference model of shape {@code s}, initialised from {@code seed}: what generated code is tested against. */
-  CausalLm reference(S s, long seed);
+  /** The scalar reference model of shape {@code s} from {@code seed}: what generated code is tested against. */
+  public CausalLm reference(S s, long seed) {
+    return reference.create(s, seed);
+  }
+
+  @Override
+  public String toString() {
+    return name;
+  }
 }
