@@ -1,5 +1,7 @@
 package dev.unroll.processor.plan;
 
+import dev.unroll.processor.kernel.Element;
+
 /** The flat float arenas of a generated model. Gradients mirror the layout of what they are gradients of. */
 public enum Arena {
   PARAMS("params"),
@@ -38,5 +40,14 @@ public enum Arena {
   /** Name of the generated field holding this arena. */
   public String field() {
     return field;
+  }
+
+  /** What the arena's elements are: what a kernel's tensor argument in it must hold. */
+  public Element element() {
+    return switch (this) {
+      case BF16 -> Element.SHORT;
+      case INT8 -> Element.BYTE;
+      default -> Element.FLOAT;
+    };
   }
 }

@@ -1,8 +1,11 @@
 package dev.unroll.processor.plan;
 
+import dev.unroll.processor.kernel.Kernel;
+import dev.unroll.processor.kernel.Role;
 import dev.unroll.processor.parse.ModelSpec;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * What every family's planner shares: the arenas being laid out, and short names for tensors and ops so that a
@@ -34,8 +37,8 @@ abstract class PlanBuilder {
   abstract String layerName(int i, String suffix);
 
   Plan plan(List<Stage> forward, List<Stage> backward, List<Stage> decode) {
-    List<Stage> bf16 = withWeights(decode, Arena.BF16, "matmulForwardBf16", "Bf16", "bfloat16");
-    List<Stage> int8 = withWeights(decode, Arena.INT8, "matmulForwardInt8", "Int8", "int8, in groups of 32");
+    List<Stage> bf16 = withWeights(decode, Arena.BF16, "Bf16", "bfloat16");
+    List<Stage> int8 = withWeights(decode, Arena.INT8, "Int8", "int8, in groups of 32");
     if (!int8Groups(int8)) {
       int8 = List.of();
     }
@@ -43,28 +46,27 @@ abstract class PlanBuilder {
   }
 
   /**
-   * The decode stages with every matmul whose weight is a parameter reading the copy in {@code arena} instead (a
-   * stage with no such matmul is the decode stage itself).
+   * The decode stages with every op whose kernel has a variant reading its weight from {@code arena}, and whose
+   * weight is a parameter, calling that variant on the copy in {@code arena} instead (a stage with no such op is the
+   * decode stage itself).
    */
-  private static List<Stage> withWeights(List<Stage> decode, Arena arena, String kernel, String suffix,
-      String format) {
+  private static List<Stage> withWeights(List<Stage> decode, Arena arena, String suffix, String format) {
     List<Stage> stages = new ArrayList<>();
     for (Stage stage : decode) {
-      List<Op> ops = stage.ops().stream().map(op -> withWeights(op, arena, kernel, format)).toList();
+      List<Op> ops = stage.ops().stream().map(op -> withWeights(op, arena, format)).toList();
       stages.add(ops.equals(stage.ops()) ? stage
           : new Stage(stage.method() + suffix, stage.doc() + " Weights read as " + format + ".", ops));
     }
     return stages;
   }
 
-  private static Op withWeights(Op op, Arena arena, String kernel, String format) {
-    if (!op.kernel().equals("matmulForward")
-        || !(op.args().get(2) instanceof Arg.TensorRef w && w.arena() == Arena.PARAMS)) {
+  private static Op withWeights(Op op, Arena arena, String format) {
+    Optional<Kernel> variant = op.entry().withWeights(arena.element());
+    if (variant.isEmpty() || !(op.arg(Role.WEIGHT) instanceof Arg.TensorRef w && w.arena() == Arena.PARAMS)) {
       return op;
     }
-    List<Arg> args = new ArrayList<>(op.args());
-    args.set(2, new Arg.TensorRef(arena, w.tensor()));
-    return new Op(kernel, args, op.comment() + ", weights in " + format);
+    return op.with(variant.get(), Role.WEIGHT, new Arg.TensorRef(arena, w.tensor()),
+        op.comment() + ", weights in " + format);
   }
 
   /**
@@ -75,8 +77,8 @@ abstract class PlanBuilder {
   private static boolean int8Groups(List<Stage> stages) {
     for (Stage stage : stages) {
       for (Op op : stage.ops()) {
-        if (op.args().get(2) instanceof Arg.TensorRef w && w.arena() == Arena.INT8
-            && (((Arg.Size) op.args().get(5)).value() % INT8_GROUP != 0 || w.tensor().offset() % INT8_GROUP != 0)) {
+        if (op.entry() == Kernel.MATMUL_FORWARD_INT8 && op.arg(Role.WEIGHT) instanceof Arg.TensorRef w
+            && (op.size(Role.C).value() % INT8_GROUP != 0 || w.tensor().offset() % INT8_GROUP != 0)) {
           return false;
         }
       }
@@ -128,7 +130,21 @@ abstract class PlanBuilder {
     return t;
   }
 
+  /**
+   * A call of the catalogue's kernel named {@code kernel}.
+   *
+   * @throws IllegalArgumentException for a name not in the catalogue, or arguments that do not fit its roles
+   */
   static Op op(String kernel, String comment, Arg... args) {
+    return op(Kernel.named(kernel), comment, args);
+  }
+
+  /**
+   * A call of {@code kernel}, its arguments in the order of the kernel's roles.
+   *
+   * @throws IllegalArgumentException for arguments that do not fit the kernel's roles
+   */
+  static Op op(Kernel kernel, String comment, Arg... args) {
     return new Op(kernel, List.of(args), comment);
   }
 

@@ -1,0 +1,285 @@
+package dev.unroll.processor.kernel;
+
+import static dev.unroll.processor.kernel.OpenClGeometry.attention;
+import static dev.unroll.processor.kernel.OpenClGeometry.columns;
+import static dev.unroll.processor.kernel.OpenClGeometry.decoding;
+import static dev.unroll.processor.kernel.OpenClGeometry.flat;
+import static dev.unroll.processor.kernel.OpenClGeometry.gemm;
+import static dev.unroll.processor.kernel.OpenClGeometry.product;
+import static dev.unroll.processor.kernel.OpenClGeometry.rows;
+
+import dev.unroll.processor.kernel.Role.Kind;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * The processor's catalogue of kernels: every kernel a plan calls, with the method of the runtime's
+ * {@code dev.unroll.runtime.kernel.Kernels} it is, its arguments by role in that method's order, the variants that
+ * read its weight as bfloat16 or int8, and how it runs on OpenCL.
+ *
+ * <p>OpenCL: each phase of a kernel is a function {@code uk_<method><suffix>} of the runtime's {@code ops.cl} that
+ * takes the method's arguments in order, each tensor as one {@code __global} pointer already offset ({@code const}
+ * where the kernel only reads it), each size as an int, then, when {@link Phase#localFloats()} is positive, a
+ * {@code __local float*} of that many floats. Phases of one kernel are enqueued in order on an in-order queue. The
+ * work sizes come from the sizes, by name ({@link OpenClGeometry} holds the shapes).
+ *
+ * <p>{@code KernelCatalogueTest} checks every entry against {@code Kernels} (names, types and order of the
+ * parameters) and {@code ops.cl} (each phase's function and its parameters, and the GEMM's constants).
+ */
+public enum Kernel {
+  ENCODER_FORWARD("encoderForward", s -> List.of(flat("", s.get("B") * s.get("T") * s.get("C"))),
+      out("out"), tokens("inp"), weight("wte"), weight("wpe"), size("B"), size("T"), size("C")),
+  ENCODER_BACKWARD("encoderBackward", s -> List.of(flat("_dwte", s.get("C")), flat("_dwpe", s.get("T") * s.get("C"))),
+      grad("dwte"), grad("dwpe"), in("dout"), tokens("inp"), size("B"), size("T"), size("C")),
+  EMBEDDING_FORWARD("embeddingForward", s -> List.of(flat("", s.get("N") * s.get("C"))),
+      out("out"), tokens("inp"), weight("emb"), size("N"), size("C")),
+  EMBEDDING_BACKWARD("embeddingBackward", s -> List.of(flat("", s.get("C"))),
+      grad("demb"), in("dout"), tokens("inp"), size("N"), size("C")),
+
+  LAYERNORM_FORWARD("layernormForward", s -> List.of(rows("", s.get("N"), s.get("C"), 1)),
+      out("out"), out("mean"), out("rstd"), in("inp"), weight("weight"), bias("bias", false), size("N"), size("C")),
+  LAYERNORM_BACKWARD("layernormBackward",
+      s -> List.of(rows("_dinp", s.get("N"), s.get("C"), 2), flat("_dparams", s.get("C"))),
+      grad("dinp"), grad("dweight"), grad("dbias"), in("dout"), in("inp"), weight("weight"), in("mean"), in("rstd"),
+      size("N"), size("C")),
+  RMSNORM_FORWARD("rmsnormForward", s -> List.of(rows("", s.get("N"), s.get("C"), 1)),
+      out("out"), out("rstd"), in("inp"), weight("weight"), size("N"), size("C")),
+  RMSNORM_BACKWARD("rmsnormBackward",
+      s -> List.of(rows("_dinp", s.get("N"), s.get("C"), 1), flat("_dweight", s.get("C"))),
+      grad("dinp"), grad("dweight"), in("dout"), in("inp"), weight("weight"), in("rstd"), size("N"), size("C")),
+
+  MATMUL_FORWARD("matmulForward", s -> List.of(product(s.get("N"), s.get("OC"))),
+      out("out"), in("inp"), weight("weight"), bias("bias", true), size("N"), size("C"), size("OC")),
+  /** {@link #MATMUL_FORWARD} over the bfloat16 copy of the weight. */
+  MATMUL_FORWARD_BF16("matmulForwardBf16", MATMUL_FORWARD, Element.SHORT, "matmulForwardBf16Group",
+      "packBf16Weight", s -> List.of(product(s.get("N"), s.get("OC")))),
+  /** {@link #MATMUL_FORWARD} over the int8 copy of the weight; not on OpenCL. */
+  MATMUL_FORWARD_INT8("matmulForwardInt8", MATMUL_FORWARD, Element.BYTE, "matmulForwardInt8Group",
+      "packInt8Weight", null),
+  MATMUL_BACKWARD("matmulBackward", s -> List.of(gemm("_dinp", s.get("N"), s.get("C")),
+      gemm("_dweight", s.get("OC"), s.get("C")), flat("_dbias", s.get("OC"))),
+      grad("dinp"), grad("dweight"), optionalGrad("dbias"), in("dout"), in("inp"), weight("weight"), size("N"),
+      size("C"), size("OC")),
+
+  ATTENTION_FORWARD("attentionForward", s -> List.of(attention("", s.get("B") * s.get("NH"), s.get("T"))),
+      out("out"), out("preatt"), out("att"), in("qkv"), size("B"), size("T"), size("C"), size("NH")),
+  ATTENTION_BACKWARD("attentionBackward", s -> List.of(attention("_dq", s.get("B") * s.get("NH"), s.get("T")),
+      attention("_dkv", s.get("B") * s.get("NH"), s.get("T"))),
+      grad("dqkv"), grad("dpreatt"), grad("datt"), in("dout"), in("qkv"), in("att"), size("B"), size("T"),
+      size("C"), size("NH")),
+  ATTENTION_FORWARD_GQA("attentionForwardGqa", s -> List.of(attention("", s.get("B") * s.get("NH"), s.get("T"))),
+      out("out"), out("preatt"), out("att"), in("qkv"), size("B"), size("T"), size("NH"), size("KVH"), size("hs")),
+  ATTENTION_BACKWARD_GQA("attentionBackwardGqa",
+      s -> List.of(attention("_dq", s.get("B") * s.get("NH"), s.get("T")),
+          attention("_dkv", s.get("B") * s.get("KVH"), s.get("T"))),
+      grad("dqkv"), grad("dpreatt"), grad("datt"), in("dout"), in("qkv"), in("att"), size("B"), size("T"),
+      size("NH"), size("KVH"), size("hs")),
+  /** One position against the KV cache; {@code pos} is known only at run time. */
+  ATTENTION_DECODE("attentionDecode", s -> List.of(decoding(s.get("NH"), s.get("T"))),
+      out("out"), out("att"), in("q"), in("kcache"), in("vcache"), size("pos"), size("T"), size("NH"), size("KVH"),
+      size("hs")),
+  /** Rotates pairs within each head of {@code rows} rows in place; {@code pos0} may be known only at run time. */
+  ROPE("rope", s -> List.of(flat("", s.get("rows") * (s.get("width") / 2))),
+      out("x"), size("rows"), size("stride"), size("width"), size("hs"), size("T"), size("pos0"), size("sign")),
+
+  GELU_FORWARD("geluForward", s -> List.of(flat("", s.get("N"))), out("out"), in("inp"), size("N")),
+  GELU_BACKWARD("geluBackward", s -> List.of(flat("", s.get("N"))), grad("dinp"), in("inp"), in("dout"), size("N")),
+  SWIGLU_FORWARD("swigluForward", s -> List.of(flat("", s.get("N"))),
+      out("out"), in("gate"), in("up"), size("N")),
+  SWIGLU_BACKWARD("swigluBackward", s -> List.of(flat("", s.get("N"))),
+      grad("dgate"), grad("dup"), in("dout"), in("gate"), in("up"), size("N")),
+  RESIDUAL_FORWARD("residualForward", s -> List.of(flat("", s.get("N"))),
+      out("out"), in("inp1"), in("inp2"), size("N")),
+  RESIDUAL_BACKWARD("residualBackward", s -> List.of(flat("", s.get("N"))),
+      grad("dinp1"), grad("dinp2"), in("dout"), size("N")),
+  COPY("copy", s -> List.of(flat("", s.get("n"))), out("dst"), in("src"), size("n")),
+  /** {@code rows} rows of {@code width} floats between arrays of different row strides. */
+  COPY_ROWS("copyRows", s -> List.of(flat("", s.get("rows") * s.get("width"))),
+      out("dst"), size("dstStride"), in("src"), size("srcStride"), size("rows"), size("width")),
+
+  SOFTMAX_FORWARD("softmaxForward", s -> List.of(rows("", s.get("N"), s.get("V"), 1)),
+      out("probs"), in("logits"), size("N"), size("V"), size("Vp")),
+  /** Returns the mean loss on the CPU. */
+  CROSS_ENTROPY_FORWARD("crossEntropyForward", s -> List.of(flat("", s.get("N"))),
+      out("losses"), in("probs"), targets("targets"), size("N"), size("Vp")),
+  CROSS_ENTROPY_SOFTMAX_BACKWARD("crossEntropySoftmaxBackward",
+      s -> List.of(columns("", s.get("N"), s.get("V"))),
+      grad("dlogits"), in("probs"), targets("targets"), size("N"), size("V"), size("Vp"));
+
+  private static final Map<String, Kernel> BY_METHOD =
+      Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(Kernel::method, k -> k));
+
+  private final String method;
+  private final List<Role> roles;
+  private final Kernel base;
+  private final String group;
+  private final String pack;
+  private final Function<Sizes, List<Phase>> geometry;
+
+  Kernel(String method, Function<Sizes, List<Phase>> geometry, Role... roles) {
+    this.method = method;
+    this.roles = List.of(roles);
+    this.base = null;
+    this.group = null;
+    this.pack = null;
+    this.geometry = geometry;
+  }
+
+  /** A variant of {@code base} reading its {@code weight} as {@code weights}, with its group and pack methods. */
+  Kernel(String method, Kernel base, Element weights, String group, String pack,
+      Function<Sizes, List<Phase>> geometry) {
+    this.method = method;
+    this.roles = base.roles.stream()
+        .map(r -> r.name().equals(Role.WEIGHT) ? new Role(r.name(), r.kind(), weights, r.optional()) : r)
+        .toList();
+    this.base = base;
+    this.group = group;
+    this.pack = pack;
+    this.geometry = geometry;
+  }
+
+  /** The catalogue entry of the runtime method {@code method}. */
+  public static Kernel named(String method) {
+    Kernel k = BY_METHOD.get(method);
+    if (k == null) {
+      throw new IllegalArgumentException("no kernel " + method + " in the catalogue; the kernels: "
+          + Arrays.stream(values()).map(Kernel::method).sorted().collect(Collectors.joining(", ")));
+    }
+    return k;
+  }
+
+  /** The name of the {@code Kernels} method (and of its {@code ops.cl} functions, after {@code uk_}). */
+  public String method() {
+    return method;
+  }
+
+  /** The arguments, in the method's order. */
+  public List<Role> roles() {
+    return roles;
+  }
+
+  /** The role named {@code name}. */
+  public Role role(String name) {
+    return roles.get(index(name));
+  }
+
+  /** Whether this kernel has a role named {@code name}. */
+  public boolean has(String name) {
+    return roles.stream().anyMatch(r -> r.name().equals(name));
+  }
+
+  /** The position of role {@code name} among the arguments. */
+  public int index(String name) {
+    for (int i = 0; i < roles.size(); i++) {
+      if (roles.get(i).name().equals(name)) {
+        return i;
+      }
+    }
+    throw new IllegalArgumentException(method + " has no argument " + name + "; its arguments: " + roles);
+  }
+
+  /**
+   * The variant of this kernel that reads its {@code weight} as {@code weights} instead of floats
+   * ({@code MATMUL_FORWARD} and {@link Element#SHORT}: {@code MATMUL_FORWARD_BF16}); empty where there is none.
+   */
+  public Optional<Kernel> withWeights(Element weights) {
+    return Arrays.stream(values()).filter(k -> k.base == this && k.role(Role.WEIGHT).element() == weights)
+        .findFirst();
+  }
+
+  /** The kernel this one is a variant of (reading its weight in another format); empty for a float kernel. */
+  public Optional<Kernel> base() {
+    return Optional.ofNullable(base);
+  }
+
+  /**
+   * A variant's {@code Kernels} method that runs several one-row products of one input at once
+   * ({@code matmulForwardBf16Group}); empty for the other kernels.
+   */
+  public Optional<String> group() {
+    return Optional.ofNullable(group);
+  }
+
+  /** A variant's {@code Kernels} method that lays out a weight as the kernels read it; empty for the others. */
+  public Optional<String> pack() {
+    return Optional.ofNullable(pack);
+  }
+
+  /** Whether the kernel runs on OpenCL. */
+  public boolean openCl() {
+    return geometry != null;
+  }
+
+  /**
+   * The OpenCL phases of a call with these sizes (the size roles' values in order; a size known only at run time,
+   * such as the decoded position, is -1, and the work sizes never read it).
+   *
+   * @throws IllegalArgumentException for a kernel with no OpenCL version, or the wrong number of sizes
+   */
+  public List<Phase> phases(long[] sizes) {
+    if (geometry == null) {
+      throw new IllegalArgumentException("no OpenCL version of " + method);
+    }
+    List<String> names = roles.stream().filter(r -> r.kind() == Kind.SIZE).map(Role::name).toList();
+    if (sizes.length != names.size()) {
+      throw new IllegalArgumentException(method + " takes " + names.size() + " ints " + names + ", not "
+          + sizes.length);
+    }
+    return geometry.apply(new Sizes(method, names, sizes));
+  }
+
+  /** A call's sizes by name, for its work sizes. */
+  record Sizes(String method, List<String> names, long[] values) {
+    long get(String name) {
+      int i = names.indexOf(name);
+      if (i < 0) {
+        throw new IllegalStateException(method + " has no size " + name + "; its sizes: " + names);
+      }
+      if (values[i] < 0) {
+        throw new IllegalStateException("the work sizes of " + method + " read " + name
+            + ", which is known only at run time");
+      }
+      return values[i];
+    }
+  }
+
+  private static Role out(String name) {
+    return new Role(name, Kind.OUTPUT, Element.FLOAT, false);
+  }
+
+  private static Role grad(String name) {
+    return new Role(name, Kind.GRADIENT, Element.FLOAT, false);
+  }
+
+  private static Role optionalGrad(String name) {
+    return new Role(name, Kind.GRADIENT, Element.FLOAT, true);
+  }
+
+  private static Role in(String name) {
+    return new Role(name, Kind.INPUT, Element.FLOAT, false);
+  }
+
+  private static Role weight(String name) {
+    return new Role(name, Kind.WEIGHT, Element.FLOAT, false);
+  }
+
+  private static Role bias(String name, boolean optional) {
+    return new Role(name, Kind.BIAS, Element.FLOAT, optional);
+  }
+
+  private static Role tokens(String name) {
+    return new Role(name, Kind.TOKENS, Element.INT, false);
+  }
+
+  private static Role targets(String name) {
+    return new Role(name, Kind.TARGETS, Element.INT, false);
+  }
+
+  private static Role size(String name) {
+    return new Role(name, Kind.SIZE, Element.INT, false);
+  }
+}

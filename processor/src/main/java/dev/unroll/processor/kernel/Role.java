@@ -1,0 +1,57 @@
+package dev.unroll.processor.kernel;
+
+/**
+ * One argument of a kernel, by what it is to the kernel: its name (the runtime method's parameter name, also that
+ * of the {@code ops.cl} function's), its kind and, for a tensor, what its elements are.
+ *
+ * @param name the parameter's name in {@code Kernels} and {@code ops.cl} ({@code "weight"}, {@code "OC"})
+ * @param kind what the kernel does with it
+ * @param element what a tensor holds; {@link Element#INT} for sizes
+ * @param optional whether a call may pass no tensor (a matmul without bias)
+ */
+public record Role(String name, Kind kind, Element element, boolean optional) {
+
+  /** The roles emit code reads by name. */
+  public static final String OUT = "out";
+  public static final String INP = "inp";
+  public static final String WEIGHT = "weight";
+  public static final String BIAS = "bias";
+  public static final String N = "N";
+  public static final String C = "C";
+  public static final String OC = "OC";
+
+  /** What a kernel does with an argument. */
+  public enum Kind {
+    /** A tensor it writes ({@code =}), or updates in place. */
+    OUTPUT,
+    /** A gradient it accumulates into ({@code +=}). */
+    GRADIENT,
+    /** A tensor it only reads. */
+    INPUT,
+    /** A parameter it only reads; a quantized variant of the kernel reads its {@code weight} in another format. */
+    WEIGHT,
+    /** A bias it only reads. */
+    BIAS,
+    /** The step's token ids. */
+    TOKENS,
+    /** The step's next-token ids. */
+    TARGETS,
+    /** An int. */
+    SIZE
+  }
+
+  /** Whether the kernel writes this argument (its OpenCL pointer is not {@code const}). */
+  public boolean written() {
+    return kind == Kind.OUTPUT || kind == Kind.GRADIENT;
+  }
+
+  /** Whether the argument is a tensor (an array, with or without an offset), not an int. */
+  public boolean tensor() {
+    return kind != Kind.SIZE;
+  }
+
+  @Override
+  public String toString() {
+    return name;
+  }
+}
