@@ -1,8 +1,9 @@
-// Unroll's OpenCL C op library (see OpenClKernels in the processor for the conventions).
+// Unroll's OpenCL C op library. The processor's kernel catalogue (dev.unroll.processor.kernel.Kernel) names every
+// function here with its phases and work sizes; KernelCatalogueTest checks the two against each other.
 //
-// For each method K of dev.unroll.runtime.Kernels, one or more plain functions uk_K<suffix>: the method's
+// For each method K of dev.unroll.runtime.kernel.Kernels, one or more plain functions uk_K<suffix>: the method's
 // parameters in order, each (array, offset) pair as one __global pointer already offset, each int as an int, and,
-// when the phase uses it, a __local float* scratch last (its size and every work size come from OpenClKernels).
+// when the phase uses it, a __local float* scratch last (its size and every work size come from the catalogue).
 // A kernel of several phases has one function per phase, all with the same parameters, enqueued in order on an
 // in-order queue. Each computes what ScalarKernels computes; no atomics: every output element is written by one
 // work-item per phase, and every sum runs in an order fixed by the work sizes, so results are reproducible.
@@ -10,7 +11,8 @@
 
 // Side of a 2-D work-group (16 x 16 items).
 #define UK_TILE 16
-// uk_gemm: 64 x 64 outputs per work-group, k in steps of 16, rows of 66 floats for the staged b (see there).
+// uk_gemm: 64 x 64 outputs per work-group, k in steps of 16, rows of 66 floats for the staged b (see there); the
+// catalogue's OpenClGeometry holds the same numbers (checked by KernelCatalogueTest).
 #define UK_GEMM_T 64
 #define UK_GEMM_TK 16
 #define UK_GEMM_LDB 66
