@@ -33,11 +33,8 @@ final class Gpt2Planner extends PlanBuilder {
   private Tensor lnf;
   private Tensor lnfMean;
   private Tensor lnfRstd;
-  private Tensor logits;
-  private Tensor probs;
 
-  // Decoding: every layer's key and value cache, and the one position's activations.
-  private List<KvCache> caches;
+  // Decoding: the one position's activations (the KV cache is the base's).
   private DecodeActs decoded;
 
   Gpt2Planner(ModelSpec spec, Mode mode) {
@@ -56,13 +53,7 @@ final class Gpt2Planner extends PlanBuilder {
   }
 
   @Override
-  void layout() {
-    layoutParameters();
-    layoutActivations();
-    layoutDecode();
-  }
-
-  private void layoutParameters() {
+  void layoutParameters() {
     long c = s.dim();
     long h = s.hidden();
     wte = param("WTE", "wte.weight", dims(vp, c), names("Vp", "C"));
@@ -83,8 +74,8 @@ final class Gpt2Planner extends PlanBuilder {
     lnfb = param("LNFB", "ln_f.bias", dims(c), names("C"));
   }
 
-  /** Layer by layer, so that one layer's tensors sit together. */
-  private void layoutActivations() {
+  @Override
+  void layoutActivations() {
     long b = s.batch();
     long t = s.context();
     long c = s.dim();
@@ -114,15 +105,14 @@ final class Gpt2Planner extends PlanBuilder {
     lnf = act("LNF", dims(b, t, c), names("B", "T", "C"));
     lnfMean = act("LNF_MEAN", dims(b, t), names("B", "T"));
     lnfRstd = act("LNF_RSTD", dims(b, t), names("B", "T"));
-    logits = act("LOGITS", dims(b, t, vp), names("B", "T", "Vp"));
-    probs = act("PROBS", dims(b, t, vp), names("B", "T", "Vp"));
-    act("LOSSES", dims(b, t), names("B", "T"));
+    layoutLoss();
   }
 
-  private void layoutDecode() {
+  @Override
+  void layoutDecode() {
     long c = s.dim();
     long h = s.hidden();
-    caches = kvCaches(c, "C");
+    layoutKvCache(c, "C");
     decoded = new DecodeActs(
         decodeAct("X", dims(c), names("C")),
         decodeAct("X2", dims(c), names("C")),
@@ -138,40 +128,24 @@ final class Gpt2Planner extends PlanBuilder {
         decodeAct("LOGITS", dims(vp), names("Vp")));
   }
 
-  @Override
-  List<Stage> forward() {
-    return throughLayers(forwardEmbedding(), this::forwardLayer, forwardHead());
-  }
-
-  /** The forward in reverse, each op's gradient accumulated into its inputs' gradients. */
-  @Override
-  List<Stage> backward() {
-    return backThroughLayers(backwardHead(), this::backwardLayer, backwardEmbedding());
-  }
-
-  /** One position against the KV cache, through the same parameters. */
-  @Override
-  List<Stage> decode() {
-    return throughLayers(decodeEmbedding(), this::decodeLayer, decodeHead());
-  }
-
   /** The residual stream entering layer {@code i}. */
   private Tensor residual(int i) {
     return i == 0 ? encoded : layers.get(i - 1).residual3;
   }
 
-  private Stage forwardEmbedding() {
+  @Override
+  Stage forwardEmbedding() {
     return stage("forwardEmbedding", "Token and position embeddings.",
         op("encoderForward", "encoded = wte[inputs] + wpe: (B, T, C)",
             a(encoded), new Arg.Inputs(), p(wte), p(wpe), batch, context, dim));
   }
 
-  private Stage forwardLayer(int i) {
+  @Override
+  Stage forwardLayer(int i) {
     LayerActs x = layers.get(i);
-    Tensor residual = residual(i);
     return stage("forwardLayer" + i, "Block " + i + ": attention and MLP, each behind a LayerNorm.",
         op("layernormForward", "ln1 = layernorm(residual): (B, T, C)",
-            a(x.ln1), a(x.ln1Mean), a(x.ln1Rstd), a(residual), p(ln1w[i]), p(ln1b[i]), tokens, dim),
+            a(x.ln1), a(x.ln1Mean), a(x.ln1Rstd), a(residual(i)), p(ln1w[i]), p(ln1b[i]), tokens, dim),
         op("matmulForward", "qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)",
             a(x.qkv), a(x.ln1), p(qkvw[i]), p(qkvb[i]), tokens, dim, dim3),
         op("attentionForward", "atty = causal attention over " + s.heads() + " heads: (B, T, 3*C) -> (B, T, C)",
@@ -179,7 +153,7 @@ final class Gpt2Planner extends PlanBuilder {
         op("matmulForward", "attproj = atty · attprojwᵀ + attprojb: (B, T, C) -> (B, T, C)",
             a(x.attproj), a(x.atty), p(attprojw[i]), p(attprojb[i]), tokens, dim, dim),
         op("residualForward", "residual2 = residual + attproj: (B, T, C)",
-            a(x.residual2), a(residual), a(x.attproj), tokensDim),
+            a(x.residual2), a(residual(i)), a(x.attproj), tokensDim),
         op("layernormForward", "ln2 = layernorm(residual2): (B, T, C)",
             a(x.ln2), a(x.ln2Mean), a(x.ln2Rstd), a(x.residual2), p(ln2w[i]), p(ln2b[i]), tokens, dim),
         op("matmulForward", "fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)",
@@ -192,31 +166,31 @@ final class Gpt2Planner extends PlanBuilder {
             a(x.residual3), a(x.residual2), a(x.fcproj), tokensDim));
   }
 
-  private Stage forwardHead() {
+  @Override
+  Stage forwardHead() {
     Tensor last = residual(s.layers());
     return stage("forwardHead", "Final LayerNorm, the classifier tied to wte, and the softmax.",
         op("layernormForward", "lnf = layernorm(residual): (B, T, C)",
             a(lnf), a(lnfMean), a(lnfRstd), a(last), p(lnfw), p(lnfb), tokens, dim),
         op("matmulForward", "logits = lnf · wteᵀ: (B, T, C) -> (B, T, Vp)",
             a(logits), a(lnf), p(wte), new Arg.None(), tokens, dim, padded),
-        op("softmaxForward", "probs = softmax(logits[..., :V]): (B, T, Vp)",
-            a(probs), a(logits), tokens, vocab, padded));
+        softmax());
   }
 
-  private Stage backwardHead() {
+  @Override
+  Stage backwardHead() {
     Tensor last = residual(s.layers());
     return stage("backwardHead", "Loss, classifier and final LayerNorm.",
-        op("crossEntropySoftmaxBackward", "dlogits = (probs - onehot(targets)) / (B*T): (B, T, Vp)",
-            d(logits), a(probs), new Arg.Targets(), tokens, vocab, padded),
+        crossEntropyBackward(),
         op("matmulBackward", "dlnf, dwte from dlogits: (B, T, Vp) -> (B, T, C)",
             d(lnf), g(wte), new Arg.None(), d(logits), a(lnf), p(wte), tokens, dim, padded),
         op("layernormBackward", "dresidual, dlnfw, dlnfb from dlnf: (B, T, C)",
             d(last), g(lnfw), g(lnfb), d(lnf), a(last), p(lnfw), a(lnfMean), a(lnfRstd), tokens, dim));
   }
 
-  private Stage backwardLayer(int i) {
+  @Override
+  Stage backwardLayer(int i) {
     LayerActs x = layers.get(i);
-    Tensor residual = residual(i);
     return stage("backwardLayer" + i, "Block " + i + ", in reverse.",
         op("residualBackward", "dresidual2, dfcproj from dresidual3: (B, T, C)",
             d(x.residual2), d(x.fcproj), d(x.residual3), tokensDim),
@@ -231,7 +205,7 @@ final class Gpt2Planner extends PlanBuilder {
             d(x.residual2), g(ln2w[i]), g(ln2b[i]), d(x.ln2), a(x.residual2), p(ln2w[i]), a(x.ln2Mean),
             a(x.ln2Rstd), tokens, dim),
         op("residualBackward", "dresidual, dattproj from dresidual2: (B, T, C)",
-            d(residual), d(x.attproj), d(x.residual2), tokensDim),
+            d(residual(i)), d(x.attproj), d(x.residual2), tokensDim),
         op("matmulBackward", "datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)",
             d(x.atty), g(attprojw[i]), g(attprojb[i]), d(x.attproj), a(x.atty), p(attprojw[i]), tokens, dim, dim),
         op("attentionBackward", "dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)",
@@ -239,24 +213,27 @@ final class Gpt2Planner extends PlanBuilder {
         op("matmulBackward", "dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)",
             d(x.ln1), g(qkvw[i]), g(qkvb[i]), d(x.qkv), a(x.ln1), p(qkvw[i]), tokens, dim, dim3),
         op("layernormBackward", "dresidual, dln1w, dln1b from dln1: (B, T, C)",
-            d(residual), g(ln1w[i]), g(ln1b[i]), d(x.ln1), a(residual), p(ln1w[i]), a(x.ln1Mean), a(x.ln1Rstd),
+            d(residual(i)), g(ln1w[i]), g(ln1b[i]), d(x.ln1), a(residual(i)), p(ln1w[i]), a(x.ln1Mean), a(x.ln1Rstd),
             tokens, dim));
   }
 
-  private Stage backwardEmbedding() {
+  @Override
+  Stage backwardEmbedding() {
     return stage("backwardEmbedding", "Token and position embeddings.",
         op("encoderBackward", "dwte[inputs] += dencoded; dwpe += dencoded: (B, T, C)",
             g(wte), g(wpe), d(encoded), new Arg.Inputs(), batch, context, dim));
   }
 
-  private Stage decodeEmbedding() {
+  @Override
+  Stage decodeEmbedding() {
     return stage("decodeEmbedding", "x = wte[token] + wpe[pos].",
         op("residualForward", "x = wte[token] + wpe[pos]: (C)",
             dc(decoded.x), new Arg.Row(Arena.PARAMS, wte, "token", "DIM"), new Arg.Row(Arena.PARAMS, wpe, "pos", "DIM"),
             dim));
   }
 
-  private Stage decodeLayer(int i) {
+  @Override
+  Stage decodeLayer(int i) {
     DecodeActs x = decoded;
     KvCache kv = caches.get(i);
     return stage("decodeLayer" + i, "Block " + i + " at one position; appends its key and value to the cache.",
@@ -283,7 +260,8 @@ final class Gpt2Planner extends PlanBuilder {
         op("residualForward", "x = x2 + proj: (C)", dc(x.x), dc(x.x2), dc(x.proj), dim));
   }
 
-  private Stage decodeHead() {
+  @Override
+  Stage decodeHead() {
     DecodeActs x = decoded;
     return stage("decodeHead", "Final LayerNorm and the classifier.",
         op("layernormForward", "ln = layernorm(x): (C)",

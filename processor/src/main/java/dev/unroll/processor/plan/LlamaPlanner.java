@@ -40,11 +40,8 @@ final class LlamaPlanner extends PlanBuilder {
   private List<LayerActs> layers;
   private Tensor lnf;
   private Tensor lnfRstd;
-  private Tensor logits;
-  private Tensor probs;
 
-  // Decoding: every layer's key and value cache, and the one position's activations.
-  private List<KvCache> caches;
+  // Decoding: the one position's activations (the KV cache is the base's).
   private DecodeActs decoded;
 
   LlamaPlanner(ModelSpec spec, Mode mode) {
@@ -64,13 +61,7 @@ final class LlamaPlanner extends PlanBuilder {
   }
 
   @Override
-  void layout() {
-    layoutParameters();
-    layoutActivations();
-    layoutDecode();
-  }
-
-  private void layoutParameters() {
+  void layoutParameters() {
     long c = s.dim();
     long h = s.hidden();
     long kv = kvDim.value();
@@ -88,8 +79,8 @@ final class LlamaPlanner extends PlanBuilder {
     cls = s.tiedClassifier() ? emb : param("CLS", "lm_head.weight", dims(vp, c), names("Vp", "C"));
   }
 
-  /** Layer by layer, so that one layer's tensors sit together. */
-  private void layoutActivations() {
+  @Override
+  void layoutActivations() {
     long b = s.batch();
     long t = s.context();
     long c = s.dim();
@@ -121,16 +112,15 @@ final class LlamaPlanner extends PlanBuilder {
     });
     lnf = act("LNF", dims(b, t, c), names("B", "T", "C"));
     lnfRstd = act("LNF_RSTD", dims(b, t), names("B", "T"));
-    logits = act("LOGITS", dims(b, t, vp), names("B", "T", "Vp"));
-    probs = act("PROBS", dims(b, t, vp), names("B", "T", "Vp"));
-    act("LOSSES", dims(b, t), names("B", "T"));
+    layoutLoss();
   }
 
-  private void layoutDecode() {
+  @Override
+  void layoutDecode() {
     long c = s.dim();
     long h = s.hidden();
     long kv = kvDim.value();
-    caches = kvCaches(kv, "KV");
+    layoutKvCache(kv, "KV");
     decoded = new DecodeActs(
         decodeAct("X", dims(c), names("C")),
         decodeAct("X2", dims(c), names("C")),
@@ -148,23 +138,6 @@ final class LlamaPlanner extends PlanBuilder {
         decodeAct("LOGITS", dims(vp), names("Vp")));
   }
 
-  @Override
-  List<Stage> forward() {
-    return throughLayers(forwardEmbedding(), this::forwardLayer, forwardHead());
-  }
-
-  /** The forward in reverse, each op's gradient accumulated into its inputs' gradients. */
-  @Override
-  List<Stage> backward() {
-    return backThroughLayers(backwardHead(), this::backwardLayer, backwardEmbedding());
-  }
-
-  /** One position against the KV cache. */
-  @Override
-  List<Stage> decode() {
-    return throughLayers(decodeEmbedding(), this::decodeLayer, decodeHead());
-  }
-
   /** The residual stream entering layer {@code i}. */
   private Tensor residual(int i) {
     return i == 0 ? encoded : layers.get(i - 1).residual3;
@@ -175,18 +148,19 @@ final class LlamaPlanner extends PlanBuilder {
     return s.tiedClassifier() ? "emb" : "cls";
   }
 
-  private Stage forwardEmbedding() {
+  @Override
+  Stage forwardEmbedding() {
     return stage("forwardEmbedding", "Token embeddings (positions enter through RoPE).",
         op("embeddingForward", "encoded = emb[inputs]: (B, T, C)", a(encoded), new Arg.Inputs(), p(emb), tokens,
             dim));
   }
 
-  private Stage forwardLayer(int i) {
+  @Override
+  Stage forwardLayer(int i) {
     LayerActs x = layers.get(i);
-    Tensor residual = residual(i);
     return stage("forwardLayer" + i, "Block " + i + ": attention and SwiGLU MLP, each behind an RMSNorm.",
         op("rmsnormForward", "ln1 = rmsnorm(residual): (B, T, C)",
-            a(x.ln1), a(x.ln1Rstd), a(residual), p(attnNorm[i]), tokens, dim),
+            a(x.ln1), a(x.ln1Rstd), a(residual(i)), p(attnNorm[i]), tokens, dim),
         op("matmulForward", "q = ln1 · wqᵀ: (B, T, C) -> (B, T, C)",
             a(x.q), a(x.ln1), p(wq[i]), new Arg.None(), tokens, dim, dim),
         op("matmulForward", "k = ln1 · wkᵀ: (B, T, C) -> (B, T, KV)",
@@ -208,7 +182,7 @@ final class LlamaPlanner extends PlanBuilder {
         op("matmulForward", "attproj = atty · woᵀ: (B, T, C) -> (B, T, C)",
             a(x.attproj), a(x.atty), p(wo[i]), new Arg.None(), tokens, dim, dim),
         op("residualForward", "residual2 = residual + attproj: (B, T, C)",
-            a(x.residual2), a(residual), a(x.attproj), tokensDim),
+            a(x.residual2), a(residual(i)), a(x.attproj), tokensDim),
         op("rmsnormForward", "ln2 = rmsnorm(residual2): (B, T, C)",
             a(x.ln2), a(x.ln2Rstd), a(x.residual2), p(ffnNorm[i]), tokens, dim),
         op("matmulForward", "fc1 = ln2 · w1ᵀ (gate): (B, T, C) -> (B, T, H)",
@@ -223,31 +197,31 @@ final class LlamaPlanner extends PlanBuilder {
             a(x.residual3), a(x.residual2), a(x.fcproj), tokensDim));
   }
 
-  private Stage forwardHead() {
+  @Override
+  Stage forwardHead() {
     Tensor last = residual(s.layers());
     return stage("forwardHead", "Final RMSNorm, the classifier and the softmax.",
         op("rmsnormForward", "lnf = rmsnorm(residual): (B, T, C)",
             a(lnf), a(lnfRstd), a(last), p(norm), tokens, dim),
         op("matmulForward", "logits = lnf · " + clsName() + "ᵀ: (B, T, C) -> (B, T, Vp)",
             a(logits), a(lnf), p(cls), new Arg.None(), tokens, dim, padded),
-        op("softmaxForward", "probs = softmax(logits[..., :V]): (B, T, Vp)",
-            a(probs), a(logits), tokens, vocab, padded));
+        softmax());
   }
 
-  private Stage backwardHead() {
+  @Override
+  Stage backwardHead() {
     Tensor last = residual(s.layers());
     return stage("backwardHead", "Loss, classifier and final RMSNorm.",
-        op("crossEntropySoftmaxBackward", "dlogits = (probs - onehot(targets)) / (B*T): (B, T, Vp)",
-            d(logits), a(probs), new Arg.Targets(), tokens, vocab, padded),
+        crossEntropyBackward(),
         op("matmulBackward", "dlnf, d" + clsName() + " from dlogits: (B, T, Vp) -> (B, T, C)",
             d(lnf), g(cls), new Arg.None(), d(logits), a(lnf), p(cls), tokens, dim, padded),
         op("rmsnormBackward", "dresidual, dnorm from dlnf: (B, T, C)",
             d(last), g(norm), d(lnf), a(last), p(norm), a(lnfRstd), tokens, dim));
   }
 
-  private Stage backwardLayer(int i) {
+  @Override
+  Stage backwardLayer(int i) {
     LayerActs x = layers.get(i);
-    Tensor residual = residual(i);
     return stage("backwardLayer" + i, "Block " + i + ", in reverse.",
         op("residualBackward", "dresidual2, dfcproj from dresidual3: (B, T, C)",
             d(x.residual2), d(x.fcproj), d(x.residual3), tokensDim),
@@ -262,7 +236,7 @@ final class LlamaPlanner extends PlanBuilder {
         op("rmsnormBackward", "dresidual2, dffn_norm from dln2: (B, T, C)",
             d(x.residual2), g(ffnNorm[i]), d(x.ln2), a(x.residual2), p(ffnNorm[i]), a(x.ln2Rstd), tokens, dim),
         op("residualBackward", "dresidual, dattproj from dresidual2: (B, T, C)",
-            d(residual), d(x.attproj), d(x.residual2), tokensDim),
+            d(residual(i)), d(x.attproj), d(x.residual2), tokensDim),
         op("matmulBackward", "datty, dwo from dattproj: (B, T, C) -> (B, T, C)",
             d(x.atty), g(wo[i]), new Arg.None(), d(x.attproj), a(x.atty), p(wo[i]), tokens, dim, dim),
         op("attentionBackwardGqa", "dqkv from datty, through the softmax: (B, T, C) -> (B, T, C+2*KV)",
@@ -283,21 +257,24 @@ final class LlamaPlanner extends PlanBuilder {
         op("matmulBackward", "dln1, dwv from dv: (B, T, KV) -> (B, T, C)",
             d(x.ln1), g(wv[i]), new Arg.None(), d(x.v), a(x.ln1), p(wv[i]), tokens, dim, kvDim),
         op("rmsnormBackward", "dresidual, dattn_norm from dln1: (B, T, C)",
-            d(residual), g(attnNorm[i]), d(x.ln1), a(residual), p(attnNorm[i]), a(x.ln1Rstd), tokens, dim));
+            d(residual(i)), g(attnNorm[i]), d(x.ln1), a(residual(i)), p(attnNorm[i]), a(x.ln1Rstd), tokens, dim));
   }
 
-  private Stage backwardEmbedding() {
+  @Override
+  Stage backwardEmbedding() {
     return stage("backwardEmbedding", "Token embeddings.",
         op("embeddingBackward", "demb[inputs] += dencoded: (B, T, C)",
             g(emb), d(encoded), new Arg.Inputs(), tokens, dim));
   }
 
-  private Stage decodeEmbedding() {
+  @Override
+  Stage decodeEmbedding() {
     return stage("decodeEmbedding", "x = emb[token].",
         op("copy", "x = emb[token]: (C)", dc(decoded.x), new Arg.Row(Arena.PARAMS, emb, "token", "DIM"), dim));
   }
 
-  private Stage decodeLayer(int i) {
+  @Override
+  Stage decodeLayer(int i) {
     DecodeActs x = decoded;
     KvCache kv = caches.get(i);
     return stage("decodeLayer" + i, "Block " + i + " at one position; appends its key and value to the cache.",
@@ -328,7 +305,8 @@ final class LlamaPlanner extends PlanBuilder {
         op("residualForward", "x = x2 + proj: (C)", dc(x.x), dc(x.x2), dc(x.proj), dim));
   }
 
-  private Stage decodeHead() {
+  @Override
+  Stage decodeHead() {
     DecodeActs x = decoded;
     return stage("decodeHead", "Final RMSNorm and the classifier.",
         op("rmsnormForward", "ln = rmsnorm(x): (C)", dc(x.ln), dc(x.rstd), dc(x.x), p(norm), one, dim),

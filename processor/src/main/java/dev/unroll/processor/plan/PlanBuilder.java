@@ -5,16 +5,19 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.function.IntFunction;
+import java.util.stream.IntStream;
 
 /**
  * What every family's planner shares: the arenas being laid out, the sizes every model's kernels take, and short
  * names for tensors and ops so that a planner reads like the model it describes.
  *
- * <p>A family's planner states its model once. {@link #layout()} declares every tensor of every arena, in arena
- * order, into the planner's fields; {@link #forward()}, {@link #backward()} and {@link #decode()} write the kernel
- * calls over them, one {@link Stage} per generated method; {@link #build()} only puts them together. The same
- * layout, made in {@link Mode#SIZE}, counts each arena's floats without placing anything: that is how the validator
- * measures a spec before planning it ({@link ArenaSizes}), so the layout is never written twice.
+ * <p>A family's planner states its model once, as a decoder is built: {@link #layout()} declares every tensor of
+ * every arena into the planner's fields (its parameters, activations and decoding tensors, each in its own method);
+ * one method per stage writes the kernel calls of one generated method over them (the embedding, a layer, the head,
+ * for forward, backward and decode); {@link #forward()}, {@link #backward()} and {@link #decode()} put the stages in
+ * call order and {@link #build()} puts the plan together. The same layout, made in {@link Mode#SIZE}, counts each
+ * arena's floats without placing anything: that is how the validator measures a spec before planning it
+ * ({@link ArenaSizes}), so the layout is never written twice.
  */
 abstract class PlanBuilder {
   /** Weights sharing one scale in the int8 copy: the runtime's {@code Int8.GROUP}. */
@@ -45,6 +48,11 @@ abstract class PlanBuilder {
   private final ArenaLayout kv = new ArenaLayout();
   private final ArenaLayout dec = new ArenaLayout();
   private final List<Plan.Dimension> dimensions = new ArrayList<>();
+
+  // What every model holds, laid out by layoutLoss() and layoutKvCache().
+  Tensor logits;
+  Tensor probs;
+  List<KvCache> caches;
 
   // The sizes every model's kernels take, as constant expressions over the generated dimension constants.
   final Arg.Size tokens;
@@ -86,24 +94,64 @@ abstract class PlanBuilder {
   /** The Hugging Face name of a tensor of layer {@code i}. */
   abstract String layerName(int i, String suffix);
 
-  /**
-   * Declares every tensor of every arena into the planner's fields: parameters in the family's checkpoint order,
-   * activations layer by layer, the KV cache and the decoded position's activations. The one statement of the
-   * layout: the arena sizes are counted from it and the runtime's layout is tested against it.
-   */
-  abstract void layout();
-
-  /** The forward stages, in call order. */
-  abstract List<Stage> forward();
-
-  /** The backward stages, in call order: the forward in reverse. */
-  abstract List<Stage> backward();
-
-  /** The stages of one decode step against the KV cache, in call order. */
-  abstract List<Stage> decode();
-
   /** The generated {@code SHAPE} constant: how the runtime's shape of this family is made. */
   abstract Plan.RuntimeShape runtimeShape();
+
+  /**
+   * Declares every tensor of every arena into the planner's fields. The one statement of the layout: the arena sizes
+   * are counted from it and the runtime's layout is tested against it.
+   */
+  final void layout() {
+    layoutParameters();
+    layoutActivations();
+    layoutDecode();
+  }
+
+  /** The parameters, in the family's checkpoint order. */
+  abstract void layoutParameters();
+
+  /** The activations, layer by layer, so that one layer's tensors sit together. */
+  abstract void layoutActivations();
+
+  /** Every layer's KV cache, and the activations of the one position being decoded. */
+  abstract void layoutDecode();
+
+  /** The forward stages, in call order. */
+  final List<Stage> forward() {
+    return stages(forwardEmbedding(), IntStream.range(0, s.layers()), this::forwardLayer, forwardHead());
+  }
+
+  /** The backward stages: the forward in reverse, each op's gradient accumulated into its inputs' gradients. */
+  final List<Stage> backward() {
+    int last = s.layers() - 1;
+    return stages(backwardHead(), IntStream.rangeClosed(0, last).map(i -> last - i), this::backwardLayer,
+        backwardEmbedding());
+  }
+
+  /** The stages of one decode step: one position against the KV cache, through the same parameters. */
+  final List<Stage> decode() {
+    return stages(decodeEmbedding(), IntStream.range(0, s.layers()), this::decodeLayer, decodeHead());
+  }
+
+  /** {@code first}, the stage of each layer in {@code order}, then {@code last}. */
+  private static List<Stage> stages(Stage first, IntStream order, IntFunction<Stage> layer, Stage last) {
+    List<Stage> stages = new ArrayList<>(List.of(first));
+    order.mapToObj(layer).forEach(stages::add);
+    stages.add(last);
+    return stages;
+  }
+
+  // The stages, each one generated method's ops: the embedding, layer i and the head, of forward, backward and
+  // decode.
+  abstract Stage forwardEmbedding();
+  abstract Stage forwardLayer(int i);
+  abstract Stage forwardHead();
+  abstract Stage backwardHead();
+  abstract Stage backwardLayer(int i);
+  abstract Stage backwardEmbedding();
+  abstract Stage decodeEmbedding();
+  abstract Stage decodeLayer(int i);
+  abstract Stage decodeHead();
 
   /** The plan of a valid spec: the layout, then the stages over it. */
   final Plan build() {
@@ -234,6 +282,34 @@ abstract class PlanBuilder {
     return List.of(n);
   }
 
+  /** The logits over the padded vocabulary, their softmax and the per-position losses: every model's last. */
+  final void layoutLoss() {
+    long b = s.batch();
+    long t = s.context();
+    logits = act("LOGITS", dims(b, t, vp), names("B", "T", "Vp"));
+    probs = act("PROBS", dims(b, t, vp), names("B", "T", "Vp"));
+    act("LOSSES", dims(b, t), names("B", "T"));
+  }
+
+  /** probs = softmax(logits): the forward's last op. */
+  final Op softmax() {
+    return op("softmaxForward", "probs = softmax(logits[..., :V]): (B, T, Vp)",
+        a(probs), a(logits), tokens, vocab, padded);
+  }
+
+  /** The mean cross-entropy's gradient at the logits: the backward's first op. */
+  final Op crossEntropyBackward() {
+    return op("crossEntropySoftmaxBackward", "dlogits = (probs - onehot(targets)) / (B*T): (B, T, Vp)",
+        d(logits), a(probs), new Arg.Targets(), tokens, vocab, padded);
+  }
+
+  /** Every layer's key and value caches, (T, {@code width}) each, in the KV arena. */
+  final void layoutKvCache(long width, String widthName) {
+    caches = perLayer(i -> new KvCache(
+        cache("L" + i + "_KCACHE", dims(s.context(), width), names("T", widthName)),
+        cache("L" + i + "_VCACHE", dims(s.context(), width), names("T", widthName))));
+  }
+
   /**
    * {@code layer} applied to every layer in order: for the tensors that each layer declares. When sizing it runs for
    * layer 0 alone and every arena grows by {@code layers} times what that layer added, so that measuring a spec of
@@ -261,13 +337,6 @@ abstract class PlanBuilder {
   /** A key and a value cache of one layer. */
   record KvCache(Tensor k, Tensor v) {}
 
-  /** Every layer's key and value caches, (T, {@code width}) each, in the KV arena. */
-  List<KvCache> kvCaches(long width, String widthName) {
-    return perLayer(i -> new KvCache(
-        cache("L" + i + "_KCACHE", dims(s.context(), width), names("T", widthName)),
-        cache("L" + i + "_VCACHE", dims(s.context(), width), names("T", widthName))));
-  }
-
   /**
    * A dimension constant of this family's own, beyond those every model has ({@code KV_DIM}, say): recorded in the
    * plan for the generated class to declare, and returned as the size kernels are called with.
@@ -283,35 +352,15 @@ abstract class PlanBuilder {
     return new Stage(method, doc, List.of(ops));
   }
 
-  /** {@code first}, the stage of every layer from the first to the last, then {@code last}: forward's order. */
-  final List<Stage> throughLayers(Stage first, IntFunction<Stage> layer, Stage last) {
-    List<Stage> stages = new ArrayList<>(List.of(first));
-    for (int i = 0; i < s.layers(); i++) {
-      stages.add(layer.apply(i));
-    }
-    stages.add(last);
-    return stages;
-  }
-
-  /** {@code first}, the stage of every layer from the last to the first, then {@code last}: backward's order. */
-  final List<Stage> backThroughLayers(Stage first, IntFunction<Stage> layer, Stage last) {
-    List<Stage> stages = new ArrayList<>(List.of(first));
-    for (int i = s.layers() - 1; i >= 0; i--) {
-      stages.add(layer.apply(i));
-    }
-    stages.add(last);
-    return stages;
-  }
-
   /** {@code a * b} for non-negative operands, or {@code Long.MAX_VALUE} where it would overflow. */
-  static long mul(long a, long b) {
+  private static long mul(long a, long b) {
     long hi = Math.multiplyHigh(a, b);
     long lo = a * b;
     return (hi == 0 && lo >= 0) ? lo : Long.MAX_VALUE;
   }
 
   /** {@code a + b} for non-negative operands, or {@code Long.MAX_VALUE} where it would overflow. */
-  static long add(long a, long b) {
+  private static long add(long a, long b) {
     long r = a + b;
     return r < 0 ? Long.MAX_VALUE : r;
   }
