@@ -25,7 +25,10 @@ abstract class PlanBuilder {
 
   /** What a planner is made for. */
   enum Mode {
-    /** Place every tensor at its offset and write the stages: the plan of a valid spec. */
+    /**
+     * Place every tensor at its offset and write the stages: the plan of a valid spec. Offsets are {@code int}s, as in
+     * the generated code: a spec the validator refuses may wrap them (some tests plan such specs for their ops).
+     */
     PLAN,
     /**
      * Count each arena's floats only, in {@code long} arithmetic saturating at {@code Long.MAX_VALUE}, so that a
@@ -174,8 +177,8 @@ abstract class PlanBuilder {
     if (!int8Groups(int8)) {
       int8 = List.of();
     }
-    return new Plan(s, vp, params.tensors, acts.tensors, Math.toIntExact(params.top), Math.toIntExact(acts.top),
-        forward, backward, kv.tensors, dec.tensors, decode, bf16, int8, dimensions, runtimeShape());
+    return new Plan(s, vp, params.tensors, acts.tensors, (int) params.top, (int) acts.top, forward, backward,
+        kv.tensors, dec.tensors, decode, bf16, int8, dimensions, runtimeShape());
   }
 
   /**
@@ -343,7 +346,7 @@ abstract class PlanBuilder {
    */
   Arg.Size dimension(String name, long value, String doc) {
     if (mode == Mode.PLAN) {
-      dimensions.add(new Plan.Dimension(name, Math.toIntExact(value), doc));
+      dimensions.add(new Plan.Dimension(name, (int) value, doc));
     }
     return size(name, value);
   }
@@ -366,8 +369,8 @@ abstract class PlanBuilder {
   }
 
   /**
-   * One arena being laid out: its tensors in order and the first free float after them (saturating, so that sizing
-   * never wraps; a plan converts exactly, so that a spec the validator did not measure fails loudly instead).
+   * One arena being laid out: its tensors in order and the first free float after them (saturating when sizing, so
+   * that it never wraps).
    */
   private final class ArenaLayout {
     final List<Tensor> tensors = new ArrayList<>();
@@ -375,17 +378,17 @@ abstract class PlanBuilder {
 
     /** Places the next tensor, or, sizing, counts its floats and returns null. */
     Tensor place(String constant, String name, long[] dims, List<String> dimNames) {
-      long floats = 1;
-      for (long d : dims) {
-        floats = mul(floats, d);
+      if (mode == Mode.SIZE) {
+        long floats = 1;
+        for (long d : dims) {
+          floats = mul(floats, d);
+        }
+        top = add(top, floats);
+        return null;
       }
-      Tensor t = null;
-      if (mode == Mode.PLAN) {
-        t = new Tensor(constant, name, Math.toIntExact(top), Arrays.stream(dims).mapToObj(Math::toIntExact).toList(),
-            dimNames);
-        tensors.add(t);
-      }
-      top = add(top, floats);
+      Tensor t = new Tensor(constant, name, (int) top, Arrays.stream(dims).mapToObj(d -> (int) d).toList(), dimNames);
+      tensors.add(t);
+      top += t.size();
       return t;
     }
   }

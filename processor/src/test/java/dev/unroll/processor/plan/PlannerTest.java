@@ -1,7 +1,6 @@
 package dev.unroll.processor.plan;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unroll.Family;
@@ -84,9 +83,9 @@ class PlannerTest {
     }
   }
 
-  /** Past {@code Long.MAX_VALUE} sizing saturates; a plan never wraps, it fails. */
+  /** Past {@code Long.MAX_VALUE} sizing saturates: it never wraps into a size that looks valid. */
   @Test
-  void sizesSaturateAndPlansOfUnmeasuredSpecsFail() {
+  void sizesSaturate() {
     int max = Integer.MAX_VALUE;
     for (Family family : List.of(Family.GPT2, Family.LLAMA)) {
       ModelSpec enormous = new ModelSpec("p", "M", "UnrolledM", family, max, max, 1 << 30, 2, max, max, max, 2,
@@ -94,8 +93,8 @@ class PlannerTest {
       assertEquals(new ArenaSizes(Long.MAX_VALUE, Long.MAX_VALUE), ArenaSizes.of(enormous));
       ModelSpec tooWide = new ModelSpec("p", "M", "UnrolledM", family, 50257, 64, 65536, 1, 2, 1, 4 * 65536, 1,
           true);
-      assertTrue(ArenaSizes.of(tooWide).parameters() > Integer.MAX_VALUE);
-      assertThrows(ArithmeticException.class, () -> Planner.plan(tooWide));
+      // GPT-2: Vp·C + T·C + L·(4·C² + 2·H·C + 9·C + H) + 2·C; Llama: Vp·C + C + L·(4·C² + 3·H·C + 2·C) (kv = C).
+      assertEquals(family == Family.GPT2 ? 106_379_870_208L : 140_733_906_944L, ArenaSizes.of(tooWide).parameters());
     }
   }
 
