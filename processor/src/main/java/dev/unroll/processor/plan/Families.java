@@ -5,7 +5,6 @@ import dev.unroll.processor.parse.ModelSpec;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Function;
 
 /**
  * The registry of families: for each {@link Family} the processor compiles, its planner and the runtime half it
@@ -24,18 +23,30 @@ public final class Families {
    * @param runtimeShape the runtime record of this family's shape, by binary name
    * @param reference what the family's numerics follow, for generated docs ("llm.c", "llama2.c")
    * @param checkpointFormat the family's own checkpoint files, for generated docs ("llm.c GPT-2")
-   * @param planner plans a valid spec of this family
+   * @param planner makes the family's planner: its layout is the one statement of the family's arenas, which plans
+   *     a valid spec and sizes any
    */
   public record Entry(Family family, String displayName, String runtimeFamily, String runtimeShape, String reference,
-      String checkpointFormat, Function<ModelSpec, Plan> planner) {}
+      String checkpointFormat, PlanBuilder.Factory planner) {
+
+    /** The plan of a valid spec of this family. */
+    public Plan plan(ModelSpec spec) {
+      return planner.create(spec, PlanBuilder.Mode.PLAN).build();
+    }
+
+    /** The arena sizes of any spec of this family, however large: its layout, counted without being placed. */
+    public ArenaSizes sizes(ModelSpec spec) {
+      return planner.create(spec, PlanBuilder.Mode.SIZE).sizes();
+    }
+  }
 
   private static final Map<Family, Entry> ENTRIES = new EnumMap<>(Family.class);
 
   static {
     add(new Entry(Family.GPT2, "GPT-2", "dev.unroll.runtime.gpt2.Gpt2Family", "dev.unroll.runtime.gpt2.Gpt2Shape",
-        "llm.c", "llm.c GPT-2", spec -> new Gpt2Planner(spec).build()));
+        "llm.c", "llm.c GPT-2", Gpt2Planner::new));
     add(new Entry(Family.LLAMA, "Llama", "dev.unroll.runtime.llama.LlamaFamily",
-        "dev.unroll.runtime.llama.LlamaShape", "llama2.c", "llama2.c", spec -> new LlamaPlanner(spec).build()));
+        "dev.unroll.runtime.llama.LlamaShape", "llama2.c", "llama2.c", LlamaPlanner::new));
   }
 
   private Families() {}

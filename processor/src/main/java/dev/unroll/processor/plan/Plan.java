@@ -22,11 +22,37 @@ import java.util.List;
  *     with no such matmul is the decode stage itself)
  * @param decodeInt8 the same stages reading the int8 copy of the parameters (groups of 32 weights of a row, each
  *     with a float scale); empty where the shape's widths are not multiples of 32
+ * @param familyDimensions the dimension constants of this family's own, beyond those every model declares (VOCAB,
+ *     PADDED_VOCAB, CONTEXT, DIM, HEADS, HEAD_SIZE, LAYERS, BATCH, HIDDEN), in declaration order: Llama's KV_HEADS,
+ *     KV_DIM and QKV_WIDTH; none for GPT-2. The stages' sizes use them by name.
+ * @param runtimeShape how the generated {@code SHAPE} constant makes the runtime's shape of this family
  */
 public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, List<Tensor> activations,
     int parameterCount, int activationCount, List<Stage> forward, List<Stage> backward, List<Tensor> kvCache,
     List<Tensor> decodeActivations, List<Stage> decode, List<Stage> decodeBf16,
-    List<Stage> decodeInt8) {
+    List<Stage> decodeInt8, List<Dimension> familyDimensions, RuntimeShape runtimeShape) {
+
+  /**
+   * A dimension constant of the generated class.
+   *
+   * @param name the constant ({@code KV_DIM})
+   * @param value its value
+   * @param doc its Javadoc sentence ("KV_HEADS * HEAD_SIZE: the width of a key or a value.")
+   */
+  public record Dimension(String name, int value, String doc) {}
+
+  /**
+   * The runtime shape's constructor call, for the generated {@code SHAPE} constant.
+   *
+   * @param arguments the constructor's arguments, in order, as constant expressions over the generated dimension
+   *     constants ({@code "VOCAB"}, ..., {@code "true"})
+   * @param doc the constant's Javadoc sentence
+   */
+  public record RuntimeShape(List<String> arguments, String doc) {
+    public RuntimeShape {
+      arguments = List.copyOf(arguments);
+    }
+  }
 
   public Plan {
     parameters = List.copyOf(parameters);
@@ -38,6 +64,7 @@ public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, Lis
     decode = List.copyOf(decode);
     decodeBf16 = List.copyOf(decodeBf16);
     decodeInt8 = List.copyOf(decodeInt8);
+    familyDimensions = List.copyOf(familyDimensions);
   }
 
   /** Floats of the KV cache arena. */

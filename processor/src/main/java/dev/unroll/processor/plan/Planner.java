@@ -18,6 +18,6 @@ public final class Planner {
   }
 
   public static Plan plan(ModelSpec spec) {
-    return Families.of(spec.family()).planner().apply(spec);
+    return Families.of(spec.family()).plan(spec);
   }
 }

@@ -3,11 +3,14 @@ package dev.unroll.processor.plan;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.unroll.runtime.gpt2.Gpt2Shape;
+import dev.unroll.Family;
 import dev.unroll.processor.parse.ModelSpec;
-import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.gpt2.Gpt2Layout;
+import dev.unroll.runtime.gpt2.Gpt2Shape;
+import dev.unroll.runtime.llama.LlamaLayout;
+import dev.unroll.runtime.llama.LlamaShape;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -52,8 +55,46 @@ class PlannerTest {
       assertTiled(plan.parameters(), plan.parameterCount());
       assertTiled(plan.activations(), plan.activationCount());
       ArenaSizes sizes = ArenaSizes.of(spec);
-      assertEquals(sizes.parameters(), plan.parameterCount(), "closed form vs layout, parameters");
-      assertEquals(sizes.activations(), plan.activationCount(), "closed form vs layout, activations");
+      assertEquals(sizes.parameters(), plan.parameterCount(), "layout counted vs placed, parameters");
+      assertEquals(sizes.activations(), plan.activationCount(), "layout counted vs placed, activations");
+    }
+  }
+
+  /**
+   * Sizing counts one layer and multiplies: an arena is affine in the number of layers, so the sizes of two
+   * billion layers follow from the plans of one and two, and reaching them costs no more than one layer.
+   */
+  @Test
+  void sizingCountsAnyNumberOfLayersExactly() {
+    for (boolean llama : List.of(false, true)) {
+      ModelSpec[] specs = new ModelSpec[3];
+      int[] layers = {1, 2, Integer.MAX_VALUE};
+      for (int k = 0; k < 3; k++) {
+        specs[k] = llama ? ModelSpec.llama("L", 97, 13, 48, 6, 2, layers[k], 3, false)
+            : ModelSpec.gpt2("G", 97, 13, 48, 3, layers[k], 3);
+      }
+      Plan one = Planner.plan(specs[0]);
+      Plan two = Planner.plan(specs[1]);
+      ArenaSizes huge = ArenaSizes.of(specs[2]);
+      long perLayer = two.parameterCount() - one.parameterCount();
+      assertEquals(one.parameterCount() + (Integer.MAX_VALUE - 1L) * perLayer, huge.parameters());
+      perLayer = two.activationCount() - one.activationCount();
+      assertEquals(one.activationCount() + (Integer.MAX_VALUE - 1L) * perLayer, huge.activations());
+    }
+  }
+
+  /** Past {@code Long.MAX_VALUE} sizing saturates: it never wraps into a size that looks valid. */
+  @Test
+  void sizesSaturate() {
+    int max = Integer.MAX_VALUE;
+    for (Family family : List.of(Family.GPT2, Family.LLAMA)) {
+      ModelSpec enormous = new ModelSpec("p", "M", "UnrolledM", family, max, max, 1 << 30, 2, max, max, max, 2,
+          false);
+      assertEquals(new ArenaSizes(Long.MAX_VALUE, Long.MAX_VALUE), ArenaSizes.of(enormous));
+      ModelSpec tooWide = new ModelSpec("p", "M", "UnrolledM", family, 50257, 64, 65536, 1, 2, 1, 4 * 65536, 1,
+          true);
+      // GPT-2: Vp·C + T·C + L·(4·C² + 2·H·C + 9·C + H) + 2·C; Llama: Vp·C + C + L·(4·C² + 3·H·C + 2·C) (kv = C).
+      assertEquals(family == Family.GPT2 ? 106_379_870_208L : 140_733_906_944L, ArenaSizes.of(tooWide).parameters());
     }
   }
 
@@ -87,39 +128,108 @@ class PlannerTest {
 
   @Test
   void parameterLayoutIsTheRuntimes() {
-    for (ModelSpec spec : List.of(GPT2_124M, AWKWARD, ModelSpec.gpt2("H", 11, 5, 8, 2, 2, 2))) {
+    for (ModelSpec spec : List.of(GPT2_124M, AWKWARD, ModelSpec.gpt2("H", 11, 5, 8, 2, 2, 2),
+        new ModelSpec("p", "W", "UnrolledW", Family.GPT2, 65, 7, 12, 3, 1, 1, 20, 3, true))) {
       Plan plan = Planner.plan(spec);
-      List<ParamTensor> runtime = Gpt2Layout.tensors(new Gpt2Shape(spec.vocab(), plan.paddedVocab(),
-          spec.context(), spec.dim(), spec.heads(), spec.layers(), spec.batch(), spec.hidden()));
-      assertEquals(runtime.size(), plan.parameters().size());
-      for (int i = 0; i < runtime.size(); i++) {
-        ParamTensor r = runtime.get(i);
-        Tensor t = plan.parameters().get(i);
-        assertEquals(r.name(), t.name());
-        assertEquals(r.offset(), t.offset(), r.name());
-        assertEquals(List.of(java.util.Arrays.stream(r.shape()).boxed().toArray()), List.copyOf(t.dims()), r.name());
-      }
+      assertSameLayout(Gpt2Layout.tensors(new Gpt2Shape(spec.vocab(), plan.paddedVocab(), spec.context(), spec.dim(),
+          spec.heads(), spec.layers(), spec.batch(), spec.hidden())), plan);
+    }
+  }
+
+  /** The runtime's tensors are the plan's parameters: the same names, offsets and shapes, in the same order. */
+  private static void assertSameLayout(List<ParamTensor> runtime, Plan plan) {
+    assertEquals(runtime.stream().map(ParamTensor::name).toList(),
+        plan.parameters().stream().map(Tensor::name).toList());
+    for (int i = 0; i < runtime.size(); i++) {
+      ParamTensor r = runtime.get(i);
+      Tensor t = plan.parameters().get(i);
+      assertEquals(r.offset(), t.offset(), r.name());
+      assertEquals(Arrays.stream(r.shape()).boxed().toList(), t.dims(), r.name());
     }
   }
 
   @Test
   void llamaLayoutIsTheRuntimes() {
     for (ModelSpec spec : List.of(ModelSpec.llama("S", 32000, 256, 288, 6, 6, 6, 1, true),
-        ModelSpec.llama("A", 97, 13, 48, 6, 2, 2, 3, false))) {
+        ModelSpec.llama("A", 97, 13, 48, 6, 2, 2, 3, false), ModelSpec.llama("M", 11, 5, 8, 2, 1, 2, 2, false),
+        ModelSpec.llama("E", 50, 9, 64, 4, 2, 2, 2, true),
+        new ModelSpec("p", "W", "UnrolledW", Family.LLAMA, 33, 4, 16, 2, 3, 1, 40, 1, false))) {
       Plan plan = Planner.plan(spec);
-      var shape = new dev.unroll.runtime.llama.LlamaShape(spec.vocab(), plan.paddedVocab(), spec.context(), spec.dim(),
-          spec.heads(), spec.kvHeads(), spec.layers(), spec.batch(), spec.hidden(), spec.tiedClassifier());
-      List<ParamTensor> runtime = dev.unroll.runtime.llama.LlamaLayout.tensors(shape);
-      assertEquals(runtime.size(), plan.parameters().size());
-      for (int i = 0; i < runtime.size(); i++) {
-        assertEquals(runtime.get(i).name(), plan.parameters().get(i).name());
-        assertEquals(runtime.get(i).offset(), plan.parameters().get(i).offset(), runtime.get(i).name());
-      }
+      var shape = new LlamaShape(spec.vocab(), plan.paddedVocab(), spec.context(), spec.dim(), spec.heads(),
+          spec.kvHeads(), spec.layers(), spec.batch(), spec.hidden(), spec.tiedClassifier());
+      assertSameLayout(LlamaLayout.tensors(shape), plan);
       assertTiled(plan.parameters(), plan.parameterCount());
       assertTiled(plan.activations(), plan.activationCount());
       ArenaSizes sizes = ArenaSizes.of(spec);
       assertEquals(sizes.parameters(), plan.parameterCount());
       assertEquals(sizes.activations(), plan.activationCount());
+    }
+  }
+
+  /**
+   * Every constant a stage's sizes and offsets name is one every model declares or one the plan lists as the
+   * family's own, with the value the stages use: what the writer prints is what the kernels are called with.
+   */
+  @Test
+  void stagesNameOnlyDeclaredDimensions() {
+    Set<String> shared = Set.of("VOCAB", "PADDED_VOCAB", "CONTEXT", "DIM", "HEADS", "HEAD_SIZE", "LAYERS", "BATCH",
+        "HIDDEN", "TOKENS");
+    ModelSpec llama = ModelSpec.llama("A", 97, 13, 48, 6, 2, 2, 3, false);
+    assertEquals(List.of(new Plan.Dimension("KV_HEADS", 2, "Key/value heads (kvHeads)."),
+        new Plan.Dimension("KV_DIM", 16, "KV_HEADS * HEAD_SIZE: the width of a key or a value."),
+        new Plan.Dimension("QKV_WIDTH", 80, "DIM + 2 * KV_DIM: q, k and v side by side.")),
+        Planner.plan(llama).familyDimensions());
+    assertEquals(List.of(), Planner.plan(AWKWARD).familyDimensions());
+    for (ModelSpec spec : List.of(AWKWARD, llama)) {
+      Plan plan = Planner.plan(spec);
+      Set<String> declared = new HashSet<>(shared);
+      plan.familyDimensions().forEach(d -> declared.add(d.name()));
+      for (Stage stage : allStages(plan)) {
+        for (Op op : stage.ops()) {
+          for (Arg arg : op.args()) {
+            String expression = switch (arg) {
+              case Arg.Size size -> size.expression();
+              case Arg.At at -> at.offset();
+              case Arg.Row row -> row.rowSize();
+              default -> "";
+            };
+            for (String name : expression.split("[^A-Z_]+")) {
+              assertTrue(name.isEmpty() || declared.contains(name), name + " in " + op);
+            }
+            if (arg instanceof Arg.Size size) {
+              plan.familyDimensions().stream().filter(d -> d.name().equals(size.expression()))
+                  .forEach(d -> assertEquals(d.value(), size.value(), d.name()));
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private static List<Stage> allStages(Plan plan) {
+    List<Stage> stages = new java.util.ArrayList<>(plan.forward());
+    stages.addAll(plan.backward());
+    stages.addAll(plan.decode());
+    stages.addAll(plan.decodeBf16());
+    stages.addAll(plan.decodeInt8());
+    return stages;
+  }
+
+  /**
+   * The generated SHAPE constant calls the runtime shape's canonical constructor: an argument per component, in
+   * order, each the dimension constant of that name ({@code paddedVocab} is PADDED_VOCAB) or, for the classifier's
+   * tying, the spec's value.
+   */
+  @Test
+  void runtimeShapeArgumentsAreTheShapesComponents() throws ReflectiveOperationException {
+    for (ModelSpec spec : List.of(AWKWARD, ModelSpec.llama("A", 97, 13, 48, 6, 2, 2, 3, false),
+        ModelSpec.llama("T", 97, 13, 48, 6, 2, 2, 3, true))) {
+      Class<?> shape = Class.forName(Families.of(spec.family()).runtimeShape());
+      List<String> expected = Arrays.stream(shape.getRecordComponents())
+          .map(c -> c.getType() == boolean.class ? String.valueOf(spec.tiedClassifier())
+              : c.getName().replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(java.util.Locale.ROOT))
+          .toList();
+      assertEquals(expected, Planner.plan(spec).runtimeShape().arguments(), spec.describe());
     }
   }
 

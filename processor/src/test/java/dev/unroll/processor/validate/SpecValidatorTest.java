@@ -46,5 +46,9 @@ class SpecValidatorTest {
     assertTrue(problems.get(0).message().contains("lower batch or context"));
     problems = SpecValidator.validate(spec(Family.GPT2, 50257, 64, 65536, 1, 2, 1, 4 * 65536));
     assertEquals("dim", problems.get(0).attribute());
+    // Two billion layers are measured as one layer times their number, not laid out.
+    problems = SpecValidator.validate(spec(Family.GPT2, 50257, 64, 768, 12, Integer.MAX_VALUE, 1, 3072));
+    assertEquals(List.of("dim", "batch"), problems.stream().map(Problem::attribute).toList());
+    assertTrue(problems.get(0).message().startsWith("the parameter arena would hold 15221089250688768 floats"));
   }
 }
