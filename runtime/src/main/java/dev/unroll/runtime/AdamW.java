@@ -138,7 +138,19 @@ public final class AdamW {
     if (pool == null) {
       update(params, grads, m, v, scale, beta1, beta2, c1, c2, lr, weightDecay, eps, 0, n);
     } else {
-      pool.run(UPDATE.set(params, grads, m, v, scale, beta1, beta2, c1, c2, lr, weightDecay, eps), n, S.length());
+      UPDATE.params = params;
+      UPDATE.grads = grads;
+      UPDATE.m = m;
+      UPDATE.v = v;
+      UPDATE.scale = scale;
+      UPDATE.beta1 = beta1;
+      UPDATE.beta2 = beta2;
+      UPDATE.c1 = c1;
+      UPDATE.c2 = c2;
+      UPDATE.lr = lr;
+      UPDATE.weightDecay = weightDecay;
+      UPDATE.eps = eps;
+      pool.run(UPDATE, n, S.length());
     }
     return norm;
   }
@@ -150,7 +162,9 @@ public final class AdamW {
     if (pool == null) {
       sumSquares(grads, partials, 0, chunks);
     } else {
-      pool.run(SUM_SQUARES.set(grads, partials), chunks, 1);
+      SUM_SQUARES.grads = grads;
+      SUM_SQUARES.partials = partials;
+      pool.run(SUM_SQUARES, chunks, 1);
     }
     double sumSq = 0;
     for (int c = 0; c < chunks; c++) {
@@ -163,12 +177,6 @@ public final class AdamW {
   private static final class SumSquaresJob extends WorkerPool.Job {
     float[] grads;
     double[] partials;
-
-    SumSquaresJob set(float[] grads, double[] partials) {
-      this.grads = grads;
-      this.partials = partials;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -199,23 +207,6 @@ public final class AdamW {
     float lr;
     float weightDecay;
     float eps;
-
-    UpdateJob set(float[] params, float[] grads, float[] m, float[] v, float scale, float beta1, float beta2,
-        float c1, float c2, float lr, float weightDecay, float eps) {
-      this.params = params;
-      this.grads = grads;
-      this.m = m;
-      this.v = v;
-      this.scale = scale;
-      this.beta1 = beta1;
-      this.beta2 = beta2;
-      this.c1 = c1;
-      this.c2 = c2;
-      this.lr = lr;
-      this.weightDecay = weightDecay;
-      this.eps = eps;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {

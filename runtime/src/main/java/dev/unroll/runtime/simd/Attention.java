@@ -36,7 +36,19 @@ final class Attention {
       attentionForwardHeads(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, T, NH, KVH, hs, 0, B * NH);
       return;
     }
-    pool.run(FORWARD.set(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, T, NH, KVH, hs), B * NH, 1);
+    FORWARD.out = out;
+    FORWARD.outOff = outOff;
+    FORWARD.preatt = preatt;
+    FORWARD.preattOff = preattOff;
+    FORWARD.att = att;
+    FORWARD.attOff = attOff;
+    FORWARD.qkv = qkv;
+    FORWARD.qkvOff = qkvOff;
+    FORWARD.T = T;
+    FORWARD.NH = NH;
+    FORWARD.KVH = KVH;
+    FORWARD.hs = hs;
+    pool.run(FORWARD, B * NH, 1);
   }
 
   /** {@link #forward}'s (batch, head) pairs. */
@@ -53,23 +65,6 @@ final class Attention {
     int NH;
     int KVH;
     int hs;
-
-    ForwardJob set(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff, float[] qkv,
-        int qkvOff, int T, int NH, int KVH, int hs) {
-      this.out = out;
-      this.outOff = outOff;
-      this.preatt = preatt;
-      this.preattOff = preattOff;
-      this.att = att;
-      this.attOff = attOff;
-      this.qkv = qkv;
-      this.qkvOff = qkvOff;
-      this.T = T;
-      this.NH = NH;
-      this.KVH = KVH;
-      this.hs = hs;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -274,8 +269,23 @@ final class Attention {
           attOff, T, NH, KVH, hs, 0, B * KVH);
       return;
     }
-    pool.run(BACKWARD.set(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv, qkvOff, att,
-        attOff, T, NH, KVH, hs), B * KVH, 1);
+    BACKWARD.dqkv = dqkv;
+    BACKWARD.dqkvOff = dqkvOff;
+    BACKWARD.dpreatt = dpreatt;
+    BACKWARD.dpreattOff = dpreattOff;
+    BACKWARD.datt = datt;
+    BACKWARD.dattOff = dattOff;
+    BACKWARD.dout = dout;
+    BACKWARD.doutOff = doutOff;
+    BACKWARD.qkv = qkv;
+    BACKWARD.qkvOff = qkvOff;
+    BACKWARD.att = att;
+    BACKWARD.attOff = attOff;
+    BACKWARD.T = T;
+    BACKWARD.NH = NH;
+    BACKWARD.KVH = KVH;
+    BACKWARD.hs = hs;
+    pool.run(BACKWARD, B * KVH, 1);
   }
 
   /** {@link #backward}'s (batch, kv head) pairs. */
@@ -296,28 +306,6 @@ final class Attention {
     int NH;
     int KVH;
     int hs;
-
-    BackwardJob set(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt, int dattOff,
-        float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int T, int NH, int KVH,
-        int hs) {
-      this.dqkv = dqkv;
-      this.dqkvOff = dqkvOff;
-      this.dpreatt = dpreatt;
-      this.dpreattOff = dpreattOff;
-      this.datt = datt;
-      this.dattOff = dattOff;
-      this.dout = dout;
-      this.doutOff = doutOff;
-      this.qkv = qkv;
-      this.qkvOff = qkvOff;
-      this.att = att;
-      this.attOff = attOff;
-      this.T = T;
-      this.NH = NH;
-      this.KVH = KVH;
-      this.hs = hs;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -418,10 +406,24 @@ final class Attention {
           NH);
       return;
     }
+    DECODE.out = out;
+    DECODE.outOff = outOff;
+    DECODE.att = att;
+    DECODE.attOff = attOff;
+    DECODE.q = q;
+    DECODE.qOff = qOff;
+    DECODE.kcache = kcache;
+    DECODE.kOff = kOff;
+    DECODE.vcache = vcache;
+    DECODE.vOff = vOff;
+    DECODE.pos = pos;
+    DECODE.T = T;
+    DECODE.NH = NH;
+    DECODE.KVH = KVH;
+    DECODE.hs = hs;
     // each head on one thread, as on one thread alone; one share per thread (6 heads cut in pairs left one thread
     // two shares and the other one)
-    pool.run(DECODE.set(out, outOff, att, attOff, q, qOff, kcache, kOff, vcache, vOff, pos, T, NH, KVH, hs), NH,
-        onePerThread(NH, 1));
+    pool.run(DECODE, NH, onePerThread(NH, 1));
   }
 
   /** {@link #decode}'s query heads. */
@@ -441,26 +443,6 @@ final class Attention {
     int NH;
     int KVH;
     int hs;
-
-    DecodeJob set(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff, float[] kcache, int kOff,
-        float[] vcache, int vOff, int pos, int T, int NH, int KVH, int hs) {
-      this.out = out;
-      this.outOff = outOff;
-      this.att = att;
-      this.attOff = attOff;
-      this.q = q;
-      this.qOff = qOff;
-      this.kcache = kcache;
-      this.kOff = kOff;
-      this.vcache = vcache;
-      this.vOff = vOff;
-      this.pos = pos;
-      this.T = T;
-      this.NH = NH;
-      this.KVH = KVH;
-      this.hs = hs;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {

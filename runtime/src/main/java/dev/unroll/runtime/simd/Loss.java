@@ -11,8 +11,9 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * The classifier's softmax and the cross-entropy loss, forward and backward (the backward through both at once).
- * The softmax and the backward split over the pool by rows; the loss, a sum over rows, stays on the calling thread.
+ * The classifier's softmax and the backward of the cross-entropy loss through it, both split over the pool by rows.
+ * The loss itself, a logarithm per row summed over rows on the calling thread, is the scalar reference's loop
+ * ({@code SimdKernels} calls it there).
  */
 final class Loss {
 
@@ -25,7 +26,13 @@ final class Loss {
       softmaxForwardRows(probs, probsOff, logits, logitsOff, V, Vp, 0, N);
       return;
     }
-    pool.run(SOFTMAX_FORWARD.set(probs, probsOff, logits, logitsOff, V, Vp), N, 1);
+    SOFTMAX_FORWARD.probs = probs;
+    SOFTMAX_FORWARD.probsOff = probsOff;
+    SOFTMAX_FORWARD.logits = logits;
+    SOFTMAX_FORWARD.logitsOff = logitsOff;
+    SOFTMAX_FORWARD.V = V;
+    SOFTMAX_FORWARD.Vp = Vp;
+    pool.run(SOFTMAX_FORWARD, N, 1);
   }
 
   /** {@link #softmaxForward}'s rows. */
@@ -36,16 +43,6 @@ final class Loss {
     int logitsOff;
     int V;
     int Vp;
-
-    SoftmaxForwardJob set(float[] probs, int probsOff, float[] logits, int logitsOff, int V, int Vp) {
-      this.probs = probs;
-      this.probsOff = probsOff;
-      this.logits = logits;
-      this.logitsOff = logitsOff;
-      this.V = V;
-      this.Vp = Vp;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -96,18 +93,6 @@ final class Loss {
     }
   }
 
-  /** {@link dev.unroll.runtime.kernel.Kernels#crossEntropyForward}, on the calling thread: a sum over rows. */
-  static float crossEntropyForward(float[] losses, int lossesOff, float[] probs, int probsOff, int[] targets, int N,
-      int Vp) {
-    float meanLoss = 0.0f;
-    for (int n = 0; n < N; n++) {
-      float loss = -(float) Math.log(probs[probsOff + n * Vp + targets[n]]);
-      losses[lossesOff + n] = loss;
-      meanLoss += loss;
-    }
-    return meanLoss / N;
-  }
-
   /** {@link dev.unroll.runtime.kernel.Kernels#crossEntropySoftmaxBackward}. */
   static void crossEntropySoftmaxBackward(float[] dlogits, int dlogitsOff, float[] probs, int probsOff,
       int[] targets, int N, int V, int Vp) {
@@ -116,7 +101,15 @@ final class Loss {
       crossEntropySoftmaxBackwardRows(dlogits, dlogitsOff, probs, probsOff, targets, N, V, Vp, 0, N);
       return;
     }
-    pool.run(CROSS_ENTROPY_SOFTMAX_BACKWARD.set(dlogits, dlogitsOff, probs, probsOff, targets, N, V, Vp), N, 1);
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.dlogits = dlogits;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.dlogitsOff = dlogitsOff;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.probs = probs;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.probsOff = probsOff;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.targets = targets;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.N = N;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.V = V;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.Vp = Vp;
+    pool.run(CROSS_ENTROPY_SOFTMAX_BACKWARD, N, 1);
   }
 
   /** {@link #crossEntropySoftmaxBackward}'s rows. */
@@ -129,19 +122,6 @@ final class Loss {
     int N;
     int V;
     int Vp;
-
-    CrossEntropySoftmaxBackwardJob set(float[] dlogits, int dlogitsOff, float[] probs, int probsOff, int[] targets,
-        int N, int V, int Vp) {
-      this.dlogits = dlogits;
-      this.dlogitsOff = dlogitsOff;
-      this.probs = probs;
-      this.probsOff = probsOff;
-      this.targets = targets;
-      this.N = N;
-      this.V = V;
-      this.Vp = Vp;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {

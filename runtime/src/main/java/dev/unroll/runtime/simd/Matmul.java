@@ -53,21 +53,30 @@ final class Matmul {
       }
       return;
     }
+    ForwardJob job = N < 4 ? FORWARD_COLUMNS : N >= GEMM_FORWARD_ROWS ? FORWARD_GEMM : FORWARD_ROWS;
+    job.out = out;
+    job.outOff = outOff;
+    job.inp = inp;
+    job.inpOff = inpOff;
+    job.weight = weight;
+    job.weightOff = weightOff;
+    job.bias = bias;
+    job.biasOff = biasOff;
+    job.N = N;
+    job.C = C;
+    job.OC = OC;
     if (N < 4) {
       // too few rows to share (decoding has one): share the output columns, 16 at a time (four per stream); each
       // still gets the tail's dot
-      pool.run(FORWARD_COLUMNS.set(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC), OC,
-          onePerThread(OC, 16));
-      return;
-    }
-    if (N >= GEMM_FORWARD_ROWS) {
+      pool.run(job, OC, onePerThread(OC, 16));
+    } else if (N >= GEMM_FORWARD_ROWS) {
       // shares of output channels, so that each block of the weight is packed once; they start at whole vectors,
       // so only the last channels (past the last whole vector) take the scalar tail, as on one thread
-      pool.run(FORWARD_GEMM.set(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC), OC, L);
-      return;
+      pool.run(job, OC, L);
+    } else {
+      // shares start at multiples of 4 rows, so every row falls in the same 4-row block or tail as on one thread
+      pool.run(job, N, 4);
     }
-    // shares start at multiples of 4 rows, so every row falls in the same 4-row block or tail as on one thread
-    pool.run(FORWARD_ROWS.set(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC), N, 4);
   }
 
   /** {@link #forward}'s arguments, for its three ways of sharing the work. */
@@ -83,22 +92,6 @@ final class Matmul {
     int N;
     int C;
     int OC;
-
-    final ForwardJob set(float[] out, int outOff, float[] inp, int inpOff, float[] weight, int weightOff,
-        float[] bias, int biasOff, int N, int C, int OC) {
-      this.out = out;
-      this.outOff = outOff;
-      this.inp = inp;
-      this.inpOff = inpOff;
-      this.weight = weight;
-      this.weightOff = weightOff;
-      this.bias = bias;
-      this.biasOff = biasOff;
-      this.N = N;
-      this.C = C;
-      this.OC = OC;
-      return this;
-    }
 
     @Override
     protected final void clear() {
@@ -537,18 +530,40 @@ final class Matmul {
     WorkerPool pool = WorkerPool.acquire(work);
     if (pool == null) {
       matmulBackwardInput(dinp, dinpOff, dout, doutOff, weight, weightOff, N, C, OC, 0, N, 0, C);
-    } else if (N >= C) {
-      pool.run(BACKWARD_INPUT_ROWS.set(dinp, dinpOff, dout, doutOff, weight, weightOff, N, C, OC), N, 6);
     } else {
-      pool.run(BACKWARD_INPUT_COLUMNS.set(dinp, dinpOff, dout, doutOff, weight, weightOff, N, C, OC), C, 2 * L);
+      BackwardInputJob job = N >= C ? BACKWARD_INPUT_ROWS : BACKWARD_INPUT_COLUMNS;
+      job.dinp = dinp;
+      job.dinpOff = dinpOff;
+      job.dout = dout;
+      job.doutOff = doutOff;
+      job.weight = weight;
+      job.weightOff = weightOff;
+      job.N = N;
+      job.C = C;
+      job.OC = OC;
+      if (N >= C) {
+        pool.run(job, N, 6);
+      } else {
+        pool.run(job, C, 2 * L);
+      }
     }
     // dweight (OC,C) += doutᵀ (OC,N) · inp (N,C) and dbias, by output channel: each element sums over N in order
     pool = WorkerPool.acquire(work);
     if (pool == null) {
       matmulBackwardWeightRows(dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff, N, C, OC, 0, OC);
     } else {
-      pool.run(BACKWARD_WEIGHT.set(dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff, N, C, OC), OC,
-          3 * L);
+      BACKWARD_WEIGHT.dweight = dweight;
+      BACKWARD_WEIGHT.dweightOff = dweightOff;
+      BACKWARD_WEIGHT.dbias = dbias;
+      BACKWARD_WEIGHT.dbiasOff = dbiasOff;
+      BACKWARD_WEIGHT.dout = dout;
+      BACKWARD_WEIGHT.doutOff = doutOff;
+      BACKWARD_WEIGHT.inp = inp;
+      BACKWARD_WEIGHT.inpOff = inpOff;
+      BACKWARD_WEIGHT.N = N;
+      BACKWARD_WEIGHT.C = C;
+      BACKWARD_WEIGHT.OC = OC;
+      pool.run(BACKWARD_WEIGHT, OC, 3 * L);
     }
   }
 
@@ -563,20 +578,6 @@ final class Matmul {
     int N;
     int C;
     int OC;
-
-    final BackwardInputJob set(float[] dinp, int dinpOff, float[] dout, int doutOff, float[] weight, int weightOff,
-        int N, int C, int OC) {
-      this.dinp = dinp;
-      this.dinpOff = dinpOff;
-      this.dout = dout;
-      this.doutOff = doutOff;
-      this.weight = weight;
-      this.weightOff = weightOff;
-      this.N = N;
-      this.C = C;
-      this.OC = OC;
-      return this;
-    }
 
     @Override
     protected final void clear() {
@@ -611,22 +612,6 @@ final class Matmul {
     int N;
     int C;
     int OC;
-
-    BackwardWeightJob set(float[] dweight, int dweightOff, float[] dbias, int dbiasOff, float[] dout, int doutOff,
-        float[] inp, int inpOff, int N, int C, int OC) {
-      this.dweight = dweight;
-      this.dweightOff = dweightOff;
-      this.dbias = dbias;
-      this.dbiasOff = dbiasOff;
-      this.dout = dout;
-      this.doutOff = doutOff;
-      this.inp = inp;
-      this.inpOff = inpOff;
-      this.N = N;
-      this.C = C;
-      this.OC = OC;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {

@@ -34,8 +34,20 @@ final class Norms {
           C, 0, N);
       return;
     }
-    pool.run(LAYERNORM_FORWARD.set(out, outOff, mean, meanOff, rstd, rstdOff, inp, inpOff, weight, weightOff, bias,
-        biasOff, C), N, 1);
+    LAYERNORM_FORWARD.out = out;
+    LAYERNORM_FORWARD.outOff = outOff;
+    LAYERNORM_FORWARD.mean = mean;
+    LAYERNORM_FORWARD.meanOff = meanOff;
+    LAYERNORM_FORWARD.rstd = rstd;
+    LAYERNORM_FORWARD.rstdOff = rstdOff;
+    LAYERNORM_FORWARD.inp = inp;
+    LAYERNORM_FORWARD.inpOff = inpOff;
+    LAYERNORM_FORWARD.weight = weight;
+    LAYERNORM_FORWARD.weightOff = weightOff;
+    LAYERNORM_FORWARD.bias = bias;
+    LAYERNORM_FORWARD.biasOff = biasOff;
+    LAYERNORM_FORWARD.C = C;
+    pool.run(LAYERNORM_FORWARD, N, 1);
   }
 
   /** {@link #layernormForward}'s rows. */
@@ -53,24 +65,6 @@ final class Norms {
     float[] bias;
     int biasOff;
     int C;
-
-    LayernormForwardJob set(float[] out, int outOff, float[] mean, int meanOff, float[] rstd, int rstdOff,
-        float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int C) {
-      this.out = out;
-      this.outOff = outOff;
-      this.mean = mean;
-      this.meanOff = meanOff;
-      this.rstd = rstd;
-      this.rstdOff = rstdOff;
-      this.inp = inp;
-      this.inpOff = inpOff;
-      this.weight = weight;
-      this.weightOff = weightOff;
-      this.bias = bias;
-      this.biasOff = biasOff;
-      this.C = C;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -174,16 +168,41 @@ final class Norms {
       layernormBackwardRows(dinp, dinpOff, dout, doutOff, inp, inpOff, weight, weightOff, mean, meanOff, rstd,
           rstdOff, C, 0, N);
     } else {
-      pool.run(LAYERNORM_BACKWARD_ROWS.set(dinp, dinpOff, dout, doutOff, inp, inpOff, weight, weightOff, mean,
-          meanOff, rstd, rstdOff, C), N, 1);
+      LAYERNORM_BACKWARD_ROWS.dinp = dinp;
+      LAYERNORM_BACKWARD_ROWS.dinpOff = dinpOff;
+      LAYERNORM_BACKWARD_ROWS.dout = dout;
+      LAYERNORM_BACKWARD_ROWS.doutOff = doutOff;
+      LAYERNORM_BACKWARD_ROWS.inp = inp;
+      LAYERNORM_BACKWARD_ROWS.inpOff = inpOff;
+      LAYERNORM_BACKWARD_ROWS.weight = weight;
+      LAYERNORM_BACKWARD_ROWS.weightOff = weightOff;
+      LAYERNORM_BACKWARD_ROWS.mean = mean;
+      LAYERNORM_BACKWARD_ROWS.meanOff = meanOff;
+      LAYERNORM_BACKWARD_ROWS.rstd = rstd;
+      LAYERNORM_BACKWARD_ROWS.rstdOff = rstdOff;
+      LAYERNORM_BACKWARD_ROWS.C = C;
+      pool.run(LAYERNORM_BACKWARD_ROWS, N, 1);
     }
     pool = WorkerPool.acquire(4L * N * C);
     if (pool == null) {
       layernormBackwardChannels(dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff, mean, meanOff,
           rstd, rstdOff, N, C, 0, C);
     } else {
-      pool.run(LAYERNORM_BACKWARD_CHANNELS.set(dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff,
-          mean, meanOff, rstd, rstdOff, N, C), C, L);
+      LAYERNORM_BACKWARD_CHANNELS.dweight = dweight;
+      LAYERNORM_BACKWARD_CHANNELS.dweightOff = dweightOff;
+      LAYERNORM_BACKWARD_CHANNELS.dbias = dbias;
+      LAYERNORM_BACKWARD_CHANNELS.dbiasOff = dbiasOff;
+      LAYERNORM_BACKWARD_CHANNELS.dout = dout;
+      LAYERNORM_BACKWARD_CHANNELS.doutOff = doutOff;
+      LAYERNORM_BACKWARD_CHANNELS.inp = inp;
+      LAYERNORM_BACKWARD_CHANNELS.inpOff = inpOff;
+      LAYERNORM_BACKWARD_CHANNELS.mean = mean;
+      LAYERNORM_BACKWARD_CHANNELS.meanOff = meanOff;
+      LAYERNORM_BACKWARD_CHANNELS.rstd = rstd;
+      LAYERNORM_BACKWARD_CHANNELS.rstdOff = rstdOff;
+      LAYERNORM_BACKWARD_CHANNELS.N = N;
+      LAYERNORM_BACKWARD_CHANNELS.C = C;
+      pool.run(LAYERNORM_BACKWARD_CHANNELS, C, L);
     }
   }
 
@@ -202,24 +221,6 @@ final class Norms {
     float[] rstd;
     int rstdOff;
     int C;
-
-    LayernormBackwardRowsJob set(float[] dinp, int dinpOff, float[] dout, int doutOff, float[] inp, int inpOff,
-        float[] weight, int weightOff, float[] mean, int meanOff, float[] rstd, int rstdOff, int C) {
-      this.dinp = dinp;
-      this.dinpOff = dinpOff;
-      this.dout = dout;
-      this.doutOff = doutOff;
-      this.inp = inp;
-      this.inpOff = inpOff;
-      this.weight = weight;
-      this.weightOff = weightOff;
-      this.mean = mean;
-      this.meanOff = meanOff;
-      this.rstd = rstd;
-      this.rstdOff = rstdOff;
-      this.C = C;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -251,25 +252,6 @@ final class Norms {
     int rstdOff;
     int N;
     int C;
-
-    LayernormBackwardChannelsJob set(float[] dweight, int dweightOff, float[] dbias, int dbiasOff, float[] dout,
-        int doutOff, float[] inp, int inpOff, float[] mean, int meanOff, float[] rstd, int rstdOff, int N, int C) {
-      this.dweight = dweight;
-      this.dweightOff = dweightOff;
-      this.dbias = dbias;
-      this.dbiasOff = dbiasOff;
-      this.dout = dout;
-      this.doutOff = doutOff;
-      this.inp = inp;
-      this.inpOff = inpOff;
-      this.mean = mean;
-      this.meanOff = meanOff;
-      this.rstd = rstd;
-      this.rstdOff = rstdOff;
-      this.N = N;
-      this.C = C;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {

@@ -42,7 +42,16 @@ final class Pointwise {
       encoderForwardRows(out, outOff, inp, wte, wteOff, wpe, wpeOff, T, C, 0, B * T);
       return;
     }
-    pool.run(ENCODER_FORWARD.set(out, outOff, inp, wte, wteOff, wpe, wpeOff, T, C), B * T, 1);
+    ENCODER_FORWARD.out = out;
+    ENCODER_FORWARD.outOff = outOff;
+    ENCODER_FORWARD.inp = inp;
+    ENCODER_FORWARD.wte = wte;
+    ENCODER_FORWARD.wteOff = wteOff;
+    ENCODER_FORWARD.wpe = wpe;
+    ENCODER_FORWARD.wpeOff = wpeOff;
+    ENCODER_FORWARD.T = T;
+    ENCODER_FORWARD.C = C;
+    pool.run(ENCODER_FORWARD, B * T, 1);
   }
 
   /** {@link #encoderForward}'s positions. */
@@ -56,20 +65,6 @@ final class Pointwise {
     int wpeOff;
     int T;
     int C;
-
-    EncoderForwardJob set(float[] out, int outOff, int[] inp, float[] wte, int wteOff, float[] wpe, int wpeOff, int T,
-        int C) {
-      this.out = out;
-      this.outOff = outOff;
-      this.inp = inp;
-      this.wte = wte;
-      this.wteOff = wteOff;
-      this.wpe = wpe;
-      this.wpeOff = wpeOff;
-      this.T = T;
-      this.C = C;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -115,7 +110,12 @@ final class Pointwise {
       geluForwardRange(out, outOff, inp, inpOff, N, 0, N);
       return;
     }
-    pool.run(GELU_FORWARD.set(out, outOff, inp, inpOff, N), N, L);
+    GELU_FORWARD.out = out;
+    GELU_FORWARD.outOff = outOff;
+    GELU_FORWARD.inp = inp;
+    GELU_FORWARD.inpOff = inpOff;
+    GELU_FORWARD.N = N;
+    pool.run(GELU_FORWARD, N, L);
   }
 
   /** {@link #geluForward}'s elements. */
@@ -125,15 +125,6 @@ final class Pointwise {
     float[] inp;
     int inpOff;
     int N;
-
-    GeluForwardJob set(float[] out, int outOff, float[] inp, int inpOff, int N) {
-      this.out = out;
-      this.outOff = outOff;
-      this.inp = inp;
-      this.inpOff = inpOff;
-      this.N = N;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -189,7 +180,14 @@ final class Pointwise {
       geluBackwardRange(dinp, dinpOff, inp, inpOff, dout, doutOff, N, 0, N);
       return;
     }
-    pool.run(GELU_BACKWARD.set(dinp, dinpOff, inp, inpOff, dout, doutOff, N), N, L);
+    GELU_BACKWARD.dinp = dinp;
+    GELU_BACKWARD.dinpOff = dinpOff;
+    GELU_BACKWARD.inp = inp;
+    GELU_BACKWARD.inpOff = inpOff;
+    GELU_BACKWARD.dout = dout;
+    GELU_BACKWARD.doutOff = doutOff;
+    GELU_BACKWARD.N = N;
+    pool.run(GELU_BACKWARD, N, L);
   }
 
   /** {@link #geluBackward}'s elements. */
@@ -201,17 +199,6 @@ final class Pointwise {
     float[] dout;
     int doutOff;
     int N;
-
-    GeluBackwardJob set(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int N) {
-      this.dinp = dinp;
-      this.dinpOff = dinpOff;
-      this.inp = inp;
-      this.inpOff = inpOff;
-      this.dout = dout;
-      this.doutOff = doutOff;
-      this.N = N;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -267,7 +254,13 @@ final class Pointwise {
       add(out, outOff, inp1, inp1Off, inp2, inp2Off, N);
       return;
     }
-    pool.run(RESIDUAL_FORWARD.set(out, outOff, inp1, inp1Off, inp2, inp2Off), N, L);
+    RESIDUAL_FORWARD.out = out;
+    RESIDUAL_FORWARD.outOff = outOff;
+    RESIDUAL_FORWARD.inp1 = inp1;
+    RESIDUAL_FORWARD.inp1Off = inp1Off;
+    RESIDUAL_FORWARD.inp2 = inp2;
+    RESIDUAL_FORWARD.inp2Off = inp2Off;
+    pool.run(RESIDUAL_FORWARD, N, L);
   }
 
   /**
@@ -281,16 +274,6 @@ final class Pointwise {
     int inp1Off;
     float[] inp2;
     int inp2Off;
-
-    ResidualForwardJob set(float[] out, int outOff, float[] inp1, int inp1Off, float[] inp2, int inp2Off) {
-      this.out = out;
-      this.outOff = outOff;
-      this.inp1 = inp1;
-      this.inp1Off = inp1Off;
-      this.inp2 = inp2;
-      this.inp2Off = inp2Off;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -326,7 +309,13 @@ final class Pointwise {
       addInto(dinp2, dinp2Off, dout, doutOff, N);
       return;
     }
-    pool.run(RESIDUAL_BACKWARD.set(dinp1, dinp1Off, dinp2, dinp2Off, dout, doutOff), N, L);
+    RESIDUAL_BACKWARD.dinp1 = dinp1;
+    RESIDUAL_BACKWARD.dinp1Off = dinp1Off;
+    RESIDUAL_BACKWARD.dinp2 = dinp2;
+    RESIDUAL_BACKWARD.dinp2Off = dinp2Off;
+    RESIDUAL_BACKWARD.dout = dout;
+    RESIDUAL_BACKWARD.doutOff = doutOff;
+    pool.run(RESIDUAL_BACKWARD, N, L);
   }
 
   /** {@link #residualBackward}'s elements. */
@@ -337,16 +326,6 @@ final class Pointwise {
     int dinp2Off;
     float[] dout;
     int doutOff;
-
-    ResidualBackwardJob set(float[] dinp1, int dinp1Off, float[] dinp2, int dinp2Off, float[] dout, int doutOff) {
-      this.dinp1 = dinp1;
-      this.dinp1Off = dinp1Off;
-      this.dinp2 = dinp2;
-      this.dinp2Off = dinp2Off;
-      this.dout = dout;
-      this.doutOff = doutOff;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -486,7 +465,9 @@ final class Pointwise {
       Arrays.fill(a, off, off + n, 0.0f);
       return;
     }
-    pool.run(ZERO.set(a, off), n, L);
+    ZERO.a = a;
+    ZERO.off = off;
+    pool.run(ZERO, n, L);
   }
 
   /**
@@ -496,12 +477,6 @@ final class Pointwise {
   private static final class ZeroJob extends WorkerPool.Job {
     float[] a;
     int off;
-
-    ZeroJob set(float[] a, int off) {
-      this.a = a;
-      this.off = off;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {

@@ -100,10 +100,20 @@ final class QuantizedMatvec {
       matmulForwardBf16Rows(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC, 0, OC);
       return;
     }
+    MATMUL_BF16.out = out;
+    MATMUL_BF16.outOff = outOff;
+    MATMUL_BF16.inp = inp;
+    MATMUL_BF16.inpOff = inpOff;
+    MATMUL_BF16.weight = weight;
+    MATMUL_BF16.weightOff = weightOff;
+    MATMUL_BF16.bias = bias;
+    MATMUL_BF16.biasOff = biasOff;
+    MATMUL_BF16.N = N;
+    MATMUL_BF16.C = C;
+    MATMUL_BF16.OC = OC;
     // shares of output rows start at whole panels, four at a time (a share's four streams); each row is computed as
     // it is on one thread
-    pool.run(MATMUL_BF16.set(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC), OC,
-        onePerThread(OC, PANEL));
+    pool.run(MATMUL_BF16, OC, onePerThread(OC, PANEL));
   }
 
   /** {@link #matmulForwardBf16}'s output rows. */
@@ -119,22 +129,6 @@ final class QuantizedMatvec {
     int N;
     int C;
     int OC;
-
-    Bf16Job set(float[] out, int outOff, float[] inp, int inpOff, short[] weight, int weightOff, float[] bias,
-        int biasOff, int N, int C, int OC) {
-      this.out = out;
-      this.outOff = outOff;
-      this.inp = inp;
-      this.inpOff = inpOff;
-      this.weight = weight;
-      this.weightOff = weightOff;
-      this.bias = bias;
-      this.biasOff = biasOff;
-      this.N = N;
-      this.C = C;
-      this.OC = OC;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -162,10 +156,17 @@ final class QuantizedMatvec {
       matmulForwardBf16GroupRows(out, outOffs, inp, inpOff, weight, weightOffs, rows, C, 0, units);
       return;
     }
+    MATMUL_BF16_GROUP.out = out;
+    MATMUL_BF16_GROUP.outOffs = outOffs;
+    MATMUL_BF16_GROUP.inp = inp;
+    MATMUL_BF16_GROUP.inpOff = inpOff;
+    MATMUL_BF16_GROUP.weight = weight;
+    MATMUL_BF16_GROUP.weightOffs = weightOffs;
+    MATMUL_BF16_GROUP.rows = rows;
+    MATMUL_BF16_GROUP.C = C;
     // one share per thread, as for one product: each share's part of every product it meets is computed as on
     // one thread
-    pool.run(MATMUL_BF16_GROUP.set(out, outOffs, inp, inpOff, weight, weightOffs, rows, C), units,
-        onePerThread(units, PANEL));
+    pool.run(MATMUL_BF16_GROUP, units, onePerThread(units, PANEL));
   }
 
   /** {@link #matmulForwardBf16Group}'s units. */
@@ -178,19 +179,6 @@ final class QuantizedMatvec {
     int[] weightOffs;
     int[] rows;
     int C;
-
-    Bf16GroupJob set(float[] out, int[] outOffs, float[] inp, int inpOff, short[] weight, int[] weightOffs,
-        int[] rows, int C) {
-      this.out = out;
-      this.outOffs = outOffs;
-      this.inp = inp;
-      this.inpOff = inpOff;
-      this.weight = weight;
-      this.weightOffs = weightOffs;
-      this.rows = rows;
-      this.C = C;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -421,9 +409,20 @@ final class QuantizedMatvec {
       matmulForwardInt8Rows(out, outOff, inp, inpOff, weight, scales, weightOff, bias, biasOff, N, C, OC, 0, OC);
       return;
     }
+    MATMUL_INT8.out = out;
+    MATMUL_INT8.outOff = outOff;
+    MATMUL_INT8.inp = inp;
+    MATMUL_INT8.inpOff = inpOff;
+    MATMUL_INT8.weight = weight;
+    MATMUL_INT8.scales = scales;
+    MATMUL_INT8.weightOff = weightOff;
+    MATMUL_INT8.bias = bias;
+    MATMUL_INT8.biasOff = biasOff;
+    MATMUL_INT8.N = N;
+    MATMUL_INT8.C = C;
+    MATMUL_INT8.OC = OC;
     // as for bfloat16: one share of whole panels per thread, each row computed as on one thread
-    pool.run(MATMUL_INT8.set(out, outOff, inp, inpOff, weight, scales, weightOff, bias, biasOff, N, C, OC), OC,
-        onePerThread(OC, PANEL));
+    pool.run(MATMUL_INT8, OC, onePerThread(OC, PANEL));
   }
 
   /** {@link #matmulForwardInt8}'s output rows. */
@@ -440,23 +439,6 @@ final class QuantizedMatvec {
     int N;
     int C;
     int OC;
-
-    Int8Job set(float[] out, int outOff, float[] inp, int inpOff, byte[] weight, float[] scales, int weightOff,
-        float[] bias, int biasOff, int N, int C, int OC) {
-      this.out = out;
-      this.outOff = outOff;
-      this.inp = inp;
-      this.inpOff = inpOff;
-      this.weight = weight;
-      this.scales = scales;
-      this.weightOff = weightOff;
-      this.bias = bias;
-      this.biasOff = biasOff;
-      this.N = N;
-      this.C = C;
-      this.OC = OC;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {
@@ -485,8 +467,16 @@ final class QuantizedMatvec {
       matmulForwardInt8GroupRows(out, outOffs, inp, inpOff, weight, scales, weightOffs, rows, C, 0, units);
       return;
     }
-    pool.run(MATMUL_INT8_GROUP.set(out, outOffs, inp, inpOff, weight, scales, weightOffs, rows, C), units,
-        onePerThread(units, PANEL));
+    MATMUL_INT8_GROUP.out = out;
+    MATMUL_INT8_GROUP.outOffs = outOffs;
+    MATMUL_INT8_GROUP.inp = inp;
+    MATMUL_INT8_GROUP.inpOff = inpOff;
+    MATMUL_INT8_GROUP.weight = weight;
+    MATMUL_INT8_GROUP.scales = scales;
+    MATMUL_INT8_GROUP.weightOffs = weightOffs;
+    MATMUL_INT8_GROUP.rows = rows;
+    MATMUL_INT8_GROUP.C = C;
+    pool.run(MATMUL_INT8_GROUP, units, onePerThread(units, PANEL));
   }
 
   /** {@link #matmulForwardInt8Group}'s units. */
@@ -500,20 +490,6 @@ final class QuantizedMatvec {
     int[] weightOffs;
     int[] rows;
     int C;
-
-    Int8GroupJob set(float[] out, int[] outOffs, float[] inp, int inpOff, byte[] weight, float[] scales,
-        int[] weightOffs, int[] rows, int C) {
-      this.out = out;
-      this.outOffs = outOffs;
-      this.inp = inp;
-      this.inpOff = inpOff;
-      this.weight = weight;
-      this.scales = scales;
-      this.weightOffs = weightOffs;
-      this.rows = rows;
-      this.C = C;
-      return this;
-    }
 
     @Override
     protected void run(int from, int to) {

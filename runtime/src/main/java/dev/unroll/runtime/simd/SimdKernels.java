@@ -1,6 +1,7 @@
 package dev.unroll.runtime.simd;
 
 import dev.unroll.runtime.kernel.Kernels;
+import dev.unroll.runtime.scalar.ScalarKernels;
 import dev.unroll.runtime.thread.WorkerPool;
 
 /**
@@ -16,7 +17,8 @@ import dev.unroll.runtime.thread.WorkerPool;
  *       and decoding's against a KV cache;
  *   <li>{@link Norms}: LayerNorm and RMSNorm;
  *   <li>{@link Pointwise}: the encoder, GELU, SwiGLU, the residual sum, RoPE and zero;
- *   <li>{@link Loss}: the softmax and cross-entropy;
+ *   <li>{@link Loss}: the softmax and cross-entropy's backward through it (the loss itself is the scalar
+ *       reference's loop);
  *   <li>{@link QuantizedMatvec}: decoding's matrix-vector products on bfloat16 and int8 weights (four streams of
  *       reads at a time, two for int8, which is bound by its conversion to floats rather than by memory);
  *   <li>{@link Vectors}: what they share (the species, the lane permutations of a sum's tree, a dot product), and
@@ -196,7 +198,8 @@ public final class SimdKernels implements Kernels {
   @Override
   public float crossEntropyForward(float[] losses, int lossesOff, float[] probs, int probsOff, int[] targets, int N,
       int Vp) {
-    return Loss.crossEntropyForward(losses, lossesOff, probs, probsOff, targets, N, Vp);
+    // a logarithm per row and a sum over rows in order: nothing to vectorise, the reference's loop is the kernel
+    return ScalarKernels.INSTANCE.crossEntropyForward(losses, lossesOff, probs, probsOff, targets, N, Vp);
   }
 
   @Override

@@ -50,8 +50,12 @@ final class Vectors {
    * <pre>{@code
    * acc = acc.add(acc.rearrange(SWAP_HALF));
    * acc = acc.add(acc.rearrange(SWAP_QUARTER));
-   * acc = L >= 8 ? acc.add(acc.rearrange(SWAP_EIGHTH)) : acc;     // levels that vectors of L lanes have
-   * acc = L >= 16 ? acc.add(acc.rearrange(SWAP_SIXTEENTH)) : acc;
+   * if (L >= 8) {                                // only the levels that vectors of L lanes have
+   *   acc = acc.add(acc.rearrange(SWAP_EIGHTH));
+   * }
+   * if (L >= 16) {
+   *   acc = acc.add(acc.rearrange(SWAP_SIXTEENTH));
+   * }
    * float sum = acc.lane(0);
    * }</pre>
    */
