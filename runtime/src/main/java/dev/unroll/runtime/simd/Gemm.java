@@ -30,6 +30,8 @@ final class Gemm {
   /** Each thread's GEMM_MB rows of a transposed GEMM operand, GEMM_KC terms each (see {@link #gemmBlocks}). */
   private static final ThreadLocal<float[]> A_ROWS = ThreadLocal.withInitial(() -> new float[GEMM_MB * GEMM_KC]);
 
+  private Gemm() {}
+
   /**
    * c (M by cols, rows ld floats apart) += a (M by K; a[r, k] at a0 + r*ars + k*aks) times b (K by cols, rows ld
    * floats apart), by blocks of GEMM_NC columns and GEMM_KC terms: each block of b is packed into the thread's
@@ -393,6 +395,4 @@ final class Gemm {
       }
     }
   }
-
-  private Gemm() {}
 }

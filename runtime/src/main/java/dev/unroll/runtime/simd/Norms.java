@@ -295,7 +295,8 @@ final class Norms {
           accMean = accMean.add(dnorm);
           accNormMean = dnorm.fma(norm, accNormMean);
         }
-        accMean = accMean.add(accMean.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see Vectors.SWAP_HALF)
+        // VectorMath.sum's tree, written out (see Vectors.SWAP_HALF)
+        accMean = accMean.add(accMean.rearrange(SWAP_HALF));
         accMean = accMean.add(accMean.rearrange(SWAP_QUARTER));
         if (L >= 8) {
           accMean = accMean.add(accMean.rearrange(SWAP_EIGHTH));
@@ -304,7 +305,8 @@ final class Norms {
           accMean = accMean.add(accMean.rearrange(SWAP_SIXTEENTH));
         }
         dnormMean = accMean.lane(0);
-        accNormMean = accNormMean.add(accNormMean.rearrange(SWAP_HALF)); // VectorMath.sum's tree, written out (see Vectors.SWAP_HALF)
+        // VectorMath.sum's tree, written out (see Vectors.SWAP_HALF)
+        accNormMean = accNormMean.add(accNormMean.rearrange(SWAP_HALF));
         accNormMean = accNormMean.add(accNormMean.rearrange(SWAP_QUARTER));
         if (L >= 8) {
           accNormMean = accNormMean.add(accNormMean.rearrange(SWAP_EIGHTH));

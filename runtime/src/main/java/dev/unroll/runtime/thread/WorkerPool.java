@@ -187,8 +187,8 @@ public final class WorkerPool {
 
   /**
    * Runs {@code job} over {@code [0, units)} on every thread of the pool, the caller included, and returns when
-   * all shares are done; then clears the job and releases the pool. Shares are contiguous and begin at multiples of {@code grain};
-   * which thread runs which share is decided at run time, but the shares themselves are not.
+   * all shares are done; then clears the job and releases the pool. Shares are contiguous and begin at multiples of
+   * {@code grain}; which thread runs which share is decided at run time, but the shares themselves are not.
    */
   public void run(Job job, int units, int grain) {
     try {
