@@ -1,7 +1,5 @@
 package dev.unroll.runtime;
 
-import dev.unroll.runtime.thread.WorkerPool.Args;
-import dev.unroll.runtime.thread.WorkerPool.RangeTask;
 import dev.unroll.runtime.thread.WorkerPool;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -140,19 +138,18 @@ public final class AdamW {
     if (pool == null) {
       update(params, grads, m, v, scale, beta1, beta2, c1, c2, lr, weightDecay, eps, 0, n);
     } else {
-      Args a = pool.args();
-      a.f0 = params;
-      a.f1 = grads;
-      a.f2 = m;
-      a.f3 = v;
-      a.x0 = scale;
-      a.x1 = beta1;
-      a.x2 = beta2;
-      a.x3 = c1;
-      a.x4 = c2;
-      a.x5 = lr;
-      a.x6 = weightDecay;
-      a.x7 = eps;
+      UPDATE.params = params;
+      UPDATE.grads = grads;
+      UPDATE.m = m;
+      UPDATE.v = v;
+      UPDATE.scale = scale;
+      UPDATE.beta1 = beta1;
+      UPDATE.beta2 = beta2;
+      UPDATE.c1 = c1;
+      UPDATE.c2 = c2;
+      UPDATE.lr = lr;
+      UPDATE.weightDecay = weightDecay;
+      UPDATE.eps = eps;
       pool.run(UPDATE, n, S.length());
     }
     return norm;
@@ -165,9 +162,8 @@ public final class AdamW {
     if (pool == null) {
       sumSquares(grads, partials, 0, chunks);
     } else {
-      Args a = pool.args();
-      a.f0 = grads;
-      a.d0 = partials;
+      SUM_SQUARES.grads = grads;
+      SUM_SQUARES.partials = partials;
       pool.run(SUM_SQUARES, chunks, 1);
     }
     double sumSq = 0;
@@ -177,10 +173,53 @@ public final class AdamW {
     return sumSq;
   }
 
-  private static final RangeTask SUM_SQUARES = (a, from, to) -> sumSquares(a.f0, a.d0, from, to);
+  /** {@link #sumOfSquares}' chunks. */
+  private static final class SumSquaresJob extends WorkerPool.Job {
+    float[] grads;
+    double[] partials;
 
-  private static final RangeTask UPDATE = (a, from, to) ->
-      update(a.f0, a.f1, a.f2, a.f3, a.x0, a.x1, a.x2, a.x3, a.x4, a.x5, a.x6, a.x7, from, to);
+    @Override
+    protected void run(int from, int to) {
+      sumSquares(grads, partials, from, to);
+    }
+
+    @Override
+    protected void clear() {
+      grads = null;
+      partials = null;
+    }
+  }
+
+  /** Filled only by the pool's owner (see {@link WorkerPool}), so one serves every optimizer. */
+  private static final SumSquaresJob SUM_SQUARES = new SumSquaresJob();
+
+  /** {@link #step}'s parameters, by ranges of whole vectors. */
+  private static final class UpdateJob extends WorkerPool.Job {
+    float[] params;
+    float[] grads;
+    float[] m;
+    float[] v;
+    float scale;
+    float beta1;
+    float beta2;
+    float c1;
+    float c2;
+    float lr;
+    float weightDecay;
+    float eps;
+
+    @Override
+    protected void run(int from, int to) {
+      update(params, grads, m, v, scale, beta1, beta2, c1, c2, lr, weightDecay, eps, from, to);
+    }
+
+    @Override
+    protected void clear() {
+      params = grads = m = v = null;
+    }
+  }
+
+  private static final UpdateJob UPDATE = new UpdateJob();
 
   /** partials[c] = sum in double of g² over chunk c, for chunks [from, to); four interleaved running sums. */
   private static void sumSquares(float[] g, double[] partials, int from, int to) {

@@ -4,16 +4,22 @@ import dev.unroll.runtime.number.Bf16;
 import dev.unroll.runtime.number.Int8;
 
 /**
- * The operations a GPT-2 step is made of, as llm.c's CPU reference defines them. Generated models call these
- * with constant arguments; every backend implements the same contract, and {@code ScalarKernels} is the
- * reference that every other implementation is tested against.
+ * The operations the steps of a model are made of: training's forward and backward and decoding's KV-cache step,
+ * for every family (GPT-2's as llm.c's CPU reference defines them, LLAMA's as llama2.c computes them). Generated
+ * models call these with constant arguments; every backend implements the same contract, and
+ * {@code ScalarKernels} is the reference that every other implementation is tested against. Each forward stands
+ * beside its backward, grouped as the SIMD backend's rooms are.
  *
  * <p>Conventions: tensors live in flat {@code float[]} arenas and are passed as (array, offset) pairs;
  * shapes are row-major. {@code N} is the number of rows (B*T positions). Every {@code *Backward} method
  * <em>accumulates</em> ({@code +=}) into the gradients it writes, exactly like llm.c; callers zero them first.
- * No method allocates.
+ * No method allocates during a step; the {@code pack*Weight} methods, called once per weight when a model makes
+ * its decoding copy, may.
  */
 public interface Kernels {
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // embeddings: GPT-2's token and position tables, LLAMA's token table
 
   /** out[b,t,:] = wte[inp[b,t],:] + wpe[t,:]. out (B,T,C), wte (V,C), wpe (maxT,C). */
   void encoderForward(float[] out, int outOff, int[] inp, float[] wte, int wteOff, float[] wpe, int wpeOff,
@@ -22,6 +28,27 @@ public interface Kernels {
   /** dwte[inp[b,t],:] += dout[b,t,:]; dwpe[t,:] += dout[b,t,:]. */
   void encoderBackward(float[] dwte, int dwteOff, float[] dwpe, int dwpeOff, float[] dout, int doutOff, int[] inp,
       int B, int T, int C);
+
+  /** out[n,:] = emb[inp[n],:] for N tokens: a token embedding without positions (LLAMA). */
+  default void embeddingForward(float[] out, int outOff, int[] inp, float[] emb, int embOff, int N, int C) {
+    for (int n = 0; n < N; n++) {
+      System.arraycopy(emb, embOff + inp[n] * C, out, outOff + n * C, C);
+    }
+  }
+
+  /** demb[inp[n],:] += dout[n,:]. */
+  default void embeddingBackward(float[] demb, int dembOff, float[] dout, int doutOff, int[] inp, int N, int C) {
+    for (int n = 0; n < N; n++) {
+      int row = dembOff + inp[n] * C;
+      int d = doutOff + n * C;
+      for (int i = 0; i < C; i++) {
+        demb[row + i] += dout[d + i];
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // norms
 
   /**
    * LayerNorm over the last axis (eps 1e-5, biased variance). out (N,C), mean (N), rstd (N), inp (N,C),
@@ -34,6 +61,20 @@ public interface Kernels {
   void layernormBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dbias, int dbiasOff,
       float[] dout, int doutOff, float[] inp, int inpOff, float[] weight, int weightOff, float[] mean, int meanOff,
       float[] rstd, int rstdOff, int N, int C);
+
+  /**
+   * RMSNorm (eps 1e-5): out = inp · rstd · weight with rstd = 1/sqrt(mean(inp²) + eps). out (N,C), rstd (N) kept
+   * for backward, inp (N,C), weight (C).
+   */
+  void rmsnormForward(float[] out, int outOff, float[] rstd, int rstdOff, float[] inp, int inpOff, float[] weight,
+      int weightOff, int N, int C);
+
+  /** Accumulates dinp (N,C) and dweight (C) from dout (N,C). */
+  void rmsnormBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dout, int doutOff,
+      float[] inp, int inpOff, float[] weight, int weightOff, float[] rstd, int rstdOff, int N, int C);
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // matmul
 
   /**
    * out[n,o] = bias[o] + sum_i inp[n,i] * weight[o,i]. out (N,OC), inp (N,C), weight (OC,C), bias (OC).
@@ -49,6 +90,9 @@ public interface Kernels {
   void matmulBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dbias, int dbiasOff,
       float[] dout, int doutOff, float[] inp, int inpOff, float[] weight, int weightOff, int N, int C, int OC);
 
+  // ---------------------------------------------------------------------------------------------------------------
+  // attention: training (GPT-2's multi-head, LLAMA's grouped-query) and decoding against a KV cache
+
   /**
    * Causal multi-head attention. qkv (B,T,3C) holds q, k, v side by side; out (B,T,C); preatt and att
    * (B,NH,T,T) keep the scaled scores and the softmax for backward (entries above the diagonal are left 0).
@@ -61,14 +105,101 @@ public interface Kernels {
   void attentionBackward(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt, int dattOff,
       float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int C, int NH);
 
+  /**
+   * Causal grouped-query attention for training. Each of the B*T rows of qkv holds q (NH*hs), k (KVH*hs) and v
+   * (KVH*hs) side by side (row stride (NH + 2*KVH)*hs); out (B,T,NH*hs); preatt and att (B,NH,T,T) as in
+   * {@link #attentionForward}. Query head h reads kv head h / (NH / KVH). Scale 1/sqrt(hs).
+   */
+  void attentionForwardGqa(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
+      float[] qkv, int qkvOff, int B, int T, int NH, int KVH, int hs);
+
+  /** Accumulates dqkv (layout of qkv above), dpreatt and datt (zeroed scratch) from dout (B,T,NH*hs). */
+  void attentionBackwardGqa(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt, int dattOff,
+      float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int NH, int KVH,
+      int hs);
+
+  /**
+   * Attention of one query position against a KV cache, for decoding. q (NH*hs); kcache and vcache hold rows
+   * 0..pos of (T, KVH*hs) (row stride KVH*hs); out (NH*hs); att (NH, T) is scratch whose first pos+1 entries per
+   * head receive the softmax. Query head h reads kv head h / (NH / KVH). Scale 1/sqrt(hs).
+   */
+  void attentionDecode(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff, float[] kcache,
+      int kOff, float[] vcache, int vOff, int pos, int T, int NH, int KVH, int hs);
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // pointwise
+
   /** GELU, tanh approximation: out = 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))). */
   void geluForward(float[] out, int outOff, float[] inp, int inpOff, int N);
 
   /** dinp += gelu'(inp) · dout. */
   void geluBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int N);
 
+  /** SwiGLU's gate: out = silu(gate) · up, silu(x) = x / (1 + e^-x), over N floats. */
+  void swigluForward(float[] out, int outOff, float[] gate, int gateOff, float[] up, int upOff, int N);
+
+  /** Accumulates dgate and dup from dout. */
+  void swigluBackward(float[] dgate, int dgateOff, float[] dup, int dupOff, float[] dout, int doutOff, float[] gate,
+      int gateOff, float[] up, int upOff, int N);
+
   /** out = inp1 + inp2 over N floats. */
   void residualForward(float[] out, int outOff, float[] inp1, int inp1Off, float[] inp2, int inp2Off, int N);
+
+  /** dinp1 += dout; dinp2 += dout. */
+  void residualBackward(float[] dinp1, int dinp1Off, float[] dinp2, int dinp2Off, float[] dout, int doutOff, int N);
+
+  /**
+   * Rotary position embedding, in place, as llama2.c computes it: in each of {@code rows} rows (row r starts at
+   * off + r*stride and sits at position pos0 + r % T), the pairs (x[i], x[i+1]) for even i &lt; width are rotated by
+   * the angle pos · 10000^(-(i mod hs)/hs). {@code sign} +1 rotates forward; -1 rotates back, which is the
+   * backward pass (the rotation is orthogonal).
+   */
+  void rope(float[] x, int off, int rows, int stride, int width, int hs, int T, int pos0, int sign);
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // softmax and loss
+
+  /**
+   * Softmax over the first V of each row of Vp logits: probs (N,Vp), logits (N,Vp). probs[n, V..Vp) are set to 0.
+   */
+  void softmaxForward(float[] probs, int probsOff, float[] logits, int logitsOff, int N, int V, int Vp);
+
+  /**
+   * losses[n] = -ln(probs[n, targets[n]]); returns the mean of losses over N. probs (N,Vp), losses (N).
+   */
+  float crossEntropyForward(float[] losses, int lossesOff, float[] probs, int probsOff, int[] targets, int N, int Vp);
+
+  /**
+   * Backward of mean cross-entropy through softmax: dlogits[n,i] += (probs[n,i] - [i == targets[n]]) * dloss
+   * for i &lt; V (padded columns untouched), where dloss = 1/N.
+   */
+  void crossEntropySoftmaxBackward(float[] dlogits, int dlogitsOff, float[] probs, int probsOff, int[] targets,
+      int N, int V, int Vp);
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // memory
+
+  /** a[off..off+n) = 0. */
+  void zero(float[] a, int off, int n);
+
+  /** dst[dstOff..dstOff+n) = src[srcOff..srcOff+n). */
+  default void copy(float[] dst, int dstOff, float[] src, int srcOff, int n) {
+    System.arraycopy(src, srcOff, dst, dstOff, n);
+  }
+
+  /**
+   * Copies {@code width} floats from each of {@code rows} rows: dst[dstOff + r*dstStride + i] =
+   * src[srcOff + r*srcStride + i]. Packs separate q, k, v into one attention input, and unpacks their gradients.
+   */
+  default void copyRows(float[] dst, int dstOff, int dstStride, float[] src, int srcOff, int srcStride, int rows,
+      int width) {
+    for (int r = 0; r < rows; r++) {
+      System.arraycopy(src, srcOff + r * srcStride, dst, dstOff + r * dstStride, width);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // decoding's matrix-vector products on bfloat16 and int8 weights
 
   /**
    * As {@link #matmulForward}, with the weight held as bfloat16: each short is the high 16 bits of a float
@@ -167,110 +298,4 @@ public interface Kernels {
    * nothing to do.
    */
   default void packInt8Weight(byte[] weight, float[] scales, int weightOff, int C, int OC) {}
-
-  /** dst[dstOff..dstOff+n) = src[srcOff..srcOff+n). */
-  default void copy(float[] dst, int dstOff, float[] src, int srcOff, int n) {
-    System.arraycopy(src, srcOff, dst, dstOff, n);
-  }
-
-  /**
-   * Copies {@code width} floats from each of {@code rows} rows: dst[dstOff + r*dstStride + i] =
-   * src[srcOff + r*srcStride + i]. Packs separate q, k, v into one attention input, and unpacks their gradients.
-   */
-  default void copyRows(float[] dst, int dstOff, int dstStride, float[] src, int srcOff, int srcStride, int rows,
-      int width) {
-    for (int r = 0; r < rows; r++) {
-      System.arraycopy(src, srcOff + r * srcStride, dst, dstOff + r * dstStride, width);
-    }
-  }
-
-  /** out[n,:] = emb[inp[n],:] for N tokens: a token embedding without positions (LLAMA). */
-  default void embeddingForward(float[] out, int outOff, int[] inp, float[] emb, int embOff, int N, int C) {
-    for (int n = 0; n < N; n++) {
-      System.arraycopy(emb, embOff + inp[n] * C, out, outOff + n * C, C);
-    }
-  }
-
-  /** demb[inp[n],:] += dout[n,:]. */
-  default void embeddingBackward(float[] demb, int dembOff, float[] dout, int doutOff, int[] inp, int N, int C) {
-    for (int n = 0; n < N; n++) {
-      int row = dembOff + inp[n] * C;
-      int d = doutOff + n * C;
-      for (int i = 0; i < C; i++) {
-        demb[row + i] += dout[d + i];
-      }
-    }
-  }
-
-  /** dinp1 += dout; dinp2 += dout. */
-  void residualBackward(float[] dinp1, int dinp1Off, float[] dinp2, int dinp2Off, float[] dout, int doutOff, int N);
-
-  /**
-   * Softmax over the first V of each row of Vp logits: probs (N,Vp), logits (N,Vp). probs[n, V..Vp) are set to 0.
-   */
-  void softmaxForward(float[] probs, int probsOff, float[] logits, int logitsOff, int N, int V, int Vp);
-
-  /**
-   * losses[n] = -ln(probs[n, targets[n]]); returns the mean of losses over N. probs (N,Vp), losses (N).
-   */
-  float crossEntropyForward(float[] losses, int lossesOff, float[] probs, int probsOff, int[] targets, int N, int Vp);
-
-  /**
-   * Backward of mean cross-entropy through softmax: dlogits[n,i] += (probs[n,i] - [i == targets[n]]) * dloss
-   * for i &lt; V (padded columns untouched), where dloss = 1/N.
-   */
-  void crossEntropySoftmaxBackward(float[] dlogits, int dlogitsOff, float[] probs, int probsOff, int[] targets,
-      int N, int V, int Vp);
-
-  /** a[off..off+n) = 0. */
-  void zero(float[] a, int off, int n);
-  // ---------------------------------------------------------------------------------------------------------------
-  // Decoding (every family) and the LLAMA family.
-
-  /**
-   * Attention of one query position against a KV cache, for decoding. q (NH*hs); kcache and vcache hold rows
-   * 0..pos of (T, KVH*hs) (row stride KVH*hs); out (NH*hs); att (NH, T) is scratch whose first pos+1 entries per
-   * head receive the softmax. Query head h reads kv head h / (NH / KVH). Scale 1/sqrt(hs).
-   */
-  void attentionDecode(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff, float[] kcache,
-      int kOff, float[] vcache, int vOff, int pos, int T, int NH, int KVH, int hs);
-
-  /**
-   * Causal grouped-query attention for training. Each of the B*T rows of qkv holds q (NH*hs), k (KVH*hs) and v
-   * (KVH*hs) side by side (row stride (NH + 2*KVH)*hs); out (B,T,NH*hs); preatt and att (B,NH,T,T) as in
-   * {@link #attentionForward}. Query head h reads kv head h / (NH / KVH). Scale 1/sqrt(hs).
-   */
-  void attentionForwardGqa(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
-      float[] qkv, int qkvOff, int B, int T, int NH, int KVH, int hs);
-
-  /** Accumulates dqkv (layout of qkv above), dpreatt and datt (zeroed scratch) from dout (B,T,NH*hs). */
-  void attentionBackwardGqa(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt, int dattOff,
-      float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int NH, int KVH,
-      int hs);
-
-  /**
-   * RMSNorm (eps 1e-5): out = inp · rstd · weight with rstd = 1/sqrt(mean(inp²) + eps). out (N,C), rstd (N) kept
-   * for backward, inp (N,C), weight (C).
-   */
-  void rmsnormForward(float[] out, int outOff, float[] rstd, int rstdOff, float[] inp, int inpOff, float[] weight,
-      int weightOff, int N, int C);
-
-  /** Accumulates dinp (N,C) and dweight (C) from dout (N,C). */
-  void rmsnormBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dout, int doutOff,
-      float[] inp, int inpOff, float[] weight, int weightOff, float[] rstd, int rstdOff, int N, int C);
-
-  /**
-   * Rotary position embedding, in place, as llama2.c computes it: in each of {@code rows} rows (row r starts at
-   * off + r*stride and sits at position pos0 + r % T), the pairs (x[i], x[i+1]) for even i &lt; width are rotated by
-   * the angle pos · 10000^(-(i mod hs)/hs). {@code sign} +1 rotates forward; -1 rotates back, which is the
-   * backward pass (the rotation is orthogonal).
-   */
-  void rope(float[] x, int off, int rows, int stride, int width, int hs, int T, int pos0, int sign);
-
-  /** SwiGLU's gate: out = silu(gate) · up, silu(x) = x / (1 + e^-x), over N floats. */
-  void swigluForward(float[] out, int outOff, float[] gate, int gateOff, float[] up, int upOff, int N);
-
-  /** Accumulates dgate and dup from dout. */
-  void swigluBackward(float[] dgate, int dgateOff, float[] dup, int dupOff, float[] dout, int doutOff, float[] gate,
-      int gateOff, float[] up, int upOff, int N);
 }

@@ -11,7 +11,6 @@ import java.util.Arrays;
  * the very loops training runs for one row. Slow and simple on purpose; every other backend is tested against it.
  */
 public final class ScalarKernels implements Kernels {
-
   /** The one instance; the class holds no state. */
   public static final ScalarKernels INSTANCE = new ScalarKernels();
 
@@ -29,6 +28,9 @@ public final class ScalarKernels implements Kernels {
   private static final float MAX_START = -10000.0f;
 
   private ScalarKernels() {}
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // embeddings
 
   @Override
   public void encoderForward(float[] out, int outOff, int[] inp, float[] wte, int wteOff, float[] wpe, int wpeOff,
@@ -61,6 +63,9 @@ public final class ScalarKernels implements Kernels {
       }
     }
   }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // norms
 
   @Override
   public void layernormForward(float[] out, int outOff, float[] mean, int meanOff, float[] rstd, int rstdOff,
@@ -126,6 +131,51 @@ public final class ScalarKernels implements Kernels {
   }
 
   @Override
+  public void rmsnormForward(float[] out, int outOff, float[] rstd, int rstdOff, float[] inp, int inpOff,
+      float[] weight, int weightOff, int N, int C) {
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int o = outOff + n * C;
+      float ss = 0.0f;
+      for (int i = 0; i < C; i++) {
+        ss += inp[x + i] * inp[x + i];
+      }
+      ss /= C;
+      ss += RMSNORM_EPS;
+      float s = 1.0f / (float) Math.sqrt(ss);
+      for (int i = 0; i < C; i++) {
+        out[o + i] = weight[weightOff + i] * (s * inp[x + i]);
+      }
+      rstd[rstdOff + n] = s;
+    }
+  }
+
+  @Override
+  public void rmsnormBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dout, int doutOff,
+      float[] inp, int inpOff, float[] weight, int weightOff, float[] rstd, int rstdOff, int N, int C) {
+    for (int n = 0; n < N; n++) {
+      int x = inpOff + n * C;
+      int d = doutOff + n * C;
+      int di = dinpOff + n * C;
+      float s = rstd[rstdOff + n];
+      // d rstd / d x_i = -rstd³·x_i / C, so dx_i = rstd·w_i·g_i - x_i·rstd³/C · sum_j g_j·w_j·x_j
+      float dot = 0.0f;
+      for (int i = 0; i < C; i++) {
+        dot += dout[d + i] * weight[weightOff + i] * inp[x + i];
+      }
+      float k = dot * s * s * s / C;
+      for (int i = 0; i < C; i++) {
+        float g = dout[d + i];
+        dweight[dweightOff + i] += g * (s * inp[x + i]);
+        dinp[di + i] += s * weight[weightOff + i] * g - k * inp[x + i];
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // matmul
+
+  @Override
   public void matmulForward(float[] out, int outOff, float[] inp, int inpOff, float[] weight, int weightOff,
       float[] bias, int biasOff, int N, int C, int OC) {
     for (int n = 0; n < N; n++) {
@@ -174,6 +224,9 @@ public final class ScalarKernels implements Kernels {
     }
   }
 
+  // ---------------------------------------------------------------------------------------------------------------
+  // attention: one set of loops for GPT-2's heads and grouped queries; decoding runs them for one row
+
   /** The KVH = NH case of {@link #attentionForwardGqa}: q, k, v each C = NH·hs wide, row stride 3C. */
   @Override
   public void attentionForward(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
@@ -188,169 +241,6 @@ public final class ScalarKernels implements Kernels {
       int NH) {
     attentionBackwardGqa(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv, qkvOff, att, attOff,
         B, T, NH, NH, C / NH);
-  }
-
-  @Override
-  public void geluForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
-    for (int i = 0; i < N; i++) {
-      float x = inp[inpOff + i];
-      float cube = GELU_CUBE * x * x * x;
-      out[outOff + i] = 0.5f * x * (1.0f + (float) Math.tanh(GELU_SCALING_FACTOR * (x + cube)));
-    }
-  }
-
-  @Override
-  public void geluBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int N) {
-    for (int i = 0; i < N; i++) {
-      float x = inp[inpOff + i];
-      float cube = GELU_CUBE * x * x * x;
-      float tanhArg = GELU_SCALING_FACTOR * (x + cube);
-      float tanhOut = (float) Math.tanh(tanhArg);
-      float coshOut = (float) Math.cosh(tanhArg);
-      float sechOut = 1.0f / (coshOut * coshOut);
-      float localGrad = 0.5f * (1.0f + tanhOut)
-          + x * 0.5f * sechOut * GELU_SCALING_FACTOR * (1.0f + 3.0f * GELU_CUBE * x * x);
-      dinp[dinpOff + i] += localGrad * dout[doutOff + i];
-    }
-  }
-
-  @Override
-  public void residualForward(float[] out, int outOff, float[] inp1, int inp1Off, float[] inp2, int inp2Off,
-      int N) {
-    for (int i = 0; i < N; i++) {
-      out[outOff + i] = inp1[inp1Off + i] + inp2[inp2Off + i];
-    }
-  }
-
-  @Override
-  public void residualBackward(float[] dinp1, int dinp1Off, float[] dinp2, int dinp2Off, float[] dout, int doutOff,
-      int N) {
-    for (int i = 0; i < N; i++) {
-      dinp1[dinp1Off + i] += dout[doutOff + i];
-      dinp2[dinp2Off + i] += dout[doutOff + i];
-    }
-  }
-
-  @Override
-  public void softmaxForward(float[] probs, int probsOff, float[] logits, int logitsOff, int N, int V, int Vp) {
-    for (int n = 0; n < N; n++) {
-      int x = logitsOff + n * Vp;
-      int p = probsOff + n * Vp;
-      float maxval = MAX_START;
-      for (int i = 0; i < V; i++) {
-        if (logits[x + i] > maxval) {
-          maxval = logits[x + i];
-        }
-      }
-      float sum = 0.0f;
-      for (int i = 0; i < V; i++) {
-        probs[p + i] = (float) Math.exp(logits[x + i] - maxval);
-        sum += probs[p + i];
-      }
-      for (int i = 0; i < V; i++) {
-        probs[p + i] /= sum;
-      }
-      for (int i = V; i < Vp; i++) {
-        probs[p + i] = 0.0f;
-      }
-    }
-  }
-
-  @Override
-  public float crossEntropyForward(float[] losses, int lossesOff, float[] probs, int probsOff, int[] targets, int N,
-      int Vp) {
-    float meanLoss = 0.0f;
-    for (int n = 0; n < N; n++) {
-      float loss = -(float) Math.log(probs[probsOff + n * Vp + targets[n]]);
-      losses[lossesOff + n] = loss;
-      meanLoss += loss;
-    }
-    return meanLoss / N;
-  }
-
-  @Override
-  public void crossEntropySoftmaxBackward(float[] dlogits, int dlogitsOff, float[] probs, int probsOff,
-      int[] targets, int N, int V, int Vp) {
-    float dloss = 1.0f / N;
-    for (int n = 0; n < N; n++) {
-      int d = dlogitsOff + n * Vp;
-      int p = probsOff + n * Vp;
-      int ix = targets[n];
-      for (int i = 0; i < V; i++) {
-        float indicator = i == ix ? 1.0f : 0.0f;
-        dlogits[d + i] += (probs[p + i] - indicator) * dloss;
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------------------------
-  // attention with grouped queries, and decoding against a KV cache
-
-  /** 1/sqrt(hs) as llm.c computes it: a float root, the quotient in double, rounded to float. */
-  private static float attentionScale(int hs) {
-    return (float) (1.0 / (float) Math.sqrt(hs));
-  }
-
-  /**
-   * Scores and softmax of one query row of causal attention: pre[p + t2] = scale·(q · k_t2) and att[a + t2] their
-   * softmax, for t2 &lt; count, key t2 starting at k + t2·stride. {@code pre} may be {@code att} itself (decoding
-   * keeps no scores). Training and decoding both run this and {@link #weightedSum}, so decoding a position gives
-   * the bits training gives at it.
-   */
-  private static void scoresSoftmax(float[] pre, int p, float[] att, int a, float[] qArr, int q, float[] kArr, int k,
-      int stride, int count, int hs, float scale) {
-    float maxval = MAX_START;
-    for (int t2 = 0; t2 < count; t2++) {
-      int kt = k + t2 * stride;
-      float val = 0.0f;
-      for (int i = 0; i < hs; i++) {
-        val += qArr[q + i] * kArr[kt + i];
-      }
-      val *= scale;
-      if (val > maxval) {
-        maxval = val;
-      }
-      pre[p + t2] = val;
-    }
-    float expsum = 0.0f;
-    for (int t2 = 0; t2 < count; t2++) {
-      float expv = (float) Math.exp(pre[p + t2] - maxval);
-      expsum += expv;
-      att[a + t2] = expv;
-    }
-    float expsumInv = expsum == 0.0f ? 0.0f : 1.0f / expsum;
-    for (int t2 = 0; t2 < count; t2++) {
-      att[a + t2] *= expsumInv;
-    }
-  }
-
-  /** out[y..y+hs) = sum over t2 &lt; count of att[a + t2]·v_t2, value t2 starting at v + t2·stride. */
-  private static void weightedSum(float[] out, int y, float[] att, int a, float[] vArr, int v, int stride, int count,
-      int hs) {
-    for (int i = 0; i < hs; i++) {
-      out[y + i] = 0.0f;
-    }
-    for (int t2 = 0; t2 < count; t2++) {
-      int vt = v + t2 * stride;
-      float w = att[a + t2];
-      for (int i = 0; i < hs; i++) {
-        out[y + i] += w * vArr[vt + i];
-      }
-    }
-  }
-
-  @Override
-  public void attentionDecode(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff,
-      float[] kcache, int kOff, float[] vcache, int vOff, int pos, int T, int NH, int KVH, int hs) {
-    int kvDim = KVH * hs;
-    int group = NH / KVH;
-    float scale = attentionScale(hs);
-    for (int h = 0; h < NH; h++) {
-      int kvh = (h / group) * hs;
-      int a = attOff + h * T;
-      scoresSoftmax(att, a, att, a, q, qOff + h * hs, kcache, kOff + kvh, kvDim, pos + 1, hs, scale);
-      weightedSum(out, outOff + h * hs, att, a, vcache, vOff + kvh, kvDim, pos + 1, hs);
-    }
   }
 
   @Override
@@ -427,69 +317,97 @@ public final class ScalarKernels implements Kernels {
     }
   }
 
+  @Override
+  public void attentionDecode(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff,
+      float[] kcache, int kOff, float[] vcache, int vOff, int pos, int T, int NH, int KVH, int hs) {
+    int kvDim = KVH * hs;
+    int group = NH / KVH;
+    float scale = attentionScale(hs);
+    for (int h = 0; h < NH; h++) {
+      int kvh = (h / group) * hs;
+      int a = attOff + h * T;
+      scoresSoftmax(att, a, att, a, q, qOff + h * hs, kcache, kOff + kvh, kvDim, pos + 1, hs, scale);
+      weightedSum(out, outOff + h * hs, att, a, vcache, vOff + kvh, kvDim, pos + 1, hs);
+    }
+  }
+
+  /** 1/sqrt(hs) as llm.c computes it: a float root, the quotient in double, rounded to float. */
+  private static float attentionScale(int hs) {
+    return (float) (1.0 / (float) Math.sqrt(hs));
+  }
+
+  /**
+   * Scores and softmax of one query row of causal attention: pre[p + t2] = scale·(q · k_t2) and att[a + t2] their
+   * softmax, for t2 &lt; count, key t2 starting at k + t2·stride. {@code pre} may be {@code att} itself (decoding
+   * keeps no scores). Training and decoding both run this and {@link #weightedSum}, so decoding a position gives
+   * the bits training gives at it.
+   */
+  private static void scoresSoftmax(float[] pre, int p, float[] att, int a, float[] qArr, int q, float[] kArr, int k,
+      int stride, int count, int hs, float scale) {
+    float maxval = MAX_START;
+    for (int t2 = 0; t2 < count; t2++) {
+      int kt = k + t2 * stride;
+      float val = 0.0f;
+      for (int i = 0; i < hs; i++) {
+        val += qArr[q + i] * kArr[kt + i];
+      }
+      val *= scale;
+      if (val > maxval) {
+        maxval = val;
+      }
+      pre[p + t2] = val;
+    }
+    float expsum = 0.0f;
+    for (int t2 = 0; t2 < count; t2++) {
+      float expv = (float) Math.exp(pre[p + t2] - maxval);
+      expsum += expv;
+      att[a + t2] = expv;
+    }
+    float expsumInv = expsum == 0.0f ? 0.0f : 1.0f / expsum;
+    for (int t2 = 0; t2 < count; t2++) {
+      att[a + t2] *= expsumInv;
+    }
+  }
+
+  /** out[y..y+hs) = sum over t2 &lt; count of att[a + t2]·v_t2, value t2 starting at v + t2·stride. */
+  private static void weightedSum(float[] out, int y, float[] att, int a, float[] vArr, int v, int stride, int count,
+      int hs) {
+    for (int i = 0; i < hs; i++) {
+      out[y + i] = 0.0f;
+    }
+    for (int t2 = 0; t2 < count; t2++) {
+      int vt = v + t2 * stride;
+      float w = att[a + t2];
+      for (int i = 0; i < hs; i++) {
+        out[y + i] += w * vArr[vt + i];
+      }
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
-  // RMSNorm, RoPE, SwiGLU (llama2.c's run.c)
+  // pointwise
 
   @Override
-  public void rmsnormForward(float[] out, int outOff, float[] rstd, int rstdOff, float[] inp, int inpOff,
-      float[] weight, int weightOff, int N, int C) {
-    for (int n = 0; n < N; n++) {
-      int x = inpOff + n * C;
-      int o = outOff + n * C;
-      float ss = 0.0f;
-      for (int i = 0; i < C; i++) {
-        ss += inp[x + i] * inp[x + i];
-      }
-      ss /= C;
-      ss += RMSNORM_EPS;
-      float s = 1.0f / (float) Math.sqrt(ss);
-      for (int i = 0; i < C; i++) {
-        out[o + i] = weight[weightOff + i] * (s * inp[x + i]);
-      }
-      rstd[rstdOff + n] = s;
+  public void geluForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
+    for (int i = 0; i < N; i++) {
+      float x = inp[inpOff + i];
+      float cube = GELU_CUBE * x * x * x;
+      out[outOff + i] = 0.5f * x * (1.0f + (float) Math.tanh(GELU_SCALING_FACTOR * (x + cube)));
     }
   }
 
   @Override
-  public void rmsnormBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dout, int doutOff,
-      float[] inp, int inpOff, float[] weight, int weightOff, float[] rstd, int rstdOff, int N, int C) {
-    for (int n = 0; n < N; n++) {
-      int x = inpOff + n * C;
-      int d = doutOff + n * C;
-      int di = dinpOff + n * C;
-      float s = rstd[rstdOff + n];
-      // d rstd / d x_i = -rstd³·x_i / C, so dx_i = rstd·w_i·g_i - x_i·rstd³/C · sum_j g_j·w_j·x_j
-      float dot = 0.0f;
-      for (int i = 0; i < C; i++) {
-        dot += dout[d + i] * weight[weightOff + i] * inp[x + i];
-      }
-      float k = dot * s * s * s / C;
-      for (int i = 0; i < C; i++) {
-        float g = dout[d + i];
-        dweight[dweightOff + i] += g * (s * inp[x + i]);
-        dinp[di + i] += s * weight[weightOff + i] * g - k * inp[x + i];
-      }
-    }
-  }
-
-  @Override
-  public void rope(float[] x, int off, int rows, int stride, int width, int hs, int T, int pos0, int sign) {
-    for (int r = 0; r < rows; r++) {
-      int row = off + r * stride;
-      int pos = pos0 + r % T;
-      // the angle depends on the position within the head only: one cos and sin per pair, for every head
-      for (int headDim = 0; headDim < hs; headDim += 2) {
-        float freq = 1.0f / (float) Math.pow(10000.0f, headDim / (float) hs);
-        float val = pos * freq;
-        float fcr = (float) Math.cos(val);
-        float fci = sign * (float) Math.sin(val);
-        for (int i = headDim; i < width; i += hs) {
-          float v0 = x[row + i];
-          float v1 = x[row + i + 1];
-          x[row + i] = v0 * fcr - v1 * fci;
-          x[row + i + 1] = v0 * fci + v1 * fcr;
-        }
-      }
+  public void geluBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int N) {
+    for (int i = 0; i < N; i++) {
+      float x = inp[inpOff + i];
+      float cube = GELU_CUBE * x * x * x;
+      float tanhArg = GELU_SCALING_FACTOR * (x + cube);
+      float tanhOut = (float) Math.tanh(tanhArg);
+      float coshOut = (float) Math.cosh(tanhArg);
+      float sechOut = 1.0f / (coshOut * coshOut);
+      float localGrad = 0.5f * (1.0f + tanhOut)
+          + x * 0.5f * sechOut * GELU_SCALING_FACTOR * (1.0f + 3.0f * GELU_CUBE * x * x);
+      dinp[dinpOff + i] += localGrad * dout[doutOff + i];
     }
   }
 
@@ -515,6 +433,102 @@ public final class ScalarKernels implements Kernels {
       dup[dupOff + i] += d * silu;
     }
   }
+
+  @Override
+  public void residualForward(float[] out, int outOff, float[] inp1, int inp1Off, float[] inp2, int inp2Off,
+      int N) {
+    for (int i = 0; i < N; i++) {
+      out[outOff + i] = inp1[inp1Off + i] + inp2[inp2Off + i];
+    }
+  }
+
+  @Override
+  public void residualBackward(float[] dinp1, int dinp1Off, float[] dinp2, int dinp2Off, float[] dout, int doutOff,
+      int N) {
+    for (int i = 0; i < N; i++) {
+      dinp1[dinp1Off + i] += dout[doutOff + i];
+      dinp2[dinp2Off + i] += dout[doutOff + i];
+    }
+  }
+
+  @Override
+  public void rope(float[] x, int off, int rows, int stride, int width, int hs, int T, int pos0, int sign) {
+    for (int r = 0; r < rows; r++) {
+      int row = off + r * stride;
+      int pos = pos0 + r % T;
+      // the angle depends on the position within the head only: one cos and sin per pair, for every head
+      for (int headDim = 0; headDim < hs; headDim += 2) {
+        float freq = 1.0f / (float) Math.pow(10000.0f, headDim / (float) hs);
+        float val = pos * freq;
+        float fcr = (float) Math.cos(val);
+        float fci = sign * (float) Math.sin(val);
+        for (int i = headDim; i < width; i += hs) {
+          float v0 = x[row + i];
+          float v1 = x[row + i + 1];
+          x[row + i] = v0 * fcr - v1 * fci;
+          x[row + i + 1] = v0 * fci + v1 * fcr;
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // softmax and loss
+
+  @Override
+  public void softmaxForward(float[] probs, int probsOff, float[] logits, int logitsOff, int N, int V, int Vp) {
+    for (int n = 0; n < N; n++) {
+      int x = logitsOff + n * Vp;
+      int p = probsOff + n * Vp;
+      float maxval = MAX_START;
+      for (int i = 0; i < V; i++) {
+        if (logits[x + i] > maxval) {
+          maxval = logits[x + i];
+        }
+      }
+      float sum = 0.0f;
+      for (int i = 0; i < V; i++) {
+        probs[p + i] = (float) Math.exp(logits[x + i] - maxval);
+        sum += probs[p + i];
+      }
+      for (int i = 0; i < V; i++) {
+        probs[p + i] /= sum;
+      }
+      for (int i = V; i < Vp; i++) {
+        probs[p + i] = 0.0f;
+      }
+    }
+  }
+
+  @Override
+  public float crossEntropyForward(float[] losses, int lossesOff, float[] probs, int probsOff, int[] targets, int N,
+      int Vp) {
+    float meanLoss = 0.0f;
+    for (int n = 0; n < N; n++) {
+      float loss = -(float) Math.log(probs[probsOff + n * Vp + targets[n]]);
+      losses[lossesOff + n] = loss;
+      meanLoss += loss;
+    }
+    return meanLoss / N;
+  }
+
+  @Override
+  public void crossEntropySoftmaxBackward(float[] dlogits, int dlogitsOff, float[] probs, int probsOff,
+      int[] targets, int N, int V, int Vp) {
+    float dloss = 1.0f / N;
+    for (int n = 0; n < N; n++) {
+      int d = dlogitsOff + n * Vp;
+      int p = probsOff + n * Vp;
+      int ix = targets[n];
+      for (int i = 0; i < V; i++) {
+        float indicator = i == ix ? 1.0f : 0.0f;
+        dlogits[d + i] += (probs[p + i] - indicator) * dloss;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // memory
 
   @Override
   public void zero(float[] a, int off, int n) {

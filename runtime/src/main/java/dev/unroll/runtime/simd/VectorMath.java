@@ -54,8 +54,8 @@ final class VectorMath {
    * lane permutations where they reduce in registers. Not {@code reduceLanes(ADD)}: compiled by C2 it adds in this
    * tree, but interpreted it adds lane by lane, so a kernel gave different bits before and after warm-up; lanewise
    * adds and permutes are the same in every tier. The kernels write this tree out in registers with lane permutations
-   * ({@link SimdKernels}' SWAP_HALF and the rest): a vector passed to a call that C2 does not inline is allocated
-   * (see {@link SimdKernels}' class comment). This is the tree stated once, over a stored vector, for the tests.
+   * ({@link Vectors#SWAP_HALF} and the rest): a vector passed to a call that C2 does not inline is allocated
+   * (see {@link Vectors}' class comment). This is the tree stated once, over a stored vector, for the tests.
    */
   static float sum(float[] lanes) {
     FloatVector v = FloatVector.fromArray(S, lanes, 0);
@@ -78,7 +78,7 @@ final class VectorMath {
   /*
    * The constants of exp and tanh, broadcast once: the same lanes as broadcasting them in each call, but a Vector API
    * call with a scalar operand makes C2 parse a broadcast too, and exp took 10,400 of the 18,000 nodes C2 parses
-   * into one compilation before it defers the rest (see SimdKernels' class comment); with these, 8,000.
+   * into one compilation before it defers the rest (see Vectors' class comment); with these, 8,000.
    */
   private static final FloatVector V_EXP_MIN = FloatVector.broadcast(S, EXP_MIN);
   private static final FloatVector V_EXP_MAX = FloatVector.broadcast(S, EXP_MAX);
@@ -102,7 +102,7 @@ final class VectorMath {
    * a[off + i] = e^(a[off + i]) for i &lt; n, in place: whole vectors of the preferred species, then the rest one by
    * one with the scalar twin, which gives the same bits. Arrays in and out, so that no vector leaves the method: a
    * vector passed to a call C2 does not inline is allocated, and whether C2 inlines a method this size depends on
-   * the profile it compiles with (see {@link SimdKernels}' class comment).
+   * the profile it compiles with (see {@link Vectors}' class comment).
    */
   static void exp(float[] a, int off, int n) {
     int bound = S.loopBound(n);

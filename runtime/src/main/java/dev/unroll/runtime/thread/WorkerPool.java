@@ -19,10 +19,14 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>{@code
  * WorkerPool pool = WorkerPool.acquire(flops);         // null: too small, one thread, or the pool is busy
  * if (pool == null) { rows(out, inp, 0, N); return; }  // the same code, on the caller alone
- * WorkerPool.Args a = pool.args();                     // preallocated argument slots
- * a.f0 = out; a.f1 = inp;
- * pool.run(ROWS, N, 4);                                // a static, non-capturing RangeTask; releases the pool
+ * ROWS.out = out; ROWS.inp = inp;                      // a preallocated Job, filled only by the pool's owner
+ * pool.run(ROWS, N, 4);                                // runs ROWS.run(from, to) per share; clears ROWS; releases
  * }</pre>
+ *
+ * <p>A job's fields are shared by every thread that runs a share of it, so only the thread that acquired the pool
+ * writes them: a caller that finds the pool busy runs its kernel alone, with its own arguments, and never touches a
+ * job. There is one pool at a time ({@link #setThreads} takes the old one for good before making a new one), so a
+ * job kept in a {@code static final} field has at most one writer.
  *
  * <p>The caller cuts {@code [0, units)} into a few contiguous shares that start at multiples of the caller's grain,
  * publishes the job with one volatile write (a ticket holding the job's epoch, its share count and its next
@@ -35,63 +39,20 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class WorkerPool {
 
-  /** A job: process units {@code [from, to)}, reading its arguments from {@code a}. Implementations hold no state. */
-  @FunctionalInterface
-  public interface RangeTask {
-    /** Runs units {@code [from, to)} of the job whose arguments are in {@code a}. */
-    void run(Args a, int from, int to);
-  }
-
   /**
-   * Argument slots of the current job, written by the caller before {@link #run} and read by every share. Kernels
-   * document which slot holds what; {@link #run} clears the array slots afterwards so no array outlives its job.
+   * A job: its arguments in named fields, which the pool's owner fills before {@link #run} and every share reads,
+   * and the work on a range of units. Kept in a {@code static final} field and reused, so that a kernel call
+   * allocates nothing; its fields hold arrays and numbers only (a vector in a field would be allocated).
    */
-  public static final class Args {
-    public float[] f0;
-    public float[] f1;
-    public float[] f2;
-    public float[] f3;
-    public float[] f4;
-    public float[] f5;
-    public float[] f6;
-    public float[] f7;
-    public int[] n0;
-    public int[] n1;
-    public int[] n2;
-    public short[] s0;
-    public byte[] b0;
-    public int i0;
-    public int i1;
-    public int i2;
-    public int i3;
-    public int i4;
-    public int i5;
-    public int i6;
-    public int i7;
-    public int i8;
-    public int i9;
-    public int i10;
-    public int i11;
-    public int i12;
-    public float x0;
-    public float x1;
-    public float x2;
-    public float x3;
-    public float x4;
-    public float x5;
-    public float x6;
-    public float x7;
-    public double[] d0;
+  public abstract static class Job {
+    /** For subclasses. */
+    protected Job() {}
 
-    Args() {}
+    /** Runs units {@code [from, to)} of the job, reading its arguments from its fields. */
+    protected abstract void run(int from, int to);
 
-    void clear() {
-      f0 = f1 = f2 = f3 = f4 = f5 = f6 = f7 = null;
-      n0 = n1 = n2 = null;
-      s0 = null;
-      b0 = null;
-      d0 = null;
-    }
+    /** Drops the job's array references; {@link WorkerPool#run} calls it after every job, so no array outlives it. */
+    protected abstract void clear();
   }
 
   /** Below this many floating-point operations a kernel stays on the calling thread: a hand-off costs more. */
@@ -125,7 +86,6 @@ public final class WorkerPool {
 
   private final int threads;
   private final Worker[] workers;
-  private final Args args = new Args();
   /** 1 while a caller owns the pool (CAS from 0). */
   @SuppressWarnings("unused")
   private volatile int busy;
@@ -140,7 +100,7 @@ public final class WorkerPool {
    */
   private volatile long ticket;
   private volatile boolean stopped;
-  private RangeTask task;
+  private Job job;
   private int units;
   /** Units per share: a multiple of the grain. */
   private int perShare;
@@ -225,17 +185,12 @@ public final class WorkerPool {
     return BUSY.compareAndSet(p, 0, 1) ? p : null;
   }
 
-  /** Argument slots for the job about to run; only the owner may write them. */
-  public Args args() {
-    return args;
-  }
-
   /**
-   * Runs {@code task} over {@code [0, units)} on every thread of the pool, the caller included, and returns when
-   * all shares are done; then releases the pool. Shares are contiguous and begin at multiples of {@code grain};
-   * which thread runs which share is decided at run time, but the shares themselves are not.
+   * Runs {@code job} over {@code [0, units)} on every thread of the pool, the caller included, and returns when
+   * all shares are done; then clears the job and releases the pool. Shares are contiguous and begin at multiples of
+   * {@code grain}; which thread runs which share is decided at run time, but the shares themselves are not.
    */
-  public void run(RangeTask task, int units, int grain) {
+  public void run(Job job, int units, int grain) {
     try {
       if (units <= 0) {
         return;
@@ -243,7 +198,7 @@ public final class WorkerPool {
       int g = Math.max(1, grain);
       int blocks = (units + g - 1) / g;
       int n = Math.max(1, Math.min(Math.min(blocks, threads * SHARES_PER_THREAD), MAX_SHARES));
-      this.task = task;
+      this.job = job;
       this.units = units;
       this.perShare = (blocks + n - 1) / n * g;
       int shares = (units + perShare - 1) / perShare;
@@ -277,8 +232,8 @@ public final class WorkerPool {
         throw new IllegalStateException(f);
       }
     } finally {
-      this.task = null;
-      args.clear();
+      this.job = null;
+      job.clear();
       BUSY.setVolatile(this, 0);
     }
   }
@@ -293,7 +248,7 @@ public final class WorkerPool {
       }
       try {
         int from = share * perShare;
-        task.run(args, from, Math.min(units, from + perShare));
+        job.run(from, Math.min(units, from + perShare));
       } catch (RuntimeException | Error e) {
         if (failure == null) {
           failure = e;

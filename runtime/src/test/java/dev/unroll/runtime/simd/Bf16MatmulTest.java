@@ -71,13 +71,13 @@ class Bf16MatmulTest {
     short[] before = Arrays.copyOfRange(w, 4, 4 + oc * c);
     short[] after = Arrays.copyOfRange(packed, 4, 4 + oc * c);
     // rows past the last whole panel stay where they were
-    int rowMajor = oc / SimdKernels.PANEL * SimdKernels.PANEL * c;
+    int rowMajor = oc / QuantizedMatvec.PANEL * QuantizedMatvec.PANEL * c;
     assertArrayEquals(Arrays.copyOfRange(before, rowMajor, before.length),
         Arrays.copyOfRange(after, rowMajor, after.length));
     Arrays.sort(before);
     Arrays.sort(after);
     assertArrayEquals(before, after);
-    if (oc >= SimdKernels.PANEL && c > 1) {
+    if (oc >= QuantizedMatvec.PANEL && c > 1) {
       assertFalse(Arrays.equals(w, packed), "a whole panel is laid out column by column");
     }
   }
@@ -90,7 +90,7 @@ class Bf16MatmulTest {
   @CsvSource({"1", "2", "7", "288"})
   void everyPanelPathGivesTheSameBits(int c) {
     SplittableRandom r = new SplittableRandom(c);
-    int oc = 3 * SimdKernels.PANEL;
+    int oc = 3 * QuantizedMatvec.PANEL;
     float[] inp = new float[c];
     short[] w = new short[oc * c];
     float[] bias = new float[oc];
@@ -109,9 +109,9 @@ class Bf16MatmulTest {
       SimdKernels.INSTANCE.matmulForwardBf16(whole, 0, inp, 0, w, 0, b, 0, 1, c, oc);
       float[] vector = new float[oc];
       float[] plain = new float[oc];
-      for (int p = 0; p < oc; p += SimdKernels.PANEL) {
-        SimdKernels.bf16Panel(vector, p, inp, 0, w, p * c, b, p, c);
-        SimdKernels.bf16PanelPlain(plain, p, inp, 0, w, p * c, b, p, c);
+      for (int p = 0; p < oc; p += QuantizedMatvec.PANEL) {
+        QuantizedMatvec.bf16Panel(vector, p, inp, 0, w, p * c, b, p, c);
+        QuantizedMatvec.bf16PanelPlain(plain, p, inp, 0, w, p * c, b, p, c);
       }
       assertArrayEquals(plain, vector);
       assertArrayEquals(plain, whole);

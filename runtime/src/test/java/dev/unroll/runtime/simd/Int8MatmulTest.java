@@ -128,22 +128,22 @@ class Int8MatmulTest {
   void packingLaysOutPanelsAndTheirScales(int c, int oc) {
     Weight w = new Weight(new SplittableRandom(c * 31 + oc), c, oc);
     int groups = c / Int8.GROUP;
-    int panels = oc / SimdKernels.PANEL;
+    int panels = oc / QuantizedMatvec.PANEL;
     for (int p = 0; p < panels; p++) {
-      int base = WEIGHT_OFF + p * SimdKernels.PANEL * c;
-      for (int r = 0; r < SimdKernels.PANEL; r++) {
+      int base = WEIGHT_OFF + p * QuantizedMatvec.PANEL * c;
+      for (int r = 0; r < QuantizedMatvec.PANEL; r++) {
         for (int i = 0; i < c; i++) {
-          assertEquals(w.q[base + r * c + i], w.packedQ[base + i * SimdKernels.PANEL + r], "panel " + p + ", row "
+          assertEquals(w.q[base + r * c + i], w.packedQ[base + i * QuantizedMatvec.PANEL + r], "panel " + p + ", row "
               + r + ", input " + i);
         }
         for (int g = 0; g < groups; g++) {
           assertEquals(w.scales[base / Int8.GROUP + r * groups + g],
-              w.packedScales[base / Int8.GROUP + g * SimdKernels.PANEL + r], "panel " + p + ", row " + r
+              w.packedScales[base / Int8.GROUP + g * QuantizedMatvec.PANEL + r], "panel " + p + ", row " + r
                   + ", group " + g);
         }
       }
     }
-    int rowMajor = WEIGHT_OFF + panels * SimdKernels.PANEL * c;
+    int rowMajor = WEIGHT_OFF + panels * QuantizedMatvec.PANEL * c;
     assertArrayEquals(Arrays.copyOfRange(w.q, 0, WEIGHT_OFF), Arrays.copyOfRange(w.packedQ, 0, WEIGHT_OFF));
     assertArrayEquals(Arrays.copyOfRange(w.q, rowMajor, w.q.length),
         Arrays.copyOfRange(w.packedQ, rowMajor, w.q.length));
@@ -161,7 +161,7 @@ class Int8MatmulTest {
   @ValueSource(ints = {32, 64, 288})
   void everyPanelPathGivesTheSameBits(int c) {
     SplittableRandom r = new SplittableRandom(c);
-    int oc = 3 * SimdKernels.PANEL; // one pair and one lone panel
+    int oc = 3 * QuantizedMatvec.PANEL; // one pair and one lone panel
     Weight w = new Weight(r, c, oc);
     float[] inp = gaussian(r, c);
     float[] bias = gaussian(r, oc);
@@ -172,10 +172,10 @@ class Int8MatmulTest {
       K.matmulForwardInt8(whole, 0, inp, 0, w.packedQ, w.packedScales, WEIGHT_OFF, b, 0, 1, c, oc);
       float[] vector = new float[oc];
       float[] plain = new float[oc];
-      for (int p = 0; p < oc; p += SimdKernels.PANEL) {
+      for (int p = 0; p < oc; p += QuantizedMatvec.PANEL) {
         int at = WEIGHT_OFF + p * c;
-        SimdKernels.int8Panel(vector, p, inp, 0, w.packedQ, at, w.packedScales, b, p, c);
-        SimdKernels.int8PanelPlain(plain, p, inp, 0, w.packedQ, at, w.packedScales, b, p, c);
+        QuantizedMatvec.int8Panel(vector, p, inp, 0, w.packedQ, at, w.packedScales, b, p, c);
+        QuantizedMatvec.int8PanelPlain(plain, p, inp, 0, w.packedQ, at, w.packedScales, b, p, c);
       }
       assertArrayEquals(want, plain, "plain panel");
       assertArrayEquals(want, vector, "vector panel");
@@ -242,7 +242,7 @@ class Int8MatmulTest {
   @Test
   void signedZerosAndNaNsComeOutAsInTheReference() {
     int c = Int8.GROUP; // one group: a second one's +0 · scale would turn the -0 into +0 before the end
-    int oc = 3 * SimdKernels.PANEL + 1;
+    int oc = 3 * QuantizedMatvec.PANEL + 1;
     float[] source = new float[WEIGHT_OFF + oc * c];
     for (int o = 0; o < oc; o++) {
       source[WEIGHT_OFF + o * c] = -1e-3f; // q = -127, scale 1e-3 / 127

@@ -23,41 +23,82 @@ class WorkerPoolTest {
   void everyUnitRunsExactlyOnceInSharesAlignedToTheGrain() {
     WorkerPool.setThreads(3);
     for (int units : new int[] {1, 7, 8, 9, 100, 1001}) {
-      AtomicIntegerArray seen = new AtomicIntegerArray(units);
-      WorkerPool pool = WorkerPool.acquire(Long.MAX_VALUE);
-      assertNotNull(pool);
-      pool.args().n0 = new int[] {units};
-      COUNTS = seen;
-      pool.run(MARK, units, 4);
-      for (int i = 0; i < units; i++) {
-        assertEquals(1, seen.get(i), "unit " + i + " of " + units);
+      for (int grain : new int[] {1, 4, 5}) {
+        AtomicIntegerArray seen = new AtomicIntegerArray(units);
+        WorkerPool pool = WorkerPool.acquire(Long.MAX_VALUE);
+        assertNotNull(pool);
+        MARK.counts = seen;
+        MARK.grain = grain;
+        pool.run(MARK, units, grain);
+        assertNull(MARK.counts, "the pool clears a job's arrays after it");
+        for (int i = 0; i < units; i++) {
+          assertEquals(1, seen.get(i), "unit " + i + " of " + units + ", grain " + grain);
+        }
       }
     }
   }
 
-  private static AtomicIntegerArray COUNTS;
+  /**
+   * Counts each unit it runs; every share reads the fields the owner wrote before {@link WorkerPool#run}, on
+   * whichever thread runs it.
+   */
+  private static final class Mark extends WorkerPool.Job {
+    AtomicIntegerArray counts;
+    int grain;
 
-  private static final WorkerPool.RangeTask MARK = (a, from, to) -> {
-    if (from % 4 != 0) {
-      throw new AssertionError("share starts at " + from);
+    @Override
+    protected void run(int from, int to) {
+      if (from % grain != 0) {
+        throw new AssertionError("share starts at " + from + ", not a multiple of " + grain);
+      }
+      for (int i = from; i < to; i++) {
+        counts.incrementAndGet(i);
+      }
     }
-    for (int i = from; i < to; i++) {
-      COUNTS.incrementAndGet(i);
+
+    @Override
+    protected void clear() {
+      counts = null;
     }
-  };
+  }
+
+  private static final Mark MARK = new Mark();
+
+  /** A job that fails in the share that ends at {@code failAt}, and records that it was cleared. */
+  private static final class Failing extends WorkerPool.Job {
+    int failAt;
+    int cleared;
+    int[] held;
+
+    @Override
+    protected void run(int from, int to) {
+      if (to == failAt) {
+        throw new IllegalStateException("last share");
+      }
+    }
+
+    @Override
+    protected void clear() {
+      held = null;
+      cleared++;
+    }
+  }
 
   @Test
   void aFailureInAnyShareReachesTheCallerAndReleasesThePool() {
     WorkerPool.setThreads(2);
     WorkerPool pool = WorkerPool.acquire(Long.MAX_VALUE);
-    var e = assertThrows(IllegalStateException.class, () -> pool.run((a, from, to) -> {
-      if (to == 1000) {
-        throw new IllegalStateException("last share");
-      }
-    }, 1000, 1));
+    Failing job = new Failing();
+    job.failAt = 1000;
+    job.held = new int[1];
+    var e = assertThrows(IllegalStateException.class, () -> pool.run(job, 1000, 1));
     assertEquals("last share", e.getMessage());
+    assertNull(job.held, "cleared after the failure");
+    assertEquals(1, job.cleared);
     assertSame(pool, WorkerPool.acquire(Long.MAX_VALUE), "released after the failure");
-    pool.run((a, from, to) -> { }, 1, 1);
+    job.failAt = -1;
+    pool.run(job, 1, 1);
+    assertEquals(2, job.cleared);
   }
 
   @Test
@@ -67,7 +108,10 @@ class WorkerPoolTest {
     WorkerPool pool = WorkerPool.acquire(WorkerPool.MIN_PARALLEL_WORK);
     assertNotNull(pool);
     assertNull(WorkerPool.acquire(Long.MAX_VALUE), "owned by this caller until run returns");
-    pool.run((a, from, to) -> { }, 0, 1);
+    Failing job = new Failing();
+    job.failAt = -1;
+    pool.run(job, 0, 1);
+    assertEquals(1, job.cleared, "an empty job is cleared too");
     WorkerPool.setThreads(1);
     assertNull(WorkerPool.acquire(Long.MAX_VALUE));
     assertEquals(0, WorkerPool.workerThreadIds().length);

@@ -1,0 +1,174 @@
+package dev.unroll.runtime.simd;
+
+import static dev.unroll.runtime.simd.Vectors.L;
+import static dev.unroll.runtime.simd.Vectors.MAX_START;
+import static dev.unroll.runtime.simd.Vectors.S;
+import static dev.unroll.runtime.simd.Vectors.expShifted;
+
+import dev.unroll.runtime.thread.WorkerPool;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The classifier's softmax and the backward of the cross-entropy loss through it, both split over the pool by rows.
+ * The loss itself, a logarithm per row summed over rows on the calling thread, is the scalar reference's loop
+ * ({@code SimdKernels} calls it there).
+ */
+final class Loss {
+
+  private Loss() {}
+
+  /** {@link dev.unroll.runtime.kernel.Kernels#softmaxForward}. */
+  static void softmaxForward(float[] probs, int probsOff, float[] logits, int logitsOff, int N, int V, int Vp) {
+    WorkerPool pool = WorkerPool.acquire(16L * N * V);
+    if (pool == null) {
+      softmaxForwardRows(probs, probsOff, logits, logitsOff, V, Vp, 0, N);
+      return;
+    }
+    SOFTMAX_FORWARD.probs = probs;
+    SOFTMAX_FORWARD.probsOff = probsOff;
+    SOFTMAX_FORWARD.logits = logits;
+    SOFTMAX_FORWARD.logitsOff = logitsOff;
+    SOFTMAX_FORWARD.V = V;
+    SOFTMAX_FORWARD.Vp = Vp;
+    pool.run(SOFTMAX_FORWARD, N, 1);
+  }
+
+  /** {@link #softmaxForward}'s rows. */
+  private static final class SoftmaxForwardJob extends WorkerPool.Job {
+    float[] probs;
+    int probsOff;
+    float[] logits;
+    int logitsOff;
+    int V;
+    int Vp;
+
+    @Override
+    protected void run(int from, int to) {
+      softmaxForwardRows(probs, probsOff, logits, logitsOff, V, Vp, from, to);
+    }
+
+    @Override
+    protected void clear() {
+      probs = logits = null;
+    }
+  }
+
+  private static final SoftmaxForwardJob SOFTMAX_FORWARD = new SoftmaxForwardJob();
+
+  /** Rows [from, to) of {@link #softmaxForward}. */
+  private static void softmaxForwardRows(float[] probs, int probsOff, float[] logits, int logitsOff, int V, int Vp,
+      int from, int to) {
+    int bound = S.loopBound(V);
+    for (int n = from; n < to; n++) {
+      int x = logitsOff + n * Vp;
+      int p = probsOff + n * Vp;
+      float maxval = MAX_START;
+      int i = 0;
+      if (bound > 0) {
+        FloatVector vmax = FloatVector.broadcast(S, MAX_START);
+        for (; i < bound; i += L) {
+          vmax = vmax.max(FloatVector.fromArray(S, logits, x + i));
+        }
+        maxval = vmax.reduceLanes(VectorOperators.MAX);
+      }
+      for (; i < V; i++) {
+        if (logits[x + i] > maxval) {
+          maxval = logits[x + i];
+        }
+      }
+      float sum = expShifted(logits, x, maxval, probs, p, V);
+      i = 0;
+      if (bound > 0) {
+        FloatVector vsum = FloatVector.broadcast(S, sum);
+        for (; i < bound; i += L) {
+          FloatVector.fromArray(S, probs, p + i).div(vsum).intoArray(probs, p + i);
+        }
+      }
+      for (; i < V; i++) {
+        probs[p + i] /= sum;
+      }
+      Arrays.fill(probs, p + V, p + Vp, 0.0f);
+    }
+  }
+
+  /** {@link dev.unroll.runtime.kernel.Kernels#crossEntropySoftmaxBackward}. */
+  static void crossEntropySoftmaxBackward(float[] dlogits, int dlogitsOff, float[] probs, int probsOff,
+      int[] targets, int N, int V, int Vp) {
+    WorkerPool pool = WorkerPool.acquire(2L * N * V);
+    if (pool == null) {
+      crossEntropySoftmaxBackwardRows(dlogits, dlogitsOff, probs, probsOff, targets, N, V, Vp, 0, N);
+      return;
+    }
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.dlogits = dlogits;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.dlogitsOff = dlogitsOff;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.probs = probs;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.probsOff = probsOff;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.targets = targets;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.N = N;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.V = V;
+    CROSS_ENTROPY_SOFTMAX_BACKWARD.Vp = Vp;
+    pool.run(CROSS_ENTROPY_SOFTMAX_BACKWARD, N, 1);
+  }
+
+  /** {@link #crossEntropySoftmaxBackward}'s rows. */
+  private static final class CrossEntropySoftmaxBackwardJob extends WorkerPool.Job {
+    float[] dlogits;
+    int dlogitsOff;
+    float[] probs;
+    int probsOff;
+    int[] targets;
+    int N;
+    int V;
+    int Vp;
+
+    @Override
+    protected void run(int from, int to) {
+      crossEntropySoftmaxBackwardRows(dlogits, dlogitsOff, probs, probsOff, targets, N, V, Vp, from, to);
+    }
+
+    @Override
+    protected void clear() {
+      dlogits = probs = null;
+      targets = null;
+    }
+  }
+
+  private static final CrossEntropySoftmaxBackwardJob CROSS_ENTROPY_SOFTMAX_BACKWARD =
+      new CrossEntropySoftmaxBackwardJob();
+
+  /** Rows [from, to) of {@link #crossEntropySoftmaxBackward}. */
+  private static void crossEntropySoftmaxBackwardRows(float[] dlogits, int dlogitsOff, float[] probs, int probsOff,
+      int[] targets, int N, int V, int Vp, int from, int to) {
+    float dloss = 1.0f / N;
+    for (int n = from; n < to; n++) {
+      int d = dlogitsOff + n * Vp;
+      int p = probsOff + n * Vp;
+      int ix = targets[n];
+      if (ix < 0 || ix >= V) {
+        axpy(dlogits, d, dloss, probs, p, V);
+        continue;
+      }
+      // (p - 0)·dloss everywhere but the target, whose indicator is 1
+      axpy(dlogits, d, dloss, probs, p, ix);
+      dlogits[d + ix] += (probs[p + ix] - 1.0f) * dloss;
+      axpy(dlogits, d + ix + 1, dloss, probs, p + ix + 1, V - ix - 1);
+    }
+  }
+
+  /** y[yo..yo+n) += alpha * x[xo..xo+n). */
+  private static void axpy(float[] y, int yo, float alpha, float[] x, int xo, int n) {
+    int bound = S.loopBound(n);
+    int i = 0;
+    if (bound > 0) {
+      FloatVector va = FloatVector.broadcast(S, alpha);
+      for (; i < bound; i += L) {
+        FloatVector.fromArray(S, x, xo + i).fma(va, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+      }
+    }
+    for (; i < n; i++) {
+      y[yo + i] += alpha * x[xo + i];
+    }
+  }
+}
