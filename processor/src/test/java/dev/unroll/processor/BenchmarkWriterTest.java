@@ -47,6 +47,19 @@ class BenchmarkWriterTest {
     assertTrue(source.contains("@Benchmark\n  public float forward()"), source);
     assertTrue(source.contains("@Param({\"SIMD\", \"SCALAR\"})\n  public Backend backend;"), source);
     assertTrue(source.contains("FLOPS_PER_STEP = UnrolledTiny.FLOPS_PER_STEP"), source);
+    assertTrue(source.contains("opt.step();\n    model.finish();\n    return loss;"), source);
+  }
+
+  @Test
+  void aModelForOpenClAloneIsBenchmarkedOnOpenCl() throws IOException {
+    Compilation compilation = javac()
+        .withProcessors(new UnrollProcessor())
+        .withOptions("-Werror", "-Xlint:all,-processing")
+        .compile(model("benchmark = true, platforms = dev.unroll.Platform.OPENCL"));
+    assertThat(compilation).succeededWithoutWarnings();
+    String source = compilation.generatedSourceFile("test.UnrolledTinyBenchmark").orElseThrow()
+        .getCharContent(true).toString();
+    assertTrue(source.contains("@Param({\"OPENCL\"})\n  public Backend backend;"), source);
   }
 
   @Test
