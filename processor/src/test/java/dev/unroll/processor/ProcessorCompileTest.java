@@ -161,6 +161,17 @@ class ProcessorCompileTest {
     assertTrue(source.contains("private static final class OpenClSteps implements Steps"), "the OpenCL room");
   }
 
+  @Test
+  void anUnknownPlatformIsJavacsErrorAlone() {
+    JavaFileObject source = model("    vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2,"
+        + " platforms = dev.unroll.Platform.CUDA");
+    Compilation compilation = compile(source);
+    assertThat(compilation).failed();
+    assertThat(compilation).hadErrorContaining("an enum annotation value must be an enum constant").inFile(source)
+        .onLineContaining("platforms");
+    assertThat(compilation).hadErrorCount(1);
+  }
+
   /** The source generated for the golden file's shape with {@code platforms}, which compiles clean. */
   private static String cleanSource(String platforms) throws IOException {
     Compilation compilation = compile(model("    vocab = 11, context = 5, dim = 8, heads = 2, layers = 2, batch = 2, "

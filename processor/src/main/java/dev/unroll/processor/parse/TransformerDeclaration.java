@@ -66,19 +66,21 @@ public record TransformerDeclaration(TypeElement type, AnnotationMirror annotati
     return Family.GPT2;
   }
 
-  /** The listed platforms (every one when the value is not written); a value javac could not resolve is left out. */
+  /**
+   * The listed platforms: every one when the value is not written, or when javac could not resolve it (javac
+   * reports that itself, so the validator must not add that the list is empty).
+   */
   private static Set<Platform> platforms(Map<String, AnnotationValue> values) {
     AnnotationValue v = values.get("platforms");
-    if (v == null) {
+    if (v == null || !(v.getValue() instanceof List<?> list)) {
       return EnumSet.allOf(Platform.class);
     }
     Set<Platform> platforms = EnumSet.noneOf(Platform.class);
-    if (v.getValue() instanceof List<?> list) {
-      for (Object element : list) {
-        if (element instanceof AnnotationValue a && a.getValue() instanceof VariableElement constant) {
-          platforms.add(Platform.valueOf(constant.getSimpleName().toString()));
-        }
+    for (Object element : list) {
+      if (!(element instanceof AnnotationValue a && a.getValue() instanceof VariableElement constant)) {
+        return EnumSet.allOf(Platform.class);
       }
+      platforms.add(Platform.valueOf(constant.getSimpleName().toString()));
     }
     return platforms;
   }
