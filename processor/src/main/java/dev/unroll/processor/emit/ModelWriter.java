@@ -300,7 +300,8 @@ public final class ModelWriter {
     }
     type.addMethod(constructor.build());
     type.addMethod(MethodSpec.methodBuilder("create").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
-        .addJavadoc("A model with GPT-2's initialisation from {@code seed}: the same seed gives the same weights.\n")
+        .addJavadoc("A model with $L's initialisation from {@code seed}: the same seed gives the same weights.\n",
+            family.displayName())
         .returns(self)
         .addParameter(BACKEND, "backend")
         .addParameter(TypeName.LONG, "seed")
