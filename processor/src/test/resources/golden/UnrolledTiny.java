@@ -12,6 +12,7 @@ import dev.unroll.runtime.kernel.Kernels;
 import dev.unroll.runtime.number.Bf16;
 import dev.unroll.runtime.opencl.DeviceModel;
 import dev.unroll.runtime.opencl.OpenCl;
+import dev.unroll.runtime.train.DeviceParameters;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -623,301 +624,22 @@ public final class UnrolledTiny implements Tiny {
    */
   static final int DEC_LOGITS = 140;
 
-  private static final int CL_PARAMS = 0;
-
-  private static final int CL_GRADS = 1;
-
-  private static final int CL_ACTS = 2;
-
-  private static final int CL_DACTS = 3;
-
-  private static final int CL_KV = 4;
-
-  private static final int CL_DEC = 5;
-
-  private static final int CL_INPUTS = 6;
-
-  private static final int CL_TARGETS = 7;
-
-  private static final int CL_STEP = 8;
-
-  private static final int CL_SCALARS = 9;
-
-  /**
-   * This model's OpenCL C: its kernels with every size a literal, over Unroll's kernel library.
-   */
-  private static final String OPENCL_SOURCE = "// UnrolledTiny: family=GPT2 vocab=11 context=5 dim=8 heads=2 layers=2 batch=2 hidden=32\n"
-      + "#define DIM 8\n"
-      + "#define HIDDEN 32\n"
-      + "#define HEAD_SIZE 4\n"
-      + "#define KV_DIM 8\n"
-      + "\n"
-      + "__kernel void encoderForward_1(__global float* b0, int o0, __global int* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  uk_encoderForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 2, 5, 8);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void layernormForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[32];\n"
-      + "  uk_layernormForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 8, 24, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void attentionForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  uk_attentionForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 2, 5, 8, 2);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 8, 8, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void residualForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
-      + "  uk_residualForward(b0 + o0, b1 + o1, b2 + o2, 80);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForward_3(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 8, 32, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void geluForward_1(__global float* b0, int o0, __global float* b1, int o1) {\n"
-      + "  uk_geluForward(b0 + o0, b1 + o1, 320);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForward_4(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 32, 8, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForward_5(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, 0, 10, 8, 16, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void softmaxForward_1(__global float* b0, int o0, __global float* b1, int o1) {\n"
-      + "  __local float scratch[32];\n"
-      + "  uk_softmaxForward(b0 + o0, b1 + o1, 10, 11, 16, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void crossEntropyForward_1(__global float* b0, int o0, __global float* b1, int o1, __global int* b2, int o2) {\n"
-      + "  uk_crossEntropyForward(b0 + o0, b1 + o1, b2 + o2, 10, 16);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void crossEntropySoftmaxBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global int* b2, int o2) {\n"
-      + "  uk_crossEntropySoftmaxBackward(b0 + o0, b1 + o1, b2 + o2, 10, 11, 16);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, 0, b2 + o2, b3 + o3, b4 + o4, 10, 8, 16, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, 0, b2 + o2, b3 + o3, b4 + o4, 10, 8, 16, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_3(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4) {\n"
-      + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, 0, b2 + o2, b3 + o3, b4 + o4, 10, 8, 16);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void layernormBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5, __global float* b6, int o6, __global float* b7, int o7) {\n"
-      + "  __local float scratch[64];\n"
-      + "  uk_layernormBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, b6 + o6, b7 + o7, 10, 8, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void layernormBackward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5, __global float* b6, int o6, __global float* b7, int o7) {\n"
-      + "  uk_layernormBackward_dparams(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, b6 + o6, b7 + o7, 10, 8);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void residualBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
-      + "  uk_residualBackward(b0 + o0, b1 + o1, b2 + o2, 80);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_4(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 32, 8, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_5(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 32, 8, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_6(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 32, 8);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void geluBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
-      + "  uk_geluBackward(b0 + o0, b1 + o1, b2 + o2, 320);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_7(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 32, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_8(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 32, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_9(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 32);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_10(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 8, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_11(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 8, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_12(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 8);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void attentionBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  uk_attentionBackward_dq(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 2, 5, 8, 2);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void attentionBackward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  uk_attentionBackward_dkv(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 2, 5, 8, 2);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_13(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 24, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_14(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[2080];\n"
-      + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 24, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulBackward_15(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 24);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void encoderBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global int* b3, int o3) {\n"
-      + "  uk_encoderBackward_dwte(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 2, 5, 8);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void encoderBackward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global int* b3, int o3) {\n"
-      + "  uk_encoderBackward_dwpe(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 2, 5, 8);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void residualForward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global const int* stepBase, int so) {\n"
-      + "  __global const int* step = stepBase + so;\n"
-      + "  uk_residualForward(b0 + o0, b1 + o1 + step[0] * (DIM), b2 + o2 + step[1] * (DIM), 8);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void layernormForward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
-      + "  __local float scratch[32];\n"
-      + "  uk_layernormForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 1, 8, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForward_6(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[64];\n"
-      + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 24, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void copy_1(__global float* b0, int o0, __global float* b1, int o1, __global const int* stepBase, int so) {\n"
-      + "  __global const int* step = stepBase + so;\n"
-      + "  uk_copy(b0 + o0 + step[1] * (DIM), b1 + o1, 8);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void attentionDecode_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global const int* stepBase, int so) {\n"
-      + "  __global const int* step = stepBase + so;\n"
-      + "  __local float scratch[32];\n"
-      + "  uk_attentionDecode(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, step[1], 5, 2, 2, 4, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForward_7(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[64];\n"
-      + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 8, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void residualForward_3(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
-      + "  uk_residualForward(b0 + o0, b1 + o1, b2 + o2, 8);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForward_8(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[64];\n"
-      + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 32, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void geluForward_2(__global float* b0, int o0, __global float* b1, int o1) {\n"
-      + "  uk_geluForward(b0 + o0, b1 + o1, 32);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForward_9(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[64];\n"
-      + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 32, 8, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForward_10(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
-      + "  __local float scratch[64];\n"
-      + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, 0, 1, 8, 16, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForwardBf16_1(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[64];\n"
-      + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 24, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForwardBf16_2(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[64];\n"
-      + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 8, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForwardBf16_3(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[64];\n"
-      + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 32, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForwardBf16_4(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2, __global float* b3, int o3) {\n"
-      + "  __local float scratch[64];\n"
-      + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 32, 8, scratch);\n"
-      + "}\n"
-      + "\n"
-      + "__kernel void matmulForwardBf16_5(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2) {\n"
-      + "  __local float scratch[64];\n"
-      + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, 0, 1, 8, 16, scratch);\n"
-      + "}\n";
-
   private final Backend backend;
 
-  private final Kernels k;
+  /**
+   * The parameters in Java arrays: the model's own on the CPU; on a device, the host copy that
+   * parameters() and parametersChanged() move to and from it. The same holds for grads.
+   */
+  private final float[] params;
 
-  private final float[] params = new float[PARAMETER_COUNT];
+  private final float[] grads;
 
-  private final float[] grads = new float[PARAMETER_COUNT];
+  private final Parameters parameters;
 
   /**
-   * Activations (empty on OPENCL, where they live on the device; so are dacts, kv and dec).
+   * The backend's steps, chosen once: CpuSteps (SCALAR, SIMD) or OpenClSteps (OPENCL).
    */
-  private final float[] acts;
-
-  private final float[] dacts;
-
-  /**
-   * The current step's tokens, copied so that backward sees what forward saw.
-   */
-  private final int[] inputs = new int[TOKENS];
-
-  private final int[] targets = new int[TOKENS];
-
-  private final float[] kv;
-
-  private final float[] dec;
+  private final Steps steps;
 
   /**
    * What decode returns: VOCAB logits, overwritten by each call.
@@ -925,75 +647,22 @@ public final class UnrolledTiny implements Tiny {
   private final float[] decodeLogits = new float[VOCAB];
 
   /**
-   * A bfloat16 copy of params for decoding, or null: see decodeWeights.
-   */
-  private short[] bf16;
-
-  /**
-   * An int8 copy of params for decoding, or null: see decodeWeights.
-   */
-  private byte[] int8;
-
-  /**
-   * The int8 copy's scales, one per 32 weights, or null.
-   */
-  private float[] int8Scales;
-
-  /**
    * Tokens in the KV cache: the position of the next decoded token.
    */
   private int pos;
-
-  private final Parameters parameters;
 
   /**
    * What the last forward left: 0 nothing usable, 1 logits, 2 logits and a finite loss.
    */
   private int state;
 
-  /**
-   * The device's buffers and bound kernel calls on OPENCL; null on the CPU backends.
-   */
-  private final DeviceModel cl;
-
-  /**
-   * First kernel call of each run on the device: forward, loss, backward, decode, its end,
-   * and the bfloat16 decode and its end (-1 until decodeWeights(BFLOAT16)).
-   */
-  private int clForward;
-
-  private int clLoss;
-
-  private int clBackward;
-
-  private int clDecode;
-
-  private int clDecodeEnd;
-
-  private int clBf16;
-
-  private int clBf16End;
-
-  private int clBf16Buffer;
-
-  /**
-   * The decoded token and its position, as the device's step buffer receives them.
-   */
-  private final int[] step = new int[2];
-
   private UnrolledTiny(Backend backend) {
     this.backend = Objects.requireNonNull(backend, "backend");
-    boolean device = backend == Backend.OPENCL;
-    this.k = device ? null : backend.kernels();
-    this.acts = new float[device ? 0 : ACTIVATION_COUNT];
-    this.dacts = new float[device ? 0 : ACTIVATION_COUNT];
-    this.kv = new float[device ? 0 : KV_COUNT];
-    this.dec = new float[device ? 0 : DECODE_COUNT];
+    this.params = new float[PARAMETER_COUNT];
+    this.grads = new float[PARAMETER_COUNT];
     this.parameters = new Parameters(params, grads, Gpt2Family.FAMILY.tensors(SHAPE));
-    this.cl = device ? DeviceModel.open(OpenCl.device(), "UnrolledTiny", OPENCL_SOURCE, this) : null;
-    if (device) {
-      bindDevice();
-    }
+    this.steps = backend == Backend.OPENCL ? new OpenClSteps(params, grads)
+        : new CpuSteps(backend.kernels(), params, grads);
   }
 
   /**
@@ -1037,31 +706,12 @@ public final class UnrolledTiny implements Tiny {
       Checks.tokens("targets", targets, BATCH, CONTEXT, VOCAB);
     }
     state = 0;
-    float loss;
-    if (cl != null) {
-      cl.write(CL_INPUTS, 0, inputs, 0, TOKENS);
-      cl.run(clForward, clLoss);
-      if (targets == null) {
-        state = 1;
-        return Float.NaN;
-      }
-      cl.write(CL_TARGETS, 0, targets, 0, TOKENS);
-      cl.run(clLoss, clBackward);
-      loss = cl.read(CL_SCALARS, 0);
-    } else {
-      System.arraycopy(inputs, 0, this.inputs, 0, TOKENS);
-      forwardEmbedding();
-      forwardLayer0();
-      forwardLayer1();
-      forwardHead();
-      if (targets == null) {
-        state = 1;
-        return Float.NaN;
-      }
-      System.arraycopy(targets, 0, this.targets, 0, TOKENS);
-      // loss = mean of -ln(probs[target]) over the B*T positions
-      loss = k.crossEntropyForward(acts, LOSSES, acts, PROBS, this.targets, TOKENS, PADDED_VOCAB);
+    steps.forward(inputs);
+    if (targets == null) {
+      state = 1;
+      return Float.NaN;
     }
+    float loss = steps.loss(targets);
     if (!Float.isFinite(loss)) {
       state = 1;
       throw new ArithmeticException("UnrolledTiny: the loss is " + loss + "; the parameters hold NaN or infinity, or the learning rate is too high (no state was changed)");
@@ -1075,25 +725,12 @@ public final class UnrolledTiny implements Tiny {
     if (state != 2) {
       throw new IllegalStateException("backward() needs a forward(inputs, targets) that returned a finite loss first");
     }
-    if (cl != null) {
-      cl.zero(CL_DACTS, 0, ACTIVATION_COUNT);
-      cl.run(clBackward, clDecode);
-      return;
-    }
-    k.zero(dacts, 0, ACTIVATION_COUNT);
-    backwardHead();
-    backwardLayer1();
-    backwardLayer0();
-    backwardEmbedding();
+    steps.backward();
   }
 
   @Override
   public void zeroGrad() {
-    if (cl != null) {
-      cl.zero(CL_GRADS, 0, PARAMETER_COUNT);
-    } else {
-      k.zero(grads, 0, PARAMETER_COUNT);
-    }
+    steps.zeroGrad();
   }
 
   @Override
@@ -1105,11 +742,7 @@ public final class UnrolledTiny implements Tiny {
     if (dst.length < VOCAB) {
       throw new IllegalArgumentException("dst has length " + dst.length + "; logits need VOCAB = 11");
     }
-    if (cl != null) {
-      cl.read(CL_ACTS, LOGITS + (row * CONTEXT + position) * PADDED_VOCAB, dst, 0, VOCAB);
-    } else {
-      System.arraycopy(acts, LOGITS + (row * CONTEXT + position) * PADDED_VOCAB, dst, 0, VOCAB);
-    }
+    steps.logits(LOGITS + (row * CONTEXT + position) * PADDED_VOCAB, dst);
     return dst;
   }
 
@@ -1121,28 +754,8 @@ public final class UnrolledTiny implements Tiny {
     if (pos >= CONTEXT) {
       throw new IllegalStateException("the KV cache holds CONTEXT = 5 positions and is full; call reset()");
     }
-    if (cl != null) {
-      step[0] = token;
-      step[1] = pos;
-      cl.write(CL_STEP, 0, step, 0, 2);
-      cl.run(bf16 == null ? clDecode : clBf16, bf16 == null ? clDecodeEnd : clBf16End);
-      pos++;
-      cl.read(CL_DEC, DEC_LOGITS, decodeLogits, 0, VOCAB);
-      return decodeLogits;
-    }
-    if (bf16 == null) {
-      decodeEmbedding(token, pos);
-      decodeLayer0(pos);
-      decodeLayer1(pos);
-      decodeHead();
-    } else {
-      decodeEmbedding(token, pos);
-      decodeLayer0Bf16(pos);
-      decodeLayer1Bf16(pos);
-      decodeHeadBf16();
-    }
+    steps.decode(token, pos, decodeLogits);
     pos++;
-    System.arraycopy(dec, DEC_LOGITS, decodeLogits, 0, VOCAB);
     return decodeLogits;
   }
 
@@ -1157,52 +770,7 @@ public final class UnrolledTiny implements Tiny {
     if (format == DecodeWeights.INT8) {
       throw new UnsupportedOperationException("int8 weights share a scale per 32 weights of a row, so every matrix's input width must be a multiple of 32; this shape has dim 8 and hidden width 32");
     }
-    int8 = null;
-    int8Scales = null;
-    if (format == DecodeWeights.FLOAT32) {
-      bf16 = null;
-      return;
-    }
-    short[] copy = bf16 == null ? new short[PARAMETER_COUNT] : bf16;
-    if (cl != null) {
-      cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT);
-    }
-    Bf16.fromFloats(params, 0, copy, 0, PARAMETER_COUNT);
-    if (cl != null) {
-      bindBf16Decode(copy);
-    } else {
-      packDecodeLayer0Bf16(copy);
-      packDecodeLayer1Bf16(copy);
-      packDecodeHeadBf16(copy);
-    }
-    bf16 = copy;
-  }
-
-  /**
-   * Lays out the weights that decodeLayer0Bf16 reads as the kernels read them.
-   */
-  private void packDecodeLayer0Bf16(short[] w) {
-    k.packBf16Weight(w, L0_QKVW, DIM, 3 * DIM);
-    k.packBf16Weight(w, L0_ATTPROJW, DIM, DIM);
-    k.packBf16Weight(w, L0_FCW, DIM, HIDDEN);
-    k.packBf16Weight(w, L0_FCPROJW, HIDDEN, DIM);
-  }
-
-  /**
-   * Lays out the weights that decodeLayer1Bf16 reads as the kernels read them.
-   */
-  private void packDecodeLayer1Bf16(short[] w) {
-    k.packBf16Weight(w, L1_QKVW, DIM, 3 * DIM);
-    k.packBf16Weight(w, L1_ATTPROJW, DIM, DIM);
-    k.packBf16Weight(w, L1_FCW, DIM, HIDDEN);
-    k.packBf16Weight(w, L1_FCPROJW, HIDDEN, DIM);
-  }
-
-  /**
-   * Lays out the weights that decodeHeadBf16 reads as the kernels read them.
-   */
-  private void packDecodeHeadBf16(short[] w) {
-    k.packBf16Weight(w, WTE, DIM, PADDED_VOCAB);
+    steps.decodeWeights(format);
   }
 
   @Override
@@ -1212,24 +780,23 @@ public final class UnrolledTiny implements Tiny {
 
   @Override
   public Parameters parameters() {
-    if (cl != null) {
-      cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT);
-      cl.read(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
-    }
+    steps.parametersToHost();
     return parameters;
   }
 
   @Override
   public void parametersChanged() {
-    if (cl != null) {
-      cl.write(CL_PARAMS, 0, params, 0, PARAMETER_COUNT);
-      cl.write(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
-    }
+    steps.parametersToDevice();
   }
 
   @Override
-  public DeviceModel deviceModel() {
-    return cl;
+  public DeviceParameters deviceParameters() {
+    return steps.deviceParameters();
+  }
+
+  @Override
+  public void finish() {
+    steps.finish();
   }
 
   @Override
@@ -1238,892 +805,1507 @@ public final class UnrolledTiny implements Tiny {
   }
 
   /**
-   * Token and position embeddings.
+   * What a backend does for the public methods above, which check their arguments and state first.
    */
-  private void forwardEmbedding() {
-    // encoded = wte[inputs] + wpe: (B, T, C)
-    k.encoderForward(acts, ENCODED, inputs, params, WTE, params, WPE, BATCH, CONTEXT, DIM);
+  private interface Steps {
+    /**
+     * Runs the forward pass over {@code inputs}, up to the logits.
+     */
+    void forward(int[] inputs);
+
+    /**
+     * The mean cross-entropy of the last forward's logits against {@code targets}.
+     */
+    float loss(int[] targets);
+
+    /**
+     * Adds the last loss's gradient into the gradients.
+     */
+    void backward();
+
+    /**
+     * Sets every gradient to zero.
+     */
+    void zeroGrad();
+
+    /**
+     * Copies the VOCAB logits at activation {@code offset} into {@code dst}.
+     */
+    void logits(int offset, float[] dst);
+
+    /**
+     * Decodes {@code token} at position {@code pos} into the KV cache
+     * and writes the next token's VOCAB logits into {@code logits}.
+     */
+    void decode(int token, int pos, float[] logits);
+
+    /**
+     * Makes, or drops, the copy of the weights decode reads.
+     */
+    void decodeWeights(DecodeWeights format);
+
+    /**
+     * Copies the parameters and gradients into the Java arrays where they live elsewhere.
+     */
+    void parametersToHost();
+
+    /**
+     * Copies the Java arrays' parameters and gradients to where they live, if elsewhere.
+     */
+    void parametersToDevice();
+
+    /**
+     * The parameters' device, or null on the CPU.
+     */
+    DeviceParameters deviceParameters();
+
+    /**
+     * Waits for queued work.
+     */
+    void finish();
   }
 
   /**
-   * Block 0: attention and MLP, each behind a LayerNorm.
+   * The SCALAR and SIMD backends: every arena a Java array, every stage a method of kernel calls.
    */
-  private void forwardLayer0() {
-    // ln1 = layernorm(residual): (B, T, C)
-    k.layernormForward(acts, L0_LN1, acts, L0_LN1_MEAN, acts, L0_LN1_RSTD, acts, ENCODED,
-        params, L0_LN1W, params, L0_LN1B, TOKENS, DIM);
-    // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
-    k.matmulForward(acts, L0_QKV, acts, L0_LN1, params, L0_QKVW, params, L0_QKVB, TOKENS, DIM,
-        3 * DIM);
-    // atty = causal attention over 2 heads: (B, T, 3*C) -> (B, T, C)
-    k.attentionForward(acts, L0_ATTY, acts, L0_PREATT, acts, L0_ATT, acts, L0_QKV, BATCH, CONTEXT,
-        DIM, HEADS);
-    // attproj = atty · attprojwᵀ + attprojb: (B, T, C) -> (B, T, C)
-    k.matmulForward(acts, L0_ATTPROJ, acts, L0_ATTY, params, L0_ATTPROJW, params, L0_ATTPROJB,
-        TOKENS, DIM, DIM);
-    // residual2 = residual + attproj: (B, T, C)
-    k.residualForward(acts, L0_RESIDUAL2, acts, ENCODED, acts, L0_ATTPROJ, TOKENS * DIM);
-    // ln2 = layernorm(residual2): (B, T, C)
-    k.layernormForward(acts, L0_LN2, acts, L0_LN2_MEAN, acts, L0_LN2_RSTD, acts, L0_RESIDUAL2,
-        params, L0_LN2W, params, L0_LN2B, TOKENS, DIM);
-    // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
-    k.matmulForward(acts, L0_FCH, acts, L0_LN2, params, L0_FCW, params, L0_FCB, TOKENS, DIM,
-        HIDDEN);
-    // fch_gelu = gelu(fch): (B, T, H)
-    k.geluForward(acts, L0_FCH_GELU, acts, L0_FCH, TOKENS * HIDDEN);
-    // fcproj = fch_gelu · fcprojwᵀ + fcprojb: (B, T, H) -> (B, T, C)
-    k.matmulForward(acts, L0_FCPROJ, acts, L0_FCH_GELU, params, L0_FCPROJW, params, L0_FCPROJB,
-        TOKENS, HIDDEN, DIM);
-    // residual3 = residual2 + fcproj: (B, T, C)
-    k.residualForward(acts, L0_RESIDUAL3, acts, L0_RESIDUAL2, acts, L0_FCPROJ, TOKENS * DIM);
-  }
+  private static final class CpuSteps implements Steps {
+    private final Kernels k;
 
-  /**
-   * Block 1: attention and MLP, each behind a LayerNorm.
-   */
-  private void forwardLayer1() {
-    // ln1 = layernorm(residual): (B, T, C)
-    k.layernormForward(acts, L1_LN1, acts, L1_LN1_MEAN, acts, L1_LN1_RSTD, acts, L0_RESIDUAL3,
-        params, L1_LN1W, params, L1_LN1B, TOKENS, DIM);
-    // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
-    k.matmulForward(acts, L1_QKV, acts, L1_LN1, params, L1_QKVW, params, L1_QKVB, TOKENS, DIM,
-        3 * DIM);
-    // atty = causal attention over 2 heads: (B, T, 3*C) -> (B, T, C)
-    k.attentionForward(acts, L1_ATTY, acts, L1_PREATT, acts, L1_ATT, acts, L1_QKV, BATCH, CONTEXT,
-        DIM, HEADS);
-    // attproj = atty · attprojwᵀ + attprojb: (B, T, C) -> (B, T, C)
-    k.matmulForward(acts, L1_ATTPROJ, acts, L1_ATTY, params, L1_ATTPROJW, params, L1_ATTPROJB,
-        TOKENS, DIM, DIM);
-    // residual2 = residual + attproj: (B, T, C)
-    k.residualForward(acts, L1_RESIDUAL2, acts, L0_RESIDUAL3, acts, L1_ATTPROJ, TOKENS * DIM);
-    // ln2 = layernorm(residual2): (B, T, C)
-    k.layernormForward(acts, L1_LN2, acts, L1_LN2_MEAN, acts, L1_LN2_RSTD, acts, L1_RESIDUAL2,
-        params, L1_LN2W, params, L1_LN2B, TOKENS, DIM);
-    // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
-    k.matmulForward(acts, L1_FCH, acts, L1_LN2, params, L1_FCW, params, L1_FCB, TOKENS, DIM,
-        HIDDEN);
-    // fch_gelu = gelu(fch): (B, T, H)
-    k.geluForward(acts, L1_FCH_GELU, acts, L1_FCH, TOKENS * HIDDEN);
-    // fcproj = fch_gelu · fcprojwᵀ + fcprojb: (B, T, H) -> (B, T, C)
-    k.matmulForward(acts, L1_FCPROJ, acts, L1_FCH_GELU, params, L1_FCPROJW, params, L1_FCPROJB,
-        TOKENS, HIDDEN, DIM);
-    // residual3 = residual2 + fcproj: (B, T, C)
-    k.residualForward(acts, L1_RESIDUAL3, acts, L1_RESIDUAL2, acts, L1_FCPROJ, TOKENS * DIM);
-  }
+    private final float[] params;
 
-  /**
-   * Final LayerNorm, the classifier tied to wte, and the softmax.
-   */
-  private void forwardHead() {
-    // lnf = layernorm(residual): (B, T, C)
-    k.layernormForward(acts, LNF, acts, LNF_MEAN, acts, LNF_RSTD, acts, L1_RESIDUAL3, params, LNFW,
-        params, LNFB, TOKENS, DIM);
-    // logits = lnf · wteᵀ: (B, T, C) -> (B, T, Vp)
-    k.matmulForward(acts, LOGITS, acts, LNF, params, WTE, null, 0, TOKENS, DIM, PADDED_VOCAB);
-    // probs = softmax(logits[..., :V]): (B, T, Vp)
-    k.softmaxForward(acts, PROBS, acts, LOGITS, TOKENS, VOCAB, PADDED_VOCAB);
-  }
+    private final float[] grads;
 
-  /**
-   * Loss, classifier and final LayerNorm.
-   */
-  private void backwardHead() {
-    // dlogits = (probs - onehot(targets)) / (B*T): (B, T, Vp)
-    k.crossEntropySoftmaxBackward(dacts, LOGITS, acts, PROBS, targets, TOKENS, VOCAB, PADDED_VOCAB);
-    // dlnf, dwte from dlogits: (B, T, Vp) -> (B, T, C)
-    k.matmulBackward(dacts, LNF, grads, WTE, null, 0, dacts, LOGITS, acts, LNF, params, WTE, TOKENS,
-        DIM, PADDED_VOCAB);
-    // dresidual, dlnfw, dlnfb from dlnf: (B, T, C)
-    k.layernormBackward(dacts, L1_RESIDUAL3, grads, LNFW, grads, LNFB, dacts, LNF,
-        acts, L1_RESIDUAL3, params, LNFW, acts, LNF_MEAN, acts, LNF_RSTD, TOKENS, DIM);
-  }
+    private final float[] acts = new float[ACTIVATION_COUNT];
 
-  /**
-   * Block 1, in reverse.
-   */
-  private void backwardLayer1() {
-    // dresidual2, dfcproj from dresidual3: (B, T, C)
-    k.residualBackward(dacts, L1_RESIDUAL2, dacts, L1_FCPROJ, dacts, L1_RESIDUAL3, TOKENS * DIM);
-    // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
-    k.matmulBackward(dacts, L1_FCH_GELU, grads, L1_FCPROJW, grads, L1_FCPROJB, dacts, L1_FCPROJ,
-        acts, L1_FCH_GELU, params, L1_FCPROJW, TOKENS, HIDDEN, DIM);
-    // dfch from dfch_gelu: (B, T, H)
-    k.geluBackward(dacts, L1_FCH, acts, L1_FCH, dacts, L1_FCH_GELU, TOKENS * HIDDEN);
-    // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
-    k.matmulBackward(dacts, L1_LN2, grads, L1_FCW, grads, L1_FCB, dacts, L1_FCH, acts, L1_LN2,
-        params, L1_FCW, TOKENS, DIM, HIDDEN);
-    // dresidual2, dln2w, dln2b from dln2: (B, T, C)
-    k.layernormBackward(dacts, L1_RESIDUAL2, grads, L1_LN2W, grads, L1_LN2B, dacts, L1_LN2,
-        acts, L1_RESIDUAL2, params, L1_LN2W, acts, L1_LN2_MEAN, acts, L1_LN2_RSTD, TOKENS, DIM);
-    // dresidual, dattproj from dresidual2: (B, T, C)
-    k.residualBackward(dacts, L0_RESIDUAL3, dacts, L1_ATTPROJ, dacts, L1_RESIDUAL2, TOKENS * DIM);
-    // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
-    k.matmulBackward(dacts, L1_ATTY, grads, L1_ATTPROJW, grads, L1_ATTPROJB, dacts, L1_ATTPROJ,
-        acts, L1_ATTY, params, L1_ATTPROJW, TOKENS, DIM, DIM);
-    // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
-    k.attentionBackward(dacts, L1_QKV, dacts, L1_PREATT, dacts, L1_ATT, dacts, L1_ATTY,
-        acts, L1_QKV, acts, L1_ATT, BATCH, CONTEXT, DIM, HEADS);
-    // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
-    k.matmulBackward(dacts, L1_LN1, grads, L1_QKVW, grads, L1_QKVB, dacts, L1_QKV, acts, L1_LN1,
-        params, L1_QKVW, TOKENS, DIM, 3 * DIM);
-    // dresidual, dln1w, dln1b from dln1: (B, T, C)
-    k.layernormBackward(dacts, L0_RESIDUAL3, grads, L1_LN1W, grads, L1_LN1B, dacts, L1_LN1,
-        acts, L0_RESIDUAL3, params, L1_LN1W, acts, L1_LN1_MEAN, acts, L1_LN1_RSTD, TOKENS, DIM);
-  }
+    private final float[] dacts = new float[ACTIVATION_COUNT];
 
-  /**
-   * Block 0, in reverse.
-   */
-  private void backwardLayer0() {
-    // dresidual2, dfcproj from dresidual3: (B, T, C)
-    k.residualBackward(dacts, L0_RESIDUAL2, dacts, L0_FCPROJ, dacts, L0_RESIDUAL3, TOKENS * DIM);
-    // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
-    k.matmulBackward(dacts, L0_FCH_GELU, grads, L0_FCPROJW, grads, L0_FCPROJB, dacts, L0_FCPROJ,
-        acts, L0_FCH_GELU, params, L0_FCPROJW, TOKENS, HIDDEN, DIM);
-    // dfch from dfch_gelu: (B, T, H)
-    k.geluBackward(dacts, L0_FCH, acts, L0_FCH, dacts, L0_FCH_GELU, TOKENS * HIDDEN);
-    // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
-    k.matmulBackward(dacts, L0_LN2, grads, L0_FCW, grads, L0_FCB, dacts, L0_FCH, acts, L0_LN2,
-        params, L0_FCW, TOKENS, DIM, HIDDEN);
-    // dresidual2, dln2w, dln2b from dln2: (B, T, C)
-    k.layernormBackward(dacts, L0_RESIDUAL2, grads, L0_LN2W, grads, L0_LN2B, dacts, L0_LN2,
-        acts, L0_RESIDUAL2, params, L0_LN2W, acts, L0_LN2_MEAN, acts, L0_LN2_RSTD, TOKENS, DIM);
-    // dresidual, dattproj from dresidual2: (B, T, C)
-    k.residualBackward(dacts, ENCODED, dacts, L0_ATTPROJ, dacts, L0_RESIDUAL2, TOKENS * DIM);
-    // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
-    k.matmulBackward(dacts, L0_ATTY, grads, L0_ATTPROJW, grads, L0_ATTPROJB, dacts, L0_ATTPROJ,
-        acts, L0_ATTY, params, L0_ATTPROJW, TOKENS, DIM, DIM);
-    // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
-    k.attentionBackward(dacts, L0_QKV, dacts, L0_PREATT, dacts, L0_ATT, dacts, L0_ATTY,
-        acts, L0_QKV, acts, L0_ATT, BATCH, CONTEXT, DIM, HEADS);
-    // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
-    k.matmulBackward(dacts, L0_LN1, grads, L0_QKVW, grads, L0_QKVB, dacts, L0_QKV, acts, L0_LN1,
-        params, L0_QKVW, TOKENS, DIM, 3 * DIM);
-    // dresidual, dln1w, dln1b from dln1: (B, T, C)
-    k.layernormBackward(dacts, ENCODED, grads, L0_LN1W, grads, L0_LN1B, dacts, L0_LN1,
-        acts, ENCODED, params, L0_LN1W, acts, L0_LN1_MEAN, acts, L0_LN1_RSTD, TOKENS, DIM);
-  }
+    /**
+     * The current step's tokens, copied so that backward sees what forward saw.
+     */
+    private final int[] inputs = new int[TOKENS];
 
-  /**
-   * Token and position embeddings.
-   */
-  private void backwardEmbedding() {
-    // dwte[inputs] += dencoded; dwpe += dencoded: (B, T, C)
-    k.encoderBackward(grads, WTE, grads, WPE, dacts, ENCODED, inputs, BATCH, CONTEXT, DIM);
-  }
+    private final int[] targets = new int[TOKENS];
 
-  /**
-   * x = wte[token] + wpe[pos].
-   */
-  private void decodeEmbedding(int token, int pos) {
-    // x = wte[token] + wpe[pos]: (C)
-    k.residualForward(dec, DEC_X, params, WTE + token * DIM, params, WPE + pos * DIM, DIM);
-  }
+    private final float[] kv = new float[KV_COUNT];
 
-  /**
-   * Block 0 at one position; appends its key and value to the cache.
-   */
-  private void decodeLayer0(int pos) {
-    // ln = layernorm(x): (C)
-    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, L0_LN1W,
-        params, L0_LN1B, 1, DIM);
-    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
-    k.matmulForward(dec, DEC_QKV, dec, DEC_LN, params, L0_QKVW, params, L0_QKVB, 1, DIM, 3 * DIM);
-    // kcache[pos] = k: (C)
-    k.copy(kv, L0_KCACHE + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
-    // vcache[pos] = v: (C)
-    k.copy(kv, L0_VCACHE + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
-    // atty = attention of q over positions 0..pos: (C)
-    k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L0_KCACHE, kv, L0_VCACHE, pos,
-        CONTEXT, HEADS, HEADS, HEAD_SIZE);
-    // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
-    k.matmulForward(dec, DEC_PROJ, dec, DEC_ATTY, params, L0_ATTPROJW, params, L0_ATTPROJB, 1, DIM,
-        DIM);
-    // x2 = x + proj: (C)
-    k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
-    // ln = layernorm(x2): (C)
-    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
-        params, L0_LN2W, params, L0_LN2B, 1, DIM);
-    // fch = ln · fcwᵀ + fcb: (C) -> (H)
-    k.matmulForward(dec, DEC_FCH, dec, DEC_LN, params, L0_FCW, params, L0_FCB, 1, DIM, HIDDEN);
-    // fch_gelu = gelu(fch): (H)
-    k.geluForward(dec, DEC_FCH_GELU, dec, DEC_FCH, HIDDEN);
-    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C)
-    k.matmulForward(dec, DEC_PROJ, dec, DEC_FCH_GELU, params, L0_FCPROJW, params, L0_FCPROJB, 1,
-        HIDDEN, DIM);
-    // x = x2 + proj: (C)
-    k.residualForward(dec, DEC_X, dec, DEC_X2, dec, DEC_PROJ, DIM);
-  }
+    private final float[] dec = new float[DECODE_COUNT];
 
-  /**
-   * Block 1 at one position; appends its key and value to the cache.
-   */
-  private void decodeLayer1(int pos) {
-    // ln = layernorm(x): (C)
-    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, L1_LN1W,
-        params, L1_LN1B, 1, DIM);
-    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
-    k.matmulForward(dec, DEC_QKV, dec, DEC_LN, params, L1_QKVW, params, L1_QKVB, 1, DIM, 3 * DIM);
-    // kcache[pos] = k: (C)
-    k.copy(kv, L1_KCACHE + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
-    // vcache[pos] = v: (C)
-    k.copy(kv, L1_VCACHE + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
-    // atty = attention of q over positions 0..pos: (C)
-    k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L1_KCACHE, kv, L1_VCACHE, pos,
-        CONTEXT, HEADS, HEADS, HEAD_SIZE);
-    // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
-    k.matmulForward(dec, DEC_PROJ, dec, DEC_ATTY, params, L1_ATTPROJW, params, L1_ATTPROJB, 1, DIM,
-        DIM);
-    // x2 = x + proj: (C)
-    k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
-    // ln = layernorm(x2): (C)
-    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
-        params, L1_LN2W, params, L1_LN2B, 1, DIM);
-    // fch = ln · fcwᵀ + fcb: (C) -> (H)
-    k.matmulForward(dec, DEC_FCH, dec, DEC_LN, params, L1_FCW, params, L1_FCB, 1, DIM, HIDDEN);
-    // fch_gelu = gelu(fch): (H)
-    k.geluForward(dec, DEC_FCH_GELU, dec, DEC_FCH, HIDDEN);
-    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C)
-    k.matmulForward(dec, DEC_PROJ, dec, DEC_FCH_GELU, params, L1_FCPROJW, params, L1_FCPROJB, 1,
-        HIDDEN, DIM);
-    // x = x2 + proj: (C)
-    k.residualForward(dec, DEC_X, dec, DEC_X2, dec, DEC_PROJ, DIM);
-  }
+    /**
+     * A bfloat16 copy of params for decoding, or null: see decodeWeights.
+     */
+    private short[] bf16;
 
-  /**
-   * Final LayerNorm and the classifier.
-   */
-  private void decodeHead() {
-    // ln = layernorm(x): (C)
-    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, LNFW,
-        params, LNFB, 1, DIM);
-    // logits = ln · wteᵀ: (C) -> (Vp)
-    k.matmulForward(dec, DEC_LOGITS, dec, DEC_LN, params, WTE, null, 0, 1, DIM, PADDED_VOCAB);
-  }
-
-  /**
-   * Block 0 at one position; appends its key and value to the cache. Weights read as bfloat16.
-   */
-  private void decodeLayer0Bf16(int pos) {
-    // ln = layernorm(x): (C)
-    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, L0_LN1W,
-        params, L0_LN1B, 1, DIM);
-    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
-    k.matmulForwardBf16(dec, DEC_QKV, dec, DEC_LN, bf16, L0_QKVW, params, L0_QKVB, 1, DIM, 3 * DIM);
-    // kcache[pos] = k: (C)
-    k.copy(kv, L0_KCACHE + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
-    // vcache[pos] = v: (C)
-    k.copy(kv, L0_VCACHE + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
-    // atty = attention of q over positions 0..pos: (C)
-    k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L0_KCACHE, kv, L0_VCACHE, pos,
-        CONTEXT, HEADS, HEADS, HEAD_SIZE);
-    // proj = atty · attprojwᵀ + attprojb: (C) -> (C), weights in bfloat16
-    k.matmulForwardBf16(dec, DEC_PROJ, dec, DEC_ATTY, bf16, L0_ATTPROJW, params, L0_ATTPROJB, 1,
-        DIM, DIM);
-    // x2 = x + proj: (C)
-    k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
-    // ln = layernorm(x2): (C)
-    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
-        params, L0_LN2W, params, L0_LN2B, 1, DIM);
-    // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
-    k.matmulForwardBf16(dec, DEC_FCH, dec, DEC_LN, bf16, L0_FCW, params, L0_FCB, 1, DIM, HIDDEN);
-    // fch_gelu = gelu(fch): (H)
-    k.geluForward(dec, DEC_FCH_GELU, dec, DEC_FCH, HIDDEN);
-    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C), weights in bfloat16
-    k.matmulForwardBf16(dec, DEC_PROJ, dec, DEC_FCH_GELU, bf16, L0_FCPROJW, params, L0_FCPROJB, 1,
-        HIDDEN, DIM);
-    // x = x2 + proj: (C)
-    k.residualForward(dec, DEC_X, dec, DEC_X2, dec, DEC_PROJ, DIM);
-  }
-
-  /**
-   * Block 1 at one position; appends its key and value to the cache. Weights read as bfloat16.
-   */
-  private void decodeLayer1Bf16(int pos) {
-    // ln = layernorm(x): (C)
-    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, L1_LN1W,
-        params, L1_LN1B, 1, DIM);
-    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
-    k.matmulForwardBf16(dec, DEC_QKV, dec, DEC_LN, bf16, L1_QKVW, params, L1_QKVB, 1, DIM, 3 * DIM);
-    // kcache[pos] = k: (C)
-    k.copy(kv, L1_KCACHE + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
-    // vcache[pos] = v: (C)
-    k.copy(kv, L1_VCACHE + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
-    // atty = attention of q over positions 0..pos: (C)
-    k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L1_KCACHE, kv, L1_VCACHE, pos,
-        CONTEXT, HEADS, HEADS, HEAD_SIZE);
-    // proj = atty · attprojwᵀ + attprojb: (C) -> (C), weights in bfloat16
-    k.matmulForwardBf16(dec, DEC_PROJ, dec, DEC_ATTY, bf16, L1_ATTPROJW, params, L1_ATTPROJB, 1,
-        DIM, DIM);
-    // x2 = x + proj: (C)
-    k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
-    // ln = layernorm(x2): (C)
-    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
-        params, L1_LN2W, params, L1_LN2B, 1, DIM);
-    // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
-    k.matmulForwardBf16(dec, DEC_FCH, dec, DEC_LN, bf16, L1_FCW, params, L1_FCB, 1, DIM, HIDDEN);
-    // fch_gelu = gelu(fch): (H)
-    k.geluForward(dec, DEC_FCH_GELU, dec, DEC_FCH, HIDDEN);
-    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C), weights in bfloat16
-    k.matmulForwardBf16(dec, DEC_PROJ, dec, DEC_FCH_GELU, bf16, L1_FCPROJW, params, L1_FCPROJB, 1,
-        HIDDEN, DIM);
-    // x = x2 + proj: (C)
-    k.residualForward(dec, DEC_X, dec, DEC_X2, dec, DEC_PROJ, DIM);
-  }
-
-  /**
-   * Final LayerNorm and the classifier. Weights read as bfloat16.
-   */
-  private void decodeHeadBf16() {
-    // ln = layernorm(x): (C)
-    k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, LNFW,
-        params, LNFB, 1, DIM);
-    // logits = ln · wteᵀ: (C) -> (Vp), weights in bfloat16
-    k.matmulForwardBf16(dec, DEC_LOGITS, dec, DEC_LN, bf16, WTE, null, 0, 1, DIM, PADDED_VOCAB);
-  }
-
-  /**
-   * Makes the device buffers (numbered as the CL_ constants) and binds every kernel call.
-   */
-  private void bindDevice() {
-    cl.floats(PARAMETER_COUNT);
-    cl.floats(PARAMETER_COUNT);
-    cl.floats(ACTIVATION_COUNT);
-    cl.floats(ACTIVATION_COUNT);
-    cl.floats(KV_COUNT);
-    cl.floats(DECODE_COUNT);
-    cl.ints(TOKENS);
-    cl.ints(TOKENS);
-    cl.ints(2);
-    cl.floats(1);
-    cl.trainable(CL_PARAMS, CL_GRADS, PARAMETER_COUNT);
-    clForward = cl.calls();
-    clForwardEmbedding();
-    clForwardLayer0();
-    clForwardLayer1();
-    clForwardHead();
-    clLoss = cl.calls();
-    // losses = -ln(probs[target]): (B, T)
-    cl.kernel("crossEntropyForward_1", new long[] {32L}, new long[] {32L}, CL_ACTS, LOSSES,
-        CL_ACTS, PROBS, CL_TARGETS, 0);
-    // loss = mean of losses
-    int mean = cl.kernel("unroll_mean", new long[] {1L}, null, CL_ACTS, LOSSES, CL_SCALARS, 0);
-    cl.setInt(mean, 4, TOKENS);
-    clBackward = cl.calls();
-    clBackwardHead();
-    clBackwardLayer1();
-    clBackwardLayer0();
-    clBackwardEmbedding();
-    clDecode = cl.calls();
-    clDecodeEmbedding();
-    clDecodeLayer0();
-    clDecodeLayer1();
-    clDecodeHead();
-    clDecodeEnd = cl.calls();
-    clBf16 = -1;
-    clBf16End = -1;
-  }
-
-  /**
-   * Copies the bfloat16 weights to the device and, the first time, binds the decode calls that
-   * read them.
-   */
-  private void bindBf16Decode(short[] weights) {
-    if (clBf16 < 0) {
-      clBf16Buffer = cl.shorts(PARAMETER_COUNT);
-      clBf16 = cl.calls();
-      clDecodeEmbedding();
-      clDecodeLayer0Bf16();
-      clDecodeLayer1Bf16();
-      clDecodeHeadBf16();
-      clBf16End = cl.calls();
+    CpuSteps(Kernels k, float[] params, float[] grads) {
+      this.k = k;
+      this.params = params;
+      this.grads = grads;
     }
-    cl.write(clBf16Buffer, 0, weights, 0, PARAMETER_COUNT);
+
+    @Override
+    public void forward(int[] inputs) {
+      System.arraycopy(inputs, 0, this.inputs, 0, TOKENS);
+      forwardEmbedding();
+      forwardLayer0();
+      forwardLayer1();
+      forwardHead();
+    }
+
+    @Override
+    public float loss(int[] targets) {
+      System.arraycopy(targets, 0, this.targets, 0, TOKENS);
+      // loss = mean of -ln(probs[target]) over the B*T positions
+      return k.crossEntropyForward(acts, LOSSES, acts, PROBS, this.targets, TOKENS, PADDED_VOCAB);
+    }
+
+    @Override
+    public void backward() {
+      k.zero(dacts, 0, ACTIVATION_COUNT);
+      backwardHead();
+      backwardLayer1();
+      backwardLayer0();
+      backwardEmbedding();
+    }
+
+    @Override
+    public void zeroGrad() {
+      k.zero(grads, 0, PARAMETER_COUNT);
+    }
+
+    @Override
+    public void logits(int offset, float[] dst) {
+      System.arraycopy(acts, offset, dst, 0, VOCAB);
+    }
+
+    @Override
+    public void decode(int token, int pos, float[] logits) {
+      if (bf16 == null) {
+        decodeEmbedding(token, pos);
+        decodeLayer0(pos);
+        decodeLayer1(pos);
+        decodeHead();
+      } else {
+        decodeEmbedding(token, pos);
+        decodeLayer0Bf16(pos);
+        decodeLayer1Bf16(pos);
+        decodeHeadBf16();
+      }
+      System.arraycopy(dec, DEC_LOGITS, logits, 0, VOCAB);
+    }
+
+    @Override
+    public void decodeWeights(DecodeWeights format) {
+      if (format == DecodeWeights.FLOAT32) {
+        bf16 = null;
+        return;
+      }
+      short[] copy = bf16 == null ? new short[PARAMETER_COUNT] : bf16;
+      Bf16.fromFloats(params, 0, copy, 0, PARAMETER_COUNT);
+      packDecodeLayer0Bf16(copy);
+      packDecodeLayer1Bf16(copy);
+      packDecodeHeadBf16(copy);
+      bf16 = copy;
+    }
+
+    @Override
+    public void parametersToHost() {
+      // the Java arrays are the parameters
+    }
+
+    @Override
+    public void parametersToDevice() {
+      // the Java arrays are the parameters
+    }
+
+    @Override
+    public DeviceParameters deviceParameters() {
+      return null;
+    }
+
+    @Override
+    public void finish() {
+      // every call returns when its work is done
+    }
+
+    /**
+     * Lays out the weights that decodeLayer0Bf16 reads as the kernels read them.
+     */
+    private void packDecodeLayer0Bf16(short[] w) {
+      k.packBf16Weight(w, L0_QKVW, DIM, 3 * DIM);
+      k.packBf16Weight(w, L0_ATTPROJW, DIM, DIM);
+      k.packBf16Weight(w, L0_FCW, DIM, HIDDEN);
+      k.packBf16Weight(w, L0_FCPROJW, HIDDEN, DIM);
+    }
+
+    /**
+     * Lays out the weights that decodeLayer1Bf16 reads as the kernels read them.
+     */
+    private void packDecodeLayer1Bf16(short[] w) {
+      k.packBf16Weight(w, L1_QKVW, DIM, 3 * DIM);
+      k.packBf16Weight(w, L1_ATTPROJW, DIM, DIM);
+      k.packBf16Weight(w, L1_FCW, DIM, HIDDEN);
+      k.packBf16Weight(w, L1_FCPROJW, HIDDEN, DIM);
+    }
+
+    /**
+     * Lays out the weights that decodeHeadBf16 reads as the kernels read them.
+     */
+    private void packDecodeHeadBf16(short[] w) {
+      k.packBf16Weight(w, WTE, DIM, PADDED_VOCAB);
+    }
+
+    /**
+     * Token and position embeddings.
+     */
+    private void forwardEmbedding() {
+      // encoded = wte[inputs] + wpe: (B, T, C)
+      k.encoderForward(acts, ENCODED, inputs, params, WTE, params, WPE, BATCH, CONTEXT, DIM);
+    }
+
+    /**
+     * Block 0: attention and MLP, each behind a LayerNorm.
+     */
+    private void forwardLayer0() {
+      // ln1 = layernorm(residual): (B, T, C)
+      k.layernormForward(acts, L0_LN1, acts, L0_LN1_MEAN, acts, L0_LN1_RSTD, acts, ENCODED,
+          params, L0_LN1W, params, L0_LN1B, TOKENS, DIM);
+      // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
+      k.matmulForward(acts, L0_QKV, acts, L0_LN1, params, L0_QKVW, params, L0_QKVB, TOKENS, DIM,
+          3 * DIM);
+      // atty = causal attention over 2 heads: (B, T, 3*C) -> (B, T, C)
+      k.attentionForward(acts, L0_ATTY, acts, L0_PREATT, acts, L0_ATT, acts, L0_QKV, BATCH, CONTEXT,
+          DIM, HEADS);
+      // attproj = atty · attprojwᵀ + attprojb: (B, T, C) -> (B, T, C)
+      k.matmulForward(acts, L0_ATTPROJ, acts, L0_ATTY, params, L0_ATTPROJW, params, L0_ATTPROJB,
+          TOKENS, DIM, DIM);
+      // residual2 = residual + attproj: (B, T, C)
+      k.residualForward(acts, L0_RESIDUAL2, acts, ENCODED, acts, L0_ATTPROJ, TOKENS * DIM);
+      // ln2 = layernorm(residual2): (B, T, C)
+      k.layernormForward(acts, L0_LN2, acts, L0_LN2_MEAN, acts, L0_LN2_RSTD, acts, L0_RESIDUAL2,
+          params, L0_LN2W, params, L0_LN2B, TOKENS, DIM);
+      // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
+      k.matmulForward(acts, L0_FCH, acts, L0_LN2, params, L0_FCW, params, L0_FCB, TOKENS, DIM,
+          HIDDEN);
+      // fch_gelu = gelu(fch): (B, T, H)
+      k.geluForward(acts, L0_FCH_GELU, acts, L0_FCH, TOKENS * HIDDEN);
+      // fcproj = fch_gelu · fcprojwᵀ + fcprojb: (B, T, H) -> (B, T, C)
+      k.matmulForward(acts, L0_FCPROJ, acts, L0_FCH_GELU, params, L0_FCPROJW, params, L0_FCPROJB,
+          TOKENS, HIDDEN, DIM);
+      // residual3 = residual2 + fcproj: (B, T, C)
+      k.residualForward(acts, L0_RESIDUAL3, acts, L0_RESIDUAL2, acts, L0_FCPROJ, TOKENS * DIM);
+    }
+
+    /**
+     * Block 1: attention and MLP, each behind a LayerNorm.
+     */
+    private void forwardLayer1() {
+      // ln1 = layernorm(residual): (B, T, C)
+      k.layernormForward(acts, L1_LN1, acts, L1_LN1_MEAN, acts, L1_LN1_RSTD, acts, L0_RESIDUAL3,
+          params, L1_LN1W, params, L1_LN1B, TOKENS, DIM);
+      // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
+      k.matmulForward(acts, L1_QKV, acts, L1_LN1, params, L1_QKVW, params, L1_QKVB, TOKENS, DIM,
+          3 * DIM);
+      // atty = causal attention over 2 heads: (B, T, 3*C) -> (B, T, C)
+      k.attentionForward(acts, L1_ATTY, acts, L1_PREATT, acts, L1_ATT, acts, L1_QKV, BATCH, CONTEXT,
+          DIM, HEADS);
+      // attproj = atty · attprojwᵀ + attprojb: (B, T, C) -> (B, T, C)
+      k.matmulForward(acts, L1_ATTPROJ, acts, L1_ATTY, params, L1_ATTPROJW, params, L1_ATTPROJB,
+          TOKENS, DIM, DIM);
+      // residual2 = residual + attproj: (B, T, C)
+      k.residualForward(acts, L1_RESIDUAL2, acts, L0_RESIDUAL3, acts, L1_ATTPROJ, TOKENS * DIM);
+      // ln2 = layernorm(residual2): (B, T, C)
+      k.layernormForward(acts, L1_LN2, acts, L1_LN2_MEAN, acts, L1_LN2_RSTD, acts, L1_RESIDUAL2,
+          params, L1_LN2W, params, L1_LN2B, TOKENS, DIM);
+      // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
+      k.matmulForward(acts, L1_FCH, acts, L1_LN2, params, L1_FCW, params, L1_FCB, TOKENS, DIM,
+          HIDDEN);
+      // fch_gelu = gelu(fch): (B, T, H)
+      k.geluForward(acts, L1_FCH_GELU, acts, L1_FCH, TOKENS * HIDDEN);
+      // fcproj = fch_gelu · fcprojwᵀ + fcprojb: (B, T, H) -> (B, T, C)
+      k.matmulForward(acts, L1_FCPROJ, acts, L1_FCH_GELU, params, L1_FCPROJW, params, L1_FCPROJB,
+          TOKENS, HIDDEN, DIM);
+      // residual3 = residual2 + fcproj: (B, T, C)
+      k.residualForward(acts, L1_RESIDUAL3, acts, L1_RESIDUAL2, acts, L1_FCPROJ, TOKENS * DIM);
+    }
+
+    /**
+     * Final LayerNorm, the classifier tied to wte, and the softmax.
+     */
+    private void forwardHead() {
+      // lnf = layernorm(residual): (B, T, C)
+      k.layernormForward(acts, LNF, acts, LNF_MEAN, acts, LNF_RSTD, acts, L1_RESIDUAL3,
+          params, LNFW, params, LNFB, TOKENS, DIM);
+      // logits = lnf · wteᵀ: (B, T, C) -> (B, T, Vp)
+      k.matmulForward(acts, LOGITS, acts, LNF, params, WTE, null, 0, TOKENS, DIM, PADDED_VOCAB);
+      // probs = softmax(logits[..., :V]): (B, T, Vp)
+      k.softmaxForward(acts, PROBS, acts, LOGITS, TOKENS, VOCAB, PADDED_VOCAB);
+    }
+
+    /**
+     * Loss, classifier and final LayerNorm.
+     */
+    private void backwardHead() {
+      // dlogits = (probs - onehot(targets)) / (B*T): (B, T, Vp)
+      k.crossEntropySoftmaxBackward(dacts, LOGITS, acts, PROBS, targets, TOKENS, VOCAB,
+          PADDED_VOCAB);
+      // dlnf, dwte from dlogits: (B, T, Vp) -> (B, T, C)
+      k.matmulBackward(dacts, LNF, grads, WTE, null, 0, dacts, LOGITS, acts, LNF, params, WTE,
+          TOKENS, DIM, PADDED_VOCAB);
+      // dresidual, dlnfw, dlnfb from dlnf: (B, T, C)
+      k.layernormBackward(dacts, L1_RESIDUAL3, grads, LNFW, grads, LNFB, dacts, LNF,
+          acts, L1_RESIDUAL3, params, LNFW, acts, LNF_MEAN, acts, LNF_RSTD, TOKENS, DIM);
+    }
+
+    /**
+     * Block 1, in reverse.
+     */
+    private void backwardLayer1() {
+      // dresidual2, dfcproj from dresidual3: (B, T, C)
+      k.residualBackward(dacts, L1_RESIDUAL2, dacts, L1_FCPROJ, dacts, L1_RESIDUAL3, TOKENS * DIM);
+      // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
+      k.matmulBackward(dacts, L1_FCH_GELU, grads, L1_FCPROJW, grads, L1_FCPROJB, dacts, L1_FCPROJ,
+          acts, L1_FCH_GELU, params, L1_FCPROJW, TOKENS, HIDDEN, DIM);
+      // dfch from dfch_gelu: (B, T, H)
+      k.geluBackward(dacts, L1_FCH, acts, L1_FCH, dacts, L1_FCH_GELU, TOKENS * HIDDEN);
+      // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
+      k.matmulBackward(dacts, L1_LN2, grads, L1_FCW, grads, L1_FCB, dacts, L1_FCH, acts, L1_LN2,
+          params, L1_FCW, TOKENS, DIM, HIDDEN);
+      // dresidual2, dln2w, dln2b from dln2: (B, T, C)
+      k.layernormBackward(dacts, L1_RESIDUAL2, grads, L1_LN2W, grads, L1_LN2B, dacts, L1_LN2,
+          acts, L1_RESIDUAL2, params, L1_LN2W, acts, L1_LN2_MEAN, acts, L1_LN2_RSTD, TOKENS, DIM);
+      // dresidual, dattproj from dresidual2: (B, T, C)
+      k.residualBackward(dacts, L0_RESIDUAL3, dacts, L1_ATTPROJ, dacts, L1_RESIDUAL2, TOKENS * DIM);
+      // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
+      k.matmulBackward(dacts, L1_ATTY, grads, L1_ATTPROJW, grads, L1_ATTPROJB, dacts, L1_ATTPROJ,
+          acts, L1_ATTY, params, L1_ATTPROJW, TOKENS, DIM, DIM);
+      // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
+      k.attentionBackward(dacts, L1_QKV, dacts, L1_PREATT, dacts, L1_ATT, dacts, L1_ATTY,
+          acts, L1_QKV, acts, L1_ATT, BATCH, CONTEXT, DIM, HEADS);
+      // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
+      k.matmulBackward(dacts, L1_LN1, grads, L1_QKVW, grads, L1_QKVB, dacts, L1_QKV, acts, L1_LN1,
+          params, L1_QKVW, TOKENS, DIM, 3 * DIM);
+      // dresidual, dln1w, dln1b from dln1: (B, T, C)
+      k.layernormBackward(dacts, L0_RESIDUAL3, grads, L1_LN1W, grads, L1_LN1B, dacts, L1_LN1,
+          acts, L0_RESIDUAL3, params, L1_LN1W, acts, L1_LN1_MEAN, acts, L1_LN1_RSTD, TOKENS, DIM);
+    }
+
+    /**
+     * Block 0, in reverse.
+     */
+    private void backwardLayer0() {
+      // dresidual2, dfcproj from dresidual3: (B, T, C)
+      k.residualBackward(dacts, L0_RESIDUAL2, dacts, L0_FCPROJ, dacts, L0_RESIDUAL3, TOKENS * DIM);
+      // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
+      k.matmulBackward(dacts, L0_FCH_GELU, grads, L0_FCPROJW, grads, L0_FCPROJB, dacts, L0_FCPROJ,
+          acts, L0_FCH_GELU, params, L0_FCPROJW, TOKENS, HIDDEN, DIM);
+      // dfch from dfch_gelu: (B, T, H)
+      k.geluBackward(dacts, L0_FCH, acts, L0_FCH, dacts, L0_FCH_GELU, TOKENS * HIDDEN);
+      // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
+      k.matmulBackward(dacts, L0_LN2, grads, L0_FCW, grads, L0_FCB, dacts, L0_FCH, acts, L0_LN2,
+          params, L0_FCW, TOKENS, DIM, HIDDEN);
+      // dresidual2, dln2w, dln2b from dln2: (B, T, C)
+      k.layernormBackward(dacts, L0_RESIDUAL2, grads, L0_LN2W, grads, L0_LN2B, dacts, L0_LN2,
+          acts, L0_RESIDUAL2, params, L0_LN2W, acts, L0_LN2_MEAN, acts, L0_LN2_RSTD, TOKENS, DIM);
+      // dresidual, dattproj from dresidual2: (B, T, C)
+      k.residualBackward(dacts, ENCODED, dacts, L0_ATTPROJ, dacts, L0_RESIDUAL2, TOKENS * DIM);
+      // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
+      k.matmulBackward(dacts, L0_ATTY, grads, L0_ATTPROJW, grads, L0_ATTPROJB, dacts, L0_ATTPROJ,
+          acts, L0_ATTY, params, L0_ATTPROJW, TOKENS, DIM, DIM);
+      // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
+      k.attentionBackward(dacts, L0_QKV, dacts, L0_PREATT, dacts, L0_ATT, dacts, L0_ATTY,
+          acts, L0_QKV, acts, L0_ATT, BATCH, CONTEXT, DIM, HEADS);
+      // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
+      k.matmulBackward(dacts, L0_LN1, grads, L0_QKVW, grads, L0_QKVB, dacts, L0_QKV, acts, L0_LN1,
+          params, L0_QKVW, TOKENS, DIM, 3 * DIM);
+      // dresidual, dln1w, dln1b from dln1: (B, T, C)
+      k.layernormBackward(dacts, ENCODED, grads, L0_LN1W, grads, L0_LN1B, dacts, L0_LN1,
+          acts, ENCODED, params, L0_LN1W, acts, L0_LN1_MEAN, acts, L0_LN1_RSTD, TOKENS, DIM);
+    }
+
+    /**
+     * Token and position embeddings.
+     */
+    private void backwardEmbedding() {
+      // dwte[inputs] += dencoded; dwpe += dencoded: (B, T, C)
+      k.encoderBackward(grads, WTE, grads, WPE, dacts, ENCODED, inputs, BATCH, CONTEXT, DIM);
+    }
+
+    /**
+     * x = wte[token] + wpe[pos].
+     */
+    private void decodeEmbedding(int token, int pos) {
+      // x = wte[token] + wpe[pos]: (C)
+      k.residualForward(dec, DEC_X, params, WTE + token * DIM, params, WPE + pos * DIM, DIM);
+    }
+
+    /**
+     * Block 0 at one position; appends its key and value to the cache.
+     */
+    private void decodeLayer0(int pos) {
+      // ln = layernorm(x): (C)
+      k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X,
+          params, L0_LN1W, params, L0_LN1B, 1, DIM);
+      // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
+      k.matmulForward(dec, DEC_QKV, dec, DEC_LN, params, L0_QKVW, params, L0_QKVB, 1, DIM, 3 * DIM);
+      // kcache[pos] = k: (C)
+      k.copy(kv, L0_KCACHE + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
+      // vcache[pos] = v: (C)
+      k.copy(kv, L0_VCACHE + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
+      // atty = attention of q over positions 0..pos: (C)
+      k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L0_KCACHE, kv, L0_VCACHE,
+          pos, CONTEXT, HEADS, HEADS, HEAD_SIZE);
+      // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
+      k.matmulForward(dec, DEC_PROJ, dec, DEC_ATTY, params, L0_ATTPROJW, params, L0_ATTPROJB, 1,
+          DIM, DIM);
+      // x2 = x + proj: (C)
+      k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
+      // ln = layernorm(x2): (C)
+      k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
+          params, L0_LN2W, params, L0_LN2B, 1, DIM);
+      // fch = ln · fcwᵀ + fcb: (C) -> (H)
+      k.matmulForward(dec, DEC_FCH, dec, DEC_LN, params, L0_FCW, params, L0_FCB, 1, DIM, HIDDEN);
+      // fch_gelu = gelu(fch): (H)
+      k.geluForward(dec, DEC_FCH_GELU, dec, DEC_FCH, HIDDEN);
+      // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C)
+      k.matmulForward(dec, DEC_PROJ, dec, DEC_FCH_GELU, params, L0_FCPROJW, params, L0_FCPROJB, 1,
+          HIDDEN, DIM);
+      // x = x2 + proj: (C)
+      k.residualForward(dec, DEC_X, dec, DEC_X2, dec, DEC_PROJ, DIM);
+    }
+
+    /**
+     * Block 1 at one position; appends its key and value to the cache.
+     */
+    private void decodeLayer1(int pos) {
+      // ln = layernorm(x): (C)
+      k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X,
+          params, L1_LN1W, params, L1_LN1B, 1, DIM);
+      // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
+      k.matmulForward(dec, DEC_QKV, dec, DEC_LN, params, L1_QKVW, params, L1_QKVB, 1, DIM, 3 * DIM);
+      // kcache[pos] = k: (C)
+      k.copy(kv, L1_KCACHE + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
+      // vcache[pos] = v: (C)
+      k.copy(kv, L1_VCACHE + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
+      // atty = attention of q over positions 0..pos: (C)
+      k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L1_KCACHE, kv, L1_VCACHE,
+          pos, CONTEXT, HEADS, HEADS, HEAD_SIZE);
+      // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
+      k.matmulForward(dec, DEC_PROJ, dec, DEC_ATTY, params, L1_ATTPROJW, params, L1_ATTPROJB, 1,
+          DIM, DIM);
+      // x2 = x + proj: (C)
+      k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
+      // ln = layernorm(x2): (C)
+      k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
+          params, L1_LN2W, params, L1_LN2B, 1, DIM);
+      // fch = ln · fcwᵀ + fcb: (C) -> (H)
+      k.matmulForward(dec, DEC_FCH, dec, DEC_LN, params, L1_FCW, params, L1_FCB, 1, DIM, HIDDEN);
+      // fch_gelu = gelu(fch): (H)
+      k.geluForward(dec, DEC_FCH_GELU, dec, DEC_FCH, HIDDEN);
+      // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C)
+      k.matmulForward(dec, DEC_PROJ, dec, DEC_FCH_GELU, params, L1_FCPROJW, params, L1_FCPROJB, 1,
+          HIDDEN, DIM);
+      // x = x2 + proj: (C)
+      k.residualForward(dec, DEC_X, dec, DEC_X2, dec, DEC_PROJ, DIM);
+    }
+
+    /**
+     * Final LayerNorm and the classifier.
+     */
+    private void decodeHead() {
+      // ln = layernorm(x): (C)
+      k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, LNFW,
+          params, LNFB, 1, DIM);
+      // logits = ln · wteᵀ: (C) -> (Vp)
+      k.matmulForward(dec, DEC_LOGITS, dec, DEC_LN, params, WTE, null, 0, 1, DIM, PADDED_VOCAB);
+    }
+
+    /**
+     * Block 0 at one position; appends its key and value to the cache. Weights read as bfloat16.
+     */
+    private void decodeLayer0Bf16(int pos) {
+      // ln = layernorm(x): (C)
+      k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X,
+          params, L0_LN1W, params, L0_LN1B, 1, DIM);
+      // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
+      k.matmulForwardBf16(dec, DEC_QKV, dec, DEC_LN, bf16, L0_QKVW, params, L0_QKVB, 1, DIM,
+          3 * DIM);
+      // kcache[pos] = k: (C)
+      k.copy(kv, L0_KCACHE + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
+      // vcache[pos] = v: (C)
+      k.copy(kv, L0_VCACHE + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
+      // atty = attention of q over positions 0..pos: (C)
+      k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L0_KCACHE, kv, L0_VCACHE,
+          pos, CONTEXT, HEADS, HEADS, HEAD_SIZE);
+      // proj = atty · attprojwᵀ + attprojb: (C) -> (C), weights in bfloat16
+      k.matmulForwardBf16(dec, DEC_PROJ, dec, DEC_ATTY, bf16, L0_ATTPROJW, params, L0_ATTPROJB, 1,
+          DIM, DIM);
+      // x2 = x + proj: (C)
+      k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
+      // ln = layernorm(x2): (C)
+      k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
+          params, L0_LN2W, params, L0_LN2B, 1, DIM);
+      // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
+      k.matmulForwardBf16(dec, DEC_FCH, dec, DEC_LN, bf16, L0_FCW, params, L0_FCB, 1, DIM, HIDDEN);
+      // fch_gelu = gelu(fch): (H)
+      k.geluForward(dec, DEC_FCH_GELU, dec, DEC_FCH, HIDDEN);
+      // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C), weights in bfloat16
+      k.matmulForwardBf16(dec, DEC_PROJ, dec, DEC_FCH_GELU, bf16, L0_FCPROJW, params, L0_FCPROJB, 1,
+          HIDDEN, DIM);
+      // x = x2 + proj: (C)
+      k.residualForward(dec, DEC_X, dec, DEC_X2, dec, DEC_PROJ, DIM);
+    }
+
+    /**
+     * Block 1 at one position; appends its key and value to the cache. Weights read as bfloat16.
+     */
+    private void decodeLayer1Bf16(int pos) {
+      // ln = layernorm(x): (C)
+      k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X,
+          params, L1_LN1W, params, L1_LN1B, 1, DIM);
+      // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
+      k.matmulForwardBf16(dec, DEC_QKV, dec, DEC_LN, bf16, L1_QKVW, params, L1_QKVB, 1, DIM,
+          3 * DIM);
+      // kcache[pos] = k: (C)
+      k.copy(kv, L1_KCACHE + pos * DIM, dec, DEC_QKV + 1 * DIM, DIM);
+      // vcache[pos] = v: (C)
+      k.copy(kv, L1_VCACHE + pos * DIM, dec, DEC_QKV + 2 * DIM, DIM);
+      // atty = attention of q over positions 0..pos: (C)
+      k.attentionDecode(dec, DEC_ATTY, dec, DEC_ATT, dec, DEC_QKV, kv, L1_KCACHE, kv, L1_VCACHE,
+          pos, CONTEXT, HEADS, HEADS, HEAD_SIZE);
+      // proj = atty · attprojwᵀ + attprojb: (C) -> (C), weights in bfloat16
+      k.matmulForwardBf16(dec, DEC_PROJ, dec, DEC_ATTY, bf16, L1_ATTPROJW, params, L1_ATTPROJB, 1,
+          DIM, DIM);
+      // x2 = x + proj: (C)
+      k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
+      // ln = layernorm(x2): (C)
+      k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
+          params, L1_LN2W, params, L1_LN2B, 1, DIM);
+      // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
+      k.matmulForwardBf16(dec, DEC_FCH, dec, DEC_LN, bf16, L1_FCW, params, L1_FCB, 1, DIM, HIDDEN);
+      // fch_gelu = gelu(fch): (H)
+      k.geluForward(dec, DEC_FCH_GELU, dec, DEC_FCH, HIDDEN);
+      // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C), weights in bfloat16
+      k.matmulForwardBf16(dec, DEC_PROJ, dec, DEC_FCH_GELU, bf16, L1_FCPROJW, params, L1_FCPROJB, 1,
+          HIDDEN, DIM);
+      // x = x2 + proj: (C)
+      k.residualForward(dec, DEC_X, dec, DEC_X2, dec, DEC_PROJ, DIM);
+    }
+
+    /**
+     * Final LayerNorm and the classifier. Weights read as bfloat16.
+     */
+    private void decodeHeadBf16() {
+      // ln = layernorm(x): (C)
+      k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, LNFW,
+          params, LNFB, 1, DIM);
+      // logits = ln · wteᵀ: (C) -> (Vp), weights in bfloat16
+      k.matmulForwardBf16(dec, DEC_LOGITS, dec, DEC_LN, bf16, WTE, null, 0, 1, DIM, PADDED_VOCAB);
+    }
   }
 
   /**
-   * Binds the OpenCL kernel calls of forwardEmbedding(): Token and position embeddings.
+   * The OPENCL backend: every arena a device buffer, every op a kernel call bound once.
    */
-  private void clForwardEmbedding() {
-    // encoded = wte[inputs] + wpe: (B, T, C)
-    cl.kernel("encoderForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, ENCODED,
-        CL_INPUTS, 0, CL_PARAMS, WTE, CL_PARAMS, WPE);
-  }
+  private static final class OpenClSteps implements Steps {
+    private static final int CL_PARAMS = 0;
 
-  /**
-   * Binds the OpenCL kernel calls of forwardLayer0(): Block 0: attention and MLP, each behind a LayerNorm.
-   */
-  private void clForwardLayer0() {
-    // ln1 = layernorm(residual): (B, T, C)
-    cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, L0_LN1,
-        CL_ACTS, L0_LN1_MEAN, CL_ACTS, L0_LN1_RSTD, CL_ACTS, ENCODED, CL_PARAMS, L0_LN1W,
-        CL_PARAMS, L0_LN1B);
-    // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
-    cl.kernel("matmulForward_1", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_QKV,
-        CL_ACTS, L0_LN1, CL_PARAMS, L0_QKVW, CL_PARAMS, L0_QKVB);
-    // atty = causal attention over 2 heads: (B, T, 3*C) -> (B, T, C)
-    cl.kernel("attentionForward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_ACTS, L0_ATTY,
-        CL_ACTS, L0_PREATT, CL_ACTS, L0_ATT, CL_ACTS, L0_QKV);
-    // attproj = atty · attprojwᵀ + attprojb: (B, T, C) -> (B, T, C)
-    cl.kernel("matmulForward_2", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_ATTPROJ,
-        CL_ACTS, L0_ATTY, CL_PARAMS, L0_ATTPROJW, CL_PARAMS, L0_ATTPROJB);
-    // residual2 = residual + attproj: (B, T, C)
-    cl.kernel("residualForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, L0_RESIDUAL2,
-        CL_ACTS, ENCODED, CL_ACTS, L0_ATTPROJ);
-    // ln2 = layernorm(residual2): (B, T, C)
-    cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, L0_LN2,
-        CL_ACTS, L0_LN2_MEAN, CL_ACTS, L0_LN2_RSTD, CL_ACTS, L0_RESIDUAL2, CL_PARAMS, L0_LN2W,
-        CL_PARAMS, L0_LN2B);
-    // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
-    cl.kernel("matmulForward_3", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_FCH,
-        CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW, CL_PARAMS, L0_FCB);
-    // fch_gelu = gelu(fch): (B, T, H)
-    cl.kernel("geluForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L0_FCH_GELU,
-        CL_ACTS, L0_FCH);
-    // fcproj = fch_gelu · fcprojwᵀ + fcprojb: (B, T, H) -> (B, T, C)
-    cl.kernel("matmulForward_4", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_FCPROJ,
-        CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW, CL_PARAMS, L0_FCPROJB);
-    // residual3 = residual2 + fcproj: (B, T, C)
-    cl.kernel("residualForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, L0_RESIDUAL3,
-        CL_ACTS, L0_RESIDUAL2, CL_ACTS, L0_FCPROJ);
-  }
+    private static final int CL_GRADS = 1;
 
-  /**
-   * Binds the OpenCL kernel calls of forwardLayer1(): Block 1: attention and MLP, each behind a LayerNorm.
-   */
-  private void clForwardLayer1() {
-    // ln1 = layernorm(residual): (B, T, C)
-    cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, L1_LN1,
-        CL_ACTS, L1_LN1_MEAN, CL_ACTS, L1_LN1_RSTD, CL_ACTS, L0_RESIDUAL3, CL_PARAMS, L1_LN1W,
-        CL_PARAMS, L1_LN1B);
-    // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
-    cl.kernel("matmulForward_1", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_QKV,
-        CL_ACTS, L1_LN1, CL_PARAMS, L1_QKVW, CL_PARAMS, L1_QKVB);
-    // atty = causal attention over 2 heads: (B, T, 3*C) -> (B, T, C)
-    cl.kernel("attentionForward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_ACTS, L1_ATTY,
-        CL_ACTS, L1_PREATT, CL_ACTS, L1_ATT, CL_ACTS, L1_QKV);
-    // attproj = atty · attprojwᵀ + attprojb: (B, T, C) -> (B, T, C)
-    cl.kernel("matmulForward_2", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_ATTPROJ,
-        CL_ACTS, L1_ATTY, CL_PARAMS, L1_ATTPROJW, CL_PARAMS, L1_ATTPROJB);
-    // residual2 = residual + attproj: (B, T, C)
-    cl.kernel("residualForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, L1_RESIDUAL2,
-        CL_ACTS, L0_RESIDUAL3, CL_ACTS, L1_ATTPROJ);
-    // ln2 = layernorm(residual2): (B, T, C)
-    cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, L1_LN2,
-        CL_ACTS, L1_LN2_MEAN, CL_ACTS, L1_LN2_RSTD, CL_ACTS, L1_RESIDUAL2, CL_PARAMS, L1_LN2W,
-        CL_PARAMS, L1_LN2B);
-    // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
-    cl.kernel("matmulForward_3", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_FCH,
-        CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW, CL_PARAMS, L1_FCB);
-    // fch_gelu = gelu(fch): (B, T, H)
-    cl.kernel("geluForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L1_FCH_GELU,
-        CL_ACTS, L1_FCH);
-    // fcproj = fch_gelu · fcprojwᵀ + fcprojb: (B, T, H) -> (B, T, C)
-    cl.kernel("matmulForward_4", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_FCPROJ,
-        CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW, CL_PARAMS, L1_FCPROJB);
-    // residual3 = residual2 + fcproj: (B, T, C)
-    cl.kernel("residualForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, L1_RESIDUAL3,
-        CL_ACTS, L1_RESIDUAL2, CL_ACTS, L1_FCPROJ);
-  }
+    private static final int CL_ACTS = 2;
 
-  /**
-   * Binds the OpenCL kernel calls of forwardHead(): Final LayerNorm, the classifier tied to wte, and the softmax.
-   */
-  private void clForwardHead() {
-    // lnf = layernorm(residual): (B, T, C)
-    cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, LNF,
-        CL_ACTS, LNF_MEAN, CL_ACTS, LNF_RSTD, CL_ACTS, L1_RESIDUAL3, CL_PARAMS, LNFW,
-        CL_PARAMS, LNFB);
-    // logits = lnf · wteᵀ: (B, T, C) -> (B, T, Vp)
-    cl.kernel("matmulForward_5", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, LOGITS,
-        CL_ACTS, LNF, CL_PARAMS, WTE);
-    // probs = softmax(logits[..., :V]): (B, T, Vp)
-    cl.kernel("softmaxForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, PROBS,
-        CL_ACTS, LOGITS);
-  }
+    private static final int CL_DACTS = 3;
 
-  /**
-   * Binds the OpenCL kernel calls of backwardHead(): Loss, classifier and final LayerNorm.
-   */
-  private void clBackwardHead() {
-    // dlogits = (probs - onehot(targets)) / (B*T): (B, T, Vp)
-    cl.kernel("crossEntropySoftmaxBackward_1", new long[] {32L, 10L}, new long[] {32L, 1L},
-        CL_DACTS, LOGITS, CL_ACTS, PROBS, CL_TARGETS, 0);
-    // dlnf, dwte from dlogits: (B, T, Vp) -> (B, T, C)
-    cl.kernel("matmulBackward_1", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, LNF,
-        CL_GRADS, WTE, CL_DACTS, LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
-    cl.kernel("matmulBackward_2", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, LNF,
-        CL_GRADS, WTE, CL_DACTS, LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
-    cl.kernel("matmulBackward_3", new long[] {32L}, new long[] {32L}, CL_DACTS, LNF, CL_GRADS, WTE,
-        CL_DACTS, LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
-    // dresidual, dlnfw, dlnfb from dlnf: (B, T, C)
-    cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL3,
-        CL_GRADS, LNFW, CL_GRADS, LNFB, CL_DACTS, LNF, CL_ACTS, L1_RESIDUAL3, CL_PARAMS, LNFW,
-        CL_ACTS, LNF_MEAN, CL_ACTS, LNF_RSTD);
-    cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL3,
-        CL_GRADS, LNFW, CL_GRADS, LNFB, CL_DACTS, LNF, CL_ACTS, L1_RESIDUAL3, CL_PARAMS, LNFW,
-        CL_ACTS, LNF_MEAN, CL_ACTS, LNF_RSTD);
-  }
+    private static final int CL_KV = 4;
 
-  /**
-   * Binds the OpenCL kernel calls of backwardLayer1(): Block 1, in reverse.
-   */
-  private void clBackwardLayer1() {
-    // dresidual2, dfcproj from dresidual3: (B, T, C)
-    cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L1_RESIDUAL2,
-        CL_DACTS, L1_FCPROJ, CL_DACTS, L1_RESIDUAL3);
-    // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
-    cl.kernel("matmulBackward_4", new long[] {16L, 16L}, new long[] {16L, 16L},
-        CL_DACTS, L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ,
-        CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
-    cl.kernel("matmulBackward_5", new long[] {16L, 16L}, new long[] {16L, 16L},
-        CL_DACTS, L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ,
-        CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
-    cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_FCH_GELU,
-        CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ, CL_ACTS, L1_FCH_GELU,
-        CL_PARAMS, L1_FCPROJW);
-    // dfch from dfch_gelu: (B, T, H)
-    cl.kernel("geluBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, L1_FCH,
-        CL_ACTS, L1_FCH, CL_DACTS, L1_FCH_GELU);
-    // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
-    cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN2,
-        CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
-    cl.kernel("matmulBackward_8", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN2,
-        CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
-    cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_LN2,
-        CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
-    // dresidual2, dln2w, dln2b from dln2: (B, T, C)
-    cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL2,
-        CL_GRADS, L1_LN2W, CL_GRADS, L1_LN2B, CL_DACTS, L1_LN2, CL_ACTS, L1_RESIDUAL2,
-        CL_PARAMS, L1_LN2W, CL_ACTS, L1_LN2_MEAN, CL_ACTS, L1_LN2_RSTD);
-    cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL2,
-        CL_GRADS, L1_LN2W, CL_GRADS, L1_LN2B, CL_DACTS, L1_LN2, CL_ACTS, L1_RESIDUAL2,
-        CL_PARAMS, L1_LN2W, CL_ACTS, L1_LN2_MEAN, CL_ACTS, L1_LN2_RSTD);
-    // dresidual, dattproj from dresidual2: (B, T, C)
-    cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L0_RESIDUAL3,
-        CL_DACTS, L1_ATTPROJ, CL_DACTS, L1_RESIDUAL2);
-    // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
-    cl.kernel("matmulBackward_10", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_ATTY,
-        CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, L1_ATTPROJ, CL_ACTS, L1_ATTY,
-        CL_PARAMS, L1_ATTPROJW);
-    cl.kernel("matmulBackward_11", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_ATTY,
-        CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, L1_ATTPROJ, CL_ACTS, L1_ATTY,
-        CL_PARAMS, L1_ATTPROJW);
-    cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_ATTY,
-        CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, L1_ATTPROJ, CL_ACTS, L1_ATTY,
-        CL_PARAMS, L1_ATTPROJW);
-    // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
-    cl.kernel("attentionBackward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L1_QKV,
-        CL_DACTS, L1_PREATT, CL_DACTS, L1_ATT, CL_DACTS, L1_ATTY, CL_ACTS, L1_QKV, CL_ACTS, L1_ATT);
-    cl.kernel("attentionBackward_2", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L1_QKV,
-        CL_DACTS, L1_PREATT, CL_DACTS, L1_ATT, CL_DACTS, L1_ATTY, CL_ACTS, L1_QKV, CL_ACTS, L1_ATT);
-    // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
-    cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN1,
-        CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
-        CL_PARAMS, L1_QKVW);
-    cl.kernel("matmulBackward_14", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN1,
-        CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
-        CL_PARAMS, L1_QKVW);
-    cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_LN1,
-        CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
-        CL_PARAMS, L1_QKVW);
-    // dresidual, dln1w, dln1b from dln1: (B, T, C)
-    cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL3,
-        CL_GRADS, L1_LN1W, CL_GRADS, L1_LN1B, CL_DACTS, L1_LN1, CL_ACTS, L0_RESIDUAL3,
-        CL_PARAMS, L1_LN1W, CL_ACTS, L1_LN1_MEAN, CL_ACTS, L1_LN1_RSTD);
-    cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL3,
-        CL_GRADS, L1_LN1W, CL_GRADS, L1_LN1B, CL_DACTS, L1_LN1, CL_ACTS, L0_RESIDUAL3,
-        CL_PARAMS, L1_LN1W, CL_ACTS, L1_LN1_MEAN, CL_ACTS, L1_LN1_RSTD);
-  }
+    private static final int CL_DEC = 5;
 
-  /**
-   * Binds the OpenCL kernel calls of backwardLayer0(): Block 0, in reverse.
-   */
-  private void clBackwardLayer0() {
-    // dresidual2, dfcproj from dresidual3: (B, T, C)
-    cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L0_RESIDUAL2,
-        CL_DACTS, L0_FCPROJ, CL_DACTS, L0_RESIDUAL3);
-    // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
-    cl.kernel("matmulBackward_4", new long[] {16L, 16L}, new long[] {16L, 16L},
-        CL_DACTS, L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ,
-        CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
-    cl.kernel("matmulBackward_5", new long[] {16L, 16L}, new long[] {16L, 16L},
-        CL_DACTS, L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ,
-        CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
-    cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_FCH_GELU,
-        CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ, CL_ACTS, L0_FCH_GELU,
-        CL_PARAMS, L0_FCPROJW);
-    // dfch from dfch_gelu: (B, T, H)
-    cl.kernel("geluBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, L0_FCH,
-        CL_ACTS, L0_FCH, CL_DACTS, L0_FCH_GELU);
-    // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
-    cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN2,
-        CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
-    cl.kernel("matmulBackward_8", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN2,
-        CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
-    cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_LN2,
-        CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
-    // dresidual2, dln2w, dln2b from dln2: (B, T, C)
-    cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL2,
-        CL_GRADS, L0_LN2W, CL_GRADS, L0_LN2B, CL_DACTS, L0_LN2, CL_ACTS, L0_RESIDUAL2,
-        CL_PARAMS, L0_LN2W, CL_ACTS, L0_LN2_MEAN, CL_ACTS, L0_LN2_RSTD);
-    cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL2,
-        CL_GRADS, L0_LN2W, CL_GRADS, L0_LN2B, CL_DACTS, L0_LN2, CL_ACTS, L0_RESIDUAL2,
-        CL_PARAMS, L0_LN2W, CL_ACTS, L0_LN2_MEAN, CL_ACTS, L0_LN2_RSTD);
-    // dresidual, dattproj from dresidual2: (B, T, C)
-    cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, ENCODED,
-        CL_DACTS, L0_ATTPROJ, CL_DACTS, L0_RESIDUAL2);
-    // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
-    cl.kernel("matmulBackward_10", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_ATTY,
-        CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, L0_ATTPROJ, CL_ACTS, L0_ATTY,
-        CL_PARAMS, L0_ATTPROJW);
-    cl.kernel("matmulBackward_11", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_ATTY,
-        CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, L0_ATTPROJ, CL_ACTS, L0_ATTY,
-        CL_PARAMS, L0_ATTPROJW);
-    cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_ATTY,
-        CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, L0_ATTPROJ, CL_ACTS, L0_ATTY,
-        CL_PARAMS, L0_ATTPROJW);
-    // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
-    cl.kernel("attentionBackward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L0_QKV,
-        CL_DACTS, L0_PREATT, CL_DACTS, L0_ATT, CL_DACTS, L0_ATTY, CL_ACTS, L0_QKV, CL_ACTS, L0_ATT);
-    cl.kernel("attentionBackward_2", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L0_QKV,
-        CL_DACTS, L0_PREATT, CL_DACTS, L0_ATT, CL_DACTS, L0_ATTY, CL_ACTS, L0_QKV, CL_ACTS, L0_ATT);
-    // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
-    cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN1,
-        CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
-        CL_PARAMS, L0_QKVW);
-    cl.kernel("matmulBackward_14", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN1,
-        CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
-        CL_PARAMS, L0_QKVW);
-    cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_LN1,
-        CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
-        CL_PARAMS, L0_QKVW);
-    // dresidual, dln1w, dln1b from dln1: (B, T, C)
-    cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, ENCODED,
-        CL_GRADS, L0_LN1W, CL_GRADS, L0_LN1B, CL_DACTS, L0_LN1, CL_ACTS, ENCODED,
-        CL_PARAMS, L0_LN1W, CL_ACTS, L0_LN1_MEAN, CL_ACTS, L0_LN1_RSTD);
-    cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, ENCODED,
-        CL_GRADS, L0_LN1W, CL_GRADS, L0_LN1B, CL_DACTS, L0_LN1, CL_ACTS, ENCODED,
-        CL_PARAMS, L0_LN1W, CL_ACTS, L0_LN1_MEAN, CL_ACTS, L0_LN1_RSTD);
-  }
+    private static final int CL_INPUTS = 6;
 
-  /**
-   * Binds the OpenCL kernel calls of backwardEmbedding(): Token and position embeddings.
-   */
-  private void clBackwardEmbedding() {
-    // dwte[inputs] += dencoded; dwpe += dencoded: (B, T, C)
-    cl.kernel("encoderBackward_1", new long[] {32L}, new long[] {32L}, CL_GRADS, WTE, CL_GRADS, WPE,
-        CL_DACTS, ENCODED, CL_INPUTS, 0);
-    cl.kernel("encoderBackward_2", new long[] {64L}, new long[] {64L}, CL_GRADS, WTE, CL_GRADS, WPE,
-        CL_DACTS, ENCODED, CL_INPUTS, 0);
-  }
+    private static final int CL_TARGETS = 7;
 
-  /**
-   * Binds the OpenCL kernel calls of decodeEmbedding(): x = wte[token] + wpe[pos].
-   */
-  private void clDecodeEmbedding() {
-    // x = wte[token] + wpe[pos]: (C)
-    cl.kernel("residualForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
-        CL_PARAMS, WTE, CL_PARAMS, WPE, CL_STEP, 0);
-  }
+    private static final int CL_STEP = 8;
 
-  /**
-   * Binds the OpenCL kernel calls of decodeLayer0(): Block 0 at one position; appends its key and value to the cache.
-   */
-  private void clDecodeLayer0() {
-    // ln = layernorm(x): (C)
-    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
-        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, L0_LN1W,
-        CL_PARAMS, L0_LN1B);
-    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
-    cl.kernel("matmulForward_6", new long[] {64L, 24L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_QKV, CL_DEC, DEC_LN, CL_PARAMS, L0_QKVW, CL_PARAMS, L0_QKVB);
-    // kcache[pos] = k: (C)
-    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L0_KCACHE,
-        CL_DEC, DEC_QKV + 1 * DIM, CL_STEP, 0);
-    // vcache[pos] = v: (C)
-    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L0_VCACHE,
-        CL_DEC, DEC_QKV + 2 * DIM, CL_STEP, 0);
-    // atty = attention of q over positions 0..pos: (C)
-    cl.kernel("attentionDecode_1", new long[] {32L, 2L}, new long[] {32L, 1L}, CL_DEC, DEC_ATTY,
-        CL_DEC, DEC_ATT, CL_DEC, DEC_QKV, CL_KV, L0_KCACHE, CL_KV, L0_VCACHE, CL_STEP, 0);
-    // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
-    cl.kernel("matmulForward_7", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_PROJ, CL_DEC, DEC_ATTY, CL_PARAMS, L0_ATTPROJW, CL_PARAMS, L0_ATTPROJB);
-    // x2 = x + proj: (C)
-    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X2,
-        CL_DEC, DEC_X, CL_DEC, DEC_PROJ);
-    // ln = layernorm(x2): (C)
-    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
-        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X2, CL_PARAMS, L0_LN2W,
-        CL_PARAMS, L0_LN2B);
-    // fch = ln · fcwᵀ + fcb: (C) -> (H)
-    cl.kernel("matmulForward_8", new long[] {64L, 32L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_FCH, CL_DEC, DEC_LN, CL_PARAMS, L0_FCW, CL_PARAMS, L0_FCB);
-    // fch_gelu = gelu(fch): (H)
-    cl.kernel("geluForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_FCH_GELU,
-        CL_DEC, DEC_FCH);
-    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C)
-    cl.kernel("matmulForward_9", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_PROJ, CL_DEC, DEC_FCH_GELU, CL_PARAMS, L0_FCPROJW, CL_PARAMS, L0_FCPROJB);
-    // x = x2 + proj: (C)
-    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
-        CL_DEC, DEC_X2, CL_DEC, DEC_PROJ);
-  }
+    private static final int CL_SCALARS = 9;
 
-  /**
-   * Binds the OpenCL kernel calls of decodeLayer1(): Block 1 at one position; appends its key and value to the cache.
-   */
-  private void clDecodeLayer1() {
-    // ln = layernorm(x): (C)
-    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
-        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, L1_LN1W,
-        CL_PARAMS, L1_LN1B);
-    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
-    cl.kernel("matmulForward_6", new long[] {64L, 24L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_QKV, CL_DEC, DEC_LN, CL_PARAMS, L1_QKVW, CL_PARAMS, L1_QKVB);
-    // kcache[pos] = k: (C)
-    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L1_KCACHE,
-        CL_DEC, DEC_QKV + 1 * DIM, CL_STEP, 0);
-    // vcache[pos] = v: (C)
-    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L1_VCACHE,
-        CL_DEC, DEC_QKV + 2 * DIM, CL_STEP, 0);
-    // atty = attention of q over positions 0..pos: (C)
-    cl.kernel("attentionDecode_1", new long[] {32L, 2L}, new long[] {32L, 1L}, CL_DEC, DEC_ATTY,
-        CL_DEC, DEC_ATT, CL_DEC, DEC_QKV, CL_KV, L1_KCACHE, CL_KV, L1_VCACHE, CL_STEP, 0);
-    // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
-    cl.kernel("matmulForward_7", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_PROJ, CL_DEC, DEC_ATTY, CL_PARAMS, L1_ATTPROJW, CL_PARAMS, L1_ATTPROJB);
-    // x2 = x + proj: (C)
-    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X2,
-        CL_DEC, DEC_X, CL_DEC, DEC_PROJ);
-    // ln = layernorm(x2): (C)
-    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
-        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X2, CL_PARAMS, L1_LN2W,
-        CL_PARAMS, L1_LN2B);
-    // fch = ln · fcwᵀ + fcb: (C) -> (H)
-    cl.kernel("matmulForward_8", new long[] {64L, 32L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_FCH, CL_DEC, DEC_LN, CL_PARAMS, L1_FCW, CL_PARAMS, L1_FCB);
-    // fch_gelu = gelu(fch): (H)
-    cl.kernel("geluForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_FCH_GELU,
-        CL_DEC, DEC_FCH);
-    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C)
-    cl.kernel("matmulForward_9", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_PROJ, CL_DEC, DEC_FCH_GELU, CL_PARAMS, L1_FCPROJW, CL_PARAMS, L1_FCPROJB);
-    // x = x2 + proj: (C)
-    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
-        CL_DEC, DEC_X2, CL_DEC, DEC_PROJ);
-  }
+    /**
+     * This model's OpenCL C: its kernels with every size a literal, over Unroll's kernel library.
+     */
+    private static final String OPENCL_SOURCE = "// UnrolledTiny: family=GPT2 vocab=11 context=5 dim=8 heads=2 layers=2 batch=2 hidden=32\n"
+        + "#define DIM 8\n"
+        + "#define HIDDEN 32\n"
+        + "#define HEAD_SIZE 4\n"
+        + "#define KV_DIM 8\n"
+        + "\n"
+        + "__kernel void encoderForward_1(__global float* b0, int o0, __global int* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+        + "  uk_encoderForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 2, 5, 8);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void layernormForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  __local float scratch[32];\n"
+        + "  uk_layernormForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 8, 24, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void attentionForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+        + "  uk_attentionForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 2, 5, 8, 2);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 8, 8, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void residualForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
+        + "  uk_residualForward(b0 + o0, b1 + o1, b2 + o2, 80);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForward_3(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 8, 32, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void geluForward_1(__global float* b0, int o0, __global float* b1, int o1) {\n"
+        + "  uk_geluForward(b0 + o0, b1 + o1, 320);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForward_4(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 10, 32, 8, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForward_5(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulForward(b0 + o0, b1 + o1, b2 + o2, 0, 10, 8, 16, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void softmaxForward_1(__global float* b0, int o0, __global float* b1, int o1) {\n"
+        + "  __local float scratch[32];\n"
+        + "  uk_softmaxForward(b0 + o0, b1 + o1, 10, 11, 16, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void crossEntropyForward_1(__global float* b0, int o0, __global float* b1, int o1, __global int* b2, int o2) {\n"
+        + "  uk_crossEntropyForward(b0 + o0, b1 + o1, b2 + o2, 10, 16);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void crossEntropySoftmaxBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global int* b2, int o2) {\n"
+        + "  uk_crossEntropySoftmaxBackward(b0 + o0, b1 + o1, b2 + o2, 10, 11, 16);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, 0, b2 + o2, b3 + o3, b4 + o4, 10, 8, 16, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, 0, b2 + o2, b3 + o3, b4 + o4, 10, 8, 16, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_3(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4) {\n"
+        + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, 0, b2 + o2, b3 + o3, b4 + o4, 10, 8, 16);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void layernormBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5, __global float* b6, int o6, __global float* b7, int o7) {\n"
+        + "  __local float scratch[64];\n"
+        + "  uk_layernormBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, b6 + o6, b7 + o7, 10, 8, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void layernormBackward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5, __global float* b6, int o6, __global float* b7, int o7) {\n"
+        + "  uk_layernormBackward_dparams(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, b6 + o6, b7 + o7, 10, 8);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void residualBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
+        + "  uk_residualBackward(b0 + o0, b1 + o1, b2 + o2, 80);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_4(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 32, 8, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_5(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 32, 8, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_6(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 32, 8);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void geluBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
+        + "  uk_geluBackward(b0 + o0, b1 + o1, b2 + o2, 320);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_7(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 32, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_8(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 32, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_9(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 32);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_10(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 8, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_11(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 8, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_12(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 8);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void attentionBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  uk_attentionBackward_dq(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 2, 5, 8, 2);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void attentionBackward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  uk_attentionBackward_dkv(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 2, 5, 8, 2);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_13(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulBackward_dinp(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 24, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_14(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  __local float scratch[2080];\n"
+        + "  uk_matmulBackward_dweight(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 24, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulBackward_15(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 24);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void encoderBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global int* b3, int o3) {\n"
+        + "  uk_encoderBackward_dwte(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 2, 5, 8);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void encoderBackward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global int* b3, int o3) {\n"
+        + "  uk_encoderBackward_dwpe(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 2, 5, 8);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void residualForward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global const int* stepBase, int so) {\n"
+        + "  __global const int* step = stepBase + so;\n"
+        + "  uk_residualForward(b0 + o0, b1 + o1 + step[0] * (DIM), b2 + o2 + step[1] * (DIM), 8);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void layernormForward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
+        + "  __local float scratch[32];\n"
+        + "  uk_layernormForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 1, 8, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForward_6(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+        + "  __local float scratch[64];\n"
+        + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 24, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void copy_1(__global float* b0, int o0, __global float* b1, int o1, __global const int* stepBase, int so) {\n"
+        + "  __global const int* step = stepBase + so;\n"
+        + "  uk_copy(b0 + o0 + step[1] * (DIM), b1 + o1, 8);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void attentionDecode_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global const int* stepBase, int so) {\n"
+        + "  __global const int* step = stepBase + so;\n"
+        + "  __local float scratch[32];\n"
+        + "  uk_attentionDecode(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, step[1], 5, 2, 2, 4, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForward_7(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+        + "  __local float scratch[64];\n"
+        + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 8, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void residualForward_3(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
+        + "  uk_residualForward(b0 + o0, b1 + o1, b2 + o2, 8);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForward_8(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+        + "  __local float scratch[64];\n"
+        + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 32, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void geluForward_2(__global float* b0, int o0, __global float* b1, int o1) {\n"
+        + "  uk_geluForward(b0 + o0, b1 + o1, 32);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForward_9(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
+        + "  __local float scratch[64];\n"
+        + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 32, 8, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForward_10(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
+        + "  __local float scratch[64];\n"
+        + "  uk_matmulForward_vec(b0 + o0, b1 + o1, b2 + o2, 0, 1, 8, 16, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForwardBf16_1(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2, __global float* b3, int o3) {\n"
+        + "  __local float scratch[64];\n"
+        + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 24, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForwardBf16_2(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2, __global float* b3, int o3) {\n"
+        + "  __local float scratch[64];\n"
+        + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 8, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForwardBf16_3(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2, __global float* b3, int o3) {\n"
+        + "  __local float scratch[64];\n"
+        + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 8, 32, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForwardBf16_4(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2, __global float* b3, int o3) {\n"
+        + "  __local float scratch[64];\n"
+        + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, b3 + o3, 1, 32, 8, scratch);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void matmulForwardBf16_5(__global float* b0, int o0, __global float* b1, int o1, __global ushort* b2, int o2) {\n"
+        + "  __local float scratch[64];\n"
+        + "  uk_matmulForwardBf16_vec(b0 + o0, b1 + o1, b2 + o2, 0, 1, 8, 16, scratch);\n"
+        + "}\n";
 
-  /**
-   * Binds the OpenCL kernel calls of decodeHead(): Final LayerNorm and the classifier.
-   */
-  private void clDecodeHead() {
-    // ln = layernorm(x): (C)
-    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
-        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, LNFW, CL_PARAMS, LNFB);
-    // logits = ln · wteᵀ: (C) -> (Vp)
-    cl.kernel("matmulForward_10", new long[] {64L, 16L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_LOGITS, CL_DEC, DEC_LN, CL_PARAMS, WTE);
-  }
+    /**
+     * The device's buffers and bound kernel calls; also AdamW's moments and update.
+     */
+    private final DeviceModel cl;
 
-  /**
-   * Binds the OpenCL kernel calls of decodeLayer0Bf16(): Block 0 at one position; appends its key and value to the cache. Weights read as bfloat16.
-   */
-  private void clDecodeLayer0Bf16() {
-    // ln = layernorm(x): (C)
-    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
-        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, L0_LN1W,
-        CL_PARAMS, L0_LN1B);
-    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
-    cl.kernel("matmulForwardBf16_1", new long[] {64L, 24L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_QKV, CL_DEC, DEC_LN, clBf16Buffer, L0_QKVW, CL_PARAMS, L0_QKVB);
-    // kcache[pos] = k: (C)
-    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L0_KCACHE,
-        CL_DEC, DEC_QKV + 1 * DIM, CL_STEP, 0);
-    // vcache[pos] = v: (C)
-    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L0_VCACHE,
-        CL_DEC, DEC_QKV + 2 * DIM, CL_STEP, 0);
-    // atty = attention of q over positions 0..pos: (C)
-    cl.kernel("attentionDecode_1", new long[] {32L, 2L}, new long[] {32L, 1L}, CL_DEC, DEC_ATTY,
-        CL_DEC, DEC_ATT, CL_DEC, DEC_QKV, CL_KV, L0_KCACHE, CL_KV, L0_VCACHE, CL_STEP, 0);
-    // proj = atty · attprojwᵀ + attprojb: (C) -> (C), weights in bfloat16
-    cl.kernel("matmulForwardBf16_2", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_PROJ, CL_DEC, DEC_ATTY, clBf16Buffer, L0_ATTPROJW, CL_PARAMS, L0_ATTPROJB);
-    // x2 = x + proj: (C)
-    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X2,
-        CL_DEC, DEC_X, CL_DEC, DEC_PROJ);
-    // ln = layernorm(x2): (C)
-    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
-        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X2, CL_PARAMS, L0_LN2W,
-        CL_PARAMS, L0_LN2B);
-    // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
-    cl.kernel("matmulForwardBf16_3", new long[] {64L, 32L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_FCH, CL_DEC, DEC_LN, clBf16Buffer, L0_FCW, CL_PARAMS, L0_FCB);
-    // fch_gelu = gelu(fch): (H)
-    cl.kernel("geluForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_FCH_GELU,
-        CL_DEC, DEC_FCH);
-    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C), weights in bfloat16
-    cl.kernel("matmulForwardBf16_4", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_PROJ, CL_DEC, DEC_FCH_GELU, clBf16Buffer, L0_FCPROJW, CL_PARAMS, L0_FCPROJB);
-    // x = x2 + proj: (C)
-    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
-        CL_DEC, DEC_X2, CL_DEC, DEC_PROJ);
-  }
+    private final float[] params;
 
-  /**
-   * Binds the OpenCL kernel calls of decodeLayer1Bf16(): Block 1 at one position; appends its key and value to the cache. Weights read as bfloat16.
-   */
-  private void clDecodeLayer1Bf16() {
-    // ln = layernorm(x): (C)
-    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
-        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, L1_LN1W,
-        CL_PARAMS, L1_LN1B);
-    // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
-    cl.kernel("matmulForwardBf16_1", new long[] {64L, 24L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_QKV, CL_DEC, DEC_LN, clBf16Buffer, L1_QKVW, CL_PARAMS, L1_QKVB);
-    // kcache[pos] = k: (C)
-    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L1_KCACHE,
-        CL_DEC, DEC_QKV + 1 * DIM, CL_STEP, 0);
-    // vcache[pos] = v: (C)
-    cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L1_VCACHE,
-        CL_DEC, DEC_QKV + 2 * DIM, CL_STEP, 0);
-    // atty = attention of q over positions 0..pos: (C)
-    cl.kernel("attentionDecode_1", new long[] {32L, 2L}, new long[] {32L, 1L}, CL_DEC, DEC_ATTY,
-        CL_DEC, DEC_ATT, CL_DEC, DEC_QKV, CL_KV, L1_KCACHE, CL_KV, L1_VCACHE, CL_STEP, 0);
-    // proj = atty · attprojwᵀ + attprojb: (C) -> (C), weights in bfloat16
-    cl.kernel("matmulForwardBf16_2", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_PROJ, CL_DEC, DEC_ATTY, clBf16Buffer, L1_ATTPROJW, CL_PARAMS, L1_ATTPROJB);
-    // x2 = x + proj: (C)
-    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X2,
-        CL_DEC, DEC_X, CL_DEC, DEC_PROJ);
-    // ln = layernorm(x2): (C)
-    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
-        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X2, CL_PARAMS, L1_LN2W,
-        CL_PARAMS, L1_LN2B);
-    // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
-    cl.kernel("matmulForwardBf16_3", new long[] {64L, 32L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_FCH, CL_DEC, DEC_LN, clBf16Buffer, L1_FCW, CL_PARAMS, L1_FCB);
-    // fch_gelu = gelu(fch): (H)
-    cl.kernel("geluForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_FCH_GELU,
-        CL_DEC, DEC_FCH);
-    // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C), weights in bfloat16
-    cl.kernel("matmulForwardBf16_4", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_PROJ, CL_DEC, DEC_FCH_GELU, clBf16Buffer, L1_FCPROJW, CL_PARAMS, L1_FCPROJB);
-    // x = x2 + proj: (C)
-    cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
-        CL_DEC, DEC_X2, CL_DEC, DEC_PROJ);
-  }
+    private final float[] grads;
 
-  /**
-   * Binds the OpenCL kernel calls of decodeHeadBf16(): Final LayerNorm and the classifier. Weights read as bfloat16.
-   */
-  private void clDecodeHeadBf16() {
-    // ln = layernorm(x): (C)
-    cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
-        CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, LNFW, CL_PARAMS, LNFB);
-    // logits = ln · wteᵀ: (C) -> (Vp), weights in bfloat16
-    cl.kernel("matmulForwardBf16_5", new long[] {64L, 16L, 1L}, new long[] {64L, 1L, 1L},
-        CL_DEC, DEC_LOGITS, CL_DEC, DEC_LN, clBf16Buffer, WTE);
+    /**
+     * First kernel call of each run on the device: forward, loss, backward, decode, its end,
+     * and the bfloat16 decode and its end (-1 until decodeWeights(BFLOAT16)).
+     */
+    private int clForward;
+
+    private int clLoss;
+
+    private int clBackward;
+
+    private int clDecode;
+
+    private int clDecodeEnd;
+
+    private int clBf16;
+
+    private int clBf16End;
+
+    private int clBf16Buffer;
+
+    /**
+     * The decoded token and its position, as the device's step buffer receives them.
+     */
+    private final int[] step = new int[2];
+
+    /**
+     * The bfloat16 copy of params that decode reads (on the device), or null: see
+     * decodeWeights.
+     */
+    private short[] bf16;
+
+    OpenClSteps(float[] params, float[] grads) {
+      this.params = params;
+      this.grads = grads;
+      // the device memory goes when this room becomes unreachable, with the model
+      this.cl = DeviceModel.open(OpenCl.device(), "UnrolledTiny", OPENCL_SOURCE, this);
+      bindDevice();
+    }
+
+    @Override
+    public void forward(int[] inputs) {
+      cl.write(CL_INPUTS, 0, inputs, 0, TOKENS);
+      cl.run(clForward, clLoss);
+    }
+
+    @Override
+    public float loss(int[] targets) {
+      cl.write(CL_TARGETS, 0, targets, 0, TOKENS);
+      cl.run(clLoss, clBackward);
+      return cl.read(CL_SCALARS, 0);
+    }
+
+    @Override
+    public void backward() {
+      cl.zero(CL_DACTS, 0, ACTIVATION_COUNT);
+      cl.run(clBackward, clDecode);
+    }
+
+    @Override
+    public void zeroGrad() {
+      cl.zero(CL_GRADS, 0, PARAMETER_COUNT);
+    }
+
+    @Override
+    public void logits(int offset, float[] dst) {
+      cl.read(CL_ACTS, offset, dst, 0, VOCAB);
+    }
+
+    @Override
+    public void decode(int token, int pos, float[] logits) {
+      step[0] = token;
+      step[1] = pos;
+      cl.write(CL_STEP, 0, step, 0, 2);
+      cl.run(bf16 == null ? clDecode : clBf16, bf16 == null ? clDecodeEnd : clBf16End);
+      cl.read(CL_DEC, DEC_LOGITS, logits, 0, VOCAB);
+    }
+
+    @Override
+    public void decodeWeights(DecodeWeights format) {
+      if (format == DecodeWeights.FLOAT32) {
+        bf16 = null;
+        return;
+      }
+      short[] copy = bf16 == null ? new short[PARAMETER_COUNT] : bf16;
+      cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT);
+      Bf16.fromFloats(params, 0, copy, 0, PARAMETER_COUNT);
+      bindBf16Decode(copy);
+      bf16 = copy;
+    }
+
+    @Override
+    public void parametersToHost() {
+      cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT);
+      cl.read(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
+    }
+
+    @Override
+    public void parametersToDevice() {
+      cl.write(CL_PARAMS, 0, params, 0, PARAMETER_COUNT);
+      cl.write(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
+    }
+
+    @Override
+    public DeviceParameters deviceParameters() {
+      return cl;
+    }
+
+    @Override
+    public void finish() {
+      cl.finish();
+    }
+
+    /**
+     * Makes the device buffers (numbered as the CL_ constants) and binds every kernel call.
+     */
+    private void bindDevice() {
+      cl.floats(PARAMETER_COUNT);
+      cl.floats(PARAMETER_COUNT);
+      cl.floats(ACTIVATION_COUNT);
+      cl.floats(ACTIVATION_COUNT);
+      cl.floats(KV_COUNT);
+      cl.floats(DECODE_COUNT);
+      cl.ints(TOKENS);
+      cl.ints(TOKENS);
+      cl.ints(2);
+      cl.floats(1);
+      cl.trainable(CL_PARAMS, CL_GRADS, PARAMETER_COUNT);
+      clForward = cl.calls();
+      clForwardEmbedding();
+      clForwardLayer0();
+      clForwardLayer1();
+      clForwardHead();
+      clLoss = cl.calls();
+      // losses = -ln(probs[target]): (B, T)
+      cl.kernel("crossEntropyForward_1", new long[] {32L}, new long[] {32L}, CL_ACTS, LOSSES,
+          CL_ACTS, PROBS, CL_TARGETS, 0);
+      // loss = mean of losses
+      int mean = cl.kernel("unroll_mean", new long[] {1L}, null, CL_ACTS, LOSSES, CL_SCALARS, 0);
+      cl.setInt(mean, 4, TOKENS);
+      clBackward = cl.calls();
+      clBackwardHead();
+      clBackwardLayer1();
+      clBackwardLayer0();
+      clBackwardEmbedding();
+      clDecode = cl.calls();
+      clDecodeEmbedding();
+      clDecodeLayer0();
+      clDecodeLayer1();
+      clDecodeHead();
+      clDecodeEnd = cl.calls();
+      clBf16 = -1;
+      clBf16End = -1;
+    }
+
+    /**
+     * Copies the bfloat16 weights to the device and, the first time, binds the decode calls that
+     * read them.
+     */
+    private void bindBf16Decode(short[] weights) {
+      if (clBf16 < 0) {
+        clBf16Buffer = cl.shorts(PARAMETER_COUNT);
+        clBf16 = cl.calls();
+        clDecodeEmbedding();
+        clDecodeLayer0Bf16();
+        clDecodeLayer1Bf16();
+        clDecodeHeadBf16();
+        clBf16End = cl.calls();
+      }
+      cl.write(clBf16Buffer, 0, weights, 0, PARAMETER_COUNT);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of forwardEmbedding(): Token and position embeddings.
+     */
+    private void clForwardEmbedding() {
+      // encoded = wte[inputs] + wpe: (B, T, C)
+      cl.kernel("encoderForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, ENCODED,
+          CL_INPUTS, 0, CL_PARAMS, WTE, CL_PARAMS, WPE);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of forwardLayer0(): Block 0: attention and MLP, each behind a LayerNorm.
+     */
+    private void clForwardLayer0() {
+      // ln1 = layernorm(residual): (B, T, C)
+      cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, L0_LN1,
+          CL_ACTS, L0_LN1_MEAN, CL_ACTS, L0_LN1_RSTD, CL_ACTS, ENCODED, CL_PARAMS, L0_LN1W,
+          CL_PARAMS, L0_LN1B);
+      // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
+      cl.kernel("matmulForward_1", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_QKV,
+          CL_ACTS, L0_LN1, CL_PARAMS, L0_QKVW, CL_PARAMS, L0_QKVB);
+      // atty = causal attention over 2 heads: (B, T, 3*C) -> (B, T, C)
+      cl.kernel("attentionForward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_ACTS, L0_ATTY,
+          CL_ACTS, L0_PREATT, CL_ACTS, L0_ATT, CL_ACTS, L0_QKV);
+      // attproj = atty · attprojwᵀ + attprojb: (B, T, C) -> (B, T, C)
+      cl.kernel("matmulForward_2", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_ACTS, L0_ATTPROJ, CL_ACTS, L0_ATTY, CL_PARAMS, L0_ATTPROJW, CL_PARAMS, L0_ATTPROJB);
+      // residual2 = residual + attproj: (B, T, C)
+      cl.kernel("residualForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, L0_RESIDUAL2,
+          CL_ACTS, ENCODED, CL_ACTS, L0_ATTPROJ);
+      // ln2 = layernorm(residual2): (B, T, C)
+      cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, L0_LN2,
+          CL_ACTS, L0_LN2_MEAN, CL_ACTS, L0_LN2_RSTD, CL_ACTS, L0_RESIDUAL2, CL_PARAMS, L0_LN2W,
+          CL_PARAMS, L0_LN2B);
+      // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
+      cl.kernel("matmulForward_3", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_FCH,
+          CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW, CL_PARAMS, L0_FCB);
+      // fch_gelu = gelu(fch): (B, T, H)
+      cl.kernel("geluForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L0_FCH_GELU,
+          CL_ACTS, L0_FCH);
+      // fcproj = fch_gelu · fcprojwᵀ + fcprojb: (B, T, H) -> (B, T, C)
+      cl.kernel("matmulForward_4", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L0_FCPROJ,
+          CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW, CL_PARAMS, L0_FCPROJB);
+      // residual3 = residual2 + fcproj: (B, T, C)
+      cl.kernel("residualForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, L0_RESIDUAL3,
+          CL_ACTS, L0_RESIDUAL2, CL_ACTS, L0_FCPROJ);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of forwardLayer1(): Block 1: attention and MLP, each behind a LayerNorm.
+     */
+    private void clForwardLayer1() {
+      // ln1 = layernorm(residual): (B, T, C)
+      cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, L1_LN1,
+          CL_ACTS, L1_LN1_MEAN, CL_ACTS, L1_LN1_RSTD, CL_ACTS, L0_RESIDUAL3, CL_PARAMS, L1_LN1W,
+          CL_PARAMS, L1_LN1B);
+      // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
+      cl.kernel("matmulForward_1", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_QKV,
+          CL_ACTS, L1_LN1, CL_PARAMS, L1_QKVW, CL_PARAMS, L1_QKVB);
+      // atty = causal attention over 2 heads: (B, T, 3*C) -> (B, T, C)
+      cl.kernel("attentionForward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_ACTS, L1_ATTY,
+          CL_ACTS, L1_PREATT, CL_ACTS, L1_ATT, CL_ACTS, L1_QKV);
+      // attproj = atty · attprojwᵀ + attprojb: (B, T, C) -> (B, T, C)
+      cl.kernel("matmulForward_2", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_ACTS, L1_ATTPROJ, CL_ACTS, L1_ATTY, CL_PARAMS, L1_ATTPROJW, CL_PARAMS, L1_ATTPROJB);
+      // residual2 = residual + attproj: (B, T, C)
+      cl.kernel("residualForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, L1_RESIDUAL2,
+          CL_ACTS, L0_RESIDUAL3, CL_ACTS, L1_ATTPROJ);
+      // ln2 = layernorm(residual2): (B, T, C)
+      cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, L1_LN2,
+          CL_ACTS, L1_LN2_MEAN, CL_ACTS, L1_LN2_RSTD, CL_ACTS, L1_RESIDUAL2, CL_PARAMS, L1_LN2W,
+          CL_PARAMS, L1_LN2B);
+      // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
+      cl.kernel("matmulForward_3", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_FCH,
+          CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW, CL_PARAMS, L1_FCB);
+      // fch_gelu = gelu(fch): (B, T, H)
+      cl.kernel("geluForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L1_FCH_GELU,
+          CL_ACTS, L1_FCH);
+      // fcproj = fch_gelu · fcprojwᵀ + fcprojb: (B, T, H) -> (B, T, C)
+      cl.kernel("matmulForward_4", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, L1_FCPROJ,
+          CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW, CL_PARAMS, L1_FCPROJB);
+      // residual3 = residual2 + fcproj: (B, T, C)
+      cl.kernel("residualForward_1", new long[] {96L}, new long[] {96L}, CL_ACTS, L1_RESIDUAL3,
+          CL_ACTS, L1_RESIDUAL2, CL_ACTS, L1_FCPROJ);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of forwardHead(): Final LayerNorm, the classifier tied to wte, and the softmax.
+     */
+    private void clForwardHead() {
+      // lnf = layernorm(residual): (B, T, C)
+      cl.kernel("layernormForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, LNF,
+          CL_ACTS, LNF_MEAN, CL_ACTS, LNF_RSTD, CL_ACTS, L1_RESIDUAL3, CL_PARAMS, LNFW,
+          CL_PARAMS, LNFB);
+      // logits = lnf · wteᵀ: (B, T, C) -> (B, T, Vp)
+      cl.kernel("matmulForward_5", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_ACTS, LOGITS,
+          CL_ACTS, LNF, CL_PARAMS, WTE);
+      // probs = softmax(logits[..., :V]): (B, T, Vp)
+      cl.kernel("softmaxForward_1", new long[] {320L}, new long[] {32L}, CL_ACTS, PROBS,
+          CL_ACTS, LOGITS);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of backwardHead(): Loss, classifier and final LayerNorm.
+     */
+    private void clBackwardHead() {
+      // dlogits = (probs - onehot(targets)) / (B*T): (B, T, Vp)
+      cl.kernel("crossEntropySoftmaxBackward_1", new long[] {32L, 10L}, new long[] {32L, 1L},
+          CL_DACTS, LOGITS, CL_ACTS, PROBS, CL_TARGETS, 0);
+      // dlnf, dwte from dlogits: (B, T, Vp) -> (B, T, C)
+      cl.kernel("matmulBackward_1", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, LNF,
+          CL_GRADS, WTE, CL_DACTS, LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
+      cl.kernel("matmulBackward_2", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, LNF,
+          CL_GRADS, WTE, CL_DACTS, LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
+      cl.kernel("matmulBackward_3", new long[] {32L}, new long[] {32L}, CL_DACTS, LNF,
+          CL_GRADS, WTE, CL_DACTS, LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
+      // dresidual, dlnfw, dlnfb from dlnf: (B, T, C)
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL3,
+          CL_GRADS, LNFW, CL_GRADS, LNFB, CL_DACTS, LNF, CL_ACTS, L1_RESIDUAL3, CL_PARAMS, LNFW,
+          CL_ACTS, LNF_MEAN, CL_ACTS, LNF_RSTD);
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL3,
+          CL_GRADS, LNFW, CL_GRADS, LNFB, CL_DACTS, LNF, CL_ACTS, L1_RESIDUAL3, CL_PARAMS, LNFW,
+          CL_ACTS, LNF_MEAN, CL_ACTS, LNF_RSTD);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of backwardLayer1(): Block 1, in reverse.
+     */
+    private void clBackwardLayer1() {
+      // dresidual2, dfcproj from dresidual3: (B, T, C)
+      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L1_RESIDUAL2,
+          CL_DACTS, L1_FCPROJ, CL_DACTS, L1_RESIDUAL3);
+      // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
+      cl.kernel("matmulBackward_4", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ,
+          CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
+      cl.kernel("matmulBackward_5", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ,
+          CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
+      cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_FCH_GELU,
+          CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ, CL_ACTS, L1_FCH_GELU,
+          CL_PARAMS, L1_FCPROJW);
+      // dfch from dfch_gelu: (B, T, H)
+      cl.kernel("geluBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, L1_FCH,
+          CL_ACTS, L1_FCH, CL_DACTS, L1_FCH_GELU);
+      // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
+      cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN2,
+          CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
+      cl.kernel("matmulBackward_8", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN2,
+          CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
+      cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_LN2,
+          CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
+      // dresidual2, dln2w, dln2b from dln2: (B, T, C)
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL2,
+          CL_GRADS, L1_LN2W, CL_GRADS, L1_LN2B, CL_DACTS, L1_LN2, CL_ACTS, L1_RESIDUAL2,
+          CL_PARAMS, L1_LN2W, CL_ACTS, L1_LN2_MEAN, CL_ACTS, L1_LN2_RSTD);
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL2,
+          CL_GRADS, L1_LN2W, CL_GRADS, L1_LN2B, CL_DACTS, L1_LN2, CL_ACTS, L1_RESIDUAL2,
+          CL_PARAMS, L1_LN2W, CL_ACTS, L1_LN2_MEAN, CL_ACTS, L1_LN2_RSTD);
+      // dresidual, dattproj from dresidual2: (B, T, C)
+      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L0_RESIDUAL3,
+          CL_DACTS, L1_ATTPROJ, CL_DACTS, L1_RESIDUAL2);
+      // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
+      cl.kernel("matmulBackward_10", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, L1_ATTY, CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, L1_ATTPROJ,
+          CL_ACTS, L1_ATTY, CL_PARAMS, L1_ATTPROJW);
+      cl.kernel("matmulBackward_11", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, L1_ATTY, CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, L1_ATTPROJ,
+          CL_ACTS, L1_ATTY, CL_PARAMS, L1_ATTPROJW);
+      cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_ATTY,
+          CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, L1_ATTPROJ, CL_ACTS, L1_ATTY,
+          CL_PARAMS, L1_ATTPROJW);
+      // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
+      cl.kernel("attentionBackward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L1_QKV,
+          CL_DACTS, L1_PREATT, CL_DACTS, L1_ATT, CL_DACTS, L1_ATTY, CL_ACTS, L1_QKV,
+          CL_ACTS, L1_ATT);
+      cl.kernel("attentionBackward_2", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L1_QKV,
+          CL_DACTS, L1_PREATT, CL_DACTS, L1_ATT, CL_DACTS, L1_ATTY, CL_ACTS, L1_QKV,
+          CL_ACTS, L1_ATT);
+      // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
+      cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN1,
+          CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
+          CL_PARAMS, L1_QKVW);
+      cl.kernel("matmulBackward_14", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN1,
+          CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
+          CL_PARAMS, L1_QKVW);
+      cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_LN1,
+          CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
+          CL_PARAMS, L1_QKVW);
+      // dresidual, dln1w, dln1b from dln1: (B, T, C)
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL3,
+          CL_GRADS, L1_LN1W, CL_GRADS, L1_LN1B, CL_DACTS, L1_LN1, CL_ACTS, L0_RESIDUAL3,
+          CL_PARAMS, L1_LN1W, CL_ACTS, L1_LN1_MEAN, CL_ACTS, L1_LN1_RSTD);
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL3,
+          CL_GRADS, L1_LN1W, CL_GRADS, L1_LN1B, CL_DACTS, L1_LN1, CL_ACTS, L0_RESIDUAL3,
+          CL_PARAMS, L1_LN1W, CL_ACTS, L1_LN1_MEAN, CL_ACTS, L1_LN1_RSTD);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of backwardLayer0(): Block 0, in reverse.
+     */
+    private void clBackwardLayer0() {
+      // dresidual2, dfcproj from dresidual3: (B, T, C)
+      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L0_RESIDUAL2,
+          CL_DACTS, L0_FCPROJ, CL_DACTS, L0_RESIDUAL3);
+      // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
+      cl.kernel("matmulBackward_4", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ,
+          CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
+      cl.kernel("matmulBackward_5", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ,
+          CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
+      cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_FCH_GELU,
+          CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ, CL_ACTS, L0_FCH_GELU,
+          CL_PARAMS, L0_FCPROJW);
+      // dfch from dfch_gelu: (B, T, H)
+      cl.kernel("geluBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, L0_FCH,
+          CL_ACTS, L0_FCH, CL_DACTS, L0_FCH_GELU);
+      // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
+      cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN2,
+          CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
+      cl.kernel("matmulBackward_8", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN2,
+          CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
+      cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_LN2,
+          CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
+      // dresidual2, dln2w, dln2b from dln2: (B, T, C)
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL2,
+          CL_GRADS, L0_LN2W, CL_GRADS, L0_LN2B, CL_DACTS, L0_LN2, CL_ACTS, L0_RESIDUAL2,
+          CL_PARAMS, L0_LN2W, CL_ACTS, L0_LN2_MEAN, CL_ACTS, L0_LN2_RSTD);
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL2,
+          CL_GRADS, L0_LN2W, CL_GRADS, L0_LN2B, CL_DACTS, L0_LN2, CL_ACTS, L0_RESIDUAL2,
+          CL_PARAMS, L0_LN2W, CL_ACTS, L0_LN2_MEAN, CL_ACTS, L0_LN2_RSTD);
+      // dresidual, dattproj from dresidual2: (B, T, C)
+      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, ENCODED,
+          CL_DACTS, L0_ATTPROJ, CL_DACTS, L0_RESIDUAL2);
+      // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
+      cl.kernel("matmulBackward_10", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, L0_ATTY, CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, L0_ATTPROJ,
+          CL_ACTS, L0_ATTY, CL_PARAMS, L0_ATTPROJW);
+      cl.kernel("matmulBackward_11", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, L0_ATTY, CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, L0_ATTPROJ,
+          CL_ACTS, L0_ATTY, CL_PARAMS, L0_ATTPROJW);
+      cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_ATTY,
+          CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, L0_ATTPROJ, CL_ACTS, L0_ATTY,
+          CL_PARAMS, L0_ATTPROJW);
+      // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
+      cl.kernel("attentionBackward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L0_QKV,
+          CL_DACTS, L0_PREATT, CL_DACTS, L0_ATT, CL_DACTS, L0_ATTY, CL_ACTS, L0_QKV,
+          CL_ACTS, L0_ATT);
+      cl.kernel("attentionBackward_2", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L0_QKV,
+          CL_DACTS, L0_PREATT, CL_DACTS, L0_ATT, CL_DACTS, L0_ATTY, CL_ACTS, L0_QKV,
+          CL_ACTS, L0_ATT);
+      // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
+      cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN1,
+          CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
+          CL_PARAMS, L0_QKVW);
+      cl.kernel("matmulBackward_14", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN1,
+          CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
+          CL_PARAMS, L0_QKVW);
+      cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_LN1,
+          CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
+          CL_PARAMS, L0_QKVW);
+      // dresidual, dln1w, dln1b from dln1: (B, T, C)
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, ENCODED,
+          CL_GRADS, L0_LN1W, CL_GRADS, L0_LN1B, CL_DACTS, L0_LN1, CL_ACTS, ENCODED,
+          CL_PARAMS, L0_LN1W, CL_ACTS, L0_LN1_MEAN, CL_ACTS, L0_LN1_RSTD);
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, ENCODED,
+          CL_GRADS, L0_LN1W, CL_GRADS, L0_LN1B, CL_DACTS, L0_LN1, CL_ACTS, ENCODED,
+          CL_PARAMS, L0_LN1W, CL_ACTS, L0_LN1_MEAN, CL_ACTS, L0_LN1_RSTD);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of backwardEmbedding(): Token and position embeddings.
+     */
+    private void clBackwardEmbedding() {
+      // dwte[inputs] += dencoded; dwpe += dencoded: (B, T, C)
+      cl.kernel("encoderBackward_1", new long[] {32L}, new long[] {32L}, CL_GRADS, WTE,
+          CL_GRADS, WPE, CL_DACTS, ENCODED, CL_INPUTS, 0);
+      cl.kernel("encoderBackward_2", new long[] {64L}, new long[] {64L}, CL_GRADS, WTE,
+          CL_GRADS, WPE, CL_DACTS, ENCODED, CL_INPUTS, 0);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of decodeEmbedding(): x = wte[token] + wpe[pos].
+     */
+    private void clDecodeEmbedding() {
+      // x = wte[token] + wpe[pos]: (C)
+      cl.kernel("residualForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
+          CL_PARAMS, WTE, CL_PARAMS, WPE, CL_STEP, 0);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of decodeLayer0(): Block 0 at one position; appends its key and value to the cache.
+     */
+    private void clDecodeLayer0() {
+      // ln = layernorm(x): (C)
+      cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+          CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, L0_LN1W,
+          CL_PARAMS, L0_LN1B);
+      // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
+      cl.kernel("matmulForward_6", new long[] {64L, 24L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_QKV, CL_DEC, DEC_LN, CL_PARAMS, L0_QKVW, CL_PARAMS, L0_QKVB);
+      // kcache[pos] = k: (C)
+      cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L0_KCACHE,
+          CL_DEC, DEC_QKV + 1 * DIM, CL_STEP, 0);
+      // vcache[pos] = v: (C)
+      cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L0_VCACHE,
+          CL_DEC, DEC_QKV + 2 * DIM, CL_STEP, 0);
+      // atty = attention of q over positions 0..pos: (C)
+      cl.kernel("attentionDecode_1", new long[] {32L, 2L}, new long[] {32L, 1L}, CL_DEC, DEC_ATTY,
+          CL_DEC, DEC_ATT, CL_DEC, DEC_QKV, CL_KV, L0_KCACHE, CL_KV, L0_VCACHE, CL_STEP, 0);
+      // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
+      cl.kernel("matmulForward_7", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_PROJ, CL_DEC, DEC_ATTY, CL_PARAMS, L0_ATTPROJW, CL_PARAMS, L0_ATTPROJB);
+      // x2 = x + proj: (C)
+      cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X2,
+          CL_DEC, DEC_X, CL_DEC, DEC_PROJ);
+      // ln = layernorm(x2): (C)
+      cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+          CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X2, CL_PARAMS, L0_LN2W,
+          CL_PARAMS, L0_LN2B);
+      // fch = ln · fcwᵀ + fcb: (C) -> (H)
+      cl.kernel("matmulForward_8", new long[] {64L, 32L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_FCH, CL_DEC, DEC_LN, CL_PARAMS, L0_FCW, CL_PARAMS, L0_FCB);
+      // fch_gelu = gelu(fch): (H)
+      cl.kernel("geluForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_FCH_GELU,
+          CL_DEC, DEC_FCH);
+      // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C)
+      cl.kernel("matmulForward_9", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_PROJ, CL_DEC, DEC_FCH_GELU, CL_PARAMS, L0_FCPROJW, CL_PARAMS, L0_FCPROJB);
+      // x = x2 + proj: (C)
+      cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
+          CL_DEC, DEC_X2, CL_DEC, DEC_PROJ);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of decodeLayer1(): Block 1 at one position; appends its key and value to the cache.
+     */
+    private void clDecodeLayer1() {
+      // ln = layernorm(x): (C)
+      cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+          CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, L1_LN1W,
+          CL_PARAMS, L1_LN1B);
+      // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
+      cl.kernel("matmulForward_6", new long[] {64L, 24L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_QKV, CL_DEC, DEC_LN, CL_PARAMS, L1_QKVW, CL_PARAMS, L1_QKVB);
+      // kcache[pos] = k: (C)
+      cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L1_KCACHE,
+          CL_DEC, DEC_QKV + 1 * DIM, CL_STEP, 0);
+      // vcache[pos] = v: (C)
+      cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L1_VCACHE,
+          CL_DEC, DEC_QKV + 2 * DIM, CL_STEP, 0);
+      // atty = attention of q over positions 0..pos: (C)
+      cl.kernel("attentionDecode_1", new long[] {32L, 2L}, new long[] {32L, 1L}, CL_DEC, DEC_ATTY,
+          CL_DEC, DEC_ATT, CL_DEC, DEC_QKV, CL_KV, L1_KCACHE, CL_KV, L1_VCACHE, CL_STEP, 0);
+      // proj = atty · attprojwᵀ + attprojb: (C) -> (C)
+      cl.kernel("matmulForward_7", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_PROJ, CL_DEC, DEC_ATTY, CL_PARAMS, L1_ATTPROJW, CL_PARAMS, L1_ATTPROJB);
+      // x2 = x + proj: (C)
+      cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X2,
+          CL_DEC, DEC_X, CL_DEC, DEC_PROJ);
+      // ln = layernorm(x2): (C)
+      cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+          CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X2, CL_PARAMS, L1_LN2W,
+          CL_PARAMS, L1_LN2B);
+      // fch = ln · fcwᵀ + fcb: (C) -> (H)
+      cl.kernel("matmulForward_8", new long[] {64L, 32L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_FCH, CL_DEC, DEC_LN, CL_PARAMS, L1_FCW, CL_PARAMS, L1_FCB);
+      // fch_gelu = gelu(fch): (H)
+      cl.kernel("geluForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_FCH_GELU,
+          CL_DEC, DEC_FCH);
+      // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C)
+      cl.kernel("matmulForward_9", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_PROJ, CL_DEC, DEC_FCH_GELU, CL_PARAMS, L1_FCPROJW, CL_PARAMS, L1_FCPROJB);
+      // x = x2 + proj: (C)
+      cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
+          CL_DEC, DEC_X2, CL_DEC, DEC_PROJ);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of decodeHead(): Final LayerNorm and the classifier.
+     */
+    private void clDecodeHead() {
+      // ln = layernorm(x): (C)
+      cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+          CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, LNFW,
+          CL_PARAMS, LNFB);
+      // logits = ln · wteᵀ: (C) -> (Vp)
+      cl.kernel("matmulForward_10", new long[] {64L, 16L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_LOGITS, CL_DEC, DEC_LN, CL_PARAMS, WTE);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of decodeLayer0Bf16(): Block 0 at one position; appends its key and value to the cache. Weights read as bfloat16.
+     */
+    private void clDecodeLayer0Bf16() {
+      // ln = layernorm(x): (C)
+      cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+          CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, L0_LN1W,
+          CL_PARAMS, L0_LN1B);
+      // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
+      cl.kernel("matmulForwardBf16_1", new long[] {64L, 24L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_QKV, CL_DEC, DEC_LN, clBf16Buffer, L0_QKVW, CL_PARAMS, L0_QKVB);
+      // kcache[pos] = k: (C)
+      cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L0_KCACHE,
+          CL_DEC, DEC_QKV + 1 * DIM, CL_STEP, 0);
+      // vcache[pos] = v: (C)
+      cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L0_VCACHE,
+          CL_DEC, DEC_QKV + 2 * DIM, CL_STEP, 0);
+      // atty = attention of q over positions 0..pos: (C)
+      cl.kernel("attentionDecode_1", new long[] {32L, 2L}, new long[] {32L, 1L}, CL_DEC, DEC_ATTY,
+          CL_DEC, DEC_ATT, CL_DEC, DEC_QKV, CL_KV, L0_KCACHE, CL_KV, L0_VCACHE, CL_STEP, 0);
+      // proj = atty · attprojwᵀ + attprojb: (C) -> (C), weights in bfloat16
+      cl.kernel("matmulForwardBf16_2", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_PROJ, CL_DEC, DEC_ATTY, clBf16Buffer, L0_ATTPROJW, CL_PARAMS, L0_ATTPROJB);
+      // x2 = x + proj: (C)
+      cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X2,
+          CL_DEC, DEC_X, CL_DEC, DEC_PROJ);
+      // ln = layernorm(x2): (C)
+      cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+          CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X2, CL_PARAMS, L0_LN2W,
+          CL_PARAMS, L0_LN2B);
+      // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
+      cl.kernel("matmulForwardBf16_3", new long[] {64L, 32L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_FCH, CL_DEC, DEC_LN, clBf16Buffer, L0_FCW, CL_PARAMS, L0_FCB);
+      // fch_gelu = gelu(fch): (H)
+      cl.kernel("geluForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_FCH_GELU,
+          CL_DEC, DEC_FCH);
+      // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C), weights in bfloat16
+      cl.kernel("matmulForwardBf16_4", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_PROJ, CL_DEC, DEC_FCH_GELU, clBf16Buffer, L0_FCPROJW, CL_PARAMS, L0_FCPROJB);
+      // x = x2 + proj: (C)
+      cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
+          CL_DEC, DEC_X2, CL_DEC, DEC_PROJ);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of decodeLayer1Bf16(): Block 1 at one position; appends its key and value to the cache. Weights read as bfloat16.
+     */
+    private void clDecodeLayer1Bf16() {
+      // ln = layernorm(x): (C)
+      cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+          CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, L1_LN1W,
+          CL_PARAMS, L1_LN1B);
+      // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
+      cl.kernel("matmulForwardBf16_1", new long[] {64L, 24L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_QKV, CL_DEC, DEC_LN, clBf16Buffer, L1_QKVW, CL_PARAMS, L1_QKVB);
+      // kcache[pos] = k: (C)
+      cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L1_KCACHE,
+          CL_DEC, DEC_QKV + 1 * DIM, CL_STEP, 0);
+      // vcache[pos] = v: (C)
+      cl.kernel("copy_1", new long[] {32L}, new long[] {32L}, CL_KV, L1_VCACHE,
+          CL_DEC, DEC_QKV + 2 * DIM, CL_STEP, 0);
+      // atty = attention of q over positions 0..pos: (C)
+      cl.kernel("attentionDecode_1", new long[] {32L, 2L}, new long[] {32L, 1L}, CL_DEC, DEC_ATTY,
+          CL_DEC, DEC_ATT, CL_DEC, DEC_QKV, CL_KV, L1_KCACHE, CL_KV, L1_VCACHE, CL_STEP, 0);
+      // proj = atty · attprojwᵀ + attprojb: (C) -> (C), weights in bfloat16
+      cl.kernel("matmulForwardBf16_2", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_PROJ, CL_DEC, DEC_ATTY, clBf16Buffer, L1_ATTPROJW, CL_PARAMS, L1_ATTPROJB);
+      // x2 = x + proj: (C)
+      cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X2,
+          CL_DEC, DEC_X, CL_DEC, DEC_PROJ);
+      // ln = layernorm(x2): (C)
+      cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+          CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X2, CL_PARAMS, L1_LN2W,
+          CL_PARAMS, L1_LN2B);
+      // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
+      cl.kernel("matmulForwardBf16_3", new long[] {64L, 32L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_FCH, CL_DEC, DEC_LN, clBf16Buffer, L1_FCW, CL_PARAMS, L1_FCB);
+      // fch_gelu = gelu(fch): (H)
+      cl.kernel("geluForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_FCH_GELU,
+          CL_DEC, DEC_FCH);
+      // proj = fch_gelu · fcprojwᵀ + fcprojb: (H) -> (C), weights in bfloat16
+      cl.kernel("matmulForwardBf16_4", new long[] {64L, 8L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_PROJ, CL_DEC, DEC_FCH_GELU, clBf16Buffer, L1_FCPROJW, CL_PARAMS, L1_FCPROJB);
+      // x = x2 + proj: (C)
+      cl.kernel("residualForward_3", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_X,
+          CL_DEC, DEC_X2, CL_DEC, DEC_PROJ);
+    }
+
+    /**
+     * Binds the OpenCL kernel calls of decodeHeadBf16(): Final LayerNorm and the classifier. Weights read as bfloat16.
+     */
+    private void clDecodeHeadBf16() {
+      // ln = layernorm(x): (C)
+      cl.kernel("layernormForward_2", new long[] {32L}, new long[] {32L}, CL_DEC, DEC_LN,
+          CL_DEC, DEC_LN_MEAN, CL_DEC, DEC_LN_RSTD, CL_DEC, DEC_X, CL_PARAMS, LNFW,
+          CL_PARAMS, LNFB);
+      // logits = ln · wteᵀ: (C) -> (Vp), weights in bfloat16
+      cl.kernel("matmulForwardBf16_5", new long[] {64L, 16L, 1L}, new long[] {64L, 1L, 1L},
+          CL_DEC, DEC_LOGITS, CL_DEC, DEC_LN, clBf16Buffer, WTE);
+    }
   }
 }

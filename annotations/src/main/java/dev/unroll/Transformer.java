@@ -62,6 +62,16 @@ public @interface Transformer {
   boolean tiedEmbeddings() default true;
 
   /**
+   * The platforms the generated class can run on, at least one: {@link Platform#JAVA} (the runtime's
+   * {@code Backend.SCALAR} and {@code Backend.SIMD}) and {@link Platform#OPENCL} ({@code Backend.OPENCL}); both by
+   * default. A model that will never run on an OpenCL device says {@code platforms = Platform.JAVA} and pays
+   * nothing for OpenCL: its class has no OpenCL C, no device binding and no import of the runtime's OpenCL
+   * package. Asking such a model for a backend of a platform it was compiled without ({@code create(Backend.OPENCL,
+   * seed)}) is an {@code UnsupportedOperationException} that names this value. An empty list is a compile error.
+   */
+  Platform[] platforms() default {Platform.JAVA, Platform.OPENCL};
+
+  /**
    * Also generate {@code Unrolled<Name>Benchmark}, a JMH benchmark of this model (training step and forward,
    * per backend). Needs {@code org.openjdk.jmh:jmh-core} on the compile classpath and JMH's annotation processor
    * ({@code jmh-generator-annprocess}) on the processor path after Unroll's.

@@ -44,7 +44,7 @@ public class OpenClBenchmark {
   @Benchmark
   public float trainingStep() {
     float loss = state.trainingStep();
-    state.model.deviceModel().finish(); // AdamW's update is enqueued, not waited for
+    state.model.finish(); // AdamW's update is enqueued, not waited for
     return loss;
   }
 

@@ -36,17 +36,29 @@ class BenchmarkWriterTest {
 
   @Test
   void benchmarkClassIsGeneratedAndCompilesClean() throws IOException {
-    Compilation compilation = javac()
-        .withProcessors(new UnrollProcessor())
-        .withOptions("-Werror", "-Xlint:all,-processing")
-        .compile(model("benchmark = true"));
-    assertThat(compilation).succeededWithoutWarnings();
-    String source = compilation.generatedSourceFile("test.UnrolledTinyBenchmark").orElseThrow()
-        .getCharContent(true).toString();
+    String source = benchmarkSource("benchmark = true");
     assertTrue(source.contains("@Benchmark\n  public float trainingStep()"), source);
     assertTrue(source.contains("@Benchmark\n  public float forward()"), source);
     assertTrue(source.contains("@Param({\"SIMD\", \"SCALAR\"})\n  public Backend backend;"), source);
     assertTrue(source.contains("FLOPS_PER_STEP = UnrolledTiny.FLOPS_PER_STEP"), source);
+    assertTrue(source.contains("opt.step();\n    model.finish();\n    return loss;"), source);
+  }
+
+  @Test
+  void aModelForOpenClAloneIsBenchmarkedOnOpenCl() throws IOException {
+    String source = benchmarkSource("benchmark = true, platforms = dev.unroll.Platform.OPENCL");
+    assertTrue(source.contains("@Param({\"OPENCL\"})\n  public Backend backend;"), source);
+  }
+
+  /** The benchmark written for a model with {@code values}, which compiles clean. */
+  private static String benchmarkSource(String values) throws IOException {
+    Compilation compilation = javac()
+        .withProcessors(new UnrollProcessor())
+        .withOptions("-Werror", "-Xlint:all,-processing")
+        .compile(model(values));
+    assertThat(compilation).succeededWithoutWarnings();
+    return compilation.generatedSourceFile("test.UnrolledTinyBenchmark").orElseThrow().getCharContent(true)
+        .toString();
   }
 
   @Test

@@ -3,6 +3,8 @@ package dev.unroll.processor;
 import static com.google.testing.compile.CompilationSubject.assertThat;
 import static com.google.testing.compile.Compiler.javac;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.testing.compile.Compilation;
 import com.google.testing.compile.JavaFileObjects;
@@ -10,6 +12,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Pattern;
 import javax.tools.JavaFileObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -104,6 +108,8 @@ class ProcessorCompileTest {
           + " | GPT2 always ties its classifier",
       "vocab = 50257, context = 4096, dim = 768, heads = 12, layers = 12, batch = 64 | batch = 64 | more than one"
           + " Java array can index",
+      "vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2, platforms = {} | platforms = {}"
+          + " | platforms lists no platform: a model must run somewhere",
   })
   void invalidSpecIsAnErrorOnItsValue(String annotation, String line, String message) {
     Compilation compilation = compile(model("    " + annotation));
@@ -125,6 +131,53 @@ class ProcessorCompileTest {
         .contains("DECODE_LAYER1_BF16_GROUP0_OUT = {DEC_Q, DEC_K, DEC_V};");
     assertThat(compilation).generatedSourceFile("test.UnrolledTiny").contentsAsUtf8String()
         .contains("DECODE_LAYER1_BF16_GROUP1_WEIGHTS = {L1_W1, L1_W3};");
+  }
+
+  /** What only the OpenCL room holds: none of it may be in a model compiled without it. */
+  private static final List<String> OPEN_CL_CODE = List.of("dev.unroll.runtime.opencl", "DeviceModel", "OpenCl.",
+      "OpenClSteps", "OPENCL_SOURCE", "__kernel", "cl.", "CL_");
+
+  @Test
+  void aModelWithoutOpenClHasNoOpenClCode() throws IOException {
+    String source = cleanSource("platforms = dev.unroll.Platform.JAVA");
+    for (String code : OPEN_CL_CODE) {
+      assertFalse(source.contains(code), "a model without OPENCL has " + code + " in its source");
+    }
+    assertTrue(source.contains("private static final class CpuSteps implements Steps"), "the Java room is there");
+    assertTrue(source.contains("throw new UnsupportedOperationException(\"UnrolledTiny was compiled without"
+        + " Platform.OPENCL: add it to @Transformer(platforms = ...) on Tiny to run on Backend.OPENCL\")"), source);
+    String full = cleanSource("platforms = {dev.unroll.Platform.JAVA, dev.unroll.Platform.OPENCL}");
+    assertTrue(source.lines().count() * 3 < full.lines().count() * 2, "without OPENCL " + source.lines().count()
+        + " lines, with it " + full.lines().count());
+  }
+
+  @Test
+  void aModelWithoutJavaHasNoJavaKernelCalls() throws IOException {
+    String source = cleanSource("platforms = dev.unroll.Platform.OPENCL");
+    for (String code : List.of("Kernels", "CpuSteps", "packBf16Weight")) {
+      assertFalse(source.contains(code), "a model without JAVA has " + code + " in its source");
+    }
+    assertFalse(Pattern.compile("\\bk\\.").matcher(source).find(), "a model without JAVA calls kernels k.*");
+    assertTrue(source.contains("private static final class OpenClSteps implements Steps"), "the OpenCL room");
+  }
+
+  @Test
+  void anUnknownPlatformIsJavacsErrorAlone() {
+    JavaFileObject source = model("    vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2,"
+        + " platforms = dev.unroll.Platform.CUDA");
+    Compilation compilation = compile(source);
+    assertThat(compilation).failed();
+    assertThat(compilation).hadErrorContaining("an enum annotation value must be an enum constant").inFile(source)
+        .onLineContaining("platforms");
+    assertThat(compilation).hadErrorCount(1);
+  }
+
+  /** The source generated for the golden file's shape with {@code platforms}, which compiles clean. */
+  private static String cleanSource(String platforms) throws IOException {
+    Compilation compilation = compile(model("    vocab = 11, context = 5, dim = 8, heads = 2, layers = 2, batch = 2, "
+        + platforms));
+    assertThat(compilation).succeededWithoutWarnings();
+    return compilation.generatedSourceFile("test.UnrolledTiny").orElseThrow().getCharContent(true).toString();
   }
 
   @Test

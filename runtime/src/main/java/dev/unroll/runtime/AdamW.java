@@ -1,6 +1,7 @@
 package dev.unroll.runtime;
 
 import dev.unroll.runtime.thread.WorkerPool;
+import dev.unroll.runtime.train.DeviceParameters;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -26,8 +27,8 @@ import jdk.incubator.vector.VectorSpecies;
 public final class AdamW {
   private final float[] params;
   private final float[] grads;
-  /** Where the parameters live when the model is on an OpenCL device: the moments are there too. */
-  private final dev.unroll.runtime.opencl.DeviceModel device;
+  /** Where the parameters live when the model is on a device (OPENCL), or null: the moments are there too. */
+  private final DeviceParameters device;
   private final float[] m;
   private final float[] v;
   /** Partial sums of squares of the gradient, one per chunk of {@link #NORM_CHUNK} values. */
@@ -40,7 +41,7 @@ public final class AdamW {
   private float maxGradNorm;
   private int t;
 
-  private AdamW(Parameters p, dev.unroll.runtime.opencl.DeviceModel device) {
+  private AdamW(Parameters p, DeviceParameters device) {
     this.params = p.values();
     this.grads = p.grads();
     this.device = device;
@@ -63,7 +64,7 @@ public final class AdamW {
    * moments and the update live on the device, beside the parameters.
    */
   public static AdamW of(CausalLm model) {
-    return new AdamW(model.parameters(), model.deviceModel());
+    return new AdamW(model.parameters(), model.deviceParameters());
   }
 
   /** An optimizer for these parameters, held in Java arrays (for a device model use {@link #of(CausalLm)}). */

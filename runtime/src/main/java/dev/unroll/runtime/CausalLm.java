@@ -1,5 +1,6 @@
 package dev.unroll.runtime;
 
+import dev.unroll.runtime.train.DeviceParameters;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -132,14 +133,27 @@ public interface CausalLm {
    */
   default void parametersChanged() {}
 
-  /** The device state of a model on {@link Backend#OPENCL} (AdamW steps there through it); null elsewhere. */
-  default dev.unroll.runtime.opencl.DeviceModel deviceModel() {
+  /**
+   * Where the parameters live when they are not the arrays of {@link #parameters()}: on {@link Backend#OPENCL} the
+   * device, where {@link AdamW} keeps its moments and steps; null on the CPU backends. What {@code AdamW.of(model)}
+   * asks for; a user of the model has no need of it.
+   */
+  default DeviceParameters deviceParameters() {
     return null;
   }
 
   /**
-   * Writes the parameters as safetensors with Hugging Face GPT-2 tensor names (float32), atomically: to a
-   * temporary file beside {@code path}, then renamed over it.
+   * Waits until the work this model has queued is done. On the CPU backends every call returns when its work is
+   * done, so this does nothing; on {@link Backend#OPENCL} an optimizer step is queued on the device and not waited
+   * for (the next forward, decode or read of the parameters waits for it): call this before reading a clock, as a
+   * benchmark of training steps does.
+   */
+  default void finish() {}
+
+  /**
+   * Writes the parameters as float32 safetensors with the family's Hugging Face tensor names and conventions
+   * (GPT-2's, the Conv1D weights transposed; Llama's {@code LlamaForCausalLM} names, the q and k rows in the
+   * rotate-half order), atomically: to a temporary file beside {@code path}, then renamed over it.
    */
   void save(Path path) throws IOException;
 }

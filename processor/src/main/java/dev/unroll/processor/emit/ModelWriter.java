@@ -9,6 +9,7 @@ import com.palantir.javapoet.JavaFile;
 import com.palantir.javapoet.MethodSpec;
 import com.palantir.javapoet.TypeName;
 import com.palantir.javapoet.TypeSpec;
+import dev.unroll.Platform;
 import dev.unroll.processor.parse.ModelSpec;
 import dev.unroll.processor.plan.Arena;
 import dev.unroll.processor.plan.Arg;
@@ -26,8 +27,12 @@ import java.util.function.Function;
 import javax.lang.model.element.Modifier;
 
 /**
- * Prints a {@link Plan} as the source of {@code Unrolled<Name>}: dimension and offset constants, the arenas,
- * one method per stage of straight-line kernel calls, and the {@code CausalLm} methods around them.
+ * Prints a {@link Plan} as the source of {@code Unrolled<Name>}: dimension and offset constants, the parameter
+ * arenas, and the {@code CausalLm} methods, each written once with its checks, over a private {@code Steps}
+ * interface. Each platform the spec lists is one room, a nested class implementing {@code Steps}, chosen once at
+ * construction: {@code CpuSteps} (SCALAR and SIMD: the other arenas as Java arrays, one method per stage of
+ * straight-line kernel calls) and {@code OpenClSteps} (OPENCL: device buffers, the model's OpenCL C, a bound kernel
+ * call per op). A platform left out leaves no code behind.
  */
 public final class ModelWriter {
   /** Recorded in {@code @Generated}. */
@@ -45,6 +50,8 @@ public final class ModelWriter {
   private static final ClassName IO_EXCEPTION = ClassName.get("java.io", "IOException");
   private static final ClassName OBJECTS = ClassName.get("java.util", "Objects");
   private static final ClassName GENERATED = ClassName.get("javax.annotation.processing", "Generated");
+  private static final ClassName DECODE_WEIGHTS = ClassName.get(RUNTIME, "DecodeWeights");
+  private static final ClassName DEVICE_PARAMETERS = ClassName.get(RUNTIME + ".train", "DeviceParameters");
   private static final ClassName DEVICE_MODEL = ClassName.get(RUNTIME + ".opencl", "DeviceModel");
   private static final ClassName OPEN_CL = ClassName.get(RUNTIME + ".opencl", "OpenCl");
   private static final TypeName FLOATS = ArrayTypeName.of(TypeName.FLOAT);
@@ -62,6 +69,14 @@ public final class ModelWriter {
   private final ClassName shapeType;
   /** The OpenCL side: wrapper kernels and the Java that binds them. */
   private final OpenClWriter openCl;
+  /** Whether the class has the SCALAR and SIMD backends' room ({@code Platform.JAVA}). */
+  private final boolean java;
+  /** Whether the class has the OPENCL backend's room ({@code Platform.OPENCL}). */
+  private final boolean openClRoom;
+  /** The interface of a backend's steps, and its implementations: nested types of the generated class. */
+  private final ClassName steps;
+  private final ClassName cpuSteps;
+  private final ClassName openClSteps;
 
   private ModelWriter(Plan plan) {
     this.plan = plan;
@@ -72,6 +87,11 @@ public final class ModelWriter {
     this.runtimeFamily = ClassName.bestGuess(family.runtimeFamily());
     this.shapeType = ClassName.bestGuess(family.runtimeShape());
     this.openCl = new OpenClWriter(plan);
+    this.java = spec.runsOn(Platform.JAVA);
+    this.openClRoom = spec.runsOn(Platform.OPENCL);
+    this.steps = self.nestedClass("Steps");
+    this.cpuSteps = self.nestedClass("CpuSteps");
+    this.openClSteps = self.nestedClass("OpenClSteps");
   }
 
   /** The generated file for {@code plan}; {@code originating} ties it to its interface for incremental builds. */
@@ -93,26 +113,13 @@ public final class ModelWriter {
     addFields(type);
     addFactories(type);
     addCausalLmMethods(type);
-    for (Stage stage : plan.forward()) {
-      type.addMethod(stageMethod(stage, type));
+    type.addType(stepsInterface());
+    if (java) {
+      type.addType(cpuRoom());
     }
-    for (Stage stage : plan.backward()) {
-      type.addMethod(stageMethod(stage, type));
+    if (openClRoom) {
+      type.addType(openClRoom());
     }
-    for (Stage stage : plan.decode()) {
-      type.addMethod(stageMethod(stage, type));
-    }
-    for (Stage stage : plan.decodeBf16()) {
-      if (!plan.decode().contains(stage)) {
-        type.addMethod(stageMethod(stage, type));
-      }
-    }
-    for (Stage stage : plan.decodeInt8()) {
-      if (!plan.decode().contains(stage)) {
-        type.addMethod(stageMethod(stage, type));
-      }
-    }
-    addOpenCl(type);
     return JavaFile.builder(spec.packageName(), type.build())
         .indent("  ")
         .skipJavaLangImports(true)
@@ -232,70 +239,69 @@ public final class ModelWriter {
 
   private void addFields(TypeSpec.Builder type) {
     type.addField(BACKEND, "backend", Modifier.PRIVATE, Modifier.FINAL);
-    type.addField(KERNELS, "k", Modifier.PRIVATE, Modifier.FINAL);
     type.addField(FieldSpec.builder(FLOATS, "params", Modifier.PRIVATE, Modifier.FINAL)
-        .initializer("new float[PARAMETER_COUNT]").build());
-    type.addField(FieldSpec.builder(FLOATS, "grads", Modifier.PRIVATE, Modifier.FINAL)
-        .initializer("new float[PARAMETER_COUNT]").build());
-    type.addField(FieldSpec.builder(FLOATS, "acts", Modifier.PRIVATE, Modifier.FINAL)
-        .addJavadoc("Activations (empty on OPENCL, where they live on the device; so are dacts, kv and dec).\n")
-        .build());
-    type.addField(FLOATS, "dacts", Modifier.PRIVATE, Modifier.FINAL);
-    type.addField(FieldSpec.builder(INTS, "inputs", Modifier.PRIVATE, Modifier.FINAL)
-        .addJavadoc("The current step's tokens, copied so that backward sees what forward saw.\n")
-        .initializer("new int[TOKENS]").build());
-    type.addField(FieldSpec.builder(INTS, "targets", Modifier.PRIVATE, Modifier.FINAL)
-        .initializer("new int[TOKENS]").build());
-    type.addField(FLOATS, "kv", Modifier.PRIVATE, Modifier.FINAL);
-    type.addField(FLOATS, "dec", Modifier.PRIVATE, Modifier.FINAL);
+        .addJavadoc("The parameters in Java arrays: the model's own on the CPU; on a device, the host copy that\n"
+            + "parameters() and parametersChanged() move to and from it. The same holds for grads.\n").build());
+    type.addField(FLOATS, "grads", Modifier.PRIVATE, Modifier.FINAL);
+    type.addField(PARAMETERS, "parameters", Modifier.PRIVATE, Modifier.FINAL);
+    type.addField(FieldSpec.builder(steps, "steps", Modifier.PRIVATE, Modifier.FINAL)
+        .addJavadoc("The backend's steps, chosen once: $L.\n", String.join(" or ", roomNames())).build());
     type.addField(FieldSpec.builder(FLOATS, "decodeLogits", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc("What decode returns: VOCAB logits, overwritten by each call.\n")
         .initializer("new float[VOCAB]").build());
-    type.addField(FieldSpec.builder(ArrayTypeName.of(TypeName.SHORT), "bf16", Modifier.PRIVATE)
-        .addJavadoc("A bfloat16 copy of params for decoding, or null: see decodeWeights.\n").build());
-    type.addField(FieldSpec.builder(ArrayTypeName.of(TypeName.BYTE), "int8", Modifier.PRIVATE)
-        .addJavadoc("An int8 copy of params for decoding, or null: see decodeWeights.\n").build());
-    type.addField(FieldSpec.builder(FLOATS, "int8Scales", Modifier.PRIVATE)
-        .addJavadoc("The int8 copy's scales, one per 32 weights, or null.\n").build());
     type.addField(FieldSpec.builder(TypeName.INT, "pos", Modifier.PRIVATE)
         .addJavadoc("Tokens in the KV cache: the position of the next decoded token.\n").build());
-    type.addField(PARAMETERS, "parameters", Modifier.PRIVATE, Modifier.FINAL);
     type.addField(FieldSpec.builder(TypeName.INT, "state", Modifier.PRIVATE)
         .addJavadoc("What the last forward left: 0 nothing usable, 1 logits, 2 logits and a finite loss.\n")
         .build());
-    type.addField(FieldSpec.builder(DEVICE_MODEL, "cl", Modifier.PRIVATE, Modifier.FINAL)
-        .addJavadoc("The device's buffers and bound kernel calls on OPENCL; null on the CPU backends.\n").build());
-    type.addField(FieldSpec.builder(TypeName.INT, "clForward", Modifier.PRIVATE)
-        .addJavadoc("First kernel call of each run on the device: forward, loss, backward, decode, its end,\n"
-            + "and the bfloat16 decode and its end (-1 until decodeWeights(BFLOAT16)).\n").build());
-    for (String f : List.of("clLoss", "clBackward", "clDecode", "clDecodeEnd", "clBf16", "clBf16End",
-        "clBf16Buffer")) {
-      type.addField(TypeName.INT, f, Modifier.PRIVATE);
+  }
+
+  /** The rooms this model has, for its docs. */
+  private List<String> roomNames() {
+    List<String> names = new ArrayList<>();
+    if (java) {
+      names.add("CpuSteps (SCALAR, SIMD)");
     }
-    type.addField(FieldSpec.builder(INTS, "step", Modifier.PRIVATE, Modifier.FINAL)
-        .addJavadoc("The decoded token and its position, as the device's step buffer receives them.\n")
-        .initializer("new int[2]").build());
+    if (openClRoom) {
+      names.add("OpenClSteps (OPENCL)");
+    }
+    return names;
   }
 
   private void addFactories(TypeSpec.Builder type) {
-    type.addMethod(MethodSpec.constructorBuilder().addModifiers(Modifier.PRIVATE)
+    MethodSpec.Builder constructor = MethodSpec.constructorBuilder().addModifiers(Modifier.PRIVATE)
         .addParameter(BACKEND, "backend")
-        .addStatement("this.backend = $T.requireNonNull(backend, $S)", OBJECTS, "backend")
-        .addStatement("boolean device = backend == $T.OPENCL", BACKEND)
-        .addStatement("this.k = device ? null : backend.kernels()")
-        .addStatement("this.acts = new float[device ? 0 : ACTIVATION_COUNT]")
-        .addStatement("this.dacts = new float[device ? 0 : ACTIVATION_COUNT]")
-        .addStatement("this.kv = new float[device ? 0 : KV_COUNT]")
-        .addStatement("this.dec = new float[device ? 0 : DECODE_COUNT]")
-        .addStatement("this.parameters = new $T(params, grads, $T.FAMILY.tensors(SHAPE))", PARAMETERS, runtimeFamily)
-        .addStatement("this.cl = device ? $T.open($T.device(), $S, OPENCL_SOURCE, this) : null",
-            DEVICE_MODEL, OPEN_CL, spec.generatedName())
-        .beginControlFlow("if (device)")
-        .addStatement("bindDevice()")
-        .endControlFlow()
-        .build());
+        .addStatement("this.backend = $T.requireNonNull(backend, $S)", OBJECTS, "backend");
+    // a backend of a platform the class was compiled without: say which annotation value to change
+    String without = spec.generatedName() + " was compiled without Platform.%s: add it to @Transformer(platforms = "
+        + "...) on " + spec.interfaceName() + " to run on %s";
+    if (!openClRoom) {
+      constructor.beginControlFlow("if (backend == $T.OPENCL)", BACKEND)
+          .addStatement("throw new $T($S)", UnsupportedOperationException.class,
+              String.format(Locale.ROOT, without, "OPENCL", "Backend.OPENCL"))
+          .endControlFlow();
+    }
+    if (!java) {
+      constructor.beginControlFlow("if (backend != $T.OPENCL)", BACKEND)
+          .addStatement("throw new $T($S + backend)", UnsupportedOperationException.class,
+              String.format(Locale.ROOT, without, "JAVA", "Backend."))
+          .endControlFlow();
+    }
+    constructor.addStatement("this.params = new float[PARAMETER_COUNT]")
+        .addStatement("this.grads = new float[PARAMETER_COUNT]")
+        .addStatement("this.parameters = new $T(params, grads, $T.FAMILY.tensors(SHAPE))", PARAMETERS, runtimeFamily);
+    if (java && openClRoom) {
+      constructor.addStatement("this.steps = backend == $T.OPENCL ? new $T(params, grads)\n: new $T(backend.kernels(), "
+          + "params, grads)", BACKEND, openClSteps, cpuSteps);
+    } else if (java) {
+      constructor.addStatement("this.steps = new $T(backend.kernels(), params, grads)", cpuSteps);
+    } else {
+      constructor.addStatement("this.steps = new $T(params, grads)", openClSteps);
+    }
+    type.addMethod(constructor.build());
     type.addMethod(MethodSpec.methodBuilder("create").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
-        .addJavadoc("A model with GPT-2's initialisation from {@code seed}: the same seed gives the same weights.\n")
+        .addJavadoc("A model with $L's initialisation from {@code seed}: the same seed gives the same weights.\n",
+            family.displayName())
         .returns(self)
         .addParameter(BACKEND, "backend")
         .addParameter(TypeName.LONG, "seed")
@@ -323,13 +329,12 @@ public final class ModelWriter {
         .build());
   }
 
+  /** The {@code CausalLm} methods: each written once, with its checks, around the backend's {@code steps}. */
   private void addCausalLmMethods(TypeSpec.Builder type) {
     type.addMethod(override("shape", MODEL_SHAPE).addStatement("return SHAPE").build());
     type.addMethod(override("backend", BACKEND).addStatement("return backend").build());
 
-    Tensor losses = plan.activation("LOSSES");
-    Tensor probs = plan.activation("PROBS");
-    MethodSpec.Builder forward = override("forward", TypeName.FLOAT)
+    type.addMethod(override("forward", TypeName.FLOAT)
         .addParameter(INTS, "inputs")
         .addParameter(INTS, "targets")
         .addStatement("$T.tokens($S, inputs, BATCH, CONTEXT, VOCAB)", CHECKS, "inputs")
@@ -337,31 +342,12 @@ public final class ModelWriter {
         .addStatement("$T.tokens($S, targets, BATCH, CONTEXT, VOCAB)", CHECKS, "targets")
         .endControlFlow()
         .addStatement("state = 0")
-        .addStatement("float loss")
-        .beginControlFlow("if (cl != null)")
-        .addStatement("cl.write(CL_INPUTS, 0, inputs, 0, TOKENS)")
-        .addStatement("cl.run(clForward, clLoss)")
+        .addStatement("steps.forward(inputs)")
         .beginControlFlow("if (targets == null)")
         .addStatement("state = 1")
         .addStatement("return Float.NaN")
         .endControlFlow()
-        .addStatement("cl.write(CL_TARGETS, 0, targets, 0, TOKENS)")
-        .addStatement("cl.run(clLoss, clBackward)")
-        .addStatement("loss = cl.read(CL_SCALARS, 0)")
-        .nextControlFlow("else")
-        .addStatement("$T.arraycopy(inputs, 0, this.inputs, 0, TOKENS)", System.class);
-    for (Stage stage : plan.forward()) {
-      forward.addStatement("$L()", stage.method());
-    }
-    forward.beginControlFlow("if (targets == null)")
-        .addStatement("state = 1")
-        .addStatement("return Float.NaN")
-        .endControlFlow()
-        .addStatement("$T.arraycopy(targets, 0, this.targets, 0, TOKENS)", System.class)
-        .addComment("loss = mean of -ln(probs[target]) over the B*T positions")
-        .addStatement("loss = k.crossEntropyForward(acts, $L, acts, $L, this.targets, TOKENS, PADDED_VOCAB)",
-            losses.constant(), probs.constant())
-        .endControlFlow()
+        .addStatement("float loss = steps.loss(targets)")
         .beginControlFlow("if (!Float.isFinite(loss))")
         .addStatement("state = 1")
         .addStatement("throw new $T($S + loss + $S)", ArithmeticException.class,
@@ -369,32 +355,18 @@ public final class ModelWriter {
             "; the parameters hold NaN or infinity, or the learning rate is too high (no state was changed)")
         .endControlFlow()
         .addStatement("state = 2")
-        .addStatement("return loss");
-    type.addMethod(forward.build());
+        .addStatement("return loss")
+        .build());
 
-    MethodSpec.Builder backward = override("backward", TypeName.VOID)
+    type.addMethod(override("backward", TypeName.VOID)
         .beginControlFlow("if (state != 2)")
         .addStatement("throw new $T($S)", IllegalStateException.class,
             "backward() needs a forward(inputs, targets) that returned a finite loss first")
         .endControlFlow()
-        .beginControlFlow("if (cl != null)")
-        .addStatement("cl.zero(CL_DACTS, 0, ACTIVATION_COUNT)")
-        .addStatement("cl.run(clBackward, clDecode)")
-        .addStatement("return")
-        .endControlFlow()
-        .addStatement("k.zero(dacts, 0, ACTIVATION_COUNT)");
-    for (Stage stage : plan.backward()) {
-      backward.addStatement("$L()", stage.method());
-    }
-    type.addMethod(backward.build());
-
-    type.addMethod(override("zeroGrad", TypeName.VOID)
-        .beginControlFlow("if (cl != null)")
-        .addStatement("cl.zero(CL_GRADS, 0, PARAMETER_COUNT)")
-        .nextControlFlow("else")
-        .addStatement("k.zero(grads, 0, PARAMETER_COUNT)")
-        .endControlFlow()
+        .addStatement("steps.backward()")
         .build());
+
+    type.addMethod(override("zeroGrad", TypeName.VOID).addStatement("steps.zeroGrad()").build());
 
     Tensor logits = plan.activation("LOGITS");
     type.addMethod(override("logits", FLOATS)
@@ -409,18 +381,11 @@ public final class ModelWriter {
         .addStatement("throw new $T($S + dst.length + $S)", IllegalArgumentException.class, "dst has length ",
             "; logits need VOCAB = " + spec.vocab())
         .endControlFlow()
-        .beginControlFlow("if (cl != null)")
-        .addStatement("cl.read(CL_ACTS, $L + (row * CONTEXT + position) * PADDED_VOCAB, dst, 0, VOCAB)",
-            logits.constant())
-        .nextControlFlow("else")
-        .addStatement("$T.arraycopy(acts, $L + (row * CONTEXT + position) * PADDED_VOCAB, dst, 0, VOCAB)",
-            System.class, logits.constant())
-        .endControlFlow()
+        .addStatement("steps.logits($L + (row * CONTEXT + position) * PADDED_VOCAB, dst)", logits.constant())
         .addStatement("return dst")
         .build());
 
-    Tensor decLogits = plan.decodeActivation("DEC_LOGITS");
-    MethodSpec.Builder decode = override("decode", FLOATS)
+    type.addMethod(override("decode", FLOATS)
         .addParameter(TypeName.INT, "token")
         .beginControlFlow("if (token < 0 || token >= VOCAB)")
         .addStatement("throw new $T($S + token + $S)", IllegalArgumentException.class, "token ",
@@ -430,15 +395,149 @@ public final class ModelWriter {
         .addStatement("throw new $T($S)", IllegalStateException.class,
             "the KV cache holds CONTEXT = " + spec.context() + " positions and is full; call reset()")
         .endControlFlow()
-        .beginControlFlow("if (cl != null)")
-        .addStatement("step[0] = token")
-        .addStatement("step[1] = pos")
-        .addStatement("cl.write(CL_STEP, 0, step, 0, 2)")
-        .addStatement("cl.run(bf16 == null ? clDecode : clBf16, bf16 == null ? clDecodeEnd : clBf16End)")
+        .addStatement("steps.decode(token, pos, decodeLogits)")
         .addStatement("pos++")
-        .addStatement("cl.read(CL_DEC, $L, decodeLogits, 0, VOCAB)", decLogits.constant())
         .addStatement("return decodeLogits")
-        .endControlFlow();
+        .build());
+    type.addMethod(override("reset", TypeName.VOID).addStatement("pos = 0").build());
+
+    MethodSpec.Builder weights = override("decodeWeights", TypeName.VOID)
+        .addParameter(DECODE_WEIGHTS, "format")
+        .addStatement("$T.requireNonNull(format, $S)", OBJECTS, "format");
+    if (plan.decodeInt8().isEmpty()) {
+      weights.beginControlFlow("if (format == $T.INT8)", DECODE_WEIGHTS)
+          .addStatement("throw new $T($S)", UnsupportedOperationException.class, "int8 weights share a scale "
+              + "per 32 weights of a row, so every matrix's input width must be a multiple of 32; this shape has "
+              + widths())
+          .endControlFlow();
+    }
+    type.addMethod(weights.addStatement("steps.decodeWeights(format)").build());
+    type.addMethod(override("position", TypeName.INT).addStatement("return pos").build());
+
+    type.addMethod(override("parameters", PARAMETERS)
+        .addStatement("steps.parametersToHost()")
+        .addStatement("return parameters")
+        .build());
+    type.addMethod(override("parametersChanged", TypeName.VOID).addStatement("steps.parametersToDevice()").build());
+    type.addMethod(override("deviceParameters", DEVICE_PARAMETERS).addStatement("return steps.deviceParameters()")
+        .build());
+    type.addMethod(override("finish", TypeName.VOID).addStatement("steps.finish()").build());
+    type.addMethod(override("save", TypeName.VOID)
+        .addParameter(PATH, "path")
+        .addException(IO_EXCEPTION)
+        .addStatement("$T.FAMILY.save(parameters(), SHAPE, path)", runtimeFamily)
+        .build());
+  }
+
+  /**
+   * The steps a backend provides, one method for each thing the public methods ask of it. One implementation per
+   * platform the model runs on, chosen once at construction: a call through a final field with at most two
+   * implementations, a few per training step, never one per kernel.
+   */
+  private TypeSpec stepsInterface() {
+    return TypeSpec.interfaceBuilder(steps).addModifiers(Modifier.PRIVATE)
+        .addJavadoc("What a backend does for the public methods above, which check their arguments and state first.\n")
+        .addMethod(step("forward", TypeName.VOID, "Runs the forward pass over {@code inputs}, up to the logits.")
+            .addParameter(INTS, "inputs").build())
+        .addMethod(step("loss", TypeName.FLOAT, "The mean cross-entropy of the last forward's logits against "
+            + "{@code targets}.").addParameter(INTS, "targets").build())
+        .addMethod(step("backward", TypeName.VOID, "Adds the last loss's gradient into the gradients.").build())
+        .addMethod(step("zeroGrad", TypeName.VOID, "Sets every gradient to zero.").build())
+        .addMethod(step("logits", TypeName.VOID, "Copies the VOCAB logits at activation {@code offset} into "
+            + "{@code dst}.").addParameter(TypeName.INT, "offset").addParameter(FLOATS, "dst").build())
+        .addMethod(step("decode", TypeName.VOID, "Decodes {@code token} at position {@code pos} into the KV cache\n"
+            + "and writes the next token's VOCAB logits into {@code logits}.")
+            .addParameter(TypeName.INT, "token").addParameter(TypeName.INT, "pos").addParameter(FLOATS, "logits")
+            .build())
+        .addMethod(step("decodeWeights", TypeName.VOID, "Makes, or drops, the copy of the weights decode reads.")
+            .addParameter(DECODE_WEIGHTS, "format").build())
+        .addMethod(step("parametersToHost", TypeName.VOID, "Copies the parameters and gradients into the Java "
+            + "arrays where they live elsewhere.").build())
+        .addMethod(step("parametersToDevice", TypeName.VOID, "Copies the Java arrays' parameters and gradients to "
+            + "where they live, if elsewhere.").build())
+        .addMethod(step("deviceParameters", DEVICE_PARAMETERS, "The parameters' device, or null on the CPU.").build())
+        .addMethod(step("finish", TypeName.VOID, "Waits for queued work.").build())
+        .build();
+  }
+
+  private static MethodSpec.Builder step(String name, TypeName returns, String doc) {
+    return MethodSpec.methodBuilder(name).addModifiers(Modifier.PUBLIC, Modifier.ABSTRACT).returns(returns)
+        .addJavadoc("$L\n", doc);
+  }
+
+  /**
+   * The SCALAR and SIMD backends: the arenas in Java arrays and one method per stage of straight-line kernel calls
+   * on the backend's {@code Kernels}.
+   */
+  private TypeSpec cpuRoom() {
+    TypeSpec.Builder room = TypeSpec.classBuilder(cpuSteps)
+        .addModifiers(Modifier.PRIVATE, Modifier.STATIC, Modifier.FINAL)
+        .addSuperinterface(steps)
+        .addJavadoc("The SCALAR and SIMD backends: every arena a Java array, every stage a method of kernel calls.\n");
+    room.addField(KERNELS, "k", Modifier.PRIVATE, Modifier.FINAL);
+    room.addField(FLOATS, "params", Modifier.PRIVATE, Modifier.FINAL);
+    room.addField(FLOATS, "grads", Modifier.PRIVATE, Modifier.FINAL);
+    room.addField(FieldSpec.builder(FLOATS, "acts", Modifier.PRIVATE, Modifier.FINAL)
+        .initializer("new float[ACTIVATION_COUNT]").build());
+    room.addField(FieldSpec.builder(FLOATS, "dacts", Modifier.PRIVATE, Modifier.FINAL)
+        .initializer("new float[ACTIVATION_COUNT]").build());
+    room.addField(FieldSpec.builder(INTS, "inputs", Modifier.PRIVATE, Modifier.FINAL)
+        .addJavadoc("The current step's tokens, copied so that backward sees what forward saw.\n")
+        .initializer("new int[TOKENS]").build());
+    room.addField(FieldSpec.builder(INTS, "targets", Modifier.PRIVATE, Modifier.FINAL)
+        .initializer("new int[TOKENS]").build());
+    room.addField(FieldSpec.builder(FLOATS, "kv", Modifier.PRIVATE, Modifier.FINAL)
+        .initializer("new float[KV_COUNT]").build());
+    room.addField(FieldSpec.builder(FLOATS, "dec", Modifier.PRIVATE, Modifier.FINAL)
+        .initializer("new float[DECODE_COUNT]").build());
+    room.addField(FieldSpec.builder(ArrayTypeName.of(TypeName.SHORT), "bf16", Modifier.PRIVATE)
+        .addJavadoc("A bfloat16 copy of params for decoding, or null: see decodeWeights.\n").build());
+    if (!plan.decodeInt8().isEmpty()) {
+      room.addField(FieldSpec.builder(ArrayTypeName.of(TypeName.BYTE), "int8", Modifier.PRIVATE)
+          .addJavadoc("An int8 copy of params for decoding, or null: see decodeWeights.\n").build());
+      room.addField(FieldSpec.builder(FLOATS, "int8Scales", Modifier.PRIVATE)
+          .addJavadoc("The int8 copy's scales, one per 32 weights, or null.\n").build());
+    }
+    room.addMethod(MethodSpec.constructorBuilder()
+        .addParameter(KERNELS, "k")
+        .addParameter(FLOATS, "params")
+        .addParameter(FLOATS, "grads")
+        .addStatement("this.k = k")
+        .addStatement("this.params = params")
+        .addStatement("this.grads = grads")
+        .build());
+
+    MethodSpec.Builder forward = override("forward", TypeName.VOID)
+        .addParameter(INTS, "inputs")
+        .addStatement("$T.arraycopy(inputs, 0, this.inputs, 0, TOKENS)", System.class);
+    for (Stage stage : plan.forward()) {
+      forward.addStatement("$L()", stage.method());
+    }
+    room.addMethod(forward.build());
+    room.addMethod(override("loss", TypeName.FLOAT)
+        .addParameter(INTS, "targets")
+        .addStatement("$T.arraycopy(targets, 0, this.targets, 0, TOKENS)", System.class)
+        .addComment("loss = mean of -ln(probs[target]) over the B*T positions")
+        .addStatement("return k.crossEntropyForward(acts, $L, acts, $L, this.targets, TOKENS, PADDED_VOCAB)",
+            plan.activation("LOSSES").constant(), plan.activation("PROBS").constant())
+        .build());
+    MethodSpec.Builder backward = override("backward", TypeName.VOID)
+        .addStatement("k.zero(dacts, 0, ACTIVATION_COUNT)");
+    for (Stage stage : plan.backward()) {
+      backward.addStatement("$L()", stage.method());
+    }
+    room.addMethod(backward.build());
+    room.addMethod(override("zeroGrad", TypeName.VOID).addStatement("k.zero(grads, 0, PARAMETER_COUNT)").build());
+    room.addMethod(override("logits", TypeName.VOID)
+        .addParameter(TypeName.INT, "offset")
+        .addParameter(FLOATS, "dst")
+        .addStatement("$T.arraycopy(acts, offset, dst, 0, VOCAB)", System.class)
+        .build());
+
+    MethodSpec.Builder decode = override("decode", TypeName.VOID)
+        .addParameter(TypeName.INT, "token")
+        .addParameter(TypeName.INT, "pos")
+        .addParameter(FLOATS, "logits");
     if (!plan.decodeInt8().isEmpty()) {
       decode.beginControlFlow("if (int8 != null)");
       for (Stage stage : plan.decodeInt8()) {
@@ -455,95 +554,182 @@ public final class ModelWriter {
     for (Stage stage : plan.decodeBf16()) {
       decode.addStatement("$L($L)", stage.method(), String.join(", ", stageParameters(stage)));
     }
-    decode.endControlFlow();
-    decode.addStatement("pos++")
-        .addStatement("$T.arraycopy(dec, $L, decodeLogits, 0, VOCAB)", System.class, decLogits.constant())
-        .addStatement("return decodeLogits");
-    type.addMethod(decode.build());
-    type.addMethod(override("reset", TypeName.VOID).addStatement("pos = 0").build());
-    ClassName formats = ClassName.get(RUNTIME, "DecodeWeights");
+    room.addMethod(decode.endControlFlow()
+        .addStatement("$T.arraycopy(dec, $L, logits, 0, VOCAB)", System.class,
+            plan.decodeActivation("DEC_LOGITS").constant())
+        .build());
+
     List<MethodSpec> bf16Packing = packing(plan.decodeBf16(), Arena.BF16, "matmulForwardBf16", "packBf16Weight");
     List<MethodSpec> int8Packing = packing(plan.decodeInt8(), Arena.INT8, "matmulForwardInt8", "packInt8Weight");
     MethodSpec.Builder weights = override("decodeWeights", TypeName.VOID)
-        .addParameter(formats, "format")
-        .addStatement("$T.requireNonNull(format, $S)", OBJECTS, "format")
-        .beginControlFlow("if (format == $T.INT8)", formats);
-    if (plan.decodeInt8().isEmpty()) {
-      weights.addStatement("throw new $T($S)", UnsupportedOperationException.class, "int8 weights share a scale "
-          + "per 32 weights of a row, so every matrix's input width must be a multiple of 32; this shape has "
-          + widths());
-    } else {
-      weights.beginControlFlow("if (cl != null)")
-          .addStatement("throw new $T($S)", UnsupportedOperationException.class,
-              "int8 weights decode on the SCALAR and SIMD backends; OPENCL decodes in FLOAT32 or BFLOAT16")
-          .endControlFlow()
+        .addParameter(DECODE_WEIGHTS, "format");
+    if (!plan.decodeInt8().isEmpty()) {
+      weights.beginControlFlow("if (format == $T.INT8)", DECODE_WEIGHTS)
           .addStatement("byte[] q = int8 == null ? new byte[PARAMETER_COUNT] : int8")
           .addStatement("float[] scales = int8 == null ? new float[$T.scaleCount(PARAMETER_COUNT)] : int8Scales",
               INT8)
           .addStatement("$T.quantize(params, q, scales, PARAMETER_COUNT)", INT8);
-      // the CPU kernels may read the weights in a layout of their own
+      // the kernels may read the weights in a layout of their own
       for (MethodSpec pack : int8Packing) {
         weights.addStatement("$N(q, scales)", pack);
       }
       weights.addStatement("bf16 = null")
           .addStatement("int8Scales = scales")
           .addStatement("int8 = q")
-          .addStatement("return");
+          .addStatement("return")
+          .endControlFlow()
+          .addStatement("int8 = null")
+          .addStatement("int8Scales = null");
     }
-    weights.endControlFlow()
-        .addStatement("int8 = null")
-        .addStatement("int8Scales = null")
-        .beginControlFlow("if (format == $T.FLOAT32)", formats)
+    weights.beginControlFlow("if (format == $T.FLOAT32)", DECODE_WEIGHTS)
         .addStatement("bf16 = null")
         .addStatement("return")
         .endControlFlow()
         .addStatement("short[] copy = bf16 == null ? new short[PARAMETER_COUNT] : bf16")
-        .beginControlFlow("if (cl != null)")
-        .addStatement("cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
-        .endControlFlow()
-        .addStatement("$T.fromFloats(params, 0, copy, 0, PARAMETER_COUNT)", BF16)
-        .beginControlFlow("if (cl != null)")
-        .addStatement("bindBf16Decode(copy)")
-        .nextControlFlow("else");
-    // the CPU kernels may read the weights in a layout of their own (the device's read them row-major)
+        .addStatement("$T.fromFloats(params, 0, copy, 0, PARAMETER_COUNT)", BF16);
+    // the kernels may read the weights in a layout of their own
     for (MethodSpec pack : bf16Packing) {
       weights.addStatement("$N(copy)", pack);
     }
-    type.addMethod(weights.endControlFlow()
-        .addStatement("bf16 = copy")
-        .build());
+    room.addMethod(weights.addStatement("bf16 = copy").build());
+    room.addMethod(override("parametersToHost", TypeName.VOID)
+        .addComment("the Java arrays are the parameters").build());
+    room.addMethod(override("parametersToDevice", TypeName.VOID)
+        .addComment("the Java arrays are the parameters").build());
+    room.addMethod(override("deviceParameters", DEVICE_PARAMETERS).addStatement("return null").build());
+    room.addMethod(override("finish", TypeName.VOID)
+        .addComment("every call returns when its work is done").build());
     for (MethodSpec pack : int8Packing) {
-      type.addMethod(pack);
+      room.addMethod(pack);
     }
     for (MethodSpec pack : bf16Packing) {
-      type.addMethod(pack);
+      room.addMethod(pack);
     }
-    type.addMethod(override("position", TypeName.INT).addStatement("return pos").build());
-
-    type.addMethod(override("parameters", PARAMETERS)
-        .beginControlFlow("if (cl != null)")
-        .addStatement("cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
-        .addStatement("cl.read(CL_GRADS, 0, grads, 0, PARAMETER_COUNT)")
-        .endControlFlow()
-        .addStatement("return parameters")
-        .build());
-    type.addMethod(override("parametersChanged", TypeName.VOID)
-        .beginControlFlow("if (cl != null)")
-        .addStatement("cl.write(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
-        .addStatement("cl.write(CL_GRADS, 0, grads, 0, PARAMETER_COUNT)")
-        .endControlFlow()
-        .build());
-    type.addMethod(override("deviceModel", DEVICE_MODEL).addStatement("return cl").build());
-    type.addMethod(override("save", TypeName.VOID)
-        .addParameter(PATH, "path")
-        .addException(IO_EXCEPTION)
-        .addStatement("$T.FAMILY.save(parameters(), SHAPE, path)", runtimeFamily)
-        .build());
+    for (Stage stage : plan.forward()) {
+      room.addMethod(stageMethod(stage, room));
+    }
+    for (Stage stage : plan.backward()) {
+      room.addMethod(stageMethod(stage, room));
+    }
+    for (Stage stage : plan.decode()) {
+      room.addMethod(stageMethod(stage, room));
+    }
+    for (Stage stage : plan.decodeBf16()) {
+      if (!plan.decode().contains(stage)) {
+        room.addMethod(stageMethod(stage, room));
+      }
+    }
+    for (Stage stage : plan.decodeInt8()) {
+      if (!plan.decode().contains(stage)) {
+        room.addMethod(stageMethod(stage, room));
+      }
+    }
+    return room.build();
   }
 
   /**
-   * The OPENCL backend: buffer numbers, the model's OpenCL C, the method that makes the buffers and binds every
-   * kernel call in run order, and one binding method per stage.
+   * The OPENCL backend: the arenas as device buffers, the model's OpenCL C, and one bound kernel call per op, made
+   * once; a step enqueues a run of them.
+   */
+  private TypeSpec openClRoom() {
+    TypeSpec.Builder room = TypeSpec.classBuilder(openClSteps)
+        .addModifiers(Modifier.PRIVATE, Modifier.STATIC, Modifier.FINAL)
+        .addSuperinterface(steps)
+        .addJavadoc("The OPENCL backend: every arena a device buffer, every op a kernel call bound once.\n");
+    room.addField(FieldSpec.builder(DEVICE_MODEL, "cl", Modifier.PRIVATE, Modifier.FINAL)
+        .addJavadoc("The device's buffers and bound kernel calls; also AdamW's moments and update.\n").build());
+    room.addField(FLOATS, "params", Modifier.PRIVATE, Modifier.FINAL);
+    room.addField(FLOATS, "grads", Modifier.PRIVATE, Modifier.FINAL);
+    room.addField(FieldSpec.builder(TypeName.INT, "clForward", Modifier.PRIVATE)
+        .addJavadoc("First kernel call of each run on the device: forward, loss, backward, decode, its end,\n"
+            + "and the bfloat16 decode and its end (-1 until decodeWeights(BFLOAT16)).\n").build());
+    for (String f : List.of("clLoss", "clBackward", "clDecode", "clDecodeEnd", "clBf16", "clBf16End",
+        "clBf16Buffer")) {
+      room.addField(TypeName.INT, f, Modifier.PRIVATE);
+    }
+    room.addField(FieldSpec.builder(INTS, "step", Modifier.PRIVATE, Modifier.FINAL)
+        .addJavadoc("The decoded token and its position, as the device's step buffer receives them.\n")
+        .initializer("new int[2]").build());
+    room.addField(FieldSpec.builder(ArrayTypeName.of(TypeName.SHORT), "bf16", Modifier.PRIVATE)
+        .addJavadoc("The bfloat16 copy of params that decode reads (on the device), or null: see\n"
+            + "decodeWeights.\n").build());
+    room.addMethod(MethodSpec.constructorBuilder()
+        .addParameter(FLOATS, "params")
+        .addParameter(FLOATS, "grads")
+        .addStatement("this.params = params")
+        .addStatement("this.grads = grads")
+        .addComment("the device memory goes when this room becomes unreachable, with the model")
+        .addStatement("this.cl = $T.open($T.device(), $S, OPENCL_SOURCE, this)", DEVICE_MODEL, OPEN_CL,
+            spec.generatedName())
+        .addStatement("bindDevice()")
+        .build());
+    room.addMethod(override("forward", TypeName.VOID)
+        .addParameter(INTS, "inputs")
+        .addStatement("cl.write(CL_INPUTS, 0, inputs, 0, TOKENS)")
+        .addStatement("cl.run(clForward, clLoss)")
+        .build());
+    room.addMethod(override("loss", TypeName.FLOAT)
+        .addParameter(INTS, "targets")
+        .addStatement("cl.write(CL_TARGETS, 0, targets, 0, TOKENS)")
+        .addStatement("cl.run(clLoss, clBackward)")
+        .addStatement("return cl.read(CL_SCALARS, 0)")
+        .build());
+    room.addMethod(override("backward", TypeName.VOID)
+        .addStatement("cl.zero(CL_DACTS, 0, ACTIVATION_COUNT)")
+        .addStatement("cl.run(clBackward, clDecode)")
+        .build());
+    room.addMethod(override("zeroGrad", TypeName.VOID).addStatement("cl.zero(CL_GRADS, 0, PARAMETER_COUNT)")
+        .build());
+    room.addMethod(override("logits", TypeName.VOID)
+        .addParameter(TypeName.INT, "offset")
+        .addParameter(FLOATS, "dst")
+        .addStatement("cl.read(CL_ACTS, offset, dst, 0, VOCAB)")
+        .build());
+    room.addMethod(override("decode", TypeName.VOID)
+        .addParameter(TypeName.INT, "token")
+        .addParameter(TypeName.INT, "pos")
+        .addParameter(FLOATS, "logits")
+        .addStatement("step[0] = token")
+        .addStatement("step[1] = pos")
+        .addStatement("cl.write(CL_STEP, 0, step, 0, 2)")
+        .addStatement("cl.run(bf16 == null ? clDecode : clBf16, bf16 == null ? clDecodeEnd : clBf16End)")
+        .addStatement("cl.read(CL_DEC, $L, logits, 0, VOCAB)", plan.decodeActivation("DEC_LOGITS").constant())
+        .build());
+    MethodSpec.Builder weights = override("decodeWeights", TypeName.VOID)
+        .addParameter(DECODE_WEIGHTS, "format");
+    if (!plan.decodeInt8().isEmpty()) {
+      weights.beginControlFlow("if (format == $T.INT8)", DECODE_WEIGHTS)
+          .addStatement("throw new $T($S)", UnsupportedOperationException.class,
+              "int8 weights decode on the SCALAR and SIMD backends; OPENCL decodes in FLOAT32 or BFLOAT16")
+          .endControlFlow();
+    }
+    room.addMethod(weights.beginControlFlow("if (format == $T.FLOAT32)", DECODE_WEIGHTS)
+        .addStatement("bf16 = null")
+        .addStatement("return")
+        .endControlFlow()
+        .addStatement("short[] copy = bf16 == null ? new short[PARAMETER_COUNT] : bf16")
+        .addStatement("cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
+        .addStatement("$T.fromFloats(params, 0, copy, 0, PARAMETER_COUNT)", BF16)
+        .addStatement("bindBf16Decode(copy)")
+        .addStatement("bf16 = copy")
+        .build());
+    room.addMethod(override("parametersToHost", TypeName.VOID)
+        .addStatement("cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
+        .addStatement("cl.read(CL_GRADS, 0, grads, 0, PARAMETER_COUNT)")
+        .build());
+    room.addMethod(override("parametersToDevice", TypeName.VOID)
+        .addStatement("cl.write(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
+        .addStatement("cl.write(CL_GRADS, 0, grads, 0, PARAMETER_COUNT)")
+        .build());
+    room.addMethod(override("deviceParameters", DEVICE_PARAMETERS).addStatement("return cl").build());
+    room.addMethod(override("finish", TypeName.VOID).addStatement("cl.finish()").build());
+    addOpenCl(room);
+    return room.build();
+  }
+
+  /**
+   * The OPENCL backend's binding: buffer numbers, the model's OpenCL C, the method that makes the buffers and binds
+   * every kernel call in run order, and one binding method per stage.
    */
   private void addOpenCl(TypeSpec.Builder type) {
     MethodSpec.Builder bind = MethodSpec.methodBuilder("bindDevice").addModifiers(Modifier.PRIVATE)

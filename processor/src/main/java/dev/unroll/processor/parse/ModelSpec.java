@@ -1,6 +1,10 @@
 package dev.unroll.processor.parse;
 
 import dev.unroll.Family;
+import dev.unroll.Platform;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
 
 /**
  * What a {@code @Transformer} annotation says, with defaults resolved. Plain data: no javac types, so the
@@ -19,9 +23,36 @@ import dev.unroll.Family;
  * @param hidden MLP width (the family's default unless given)
  * @param kvHeads key/value heads (LLAMA; equal to heads otherwise)
  * @param tiedClassifier whether the classifier is the token embedding (always for GPT2)
+ * @param platforms where the generated class can run (the annotation's {@code platforms}; the validator refuses
+ *     an empty set)
  */
 public record ModelSpec(String packageName, String interfaceName, String generatedName, Family family, int vocab,
-    int context, int dim, int heads, int layers, int batch, int hidden, int kvHeads, boolean tiedClassifier) {
+    int context, int dim, int heads, int layers, int batch, int hidden, int kvHeads, boolean tiedClassifier,
+    Set<Platform> platforms) {
+
+  public ModelSpec {
+    EnumSet<Platform> copy = EnumSet.noneOf(Platform.class);
+    copy.addAll(platforms);
+    platforms = Collections.unmodifiableSet(copy); // in declaration order, so that output is deterministic
+  }
+
+  /** A spec that runs on every platform, the annotation's default. */
+  public ModelSpec(String packageName, String interfaceName, String generatedName, Family family, int vocab,
+      int context, int dim, int heads, int layers, int batch, int hidden, int kvHeads, boolean tiedClassifier) {
+    this(packageName, interfaceName, generatedName, family, vocab, context, dim, heads, layers, batch, hidden,
+        kvHeads, tiedClassifier, EnumSet.allOf(Platform.class));
+  }
+
+  /** This spec, compiled for {@code platforms} only. */
+  public ModelSpec withPlatforms(Set<Platform> platforms) {
+    return new ModelSpec(packageName, interfaceName, generatedName, family, vocab, context, dim, heads, layers, batch,
+        hidden, kvHeads, tiedClassifier, platforms);
+  }
+
+  /** Whether the generated class carries the code of {@code platform}. */
+  public boolean runsOn(Platform platform) {
+    return platforms.contains(platform);
+  }
 
   /** The spec of a GPT-2 model with the default MLP width, for tests and tools. */
   public static ModelSpec gpt2(String name, int vocab, int context, int dim, int heads, int layers, int batch) {

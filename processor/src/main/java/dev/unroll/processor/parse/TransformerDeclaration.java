@@ -1,8 +1,12 @@
 package dev.unroll.processor.parse;
 
 import dev.unroll.Family;
+import dev.unroll.Platform;
+import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 import javax.lang.model.element.AnnotationMirror;
 import javax.lang.model.element.AnnotationValue;
@@ -40,7 +44,7 @@ public record TransformerDeclaration(TypeElement type, AnnotationMirror annotati
     String interfaceName = nestedName(type);
     ModelSpec spec = new ModelSpec(packageOf(type), interfaceName, "Unrolled" + interfaceName.replace('.', '_'),
         family, intValue(values, "vocab"), intValue(values, "context"), dim, heads, intValue(values, "layers"),
-        intValue(values, "batch"), hidden, kvHeads, tied);
+        intValue(values, "batch"), hidden, kvHeads, tied, platforms(values));
     return new TransformerDeclaration(type, annotation, Map.copyOf(values), spec);
   }
 
@@ -60,6 +64,25 @@ public record TransformerDeclaration(TypeElement type, AnnotationMirror annotati
       return Family.valueOf(constant.getSimpleName().toString());
     }
     return Family.GPT2;
+  }
+
+  /**
+   * The listed platforms: every one when the value is not written, or when javac could not resolve it (javac
+   * reports that itself, so the validator must not add that the list is empty).
+   */
+  private static Set<Platform> platforms(Map<String, AnnotationValue> values) {
+    AnnotationValue v = values.get("platforms");
+    if (v == null || !(v.getValue() instanceof List<?> list)) {
+      return EnumSet.allOf(Platform.class);
+    }
+    Set<Platform> platforms = EnumSet.noneOf(Platform.class);
+    for (Object element : list) {
+      if (!(element instanceof AnnotationValue a && a.getValue() instanceof VariableElement constant)) {
+        return EnumSet.allOf(Platform.class);
+      }
+      platforms.add(Platform.valueOf(constant.getSimpleName().toString()));
+    }
+    return platforms;
   }
 
   private static String nestedName(TypeElement type) {

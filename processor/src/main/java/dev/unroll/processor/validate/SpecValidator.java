@@ -23,6 +23,10 @@ public final class SpecValidator {
       problems.add(new Problem("family", "family = " + spec.family() + " is not supported yet; GPT2 and LLAMA are:"
           + " use family = Family.GPT2 or Family.LLAMA"));
     }
+    if (spec.platforms().isEmpty()) {
+      problems.add(new Problem("platforms", "platforms lists no platform: a model must run somewhere; list"
+          + " Platform.JAVA (the SCALAR and SIMD backends), Platform.OPENCL, or both (the default: remove the value)"));
+    }
     positive(problems, "vocab", spec.vocab());
     positive(problems, "context", spec.context());
     positive(problems, "dim", spec.dim());

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unroll.Family;
+import dev.unroll.Platform;
 import dev.unroll.processor.parse.ModelSpec;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class SpecValidatorTest {
@@ -36,6 +38,18 @@ class SpecValidatorTest {
         .stream().map(Problem::attribute).toList());
     assertEquals(List.of("heads"), SpecValidator.validate(ModelSpec.llama("S", 9, 8, 18, 6, 6, 1, 1, true))
         .stream().map(Problem::attribute).toList());
+  }
+
+  @Test
+  void aModelMustRunOnSomePlatform() {
+    ModelSpec valid = spec(Family.GPT2, 65, 64, 128, 4, 4, 12, 512);
+    assertEquals(Set.of(Platform.JAVA, Platform.OPENCL), valid.platforms(), "every platform by default");
+    assertEquals(List.of(), SpecValidator.validate(valid.withPlatforms(Set.of(Platform.JAVA))));
+    assertEquals(List.of(), SpecValidator.validate(valid.withPlatforms(Set.of(Platform.OPENCL))));
+    List<Problem> problems = SpecValidator.validate(valid.withPlatforms(Set.of()));
+    assertEquals(List.of("platforms"), problems.stream().map(Problem::attribute).toList());
+    assertTrue(problems.get(0).message().contains("list Platform.JAVA (the SCALAR and SIMD backends),"
+        + " Platform.OPENCL, or both"), problems.get(0).message());
   }
 
   @Test

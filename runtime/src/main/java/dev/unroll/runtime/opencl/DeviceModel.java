@@ -7,6 +7,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import dev.unroll.runtime.train.DeviceParameters;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -28,11 +29,14 @@ import java.util.List;
  * offset)} pairs, matching the generated OpenCL C's {@code (__global T* b, int o)} pairs; a kernel may take
  * further scalar arguments, set with {@link #setInt} and {@link #setFloat}.
  *
+ * <p>It is also the model's {@link DeviceParameters}: AdamW's moments and update live here, beside the parameter
+ * and gradient buffers named by {@link #trainable}.
+ *
  * <p>After construction nothing here allocates on the Java heap: host transfers go through one off-heap staging
  * segment, in chunks. Device memory is released by {@link #close()}, or when the owner becomes unreachable.
  * Not thread-safe, like the models.
  */
-public final class DeviceModel implements AutoCloseable {
+public final class DeviceModel implements AutoCloseable, DeviceParameters {
   private static final Cleaner CLEANER = Cleaner.create();
   private static final Cleaner.Cleanable NONE = () -> {};
 
@@ -514,6 +518,7 @@ public final class DeviceModel implements AutoCloseable {
   }
 
   /** Sets AdamW's moments back to zero. */
+  @Override
   public void resetAdamW() {
     prepareAdamW();
     zero(moment1, 0, trainableCount);
@@ -524,6 +529,7 @@ public final class DeviceModel implements AutoCloseable {
    * The squared L2 norm of the gradient: each chunk of {@value #NORM_CHUNK} values summed on the device, the chunk
    * sums added here in order, in double. Blocks until the gradient is complete.
    */
+  @Override
   public double gradientSumOfSquares() {
     prepareAdamW();
     run(sumSquaresCall);
@@ -536,6 +542,7 @@ public final class DeviceModel implements AutoCloseable {
   }
 
   /** One AdamW update of every parameter on the device, with the formula and arguments of {@code AdamW}. */
+  @Override
   public void adamw(float scale, float beta1, float beta2, float c1, float c2, float lr, float weightDecay,
       float eps) {
     prepareAdamW();
@@ -551,6 +558,7 @@ public final class DeviceModel implements AutoCloseable {
   }
 
   /** AdamW's first ({@code second == false}) or second moment of parameter {@code i}, read from the device. */
+  @Override
   public float moment(boolean second, int i) {
     prepareAdamW();
     return read(second ? moment2 : moment1, i);
