@@ -10,6 +10,8 @@ import com.palantir.javapoet.MethodSpec;
 import com.palantir.javapoet.TypeName;
 import com.palantir.javapoet.TypeSpec;
 import dev.unroll.Platform;
+import dev.unroll.processor.kernel.Kernel;
+import dev.unroll.processor.kernel.Role;
 import dev.unroll.processor.parse.ModelSpec;
 import dev.unroll.processor.plan.Arena;
 import dev.unroll.processor.plan.Arg;
@@ -60,7 +62,6 @@ public final class ModelWriter {
   private final Plan plan;
   private final ModelSpec spec;
   private final ClassName self;
-  private final boolean llama;
   /** The family, as the registry knows it. */
   private final Families.Entry family;
   /** The runtime's {@code ModelFamily} of the family: layout, initialisation, checkpoints. */
@@ -82,7 +83,6 @@ public final class ModelWriter {
     this.plan = plan;
     this.spec = plan.spec();
     this.self = ClassName.get(spec.packageName(), spec.generatedName());
-    this.llama = spec.family() == dev.unroll.Family.LLAMA;
     this.family = Families.of(spec.family());
     this.runtimeFamily = ClassName.bestGuess(family.runtimeFamily());
     this.shapeType = ClassName.bestGuess(family.runtimeShape());
@@ -188,11 +188,8 @@ public final class ModelWriter {
     dim(type, "LAYERS", spec.layers(), "Blocks (layers).");
     dim(type, "BATCH", spec.batch(), "Rows per step (batch).");
     dim(type, "HIDDEN", spec.hidden(), "MLP width (hidden).");
-    if (llama) {
-      int kvDim = spec.kvHeads() * (spec.dim() / spec.heads());
-      dim(type, "KV_HEADS", spec.kvHeads(), "Key/value heads (kvHeads).");
-      dim(type, "KV_DIM", kvDim, "KV_HEADS * HEAD_SIZE: the width of a key or a value.");
-      dim(type, "QKV_WIDTH", spec.dim() + 2 * kvDim, "DIM + 2 * KV_DIM: q, k and v side by side.");
+    for (Plan.Dimension d : plan.familyDimensions()) {
+      dim(type, d.name(), d.value(), d.doc());
     }
     dim(type, "TOKENS", (int) plan.tokensPerStep(), "Tokens per step: BATCH * CONTEXT.");
     dim(type, "PARAMETER_COUNT", plan.parameterCount(), "Floats in the parameter (and gradient) arena.");
@@ -203,16 +200,10 @@ public final class ModelWriter {
             Modifier.FINAL)
         .addJavadoc("Training FLOPs per step: 6·N·B·T + 12·L·C·B·T², N the trainable parameters.\n")
         .initializer("$LL", plan.trainingFlopsPerStep()).build());
-    FieldSpec.Builder shape = FieldSpec.builder(shapeType, "SHAPE", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL);
-    if (llama) {
-      shape.addJavadoc("The shape, with key/value heads and the classifier's tying.\n")
-          .initializer("new $T(VOCAB, PADDED_VOCAB, CONTEXT, DIM, HEADS, KV_HEADS, LAYERS, BATCH, HIDDEN, $L)",
-              shapeType, spec.tiedClassifier());
-    } else {
-      shape.addJavadoc("The shape, for code that works with any model.\n")
-          .initializer("new $T(VOCAB, PADDED_VOCAB, CONTEXT, DIM, HEADS, LAYERS, BATCH, HIDDEN)", shapeType);
-    }
-    type.addField(shape.build());
+    type.addField(FieldSpec.builder(shapeType, "SHAPE", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
+        .addJavadoc("$L\n", plan.runtimeShape().doc())
+        .initializer("new $T($L)", shapeType, String.join(", ", plan.runtimeShape().arguments()))
+        .build());
     for (Tensor t : plan.parameters()) {
       offset(type, t, "Parameter " + t.name());
     }
@@ -559,8 +550,8 @@ public final class ModelWriter {
             plan.decodeActivation("DEC_LOGITS").constant())
         .build());
 
-    List<MethodSpec> bf16Packing = packing(plan.decodeBf16(), Arena.BF16, "matmulForwardBf16", "packBf16Weight");
-    List<MethodSpec> int8Packing = packing(plan.decodeInt8(), Arena.INT8, "matmulForwardInt8", "packInt8Weight");
+    List<MethodSpec> bf16Packing = packing(plan.decodeBf16(), Kernel.MATMUL_FORWARD_BF16);
+    List<MethodSpec> int8Packing = packing(plan.decodeInt8(), Kernel.MATMUL_FORWARD_INT8);
     MethodSpec.Builder weights = override("decodeWeights", TypeName.VOID)
         .addParameter(DECODE_WEIGHTS, "format");
     if (!plan.decodeInt8().isEmpty()) {
@@ -748,7 +739,7 @@ public final class ModelWriter {
       bind.addStatement("$L()", OpenClWriter.methodName(stage));
     }
     Tensor losses = plan.activation("LOSSES");
-    Op crossEntropy = new Op("crossEntropyForward", List.of(new Arg.TensorRef(Arena.ACTS, losses),
+    Op crossEntropy = new Op(Kernel.CROSS_ENTROPY_FORWARD, List.of(new Arg.TensorRef(Arena.ACTS, losses),
         new Arg.TensorRef(Arena.ACTS, plan.activation("PROBS")), new Arg.Targets(),
         new Arg.Size("TOKENS", plan.tokensPerStep()), new Arg.Size("PADDED_VOCAB", plan.paddedVocab())),
         "losses = -ln(probs[target]): (B, T)");
@@ -832,7 +823,9 @@ public final class ModelWriter {
    * reads to the kernels' {@code pack} once: the CPU kernels' layout of the copy. Per stage, so that each method is
    * as small as the stage's own.
    */
-  private static List<MethodSpec> packing(List<Stage> stages, Arena arena, String kernel, String pack) {
+  private static List<MethodSpec> packing(List<Stage> stages, Kernel kernel) {
+    String pack = kernel.pack().orElseThrow();
+    boolean int8 = kernel == Kernel.MATMUL_FORWARD_INT8;
     Map<String, String> packed = new HashMap<>();
     List<MethodSpec> methods = new ArrayList<>();
     for (Stage stage : stages) {
@@ -840,19 +833,18 @@ public final class ModelWriter {
               + stage.method().substring(1))
           .addModifiers(Modifier.PRIVATE)
           .addJavadoc("Lays out the weights that $L reads as the kernels read them.\n", stage.method());
-      if (arena == Arena.INT8) {
+      if (int8) {
         m.addParameter(ArrayTypeName.of(TypeName.BYTE), "w").addParameter(FLOATS, "s");
       } else {
         m.addParameter(ArrayTypeName.of(TypeName.SHORT), "w");
       }
       boolean any = false;
       for (Op op : stage.ops()) {
-        if (!op.kernel().equals(kernel)
-            || !(op.args().get(2) instanceof Arg.TensorRef w && w.arena() == arena)) {
+        if (op.entry() != kernel || !(op.arg(Role.WEIGHT) instanceof Arg.TensorRef w)) {
           continue;
         }
-        Arg.Size c = (Arg.Size) op.args().get(5);
-        Arg.Size oc = (Arg.Size) op.args().get(6);
+        Arg.Size c = op.size(Role.C);
+        Arg.Size oc = op.size(Role.OC);
         String shape = c.value() + "x" + oc.value();
         String before = packed.putIfAbsent(w.tensor().constant(), shape);
         if (before != null) {
@@ -861,7 +853,7 @@ public final class ModelWriter {
           }
           continue;
         }
-        m.addStatement("k.$L($L, $L, $L, $L)", pack, arena == Arena.INT8 ? "w, s" : "w", w.tensor().constant(),
+        m.addStatement("k.$L($L, $L, $L, $L)", pack, int8 ? "w, s" : "w", w.tensor().constant(),
             c.expression(), oc.expression());
         any = true;
       }
@@ -903,21 +895,22 @@ public final class ModelWriter {
         String name = stage.method().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT) + "_GROUP"
             + groups++;
         List<Op> group = ops.subList(i, end);
-        groupArray(type, name + "_OUT", group, op -> ((Arg.TensorRef) op.args().get(0)).tensor().constant());
-        groupArray(type, name + "_WEIGHTS", group, op -> ((Arg.TensorRef) op.args().get(2)).tensor().constant());
-        groupArray(type, name + "_ROWS", group, op -> ((Arg.Size) op.args().get(6)).expression());
+        groupArray(type, name + "_OUT", group, op -> ((Arg.TensorRef) op.arg(Role.OUT)).tensor().constant());
+        groupArray(type, name + "_WEIGHTS", group, op -> ((Arg.TensorRef) op.arg(Role.WEIGHT)).tensor().constant());
+        groupArray(type, name + "_ROWS", group, op -> op.size(Role.OC).expression());
         for (Op op : group) {
           m.addComment("$L", op.comment());
         }
         Op first = group.get(0);
-        Arg.TensorRef out = (Arg.TensorRef) first.args().get(0);
-        Arg.TensorRef inp = (Arg.TensorRef) first.args().get(1);
-        Arg.TensorRef weight = (Arg.TensorRef) first.args().get(2);
+        Arg.TensorRef out = (Arg.TensorRef) first.arg(Role.OUT);
+        Arg.TensorRef inp = (Arg.TensorRef) first.arg(Role.INP);
+        Arg.TensorRef weight = (Arg.TensorRef) first.arg(Role.WEIGHT);
         m.addComment("the $L products above as one job", group.size());
-        m.addStatement("k.$LGroup($L,$W$L,$W$L,$W$L,$W$L,$W$L,$W$L,$W$L)", first.kernel(), out.arena().field(),
+        m.addStatement("k.$L($L,$W$L,$W$L,$W$L,$W$L,$W$L,$W$L,$W$L)", first.entry().group().orElseThrow(),
+            out.arena().field(),
             name + "_OUT",
             inp.arena().field(), inp.tensor().constant(), weight.arena().arrays(), name + "_WEIGHTS", name + "_ROWS",
-            ((Arg.Size) first.args().get(5)).expression());
+            first.size(Role.C).expression());
       }
       i = end;
     }
@@ -930,15 +923,15 @@ public final class ModelWriter {
    */
   private static boolean groupsWith(List<Op> group, Op next) {
     Op first = group.get(0);
-    if (!rowProduct(first) || !rowProduct(next) || !first.kernel().equals(next.kernel())
-        || !(first.args().get(0) instanceof Arg.TensorRef a && next.args().get(0) instanceof Arg.TensorRef b
+    if (!rowProduct(first) || !rowProduct(next) || first.entry() != next.entry()
+        || !(first.arg(Role.OUT) instanceof Arg.TensorRef a && next.arg(Role.OUT) instanceof Arg.TensorRef b
             && a.arena() == b.arena())
-        || !first.args().get(1).equals(next.args().get(1))
-        || ((Arg.Size) first.args().get(5)).value() != ((Arg.Size) next.args().get(5)).value()) {
+        || !first.arg(Role.INP).equals(next.arg(Role.INP))
+        || first.size(Role.C).value() != next.size(Role.C).value()) {
       return false;
     }
     for (Op op : group) {
-      if (op.args().get(0).equals(next.args().get(0))) {
+      if (op.arg(Role.OUT).equals(next.arg(Role.OUT))) {
         return false;
       }
     }
@@ -947,13 +940,12 @@ public final class ModelWriter {
 
   /** A bfloat16 or int8 product of one row, without bias, from a tensor that is not its output. */
   private static boolean rowProduct(Op op) {
-    return (op.kernel().equals("matmulForwardBf16") || op.kernel().equals("matmulForwardInt8"))
-        && op.args().get(0) instanceof Arg.TensorRef out
-        && op.args().get(1) instanceof Arg.TensorRef inp && !inp.tensor().equals(out.tensor())
-        && op.args().get(2) instanceof Arg.TensorRef w
-        && w.arena() == (op.kernel().equals("matmulForwardBf16") ? Arena.BF16 : Arena.INT8)
-        && op.args().get(3) instanceof Arg.None
-        && op.args().get(4) instanceof Arg.Size n && n.value() == 1;
+    return op.entry().group().isPresent()
+        && op.arg(Role.OUT) instanceof Arg.TensorRef out
+        && op.arg(Role.INP) instanceof Arg.TensorRef inp && !inp.tensor().equals(out.tensor())
+        && op.arg(Role.WEIGHT) instanceof Arg.TensorRef
+        && op.arg(Role.BIAS) instanceof Arg.None
+        && op.size(Role.N).value() == 1;
   }
 
   private static void groupArray(TypeSpec.Builder type, String name, List<Op> group,
@@ -981,6 +973,6 @@ public final class ModelWriter {
         case Arg.Targets unused -> args.add("targets");
       }
     }
-    return CodeBlock.of("k.$L($L)", op.kernel(), args.build());
+    return CodeBlock.of("k.$L($L)", op.entry().method(), args.build());
   }
 }

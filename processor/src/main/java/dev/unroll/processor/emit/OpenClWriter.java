@@ -2,6 +2,7 @@ package dev.unroll.processor.emit;
 
 import com.palantir.javapoet.CodeBlock;
 import com.palantir.javapoet.MethodSpec;
+import dev.unroll.processor.kernel.Phase;
 import dev.unroll.processor.plan.Arena;
 import dev.unroll.processor.plan.Arg;
 import dev.unroll.processor.plan.Op;
@@ -123,8 +124,9 @@ final class OpenClWriter {
     }
     long[] sizes = ints.stream().mapToLong(Long::longValue).toArray();
     CodeBlock.Builder code = CodeBlock.builder();
-    for (OpenClKernels.Phase phase : OpenClKernels.phases(op.kernel(), sizes)) {
-      String name = wrapperName(op.kernel(), "uk_" + op.kernel() + phase.suffix(), args, phase.localFloats());
+    String method = op.entry().method();
+    for (Phase phase : op.entry().phases(sizes)) {
+      String name = wrapperName(method, "uk_" + method + phase.suffix(), args, phase.localFloats());
       CodeBlock.Builder call = CodeBlock.builder().add("cl.kernel($S, new long[] {$L}, new long[] {$L}", name,
           join(phase.global()), join(phase.local()));
       for (String pair : pairs) {

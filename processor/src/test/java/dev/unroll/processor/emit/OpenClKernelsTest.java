@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.unroll.processor.emit.OpenClKernels.Phase;
+import dev.unroll.processor.kernel.Kernel;
+import dev.unroll.processor.kernel.OpenClGeometry;
+import dev.unroll.processor.kernel.Phase;
 import dev.unroll.processor.parse.ModelSpec;
 import dev.unroll.processor.plan.Arg;
 import dev.unroll.processor.plan.Op;
@@ -32,7 +34,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The OpenCL library ({@code ops.cl}) against the scalar reference, through what the generated backend uses: the
- * wrappers {@link OpenClWriter#wrapper} prints and the phases and work sizes of {@link OpenClKernels#phases}. Every
+ * wrappers {@link OpenClWriter#wrapper} prints and the phases and work sizes of {@link Kernel#phases}. Every
  * kernel runs at awkward sizes (rows not multiples of the work-group, channels not multiples of 4 or 16, padded
  * vocabularies, T not a power of two, grouped queries, head sizes 4 and 6, rows wider than a work-group), on random
  * inputs at nonzero offsets, with every accumulated output starting from random values so that {@code =} in place
@@ -133,7 +135,7 @@ class OpenClKernelsTest {
           default -> throw new IllegalArgumentException("argument " + a);
         }
       }
-      List<Phase> ps = OpenClKernels.phases(call.kernel(), ints.stream().mapToLong(Long::longValue).toArray());
+      List<Phase> ps = Kernel.named(call.kernel()).phases(ints.stream().mapToLong(Long::longValue).toArray());
       phases.add(ps);
       for (int p = 0; p < ps.size(); p++) {
         source.append(OpenClWriter.wrapper(wrapperName(c, p), "uk_" + call.kernel() + ps.get(p).suffix(), args,
@@ -519,7 +521,7 @@ class OpenClKernelsTest {
       float[] inp = random(r, n * c + 3);
       float[] w = random(r, oc * c + 2);
       float[] bias = random(r, oc + 1);
-      String shape = n <= OpenClKernels.VEC_ROWS ? " (vec)" : "";
+      String shape = n <= OpenClGeometry.VEC_ROWS ? " (vec)" : "";
       for (boolean withBias : new boolean[] {true, false}) {
         float[] out = random(r, n * oc + 4);
         float[] want = out.clone();
@@ -537,7 +539,7 @@ class OpenClKernelsTest {
       REF.matmulForwardBf16(wantB, 2, inp, 3, wb, 5, bias, 1, n, c, oc);
       calls.add(call("matmulForwardBf16", f(outB, 2), f(inp, 3), new H(wb, 5), f(bias, 1), n, c, oc));
       checks.add(() -> check("matmulForwardBf16" + shape, null, wantB, outB, SUMS));
-      if (n <= OpenClKernels.VEC_ROWS) {
+      if (n <= OpenClGeometry.VEC_ROWS) {
         continue; // training runs backward on B*T rows
       }
       float[] dout = random(r, n * oc + 1);
@@ -711,7 +713,7 @@ class OpenClKernelsTest {
           }
           long[] ints = op.args().stream().filter(a -> a instanceof Arg.Size).mapToLong(a -> ((Arg.Size) a).value())
               .toArray();
-          List<Phase> phases = OpenClKernels.phases(op.kernel(), ints);
+          List<Phase> phases = Kernel.named(op.kernel()).phases(ints);
           assertTrue(!phases.isEmpty(), op.kernel());
           for (Phase p : phases) {
             String function = "uk_" + op.kernel() + p.suffix();
@@ -745,28 +747,28 @@ class OpenClKernelsTest {
   @Test
   void gemmGeometry() {
     // forward: N = 65 rows, C = 17, OC = 129 columns
-    Phase f = OpenClKernels.phases("matmulForward", new long[] {65, 17, 129}).get(0);
+    Phase f = Kernel.named("matmulForward").phases(new long[] {65, 17, 129}).get(0);
     assertEquals("", f.suffix());
     assertArrayEquals(new long[] {48, 32}, f.global()); // 3 x 2 tiles of 16 x 16 items
     assertArrayEquals(new long[] {16, 16}, f.local());
     assertEquals(64 * 16 + 16 * 66, f.localFloats());
     // backward: dinp N x C, dweight OC x C
-    List<Phase> b = OpenClKernels.phases("matmulBackward", new long[] {65, 17, 129});
+    List<Phase> b = Kernel.named("matmulBackward").phases(new long[] {65, 17, 129});
     assertArrayEquals(new long[] {16, 32}, b.get(0).global());
     assertArrayEquals(new long[] {16, 48}, b.get(1).global());
-    assertEquals("_vec", OpenClKernels.phases("matmulForwardBf16", new long[] {4, 17, 129}).get(0).suffix());
+    assertEquals("_vec", Kernel.named("matmulForwardBf16").phases(new long[] {4, 17, 129}).get(0).suffix());
   }
 
   @Test
   void runTimeIntsDoNotChangeWorkSizes() {
-    List<Phase> a = OpenClKernels.phases("attentionDecode", new long[] {-1, 256, 6, 2, 48});
+    List<Phase> a = Kernel.named("attentionDecode").phases(new long[] {-1, 256, 6, 2, 48});
     assertEquals(1, a.size());
     assertArrayEquals(new long[] {256, 6}, a.get(0).global());
     assertEquals(256, a.get(0).localFloats());
-    List<Phase> known = OpenClKernels.phases("rope", new long[] {1, 288, 288, 48, 256, 17, 1});
-    List<Phase> runTime = OpenClKernels.phases("rope", new long[] {1, 288, 288, 48, 256, -1, 1});
+    List<Phase> known = Kernel.named("rope").phases(new long[] {1, 288, 288, 48, 256, 17, 1});
+    List<Phase> runTime = Kernel.named("rope").phases(new long[] {1, 288, 288, 48, 256, -1, 1});
     assertArrayEquals(known.get(0).global(), runTime.get(0).global());
-    assertThrows(IllegalArgumentException.class, () -> OpenClKernels.phases("zero", new long[] {5}));
-    assertThrows(IllegalArgumentException.class, () -> OpenClKernels.phases("matmulForward", new long[] {5, 3}));
+    assertThrows(IllegalArgumentException.class, () -> Kernel.named("zero").phases(new long[] {5}));
+    assertThrows(IllegalArgumentException.class, () -> Kernel.named("matmulForward").phases(new long[] {5, 3}));
   }
 }
