@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.stream.Stream;
 import javax.lang.model.element.Modifier;
 
 /**
@@ -120,6 +121,11 @@ public final class ModelWriter {
     if (openClRoom) {
       type.addType(openClRoom());
     }
+    return javaFile(spec, type);
+  }
+
+  /** A generated file of {@code spec}'s package: two-space indents, and the comment that says not to edit it. */
+  static JavaFile javaFile(ModelSpec spec, TypeSpec.Builder type) {
     return JavaFile.builder(spec.packageName(), type.build())
         .indent("  ")
         .skipJavaLangImports(true)
@@ -249,14 +255,9 @@ public final class ModelWriter {
 
   /** The rooms this model has, for its docs. */
   private List<String> roomNames() {
-    List<String> names = new ArrayList<>();
-    if (java) {
-      names.add("CpuSteps (SCALAR, SIMD)");
-    }
-    if (openClRoom) {
-      names.add("OpenClSteps (OPENCL)");
-    }
-    return names;
+    return Stream.of(java ? "CpuSteps (SCALAR, SIMD)" : "", openClRoom ? "OpenClSteps (OPENCL)" : "")
+        .filter(name -> !name.isEmpty())
+        .toList();
   }
 
   private void addFactories(TypeSpec.Builder type) {
