@@ -40,9 +40,7 @@ public final class Temperature implements Sampler {
   @Override
   public int sample(float[] logits, int n) {
     SamplingMath.checkN(logits, n);
-    if (probs.length < n) {
-      probs = new float[n]; // only when n exceeds the vocab given at construction
-    }
+    probs = SamplingMath.atLeast(probs, n);
     SamplingMath.softmax(probs, logits, n, temperature);
     return SamplingMath.sampleMult(probs, n, rng.nextFloat());
   }
