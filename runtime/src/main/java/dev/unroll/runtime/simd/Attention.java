@@ -60,7 +60,7 @@ final class Attention {
     int R = (NH + 2 * KVH) * hs;
     int C = NH * hs;
     int group = NH / KVH;
-    float scale = (float) (1.0 / (float) Math.sqrt(hs));
+    float scale = gqaScale(hs);
     float[] panels = attentionPanels(hs);
     for (int bh = from; bh < to; bh++) {
       int b = bh / NH;
@@ -262,7 +262,7 @@ final class Attention {
     int R = (NH + 2 * KVH) * hs;
     int C = NH * hs;
     int group = NH / KVH;
-    float scale = (float) (1.0 / (float) Math.sqrt(hs));
+    float scale = gqaScale(hs);
     float[] panels = attentionPanels(hs);
     for (int bg = from; bg < to; bg++) {
       int b = bg / KVH;
