@@ -139,18 +139,10 @@ public final class AdamW {
     if (pool == null) {
       update(params, grads, m, v, scale, beta1, beta2, c1, c2, lr, weightDecay, eps, 0, n);
     } else {
-      UPDATE.params = params;
-      UPDATE.grads = grads;
-      UPDATE.m = m;
-      UPDATE.v = v;
+      UPDATE.opt = this;
       UPDATE.scale = scale;
-      UPDATE.beta1 = beta1;
-      UPDATE.beta2 = beta2;
       UPDATE.c1 = c1;
       UPDATE.c2 = c2;
-      UPDATE.lr = lr;
-      UPDATE.weightDecay = weightDecay;
-      UPDATE.eps = eps;
       pool.run(UPDATE, n, S.length());
     }
     return norm;
@@ -194,29 +186,25 @@ public final class AdamW {
   /** Filled only by the pool's owner (see {@link WorkerPool}), so one serves every optimizer. */
   private static final SumSquaresJob SUM_SQUARES = new SumSquaresJob();
 
-  /** {@link #step}'s parameters, by ranges of whole vectors. */
+  /**
+   * {@link #step}'s parameters, by ranges of whole vectors: the optimizer (its arrays and hyperparameters, which do
+   * not change during a step) and the step's gradient scale and bias corrections.
+   */
   private static final class UpdateJob extends WorkerPool.Job {
-    float[] params;
-    float[] grads;
-    float[] m;
-    float[] v;
+    AdamW opt;
     float scale;
-    float beta1;
-    float beta2;
     float c1;
     float c2;
-    float lr;
-    float weightDecay;
-    float eps;
 
     @Override
     protected void run(int from, int to) {
-      update(params, grads, m, v, scale, beta1, beta2, c1, c2, lr, weightDecay, eps, from, to);
+      AdamW o = opt;
+      update(o.params, o.grads, o.m, o.v, scale, o.beta1, o.beta2, c1, c2, o.lr, o.weightDecay, o.eps, from, to);
     }
 
     @Override
     protected void clear() {
-      params = grads = m = v = null;
+      opt = null;
     }
   }
 

@@ -3,10 +3,12 @@ package dev.unroll.runtime.family;
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
 import dev.unroll.runtime.ModelShape;
+import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.check.Checks;
 import dev.unroll.runtime.kernel.Kernels;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * What the reference models share: the shape, the parameters, the step's tokens, the checks, and decoding by
@@ -16,6 +18,8 @@ public abstract class ReferenceModel implements CausalLm {
   protected final ModelShape shape;
   protected final Kernels k;
   protected final Parameters parameters;
+  /** The shape's batch, context, dim and hidden sizes, and batch times context, as the models' loops name them. */
+  protected final int b, t, c, h, bt;
   protected final int[] inputs;
   protected final int[] targets;
   private final int[] decoded;
@@ -24,10 +28,18 @@ public abstract class ReferenceModel implements CausalLm {
   /** Whether the last forward left a finite loss, so that backward may run. */
   protected boolean hasLoss;
 
-  protected ReferenceModel(ModelShape shape, Kernels kernels, Parameters parameters) {
+  /** A model over the parameter layout {@code tensors}, its parameters and gradients zero until initialised. */
+  protected ReferenceModel(ModelShape shape, Kernels kernels, List<ParamTensor> tensors) {
+    ParamTensor last = tensors.getLast();
+    int count = last.offset() + last.size();
     this.shape = shape;
     this.k = kernels;
-    this.parameters = parameters;
+    this.parameters = new Parameters(new float[count], new float[count], tensors);
+    this.b = shape.batch();
+    this.t = shape.context();
+    this.c = shape.dim();
+    this.h = shape.hidden();
+    this.bt = b * t;
     this.inputs = new int[shape.batch() * shape.context()];
     this.targets = new int[inputs.length];
     this.decoded = new int[inputs.length];

@@ -70,9 +70,7 @@ final class Json {
   private Map<String, Object> object(int depth) throws SyntaxException {
     pos++; // '{'
     Map<String, Object> map = new LinkedHashMap<>();
-    skipWhitespace();
-    if (peek() == '}') {
-      pos++;
+    if (closes('}')) {
       return map;
     }
     while (true) {
@@ -91,39 +89,45 @@ final class Json {
         throw error("duplicate key " + quote(key));
       }
       map.put(key, v);
-      skipWhitespace();
-      char c = peek();
-      if (c == ',') {
-        pos++;
-      } else if (c == '}') {
-        pos++;
+      if (endOf('}')) {
         return map;
-      } else {
-        throw error("expected ',' or '}' but found " + describeHere());
       }
     }
+  }
+
+  /** Skips white space, then {@code close} if it comes next: whether it did (an empty object or array). */
+  private boolean closes(char close) {
+    skipWhitespace();
+    if (peek() == close) {
+      pos++;
+      return true;
+    }
+    return false;
+  }
+
+  /** After a member or an element: skips the ',' that says another follows, or the {@code close} that ends it. */
+  private boolean endOf(char close) throws SyntaxException {
+    if (closes(close)) {
+      return true;
+    }
+    if (peek() == ',') {
+      pos++;
+      return false;
+    }
+    throw error("expected ',' or '" + close + "' but found " + describeHere());
   }
 
   private List<Object> array(int depth) throws SyntaxException {
     pos++; // '['
     List<Object> list = new ArrayList<>();
-    skipWhitespace();
-    if (peek() == ']') {
-      pos++;
+    if (closes(']')) {
       return list;
     }
     while (true) {
       skipWhitespace();
       list.add(value(depth + 1));
-      skipWhitespace();
-      char c = peek();
-      if (c == ',') {
-        pos++;
-      } else if (c == ']') {
-        pos++;
+      if (endOf(']')) {
         return list;
-      } else {
-        throw error("expected ',' or ']' but found " + describeHere());
       }
     }
   }

@@ -122,11 +122,7 @@ public final class Safetensors implements Closeable {
 
     /** Number of elements: the product of the shape (1 for a scalar). */
     public long elements() {
-      long n = 1;
-      for (long d : shape) {
-        n *= d;
-      }
-      return n;
+      return product(shape, false);
     }
 
     /** Whether the shape equals {@code expected}. */
@@ -280,11 +276,7 @@ public final class Safetensors implements Closeable {
     }
     long bytes;
     try {
-      long elements = 1;
-      for (long d : shape) {
-        elements = Math.multiplyExact(elements, d);
-      }
-      bytes = Math.multiplyExact(elements, dtype.bytes());
+      bytes = Math.multiplyExact(product(shape, true), dtype.bytes());
     } catch (ArithmeticException overflow) {
       throw new CheckpointException(path, what + " has shape " + Arrays.toString(shape) + " too large to address");
     }
@@ -293,6 +285,18 @@ public final class Safetensors implements Closeable {
           + (end - begin) + " bytes, but dtype " + dtype + " and shape " + Arrays.toString(shape) + " need " + bytes);
     }
     return new Tensor(name, dtype, shape, begin, end);
+  }
+
+  /**
+   * The product of a shape's dimensions (1 for a scalar): with {@code exact}, an ArithmeticException past a long;
+   * without, wrapping ({@link Tensor#elements}; a header's tensors are read with exact arithmetic).
+   */
+  private static long product(long[] shape, boolean exact) {
+    long n = 1;
+    for (long d : shape) {
+      n = exact ? Math.multiplyExact(n, d) : n * d;
+    }
+    return n;
   }
 
   /** A JSON array of non-negative integers, of {@code length} elements unless it is -1. */
@@ -494,13 +498,9 @@ public final class Safetensors implements Closeable {
       return shape.clone();
     }
 
-    /** Number of elements (1 for a scalar). */
+    /** Number of elements (1 for a scalar); an ArithmeticException past a long. */
     public long elements() {
-      long n = 1;
-      for (long d : shape) {
-        n = Math.multiplyExact(n, d);
-      }
-      return n;
+      return product(shape, true);
     }
 
     @Override

@@ -1,7 +1,6 @@
 package dev.unroll.runtime.gpt2;
 
 import dev.unroll.runtime.Backend;
-import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.family.ReferenceModel;
 import dev.unroll.runtime.kernel.Kernels;
 import java.io.IOException;
@@ -20,8 +19,7 @@ public final class Gpt2Reference extends ReferenceModel {
 
   /** A reference model computing with {@code kernels} (the scalar ones, unless a test says otherwise). */
   public Gpt2Reference(Gpt2Shape shape, Kernels kernels) {
-    super(shape, kernels, new Parameters(new float[Gpt2Layout.count(shape)], new float[Gpt2Layout.count(shape)],
-        Gpt2Layout.tensors(shape)));
+    super(shape, kernels, Gpt2Layout.tensors(shape));
     this.s = shape;
     this.a = new Activations(shape);
     this.d = new Activations(shape);
@@ -111,12 +109,7 @@ public final class Gpt2Reference extends ReferenceModel {
 
   @Override
   public float forward(int[] in, int[] tg) {
-    int b = s.batch();
-    int t = s.context();
-    int c = s.dim();
-    int h = s.hidden();
     int nh = s.heads();
-    int bt = b * t;
     boolean training = begin(in, tg);
     float[] p = parameters.values();
     k.encoderForward(a.encoded, 0, inputs, p, off("wte.weight"), p, off("wpe.weight"), b, t, c);
@@ -154,12 +147,7 @@ public final class Gpt2Reference extends ReferenceModel {
   @Override
   public void backward() {
     requireLoss();
-    int b = s.batch();
-    int t = s.context();
-    int c = s.dim();
-    int h = s.hidden();
     int nh = s.heads();
-    int bt = b * t;
     d.zero();
     float[] p = parameters.values();
     float[] g = parameters.grads();

@@ -1,7 +1,6 @@
 package dev.unroll.runtime.llama;
 
 import dev.unroll.runtime.Backend;
-import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.family.ReferenceModel;
 import dev.unroll.runtime.kernel.Kernels;
 import java.io.IOException;
@@ -18,8 +17,7 @@ public final class LlamaReference extends ReferenceModel {
   private final Acts d;
 
   public LlamaReference(LlamaShape shape, Kernels kernels) {
-    super(shape, kernels, new Parameters(new float[LlamaLayout.count(shape)], new float[LlamaLayout.count(shape)],
-        LlamaLayout.tensors(shape)));
+    super(shape, kernels, LlamaLayout.tensors(shape));
     this.s = shape;
     this.a = new Acts(shape);
     this.d = new Acts(shape);
@@ -115,14 +113,9 @@ public final class LlamaReference extends ReferenceModel {
 
   @Override
   public float forward(int[] in, int[] tg) {
-    int b = s.batch();
-    int t = s.context();
-    int c = s.dim();
-    int h = s.hidden();
     int kv = s.kvDim();
     int hs = s.headSize();
     int w = c + 2 * kv;
-    int bt = b * t;
     boolean training = begin(in, tg);
     float[] p = parameters.values();
     k.embeddingForward(a.encoded, 0, inputs, p, off("model.embed_tokens.weight"), bt, c);
@@ -163,14 +156,9 @@ public final class LlamaReference extends ReferenceModel {
   @Override
   public void backward() {
     requireLoss();
-    int b = s.batch();
-    int t = s.context();
-    int c = s.dim();
-    int h = s.hidden();
     int kv = s.kvDim();
     int hs = s.headSize();
     int w = c + 2 * kv;
-    int bt = b * t;
     d.zero();
     float[] p = parameters.values();
     float[] g = parameters.grads();

@@ -7,6 +7,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -184,21 +185,23 @@ public final class OpenCl {
   }
 
   private static String platformString(Arena arena, MemorySegment platform, int param) throws Throwable {
-    MemorySegment size = arena.allocate(JAVA_LONG);
-    Cl.check("clGetPlatformInfo", (int) Lib.clGetPlatformInfo.invokeExact(platform, param, 0L, MemorySegment.NULL,
-        size));
-    MemorySegment buf = arena.allocate(size.get(JAVA_LONG, 0) + 1);
-    Cl.check("clGetPlatformInfo", (int) Lib.clGetPlatformInfo.invokeExact(platform, param, buf.byteSize(), buf,
-        MemorySegment.NULL));
-    return buf.getString(0).trim();
+    return infoString(arena, "clGetPlatformInfo", Lib.clGetPlatformInfo, platform, param);
   }
 
   private static String deviceString(Arena arena, MemorySegment device, int param) throws Throwable {
+    return infoString(arena, "clGetDeviceInfo", Lib.clGetDeviceInfo, device, param);
+  }
+
+  /**
+   * A string property by {@code get}, clGetPlatformInfo or clGetDeviceInfo (the same signature): its size first,
+   * then its bytes.
+   */
+  private static String infoString(Arena arena, String name, MethodHandle get, MemorySegment of, int param)
+      throws Throwable {
     MemorySegment size = arena.allocate(JAVA_LONG);
-    Cl.check("clGetDeviceInfo", (int) Lib.clGetDeviceInfo.invokeExact(device, param, 0L, MemorySegment.NULL, size));
+    Cl.check(name, (int) get.invokeExact(of, param, 0L, MemorySegment.NULL, size));
     MemorySegment buf = arena.allocate(size.get(JAVA_LONG, 0) + 1);
-    Cl.check("clGetDeviceInfo", (int) Lib.clGetDeviceInfo.invokeExact(device, param, buf.byteSize(), buf,
-        MemorySegment.NULL));
+    Cl.check(name, (int) get.invokeExact(of, param, buf.byteSize(), buf, MemorySegment.NULL));
     return buf.getString(0).trim();
   }
 

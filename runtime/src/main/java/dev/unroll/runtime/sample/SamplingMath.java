@@ -24,6 +24,11 @@ final class SamplingMath {
     }
   }
 
+  /** {@code probs}, or a new array of n floats when n exceeds its length (the vocab given at construction). */
+  static float[] atLeast(float[] probs, int n) {
+    return probs.length < n ? new float[n] : probs;
+  }
+
   /** The first index of the largest of x[0..n). */
   static int argmax(float[] x, int n) {
     int best = 0;

@@ -7,9 +7,7 @@ package dev.unroll.runtime.sample;
  */
 public final class Temperature implements Sampler {
 
-  private final float temperature;
-  private final long seed;
-  private final Rng rng;
+  private final Draw draw;
   private float[] probs;
 
   /**
@@ -29,26 +27,21 @@ public final class Temperature implements Sampler {
    * @throws IllegalArgumentException for a temperature that is not positive and finite, or vocab &lt; 1
    */
   public Temperature(float temperature, long seed, int vocab) {
-    SamplingMath.checkTemperature(temperature);
+    this.draw = new Draw(temperature, seed);
     SamplingMath.checkVocab(vocab);
-    this.temperature = temperature;
-    this.seed = seed;
-    this.rng = new Rng(seed);
     this.probs = new float[vocab];
   }
 
   @Override
   public int sample(float[] logits, int n) {
     SamplingMath.checkN(logits, n);
-    if (probs.length < n) {
-      probs = new float[n]; // only when n exceeds the vocab given at construction
-    }
-    SamplingMath.softmax(probs, logits, n, temperature);
-    return SamplingMath.sampleMult(probs, n, rng.nextFloat());
+    probs = SamplingMath.atLeast(probs, n);
+    SamplingMath.softmax(probs, logits, n, draw.temperature);
+    return SamplingMath.sampleMult(probs, n, draw.coin());
   }
 
   @Override
   public String toString() {
-    return "Temperature(" + temperature + ", seed " + seed + ")";
+    return "Temperature(" + draw.temperature + ", seed " + draw.seed + ")";
   }
 }

@@ -7,9 +7,7 @@ package dev.unroll.runtime.sample;
 public final class TopK implements Sampler {
 
   private final int k;
-  private final float temperature;
-  private final long seed;
-  private final Rng rng;
+  private final Draw draw;
   private long[] heap;
   private float[] logits;
   private float[] probs;
@@ -35,12 +33,9 @@ public final class TopK implements Sampler {
     if (k < 1) {
       throw new IllegalArgumentException("top-k " + k + " must be at least 1");
     }
-    SamplingMath.checkTemperature(temperature);
+    this.draw = new Draw(temperature, seed);
     SamplingMath.checkVocab(vocab);
     this.k = k;
-    this.temperature = temperature;
-    this.seed = seed;
-    this.rng = new Rng(seed);
     allocate(Math.min(k, vocab));
   }
 
@@ -72,12 +67,12 @@ public final class TopK implements Sampler {
     for (int j = 0; j < m; j++) {
       this.logits[j] = SamplingMath.keyValue(~heap[j]);
     }
-    SamplingMath.softmax(probs, this.logits, m, temperature);
-    return SamplingMath.keyIndex(~heap[SamplingMath.sampleMult(probs, m, rng.nextFloat())]);
+    SamplingMath.softmax(probs, this.logits, m, draw.temperature);
+    return SamplingMath.keyIndex(~heap[SamplingMath.sampleMult(probs, m, draw.coin())]);
   }
 
   @Override
   public String toString() {
-    return "TopK(" + k + ", temperature " + temperature + ", seed " + seed + ")";
+    return "TopK(" + k + ", temperature " + draw.temperature + ", seed " + draw.seed + ")";
   }
 }

@@ -11,9 +11,7 @@ package dev.unroll.runtime.sample;
 public final class TopP implements Sampler {
 
   private final float p;
-  private final float temperature;
-  private final long seed;
-  private final Rng rng;
+  private final Draw draw;
   private float[] probs;
   private long[] candidates;
 
@@ -39,12 +37,9 @@ public final class TopP implements Sampler {
     if (!(p > 0 && p < 1)) {
       throw new IllegalArgumentException("top-p " + p + " must be in (0, 1) (1 means off: use Temperature)");
     }
-    SamplingMath.checkTemperature(temperature);
+    this.draw = new Draw(temperature, seed);
     SamplingMath.checkVocab(vocab);
     this.p = p;
-    this.temperature = temperature;
-    this.seed = seed;
-    this.rng = new Rng(seed);
     this.probs = new float[vocab];
     this.candidates = new long[vocab];
   }
@@ -56,8 +51,8 @@ public final class TopP implements Sampler {
       probs = new float[n]; // only when n exceeds the vocab given at construction
       candidates = new long[n];
     }
-    SamplingMath.softmax(probs, logits, n, temperature);
-    float coin = rng.nextFloat();
+    SamplingMath.softmax(probs, logits, n, draw.temperature);
+    float coin = draw.coin();
     if (n == 1) {
       return 0;
     }
@@ -94,6 +89,6 @@ public final class TopP implements Sampler {
 
   @Override
   public String toString() {
-    return "TopP(" + p + ", temperature " + temperature + ", seed " + seed + ")";
+    return "TopP(" + p + ", temperature " + draw.temperature + ", seed " + draw.seed + ")";
   }
 }

@@ -36,48 +36,16 @@ final class Attention {
       attentionForwardHeads(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, T, NH, KVH, hs, 0, B * NH);
       return;
     }
-    FORWARD.out = out;
-    FORWARD.outOff = outOff;
-    FORWARD.preatt = preatt;
-    FORWARD.preattOff = preattOff;
-    FORWARD.att = att;
-    FORWARD.attOff = attOff;
-    FORWARD.qkv = qkv;
-    FORWARD.qkvOff = qkvOff;
-    FORWARD.T = T;
-    FORWARD.NH = NH;
-    FORWARD.KVH = KVH;
-    FORWARD.hs = hs;
-    pool.run(FORWARD, B * NH, 1);
+    pool.run(J.task(FORWARD).out(out, outOff).preatt(preatt, preattOff).att(att, attOff).qkv(qkv, qkvOff).T(T)
+        .heads(NH, KVH, hs), B * NH, 1);
   }
+
+  /** The arguments of this room's parallel tasks (see {@link KernelJob}). */
+  private static final KernelJob J = new KernelJob();
 
   /** {@link #forward}'s (batch, head) pairs. */
-  private static final class ForwardJob extends WorkerPool.Job {
-    float[] out;
-    int outOff;
-    float[] preatt;
-    int preattOff;
-    float[] att;
-    int attOff;
-    float[] qkv;
-    int qkvOff;
-    int T;
-    int NH;
-    int KVH;
-    int hs;
-
-    @Override
-    protected void run(int from, int to) {
-      attentionForwardHeads(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, T, NH, KVH, hs, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      out = preatt = att = qkv = null;
-    }
-  }
-
-  private static final ForwardJob FORWARD = new ForwardJob();
+  private static final KernelJob.Task FORWARD = (from, to) -> attentionForwardHeads(J.out, J.outOff, J.preatt,
+      J.preattOff, J.att, J.attOff, J.qkv, J.qkvOff, J.T, J.NH, J.KVH, J.hs, from, to);
 
   /**
    * (batch, query head) pairs [from, to), numbered b·NH + h, of {@link #forward}. A row of qkv holds
@@ -92,7 +60,7 @@ final class Attention {
     int R = (NH + 2 * KVH) * hs;
     int C = NH * hs;
     int group = NH / KVH;
-    float scale = (float) (1.0 / (float) Math.sqrt(hs));
+    float scale = gqaScale(hs);
     float[] panels = attentionPanels(hs);
     for (int bh = from; bh < to; bh++) {
       int b = bh / NH;
@@ -269,57 +237,14 @@ final class Attention {
           attOff, T, NH, KVH, hs, 0, B * KVH);
       return;
     }
-    BACKWARD.dqkv = dqkv;
-    BACKWARD.dqkvOff = dqkvOff;
-    BACKWARD.dpreatt = dpreatt;
-    BACKWARD.dpreattOff = dpreattOff;
-    BACKWARD.datt = datt;
-    BACKWARD.dattOff = dattOff;
-    BACKWARD.dout = dout;
-    BACKWARD.doutOff = doutOff;
-    BACKWARD.qkv = qkv;
-    BACKWARD.qkvOff = qkvOff;
-    BACKWARD.att = att;
-    BACKWARD.attOff = attOff;
-    BACKWARD.T = T;
-    BACKWARD.NH = NH;
-    BACKWARD.KVH = KVH;
-    BACKWARD.hs = hs;
-    pool.run(BACKWARD, B * KVH, 1);
+    pool.run(J.task(BACKWARD).dqkv(dqkv, dqkvOff).dpreatt(dpreatt, dpreattOff).datt(datt, dattOff).dout(dout, doutOff)
+        .qkv(qkv, qkvOff).att(att, attOff).T(T).heads(NH, KVH, hs), B * KVH, 1);
   }
 
   /** {@link #backward}'s (batch, kv head) pairs. */
-  private static final class BackwardJob extends WorkerPool.Job {
-    float[] dqkv;
-    int dqkvOff;
-    float[] dpreatt;
-    int dpreattOff;
-    float[] datt;
-    int dattOff;
-    float[] dout;
-    int doutOff;
-    float[] qkv;
-    int qkvOff;
-    float[] att;
-    int attOff;
-    int T;
-    int NH;
-    int KVH;
-    int hs;
-
-    @Override
-    protected void run(int from, int to) {
-      attentionBackwardHeads(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv, qkvOff, att,
-          attOff, T, NH, KVH, hs, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      dqkv = dpreatt = datt = dout = qkv = att = null;
-    }
-  }
-
-  private static final BackwardJob BACKWARD = new BackwardJob();
+  private static final KernelJob.Task BACKWARD = (from, to) -> attentionBackwardHeads(J.dqkv, J.dqkvOff, J.dpreatt,
+      J.dpreattOff, J.datt, J.dattOff, J.dout, J.doutOff, J.qkv, J.qkvOff, J.att, J.attOff, J.T, J.NH, J.KVH, J.hs,
+      from, to);
 
   /**
    * (batch, kv head) pairs [from, to), numbered b·KVH + g, of {@link #backward}: the query heads that
@@ -337,7 +262,7 @@ final class Attention {
     int R = (NH + 2 * KVH) * hs;
     int C = NH * hs;
     int group = NH / KVH;
-    float scale = (float) (1.0 / (float) Math.sqrt(hs));
+    float scale = gqaScale(hs);
     float[] panels = attentionPanels(hs);
     for (int bg = from; bg < to; bg++) {
       int b = bg / KVH;
@@ -406,57 +331,15 @@ final class Attention {
           NH);
       return;
     }
-    DECODE.out = out;
-    DECODE.outOff = outOff;
-    DECODE.att = att;
-    DECODE.attOff = attOff;
-    DECODE.q = q;
-    DECODE.qOff = qOff;
-    DECODE.kcache = kcache;
-    DECODE.kOff = kOff;
-    DECODE.vcache = vcache;
-    DECODE.vOff = vOff;
-    DECODE.pos = pos;
-    DECODE.T = T;
-    DECODE.NH = NH;
-    DECODE.KVH = KVH;
-    DECODE.hs = hs;
     // each head on one thread, as on one thread alone; one share per thread (6 heads cut in pairs left one thread
     // two shares and the other one)
-    pool.run(DECODE, NH, onePerThread(NH, 1));
+    pool.run(J.task(DECODE).out(out, outOff).att(att, attOff).q(q, qOff).kcache(kcache, kOff).vcache(vcache, vOff)
+        .pos(pos).T(T).heads(NH, KVH, hs), NH, onePerThread(NH, 1));
   }
 
   /** {@link #decode}'s query heads. */
-  private static final class DecodeJob extends WorkerPool.Job {
-    float[] out;
-    int outOff;
-    float[] att;
-    int attOff;
-    float[] q;
-    int qOff;
-    float[] kcache;
-    int kOff;
-    float[] vcache;
-    int vOff;
-    int pos;
-    int T;
-    int NH;
-    int KVH;
-    int hs;
-
-    @Override
-    protected void run(int from, int to) {
-      attentionDecodeHeads(out, outOff, att, attOff, q, qOff, kcache, kOff, vcache, vOff, pos, T, NH, KVH, hs, from,
-          to);
-    }
-
-    @Override
-    protected void clear() {
-      out = att = q = kcache = vcache = null;
-    }
-  }
-
-  private static final DecodeJob DECODE = new DecodeJob();
+  private static final KernelJob.Task DECODE = (from, to) -> attentionDecodeHeads(J.out, J.outOff, J.att, J.attOff,
+      J.q, J.qOff, J.kcache, J.kOff, J.vcache, J.vOff, J.pos, J.T, J.NH, J.KVH, J.hs, from, to);
 
   /** Query heads [from, to) of {@link #decode}. */
   private static void attentionDecodeHeads(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff,

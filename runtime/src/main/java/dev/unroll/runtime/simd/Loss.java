@@ -26,36 +26,15 @@ final class Loss {
       softmaxForwardRows(probs, probsOff, logits, logitsOff, V, Vp, 0, N);
       return;
     }
-    SOFTMAX_FORWARD.probs = probs;
-    SOFTMAX_FORWARD.probsOff = probsOff;
-    SOFTMAX_FORWARD.logits = logits;
-    SOFTMAX_FORWARD.logitsOff = logitsOff;
-    SOFTMAX_FORWARD.V = V;
-    SOFTMAX_FORWARD.Vp = Vp;
-    pool.run(SOFTMAX_FORWARD, N, 1);
+    pool.run(J.task(SOFTMAX_FORWARD).probs(probs, probsOff).logits(logits, logitsOff).V(V, Vp), N, 1);
   }
+
+  /** The arguments of this room's parallel tasks (see {@link KernelJob}). */
+  private static final KernelJob J = new KernelJob();
 
   /** {@link #softmaxForward}'s rows. */
-  private static final class SoftmaxForwardJob extends WorkerPool.Job {
-    float[] probs;
-    int probsOff;
-    float[] logits;
-    int logitsOff;
-    int V;
-    int Vp;
-
-    @Override
-    protected void run(int from, int to) {
-      softmaxForwardRows(probs, probsOff, logits, logitsOff, V, Vp, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      probs = logits = null;
-    }
-  }
-
-  private static final SoftmaxForwardJob SOFTMAX_FORWARD = new SoftmaxForwardJob();
+  private static final KernelJob.Task SOFTMAX_FORWARD =
+      (from, to) -> softmaxForwardRows(J.probs, J.probsOff, J.logits, J.logitsOff, J.V, J.Vp, from, to);
 
   /** Rows [from, to) of {@link #softmaxForward}. */
   private static void softmaxForwardRows(float[] probs, int probsOff, float[] logits, int logitsOff, int V, int Vp,
@@ -101,42 +80,13 @@ final class Loss {
       crossEntropySoftmaxBackwardRows(dlogits, dlogitsOff, probs, probsOff, targets, N, V, Vp, 0, N);
       return;
     }
-    CROSS_ENTROPY_SOFTMAX_BACKWARD.dlogits = dlogits;
-    CROSS_ENTROPY_SOFTMAX_BACKWARD.dlogitsOff = dlogitsOff;
-    CROSS_ENTROPY_SOFTMAX_BACKWARD.probs = probs;
-    CROSS_ENTROPY_SOFTMAX_BACKWARD.probsOff = probsOff;
-    CROSS_ENTROPY_SOFTMAX_BACKWARD.targets = targets;
-    CROSS_ENTROPY_SOFTMAX_BACKWARD.N = N;
-    CROSS_ENTROPY_SOFTMAX_BACKWARD.V = V;
-    CROSS_ENTROPY_SOFTMAX_BACKWARD.Vp = Vp;
-    pool.run(CROSS_ENTROPY_SOFTMAX_BACKWARD, N, 1);
+    pool.run(J.task(CROSS_ENTROPY_SOFTMAX_BACKWARD).dlogits(dlogits, dlogitsOff).probs(probs, probsOff)
+        .targets(targets).N(N).V(V, Vp), N, 1);
   }
 
   /** {@link #crossEntropySoftmaxBackward}'s rows. */
-  private static final class CrossEntropySoftmaxBackwardJob extends WorkerPool.Job {
-    float[] dlogits;
-    int dlogitsOff;
-    float[] probs;
-    int probsOff;
-    int[] targets;
-    int N;
-    int V;
-    int Vp;
-
-    @Override
-    protected void run(int from, int to) {
-      crossEntropySoftmaxBackwardRows(dlogits, dlogitsOff, probs, probsOff, targets, N, V, Vp, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      dlogits = probs = null;
-      targets = null;
-    }
-  }
-
-  private static final CrossEntropySoftmaxBackwardJob CROSS_ENTROPY_SOFTMAX_BACKWARD =
-      new CrossEntropySoftmaxBackwardJob();
+  private static final KernelJob.Task CROSS_ENTROPY_SOFTMAX_BACKWARD = (from, to) -> crossEntropySoftmaxBackwardRows(
+      J.dlogits, J.dlogitsOff, J.probs, J.probsOff, J.targets, J.N, J.V, J.Vp, from, to);
 
   /** Rows [from, to) of {@link #crossEntropySoftmaxBackward}. */
   private static void crossEntropySoftmaxBackwardRows(float[] dlogits, int dlogitsOff, float[] probs, int probsOff,

@@ -53,18 +53,8 @@ final class Matmul {
       }
       return;
     }
-    ForwardJob job = N < 4 ? FORWARD_COLUMNS : N >= GEMM_FORWARD_ROWS ? FORWARD_GEMM : FORWARD_ROWS;
-    job.out = out;
-    job.outOff = outOff;
-    job.inp = inp;
-    job.inpOff = inpOff;
-    job.weight = weight;
-    job.weightOff = weightOff;
-    job.bias = bias;
-    job.biasOff = biasOff;
-    job.N = N;
-    job.C = C;
-    job.OC = OC;
+    KernelJob job = J.task(N < 4 ? FORWARD_COLUMNS : N >= GEMM_FORWARD_ROWS ? FORWARD_GEMM : FORWARD_ROWS)
+        .out(out, outOff).inp(inp, inpOff).weight(weight, weightOff).bias(bias, biasOff).N(N).C(C).OC(OC);
     if (N < 4) {
       // too few rows to share (decoding has one): share the output columns, 16 at a time (four per stream); each
       // still gets the tail's dot
@@ -79,49 +69,20 @@ final class Matmul {
     }
   }
 
-  /** {@link #forward}'s arguments, for its three ways of sharing the work. */
-  private abstract static class ForwardJob extends WorkerPool.Job {
-    float[] out;
-    int outOff;
-    float[] inp;
-    int inpOff;
-    float[] weight;
-    int weightOff;
-    float[] bias;
-    int biasOff;
-    int N;
-    int C;
-    int OC;
-
-    @Override
-    protected final void clear() {
-      out = inp = weight = bias = null;
-    }
-  }
+  /** The arguments of this room's parallel tasks (see {@link KernelJob}). */
+  private static final KernelJob J = new KernelJob();
 
   /** Output channels of the GEMM form. */
-  private static final ForwardJob FORWARD_GEMM = new ForwardJob() {
-    @Override
-    protected void run(int from, int to) {
-      matmulForwardGemm(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC, from, to);
-    }
-  };
+  private static final KernelJob.Task FORWARD_GEMM = (from, to) -> matmulForwardGemm(J.out, J.outOff, J.inp,
+      J.inpOff, J.weight, J.weightOff, J.bias, J.biasOff, J.N, J.C, J.OC, from, to);
 
   /** Output columns of the matrix-vector form. */
-  private static final ForwardJob FORWARD_COLUMNS = new ForwardJob() {
-    @Override
-    protected void run(int from, int to) {
-      matmulForwardColumns(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, C, OC, N, from, to);
-    }
-  };
+  private static final KernelJob.Task FORWARD_COLUMNS = (from, to) -> matmulForwardColumns(J.out, J.outOff, J.inp,
+      J.inpOff, J.weight, J.weightOff, J.bias, J.biasOff, J.C, J.OC, J.N, from, to);
 
   /** Rows of the dot-product form. */
-  private static final ForwardJob FORWARD_ROWS = new ForwardJob() {
-    @Override
-    protected void run(int from, int to) {
-      matmulForwardRows(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, C, OC, from, to);
-    }
-  };
+  private static final KernelJob.Task FORWARD_ROWS = (from, to) -> matmulForwardRows(J.out, J.outOff, J.inp,
+      J.inpOff, J.weight, J.weightOff, J.bias, J.biasOff, J.C, J.OC, from, to);
 
   /**
    * Output channels [from, to) of {@link #forward}, every row, as a GEMM: out starts as the bias, then for
@@ -531,16 +492,8 @@ final class Matmul {
     if (pool == null) {
       matmulBackwardInput(dinp, dinpOff, dout, doutOff, weight, weightOff, N, C, OC, 0, N, 0, C);
     } else {
-      BackwardInputJob job = N >= C ? BACKWARD_INPUT_ROWS : BACKWARD_INPUT_COLUMNS;
-      job.dinp = dinp;
-      job.dinpOff = dinpOff;
-      job.dout = dout;
-      job.doutOff = doutOff;
-      job.weight = weight;
-      job.weightOff = weightOff;
-      job.N = N;
-      job.C = C;
-      job.OC = OC;
+      KernelJob job = J.task(N >= C ? BACKWARD_INPUT_ROWS : BACKWARD_INPUT_COLUMNS).dinp(dinp, dinpOff)
+          .dout(dout, doutOff).weight(weight, weightOff).N(N).C(C).OC(OC);
       if (N >= C) {
         pool.run(job, N, 6);
       } else {
@@ -552,79 +505,22 @@ final class Matmul {
     if (pool == null) {
       matmulBackwardWeightRows(dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff, N, C, OC, 0, OC);
     } else {
-      BACKWARD_WEIGHT.dweight = dweight;
-      BACKWARD_WEIGHT.dweightOff = dweightOff;
-      BACKWARD_WEIGHT.dbias = dbias;
-      BACKWARD_WEIGHT.dbiasOff = dbiasOff;
-      BACKWARD_WEIGHT.dout = dout;
-      BACKWARD_WEIGHT.doutOff = doutOff;
-      BACKWARD_WEIGHT.inp = inp;
-      BACKWARD_WEIGHT.inpOff = inpOff;
-      BACKWARD_WEIGHT.N = N;
-      BACKWARD_WEIGHT.C = C;
-      BACKWARD_WEIGHT.OC = OC;
-      pool.run(BACKWARD_WEIGHT, OC, 3 * L);
+      pool.run(J.task(BACKWARD_WEIGHT).dweight(dweight, dweightOff).dbias(dbias, dbiasOff).dout(dout, doutOff)
+          .inp(inp, inpOff).N(N).C(C).OC(OC), OC, 3 * L);
     }
   }
 
-  /** dinp's part of {@link #backward}: by rows or by columns of dinp. */
-  private abstract static class BackwardInputJob extends WorkerPool.Job {
-    float[] dinp;
-    int dinpOff;
-    float[] dout;
-    int doutOff;
-    float[] weight;
-    int weightOff;
-    int N;
-    int C;
-    int OC;
+  /** dinp's part of {@link #backward}, by rows of dinp. */
+  private static final KernelJob.Task BACKWARD_INPUT_ROWS = (from, to) -> matmulBackwardInput(J.dinp, J.dinpOff,
+      J.dout, J.doutOff, J.weight, J.weightOff, J.N, J.C, J.OC, from, to, 0, J.C);
 
-    @Override
-    protected final void clear() {
-      dinp = dout = weight = null;
-    }
-  }
-
-  private static final BackwardInputJob BACKWARD_INPUT_ROWS = new BackwardInputJob() {
-    @Override
-    protected void run(int from, int to) {
-      matmulBackwardInput(dinp, dinpOff, dout, doutOff, weight, weightOff, N, C, OC, from, to, 0, C);
-    }
-  };
-
-  private static final BackwardInputJob BACKWARD_INPUT_COLUMNS = new BackwardInputJob() {
-    @Override
-    protected void run(int from, int to) {
-      matmulBackwardInput(dinp, dinpOff, dout, doutOff, weight, weightOff, N, C, OC, 0, N, from, to);
-    }
-  };
+  /** dinp's part of {@link #backward}, by columns of dinp. */
+  private static final KernelJob.Task BACKWARD_INPUT_COLUMNS = (from, to) -> matmulBackwardInput(J.dinp, J.dinpOff,
+      J.dout, J.doutOff, J.weight, J.weightOff, J.N, J.C, J.OC, 0, J.N, from, to);
 
   /** dweight's and dbias' part of {@link #backward}, by output channel. */
-  private static final class BackwardWeightJob extends WorkerPool.Job {
-    float[] dweight;
-    int dweightOff;
-    float[] dbias;
-    int dbiasOff;
-    float[] dout;
-    int doutOff;
-    float[] inp;
-    int inpOff;
-    int N;
-    int C;
-    int OC;
-
-    @Override
-    protected void run(int from, int to) {
-      matmulBackwardWeightRows(dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff, N, C, OC, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      dweight = dbias = dout = inp = null;
-    }
-  }
-
-  private static final BackwardWeightJob BACKWARD_WEIGHT = new BackwardWeightJob();
+  private static final KernelJob.Task BACKWARD_WEIGHT = (from, to) -> matmulBackwardWeightRows(J.dweight,
+      J.dweightOff, J.dbias, J.dbiasOff, J.dout, J.doutOff, J.inp, J.inpOff, J.N, J.C, J.OC, from, to);
 
   /**
    * Rows [r0, r1) by columns [j0, j1) of dinp in {@link #backward}: dinp += dout · weight, blocked by

@@ -34,51 +34,16 @@ final class Norms {
           C, 0, N);
       return;
     }
-    LAYERNORM_FORWARD.out = out;
-    LAYERNORM_FORWARD.outOff = outOff;
-    LAYERNORM_FORWARD.mean = mean;
-    LAYERNORM_FORWARD.meanOff = meanOff;
-    LAYERNORM_FORWARD.rstd = rstd;
-    LAYERNORM_FORWARD.rstdOff = rstdOff;
-    LAYERNORM_FORWARD.inp = inp;
-    LAYERNORM_FORWARD.inpOff = inpOff;
-    LAYERNORM_FORWARD.weight = weight;
-    LAYERNORM_FORWARD.weightOff = weightOff;
-    LAYERNORM_FORWARD.bias = bias;
-    LAYERNORM_FORWARD.biasOff = biasOff;
-    LAYERNORM_FORWARD.C = C;
-    pool.run(LAYERNORM_FORWARD, N, 1);
+    pool.run(J.task(LAYERNORM_FORWARD).out(out, outOff).mean(mean, meanOff).rstd(rstd, rstdOff).inp(inp, inpOff)
+        .weight(weight, weightOff).bias(bias, biasOff).C(C), N, 1);
   }
+
+  /** The arguments of this room's parallel tasks (see {@link KernelJob}). */
+  private static final KernelJob J = new KernelJob();
 
   /** {@link #layernormForward}'s rows. */
-  private static final class LayernormForwardJob extends WorkerPool.Job {
-    float[] out;
-    int outOff;
-    float[] mean;
-    int meanOff;
-    float[] rstd;
-    int rstdOff;
-    float[] inp;
-    int inpOff;
-    float[] weight;
-    int weightOff;
-    float[] bias;
-    int biasOff;
-    int C;
-
-    @Override
-    protected void run(int from, int to) {
-      layernormForwardRows(out, outOff, mean, meanOff, rstd, rstdOff, inp, inpOff, weight, weightOff, bias, biasOff,
-          C, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      out = mean = rstd = inp = weight = bias = null;
-    }
-  }
-
-  private static final LayernormForwardJob LAYERNORM_FORWARD = new LayernormForwardJob();
+  private static final KernelJob.Task LAYERNORM_FORWARD = (from, to) -> layernormForwardRows(J.out, J.outOff, J.mean,
+      J.meanOff, J.rstd, J.rstdOff, J.inp, J.inpOff, J.weight, J.weightOff, J.bias, J.biasOff, J.C, from, to);
 
   /** Rows [from, to) of {@link #layernormForward}. */
   private static void layernormForwardRows(float[] out, int outOff, float[] mean, int meanOff, float[] rstd,
@@ -168,105 +133,28 @@ final class Norms {
       layernormBackwardRows(dinp, dinpOff, dout, doutOff, inp, inpOff, weight, weightOff, mean, meanOff, rstd,
           rstdOff, C, 0, N);
     } else {
-      LAYERNORM_BACKWARD_ROWS.dinp = dinp;
-      LAYERNORM_BACKWARD_ROWS.dinpOff = dinpOff;
-      LAYERNORM_BACKWARD_ROWS.dout = dout;
-      LAYERNORM_BACKWARD_ROWS.doutOff = doutOff;
-      LAYERNORM_BACKWARD_ROWS.inp = inp;
-      LAYERNORM_BACKWARD_ROWS.inpOff = inpOff;
-      LAYERNORM_BACKWARD_ROWS.weight = weight;
-      LAYERNORM_BACKWARD_ROWS.weightOff = weightOff;
-      LAYERNORM_BACKWARD_ROWS.mean = mean;
-      LAYERNORM_BACKWARD_ROWS.meanOff = meanOff;
-      LAYERNORM_BACKWARD_ROWS.rstd = rstd;
-      LAYERNORM_BACKWARD_ROWS.rstdOff = rstdOff;
-      LAYERNORM_BACKWARD_ROWS.C = C;
-      pool.run(LAYERNORM_BACKWARD_ROWS, N, 1);
+      pool.run(J.task(LAYERNORM_BACKWARD_ROWS).dinp(dinp, dinpOff).dout(dout, doutOff).inp(inp, inpOff)
+          .weight(weight, weightOff).mean(mean, meanOff).rstd(rstd, rstdOff).C(C), N, 1);
     }
     pool = WorkerPool.acquire(4L * N * C);
     if (pool == null) {
       layernormBackwardChannels(dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff, mean, meanOff,
           rstd, rstdOff, N, C, 0, C);
     } else {
-      LAYERNORM_BACKWARD_CHANNELS.dweight = dweight;
-      LAYERNORM_BACKWARD_CHANNELS.dweightOff = dweightOff;
-      LAYERNORM_BACKWARD_CHANNELS.dbias = dbias;
-      LAYERNORM_BACKWARD_CHANNELS.dbiasOff = dbiasOff;
-      LAYERNORM_BACKWARD_CHANNELS.dout = dout;
-      LAYERNORM_BACKWARD_CHANNELS.doutOff = doutOff;
-      LAYERNORM_BACKWARD_CHANNELS.inp = inp;
-      LAYERNORM_BACKWARD_CHANNELS.inpOff = inpOff;
-      LAYERNORM_BACKWARD_CHANNELS.mean = mean;
-      LAYERNORM_BACKWARD_CHANNELS.meanOff = meanOff;
-      LAYERNORM_BACKWARD_CHANNELS.rstd = rstd;
-      LAYERNORM_BACKWARD_CHANNELS.rstdOff = rstdOff;
-      LAYERNORM_BACKWARD_CHANNELS.N = N;
-      LAYERNORM_BACKWARD_CHANNELS.C = C;
-      pool.run(LAYERNORM_BACKWARD_CHANNELS, C, L);
+      pool.run(J.task(LAYERNORM_BACKWARD_CHANNELS).dweight(dweight, dweightOff).dbias(dbias, dbiasOff)
+          .dout(dout, doutOff).inp(inp, inpOff).mean(mean, meanOff).rstd(rstd, rstdOff).N(N).C(C), C, L);
     }
   }
 
   /** dinp's rows of {@link #layernormBackward}. */
-  private static final class LayernormBackwardRowsJob extends WorkerPool.Job {
-    float[] dinp;
-    int dinpOff;
-    float[] dout;
-    int doutOff;
-    float[] inp;
-    int inpOff;
-    float[] weight;
-    int weightOff;
-    float[] mean;
-    int meanOff;
-    float[] rstd;
-    int rstdOff;
-    int C;
-
-    @Override
-    protected void run(int from, int to) {
-      layernormBackwardRows(dinp, dinpOff, dout, doutOff, inp, inpOff, weight, weightOff, mean, meanOff, rstd,
-          rstdOff, C, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      dinp = dout = inp = weight = mean = rstd = null;
-    }
-  }
-
-  private static final LayernormBackwardRowsJob LAYERNORM_BACKWARD_ROWS = new LayernormBackwardRowsJob();
+  private static final KernelJob.Task LAYERNORM_BACKWARD_ROWS = (from, to) -> layernormBackwardRows(J.dinp,
+      J.dinpOff, J.dout, J.doutOff, J.inp, J.inpOff, J.weight, J.weightOff, J.mean, J.meanOff, J.rstd, J.rstdOff, J.C,
+      from, to);
 
   /** dweight's and dbias' channels of {@link #layernormBackward}. */
-  private static final class LayernormBackwardChannelsJob extends WorkerPool.Job {
-    float[] dweight;
-    int dweightOff;
-    float[] dbias;
-    int dbiasOff;
-    float[] dout;
-    int doutOff;
-    float[] inp;
-    int inpOff;
-    float[] mean;
-    int meanOff;
-    float[] rstd;
-    int rstdOff;
-    int N;
-    int C;
-
-    @Override
-    protected void run(int from, int to) {
-      layernormBackwardChannels(dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff, mean, meanOff,
-          rstd, rstdOff, N, C, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      dweight = dbias = dout = inp = mean = rstd = null;
-    }
-  }
-
-  private static final LayernormBackwardChannelsJob LAYERNORM_BACKWARD_CHANNELS =
-      new LayernormBackwardChannelsJob();
+  private static final KernelJob.Task LAYERNORM_BACKWARD_CHANNELS = (from, to) -> layernormBackwardChannels(J.dweight,
+      J.dweightOff, J.dbias, J.dbiasOff, J.dout, J.doutOff, J.inp, J.inpOff, J.mean, J.meanOff, J.rstd, J.rstdOff, J.N,
+      J.C, from, to);
 
   /** dinp for rows [from, to) of {@link #layernormBackward}. */
   private static void layernormBackwardRows(float[] dinp, int dinpOff, float[] dout, int doutOff, float[] inp,

@@ -42,43 +42,16 @@ final class Pointwise {
       encoderForwardRows(out, outOff, inp, wte, wteOff, wpe, wpeOff, T, C, 0, B * T);
       return;
     }
-    ENCODER_FORWARD.out = out;
-    ENCODER_FORWARD.outOff = outOff;
-    ENCODER_FORWARD.inp = inp;
-    ENCODER_FORWARD.wte = wte;
-    ENCODER_FORWARD.wteOff = wteOff;
-    ENCODER_FORWARD.wpe = wpe;
-    ENCODER_FORWARD.wpeOff = wpeOff;
-    ENCODER_FORWARD.T = T;
-    ENCODER_FORWARD.C = C;
-    pool.run(ENCODER_FORWARD, B * T, 1);
+    pool.run(J.task(ENCODER_FORWARD).out(out, outOff).tokens(inp).wte(wte, wteOff).wpe(wpe, wpeOff).T(T).C(C), B * T,
+        1);
   }
+
+  /** The arguments of this room's parallel tasks (see {@link KernelJob}). */
+  private static final KernelJob J = new KernelJob();
 
   /** {@link #encoderForward}'s positions. */
-  private static final class EncoderForwardJob extends WorkerPool.Job {
-    float[] out;
-    int outOff;
-    int[] inp;
-    float[] wte;
-    int wteOff;
-    float[] wpe;
-    int wpeOff;
-    int T;
-    int C;
-
-    @Override
-    protected void run(int from, int to) {
-      encoderForwardRows(out, outOff, inp, wte, wteOff, wpe, wpeOff, T, C, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      out = wte = wpe = null;
-      inp = null;
-    }
-  }
-
-  private static final EncoderForwardJob ENCODER_FORWARD = new EncoderForwardJob();
+  private static final KernelJob.Task ENCODER_FORWARD = (from, to) -> encoderForwardRows(J.out, J.outOff, J.tokens,
+      J.wte, J.wteOff, J.wpe, J.wpeOff, J.T, J.C, from, to);
 
   /** Positions [from, to) of {@link #encoderForward}. */
   private static void encoderForwardRows(float[] out, int outOff, int[] inp, float[] wte, int wteOff, float[] wpe,
@@ -110,34 +83,12 @@ final class Pointwise {
       geluForwardRange(out, outOff, inp, inpOff, N, 0, N);
       return;
     }
-    GELU_FORWARD.out = out;
-    GELU_FORWARD.outOff = outOff;
-    GELU_FORWARD.inp = inp;
-    GELU_FORWARD.inpOff = inpOff;
-    GELU_FORWARD.N = N;
-    pool.run(GELU_FORWARD, N, L);
+    pool.run(J.task(GELU_FORWARD).out(out, outOff).inp(inp, inpOff).N(N), N, L);
   }
 
   /** {@link #geluForward}'s elements. */
-  private static final class GeluForwardJob extends WorkerPool.Job {
-    float[] out;
-    int outOff;
-    float[] inp;
-    int inpOff;
-    int N;
-
-    @Override
-    protected void run(int from, int to) {
-      geluForwardRange(out, outOff, inp, inpOff, N, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      out = inp = null;
-    }
-  }
-
-  private static final GeluForwardJob GELU_FORWARD = new GeluForwardJob();
+  private static final KernelJob.Task GELU_FORWARD =
+      (from, to) -> geluForwardRange(J.out, J.outOff, J.inp, J.inpOff, J.N, from, to);
 
   /**
    * Elements [from, to) of {@link #geluForward}; from is a multiple of the vector length, and elements past the
@@ -180,38 +131,12 @@ final class Pointwise {
       geluBackwardRange(dinp, dinpOff, inp, inpOff, dout, doutOff, N, 0, N);
       return;
     }
-    GELU_BACKWARD.dinp = dinp;
-    GELU_BACKWARD.dinpOff = dinpOff;
-    GELU_BACKWARD.inp = inp;
-    GELU_BACKWARD.inpOff = inpOff;
-    GELU_BACKWARD.dout = dout;
-    GELU_BACKWARD.doutOff = doutOff;
-    GELU_BACKWARD.N = N;
-    pool.run(GELU_BACKWARD, N, L);
+    pool.run(J.task(GELU_BACKWARD).dinp(dinp, dinpOff).inp(inp, inpOff).dout(dout, doutOff).N(N), N, L);
   }
 
   /** {@link #geluBackward}'s elements. */
-  private static final class GeluBackwardJob extends WorkerPool.Job {
-    float[] dinp;
-    int dinpOff;
-    float[] inp;
-    int inpOff;
-    float[] dout;
-    int doutOff;
-    int N;
-
-    @Override
-    protected void run(int from, int to) {
-      geluBackwardRange(dinp, dinpOff, inp, inpOff, dout, doutOff, N, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      dinp = inp = dout = null;
-    }
-  }
-
-  private static final GeluBackwardJob GELU_BACKWARD = new GeluBackwardJob();
+  private static final KernelJob.Task GELU_BACKWARD =
+      (from, to) -> geluBackwardRange(J.dinp, J.dinpOff, J.inp, J.inpOff, J.dout, J.doutOff, J.N, from, to);
 
   /** Elements [from, to) of {@link #geluBackward}; see {@link #geluForwardRange}. */
   private static void geluBackwardRange(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout,
@@ -254,39 +179,15 @@ final class Pointwise {
       add(out, outOff, inp1, inp1Off, inp2, inp2Off, N);
       return;
     }
-    RESIDUAL_FORWARD.out = out;
-    RESIDUAL_FORWARD.outOff = outOff;
-    RESIDUAL_FORWARD.inp1 = inp1;
-    RESIDUAL_FORWARD.inp1Off = inp1Off;
-    RESIDUAL_FORWARD.inp2 = inp2;
-    RESIDUAL_FORWARD.inp2Off = inp2Off;
-    pool.run(RESIDUAL_FORWARD, N, L);
+    pool.run(J.task(RESIDUAL_FORWARD).out(out, outOff).inp(inp1, inp1Off).inp2(inp2, inp2Off), N, L);
   }
 
   /**
    * {@link #residualForward}'s elements: a sum is the same in any lane, so shares need no alignment beyond whole
    * vectors.
    */
-  private static final class ResidualForwardJob extends WorkerPool.Job {
-    float[] out;
-    int outOff;
-    float[] inp1;
-    int inp1Off;
-    float[] inp2;
-    int inp2Off;
-
-    @Override
-    protected void run(int from, int to) {
-      add(out, outOff + from, inp1, inp1Off + from, inp2, inp2Off + from, to - from);
-    }
-
-    @Override
-    protected void clear() {
-      out = inp1 = inp2 = null;
-    }
-  }
-
-  private static final ResidualForwardJob RESIDUAL_FORWARD = new ResidualForwardJob();
+  private static final KernelJob.Task RESIDUAL_FORWARD = (from, to) -> add(J.out, J.outOff + from, J.inp,
+      J.inpOff + from, J.inp2, J.inp2Off + from, to - from);
 
   /** out[oo..oo+n) = a[ao..ao+n) + b[bo..bo+n). */
   private static void add(float[] out, int oo, float[] a, int ao, float[] b, int bo, int n) {
@@ -309,37 +210,14 @@ final class Pointwise {
       addInto(dinp2, dinp2Off, dout, doutOff, N);
       return;
     }
-    RESIDUAL_BACKWARD.dinp1 = dinp1;
-    RESIDUAL_BACKWARD.dinp1Off = dinp1Off;
-    RESIDUAL_BACKWARD.dinp2 = dinp2;
-    RESIDUAL_BACKWARD.dinp2Off = dinp2Off;
-    RESIDUAL_BACKWARD.dout = dout;
-    RESIDUAL_BACKWARD.doutOff = doutOff;
-    pool.run(RESIDUAL_BACKWARD, N, L);
+    pool.run(J.task(RESIDUAL_BACKWARD).dinp(dinp1, dinp1Off).dinp2(dinp2, dinp2Off).dout(dout, doutOff), N, L);
   }
 
   /** {@link #residualBackward}'s elements. */
-  private static final class ResidualBackwardJob extends WorkerPool.Job {
-    float[] dinp1;
-    int dinp1Off;
-    float[] dinp2;
-    int dinp2Off;
-    float[] dout;
-    int doutOff;
-
-    @Override
-    protected void run(int from, int to) {
-      addInto(dinp1, dinp1Off + from, dout, doutOff + from, to - from);
-      addInto(dinp2, dinp2Off + from, dout, doutOff + from, to - from);
-    }
-
-    @Override
-    protected void clear() {
-      dinp1 = dinp2 = dout = null;
-    }
-  }
-
-  private static final ResidualBackwardJob RESIDUAL_BACKWARD = new ResidualBackwardJob();
+  private static final KernelJob.Task RESIDUAL_BACKWARD = (from, to) -> {
+    addInto(J.dinp, J.dinpOff + from, J.dout, J.doutOff + from, to - from);
+    addInto(J.dinp2, J.dinp2Off + from, J.dout, J.doutOff + from, to - from);
+  };
 
   /** {@link dev.unroll.runtime.kernel.Kernels#swigluForward}, on the calling thread. */
   static void swigluForward(float[] out, int outOff, float[] gate, int gateOff, float[] up, int upOff, int N) {
@@ -465,29 +343,12 @@ final class Pointwise {
       Arrays.fill(a, off, off + n, 0.0f);
       return;
     }
-    ZERO.a = a;
-    ZERO.off = off;
-    pool.run(ZERO, n, L);
+    pool.run(J.task(ZERO).out(a, off), n, L);
   }
 
   /**
    * {@link #zero}'s ranges: a step zeroes every gradient and, per layer, attention's two B·NH·T·T buffers (6 MiB
    * each at medium); one thread alone writes memory at well under what two can.
    */
-  private static final class ZeroJob extends WorkerPool.Job {
-    float[] a;
-    int off;
-
-    @Override
-    protected void run(int from, int to) {
-      Arrays.fill(a, off + from, off + to, 0.0f);
-    }
-
-    @Override
-    protected void clear() {
-      a = null;
-    }
-  }
-
-  private static final ZeroJob ZERO = new ZeroJob();
+  private static final KernelJob.Task ZERO = (from, to) -> Arrays.fill(J.out, J.outOff + from, J.outOff + to, 0.0f);
 }

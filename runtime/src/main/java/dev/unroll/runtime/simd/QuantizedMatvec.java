@@ -100,49 +100,18 @@ final class QuantizedMatvec {
       matmulForwardBf16Rows(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC, 0, OC);
       return;
     }
-    MATMUL_BF16.out = out;
-    MATMUL_BF16.outOff = outOff;
-    MATMUL_BF16.inp = inp;
-    MATMUL_BF16.inpOff = inpOff;
-    MATMUL_BF16.weight = weight;
-    MATMUL_BF16.weightOff = weightOff;
-    MATMUL_BF16.bias = bias;
-    MATMUL_BF16.biasOff = biasOff;
-    MATMUL_BF16.N = N;
-    MATMUL_BF16.C = C;
-    MATMUL_BF16.OC = OC;
     // shares of output rows start at whole panels, four at a time (a share's four streams); each row is computed as
     // it is on one thread
-    pool.run(MATMUL_BF16, OC, onePerThread(OC, PANEL));
+    pool.run(J.task(MATMUL_BF16).out(out, outOff).inp(inp, inpOff).bf16(weight, weightOff).bias(bias, biasOff).N(N)
+        .C(C).OC(OC), OC, onePerThread(OC, PANEL));
   }
+
+  /** The arguments of this room's parallel tasks (see {@link KernelJob}). */
+  private static final KernelJob J = new KernelJob();
 
   /** {@link #matmulForwardBf16}'s output rows. */
-  private static final class Bf16Job extends WorkerPool.Job {
-    float[] out;
-    int outOff;
-    float[] inp;
-    int inpOff;
-    short[] weight;
-    int weightOff;
-    float[] bias;
-    int biasOff;
-    int N;
-    int C;
-    int OC;
-
-    @Override
-    protected void run(int from, int to) {
-      matmulForwardBf16Rows(out, outOff, inp, inpOff, weight, weightOff, bias, biasOff, N, C, OC, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      out = inp = bias = null;
-      weight = null;
-    }
-  }
-
-  private static final Bf16Job MATMUL_BF16 = new Bf16Job();
+  private static final KernelJob.Task MATMUL_BF16 = (from, to) -> matmulForwardBf16Rows(J.out, J.outOff, J.inp,
+      J.inpOff, J.bf16, J.weightOff, J.bias, J.biasOff, J.N, J.C, J.OC, from, to);
 
   /** {@link dev.unroll.runtime.kernel.Kernels#matmulForwardBf16Group}. */
   static void matmulForwardBf16Group(float[] out, int[] outOffs, float[] inp, int inpOff, short[] weight,
@@ -156,44 +125,15 @@ final class QuantizedMatvec {
       matmulForwardBf16GroupRows(out, outOffs, inp, inpOff, weight, weightOffs, rows, C, 0, units);
       return;
     }
-    MATMUL_BF16_GROUP.out = out;
-    MATMUL_BF16_GROUP.outOffs = outOffs;
-    MATMUL_BF16_GROUP.inp = inp;
-    MATMUL_BF16_GROUP.inpOff = inpOff;
-    MATMUL_BF16_GROUP.weight = weight;
-    MATMUL_BF16_GROUP.weightOffs = weightOffs;
-    MATMUL_BF16_GROUP.rows = rows;
-    MATMUL_BF16_GROUP.C = C;
     // one share per thread, as for one product: each share's part of every product it meets is computed as on
     // one thread
-    pool.run(MATMUL_BF16_GROUP, units, onePerThread(units, PANEL));
+    pool.run(J.task(MATMUL_BF16_GROUP).out(out, 0).inp(inp, inpOff).bf16(weight, 0).group(outOffs, weightOffs, rows)
+        .C(C), units, onePerThread(units, PANEL));
   }
 
   /** {@link #matmulForwardBf16Group}'s units. */
-  private static final class Bf16GroupJob extends WorkerPool.Job {
-    float[] out;
-    int[] outOffs;
-    float[] inp;
-    int inpOff;
-    short[] weight;
-    int[] weightOffs;
-    int[] rows;
-    int C;
-
-    @Override
-    protected void run(int from, int to) {
-      matmulForwardBf16GroupRows(out, outOffs, inp, inpOff, weight, weightOffs, rows, C, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      out = inp = null;
-      outOffs = weightOffs = rows = null;
-      weight = null;
-    }
-  }
-
-  private static final Bf16GroupJob MATMUL_BF16_GROUP = new Bf16GroupJob();
+  private static final KernelJob.Task MATMUL_BF16_GROUP = (from, to) -> matmulForwardBf16GroupRows(J.out, J.outOffs,
+      J.inp, J.inpOff, J.bf16, J.weightOffs, J.rows, J.C, from, to);
 
   /** {@code rows} rounded up to whole panels: a product's units in a group job, so shares begin at panels. */
   private static int wholePanels(int rows) {
@@ -409,50 +349,14 @@ final class QuantizedMatvec {
       matmulForwardInt8Rows(out, outOff, inp, inpOff, weight, scales, weightOff, bias, biasOff, N, C, OC, 0, OC);
       return;
     }
-    MATMUL_INT8.out = out;
-    MATMUL_INT8.outOff = outOff;
-    MATMUL_INT8.inp = inp;
-    MATMUL_INT8.inpOff = inpOff;
-    MATMUL_INT8.weight = weight;
-    MATMUL_INT8.scales = scales;
-    MATMUL_INT8.weightOff = weightOff;
-    MATMUL_INT8.bias = bias;
-    MATMUL_INT8.biasOff = biasOff;
-    MATMUL_INT8.N = N;
-    MATMUL_INT8.C = C;
-    MATMUL_INT8.OC = OC;
     // as for bfloat16: one share of whole panels per thread, each row computed as on one thread
-    pool.run(MATMUL_INT8, OC, onePerThread(OC, PANEL));
+    pool.run(J.task(MATMUL_INT8).out(out, outOff).inp(inp, inpOff).int8(weight, scales, weightOff).bias(bias, biasOff)
+        .N(N).C(C).OC(OC), OC, onePerThread(OC, PANEL));
   }
 
   /** {@link #matmulForwardInt8}'s output rows. */
-  private static final class Int8Job extends WorkerPool.Job {
-    float[] out;
-    int outOff;
-    float[] inp;
-    int inpOff;
-    byte[] weight;
-    float[] scales;
-    int weightOff;
-    float[] bias;
-    int biasOff;
-    int N;
-    int C;
-    int OC;
-
-    @Override
-    protected void run(int from, int to) {
-      matmulForwardInt8Rows(out, outOff, inp, inpOff, weight, scales, weightOff, bias, biasOff, N, C, OC, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      out = inp = scales = bias = null;
-      weight = null;
-    }
-  }
-
-  private static final Int8Job MATMUL_INT8 = new Int8Job();
+  private static final KernelJob.Task MATMUL_INT8 = (from, to) -> matmulForwardInt8Rows(J.out, J.outOff, J.inp,
+      J.inpOff, J.int8, J.scales, J.weightOff, J.bias, J.biasOff, J.N, J.C, J.OC, from, to);
 
   /** {@link dev.unroll.runtime.kernel.Kernels#matmulForwardInt8Group}. */
   static void matmulForwardInt8Group(float[] out, int[] outOffs, float[] inp, int inpOff, byte[] weight,
@@ -467,44 +371,13 @@ final class QuantizedMatvec {
       matmulForwardInt8GroupRows(out, outOffs, inp, inpOff, weight, scales, weightOffs, rows, C, 0, units);
       return;
     }
-    MATMUL_INT8_GROUP.out = out;
-    MATMUL_INT8_GROUP.outOffs = outOffs;
-    MATMUL_INT8_GROUP.inp = inp;
-    MATMUL_INT8_GROUP.inpOff = inpOff;
-    MATMUL_INT8_GROUP.weight = weight;
-    MATMUL_INT8_GROUP.scales = scales;
-    MATMUL_INT8_GROUP.weightOffs = weightOffs;
-    MATMUL_INT8_GROUP.rows = rows;
-    MATMUL_INT8_GROUP.C = C;
-    pool.run(MATMUL_INT8_GROUP, units, onePerThread(units, PANEL));
+    pool.run(J.task(MATMUL_INT8_GROUP).out(out, 0).inp(inp, inpOff).int8(weight, scales, 0)
+        .group(outOffs, weightOffs, rows).C(C), units, onePerThread(units, PANEL));
   }
 
   /** {@link #matmulForwardInt8Group}'s units. */
-  private static final class Int8GroupJob extends WorkerPool.Job {
-    float[] out;
-    int[] outOffs;
-    float[] inp;
-    int inpOff;
-    byte[] weight;
-    float[] scales;
-    int[] weightOffs;
-    int[] rows;
-    int C;
-
-    @Override
-    protected void run(int from, int to) {
-      matmulForwardInt8GroupRows(out, outOffs, inp, inpOff, weight, scales, weightOffs, rows, C, from, to);
-    }
-
-    @Override
-    protected void clear() {
-      out = inp = scales = null;
-      outOffs = weightOffs = rows = null;
-      weight = null;
-    }
-  }
-
-  private static final Int8GroupJob MATMUL_INT8_GROUP = new Int8GroupJob();
+  private static final KernelJob.Task MATMUL_INT8_GROUP = (from, to) -> matmulForwardInt8GroupRows(J.out, J.outOffs,
+      J.inp, J.inpOff, J.int8, J.scales, J.weightOffs, J.rows, J.C, from, to);
 
   /** Units [from, to) of {@link #matmulForwardInt8Group}: the products' rows end to end, each padded to panels. */
   private static void matmulForwardInt8GroupRows(float[] out, int[] outOffs, float[] inp, int inpOff,

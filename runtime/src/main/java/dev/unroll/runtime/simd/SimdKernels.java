@@ -37,7 +37,8 @@ import dev.unroll.runtime.thread.WorkerPool;
  * attention by head. Every output element is computed by one thread in the same order as on one thread, so results
  * are bit-identical for every thread count. {@code encoderBackward} (a scatter-add into token rows),
  * {@code crossEntropyForward} (a sum over rows) and the LLAMA family's RMSNorm, RoPE and SwiGLU stay on the calling
- * thread. Each room keeps its parallel work in {@link WorkerPool.Job}s with named fields, made once.
+ * thread. Each room hands the pool one {@link KernelJob}, made once: the kernel's arguments in fields named by role
+ * and, as a lambda, the task that runs a share.
  */
 public final class SimdKernels implements Kernels {
 
