@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -404,30 +405,30 @@ public final class DeviceModel implements AutoCloseable, DeviceParameters {
 
   /** Copies {@code n} floats from {@code src} into buffer {@code b} at element {@code offset}; blocks. */
   public void write(int b, long offset, float[] src, int srcOff, int n) {
-    for (int done = 0; done < n; ) {
-      int chunk = Math.min(STAGING_FLOATS, n - done);
-      MemorySegment.copy(src, srcOff + done, staging, JAVA_FLOAT, 0, chunk);
-      transfer(true, b, 4L * (offset + done), 4L * chunk);
-      done += chunk;
-    }
+    write(b, offset, src, srcOff, n, JAVA_FLOAT);
   }
 
   /** Copies {@code n} ints into buffer {@code b} at element {@code offset}; blocks. */
   public void write(int b, long offset, int[] src, int srcOff, int n) {
-    for (int done = 0; done < n; ) {
-      int chunk = Math.min(STAGING_FLOATS, n - done);
-      MemorySegment.copy(src, srcOff + done, staging, JAVA_INT, 0, chunk);
-      transfer(true, b, 4L * (offset + done), 4L * chunk);
-      done += chunk;
-    }
+    write(b, offset, src, srcOff, n, JAVA_INT);
   }
 
   /** Copies {@code n} 16-bit values into buffer {@code b} at element {@code offset}; blocks. */
   public void write(int b, long offset, short[] src, int srcOff, int n) {
+    write(b, offset, src, srcOff, n, JAVA_SHORT);
+  }
+
+  /**
+   * Copies {@code n} elements of the Java array {@code src} (of {@code layout}'s type) into buffer {@code b} at
+   * element {@code offset}, through the staging segment a full segment at a time; blocks.
+   */
+  private void write(int b, long offset, Object src, int srcOff, int n, ValueLayout layout) {
+    long size = layout.byteSize();
+    int perChunk = (int) (4L * STAGING_FLOATS / size);
     for (int done = 0; done < n; ) {
-      int chunk = Math.min(2 * STAGING_FLOATS, n - done);
-      MemorySegment.copy(src, srcOff + done, staging, JAVA_SHORT, 0, chunk);
-      transfer(true, b, 2L * (offset + done), 2L * chunk);
+      int chunk = Math.min(perChunk, n - done);
+      MemorySegment.copy(src, srcOff + done, staging, layout, 0, chunk);
+      transfer(true, b, size * (offset + done), size * chunk);
       done += chunk;
     }
   }
