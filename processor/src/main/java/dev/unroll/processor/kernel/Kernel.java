@@ -7,6 +7,14 @@ import static dev.unroll.processor.kernel.OpenClGeometry.flat;
 import static dev.unroll.processor.kernel.OpenClGeometry.gemm;
 import static dev.unroll.processor.kernel.OpenClGeometry.product;
 import static dev.unroll.processor.kernel.OpenClGeometry.rows;
+import static dev.unroll.processor.kernel.Role.Kind.BIAS;
+import static dev.unroll.processor.kernel.Role.Kind.GRADIENT;
+import static dev.unroll.processor.kernel.Role.Kind.INPUT;
+import static dev.unroll.processor.kernel.Role.Kind.OUTPUT;
+import static dev.unroll.processor.kernel.Role.Kind.SIZE;
+import static dev.unroll.processor.kernel.Role.Kind.TARGETS;
+import static dev.unroll.processor.kernel.Role.Kind.TOKENS;
+import static dev.unroll.processor.kernel.Role.Kind.WEIGHT;
 
 import dev.unroll.processor.kernel.Role.Kind;
 import java.util.Arrays;
@@ -32,28 +40,32 @@ import java.util.stream.Collectors;
  */
 public enum Kernel {
   ENCODER_FORWARD("encoderForward", s -> List.of(flat("", s.get("B") * s.get("T") * s.get("C"))),
-      out("out"), tokens("inp"), weight("wte"), weight("wpe"), size("B"), size("T"), size("C")),
+      OUTPUT.of("out"), TOKENS.of("inp"), WEIGHT.of("wte"), WEIGHT.of("wpe"), SIZE.of("B"), SIZE.of("T"), SIZE.of("C")),
   ENCODER_BACKWARD("encoderBackward", s -> List.of(flat("_dwte", s.get("C")), flat("_dwpe", s.get("T") * s.get("C"))),
-      grad("dwte"), grad("dwpe"), in("dout"), tokens("inp"), size("B"), size("T"), size("C")),
+      GRADIENT.of("dwte"), GRADIENT.of("dwpe"), INPUT.of("dout"), TOKENS.of("inp"), SIZE.of("B"), SIZE.of("T"),
+      SIZE.of("C")),
   EMBEDDING_FORWARD("embeddingForward", s -> List.of(flat("", s.get("N") * s.get("C"))),
-      out("out"), tokens("inp"), weight("emb"), size("N"), size("C")),
+      OUTPUT.of("out"), TOKENS.of("inp"), WEIGHT.of("emb"), SIZE.of("N"), SIZE.of("C")),
   EMBEDDING_BACKWARD("embeddingBackward", s -> List.of(flat("", s.get("C"))),
-      grad("demb"), in("dout"), tokens("inp"), size("N"), size("C")),
+      GRADIENT.of("demb"), INPUT.of("dout"), TOKENS.of("inp"), SIZE.of("N"), SIZE.of("C")),
 
   LAYERNORM_FORWARD("layernormForward", s -> List.of(rows("", s.get("N"), s.get("C"), 1)),
-      out("out"), out("mean"), out("rstd"), in("inp"), weight("weight"), bias("bias", false), size("N"), size("C")),
+      OUTPUT.of("out"), OUTPUT.of("mean"), OUTPUT.of("rstd"), INPUT.of("inp"), WEIGHT.of("weight"), BIAS.of("bias"),
+      SIZE.of("N"), SIZE.of("C")),
   LAYERNORM_BACKWARD("layernormBackward",
       s -> List.of(rows("_dinp", s.get("N"), s.get("C"), 2), flat("_dparams", s.get("C"))),
-      grad("dinp"), grad("dweight"), grad("dbias"), in("dout"), in("inp"), weight("weight"), in("mean"), in("rstd"),
-      size("N"), size("C")),
+      GRADIENT.of("dinp"), GRADIENT.of("dweight"), GRADIENT.of("dbias"), INPUT.of("dout"), INPUT.of("inp"),
+      WEIGHT.of("weight"), INPUT.of("mean"), INPUT.of("rstd"), SIZE.of("N"), SIZE.of("C")),
   RMSNORM_FORWARD("rmsnormForward", s -> List.of(rows("", s.get("N"), s.get("C"), 1)),
-      out("out"), out("rstd"), in("inp"), weight("weight"), size("N"), size("C")),
+      OUTPUT.of("out"), OUTPUT.of("rstd"), INPUT.of("inp"), WEIGHT.of("weight"), SIZE.of("N"), SIZE.of("C")),
   RMSNORM_BACKWARD("rmsnormBackward",
       s -> List.of(rows("_dinp", s.get("N"), s.get("C"), 1), flat("_dweight", s.get("C"))),
-      grad("dinp"), grad("dweight"), in("dout"), in("inp"), weight("weight"), in("rstd"), size("N"), size("C")),
+      GRADIENT.of("dinp"), GRADIENT.of("dweight"), INPUT.of("dout"), INPUT.of("inp"), WEIGHT.of("weight"),
+      INPUT.of("rstd"), SIZE.of("N"), SIZE.of("C")),
 
   MATMUL_FORWARD("matmulForward", s -> List.of(product(s.get("N"), s.get("OC"))),
-      out("out"), in("inp"), weight("weight"), bias("bias", true), size("N"), size("C"), size("OC")),
+      OUTPUT.of("out"), INPUT.of("inp"), WEIGHT.of("weight"), BIAS.optional("bias"), SIZE.of("N"), SIZE.of("C"),
+      SIZE.of("OC")),
   /** {@link #MATMUL_FORWARD} over the bfloat16 copy of the weight. */
   MATMUL_FORWARD_BF16("matmulForwardBf16", MATMUL_FORWARD, Element.SHORT, "matmulForwardBf16Group",
       "packBf16Weight", s -> List.of(product(s.get("N"), s.get("OC")))),
@@ -62,53 +74,57 @@ public enum Kernel {
       "packInt8Weight", null),
   MATMUL_BACKWARD("matmulBackward", s -> List.of(gemm("_dinp", s.get("N"), s.get("C")),
       gemm("_dweight", s.get("OC"), s.get("C")), flat("_dbias", s.get("OC"))),
-      grad("dinp"), grad("dweight"), optionalGrad("dbias"), in("dout"), in("inp"), weight("weight"), size("N"),
-      size("C"), size("OC")),
+      GRADIENT.of("dinp"), GRADIENT.of("dweight"), GRADIENT.optional("dbias"), INPUT.of("dout"), INPUT.of("inp"),
+      WEIGHT.of("weight"), SIZE.of("N"), SIZE.of("C"), SIZE.of("OC")),
 
   ATTENTION_FORWARD("attentionForward", s -> List.of(attention("", s.get("B") * s.get("NH"), s.get("T"))),
-      out("out"), out("preatt"), out("att"), in("qkv"), size("B"), size("T"), size("C"), size("NH")),
+      OUTPUT.of("out"), OUTPUT.of("preatt"), OUTPUT.of("att"), INPUT.of("qkv"), SIZE.of("B"), SIZE.of("T"),
+      SIZE.of("C"), SIZE.of("NH")),
   ATTENTION_BACKWARD("attentionBackward", s -> List.of(attention("_dq", s.get("B") * s.get("NH"), s.get("T")),
       attention("_dkv", s.get("B") * s.get("NH"), s.get("T"))),
-      grad("dqkv"), grad("dpreatt"), grad("datt"), in("dout"), in("qkv"), in("att"), size("B"), size("T"),
-      size("C"), size("NH")),
+      GRADIENT.of("dqkv"), GRADIENT.of("dpreatt"), GRADIENT.of("datt"), INPUT.of("dout"), INPUT.of("qkv"),
+      INPUT.of("att"), SIZE.of("B"), SIZE.of("T"), SIZE.of("C"), SIZE.of("NH")),
   ATTENTION_FORWARD_GQA("attentionForwardGqa", s -> List.of(attention("", s.get("B") * s.get("NH"), s.get("T"))),
-      out("out"), out("preatt"), out("att"), in("qkv"), size("B"), size("T"), size("NH"), size("KVH"), size("hs")),
+      OUTPUT.of("out"), OUTPUT.of("preatt"), OUTPUT.of("att"), INPUT.of("qkv"), SIZE.of("B"), SIZE.of("T"),
+      SIZE.of("NH"), SIZE.of("KVH"), SIZE.of("hs")),
   ATTENTION_BACKWARD_GQA("attentionBackwardGqa",
       s -> List.of(attention("_dq", s.get("B") * s.get("NH"), s.get("T")),
           attention("_dkv", s.get("B") * s.get("KVH"), s.get("T"))),
-      grad("dqkv"), grad("dpreatt"), grad("datt"), in("dout"), in("qkv"), in("att"), size("B"), size("T"),
-      size("NH"), size("KVH"), size("hs")),
+      GRADIENT.of("dqkv"), GRADIENT.of("dpreatt"), GRADIENT.of("datt"), INPUT.of("dout"), INPUT.of("qkv"),
+      INPUT.of("att"), SIZE.of("B"), SIZE.of("T"), SIZE.of("NH"), SIZE.of("KVH"), SIZE.of("hs")),
   /** One position against the KV cache; {@code pos} is known only at run time. */
   ATTENTION_DECODE("attentionDecode", s -> List.of(decoding(s.get("NH"), s.get("T"))),
-      out("out"), out("att"), in("q"), in("kcache"), in("vcache"), size("pos"), size("T"), size("NH"), size("KVH"),
-      size("hs")),
+      OUTPUT.of("out"), OUTPUT.of("att"), INPUT.of("q"), INPUT.of("kcache"), INPUT.of("vcache"), SIZE.of("pos"),
+      SIZE.of("T"), SIZE.of("NH"), SIZE.of("KVH"), SIZE.of("hs")),
   /** Rotates pairs within each head of {@code rows} rows in place; {@code pos0} may be known only at run time. */
   ROPE("rope", s -> List.of(flat("", s.get("rows") * (s.get("width") / 2))),
-      out("x"), size("rows"), size("stride"), size("width"), size("hs"), size("T"), size("pos0"), size("sign")),
+      OUTPUT.of("x"), SIZE.of("rows"), SIZE.of("stride"), SIZE.of("width"), SIZE.of("hs"), SIZE.of("T"),
+      SIZE.of("pos0"), SIZE.of("sign")),
 
-  GELU_FORWARD("geluForward", s -> List.of(flat("", s.get("N"))), out("out"), in("inp"), size("N")),
-  GELU_BACKWARD("geluBackward", s -> List.of(flat("", s.get("N"))), grad("dinp"), in("inp"), in("dout"), size("N")),
+  GELU_FORWARD("geluForward", s -> List.of(flat("", s.get("N"))), OUTPUT.of("out"), INPUT.of("inp"), SIZE.of("N")),
+  GELU_BACKWARD("geluBackward", s -> List.of(flat("", s.get("N"))),
+      GRADIENT.of("dinp"), INPUT.of("inp"), INPUT.of("dout"), SIZE.of("N")),
   SWIGLU_FORWARD("swigluForward", s -> List.of(flat("", s.get("N"))),
-      out("out"), in("gate"), in("up"), size("N")),
+      OUTPUT.of("out"), INPUT.of("gate"), INPUT.of("up"), SIZE.of("N")),
   SWIGLU_BACKWARD("swigluBackward", s -> List.of(flat("", s.get("N"))),
-      grad("dgate"), grad("dup"), in("dout"), in("gate"), in("up"), size("N")),
+      GRADIENT.of("dgate"), GRADIENT.of("dup"), INPUT.of("dout"), INPUT.of("gate"), INPUT.of("up"), SIZE.of("N")),
   RESIDUAL_FORWARD("residualForward", s -> List.of(flat("", s.get("N"))),
-      out("out"), in("inp1"), in("inp2"), size("N")),
+      OUTPUT.of("out"), INPUT.of("inp1"), INPUT.of("inp2"), SIZE.of("N")),
   RESIDUAL_BACKWARD("residualBackward", s -> List.of(flat("", s.get("N"))),
-      grad("dinp1"), grad("dinp2"), in("dout"), size("N")),
-  COPY("copy", s -> List.of(flat("", s.get("n"))), out("dst"), in("src"), size("n")),
+      GRADIENT.of("dinp1"), GRADIENT.of("dinp2"), INPUT.of("dout"), SIZE.of("N")),
+  COPY("copy", s -> List.of(flat("", s.get("n"))), OUTPUT.of("dst"), INPUT.of("src"), SIZE.of("n")),
   /** {@code rows} rows of {@code width} floats between arrays of different row strides. */
   COPY_ROWS("copyRows", s -> List.of(flat("", s.get("rows") * s.get("width"))),
-      out("dst"), size("dstStride"), in("src"), size("srcStride"), size("rows"), size("width")),
+      OUTPUT.of("dst"), SIZE.of("dstStride"), INPUT.of("src"), SIZE.of("srcStride"), SIZE.of("rows"), SIZE.of("width")),
 
   SOFTMAX_FORWARD("softmaxForward", s -> List.of(rows("", s.get("N"), s.get("V"), 1)),
-      out("probs"), in("logits"), size("N"), size("V"), size("Vp")),
+      OUTPUT.of("probs"), INPUT.of("logits"), SIZE.of("N"), SIZE.of("V"), SIZE.of("Vp")),
   /** Returns the mean loss on the CPU. */
   CROSS_ENTROPY_FORWARD("crossEntropyForward", s -> List.of(flat("", s.get("N"))),
-      out("losses"), in("probs"), targets("targets"), size("N"), size("Vp")),
+      OUTPUT.of("losses"), INPUT.of("probs"), TARGETS.of("targets"), SIZE.of("N"), SIZE.of("Vp")),
   CROSS_ENTROPY_SOFTMAX_BACKWARD("crossEntropySoftmaxBackward",
       s -> List.of(columns("", s.get("N"), s.get("V"))),
-      grad("dlogits"), in("probs"), targets("targets"), size("N"), size("V"), size("Vp"));
+      GRADIENT.of("dlogits"), INPUT.of("probs"), TARGETS.of("targets"), SIZE.of("N"), SIZE.of("V"), SIZE.of("Vp"));
 
   private static final Map<String, Kernel> BY_METHOD =
       Arrays.stream(values()).collect(Collectors.toUnmodifiableMap(Kernel::method, k -> k));
@@ -245,41 +261,5 @@ public enum Kernel {
       }
       return values[i];
     }
-  }
-
-  private static Role out(String name) {
-    return new Role(name, Kind.OUTPUT, Element.FLOAT, false);
-  }
-
-  private static Role grad(String name) {
-    return new Role(name, Kind.GRADIENT, Element.FLOAT, false);
-  }
-
-  private static Role optionalGrad(String name) {
-    return new Role(name, Kind.GRADIENT, Element.FLOAT, true);
-  }
-
-  private static Role in(String name) {
-    return new Role(name, Kind.INPUT, Element.FLOAT, false);
-  }
-
-  private static Role weight(String name) {
-    return new Role(name, Kind.WEIGHT, Element.FLOAT, false);
-  }
-
-  private static Role bias(String name, boolean optional) {
-    return new Role(name, Kind.BIAS, Element.FLOAT, optional);
-  }
-
-  private static Role tokens(String name) {
-    return new Role(name, Kind.TOKENS, Element.INT, false);
-  }
-
-  private static Role targets(String name) {
-    return new Role(name, Kind.TARGETS, Element.INT, false);
-  }
-
-  private static Role size(String name) {
-    return new Role(name, Kind.SIZE, Element.INT, false);
   }
 }

@@ -20,24 +20,40 @@ public record Role(String name, Kind kind, Element element, boolean optional) {
   public static final String C = "C";
   public static final String OC = "OC";
 
-  /** What a kernel does with an argument. */
+  /** What a kernel does with an argument, and what its elements are unless a variant says otherwise. */
   public enum Kind {
     /** A tensor it writes ({@code =}), or updates in place. */
-    OUTPUT,
+    OUTPUT(Element.FLOAT),
     /** A gradient it accumulates into ({@code +=}). */
-    GRADIENT,
+    GRADIENT(Element.FLOAT),
     /** A tensor it only reads. */
-    INPUT,
+    INPUT(Element.FLOAT),
     /** A parameter it only reads; a quantized variant of the kernel reads its {@code weight} in another format. */
-    WEIGHT,
+    WEIGHT(Element.FLOAT),
     /** A bias it only reads. */
-    BIAS,
+    BIAS(Element.FLOAT),
     /** The step's token ids. */
-    TOKENS,
+    TOKENS(Element.INT),
     /** The step's next-token ids. */
-    TARGETS,
+    TARGETS(Element.INT),
     /** An int. */
-    SIZE
+    SIZE(Element.INT);
+
+    private final Element element;
+
+    Kind(Element element) {
+      this.element = element;
+    }
+
+    /** A role of this kind named {@code name}, which every call passes. */
+    public Role of(String name) {
+      return new Role(name, this, element, false);
+    }
+
+    /** A role of this kind named {@code name}, for which a call may pass no tensor. */
+    public Role optional(String name) {
+      return new Role(name, this, element, true);
+    }
   }
 
   /** Whether the kernel writes this argument (its OpenCL pointer is not {@code const}). */

@@ -168,7 +168,8 @@ public final class CheckpointIo {
   }
 
   /** Reads n little-endian float32 from byte {@code pos} into dst[off..off+n). */
-  public static void readFloats(Path path, FileChannel channel, long pos, float[] dst, int off, int n) throws IOException {
+  public static void readFloats(Path path, FileChannel channel, long pos, float[] dst, int off, int n)
+      throws IOException {
     ByteBuffer buf = ByteBuffer.allocate(AtomicFile.CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
     while (n > 0) {
       int k = Math.min(n, buf.capacity() / Float.BYTES);
