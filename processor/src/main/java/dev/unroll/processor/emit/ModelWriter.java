@@ -974,6 +974,6 @@ public final class ModelWriter {
         case Arg.Targets unused -> args.add("targets");
       }
     }
-    return CodeBlock.of("k.$L($L)", op.entry().method(), args.build());
+    return CodeBlock.of("k.$L($L)", op.kernel(), args.build());
   }
 }

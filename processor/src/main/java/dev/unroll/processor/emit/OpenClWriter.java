@@ -124,7 +124,7 @@ final class OpenClWriter {
     }
     long[] sizes = ints.stream().mapToLong(Long::longValue).toArray();
     CodeBlock.Builder code = CodeBlock.builder();
-    String method = op.entry().method();
+    String method = op.kernel();
     for (Phase phase : op.entry().phases(sizes)) {
       String name = wrapperName(method, "uk_" + method + phase.suffix(), args, phase.localFloats());
       CodeBlock.Builder call = CodeBlock.builder().add("cl.kernel($S, new long[] {$L}, new long[] {$L}", name,

@@ -37,11 +37,6 @@ public record Op(Kernel entry, List<Arg> args, String comment) {
     }
   }
 
-  /** A call of the catalogue's kernel named {@code kernel} (its runtime method's name). */
-  public Op(String kernel, List<Arg> args, String comment) {
-    this(Kernel.named(kernel), args, comment);
-  }
-
   /** The runtime method's name: what the generated code calls. */
   public String kernel() {
     return entry.method();

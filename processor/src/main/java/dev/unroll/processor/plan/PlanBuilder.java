@@ -255,15 +255,6 @@ abstract class PlanBuilder {
   }
 
   /**
-   * A call of the catalogue's kernel named {@code kernel}.
-   *
-   * @throws IllegalArgumentException for a name not in the catalogue, or arguments that do not fit its roles
-   */
-  static Op op(String kernel, String comment, Arg... args) {
-    return op(Kernel.named(kernel), comment, args);
-  }
-
-  /**
    * A call of {@code kernel}, its arguments in the order of the kernel's roles.
    *
    * @throws IllegalArgumentException for arguments that do not fit the kernel's roles

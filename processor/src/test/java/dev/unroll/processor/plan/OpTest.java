@@ -44,7 +44,7 @@ class OpTest {
   @Test
   void theNamedFormIsTheTypedOne() {
     Op typed = matmul(PlanBuilder.p(W), new Arg.None());
-    Op named = PlanBuilder.op("matmulForward", "y = x · wᵀ + b", PlanBuilder.a(Y), PlanBuilder.a(X),
+    Op named = PlanBuilder.op(Kernel.named("matmulForward"), "y = x · wᵀ + b", PlanBuilder.a(Y), PlanBuilder.a(X),
         PlanBuilder.p(W), new Arg.None(), N, C, OC);
     assertEquals(typed, named);
     assertSame(Kernel.MATMUL_FORWARD, named.entry());
@@ -53,7 +53,7 @@ class OpTest {
   @Test
   void anUnknownKernelOrWrongArgumentsFailWhenTheOpIsMade() {
     String unknown = assertThrows(IllegalArgumentException.class,
-        () -> PlanBuilder.op("matmulForwad", "typo", N)).getMessage();
+        () -> Kernel.named("matmulForwad")).getMessage();
     assertTrue(unknown.contains("no kernel matmulForwad") && unknown.contains("matmulForward"), unknown);
     String arity = assertThrows(IllegalArgumentException.class,
         () -> PlanBuilder.op(Kernel.MATMUL_FORWARD, "no OC", PlanBuilder.a(Y), PlanBuilder.a(X), PlanBuilder.p(W),
