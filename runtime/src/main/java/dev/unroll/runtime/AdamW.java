@@ -63,11 +63,11 @@ public final class AdamW {
    * An optimizer for every parameter of {@code model}, with the defaults above. On {@code Backend.OPENCL} the
    * moments and the update live on the device, beside the parameters.
    */
-  public static AdamW of(CausalLm model) {
+  public static AdamW of(Trainable model) {
     return new AdamW(model.parameters(), model.deviceParameters());
   }
 
-  /** An optimizer for these parameters, held in Java arrays (for a device model use {@link #of(CausalLm)}). */
+  /** An optimizer for these parameters, held in Java arrays (for a device model use {@link #of(Trainable)}). */
   public static AdamW of(Parameters parameters) {
     return new AdamW(parameters, null);
   }

@@ -1,8 +1,5 @@
 package dev.unroll.runtime;
 
-import dev.unroll.runtime.train.DeviceParameters;
-import java.io.IOException;
-import java.nio.file.Path;
 
 /**
  * A causal language model that can be trained: what an interface annotated with {@code @Transformer} extends.
@@ -14,13 +11,7 @@ import java.nio.file.Path;
  *
  * <p>Instances are not thread-safe: one thread drives a model at a time.
  */
-public interface CausalLm {
-
-  /** The sizes this model was compiled for. */
-  ModelShape shape();
-
-  /** Where this model computes. */
-  Backend backend();
+public interface CausalLm extends Trainable {
 
   /**
    * Runs the model on {@code batch × context} tokens (row-major: row b holds positions 0..context-1).
@@ -39,9 +30,6 @@ public interface CausalLm {
    * @throws IllegalStateException when the last forward had no targets, failed, or there was none
    */
   void backward();
-
-  /** Sets every parameter gradient to zero. */
-  void zeroGrad();
 
   /**
    * Copies the {@code vocab} logits that the last forward computed at ({@code row}, {@code position}) into
@@ -119,41 +107,4 @@ public interface CausalLm {
     }
     return generated;
   }
-
-  /**
-   * The parameter and gradient arenas and their tensors (shared with the model, not copied). On
-   * {@link Backend#OPENCL} they are the host copies: this call first copies the device's values and gradients into
-   * them, and after changing them call {@link #parametersChanged()} so that the device sees the change.
-   */
-  Parameters parameters();
-
-  /**
-   * Tells a model whose parameters live on a device ({@link Backend#OPENCL}) that the arrays of
-   * {@link #parameters()} were changed on the host: copies values and gradients to the device. A no-op elsewhere.
-   */
-  default void parametersChanged() {}
-
-  /**
-   * Where the parameters live when they are not the arrays of {@link #parameters()}: on {@link Backend#OPENCL} the
-   * device, where {@link AdamW} keeps its moments and steps; null on the CPU backends. What {@code AdamW.of(model)}
-   * asks for; a user of the model has no need of it.
-   */
-  default DeviceParameters deviceParameters() {
-    return null;
-  }
-
-  /**
-   * Waits until the work this model has queued is done. On the CPU backends every call returns when its work is
-   * done, so this does nothing; on {@link Backend#OPENCL} an optimizer step is queued on the device and not waited
-   * for (the next forward, decode or read of the parameters waits for it): call this before reading a clock, as a
-   * benchmark of training steps does.
-   */
-  default void finish() {}
-
-  /**
-   * Writes the parameters as float32 safetensors with the family's Hugging Face tensor names and conventions
-   * (GPT-2's, the Conv1D weights transposed; Llama's {@code LlamaForCausalLM} names, the q and k rows in the
-   * rotate-half order), atomically: to a temporary file beside {@code path}, then renamed over it.
-   */
-  void save(Path path) throws IOException;
 }

@@ -19,6 +19,9 @@ sealed interface ClArg {
   /** An int known at compile time: printed as its value. */
   record Const(long value) implements ClArg {}
 
+  /** A float literal ({@code 1.0E-12f}). */
+  record FloatConst(String literal) implements ClArg {}
+
   /** An int known only at run time: {@code step[stepIndex]} (0: the token, 1: the position). */
   record Dyn(int stepIndex) implements ClArg {}
 }

@@ -972,6 +972,10 @@ public final class ModelWriter {
         case Arg.Size s -> args.add("$L", s.expression());
         case Arg.Inputs unused -> args.add("inputs");
         case Arg.Targets unused -> args.add("targets");
+        case Arg.Types unused -> args.add("types");
+        case Arg.Lengths unused -> args.add("lengths");
+        case Arg.Pixels unused -> args.add("pixels, 0");
+        case Arg.Constant c -> args.add("$L", c.literal());
       }
     }
     return CodeBlock.of("k.$L($L)", op.kernel(), args.build());

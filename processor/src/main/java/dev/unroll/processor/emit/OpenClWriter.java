@@ -117,6 +117,19 @@ final class OpenClWriter {
           args.add(new ClArg.Ptr("int"));
           pairs.add("CL_TARGETS, 0");
         }
+        case Arg.Types unused -> {
+          args.add(new ClArg.Ptr("int"));
+          pairs.add("CL_TYPES, 0");
+        }
+        case Arg.Lengths unused -> {
+          args.add(new ClArg.Ptr("int"));
+          pairs.add("CL_LENGTHS, 0");
+        }
+        case Arg.Pixels unused -> {
+          args.add(new ClArg.Ptr("float"));
+          pairs.add("CL_PIXELS, 0");
+        }
+        case Arg.Constant c -> args.add(new ClArg.FloatConst(c.literal()));
       }
     }
     if (step) {
@@ -228,6 +241,7 @@ final class OpenClWriter {
         }
         case ClArg.NullPtr unused -> call.append("0");
         case ClArg.Const c -> call.append(c.value());
+        case ClArg.FloatConst c -> call.append(c.literal());
         case ClArg.Dyn d -> {
           call.append("step[").append(d.stepIndex()).append("]");
           step = true;

@@ -8,8 +8,10 @@ import static dev.unroll.processor.kernel.OpenClGeometry.gemm;
 import static dev.unroll.processor.kernel.OpenClGeometry.product;
 import static dev.unroll.processor.kernel.OpenClGeometry.rows;
 import static dev.unroll.processor.kernel.Role.Kind.BIAS;
+import static dev.unroll.processor.kernel.Role.Kind.CONSTANT;
 import static dev.unroll.processor.kernel.Role.Kind.GRADIENT;
 import static dev.unroll.processor.kernel.Role.Kind.INPUT;
+import static dev.unroll.processor.kernel.Role.Kind.LENGTHS;
 import static dev.unroll.processor.kernel.Role.Kind.OUTPUT;
 import static dev.unroll.processor.kernel.Role.Kind.SIZE;
 import static dev.unroll.processor.kernel.Role.Kind.TARGETS;
@@ -51,7 +53,7 @@ public enum Kernel {
 
   LAYERNORM_FORWARD("layernormForward", s -> List.of(rows("", s.get("N"), s.get("C"), 1)),
       OUTPUT.of("out"), OUTPUT.of("mean"), OUTPUT.of("rstd"), INPUT.of("inp"), WEIGHT.of("weight"), BIAS.of("bias"),
-      SIZE.of("N"), SIZE.of("C")),
+      SIZE.of("N"), SIZE.of("C"), CONSTANT.of("eps")),
   LAYERNORM_BACKWARD("layernormBackward",
       s -> List.of(rows("_dinp", s.get("N"), s.get("C"), 2), flat("_dparams", s.get("C"))),
       GRADIENT.of("dinp"), GRADIENT.of("dweight"), GRADIENT.of("dbias"), INPUT.of("dout"), INPUT.of("inp"),
@@ -92,6 +94,19 @@ public enum Kernel {
           attention("_dkv", s.get("B") * s.get("KVH"), s.get("T"))),
       GRADIENT.of("dqkv"), GRADIENT.of("dpreatt"), GRADIENT.of("datt"), INPUT.of("dout"), INPUT.of("qkv"),
       INPUT.of("att"), SIZE.of("B"), SIZE.of("T"), SIZE.of("NH"), SIZE.of("KVH"), SIZE.of("hs")),
+  /**
+   * Bidirectional attention (an encoder's): row b's queries attend to its first {@code lengths[b]} positions; the
+   * query positions past them are written as zeros.
+   */
+  ATTENTION_FORWARD_BIDIRECTIONAL("attentionForwardBidirectional",
+      s -> List.of(attention("", s.get("B") * s.get("NH"), s.get("T"))),
+      OUTPUT.of("out"), OUTPUT.of("preatt"), OUTPUT.of("att"), INPUT.of("qkv"), LENGTHS.of("lengths"), SIZE.of("B"),
+      SIZE.of("T"), SIZE.of("C"), SIZE.of("NH")),
+  ATTENTION_BACKWARD_BIDIRECTIONAL("attentionBackwardBidirectional",
+      s -> List.of(attention("_dq", s.get("B") * s.get("NH"), s.get("T")),
+          attention("_dkv", s.get("B") * s.get("NH"), s.get("T"))),
+      GRADIENT.of("dqkv"), GRADIENT.of("dpreatt"), GRADIENT.of("datt"), INPUT.of("dout"), INPUT.of("qkv"),
+      INPUT.of("att"), LENGTHS.of("lengths"), SIZE.of("B"), SIZE.of("T"), SIZE.of("C"), SIZE.of("NH")),
   /** One position against the KV cache; {@code pos} is known only at run time. */
   ATTENTION_DECODE("attentionDecode", s -> List.of(decoding(s.get("NH"), s.get("T"))),
       OUTPUT.of("out"), OUTPUT.of("att"), INPUT.of("q"), INPUT.of("kcache"), INPUT.of("vcache"), SIZE.of("pos"),
@@ -104,6 +119,15 @@ public enum Kernel {
   GELU_FORWARD("geluForward", s -> List.of(flat("", s.get("N"))), OUTPUT.of("out"), INPUT.of("inp"), SIZE.of("N")),
   GELU_BACKWARD("geluBackward", s -> List.of(flat("", s.get("N"))),
       GRADIENT.of("dinp"), INPUT.of("inp"), INPUT.of("dout"), SIZE.of("N")),
+  /** The exact GELU, x·Φ(x) with the error function (BERT's, ViT's). */
+  GELU_ERF_FORWARD("geluErfForward", s -> List.of(flat("", s.get("N"))),
+      OUTPUT.of("out"), INPUT.of("inp"), SIZE.of("N")),
+  GELU_ERF_BACKWARD("geluErfBackward", s -> List.of(flat("", s.get("N"))),
+      GRADIENT.of("dinp"), INPUT.of("inp"), INPUT.of("dout"), SIZE.of("N")),
+  TANH_FORWARD("tanhForward", s -> List.of(flat("", s.get("N"))), OUTPUT.of("out"), INPUT.of("inp"), SIZE.of("N")),
+  /** From the forward's output: dinp += dout · (1 - out²). */
+  TANH_BACKWARD("tanhBackward", s -> List.of(flat("", s.get("N"))),
+      GRADIENT.of("dinp"), INPUT.of("out"), INPUT.of("dout"), SIZE.of("N")),
   SWIGLU_FORWARD("swigluForward", s -> List.of(flat("", s.get("N"))),
       OUTPUT.of("out"), INPUT.of("gate"), INPUT.of("up"), SIZE.of("N")),
   SWIGLU_BACKWARD("swigluBackward", s -> List.of(flat("", s.get("N"))),
@@ -112,6 +136,21 @@ public enum Kernel {
       OUTPUT.of("out"), INPUT.of("inp1"), INPUT.of("inp2"), SIZE.of("N")),
   RESIDUAL_BACKWARD("residualBackward", s -> List.of(flat("", s.get("N"))),
       GRADIENT.of("dinp1"), GRADIENT.of("dinp2"), INPUT.of("dout"), SIZE.of("N")),
+  /**
+   * Cuts (B, CH, H, W) grids into their (H/PH)·(W/PW) patches, row-major over the patch grid, each patch's floats
+   * in (CH, PH, PW) order (a convolution weight's): out (B, NP, CH·PH·PW).
+   */
+  PATCHES("patches", s -> List.of(flat("", s.get("B") * s.get("CH") * s.get("H") * s.get("W"))),
+      OUTPUT.of("out"), INPUT.of("pixels"), SIZE.of("B"), SIZE.of("CH"), SIZE.of("H"), SIZE.of("W"), SIZE.of("PH"),
+      SIZE.of("PW")),
+  /** out[b,0,:] = cls + pos[0]; out[b,1+p,:] = patches[b,p,:] + pos[1+p]: out (B, NP+1, C). */
+  CLASS_TOKEN_FORWARD("classTokenForward", s -> List.of(flat("", s.get("B") * (s.get("NP") + 1) * s.get("C"))),
+      OUTPUT.of("out"), INPUT.of("patches"), WEIGHT.of("cls"), WEIGHT.of("pos"), SIZE.of("B"), SIZE.of("NP"),
+      SIZE.of("C")),
+  CLASS_TOKEN_BACKWARD("classTokenBackward", s -> List.of(flat("_dpatches", s.get("B") * s.get("NP") * s.get("C")),
+      flat("_dparams", (s.get("NP") + 1) * s.get("C"))),
+      GRADIENT.of("dpatches"), GRADIENT.of("dcls"), GRADIENT.of("dpos"), INPUT.of("dout"), SIZE.of("B"),
+      SIZE.of("NP"), SIZE.of("C")),
   COPY("copy", s -> List.of(flat("", s.get("n"))), OUTPUT.of("dst"), INPUT.of("src"), SIZE.of("n")),
   /** {@code rows} rows of {@code width} floats between arrays of different row strides. */
   COPY_ROWS("copyRows", s -> List.of(flat("", s.get("rows") * s.get("width"))),

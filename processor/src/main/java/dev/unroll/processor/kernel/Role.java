@@ -34,10 +34,14 @@ public record Role(String name, Kind kind, Element element, boolean optional) {
     BIAS(Element.FLOAT),
     /** The step's token ids. */
     TOKENS(Element.INT),
-    /** The step's next-token ids. */
+    /** The step's next-token ids (a decoder's), or each row's class (an encoder's). */
     TARGETS(Element.INT),
+    /** Each row's length: an encoder's padding mask. */
+    LENGTHS(Element.INT),
     /** An int. */
-    SIZE(Element.INT);
+    SIZE(Element.INT),
+    /** A float constant of the family's numerics (a norm's epsilon). */
+    CONSTANT(Element.FLOAT);
 
     private final Element element;
 
@@ -61,9 +65,9 @@ public record Role(String name, Kind kind, Element element, boolean optional) {
     return kind == Kind.OUTPUT || kind == Kind.GRADIENT;
   }
 
-  /** Whether the argument is a tensor (an array, with or without an offset), not an int. */
+  /** Whether the argument is a tensor (an array, with or without an offset), not a number. */
   public boolean tensor() {
-    return kind != Kind.SIZE;
+    return kind != Kind.SIZE && kind != Kind.CONSTANT;
   }
 
   @Override

@@ -25,15 +25,70 @@ import java.util.Set;
  * @param tiedClassifier whether the classifier is the token embedding (always for GPT2)
  * @param platforms where the generated class can run (the annotation's {@code platforms}; the validator refuses
  *     an empty set)
+ * @param encoding what an encoder (BERT, VIT) adds: its head, pooling and input grid; {@code null} for a decoder
  */
 public record ModelSpec(String packageName, String interfaceName, String generatedName, Family family, int vocab,
     int context, int dim, int heads, int layers, int batch, int hidden, int kvHeads, boolean tiedClassifier,
-    Set<Platform> platforms) {
+    Set<Platform> platforms, Encoding encoding) {
+
+  /**
+   * An encoder's own values.
+   *
+   * @param classes the classification head's classes
+   * @param meanPooling whether {@code embed} averages a row's positions (else takes the first)
+   * @param normalize whether {@code embed} scales each vector to unit length
+   * @param typeVocab BERT: token types of the token-type embedding, 0 for none
+   * @param channels VIT: channels of the input grid
+   * @param height VIT: rows of the input grid
+   * @param width VIT: columns of the input grid
+   * @param patchHeight VIT: rows of a patch
+   * @param patchWidth VIT: columns of a patch
+   */
+  public record Encoding(int classes, boolean meanPooling, boolean normalize, int typeVocab, int channels,
+      int height, int width, int patchHeight, int patchWidth) {
+
+    /** VIT: patches of the grid, or 0 where a patch does not tile it (the validator refuses such specs). */
+    public int patches() {
+      if (patchHeight <= 0 || patchWidth <= 0 || height % patchHeight != 0 || width % patchWidth != 0) {
+        return 0;
+      }
+      return (int) Math.min(Integer.MAX_VALUE, (long) (height / patchHeight) * (width / patchWidth));
+    }
+
+    /** VIT: floats of one patch, {@code channels * patchHeight * patchWidth}. */
+    public int patchSize() {
+      return (int) Math.min(Integer.MAX_VALUE, (long) channels * patchHeight * patchWidth);
+    }
+
+    /** VIT: floats of one input grid, {@code channels * height * width}. */
+    public long pixels() {
+      return (long) channels * height * width;
+    }
+
+    /** A BERT encoding. */
+    public static Encoding bert(int classes, boolean meanPooling, boolean normalize, int typeVocab) {
+      return new Encoding(classes, meanPooling, normalize, typeVocab, 0, 0, 0, 0, 0);
+    }
+
+    /** A VIT encoding. */
+    public static Encoding vit(int classes, boolean meanPooling, boolean normalize, int channels, int height,
+        int width, int patchHeight, int patchWidth) {
+      return new Encoding(classes, meanPooling, normalize, 0, channels, height, width, patchHeight, patchWidth);
+    }
+  }
 
   public ModelSpec {
     EnumSet<Platform> copy = EnumSet.noneOf(Platform.class);
     copy.addAll(platforms);
     platforms = Collections.unmodifiableSet(copy); // in declaration order, so that output is deterministic
+  }
+
+  /** A decoder's spec. */
+  public ModelSpec(String packageName, String interfaceName, String generatedName, Family family, int vocab,
+      int context, int dim, int heads, int layers, int batch, int hidden, int kvHeads, boolean tiedClassifier,
+      Set<Platform> platforms) {
+    this(packageName, interfaceName, generatedName, family, vocab, context, dim, heads, layers, batch, hidden,
+        kvHeads, tiedClassifier, platforms, null);
   }
 
   /** A spec that runs on every platform, the annotation's default. */
@@ -46,7 +101,7 @@ public record ModelSpec(String packageName, String interfaceName, String generat
   /** This spec, compiled for {@code platforms} only. */
   public ModelSpec withPlatforms(Set<Platform> platforms) {
     return new ModelSpec(packageName, interfaceName, generatedName, family, vocab, context, dim, heads, layers, batch,
-        hidden, kvHeads, tiedClassifier, platforms);
+        hidden, kvHeads, tiedClassifier, platforms, encoding);
   }
 
   /** Whether the generated class carries the code of {@code platform}. */
@@ -71,6 +126,19 @@ public record ModelSpec(String packageName, String interfaceName, String generat
    * The family's MLP width: 4·dim for GPT2; 8·dim/3 rounded up to a multiple of 32 for LLAMA. Saturated, so that
    * an absurd dim reaches the validator instead of wrapping around.
    */
+  /** The spec of a BERT model with the default MLP width, for tests and tools. */
+  public static ModelSpec bert(String name, int vocab, int context, int dim, int heads, int layers, int batch,
+      Encoding encoding) {
+    return new ModelSpec("test", name, "Unrolled" + name, Family.BERT, vocab, context, dim, heads, layers, batch,
+        defaultHidden(Family.BERT, dim), heads, false, EnumSet.allOf(Platform.class), encoding);
+  }
+
+  /** The spec of a ViT model with the default MLP width, for tests and tools: the context is the patches + 1. */
+  public static ModelSpec vit(String name, int dim, int heads, int layers, int batch, Encoding encoding) {
+    return new ModelSpec("test", name, "Unrolled" + name, Family.VIT, 0, encoding.patches() + 1, dim, heads, layers,
+        batch, defaultHidden(Family.VIT, dim), heads, false, EnumSet.allOf(Platform.class), encoding);
+  }
+
   public static int defaultHidden(Family family, int dim) {
     long hidden = family == Family.LLAMA ? (8L * dim / 3 + 31) / 32 * 32 : 4L * dim;
     return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, hidden));
@@ -85,6 +153,26 @@ public record ModelSpec(String packageName, String interfaceName, String generat
   public String describe() {
     String base = "family=" + family + " vocab=" + vocab + " context=" + context + " dim=" + dim + " heads=" + heads
         + " layers=" + layers + " batch=" + batch + " hidden=" + hidden;
-    return family == Family.LLAMA ? base + " kvHeads=" + kvHeads + " tiedEmbeddings=" + tiedClassifier : base;
+    return switch (family) {
+      case LLAMA -> base + " kvHeads=" + kvHeads + " tiedEmbeddings=" + tiedClassifier;
+      case BERT -> base + " typeVocab=" + encoding.typeVocab() + heads(encoding);
+      case VIT -> "family=VIT image=" + encoding.channels() + "x" + encoding.height() + "x" + encoding.width()
+          + " patch=" + encoding.patchHeight() + "x" + encoding.patchWidth() + " context=" + context + " dim=" + dim
+          + " heads=" + heads + " layers=" + layers + " batch=" + batch + " hidden=" + hidden + heads(encoding);
+      case GPT2 -> base;
+    };
+  }
+
+  private static String heads(Encoding e) {
+    return " classes=" + e.classes() + " pooling=" + (e.meanPooling() ? "MEAN" : "FIRST")
+        + (e.normalize() ? " normalize=true" : "");
+  }
+
+  /** The encoder's values. @throws IllegalStateException for a decoder */
+  public Encoding encoder() {
+    if (encoding == null) {
+      throw new IllegalStateException(family + " is a decoder: it has no encoding");
+    }
+    return encoding;
   }
 }

@@ -24,6 +24,10 @@ import javax.lang.model.element.VariableElement;
 public record TransformerDeclaration(TypeElement type, AnnotationMirror annotation,
     Map<String, AnnotationValue> explicitValues, ModelSpec spec) {
 
+  /** The attributes only encoders take: a decoder that sets one gets an encoding, which the validator refuses. */
+  public static final List<String> ENCODER_ATTRIBUTES =
+      List.of("classes", "pooling", "normalize", "typeVocab", "channels", "height", "width", "patch");
+
   /** The fully qualified name of the annotation. */
   public static final String ANNOTATION = "dev.unroll.Transformer";
 
@@ -42,15 +46,54 @@ public record TransformerDeclaration(TypeElement type, AnnotationMirror annotati
     boolean tied = !(values.get("tiedEmbeddings") != null
         && values.get("tiedEmbeddings").getValue() instanceof Boolean b && !b);
     String interfaceName = nestedName(type);
+    boolean encoderValues = ENCODER_ATTRIBUTES.stream().anyMatch(values::containsKey);
+    ModelSpec.Encoding encoding = family.encoder() || encoderValues ? encoding(family, values) : null;
+    int context = intValue(values, "context");
+    if (family == Family.VIT && !values.containsKey("context")) {
+      context = encoding.patches() + 1;
+    }
     ModelSpec spec = new ModelSpec(packageOf(type), interfaceName, "Unrolled" + interfaceName.replace('.', '_'),
-        family, intValue(values, "vocab"), intValue(values, "context"), dim, heads, intValue(values, "layers"),
-        intValue(values, "batch"), hidden, kvHeads, tied, platforms(values));
+        family, intValue(values, "vocab"), context, dim, heads, intValue(values, "layers"),
+        intValue(values, "batch"), hidden, kvHeads, tied, platforms(values), encoding);
     return new TransformerDeclaration(type, annotation, Map.copyOf(values), spec);
   }
 
   /** The explicit value of an attribute, if it was written. */
   public Optional<AnnotationValue> value(String attribute) {
     return Optional.ofNullable(explicitValues.get(attribute));
+  }
+
+  /** An encoder's values: the annotation's, or their defaults. */
+  private static ModelSpec.Encoding encoding(Family family, Map<String, AnnotationValue> values) {
+    AnnotationValue pooling = values.get("pooling");
+    boolean mean = pooling != null && pooling.getValue() instanceof VariableElement constant
+        && constant.getSimpleName().contentEquals("MEAN");
+    boolean normalize = values.get("normalize") != null && Boolean.TRUE.equals(values.get("normalize").getValue());
+    int classes = intValue(values, "classes");
+    if (family == Family.BERT) {
+      int types = values.containsKey("typeVocab") ? intValue(values, "typeVocab") : 2;
+      return ModelSpec.Encoding.bert(classes, mean, normalize, types);
+    }
+    List<Integer> patch = intList(values.get("patch"));
+    int patchHeight = patch.isEmpty() ? 0 : patch.get(0);
+    int patchWidth = patch.size() == 1 ? patchHeight : patch.size() == 2 ? patch.get(1) : 0;
+    return ModelSpec.Encoding.vit(classes, mean, normalize, intValue(values, "channels"), intValue(values, "height"),
+        intValue(values, "width"), patchHeight, patchWidth);
+  }
+
+  /** An int array's values; an unresolved one is empty (javac reports it). */
+  private static List<Integer> intList(AnnotationValue v) {
+    if (v == null || !(v.getValue() instanceof List<?> list)) {
+      return List.of();
+    }
+    List<Integer> out = new java.util.ArrayList<>();
+    for (Object element : list) {
+      if (!(element instanceof AnnotationValue a && a.getValue() instanceof Integer i)) {
+        return List.of();
+      }
+      out.add(i);
+    }
+    return out;
   }
 
   private static int intValue(Map<String, AnnotationValue> values, String name) {

@@ -32,4 +32,25 @@ public sealed interface Arg {
 
   /** The next-token ids of the current step. */
   record Targets() implements Arg {}
+
+  /** An encoder's token types (segments), {@code BATCH * CONTEXT} ints: the {@code types} of the step. */
+  record Types() implements Arg {}
+
+  /** An encoder's row lengths, {@code BATCH} ints: the {@code lengths} of the step. */
+  record Lengths() implements Arg {}
+
+  /** An image encoder's input grids, {@code BATCH * CHANNELS * HEIGHT * WIDTH} floats: the step's {@code pixels}. */
+  record Pixels() implements Arg {}
+
+  /**
+   * A float constant, printed as a literal.
+   *
+   * @param value its value (a norm's epsilon)
+   */
+  record Constant(float value) implements Arg {
+    /** The value as a Java and OpenCL C literal ({@code 1.0E-12f}). */
+    public String literal() {
+      return value + "f";
+    }
+  }
 }

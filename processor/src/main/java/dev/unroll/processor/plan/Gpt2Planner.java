@@ -8,6 +8,8 @@ import java.util.List;
  * GPT-2: lays out the arenas and writes down the kernel calls of forward, backward and decode in llm.c's order.
  */
 final class Gpt2Planner extends PlanBuilder {
+  /** LayerNorm's epsilon: llm.c's. */
+  private static final Arg EPS = new Arg.Constant(1e-5f);
   private final Arg.Size dim3 = size("3 * DIM", 3L * s.dim());
 
   // Parameters, in llm.c's order: one block per kind, each holding that kind for every layer.
@@ -146,7 +148,7 @@ final class Gpt2Planner extends PlanBuilder {
     LayerActs x = layers.get(i);
     return stage("forwardLayer" + i, "Block " + i + ": attention and MLP, each behind a LayerNorm.",
         op(Kernel.LAYERNORM_FORWARD, "ln1 = layernorm(residual): (B, T, C)",
-            a(x.ln1), a(x.ln1Mean), a(x.ln1Rstd), a(residual(i)), p(ln1w[i]), p(ln1b[i]), tokens, dim),
+            a(x.ln1), a(x.ln1Mean), a(x.ln1Rstd), a(residual(i)), p(ln1w[i]), p(ln1b[i]), tokens, dim, EPS),
         op(Kernel.MATMUL_FORWARD, "qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)",
             a(x.qkv), a(x.ln1), p(qkvw[i]), p(qkvb[i]), tokens, dim, dim3),
         op(Kernel.ATTENTION_FORWARD, "atty = causal attention over " + s.heads() + " heads: (B, T, 3*C) -> (B, T, C)",
@@ -156,7 +158,7 @@ final class Gpt2Planner extends PlanBuilder {
         op(Kernel.RESIDUAL_FORWARD, "residual2 = residual + attproj: (B, T, C)",
             a(x.residual2), a(residual(i)), a(x.attproj), tokensDim),
         op(Kernel.LAYERNORM_FORWARD, "ln2 = layernorm(residual2): (B, T, C)",
-            a(x.ln2), a(x.ln2Mean), a(x.ln2Rstd), a(x.residual2), p(ln2w[i]), p(ln2b[i]), tokens, dim),
+            a(x.ln2), a(x.ln2Mean), a(x.ln2Rstd), a(x.residual2), p(ln2w[i]), p(ln2b[i]), tokens, dim, EPS),
         op(Kernel.MATMUL_FORWARD, "fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)",
             a(x.fch), a(x.ln2), p(fcw[i]), p(fcb[i]), tokens, dim, hidden),
         op(Kernel.GELU_FORWARD, "fch_gelu = gelu(fch): (B, T, H)",
@@ -172,7 +174,7 @@ final class Gpt2Planner extends PlanBuilder {
     Tensor last = residual(s.layers());
     return stage("forwardHead", "Final LayerNorm, the classifier tied to wte, and the softmax.",
         op(Kernel.LAYERNORM_FORWARD, "lnf = layernorm(residual): (B, T, C)",
-            a(lnf), a(lnfMean), a(lnfRstd), a(last), p(lnfw), p(lnfb), tokens, dim),
+            a(lnf), a(lnfMean), a(lnfRstd), a(last), p(lnfw), p(lnfb), tokens, dim, EPS),
         op(Kernel.MATMUL_FORWARD, "logits = lnf · wteᵀ: (B, T, C) -> (B, T, Vp)",
             a(logits), a(lnf), p(wte), new Arg.None(), tokens, dim, padded),
         softmax());
@@ -239,7 +241,7 @@ final class Gpt2Planner extends PlanBuilder {
     KvCache kv = caches.get(i);
     return stage("decodeLayer" + i, "Block " + i + " at one position; appends its key and value to the cache.",
         op(Kernel.LAYERNORM_FORWARD, "ln = layernorm(x): (C)",
-            dc(x.ln), dc(x.lnMean), dc(x.lnRstd), dc(x.x), p(ln1w[i]), p(ln1b[i]), one, dim),
+            dc(x.ln), dc(x.lnMean), dc(x.lnRstd), dc(x.x), p(ln1w[i]), p(ln1b[i]), one, dim, EPS),
         op(Kernel.MATMUL_FORWARD, "qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)",
             dc(x.qkv), dc(x.ln), p(qkvw[i]), p(qkvb[i]), one, dim, dim3),
         op(Kernel.COPY, "kcache[pos] = k: (C)",
@@ -252,7 +254,7 @@ final class Gpt2Planner extends PlanBuilder {
             dc(x.proj), dc(x.atty), p(attprojw[i]), p(attprojb[i]), one, dim, dim),
         op(Kernel.RESIDUAL_FORWARD, "x2 = x + proj: (C)", dc(x.x2), dc(x.x), dc(x.proj), dim),
         op(Kernel.LAYERNORM_FORWARD, "ln = layernorm(x2): (C)",
-            dc(x.ln), dc(x.lnMean), dc(x.lnRstd), dc(x.x2), p(ln2w[i]), p(ln2b[i]), one, dim),
+            dc(x.ln), dc(x.lnMean), dc(x.lnRstd), dc(x.x2), p(ln2w[i]), p(ln2b[i]), one, dim, EPS),
         op(Kernel.MATMUL_FORWARD, "fch = ln · fcwᵀ + fcb: (C) -> (H)",
             dc(x.fch), dc(x.ln), p(fcw[i]), p(fcb[i]), one, dim, hidden),
         op(Kernel.GELU_FORWARD, "fch_gelu = gelu(fch): (H)", dc(x.fchGelu), dc(x.fch), hidden),
@@ -266,7 +268,7 @@ final class Gpt2Planner extends PlanBuilder {
     DecodeActs x = decoded;
     return stage("decodeHead", "Final LayerNorm and the classifier.",
         op(Kernel.LAYERNORM_FORWARD, "ln = layernorm(x): (C)",
-            dc(x.ln), dc(x.lnMean), dc(x.lnRstd), dc(x.x), p(lnfw), p(lnfb), one, dim),
+            dc(x.ln), dc(x.lnMean), dc(x.lnRstd), dc(x.x), p(lnfw), p(lnfb), one, dim, EPS),
         op(Kernel.MATMUL_FORWARD, "logits = ln · wteᵀ: (C) -> (Vp)",
             dc(x.logits), dc(x.ln), p(wte), new Arg.None(), one, dim, padded));
   }

@@ -81,8 +81,10 @@ public record Op(Kernel entry, List<Arg> args, String comment) {
   private static String problem(Role role, Arg arg) {
     return switch (role.kind()) {
       case SIZE -> arg instanceof Arg.Size ? null : "a size";
-      case TOKENS -> arg instanceof Arg.Inputs ? null : "the step's inputs";
+      case TOKENS -> arg instanceof Arg.Inputs || arg instanceof Arg.Types ? null : "the step's inputs or types";
       case TARGETS -> arg instanceof Arg.Targets ? null : "the step's targets";
+      case LENGTHS -> arg instanceof Arg.Lengths ? null : "the step's lengths";
+      case CONSTANT -> arg instanceof Arg.Constant ? null : "a float constant";
       default -> holds(role, arg) ? null : "a " + role.element() + " tensor" + (role.optional() ? " or none" : "");
     };
   }
@@ -94,6 +96,7 @@ public record Op(Kernel entry, List<Arg> args, String comment) {
       case Arg.TensorRef r -> r.arena().element() == role.element();
       case Arg.Row r -> r.arena().element() == role.element();
       case Arg.At at -> at.arena().element() == role.element();
+      case Arg.Pixels unused -> role.kind() == Role.Kind.INPUT;
       default -> false;
     };
   }

@@ -27,7 +27,7 @@ class FamiliesTest {
       assertTrue(Modifier.isStatic(field.getModifiers()) && Modifier.isFinal(field.getModifiers()),
           entry.runtimeFamily() + ".FAMILY is static final");
       assertEquals(ModelFamily.class, field.getType(), entry.runtimeFamily() + ".FAMILY is a ModelFamily");
-      ModelFamily<?> family = (ModelFamily<?>) field.get(null);
+      ModelFamily<?, ?> family = (ModelFamily<?, ?>) field.get(null);
       assertEquals(entry.displayName(), family.name(), "the runtime and the processor call the family alike");
       Class<?> shape = Class.forName(entry.runtimeShape());
       assertTrue(ModelShape.class.isAssignableFrom(shape), entry.runtimeShape() + " is a ModelShape");

@@ -1,9 +1,9 @@
 package dev.unroll.runtime.family;
 
-import dev.unroll.runtime.CausalLm;
 import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.Parameters;
+import dev.unroll.runtime.Trainable;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,7 +17,7 @@ import java.util.Objects;
  *
  * @param <S> the family's shape
  */
-public final class ModelFamily<S extends ModelShape> {
+public final class ModelFamily<S extends ModelShape, M extends Trainable> {
 
   /** The parameter tensors of a shape, in arena order, with their Hugging Face names. */
   @FunctionalInterface
@@ -39,8 +39,8 @@ public final class ModelFamily<S extends ModelShape> {
 
   /** The scalar reference model of a shape, initialised from a seed. */
   @FunctionalInterface
-  public interface Reference<S> {
-    CausalLm create(S s, long seed);
+  public interface Reference<S, M> {
+    M create(S s, long seed);
   }
 
   private final String name;
@@ -48,7 +48,7 @@ public final class ModelFamily<S extends ModelShape> {
   private final Init<S> init;
   private final Io<S> load;
   private final Io<S> save;
-  private final Reference<S> reference;
+  private final Reference<S, M> reference;
 
   /**
    * @param name the family's name in messages and docs ("GPT-2", "Llama")
@@ -59,7 +59,7 @@ public final class ModelFamily<S extends ModelShape> {
    * @param save writes safetensors with the family's Hugging Face names, atomically
    * @param reference the scalar reference model
    */
-  public ModelFamily(String name, Layout<S> layout, Init<S> init, Io<S> load, Io<S> save, Reference<S> reference) {
+  public ModelFamily(String name, Layout<S> layout, Init<S> init, Io<S> load, Io<S> save, Reference<S, M> reference) {
     this.name = Objects.requireNonNull(name);
     this.layout = Objects.requireNonNull(layout);
     this.init = Objects.requireNonNull(init);
@@ -97,7 +97,7 @@ public final class ModelFamily<S extends ModelShape> {
   }
 
   /** The scalar reference model of shape {@code s} from {@code seed}: what generated code is tested against. */
-  public CausalLm reference(S s, long seed) {
+  public M reference(S s, long seed) {
     return reference.create(s, seed);
   }
 
