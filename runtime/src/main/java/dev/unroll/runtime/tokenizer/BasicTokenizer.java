@@ -21,6 +21,8 @@ import java.util.function.IntPredicate;
  */
 final class BasicTokenizer {
 
+  private static final char CAPITAL_SIGMA = '\u03A3';
+
   private final boolean lowerCase;
   private final boolean stripAccents;
 
@@ -85,7 +87,7 @@ final class BasicTokenizer {
   /** A word lower-cased and stripped of accents as configured. */
   private String normalise(String word) {
     if (lowerCase) {
-      word = word.toLowerCase(Locale.ROOT);
+      word = lowerCase(word);
     }
     if (stripAccents) {
       String decomposed = Normalizer.normalize(word, Normalizer.Form.NFD);
@@ -100,6 +102,71 @@ final class BasicTokenizer {
       word = out.toString();
     }
     return word;
+  }
+
+  /**
+   * Lower-cases as Python's {@code str.lower()}, which Hugging Face calls, and Rust's {@code to_lowercase} do: the
+   * full Unicode mapping, a capital sigma becoming the final {@code ς} by the Unicode Final_Sigma rule: after a
+   * cased letter and not before one, case-ignorable characters skipped both ways. {@code String.toLowerCase} decides
+   * the sigma by word boundaries instead, and so differs where a sigma meets letters without case (Hangul, Han) or
+   * combining marks; it maps every other character as Python does.
+   */
+  static String lowerCase(String word) {
+    int sigma = word.indexOf(CAPITAL_SIGMA);
+    if (sigma < 0) {
+      return word.toLowerCase(Locale.ROOT);
+    }
+    StringBuilder out = new StringBuilder(word.length() + 8);
+    int from = 0;
+    for (; sigma >= 0; sigma = word.indexOf(CAPITAL_SIGMA, from)) {
+      out.append(word.substring(from, sigma).toLowerCase(Locale.ROOT));
+      out.append(finalSigma(word, sigma) ? '\u03C2' : '\u03C3');
+      from = sigma + 1;
+    }
+    return out.append(word.substring(from).toLowerCase(Locale.ROOT)).toString();
+  }
+
+  /** Whether the capital sigma at {@code at} is word-final by Unicode's Final_Sigma condition. */
+  private static boolean finalSigma(String word, int at) {
+    int i = at;
+    int before = -1;
+    while (i > 0 && before < 0) {
+      int c = word.codePointBefore(i);
+      i -= Character.charCount(c);
+      before = caseIgnorable(c) ? -1 : c;
+    }
+    if (before < 0 || !cased(before)) {
+      return false;
+    }
+    for (i = at + 1; i < word.length(); ) {
+      int c = word.codePointAt(i);
+      i += Character.charCount(c);
+      if (!caseIgnorable(c)) {
+        return !cased(c);
+      }
+    }
+    return true;
+  }
+
+  /** Unicode's Cased property: lowercase, uppercase (both with their Other_ parts) or titlecase. */
+  private static boolean cased(int c) {
+    return Character.isLowerCase(c) || Character.isUpperCase(c) || Character.isTitleCase(c);
+  }
+
+  /**
+   * Unicode's Case_Ignorable property: categories Mn, Me, Cf, Lm, Sk, and the characters of word-break classes
+   * MidLetter, MidNumLet and Single_Quote (apostrophes, full stops, colons, middle dots).
+   */
+  private static boolean caseIgnorable(int c) {
+    return switch (Character.getType(c)) {
+      case Character.NON_SPACING_MARK, Character.ENCLOSING_MARK, Character.FORMAT, Character.MODIFIER_LETTER,
+          Character.MODIFIER_SYMBOL -> true;
+      default -> switch (c) {
+        case 0x0027, 0x002E, 0x003A, 0x00B7, 0x0387, 0x055F, 0x05F4, 0x2018, 0x2019, 0x2024, 0x2027, 0xFE13, 0xFE52,
+            0xFE55, 0xFF07, 0xFF0E, 0xFF1A -> true;
+        default -> false;
+      };
+    };
   }
 
   /** Tab, newline, carriage return, space, or any space separator (Zs): what cleaning turns into a space. */

@@ -171,6 +171,21 @@ class WordPieceTokenizerTest {
   }
 
   @Test
+  void aCapitalSigmaLowerCasesByUnicodesFinalSigmaRuleAsPythonDoes() {
+    // ΟΔΟΣ ΣΑ -> οδος σα
+    assertEquals(List.of("\u03BF\u03B4\u03BF\u03C2", "\u03C3\u03B1"),
+        words("\u039F\u0394\u039F\u03A3 \u03A3\u0391", true, false));
+    // ΑΣ가UK: the Hangul syllable has no case and is not case-ignorable, so the sigma ends its word: ς (Java's
+    // String.toLowerCase looks on to the U and K of the same word and says σ)
+    assertEquals(List.of("\u03B1\u03C2\uAC00uk"), words("\u0391\u03A3\uAC00UK", true, false));
+    // QᄬΣ: no cased letter right before the sigma (the jamo has no case): σ (String.toLowerCase finds the Q: ς)
+    assertEquals(List.of("q\u112C\u03C3"), words("Q\u112C\u03A3", true, false));
+    // lower-casing comes before punctuation is split off, so a full stop (case-ignorable) between letters keeps σ
+    assertEquals(List.of("\u03B1\u03C3", ".", "\u03B2"), words("\u0391\u03A3.\u0392", true, false));
+    assertEquals(List.of("\u03B1\u03C2", "."), words("\u0391\u03A3.", true, false));
+  }
+
+  @Test
   void decomposedTextIsComposedBeforeLookup() {
     // e + combining acute (U+0301) is composed to é (NFC), so it finds the composed token
     WordPieceTokenizer t = WordPieceTokenizer.of(VOCAB, new Options(true, false));
