@@ -277,7 +277,7 @@ public final class WordPieceTokenizer {
     for (int start = 0; start < word.length(); ) {
       String prefix = start == 0 ? "" : CONTINUATION;
       // Pieces longer than the longest token cannot match, so the search starts there; when that cuts a surrogate
-      // pair, the cut piece matches no token (tokens are whole text) and the next step back ends between code points.
+      // pair, the cut piece matches no token of well-formed text, and the next step back ends between code points.
       int end = Math.min(word.length(), start + longestToken - prefix.length());
       Integer id = null;
       while (end > start) {
