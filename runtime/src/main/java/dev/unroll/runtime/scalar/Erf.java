@@ -2,10 +2,10 @@ package dev.unroll.runtime.scalar;
 
 /**
  * The error function in double, for the reference kernels' exact GELU (the JDK has none), accurate to a few units
- * of 1e-16: for |x| &lt; 2.5 the series erf(x) = 2/√π · e^(-x²) · Σ 2ⁿ x^(2n+1) / (1·3·5···(2n+1)), whose terms
- * are all positive (no cancellation); beyond, Laplace's continued fraction for erfc,
- * erfc(x) = e^(-x²)/√π · 1/(x + ½/(x + 1/(x + (3/2)/(x + 2/(x + ...))))), evaluated from its 50th term back, which
- * has converged to double's precision from 2.5 on.
+ * of 1e-16: for |x| &lt; 2.5 the series erf(x) = 2/√π · e^(-x²) · Σ 2ⁿ x^(2n+1) / (1·3·5···(2n+1)), whose
+ * terms are all positive (no cancellation); beyond, Laplace's continued fraction for erfc,
+ * erfc(x) = e^(-x²)/√π · 1/(x + ½/(x + 1/(x + (3/2)/(x + 2/(x + ...))))), evaluated from its 50th term back,
+ * which has converged to double's precision from 2.5 on.
  */
 public final class Erf {
 
@@ -25,7 +25,7 @@ public final class Erf {
   public static double erf(double x) {
     double a = Math.abs(x);
     double r = a < SERIES_BOUND ? series(a) : 1.0 - fraction(a);
-    return x < 0 ? -r : r;
+    return Math.copySign(r, x); // odd, down to erf(-0) = -0
   }
 
   /** erfc(x) = 1 - erf(x), without the cancellation for large x. */
