@@ -42,7 +42,7 @@ public final class Checks {
    * @throws IllegalArgumentException naming the first bad row and its value
    */
   public static void lengths(int[] lengths, int batch, int context) {
-    length("lengths", lengths, batch, "rows per step (batch)");
+    length("lengths", lengths, batch);
     for (int b = 0; b < batch; b++) {
       if (lengths[b] < 1 || lengths[b] > context) {
         throw new IllegalArgumentException("lengths[" + b + "] = " + lengths[b] + " is outside [1, " + context
@@ -59,7 +59,13 @@ public final class Checks {
    * @throws IllegalArgumentException naming the first bad index, its row and position, and the value
    */
   public static void rows(String what, int[] tokens, int[] lengths, int batch, int context, int vocab) {
-    length(what, tokens, batch * context, "batch * context = " + batch + " * " + context);
+    if (tokens == null) {
+      throw new NullPointerException(what + " is null");
+    }
+    if (tokens.length != batch * context) {
+      throw new IllegalArgumentException(what + " has length " + tokens.length + "; this model takes batch * context"
+          + " = " + batch + " * " + context + " = " + batch * context);
+    }
     for (int b = 0; b < batch; b++) {
       for (int t = 0; t < lengths[b]; t++) {
         int token = tokens[b * context + t];
@@ -77,7 +83,7 @@ public final class Checks {
    * @throws IllegalArgumentException naming the first bad row and its value
    */
   public static void labels(int[] labels, int batch, int classes) {
-    length("labels", labels, batch, "rows per step (batch)");
+    length("labels", labels, batch);
     for (int b = 0; b < batch; b++) {
       if (labels[b] < 0 || labels[b] >= classes) {
         throw new IllegalArgumentException("labels[" + b + "] = " + labels[b] + " is outside the classes [0, "
@@ -120,14 +126,14 @@ public final class Checks {
     }
   }
 
-  /** Checks that an int array is there and has exactly {@code n} values. */
-  private static void length(String what, int[] values, int n, String expected) {
+  /** Checks that an int array is there and has one value per row ({@code batch}); builds no message unless wrong. */
+  private static void length(String what, int[] values, int batch) {
     if (values == null) {
       throw new NullPointerException(what + " is null");
     }
-    if (values.length != n) {
-      throw new IllegalArgumentException(what + " has length " + values.length + "; this model takes " + expected
-          + " = " + n);
+    if (values.length != batch) {
+      throw new IllegalArgumentException(what + " has length " + values.length + "; this model takes rows per step"
+          + " (batch) = " + batch);
     }
   }
 }
