@@ -799,6 +799,10 @@ def parse_args(argv):
     if args.attention == "sdpa" and not sdpa_available():
         p.error(f"--attention sdpa needs torch.nn.functional.scaled_dot_product_attention (torch 2.0 or later); "
                 f"this is torch {torch.__version__}: use --attention matmul")
+    if args.json is not None:
+        folder = os.path.dirname(os.path.abspath(args.json))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            p.error(f"--json {args.json}: folder {folder} does not exist or is not writable")
     if args.train_iters is None:
         args.train_iters = args.iters
     return args
