@@ -418,15 +418,17 @@ def training_step(case):
 
 
 def time_step(step, warmup, iters):
-    """Per-iteration wall times in seconds after `warmup` untimed iterations."""
+    """Per-iteration wall times in seconds after `warmup` untimed iterations, and the CPU time the process got over
+    the timed ones (all its threads together)."""
     for _ in range(warmup):
         step()
     times = []
+    cpu_start = time.process_time()
     for _ in range(iters):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    return times
+    return times, time.process_time() - cpu_start
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -850,7 +852,7 @@ def main(argv):
           "median of per-iteration times")
     print()
     header = f"{'model':<6} {'mode':<10} {'threads':>7} {'median ms':>10} {'items/s':>9} {'steps/s':>8} " \
-             f"{'GFLOP/s':>8} {'min ms':>9} {'max ms':>9}"
+             f"{'GFLOP/s':>8} {'min ms':>9} {'max ms':>9} {'cores':>7}"
     print(header)
     print("-" * len(header))
 
@@ -860,18 +862,23 @@ def main(argv):
                                          ("training", training_step, args.train_iters, 3 * c.flops_forward)):
             for n in args.threads:
                 set_threads(n, blas)
-                times = time_step(make(c), args.warmup, iters)
+                times, cpu = time_step(make(c), args.warmup, iters)
                 median = statistics.median(times)
+                # The share of n cores the process held while timed: near 100% on an idle machine (OpenMP threads
+                # spin a while before they sleep, so short waits count), well under it when other work took them.
+                cores_held = 100 * cpu / (sum(times) * n)
                 row = {"model": c.model_name, "mode": mode, "threads": n, "median_ms": median * 1e3,
                        "min_ms": min(times) * 1e3, "max_ms": max(times) * 1e3, "iters": iters,
                        "warmup": args.warmup, "batch": c.batch, "tokens_per_row": c.t, "item": c.item,
                        "items_per_s": c.batch / median, "steps_per_s": 1 / median, "flops": flops,
-                       "gflops": flops / median / 1e9}
+                       "gflops": flops / median / 1e9, "cpu_share_percent": cores_held}
                 results.append(row)
                 print(f"{c.model_name:<6} {mode:<10} {n:>7} {row['median_ms']:>10.2f} {row['items_per_s']:>9.2f} "
                       f"{row['steps_per_s']:>8.3f} {row['gflops']:>8.2f} {row['min_ms']:>9.2f} "
-                      f"{row['max_ms']:>9.2f}", flush=True)
-    print("(items: sentences for text, images for image)")
+                      f"{row['max_ms']:>9.2f} {cores_held:>6.0f}%", flush=True)
+    print("(items: sentences for text, images for image; cores: CPU time the process got while timed, as a share of "
+          "the threads' cores - well under 100% means other work shared the cores and the row is slower than the "
+          "machine)")
 
     if args.json:
         write_json_atomically(args.json, {
