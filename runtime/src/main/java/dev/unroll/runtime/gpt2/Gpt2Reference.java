@@ -13,6 +13,10 @@ import java.nio.file.Path;
  * parameter layout.
  */
 public final class Gpt2Reference extends ReferenceModel {
+
+  /** GPT-2's LayerNorm epsilon. */
+  private static final float LAYERNORM_EPS = 1e-5f;
+
   private final Gpt2Shape s;
   private final Activations a;
   private final Activations d;
@@ -117,7 +121,7 @@ public final class Gpt2Reference extends ReferenceModel {
       String n = "h." + l + ".";
       float[] residual = l == 0 ? a.encoded : a.residual3[l - 1];
       k.layernormForward(a.ln1[l], 0, a.ln1Mean[l], 0, a.ln1Rstd[l], 0, residual, 0, p, off(n + "ln_1.weight"), p,
-          off(n + "ln_1.bias"), bt, c);
+          off(n + "ln_1.bias"), bt, c, LAYERNORM_EPS);
       k.matmulForward(a.qkv[l], 0, a.ln1[l], 0, p, off(n + "attn.c_attn.weight"), p, off(n + "attn.c_attn.bias"),
           bt, c, 3 * c);
       k.attentionForward(a.atty[l], 0, a.preatt[l], 0, a.att[l], 0, a.qkv[l], 0, b, t, c, nh);
@@ -125,7 +129,7 @@ public final class Gpt2Reference extends ReferenceModel {
           off(n + "attn.c_proj.bias"), bt, c, c);
       k.residualForward(a.residual2[l], 0, residual, 0, a.attproj[l], 0, bt * c);
       k.layernormForward(a.ln2[l], 0, a.ln2Mean[l], 0, a.ln2Rstd[l], 0, a.residual2[l], 0, p,
-          off(n + "ln_2.weight"), p, off(n + "ln_2.bias"), bt, c);
+          off(n + "ln_2.weight"), p, off(n + "ln_2.bias"), bt, c, LAYERNORM_EPS);
       k.matmulForward(a.fch[l], 0, a.ln2[l], 0, p, off(n + "mlp.c_fc.weight"), p, off(n + "mlp.c_fc.bias"), bt, c,
           h);
       k.geluForward(a.fchGelu[l], 0, a.fch[l], 0, bt * h);
@@ -135,7 +139,7 @@ public final class Gpt2Reference extends ReferenceModel {
     }
     float[] last = a.residual3[s.layers() - 1];
     k.layernormForward(a.lnf, 0, a.lnfMean, 0, a.lnfRstd, 0, last, 0, p, off("ln_f.weight"), p, off("ln_f.bias"),
-        bt, c);
+        bt, c, LAYERNORM_EPS);
     k.matmulForward(a.logits, 0, a.lnf, 0, p, off("wte.weight"), null, 0, bt, c, s.paddedVocab());
     k.softmaxForward(a.probs, 0, a.logits, 0, bt, s.vocab(), s.paddedVocab());
     if (!training) {

@@ -19,7 +19,7 @@ import dev.unroll.runtime.number.Int8;
 public interface Kernels {
 
   // ---------------------------------------------------------------------------------------------------------------
-  // embeddings: GPT-2's token and position tables, LLAMA's token table
+  // embeddings: GPT-2's and BERT's token and position tables, LLAMA's token table, ViT's patches and class token
 
   /** out[b,t,:] = wte[inp[b,t],:] + wpe[t,:]. out (B,T,C), wte (V,C), wpe (maxT,C). */
   void encoderForward(float[] out, int outOff, int[] inp, float[] wte, int wteOff, float[] wpe, int wpeOff,
@@ -47,15 +47,35 @@ public interface Kernels {
     }
   }
 
+  /**
+   * Cuts B grids of CH channels of H×W floats (pixels (B,CH,H,W)) into their NP = (H/PH)·(W/PW) patches of
+   * PH×PW: out (B,NP,K), K = CH·PH·PW. Patch (py, px) is row py·(W/PW) + px; its K floats run in (ch, dy, dx)
+   * order, the flattening of a Conv2d weight (C_out, CH, PH, PW), so that out · weightᵀ is the strided
+   * convolution of ViT's patch embedding. PH divides H and PW divides W. Has no backward: pixels are inputs.
+   */
+  void patches(float[] out, int outOff, float[] pixels, int pixelsOff, int B, int CH, int H, int W, int PH, int PW);
+
+  /**
+   * ViT's token sequence: out[b,0,:] = cls + pos[0,:] and out[b,1+p,:] = patches[b,p,:] + pos[1+p,:]. out
+   * (B,NP+1,C), patches (B,NP,C), cls (C), pos (NP+1,C).
+   */
+  void classTokenForward(float[] out, int outOff, float[] patches, int patchesOff, float[] cls, int clsOff,
+      float[] pos, int posOff, int B, int NP, int C);
+
+  /** Accumulates dpatches[b,p,:] += dout[b,1+p,:]; dcls += sum_b dout[b,0,:]; dpos[t,:] += sum_b dout[b,t,:]. */
+  void classTokenBackward(float[] dpatches, int dpatchesOff, float[] dcls, int dclsOff, float[] dpos, int dposOff,
+      float[] dout, int doutOff, int B, int NP, int C);
+
   // ---------------------------------------------------------------------------------------------------------------
   // norms
 
   /**
-   * LayerNorm over the last axis (eps 1e-5, biased variance). out (N,C), mean (N), rstd (N), inp (N,C),
-   * weight (C), bias (C). mean and rstd are cached for the backward pass.
+   * LayerNorm over the last axis (biased variance): out = (inp - mean) · rstd · weight + bias with
+   * rstd = 1/sqrt(var + eps). out (N,C), mean (N), rstd (N), inp (N,C), weight (C), bias (C). mean and rstd are
+   * cached for the backward pass. GPT-2 passes eps 1e-5, BERT and ViT 1e-12.
    */
   void layernormForward(float[] out, int outOff, float[] mean, int meanOff, float[] rstd, int rstdOff,
-      float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int N, int C);
+      float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int N, int C, float eps);
 
   /** Accumulates dinp (N,C), dweight (C), dbias (C) from dout (N,C). */
   void layernormBackward(float[] dinp, int dinpOff, float[] dweight, int dweightOff, float[] dbias, int dbiasOff,
@@ -91,7 +111,8 @@ public interface Kernels {
       float[] dout, int doutOff, float[] inp, int inpOff, float[] weight, int weightOff, int N, int C, int OC);
 
   // ---------------------------------------------------------------------------------------------------------------
-  // attention: training (GPT-2's multi-head, LLAMA's grouped-query) and decoding against a KV cache
+  // attention: training (GPT-2's multi-head, LLAMA's grouped-query, an encoder's bidirectional) and decoding
+  // against a KV cache
 
   /**
    * Causal multi-head attention. qkv (B,T,3C) holds q, k, v side by side; out (B,T,C); preatt and att
@@ -119,6 +140,24 @@ public interface Kernels {
       int hs);
 
   /**
+   * Bidirectional multi-head attention with a padding mask (an encoder's). qkv (B,T,3C) as in
+   * {@link #attentionForward}; heads of C/NH, scale 1/sqrt(C/NH). In row b the query positions t &lt; lengths[b]
+   * attend to the key positions j &lt; lengths[b] (the softmax runs over those only); the query positions
+   * t &ge; lengths[b] get out = 0 and rows of 0 in preatt and att. preatt (B,NH,T,T) keeps the scaled scores, att
+   * the softmax, both 0 at masked keys. out (B,T,C). 1 &le; lengths[b] &le; T.
+   */
+  void attentionForwardBidirectional(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
+      float[] qkv, int qkvOff, int[] lengths, int B, int T, int C, int NH);
+
+  /**
+   * Accumulates dqkv (B,T,3C), dpreatt and datt (B,NH,T,T, scratch that must start zeroed) from dout (B,T,C) through
+   * {@link #attentionForwardBidirectional}; the padded positions' entries of dqkv receive nothing.
+   */
+  void attentionBackwardBidirectional(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
+      int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int[] lengths,
+      int B, int T, int C, int NH);
+
+  /**
    * Attention of one query position against a KV cache, for decoding. q (NH*hs); kcache and vcache hold rows
    * 0..pos of (T, KVH*hs) (row stride KVH*hs); out (NH*hs); att (NH, T) is scratch whose first pos+1 entries per
    * head receive the softmax. Query head h reads kv head h / (NH / KVH). Scale 1/sqrt(hs).
@@ -134,6 +173,18 @@ public interface Kernels {
 
   /** dinp += gelu'(inp) · dout. */
   void geluBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int N);
+
+  /** The exact GELU (BERT's, ViT's): out = x·Φ(x) = 0.5·x·(1 + erf(x/√2)), over N floats. */
+  void geluErfForward(float[] out, int outOff, float[] inp, int inpOff, int N);
+
+  /** dinp += dout · (Φ(x) + x·φ(x)), φ(x) = e^(-x²/2)/√(2π) the normal density, x = inp. */
+  void geluErfBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int N);
+
+  /** out = tanh(inp) over N floats (BERT's pooler). */
+  void tanhForward(float[] out, int outOff, float[] inp, int inpOff, int N);
+
+  /** From the forward's output: dinp += dout · (1 - out²). */
+  void tanhBackward(float[] dinp, int dinpOff, float[] out, int outOff, float[] dout, int doutOff, int N);
 
   /** SwiGLU's gate: out = silu(gate) · up, silu(x) = x / (1 + e^-x), over N floats. */
   void swigluForward(float[] out, int outOff, float[] gate, int gateOff, float[] up, int upOff, int N);

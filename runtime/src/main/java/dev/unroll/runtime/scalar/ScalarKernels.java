@@ -7,7 +7,8 @@ import java.util.Arrays;
  * The reference {@link Kernels}: plain loops in float, with the arithmetic in the same order as llm.c's CPU
  * reference ({@code train_gpt2.c}), so that its results are that reference's; the LLAMA kernels (RMSNorm, RoPE,
  * SwiGLU) follow llama2.c's {@code run.c} the same way, and their backward passes are the derivatives of those
- * loops. Attention, GPT-2's and grouped-query alike, is one set of loops, and decoding against a KV cache runs
+ * loops; the encoders' kernels (bidirectional attention, exact GELU, tanh, patches and class token) compute what
+ * Hugging Face's BERT and ViT do, the exact GELU in double with {@link Erf}. Attention, GPT-2's and grouped-query alike, is one set of loops, and decoding against a KV cache runs
  * the very loops training runs for one row. Slow and simple on purpose; every other backend is tested against it.
  */
 public final class ScalarKernels implements Kernels {
@@ -18,8 +19,6 @@ public final class ScalarKernels implements Kernels {
   private static final float GELU_SCALING_FACTOR = (float) Math.sqrt((float) (2.0 / Math.PI));
 
   private static final float GELU_CUBE = 0.044715f;
-
-  private static final float LAYERNORM_EPS = 1e-5f;
 
   /** llama2.c's RMSNorm epsilon, added to the mean of squares. */
   private static final float RMSNORM_EPS = 1e-5f;
@@ -64,12 +63,66 @@ public final class ScalarKernels implements Kernels {
     }
   }
 
+  @Override
+  public void patches(float[] out, int outOff, float[] pixels, int pixelsOff, int B, int CH, int H, int W, int PH,
+      int PW) {
+    int gw = W / PW;
+    int np = (H / PH) * gw;
+    int k = CH * PH * PW;
+    for (int b = 0; b < B; b++) {
+      for (int p = 0; p < np; p++) {
+        int y0 = (p / gw) * PH;
+        int x0 = (p % gw) * PW;
+        int o = outOff + (b * np + p) * k;
+        for (int ch = 0; ch < CH; ch++) {
+          for (int dy = 0; dy < PH; dy++) {
+            for (int dx = 0; dx < PW; dx++) {
+              out[o++] = pixels[pixelsOff + ((b * CH + ch) * H + y0 + dy) * W + x0 + dx];
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Override
+  public void classTokenForward(float[] out, int outOff, float[] patches, int patchesOff, float[] cls, int clsOff,
+      float[] pos, int posOff, int B, int NP, int C) {
+    for (int b = 0; b < B; b++) {
+      for (int t = 0; t <= NP; t++) {
+        int o = outOff + (b * (NP + 1) + t) * C;
+        float[] src = t == 0 ? cls : patches;
+        int s = t == 0 ? clsOff : patchesOff + (b * NP + t - 1) * C;
+        for (int i = 0; i < C; i++) {
+          out[o + i] = src[s + i] + pos[posOff + t * C + i];
+        }
+      }
+    }
+  }
+
+  @Override
+  public void classTokenBackward(float[] dpatches, int dpatchesOff, float[] dcls, int dclsOff, float[] dpos,
+      int dposOff, float[] dout, int doutOff, int B, int NP, int C) {
+    for (int b = 0; b < B; b++) {
+      for (int t = 0; t <= NP; t++) {
+        int d = doutOff + (b * (NP + 1) + t) * C;
+        float[] dst = t == 0 ? dcls : dpatches;
+        int s = t == 0 ? dclsOff : dpatchesOff + (b * NP + t - 1) * C;
+        for (int i = 0; i < C; i++) {
+          float g = dout[d + i];
+          dst[s + i] += g;
+          dpos[dposOff + t * C + i] += g;
+        }
+      }
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
   // norms
 
   @Override
   public void layernormForward(float[] out, int outOff, float[] mean, int meanOff, float[] rstd, int rstdOff,
-      float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int N, int C) {
+      float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int N, int C, float eps) {
     for (int n = 0; n < N; n++) {
       int x = inpOff + n * C;
       float m = 0.0f;
@@ -83,7 +136,7 @@ public final class ScalarKernels implements Kernels {
         v += xshift * xshift;
       }
       v = v / C;
-      float s = 1.0f / (float) Math.sqrt(v + LAYERNORM_EPS);
+      float s = 1.0f / (float) Math.sqrt(v + eps);
       int o = outOff + n * C;
       for (int i = 0; i < C; i++) {
         float norm = s * (inp[x + i] - m);
@@ -271,48 +324,103 @@ public final class ScalarKernels implements Kernels {
   public void attentionBackwardGqa(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
       int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int B, int T, int NH,
       int KVH, int hs) {
-    int R = (NH + 2 * KVH) * hs;
-    int C = NH * hs;
-    int group = NH / KVH;
-    float scale = attentionScale(hs);
     for (int b = 0; b < B; b++) {
       for (int t = 0; t < T; t++) {
         for (int h = 0; h < NH; h++) {
-          int kvh = (h / group) * hs;
+          backwardRow(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv, qkvOff, att, attOff, T,
+              NH, KVH, hs, b, t, h, t + 1);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void attentionForwardBidirectional(float[] out, int outOff, float[] preatt, int preattOff, float[] att,
+      int attOff, float[] qkv, int qkvOff, int[] lengths, int B, int T, int C, int NH) {
+    int hs = C / NH;
+    int R = 3 * C;
+    float scale = attentionScale(hs);
+    for (int b = 0; b < B; b++) {
+      int base = qkvOff + b * T * R;
+      int len = lengths[b];
+      for (int t = 0; t < T; t++) {
+        for (int h = 0; h < NH; h++) {
           int row = ((b * NH + h) * T + t) * T;
+          int pre = preattOff + row;
           int a = attOff + row;
-          int da = dattOff + row;
-          int dpre = dpreattOff + row;
-          int q = qkvOff + (b * T + t) * R + h * hs;
-          int dq = dqkvOff + (b * T + t) * R + h * hs;
-          int dy = doutOff + (b * T + t) * C + h * hs;
-          // through the weighted sum of the values
-          for (int t2 = 0; t2 <= t; t2++) {
-            int v = qkvOff + (b * T + t2) * R + C + KVH * hs + kvh;
-            int dv = dqkvOff + (b * T + t2) * R + C + KVH * hs + kvh;
-            for (int i = 0; i < hs; i++) {
-              datt[da + t2] += qkv[v + i] * dout[dy + i];
-              dqkv[dv + i] += att[a + t2] * dout[dy + i];
-            }
-          }
-          // through the softmax
-          for (int t2 = 0; t2 <= t; t2++) {
-            for (int t3 = 0; t3 <= t; t3++) {
-              float indicator = t2 == t3 ? 1.0f : 0.0f;
-              float local = att[a + t2] * (indicator - att[a + t3]);
-              dpreatt[dpre + t3] += local * datt[da + t2];
-            }
-          }
-          // through the scaled scores q·k
-          for (int t2 = 0; t2 <= t; t2++) {
-            int k = qkvOff + (b * T + t2) * R + C + kvh;
-            int dk = dqkvOff + (b * T + t2) * R + C + kvh;
-            for (int i = 0; i < hs; i++) {
-              dqkv[dq + i] += qkv[k + i] * dpreatt[dpre + t2] * scale;
-              dqkv[dk + i] += qkv[q + i] * dpreatt[dpre + t2] * scale;
-            }
+          int y = outOff + (b * T + t) * C + h * hs;
+          if (t < len) {
+            scoresSoftmax(preatt, pre, att, a, qkv, base + t * R + h * hs, qkv, base + C + h * hs, R, len, hs, scale);
+            weightedSum(out, y, att, a, qkv, base + 2 * C + h * hs, R, len, hs);
+            Arrays.fill(preatt, pre + len, pre + T, 0.0f);
+            Arrays.fill(att, a + len, a + T, 0.0f);
+          } else {
+            Arrays.fill(out, y, y + hs, 0.0f);
+            Arrays.fill(preatt, pre, pre + T, 0.0f);
+            Arrays.fill(att, a, a + T, 0.0f);
           }
         }
+      }
+    }
+  }
+
+  @Override
+  public void attentionBackwardBidirectional(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff,
+      float[] datt, int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff,
+      int[] lengths, int B, int T, int C, int NH) {
+    for (int b = 0; b < B; b++) {
+      // the padded query rows' outputs are constant zeros: nothing flows back from them
+      for (int t = 0; t < lengths[b]; t++) {
+        for (int h = 0; h < NH; h++) {
+          backwardRow(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv, qkvOff, att, attOff, T,
+              NH, NH, C / NH, b, t, h, lengths[b]);
+        }
+      }
+    }
+  }
+
+  /**
+   * The backward of one query row (b, t, h) of attention whose softmax ran over the keys t2 &lt; count (t + 1 when
+   * causal, the row's length when bidirectional), qkv rows of q (NH·hs), k and v (KVH·hs each).
+   */
+  private static void backwardRow(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
+      int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int T, int NH,
+      int KVH, int hs, int b, int t, int h, int count) {
+    int R = (NH + 2 * KVH) * hs;
+    int C = NH * hs;
+    float scale = attentionScale(hs);
+    int kvh = (h / (NH / KVH)) * hs;
+    int row = ((b * NH + h) * T + t) * T;
+    int a = attOff + row;
+    int da = dattOff + row;
+    int dpre = dpreattOff + row;
+    int q = qkvOff + (b * T + t) * R + h * hs;
+    int dq = dqkvOff + (b * T + t) * R + h * hs;
+    int dy = doutOff + (b * T + t) * C + h * hs;
+    // through the weighted sum of the values
+    for (int t2 = 0; t2 < count; t2++) {
+      int v = qkvOff + (b * T + t2) * R + C + KVH * hs + kvh;
+      int dv = dqkvOff + (b * T + t2) * R + C + KVH * hs + kvh;
+      for (int i = 0; i < hs; i++) {
+        datt[da + t2] += qkv[v + i] * dout[dy + i];
+        dqkv[dv + i] += att[a + t2] * dout[dy + i];
+      }
+    }
+    // through the softmax
+    for (int t2 = 0; t2 < count; t2++) {
+      for (int t3 = 0; t3 < count; t3++) {
+        float indicator = t2 == t3 ? 1.0f : 0.0f;
+        float local = att[a + t2] * (indicator - att[a + t3]);
+        dpreatt[dpre + t3] += local * datt[da + t2];
+      }
+    }
+    // through the scaled scores q·k
+    for (int t2 = 0; t2 < count; t2++) {
+      int k = qkvOff + (b * T + t2) * R + C + kvh;
+      int dk = dqkvOff + (b * T + t2) * R + C + kvh;
+      for (int i = 0; i < hs; i++) {
+        dqkv[dq + i] += qkv[k + i] * dpreatt[dpre + t2] * scale;
+        dqkv[dk + i] += qkv[q + i] * dpreatt[dpre + t2] * scale;
       }
     }
   }
@@ -337,7 +445,7 @@ public final class ScalarKernels implements Kernels {
   }
 
   /**
-   * Scores and softmax of one query row of causal attention: pre[p + t2] = scale·(q · k_t2) and att[a + t2] their
+   * Scores and softmax of one query row of attention: pre[p + t2] = scale·(q · k_t2) and att[a + t2] their
    * softmax, for t2 &lt; count, key t2 starting at k + t2·stride. {@code pre} may be {@code att} itself (decoding
    * keeps no scores). Training and decoding both run this and {@link #weightedSum}, so decoding a position gives
    * the bits training gives at it.
@@ -408,6 +516,39 @@ public final class ScalarKernels implements Kernels {
       float localGrad = 0.5f * (1.0f + tanhOut)
           + x * 0.5f * sechOut * GELU_SCALING_FACTOR * (1.0f + 3.0f * GELU_CUBE * x * x);
       dinp[dinpOff + i] += localGrad * dout[doutOff + i];
+    }
+  }
+
+  @Override
+  public void geluErfForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
+    for (int i = 0; i < N; i++) {
+      double x = inp[inpOff + i];
+      out[outOff + i] = (float) (x * Erf.normalCdf(x));
+    }
+  }
+
+  @Override
+  public void geluErfBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff,
+      int N) {
+    for (int i = 0; i < N; i++) {
+      double x = inp[inpOff + i];
+      float localGrad = (float) (Erf.normalCdf(x) + x * Erf.normalDensity(x));
+      dinp[dinpOff + i] += localGrad * dout[doutOff + i];
+    }
+  }
+
+  @Override
+  public void tanhForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
+    for (int i = 0; i < N; i++) {
+      out[outOff + i] = (float) Math.tanh(inp[inpOff + i]);
+    }
+  }
+
+  @Override
+  public void tanhBackward(float[] dinp, int dinpOff, float[] out, int outOff, float[] dout, int doutOff, int N) {
+    for (int i = 0; i < N; i++) {
+      float y = out[outOff + i];
+      dinp[dinpOff + i] += dout[doutOff + i] * (1.0f - y * y);
     }
   }
 

@@ -44,6 +44,8 @@ final class KernelJob extends WorkerPool.Job {
   byte[] int8;
   // sizes
   int N, C, OC, T, NH, KVH, hs, V, Vp, pos;
+  // a constant of the numerics (a norm's epsilon)
+  float eps;
 
   KernelJob task(Task t) { task = t; return this; }
 
@@ -97,6 +99,7 @@ final class KernelJob extends WorkerPool.Job {
   KernelJob T(int t) { T = t; return this; }
   KernelJob V(int v, int vp) { V = v; Vp = vp; return this; }
   KernelJob pos(int p) { pos = p; return this; }
+  KernelJob eps(float e) { eps = e; return this; }
 
   /** Query heads, key/value heads and head size. */
   KernelJob heads(int nh, int kvh, int headSize) { NH = nh; KVH = kvh; hs = headSize; return this; }

@@ -18,8 +18,6 @@ import jdk.incubator.vector.FloatVector;
  */
 final class Norms {
 
-  private static final float LAYERNORM_EPS = 1e-5f;
-
   /** llama2.c's RMSNorm epsilon, added to the mean of squares. */
   private static final float RMSNORM_EPS = 1e-5f;
 
@@ -27,15 +25,15 @@ final class Norms {
 
   /** {@link dev.unroll.runtime.kernel.Kernels#layernormForward}. */
   static void layernormForward(float[] out, int outOff, float[] mean, int meanOff, float[] rstd, int rstdOff,
-      float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int N, int C) {
+      float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int N, int C, float eps) {
     WorkerPool pool = WorkerPool.acquire(8L * N * C);
     if (pool == null) {
       layernormForwardRows(out, outOff, mean, meanOff, rstd, rstdOff, inp, inpOff, weight, weightOff, bias, biasOff,
-          C, 0, N);
+          C, eps, 0, N);
       return;
     }
     pool.run(J.task(LAYERNORM_FORWARD).out(out, outOff).mean(mean, meanOff).rstd(rstd, rstdOff).inp(inp, inpOff)
-        .weight(weight, weightOff).bias(bias, biasOff).C(C), N, 1);
+        .weight(weight, weightOff).bias(bias, biasOff).C(C).eps(eps), N, 1);
   }
 
   /** The arguments of this room's parallel tasks (see {@link KernelJob}). */
@@ -43,12 +41,12 @@ final class Norms {
 
   /** {@link #layernormForward}'s rows. */
   private static final KernelJob.Task LAYERNORM_FORWARD = (from, to) -> layernormForwardRows(J.out, J.outOff, J.mean,
-      J.meanOff, J.rstd, J.rstdOff, J.inp, J.inpOff, J.weight, J.weightOff, J.bias, J.biasOff, J.C, from, to);
+      J.meanOff, J.rstd, J.rstdOff, J.inp, J.inpOff, J.weight, J.weightOff, J.bias, J.biasOff, J.C, J.eps, from, to);
 
   /** Rows [from, to) of {@link #layernormForward}. */
   private static void layernormForwardRows(float[] out, int outOff, float[] mean, int meanOff, float[] rstd,
-      int rstdOff, float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int C, int from,
-      int to) {
+      int rstdOff, float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int C, float eps,
+      int from, int to) {
     int bound = S.loopBound(C);
     for (int n = from; n < to; n++) {
       int x = inpOff + n * C;
@@ -100,7 +98,7 @@ final class Norms {
         v += d * d;
       }
       v = v / C;
-      float s = 1.0f / (float) Math.sqrt(v + LAYERNORM_EPS);
+      float s = 1.0f / (float) Math.sqrt(v + eps);
       // normalise, scale, shift
       i = 0;
       if (bound > 0) {

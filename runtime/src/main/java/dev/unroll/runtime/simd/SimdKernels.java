@@ -67,9 +67,9 @@ public final class SimdKernels implements Kernels {
 
   @Override
   public void layernormForward(float[] out, int outOff, float[] mean, int meanOff, float[] rstd, int rstdOff,
-      float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int N, int C) {
+      float[] inp, int inpOff, float[] weight, int weightOff, float[] bias, int biasOff, int N, int C, float eps) {
     Norms.layernormForward(out, outOff, mean, meanOff, rstd, rstdOff, inp, inpOff, weight, weightOff, bias, biasOff,
-        N, C);
+        N, C, eps);
   }
 
   @Override
@@ -252,5 +252,64 @@ public final class SimdKernels implements Kernels {
   @Override
   public void packInt8Weight(byte[] weight, float[] scales, int weightOff, int C, int OC) {
     QuantizedMatvec.packInt8Weight(weight, scales, weightOff, C, OC);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // the encoders' kernels: the scalar reference's until their SIMD versions land (issue 16)
+
+  private static final ScalarKernels SCALAR = ScalarKernels.INSTANCE;
+
+  @Override
+  public void patches(float[] out, int outOff, float[] pixels, int pixelsOff, int B, int CH, int H, int W, int PH,
+      int PW) {
+    SCALAR.patches(out, outOff, pixels, pixelsOff, B, CH, H, W, PH, PW);
+  }
+
+  @Override
+  public void classTokenForward(float[] out, int outOff, float[] patches, int patchesOff, float[] cls, int clsOff,
+      float[] pos, int posOff, int B, int NP, int C) {
+    SCALAR.classTokenForward(out, outOff, patches, patchesOff, cls, clsOff, pos, posOff, B, NP, C);
+  }
+
+  @Override
+  public void classTokenBackward(float[] dpatches, int dpatchesOff, float[] dcls, int dclsOff, float[] dpos,
+      int dposOff, float[] dout, int doutOff, int B, int NP, int C) {
+    SCALAR.classTokenBackward(dpatches, dpatchesOff, dcls, dclsOff, dpos, dposOff, dout, doutOff, B, NP, C);
+  }
+
+  @Override
+  public void attentionForwardBidirectional(float[] out, int outOff, float[] preatt, int preattOff, float[] att,
+      int attOff, float[] qkv, int qkvOff, int[] lengths, int B, int T, int C, int NH) {
+    SCALAR.attentionForwardBidirectional(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, lengths, B, T, C,
+        NH);
+  }
+
+  @Override
+  public void attentionBackwardBidirectional(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff,
+      float[] datt, int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff,
+      int[] lengths, int B, int T, int C, int NH) {
+    SCALAR.attentionBackwardBidirectional(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv,
+        qkvOff, att, attOff, lengths, B, T, C, NH);
+  }
+
+  @Override
+  public void geluErfForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
+    SCALAR.geluErfForward(out, outOff, inp, inpOff, N);
+  }
+
+  @Override
+  public void geluErfBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff,
+      int N) {
+    SCALAR.geluErfBackward(dinp, dinpOff, inp, inpOff, dout, doutOff, N);
+  }
+
+  @Override
+  public void tanhForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
+    SCALAR.tanhForward(out, outOff, inp, inpOff, N);
+  }
+
+  @Override
+  public void tanhBackward(float[] dinp, int dinpOff, float[] out, int outOff, float[] dout, int doutOff, int N) {
+    SCALAR.tanhBackward(dinp, dinpOff, out, outOff, dout, doutOff, N);
   }
 }

@@ -21,7 +21,6 @@
 // sqrtf(2.0f / M_PI) as llm.c writes it (ScalarKernels.GELU_SCALING_FACTOR), bit for bit.
 #define UK_GELU_SCALE 0x1.988452p-1f
 #define UK_GELU_CUBE 0.044715f
-#define UK_LAYERNORM_EPS 1e-5f
 #define UK_RMSNORM_EPS 1e-5f
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -276,7 +275,7 @@ void uk_embeddingBackward(__global float* demb, __global const float* dout, __gl
 // row, sums by uk_group_sum. The per-channel gradients of the weights: one item per channel walking the rows.
 
 void uk_layernormForward(__global float* out, __global float* mean, __global float* rstd,
-    __global const float* inp, __global const float* weight, __global const float* bias, int N, int C,
+    __global const float* inp, __global const float* weight, __global const float* bias, int N, int C, float eps,
     __local float* scratch) {
   int n = get_group_id(0);
   int lid = get_local_id(0);
@@ -293,7 +292,7 @@ void uk_layernormForward(__global float* out, __global float* mean, __global flo
     v += xshift * xshift;
   }
   v = uk_group_sum(v, scratch) / C;
-  float r = 1.0f / sqrt(v + UK_LAYERNORM_EPS);
+  float r = 1.0f / sqrt(v + eps);
   __global float* o = out + n * C;
   for (int i = lid; i < C; i += L) {
     float norm = r * (x[i] - m);

@@ -59,7 +59,7 @@ class ScalarKernelsForwardTest {
     float[] out = zeros(N * C);
     float[] mean = zeros(N);
     float[] rstd = zeros(N);
-    K.layernormForward(out, PAD, mean, PAD, rstd, PAD, inp, PAD, weight, PAD, bias, PAD, N, C);
+    K.layernormForward(out, PAD, mean, PAD, rstd, PAD, inp, PAD, weight, PAD, bias, PAD, N, C, 1e-5f);
     for (int n = 0; n < N; n++) {
       double m = 0;
       for (int i = 0; i < C; i++) {

@@ -122,7 +122,7 @@ class ScalarKernelsGradientTest {
     float[] mean = zeros(N);
     float[] rstd = zeros(N);
     DoubleSupplier loss = () -> {
-      K.layernormForward(out, PAD, mean, PAD, rstd, PAD, inp, PAD, weight, PAD, bias, PAD, N, C);
+      K.layernormForward(out, PAD, mean, PAD, rstd, PAD, inp, PAD, weight, PAD, bias, PAD, N, C, 1e-5f);
       return dotLoss(out, r);
     };
     loss.getAsDouble();
@@ -217,6 +217,96 @@ class ScalarKernelsGradientTest {
     float[] dinp = dinp0.clone();
     K.geluBackward(dinp, PAD, inp, PAD, r, PAD, N);
     checkGradient("dinp", inp, added(dinp, dinp0), loss);
+  }
+
+  @Test
+  void attentionBidirectional() {
+    SplittableRandom rnd = new SplittableRandom(9);
+    int B = 3;
+    int T = 5;
+    int C = 6;
+    int NH = 2;
+    int[] lengths = {5, 3, 1};
+    float[] qkv = random(rnd, B * T * 3 * C, -2, 2);
+    float[] r = random(rnd, B * T * C, -1, 1);
+    float[] out = zeros(B * T * C);
+    float[] preatt = zeros(B * NH * T * T);
+    float[] att = zeros(B * NH * T * T);
+    DoubleSupplier loss = () -> {
+      K.attentionForwardBidirectional(out, PAD, preatt, PAD, att, PAD, qkv, PAD, lengths, B, T, C, NH);
+      return dotLoss(out, r);
+    };
+    loss.getAsDouble();
+    float[] dqkv0 = random(rnd, B * T * 3 * C, -1, 1);
+    float[] dqkv = dqkv0.clone();
+    float[] dpreatt = zeros(B * NH * T * T);
+    float[] datt = zeros(B * NH * T * T);
+    K.attentionBackwardBidirectional(dqkv, PAD, dpreatt, PAD, datt, PAD, r, PAD, qkv, PAD, att, PAD, lengths, B, T,
+        C, NH);
+    // the padded positions' q, k and v have numeric gradient 0 (they change nothing), and get 0 added
+    checkGradient("dqkv", qkv, added(dqkv, dqkv0), loss);
+  }
+
+  @Test
+  void geluErf() {
+    SplittableRandom rnd = new SplittableRandom(10);
+    int N = 23;
+    float[] inp = random(rnd, N, -4, 4);
+    float[] r = random(rnd, N, -1, 1);
+    float[] out = zeros(N);
+    DoubleSupplier loss = () -> {
+      K.geluErfForward(out, PAD, inp, PAD, N);
+      return dotLoss(out, r);
+    };
+    float[] dinp0 = random(rnd, N, -1, 1);
+    float[] dinp = dinp0.clone();
+    K.geluErfBackward(dinp, PAD, inp, PAD, r, PAD, N);
+    checkGradient("dinp", inp, added(dinp, dinp0), loss);
+  }
+
+  @Test
+  void tanh() {
+    SplittableRandom rnd = new SplittableRandom(11);
+    int N = 23;
+    float[] inp = random(rnd, N, -3, 3);
+    float[] r = random(rnd, N, -1, 1);
+    float[] out = zeros(N);
+    DoubleSupplier loss = () -> {
+      K.tanhForward(out, PAD, inp, PAD, N);
+      return dotLoss(out, r);
+    };
+    loss.getAsDouble();
+    float[] dinp0 = random(rnd, N, -1, 1);
+    float[] dinp = dinp0.clone();
+    K.tanhBackward(dinp, PAD, out, PAD, r, PAD, N);
+    checkGradient("dinp", inp, added(dinp, dinp0), loss);
+  }
+
+  @Test
+  void classToken() {
+    SplittableRandom rnd = new SplittableRandom(12);
+    int B = 2;
+    int NP = 4;
+    int C = 5;
+    float[] patches = random(rnd, B * NP * C, -1, 1);
+    float[] cls = random(rnd, C, -1, 1);
+    float[] pos = random(rnd, (NP + 1) * C, -1, 1);
+    float[] r = random(rnd, B * (NP + 1) * C, -1, 1);
+    float[] out = zeros(B * (NP + 1) * C);
+    DoubleSupplier loss = () -> {
+      K.classTokenForward(out, PAD, patches, PAD, cls, PAD, pos, PAD, B, NP, C);
+      return dotLoss(out, r);
+    };
+    float[] dpatches0 = random(rnd, B * NP * C, -1, 1);
+    float[] dcls0 = random(rnd, C, -1, 1);
+    float[] dpos0 = random(rnd, (NP + 1) * C, -1, 1);
+    float[] dpatches = dpatches0.clone();
+    float[] dcls = dcls0.clone();
+    float[] dpos = dpos0.clone();
+    K.classTokenBackward(dpatches, PAD, dcls, PAD, dpos, PAD, r, PAD, B, NP, C);
+    checkGradient("dpatches", patches, added(dpatches, dpatches0), loss);
+    checkGradient("dcls", cls, added(dcls, dcls0), loss);
+    checkGradient("dpos", pos, added(dpos, dpos0), loss);
   }
 
   @Test

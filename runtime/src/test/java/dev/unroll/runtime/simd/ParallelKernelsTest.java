@@ -128,7 +128,7 @@ class ParallelKernelsTest {
     void all() {
       K.encoderForward(enc, PAD, inp, wte, PAD, wpe, PAD, B, T, C);
       K.encoderBackward(dwte, PAD, dwpe, PAD, dN, PAD, inp, B, T, C);
-      K.layernormForward(ln, PAD, mean, PAD, rstd, PAD, x, PAD, lnw, PAD, lnb, PAD, N, C);
+      K.layernormForward(ln, PAD, mean, PAD, rstd, PAD, x, PAD, lnw, PAD, lnb, PAD, N, C, 1e-5f);
       K.layernormBackward(dx, PAD, dlnw, PAD, dlnb, PAD, dN, PAD, x, PAD, lnw, PAD, mean, PAD, rstd, PAD, N, C);
       K.matmulForward(mm, PAD, x, PAD, w, PAD, bias, PAD, N, C, OC);
       K.matmulForward(mv, PAD, x, PAD, w, PAD, bias, PAD, 1, C, OC); // decoding's matrix-vector product

@@ -111,7 +111,7 @@ class SimdKernelsTest {
     float[][] rstd = {zeros(N), zeros(N)};
     Kernels[] ks = {REF, SIMD};
     for (int k = 0; k < 2; k++) {
-      ks[k].layernormForward(out[k], PAD, mean[k], PAD, rstd[k], PAD, inp, PAD, weight, PAD, bias, PAD, N, C);
+      ks[k].layernormForward(out[k], PAD, mean[k], PAD, rstd[k], PAD, inp, PAD, weight, PAD, bias, PAD, N, C, 1e-5f);
     }
     assertClose("out", out[0], out[1], TOL);
     assertClose("mean", mean[0], mean[1], TOL);
@@ -130,7 +130,7 @@ class SimdKernelsTest {
     float[] out = zeros(N * C);
     float[] mean = zeros(N);
     float[] rstd = zeros(N);
-    REF.layernormForward(out, PAD, mean, PAD, rstd, PAD, inp, PAD, weight, PAD, bias, PAD, N, C);
+    REF.layernormForward(out, PAD, mean, PAD, rstd, PAD, inp, PAD, weight, PAD, bias, PAD, N, C, 1e-5f);
     float[] dout = random(rnd, N * C, -1, 1);
     float[][] dinp = {random(rnd, N * C, -1, 1), null};
     float[][] dweight = {random(rnd, C, -1, 1), null};
