@@ -72,7 +72,8 @@ public final class BenchmarkWriter {
     }
     if (encoder) {
       type.addField(FieldSpec.builder(TypeName.INT, "ITEMS", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
-          .addJavadoc("Rows per step (sentences or grids): divide by the time of an operation for items/s.\n")
+          .addJavadoc("$L per step: divide by the time of an operation for $L/s.\n", items(spec, true),
+              items(spec, false))
           .initializer("$T.BATCH", model).build());
     } else {
       type.addField(FieldSpec.builder(TypeName.INT, "TOKENS", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
@@ -227,10 +228,16 @@ public final class BenchmarkWriter {
         .add("backend. $L rows of $L positions and $L FLOPs per training step.\n\n", spec.batch(), spec.context(),
             plan.trainingFlopsPerStep())
         .add("<p>Run it with JMH's runner, e.g. {@code java --add-modules jdk.incubator.vector -cp ...\n")
-        .add("org.openjdk.jmh.Main $L -p threads=1,2}; items/s (sentences or grids) is\n", className(spec))
+        .add("org.openjdk.jmh.Main $L -p threads=1,2}; $L/s is\n", className(spec), items(spec, false))
         .add("{@code ITEMS} divided by the time of an operation, GFLOP/s is {@code FLOPS_PER_STEP} (a third of it\n")
         .add("for inference, a forward) divided by it.\n")
         .build();
+  }
+
+  /** What an encoder's row is: "Sentences" or "sentences" for BERT, "Grids" or "grids" for ViT. */
+  private static String items(ModelSpec spec, boolean capital) {
+    String items = spec.family() == Family.BERT ? "sentences" : "grids";
+    return capital ? Character.toUpperCase(items.charAt(0)) + items.substring(1) : items;
   }
 
   private static CodeBlock doc(ModelSpec spec, Plan plan) {
