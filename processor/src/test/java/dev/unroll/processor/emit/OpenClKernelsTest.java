@@ -427,7 +427,8 @@ class OpenClKernelsTest {
       float[] wantMean = mean.clone();
       float[] wantRstd = rstd.clone();
       REF.layernormForward(wantOut, 1, wantMean, 2, wantRstd, 3, inp, 3, w, 1, bias, 2, n, c, 1e-5f);
-      calls.add(call("layernormForward", f(out, 1), f(mean, 2), f(rstd, 3), f(inp, 3), f(w, 1), f(bias, 2), n, c, 1e-5f));
+      calls.add(call("layernormForward", f(out, 1), f(mean, 2), f(rstd, 3), f(inp, 3), f(w, 1), f(bias, 2), n, c,
+          1e-5f));
       checks.add(() -> {
         check("layernormForward out", null, wantOut, out, SUMS);
         check("layernormForward mean", null, wantMean, mean, SUMS);

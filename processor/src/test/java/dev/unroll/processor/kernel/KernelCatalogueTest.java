@@ -41,8 +41,8 @@ import org.junit.jupiter.api.Test;
  *       {@code Kernels} is in the catalogue or named here as called by the generated code directly;
  *   <li>{@code ops.cl}: every phase of every entry is a function {@code uk_<method><suffix>} whose parameters are
  *       the roles in order (a tensor one {@code __global} pointer to its elements, {@code const} unless the kernel
- *       writes it, a size an int, a constant a float, names as the roles'), then {@code __local float* scratch} exactly when the phase
- *       has local floats; and its {@code UK_TILE} and {@code UK_GEMM_*} defines are the catalogue's GEMM constants.
+ *       writes it, a size an int, a constant a float, names as the roles'), then {@code __local float* scratch}
+ *       exactly when the phase has local floats; and its {@code UK_TILE} and {@code UK_GEMM_*} defines are the catalogue's GEMM constants.
  * </ul>
  */
 class KernelCatalogueTest {

@@ -302,19 +302,32 @@ class SimdKernelsTest {
   @ParameterizedTest
   @MethodSource("shapes")
   void gelu(Shape s) {
-    SplittableRandom rnd = rnd(s, 11);
-    int N = s.N() * s.C();
+    activation(rnd(s, 11), s.N() * s.C(), Kernels::geluForward, Kernels::geluBackward);
+  }
+
+  /** An element-wise forward kernel of {@code k}, out = f(inp) (a GELU's). */
+  interface Forward {
+    void run(Kernels k, float[] out, int outOff, float[] inp, int inpOff, int N);
+  }
+
+  /** Its backward from the forward's input: dinp += f'(inp)·dout. */
+  interface Backward {
+    void run(Kernels k, float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int N);
+  }
+
+  /** An activation's forward and backward, SIMD against the reference, on N inputs in [-6, 6). */
+  private static void activation(SplittableRandom rnd, int N, Forward forward, Backward backward) {
     float[] inp = random(rnd, N, -6, 6);
     float[] expected = zeros(N);
     float[] actual = zeros(N);
-    REF.geluForward(expected, PAD, inp, PAD, N);
-    SIMD.geluForward(actual, PAD, inp, PAD, N);
+    forward.run(REF, expected, PAD, inp, PAD, N);
+    forward.run(SIMD, actual, PAD, inp, PAD, N);
     assertClose("out", expected, actual, TOL);
     float[] dout = random(rnd, N, -1, 1);
     float[] dinp = random(rnd, N, -1, 1);
     float[] dinp2 = dinp.clone();
-    REF.geluBackward(dinp, PAD, inp, PAD, dout, PAD, N);
-    SIMD.geluBackward(dinp2, PAD, inp, PAD, dout, PAD, N);
+    backward.run(REF, dinp, PAD, inp, PAD, dout, PAD, N);
+    backward.run(SIMD, dinp2, PAD, inp, PAD, dout, PAD, N);
     assertClose("dinp", dinp, dinp2, TOL);
   }
 
@@ -378,20 +391,7 @@ class SimdKernelsTest {
   @ParameterizedTest
   @MethodSource("shapes")
   void geluErf(Shape s) {
-    SplittableRandom rnd = rnd(s, 16);
-    int N = s.N() * s.C();
-    float[] inp = random(rnd, N, -6, 6);
-    float[] expected = zeros(N);
-    float[] actual = zeros(N);
-    REF.geluErfForward(expected, PAD, inp, PAD, N);
-    SIMD.geluErfForward(actual, PAD, inp, PAD, N);
-    assertClose("out", expected, actual, TOL);
-    float[] dout = random(rnd, N, -1, 1);
-    float[] dinp = random(rnd, N, -1, 1);
-    float[] dinp2 = dinp.clone();
-    REF.geluErfBackward(dinp, PAD, inp, PAD, dout, PAD, N);
-    SIMD.geluErfBackward(dinp2, PAD, inp, PAD, dout, PAD, N);
-    assertClose("dinp", dinp, dinp2, TOL);
+    activation(rnd(s, 16), s.N() * s.C(), Kernels::geluErfForward, Kernels::geluErfBackward);
   }
 
   @ParameterizedTest
