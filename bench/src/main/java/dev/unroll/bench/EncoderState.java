@@ -63,12 +63,16 @@ final class EncoderState {
     return model.embeddings(vectors);
   }
 
-  /** Forward with labels, zeroGrad, backward, one AdamW step; returns the loss. */
+  /**
+   * Forward with labels, zeroGrad, backward, one AdamW step, waited for (on a device AdamW's update is enqueued;
+   * on the CPU finish does nothing); returns the loss.
+   */
   float trainingStep() {
     float loss = forward.run(labels);
     model.zeroGrad();
     model.backward();
     opt.step();
+    model.finish();
     return loss;
   }
 }
