@@ -42,9 +42,9 @@ import picocli.CommandLine;
 /**
  * Runs the JMH benchmarks (without a benchmark pattern, the model benchmarks at every named shape, the ceilings
  * and decoding), then writes into the output folder JMH's JSON ({@code jmh.json}), a Markdown report
- * ({@code results.md}: the ceilings measured, tokens/s, GFLOP/s and % of the peak, decoding against the read
- * bandwidth; {@link Report}) and a chart of tokens/s per shape ({@code tokens-per-second.png}). The report is
- * printed too.
+ * ({@code results.md}: the ceilings measured, tokens/s, GFLOP/s and % of the peak, the encoders' items/s beside
+ * PyTorch's when given its results, decoding against the read bandwidth; {@link Report}) and a chart of tokens/s
+ * per shape ({@code tokens-per-second.png}). The report is printed too.
  *
  * <p>Its own options are parsed with picocli; every other argument goes to JMH's own parser. Exit status: 0 when
  * every benchmark started returned a result, 1 when one failed (after the report of the rest is written) or JMH
@@ -54,15 +54,18 @@ import picocli.CommandLine;
     description = {"Runs Unroll's JMH benchmarks and writes jmh.json, results.md and tokens-per-second.png.",
         "Arguments it does not know go to JMH: its options (-wi 1 -i 2 -r 500ms -f 1 ...) and benchmark patterns"
             + " (regular expressions, e.g. 'DecodeBenchmark|MemoryBandwidth'). Without a pattern it runs the"
-            + " training, scalar, OpenCL, decoding, peak-FMA and memory-bandwidth benchmarks."},
+            + " training, encoder, scalar, OpenCL, decoding, peak-FMA and memory-bandwidth benchmarks."},
     footer = {"", "Exit status: 0 all benchmarks ran; 1 a benchmark failed (the report of the others is still"
         + " written) or JMH could not run; 2 a usage error.", "", "JMH's options:"})
 public final class BenchMain implements Callable<Integer> {
 
-  /** What runs when no pattern is given: the shapes, the scalar baseline, the ceilings and decoding. */
+  /**
+   * What runs when no pattern is given: the shapes, the encoders, the scalar baseline, the ceilings and decoding
+   * ({@link OpenClEncoderBenchmark} only when named: on PoCL a step of an encoder shape takes seconds).
+   */
   static final String DEFAULT_INCLUDE =
-      "dev\\.unroll\\.bench\\.(TrainingStepBenchmark|ScalarBenchmark|PeakFmaBenchmark|DecodeBenchmark"
-          + "|MemoryBandwidthBenchmark|OpenClBenchmark|OpenClDecodeBenchmark)\\.";
+      "dev\\.unroll\\.bench\\.(TrainingStepBenchmark|EncoderBenchmark|ScalarBenchmark|PeakFmaBenchmark"
+          + "|DecodeBenchmark|MemoryBandwidthBenchmark|OpenClBenchmark|OpenClDecodeBenchmark)\\.";
 
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and JMH's options, then exit.")
   private boolean help;
@@ -75,10 +78,18 @@ public final class BenchMain implements Callable<Integer> {
   @Option(names = "-p", paramLabel = "NAME=V1[,V2...]",
       description = {"A benchmark parameter: it reaches each selected benchmark that declares NAME, and no other."
           + " Training benchmarks (TrainingStep, Scalar, OpenCl): shape = tiny, baby, medium, gpt2; threads."
+          + " Encoders (EncoderBenchmark, OpenClEncoderBenchmark): encoder = minilm, vittiny; threads (not on"
+          + " OpenCL)."
           + " Decoding (DecodeBenchmark, OpenClDecodeBenchmark): model = stories15M, stories110M; weights = f32,"
           + " bf16, int8 (int8 not on OpenCL); threads (not on OpenCL). A NAME that no selected benchmark has, or"
           + " a value it does not accept, is a usage error."})
   private List<String> params = new ArrayList<>();
+
+  @Option(names = "--torch", paramLabel = "FILE", defaultValue = "${sys:bench.torch}",
+      description = {"PyTorch's timings of the encoder shapes (bench/pytorch/encoders.py --json FILE): the report"
+          + " puts its items/s and the ratio beside the encoders' (default: the system property bench.torch, which"
+          + " the bench profile sets from -Dbench.torch=FILE)."})
+  private String torch;
 
   @Parameters(paramLabel = "JMH_ARG", description = "JMH's options and benchmark patterns, passed through.")
   private List<String> jmhArgs = new ArrayList<>();
@@ -157,6 +168,7 @@ public final class BenchMain implements Callable<Integer> {
           + "; list them with -l");
     }
     BenchParams.check(selected, parameters);
+    TorchResults torchResults = torchResults();
     try {
       Files.createDirectories(out);
     } catch (IOException e) {
@@ -186,7 +198,7 @@ public final class BenchMain implements Callable<Integer> {
     }
     List<String> failed = Failures.failed(failures.started(), results);
     try {
-      report(results);
+      report(results, torchResults);
     } catch (IOException e) {
       stderr.println("bench: cannot write the report into " + out + ": " + e);
       return 1;
@@ -270,9 +282,23 @@ public final class BenchMain implements Callable<Integer> {
     return OutputFormatFactory.createFormatInstance(console, options.verbosity().orElse(Defaults.VERBOSITY));
   }
 
+  /** The PyTorch results named by {@code --torch}, read before anything runs; null when none is named. */
+  private TorchResults torchResults() throws UsageException {
+    if (torch == null || torch.isBlank()) {
+      return null;
+    }
+    try {
+      return TorchResults.read(Path.of(torch));
+    } catch (IOException e) {
+      throw new UsageException("--torch " + torch + ": cannot read it: " + e);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--torch " + torch + ": " + e.getMessage());
+    }
+  }
+
   /** Writes results.md and the chart (each whole or not at all) and prints the report. */
-  private void report(Collection<RunResult> results) throws IOException {
-    Report report = Report.of(results, Runtime.getRuntime().availableProcessors());
+  private void report(Collection<RunResult> results, TorchResults torchResults) throws IOException {
+    Report report = Report.of(results, Runtime.getRuntime().availableProcessors(), torchResults);
     String markdown = report.markdown();
     stdout.println();
     stdout.println(markdown);
@@ -281,9 +307,9 @@ public final class BenchMain implements Callable<Integer> {
     Files.writeString(tmp, markdown);
     Files.move(tmp, md, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     String wrote = "Wrote " + out.resolve("jmh.json") + " and " + md;
-    if (!report.rows().isEmpty()) {
+    if (!report.chartRows().isEmpty()) {
       Path png = out.resolve("tokens-per-second.png");
-      Chart.write(report.rows(), png);
+      Chart.write(report.chartRows(), png);
       wrote += " and " + png;
     }
     stdout.println(wrote);

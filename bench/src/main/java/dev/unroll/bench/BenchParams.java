@@ -15,8 +15,8 @@ import org.openjdk.jmh.runner.BenchmarkListEntry;
 /**
  * The benchmarks' {@code @Param}s and the values each accepts, so that a wrong {@code -p} is a usage error before
  * any fork starts rather than one failing fork per combination. JMH gives a {@code -p NAME=...} to every selected
- * benchmark that declares {@code NAME} and ignores it elsewhere; the training benchmarks' {@code shape} and the
- * decoding benchmarks' {@code model} are therefore different names. Each value is checked by the same lookup the
+ * benchmark that declares {@code NAME} and ignores it elsewhere; the training benchmarks' {@code shape}, the
+ * encoder benchmarks' {@code encoder} and the decoding benchmarks' {@code model} are therefore different names. Each value is checked by the same lookup the
  * benchmark's {@code @Setup} uses.
  */
 final class BenchParams {
@@ -29,6 +29,7 @@ final class BenchParams {
    */
   private static final Map<String, Consumer<String>> CHECKS = Map.of(
       "shape", NamedShape::named,
+      "encoder", NamedEncoder::named,
       "model", DecodeModel::named,
       "weights", DecodeBenchmark::format,
       "OpenClDecodeBenchmark.weights", OpenClDecodeBenchmark::format,

@@ -19,7 +19,8 @@ import org.knowm.xchart.style.Styler.LegendPosition;
 
 /**
  * A grouped bar chart of tokens/s per shape, one bar per configuration (benchmark, backend, threads), on a log
- * scale since the shapes differ by orders of magnitude. Drawn with XChart (the samples' loss curves use it too),
+ * scale since the shapes differ by orders of magnitude. An encoder's tokens are its positions: a sentence's tokens,
+ * an image's patches and its class token. Drawn with XChart (the samples' loss curves use it too),
  * headless.
  */
 final class Chart {
@@ -56,7 +57,7 @@ final class Chart {
       max = Math.max(max, r.tokensPerSecond());
     }
     CategoryChart chart = new CategoryChartBuilder().width(1100).height(560)
-        .title("Unroll: tokens/s per shape (log scale)").xAxisTitle("shape").yAxisTitle("tokens/s").build();
+        .title("Unroll: tokens/s per shape (encoders: positions/s; log scale)").xAxisTitle("shape").yAxisTitle("tokens/s").build();
     chart.getStyler().setDefaultSeriesRenderStyle(CategorySeriesRenderStyle.Bar);
     chart.getStyler().setYAxisLogarithmic(true);
     chart.getStyler().setLegendPosition(LegendPosition.OutsideE);

@@ -10,8 +10,9 @@ import org.openjdk.jmh.results.RunResult;
 /**
  * JMH results turned into figures: per model benchmark, tokens/s, GFLOP/s (FLOPs per step from the generated
  * class's {@code FLOPS_PER_STEP}; a forward is a third of a step) and the share of the FMA peak measured in the
- * same run for that many threads; then the decoding table ({@link DecodeReport}). The ceilings the run measured
- * ({@link Ceilings}) always head it, whichever tables there are.
+ * same run for that many threads; then the encoders' table ({@link EncoderReport}) and the decoding table
+ * ({@link DecodeReport}). The ceilings the run measured ({@link Ceilings}) always head it, whichever tables there
+ * are.
  */
 final class Report {
 
@@ -20,20 +21,30 @@ final class Report {
       double gflops, double percentOfPeak) {}
 
   private final List<Row> rows;
+  private final List<EncoderReport.Row> encoderRows;
   private final Ceilings ceilings;
   private final int cpus;
   private final List<String> others;
+  private final String encoders;
   private final String decode;
 
-  private Report(List<Row> rows, Ceilings ceilings, int cpus, List<String> others, String decode) {
+  private Report(List<Row> rows, List<EncoderReport.Row> encoderRows, Ceilings ceilings, int cpus,
+      List<String> others, String encoders, String decode) {
     this.rows = rows;
+    this.encoderRows = encoderRows;
     this.ceilings = ceilings;
     this.cpus = cpus;
     this.others = others;
+    this.encoders = encoders;
     this.decode = decode;
   }
 
   static Report of(Collection<RunResult> results, int cpus) {
+    return of(results, cpus, null);
+  }
+
+  /** The report, with PyTorch's encoder figures beside the encoders' when {@code torch} is not null. */
+  static Report of(Collection<RunResult> results, int cpus, TorchResults torch) {
     Ceilings ceilings = Ceilings.of(results);
     List<Row> rows = new ArrayList<>();
     List<String> others = new ArrayList<>();
@@ -41,8 +52,9 @@ final class Report {
       BenchmarkParams p = r.getParams();
       String method = method(p);
       if (p.getBenchmark().contains("PeakFmaBenchmark") || p.getBenchmark().contains("DecodeBenchmark")
-          || p.getBenchmark().contains("MemoryBandwidthBenchmark")) {
-        continue; // the ceilings head the report; decoding has its own table (DecodeReport)
+          || p.getBenchmark().contains("MemoryBandwidthBenchmark")
+          || p.getBenchmark().contains("EncoderBenchmark")) {
+        continue; // the ceilings head the report; encoders and decoding have their own tables
       }
       String shapeName = p.getParam("shape");
       if (shapeName == null) {
@@ -57,14 +69,26 @@ final class Report {
       int threads = p.getParam("threads") == null ? 0 : Integer.parseInt(p.getParam("threads"));
       double ms = r.getPrimaryResult().getScore();
       double flops = method.equals("forward") ? shape.trainingFlops / 3.0 : shape.trainingFlops;
-      double gflops = flops / (ms / 1000) / 1e9;
+      double gflops = gflops(flops, ms);
       double peak = threads == 0 ? Double.NaN : ceilings.peak(threads, cpus);
       rows.add(new Row(method, shapeName, backend, threads, ms, shape.tokens / (ms / 1000), gflops,
           100 * gflops / peak));
     }
     rows.sort(Comparator.comparing((Row r) -> NamedShape.named(r.shape())).thenComparing(Row::benchmark,
         Comparator.reverseOrder()).thenComparing(Row::backend).thenComparingInt(Row::threads));
-    return new Report(rows, ceilings, cpus, others, DecodeReport.markdown(results, ceilings));
+    List<EncoderReport.Row> encoderRows = EncoderReport.rows(results, ceilings, cpus, torch);
+    return new Report(rows, encoderRows, ceilings, cpus, others, EncoderReport.markdown(encoderRows, torch),
+        DecodeReport.markdown(results, ceilings));
+  }
+
+  /** GFLOP/s of {@code flops} done in {@code ms} milliseconds. */
+  static double gflops(double flops, double ms) {
+    return flops / (ms / 1000) / 1e9;
+  }
+
+  /** A share of the peak as the tables print it: one decimal, or "n/a" without a peak. */
+  static String percent(double percentOfPeak) {
+    return Double.isNaN(percentOfPeak) ? "n/a" : BenchMain.fmt("%.1f", percentOfPeak);
   }
 
   private static String method(BenchmarkParams p) {
@@ -72,13 +96,26 @@ final class Report {
     return b.substring(b.lastIndexOf('.') + 1);
   }
 
+  /** The decoders' rows (training step and forward). */
   List<Row> rows() {
     return rows;
   }
 
+  /** The encoders' rows. */
+  List<EncoderReport.Row> encoderRows() {
+    return encoderRows;
+  }
+
+  /** What the chart draws: the decoders' rows, then the encoders' in positions/s. */
+  List<Row> chartRows() {
+    List<Row> all = new ArrayList<>(rows);
+    encoderRows.forEach(r -> all.add(r.chartRow()));
+    return all;
+  }
+
   /**
    * The whole report, as {@code results.md} holds it: the ceilings this run measured, the training table, the
-   * decoding table and any other benchmark, each only when the run has it.
+   * encoders' table, the decoding table and any other benchmark, each only when the run has it.
    */
   String markdown() {
     List<String> parts = new ArrayList<>();
@@ -93,10 +130,12 @@ final class Report {
       for (Row r : rows) {
         s.append(BenchMain.fmt("| %s | %s | %s | %s | %.3f | %.0f | %.2f | %s |%n", r.benchmark(), r.shape(),
             r.backend(), r.threads() == 0 ? "device" : Integer.toString(r.threads()), r.msPerOp(),
-            r.tokensPerSecond(), r.gflops(), Double.isNaN(r.percentOfPeak()) ? "n/a"
-                : BenchMain.fmt("%.1f", r.percentOfPeak())));
+            r.tokensPerSecond(), r.gflops(), percent(r.percentOfPeak())));
       }
       parts.add(s.toString());
+    }
+    if (!encoders.isEmpty()) {
+      parts.add(encoders);
     }
     if (!decode.isEmpty()) {
       parts.add(decode);

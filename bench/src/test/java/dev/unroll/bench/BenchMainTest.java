@@ -53,6 +53,10 @@ class BenchMainTest {
     for (DecodeModel m : DecodeModel.values()) {
       assertTrue(o.out().contains(m.label), m.label);
     }
+    for (NamedEncoder e : NamedEncoder.values()) {
+      assertTrue(o.out().contains(e.label()), e.label());
+    }
+    assertTrue(o.out().contains("--torch FILE"), o.out());
     assertTrue(o.out().contains("-wi <int>"), o.out()); // JMH's own list
   }
 
@@ -77,6 +81,19 @@ class BenchMainTest {
     assertTrue(usageError("-p", "shape=tiny", "DecodeBenchmark").contains("no selected benchmark has a parameter"
         + " shape"));
     assertTrue(usageError("-pweights=int8").contains("(for OpenClDecodeBenchmark)"));
+    assertTrue(usageError("-p", "encoder=bert", "EncoderBenchmark").contains("unknown encoder shape bert"));
+  }
+
+  @Test
+  void pyTorchResultsThatCannotBeReadAreFoundBeforeAnythingRuns() throws Exception {
+    Path out = dir.resolve("never");
+    Path missing = dir.resolve("missing.json");
+    String err = usageError("--out", out.toString(), "--torch", missing.toString(), "EncoderBenchmark");
+    assertTrue(err.startsWith("bench: --torch " + missing + ": cannot read it: "), err);
+    Path notJson = Files.writeString(dir.resolve("torch.json"), "median 12 ms\n");
+    err = usageError("--out", out.toString(), "--torch", notJson.toString(), "EncoderBenchmark");
+    assertTrue(err.startsWith("bench: --torch " + notJson + ": " + notJson + " is not JSON: "), err);
+    assertFalse(Files.exists(out));
   }
 
   @Test

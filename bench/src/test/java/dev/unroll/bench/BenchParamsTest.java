@@ -40,7 +40,22 @@ class BenchParamsTest {
     for (BenchmarkListEntry b : select("TrainingStepBenchmark", "ScalarBenchmark", "OpenClBenchmark")) {
       assertTrue(BenchParams.declared(b).containsKey("shape"), b.getUsername());
       assertFalse(BenchParams.declared(b).containsKey("model"), b.getUsername());
+      assertFalse(BenchParams.declared(b).containsKey("encoder"), b.getUsername());
     }
+  }
+
+  @Test
+  void encoderShapesAreAParameterOfTheirOwn() throws UsageException {
+    SortedSet<BenchmarkListEntry> encoders = select("EncoderBenchmark");
+    assertEquals(4, encoders.size()); // inference and trainingStep, on SIMD and OpenCL
+    for (BenchmarkListEntry b : encoders) {
+      assertTrue(Set.of("encoder", "threads").containsAll(BenchParams.declared(b).keySet()), b.getUsername());
+      assertTrue(BenchParams.declared(b).containsKey("encoder"), b.getUsername());
+    }
+    BenchParams.check(select("EncoderBenchmark|TrainingStep"), BenchParams.parse(List.of("encoder=vittiny",
+        "shape=tiny", "threads=2")));
+    String m = error(select("TrainingStep"), "encoder=minilm");
+    assertTrue(m.startsWith("-p encoder: no selected benchmark has a parameter encoder;"), m);
   }
 
   @Test
@@ -50,7 +65,7 @@ class BenchParamsTest {
     all.forEach(b -> classes.add(b.getUserClassQName().substring("dev.unroll.bench.".length())));
     assertTrue(classes.containsAll(Set.of("TrainingStepBenchmark", "ScalarBenchmark", "OpenClBenchmark",
         "DecodeBenchmark", "OpenClDecodeBenchmark", "MemoryBandwidthBenchmark", "PeakFmaBenchmark",
-        "UnrolledShapes_TinyBenchmark")), classes.toString());
+        "UnrolledShapes_TinyBenchmark", "EncoderBenchmark", "OpenClEncoderBenchmark")), classes.toString());
     for (BenchmarkListEntry b : all) {
       for (Map.Entry<String, String[]> p : BenchParams.declared(b).entrySet()) {
         var check = BenchParams.checkFor(b, p.getKey());
@@ -84,6 +99,8 @@ class BenchParamsTest {
     assertTrue(m.contains("unknown decode model stories42M (accepted: stories15M, stories110M)"), m);
     m = error(select("TrainingStep"), "threads=two");
     assertTrue(m.contains("threads must be a whole number >= 1, got two"), m);
+    m = error(select("EncoderBenchmark"), "encoder=bert");
+    assertEquals("-p encoder=bert: unknown encoder shape bert (accepted: minilm, vittiny)", m);
   }
 
   @Test

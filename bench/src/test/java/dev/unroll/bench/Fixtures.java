@@ -51,10 +51,15 @@ final class Fixtures {
 
   /** Average-time benchmark {@code benchmark} measured at {@code msPerOp} in each of three iterations. */
   static RunResult averageTime(String benchmark, double msPerOp, String... keyValues) {
-    BenchmarkParams p = params(benchmark, Mode.AverageTime, 3, keyValues);
+    return averageTimes(benchmark, new double[] {msPerOp, msPerOp, msPerOp}, keyValues);
+  }
+
+  /** Average-time benchmark {@code benchmark} measured at {@code msPerOp}, one value per iteration. */
+  static RunResult averageTimes(String benchmark, double[] msPerOp, String... keyValues) {
+    BenchmarkParams p = params(benchmark, Mode.AverageTime, msPerOp.length, keyValues);
     List<Result<?>> scores = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      scores.add(new AverageTimeResult(ResultRole.PRIMARY, method(benchmark), 1000, Math.round(msPerOp * 1e9),
+    for (double ms : msPerOp) {
+      scores.add(new AverageTimeResult(ResultRole.PRIMARY, method(benchmark), 1000, Math.round(ms * 1e9),
           TimeUnit.MILLISECONDS));
     }
     return result(p, scores);

@@ -4,11 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.openjdk.jmh.results.RunResult;
 
-/** The report from hand-built results: the ceilings always head it, and each table appears when its rows do. */
+/**
+ * The report from hand-built results: the ceilings always head it, and each table (training, encoders, decoding)
+ * appears when its rows do.
+ */
 class ReportTest {
   private static final double GB = 1e9;
   /** Operations per second that read {@code gbPerSecond} GB/s in the bandwidth benchmark. */
@@ -75,6 +81,56 @@ class ReportTest {
     assertFalse(md.contains("Measured"), md);
     assertTrue(md.contains("| trainingStep | baby | SCALAR | 1 | 40.000 |"), md);
     assertTrue(md.contains("| n/a |"), md);
+  }
+
+  /**
+   * Encoder rows: the median iteration (not the mean), items/s of the batch, GFLOP/s from the generated class's
+   * count (inference a third of it), the peak for the thread count, PyTorch's items/s and the ratio; a device row
+   * has neither peak nor PyTorch figure. The decoders' table is the same as without them, and the chart draws the
+   * encoders in positions/s after the decoders.
+   */
+  @Test
+  void encoderRowsBesideTheDecodersWithThePeakAndPyTorch(@TempDir Path dir) throws IOException {
+    RunResult decoder = Fixtures.averageTime("TrainingStepBenchmark.trainingStep", 4.0, "shape=tiny", "threads=1");
+    List<RunResult> results = List.of(peak("perThread", 50), peak("allThreads", 80), decoder,
+        Fixtures.averageTimes("EncoderBenchmark.inference", new double[] {100, 100, 400}, "encoder=minilm",
+            "threads=1"),
+        Fixtures.averageTime("EncoderBenchmark.trainingStep", 400, "encoder=vittiny", "threads=2"),
+        Fixtures.averageTime("OpenClEncoderBenchmark.inference", 50, "encoder=vittiny"));
+    TorchResults torch = TorchResultsTest.write(dir, TorchResultsTest.JSON);
+    Report report = Report.of(results, 2, torch);
+    String md = report.markdown();
+    String decoders = Report.of(List.of(peak("perThread", 50), peak("allThreads", 80), decoder), 2).markdown();
+    assertTrue(md.startsWith(decoders + "\n" + torch.source() + "\n\n"), md);
+    double inference = NamedEncoder.MINILM.trainingFlops / 3.0 / 0.1 / GB;
+    double step = NamedEncoder.VITTINY.trainingFlops / 0.4 / GB;
+    String table = "| benchmark | encoder | backend | threads | median ms/op | items/s | GFLOP/s | % of peak |"
+        + " PyTorch items/s | x PyTorch |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        + BenchMain.fmt("| inference | minilm | SIMD | 1 | 100.00 | 80.00 sentences | %.2f | %.1f | 40.00 | 2.00 |%n",
+            inference, 100 * inference / 50)
+        + BenchMain.fmt("| inference | vittiny | OPENCL | device | 50.00 | 160.00 images | %.2f | n/a | n/a | n/a |%n",
+            NamedEncoder.VITTINY.trainingFlops / 3.0 / 0.05 / GB)
+        + BenchMain.fmt("| trainingStep | vittiny | SIMD | 2 | 400.00 | 20.00 images | %.2f | %.1f | 10.00 | 2.00 |%n",
+            step, 100 * step / 80);
+    assertTrue(md.endsWith(table), md);
+    assertEquals(1, report.rows().size());
+    assertEquals(3, report.encoderRows().size());
+    List<Report.Row> chart = report.chartRows();
+    assertEquals(List.of("tiny", "minilm", "vittiny", "vittiny"), chart.stream().map(Report.Row::shape).toList());
+    assertEquals(80.0 * 128, chart.get(1).tokensPerSecond(), 1e-6);
+    assertEquals(20.0 * 197, chart.get(3).tokensPerSecond(), 1e-6);
+    assertEquals("inference, SIMD, 1 thread", Chart.label(chart.get(1)));
+  }
+
+  @Test
+  void withoutPyTorchTheEncoderTableHasNoRatio() {
+    String md = Report.of(List.of(Fixtures.averageTime("EncoderBenchmark.trainingStep", 1000, "encoder=minilm",
+        "threads=1")), 2).markdown();
+    assertTrue(md.startsWith("| benchmark | encoder | backend | threads | median ms/op | items/s | GFLOP/s | % of"
+        + " peak |\n|---|---|---|---:|---:|---:|---:|---:|\n| trainingStep | minilm | SIMD | 1 | 1000.00 | 8.00"
+        + " sentences | "), md);
+    assertTrue(md.endsWith(" | n/a |\n"), md);
+    assertFalse(md.contains("PyTorch"), md);
   }
 
   @Test

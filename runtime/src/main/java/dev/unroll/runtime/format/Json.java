@@ -8,9 +8,10 @@ import java.util.Map;
 /**
  * The smallest JSON reader and writer that safetensors headers need. Objects become {@link LinkedHashMap}s (key
  * order kept, duplicate keys rejected), arrays {@link ArrayList}s, integers that fit {@code long} become
- * {@link Long}, other numbers {@link Double}, plus {@link String}, {@link Boolean} and {@code null}.
+ * {@link Long}, other numbers {@link Double}, plus {@link String}, {@link Boolean} and {@code null}. Public for
+ * the benchmarks' reader of the PyTorch script's results; not a general-purpose JSON library.
  */
-final class Json {
+public final class Json {
 
   /** Deeper nesting than this is rejected (a safetensors header needs 3 levels). */
   private static final int MAX_DEPTH = 64;
@@ -23,7 +24,7 @@ final class Json {
   }
 
   /** Malformed JSON; the message says where and what. */
-  static final class SyntaxException extends Exception {
+  public static final class SyntaxException extends Exception {
     private static final long serialVersionUID = 1L;
 
     SyntaxException(String message) {
@@ -32,7 +33,7 @@ final class Json {
   }
 
   /** Parses one JSON value that fills {@code text} apart from surrounding whitespace. */
-  static Object parse(String text) throws SyntaxException {
+  public static Object parse(String text) throws SyntaxException {
     Json p = new Json(text);
     p.skipWhitespace();
     Object value = p.value(0);
