@@ -1,6 +1,7 @@
 package dev.unroll.processor;
 
 import com.google.auto.service.AutoService;
+import dev.unroll.Family;
 import dev.unroll.processor.emit.BenchmarkWriter;
 import dev.unroll.processor.emit.ModelWriter;
 import dev.unroll.processor.parse.TransformerDeclaration;
@@ -38,7 +39,16 @@ import javax.tools.Diagnostic;
  */
 @AutoService(Processor.class)
 public final class UnrollProcessor extends AbstractProcessor {
-  private static final String CAUSAL_LM = "dev.unroll.runtime.CausalLm";
+  private static final String RUNTIME = "dev.unroll.runtime.";
+
+  /** The runtime interface that an interface of {@code family} extends, which the generated class implements. */
+  static String runtimeInterface(Family family) {
+    return RUNTIME + switch (family) {
+      case GPT2, LLAMA -> "CausalLm";
+      case BERT -> "TextEncoder";
+      case VIT -> "ImageEncoder";
+    };
+  }
 
   @Override
   public Set<String> getSupportedAnnotationTypes() {
@@ -81,10 +91,10 @@ public final class UnrollProcessor extends AbstractProcessor {
       return;
     }
     TypeElement type = (TypeElement) element;
-    if (!typeFits(type, mirror, messager)) {
+    TransformerDeclaration declaration = TransformerDeclaration.parse(type, mirror);
+    if (!typeFits(type, mirror, messager, declaration.spec().family())) {
       return;
     }
-    TransformerDeclaration declaration = TransformerDeclaration.parse(type, mirror);
     List<Problem> problems = SpecValidator.validate(declaration.spec());
     for (Problem p : problems) {
       AnnotationValue value = p.attribute() == null ? null : declaration.value(p.attribute()).orElse(null);
@@ -116,18 +126,21 @@ public final class UnrollProcessor extends AbstractProcessor {
   }
 
   /** Checks what only javac can see: the supertype, generics, nesting, and methods Unroll cannot implement. */
-  private boolean typeFits(TypeElement type, AnnotationMirror mirror, Messager messager) {
-    TypeElement causalLm = processingEnv.getElementUtils().getTypeElement(CAUSAL_LM);
-    if (causalLm == null) {
-      messager.printMessage(Diagnostic.Kind.ERROR, CAUSAL_LM + " is not on the compile classpath: add the"
+  private boolean typeFits(TypeElement type, AnnotationMirror mirror, Messager messager, Family family) {
+    String required = runtimeInterface(family);
+    String simple = required.substring(required.lastIndexOf('.') + 1);
+    TypeElement runtime = processingEnv.getElementUtils().getTypeElement(required);
+    if (runtime == null) {
+      messager.printMessage(Diagnostic.Kind.ERROR, required + " is not on the compile classpath: add the"
           + " dependency dev.unroll:unroll-runtime", type, mirror);
       return false;
     }
     Types types = processingEnv.getTypeUtils();
     boolean ok = true;
-    if (!types.isAssignable(types.erasure(type.asType()), types.erasure(causalLm.asType()))) {
-      messager.printMessage(Diagnostic.Kind.ERROR, type.getSimpleName() + " must extend CausalLm: declare `interface "
-          + type.getSimpleName() + " extends " + CAUSAL_LM + "`", type, mirror);
+    if (!types.isAssignable(types.erasure(type.asType()), types.erasure(runtime.asType()))) {
+      messager.printMessage(Diagnostic.Kind.ERROR, type.getSimpleName() + " must extend " + simple + ", the"
+          + " interface of " + family + " models: declare `interface " + type.getSimpleName() + " extends "
+          + required + "`", type, mirror);
       ok = false;
     }
     if (!type.getTypeParameters().isEmpty()) {
@@ -148,9 +161,9 @@ public final class UnrollProcessor extends AbstractProcessor {
     }
     for (ExecutableElement method : ElementFilter.methodsIn(processingEnv.getElementUtils().getAllMembers(type))) {
       Element owner = method.getEnclosingElement();
-      boolean fromRuntime = owner.equals(causalLm) || owner.toString().equals("java.lang.Object");
+      boolean fromRuntime = owner.toString().startsWith(RUNTIME) || owner.toString().equals("java.lang.Object");
       if (method.getModifiers().contains(Modifier.ABSTRACT) && !fromRuntime) {
-        messager.printMessage(Diagnostic.Kind.ERROR, "Unroll implements the methods of CausalLm only; "
+        messager.printMessage(Diagnostic.Kind.ERROR, "Unroll implements the methods of " + simple + " only; "
             + method.getSimpleName() + "() would be left unimplemented: remove it or give it a default body",
             owner.equals(type) ? method : type);
         ok = false;

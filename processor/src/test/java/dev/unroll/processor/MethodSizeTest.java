@@ -25,7 +25,8 @@ class MethodSizeTest {
   @ParameterizedTest
   @ValueSource(strings = {"UnrolledGpt2Small", "UnrolledAwkward", "UnrolledEven", "UnrolledMicro",
       "UnrolledStories15M", "UnrolledLlamaAwkward", "UnrolledLlamaMicro", "UnrolledMicroJava",
-      "UnrolledMicroOpenCl"})
+      "UnrolledMicroOpenCl", "UnrolledBertBase", "UnrolledBertAwkward", "UnrolledBertMicro", "UnrolledVitTiny",
+      "UnrolledVitAwkward", "UnrolledVitMicro"})
   void everyGeneratedMethodIsJitCompilable(String name) throws IOException {
     int methods = 0;
     int largest = 0;

@@ -56,19 +56,24 @@ class ProcessorCompileTest {
     Compilation compilation = compile(model(
         "    family = Family.GPT2, vocab = 11, context = 5, dim = 8, heads = 2, layers = 2, batch = 2"));
     assertThat(compilation).succeededWithoutWarnings();
+    matchesGolden(compilation, "UnrolledTiny.java");
+  }
+
+  /** The generated {@code test.UnrolledTiny} against {@code golden/<file>} (rewritten instead when refreshing). */
+  private static void matchesGolden(Compilation compilation, String file) throws IOException {
     JavaFileObject generated = compilation.generatedSourceFile("test.UnrolledTiny").orElseThrow();
     String source = generated.getCharContent(true).toString();
+    Path path = GOLDEN.resolveSibling(file);
     if (System.getenv("UNROLL_UPDATE_GOLDEN") != null) {
-      Files.createDirectories(GOLDEN.getParent());
-      Files.writeString(GOLDEN, source, StandardCharsets.UTF_8);
+      Files.createDirectories(path.getParent());
+      Files.writeString(path, source, StandardCharsets.UTF_8);
+      return;
     }
     String golden;
-    try (var in = ProcessorCompileTest.class.getResourceAsStream("/golden/UnrolledTiny.java")) {
+    try (var in = ProcessorCompileTest.class.getResourceAsStream("/golden/" + file)) {
       golden = in == null ? "(missing golden file)" : new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
-    if (System.getenv("UNROLL_UPDATE_GOLDEN") == null) {
-      assertEquals(golden, source, "generated source differs from " + GOLDEN + "; see the class Javadoc to refresh");
-    }
+    assertEquals(golden, source, "generated source differs from " + path + "; see the class Javadoc to refresh");
   }
 
   @Test
@@ -94,8 +99,9 @@ class ProcessorCompileTest {
           + " be positive",
       "vocab = 9, context = 5, dim = 100, heads = 3, layers = 1, batch = 2 | heads = 3 | dim = 100 is not divisible"
           + " by heads = 3",
-      "family = Family.ENCODER, vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2 | Family.ENCODER"
-          + " | family = ENCODER is not supported yet",
+      "family = Family.GPT2, vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2, classes = 3"
+          + " | Family.GPT2 | classes, pooling, normalize, typeVocab, channels, height, width, patch apply to the"
+          + " encoders (BERT, VIT) only",
       "family = Family.LLAMA, vocab = 9, context = 5, dim = 24, heads = 6, kvHeads = 4, layers = 1, batch = 2"
           + " | kvHeads = 4 | kvHeads = 4 does not divide heads = 6",
       "family = Family.LLAMA, vocab = 9, context = 5, dim = 24, heads = 6, kvHeads = 0, layers = 1, batch = 2"
@@ -117,6 +123,84 @@ class ProcessorCompileTest {
     assertThat(compilation).hadErrorContaining(message).inFile(model("    " + annotation))
         .onLineContaining(line);
     assertThat(compilation).hadErrorCount(1);
+  }
+
+  private static JavaFileObject encoder(String annotation, String family) {
+    return JavaFileObjects.forSourceLines("test.Tiny",
+        "package test;",
+        "",
+        "import dev.unroll.Family;",
+        "import dev.unroll.Pooling;",
+        "import dev.unroll.Transformer;",
+        "",
+        "@Transformer(",
+        annotation,
+        ")",
+        "public interface Tiny extends dev.unroll.runtime." + (family.equals("BERT") ? "TextEncoder" : "ImageEncoder")
+            + " {}");
+  }
+
+  private static final String VIT = "family = Family.VIT, channels = 3, height = 10, width = 6, dim = 8, heads = 2,"
+      + " layers = 1, batch = 2, classes = 3, ";
+  private static final String BERT = "family = Family.BERT, vocab = 9, context = 5, dim = 8, heads = 2, layers = 1,"
+      + " batch = 2, ";
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "VIT | " + VIT + "patch = {4, 3} | patch = {4, 3} | patch height 4 does not divide height = 10: patches must"
+          + " tile the grid; choose a patch height among the divisors of 10 (1, 2, 5, 10)",
+      "VIT | " + VIT + "patch = {2, 4} | patch = {2, 4} | patch width 4 does not divide width = 6",
+      "VIT | " + VIT + "patch = {2, 3}, context = 5 | context = 5 | context = 5, but a 10x6 grid in 2x3 patches"
+          + " makes 10 patches and the class token: 11 positions; remove context (VIT derives it)",
+      "VIT | " + VIT + "patch = {} | patch = {} | patch must be one positive value",
+      "VIT | " + VIT + "patch = {1, 2, 3} | patch = {1, 2, 3} | patch must be one positive value",
+      "VIT | " + VIT + "patch = 2, vocab = 9 | vocab = 9 | vocab = 9 applies to token models",
+      "VIT | " + VIT + "patch = 2, typeVocab = 2 | typeVocab = 2 | typeVocab applies to BERT only",
+      "BERT | " + BERT + "classes = 1 | classes = 1 | classes = 1: an encoder's classification head needs at least"
+          + " 2 classes",
+      "BERT | " + BERT + "classes = 2, typeVocab = -1 | typeVocab = -1 | typeVocab = -1 must be 0 (no token types)"
+          + " or positive",
+      "BERT | " + BERT + "classes = 2, patch = 2 | patch = 2 | patch applies to VIT only",
+      "BERT | " + BERT + "classes = 2, kvHeads = 1 | kvHeads = 1 | kvHeads = 1 applies to LLAMA only",
+  })
+  void invalidEncoderSpecIsAnErrorOnItsValue(String family, String annotation, String line, String message) {
+    JavaFileObject source = encoder("    " + annotation, family);
+    Compilation compilation = compile(source);
+    assertThat(compilation).failed();
+    assertThat(compilation).hadErrorContaining(message).inFile(source).onLineContaining(line);
+    assertThat(compilation).hadErrorCount(1);
+  }
+
+  @Test
+  void anEncoderMustExtendItsFamilysInterface() {
+    JavaFileObject source = JavaFileObjects.forSourceLines("test.Tiny",
+        "package test;",
+        "import dev.unroll.Family;",
+        "import dev.unroll.Transformer;",
+        "@Transformer(family = Family.BERT, vocab = 9, context = 5, dim = 8, heads = 2, layers = 1, batch = 2,",
+        "    classes = 2)",
+        "public interface Tiny extends dev.unroll.runtime.CausalLm {}");
+    Compilation compilation = compile(source);
+    assertThat(compilation).hadErrorContaining("Tiny must extend TextEncoder, the interface of BERT models: declare"
+        + " `interface Tiny extends dev.unroll.runtime.TextEncoder`").inFile(source).onLineContaining("@Transformer");
+    assertThat(compilation).hadErrorCount(1);
+  }
+
+  /** An encoder's generated source against its golden file: the BERT room, lengths, types, pooling, OpenCL. */
+  @Test
+  void tinyEncoderMatchesGoldenFileAndCompilesClean() throws IOException {
+    Compilation compilation = compile(encoder("    " + BERT.replace("layers = 1", "layers = 2") + "classes = 3,"
+        + " pooling = Pooling.MEAN, normalize = true", "BERT"));
+    assertThat(compilation).succeededWithoutWarnings();
+    matchesGolden(compilation, "UnrolledTinyBert.java");
+  }
+
+  @Test
+  void aVitModelCompilesClean() {
+    Compilation compilation = compile(encoder("    " + VIT + "patch = {2, 3}", "VIT"));
+    assertThat(compilation).succeededWithoutWarnings();
+    assertThat(compilation).generatedSourceFile("test.UnrolledTiny").contentsAsUtf8String()
+        .contains("k.patches(acts, PATCHES_CUT, pixels, 0, BATCH, CHANNELS, HEIGHT, WIDTH, PATCH_HEIGHT,");
   }
 
   @Test

@@ -41,44 +41,44 @@ public final class ModelWriter {
   /** Recorded in {@code @Generated}. */
   public static final String GENERATOR = "dev.unroll.processor.UnrollProcessor";
 
-  private static final String RUNTIME = "dev.unroll.runtime";
-  private static final ClassName BACKEND = ClassName.get(RUNTIME, "Backend");
-  private static final ClassName KERNELS = ClassName.get(RUNTIME + ".kernel", "Kernels");
-  private static final ClassName MODEL_SHAPE = ClassName.get(RUNTIME, "ModelShape");
-  private static final ClassName PARAMETERS = ClassName.get(RUNTIME, "Parameters");
-  private static final ClassName CHECKS = ClassName.get(RUNTIME + ".check", "Checks");
-  private static final ClassName INT8 = ClassName.get(RUNTIME + ".number", "Int8");
-  private static final ClassName BF16 = ClassName.get(RUNTIME + ".number", "Bf16");
-  private static final ClassName PATH = ClassName.get("java.nio.file", "Path");
-  private static final ClassName IO_EXCEPTION = ClassName.get("java.io", "IOException");
-  private static final ClassName OBJECTS = ClassName.get("java.util", "Objects");
-  private static final ClassName GENERATED = ClassName.get("javax.annotation.processing", "Generated");
-  private static final ClassName DECODE_WEIGHTS = ClassName.get(RUNTIME, "DecodeWeights");
-  private static final ClassName DEVICE_PARAMETERS = ClassName.get(RUNTIME + ".train", "DeviceParameters");
-  private static final ClassName DEVICE_MODEL = ClassName.get(RUNTIME + ".opencl", "DeviceModel");
-  private static final ClassName OPEN_CL = ClassName.get(RUNTIME + ".opencl", "OpenCl");
-  private static final TypeName FLOATS = ArrayTypeName.of(TypeName.FLOAT);
-  private static final TypeName INTS = ArrayTypeName.of(TypeName.INT);
+  static final String RUNTIME = "dev.unroll.runtime";
+  static final ClassName BACKEND = ClassName.get(RUNTIME, "Backend");
+  static final ClassName KERNELS = ClassName.get(RUNTIME + ".kernel", "Kernels");
+  static final ClassName MODEL_SHAPE = ClassName.get(RUNTIME, "ModelShape");
+  static final ClassName PARAMETERS = ClassName.get(RUNTIME, "Parameters");
+  static final ClassName CHECKS = ClassName.get(RUNTIME + ".check", "Checks");
+  static final ClassName INT8 = ClassName.get(RUNTIME + ".number", "Int8");
+  static final ClassName BF16 = ClassName.get(RUNTIME + ".number", "Bf16");
+  static final ClassName PATH = ClassName.get("java.nio.file", "Path");
+  static final ClassName IO_EXCEPTION = ClassName.get("java.io", "IOException");
+  static final ClassName OBJECTS = ClassName.get("java.util", "Objects");
+  static final ClassName GENERATED = ClassName.get("javax.annotation.processing", "Generated");
+  static final ClassName DECODE_WEIGHTS = ClassName.get(RUNTIME, "DecodeWeights");
+  static final ClassName DEVICE_PARAMETERS = ClassName.get(RUNTIME + ".train", "DeviceParameters");
+  static final ClassName DEVICE_MODEL = ClassName.get(RUNTIME + ".opencl", "DeviceModel");
+  static final ClassName OPEN_CL = ClassName.get(RUNTIME + ".opencl", "OpenCl");
+  static final TypeName FLOATS = ArrayTypeName.of(TypeName.FLOAT);
+  static final TypeName INTS = ArrayTypeName.of(TypeName.INT);
 
-  private final Plan plan;
-  private final ModelSpec spec;
-  private final ClassName self;
+  final Plan plan;
+  final ModelSpec spec;
+  final ClassName self;
   /** The family, as the registry knows it. */
-  private final Families.Entry family;
+  final Families.Entry family;
   /** The runtime's {@code ModelFamily} of the family: layout, initialisation, checkpoints. */
-  private final ClassName runtimeFamily;
+  final ClassName runtimeFamily;
   /** The runtime record of the family's shape, the type of {@code SHAPE}. */
-  private final ClassName shapeType;
+  final ClassName shapeType;
   /** The OpenCL side: wrapper kernels and the Java that binds them. */
-  private final OpenClWriter openCl;
+  final OpenClWriter openCl;
   /** Whether the class has the SCALAR and SIMD backends' room ({@code Platform.JAVA}). */
-  private final boolean java;
+  final boolean java;
   /** Whether the class has the OPENCL backend's room ({@code Platform.OPENCL}). */
-  private final boolean openClRoom;
+  final boolean openClRoom;
   /** The interface of a backend's steps, and its implementations: nested types of the generated class. */
-  private final ClassName steps;
-  private final ClassName cpuSteps;
-  private final ClassName openClSteps;
+  final ClassName steps;
+  final ClassName cpuSteps;
+  final ClassName openClSteps;
 
   private ModelWriter(Plan plan) {
     this.plan = plan;
@@ -110,6 +110,10 @@ public final class ModelWriter {
     if (originating != null) {
       type.addOriginatingElement(originating);
     }
+    if (spec.family().encoder()) {
+      new EncoderWriter(this).addTo(type);
+      return javaFile(spec, type);
+    }
     addConstants(type);
     addFields(type);
     addFactories(type);
@@ -134,11 +138,26 @@ public final class ModelWriter {
         .build();
   }
 
-  private CodeBlock classDoc() {
+  CodeBlock classDoc() {
     CodeBlock.Builder doc = CodeBlock.builder();
     doc.add("$L, compiled by Unroll for one shape: $L.\n\n", spec.interfaceName(), spec.describe());
     doc.add("<p>Every size below is a constant and every layer a straight run of kernel calls. All memory is\n"
         + "allocated here, once; {@code forward}, {@code backward} and {@code AdamW.step} allocate nothing.\n\n");
+    if (spec.family().encoder()) {
+      doc.add(EncoderWriter.usage(spec, family));
+    } else {
+      doc.add(decoderUsage());
+    }
+    doc.add("<p>$L parameters ($L trainable); $L training FLOPs per step ($L $L).\n\n",
+        plan.parameterCount(), plan.trainableParameters(), plan.trainingFlopsPerStep(), plan.tokensPerStep(),
+        spec.family() == dev.unroll.Family.VIT ? "positions" : "tokens");
+    memoryMap(doc);
+    return doc.build();
+  }
+
+  /** A decoder's lines of use, for the class's Javadoc. */
+  private CodeBlock decoderUsage() {
+    CodeBlock.Builder doc = CodeBlock.builder();
     doc.add("<pre>{@code\n");
     doc.add("$L model = $L.create(Backend.SIMD, 1337);       // $L init, seeded\n", spec.interfaceName(),
         spec.generatedName(), family.displayName());
@@ -152,8 +171,11 @@ public final class ModelWriter {
         spec.interfaceName(), spec.generatedName(), family.reference());
     doc.add("model.reset(); float[] next = model.decode(token);          // KV-cache decoding\n");
     doc.add("}</pre>\n\n");
-    doc.add("<p>$L parameters ($L trainable); $L training FLOPs per step ($L tokens).\n\n",
-        plan.parameterCount(), plan.trainableParameters(), plan.trainingFlopsPerStep(), plan.tokensPerStep());
+    return doc.build();
+  }
+
+  /** The memory map: every tensor with its shape, arena, offset and bytes; then the arenas' totals. */
+  private void memoryMap(CodeBlock.Builder doc) {
     doc.add("<h2>Memory map</h2>\n<pre>\n");
     doc.add(String.format(Locale.ROOT, "%-28s %-32s %-7s %12s %14s%n", "tensor", "shape", "arena", "offset",
         "bytes"));
@@ -169,14 +191,16 @@ public final class ModelWriter {
     for (Tensor t : plan.decodeActivations()) {
       doc.add(row(t.constant().toLowerCase(Locale.ROOT), t, "dec"));
     }
-    doc.add("grads mirrors params; dacts mirrors acts; kv and dec serve decode().\n");
+    doc.add(spec.family().encoder() ? "grads mirrors params; dacts mirrors acts.\n"
+        : "grads mirrors params; dacts mirrors acts; kv and dec serve decode().\n");
     doc.add(String.format(Locale.ROOT, "params %,d B, grads %,d B, AdamW moments %,d B, acts %,d B, dacts %,d B:"
         + " %,d B in all%n", plan.parameterBytes(), plan.parameterBytes(), 2 * plan.parameterBytes(),
         plan.activationBytes(), plan.activationBytes(), plan.totalTrainingBytes()));
-    doc.add(String.format(Locale.ROOT, "decoding: kv %,d B, dec %,d B%n", 4L * plan.kvCount(),
-        4L * plan.decodeCount()));
+    if (!spec.family().encoder()) {
+      doc.add(String.format(Locale.ROOT, "decoding: kv %,d B, dec %,d B%n", 4L * plan.kvCount(),
+          4L * plan.decodeCount()));
+    }
     doc.add("</pre>\n");
-    return doc.build();
   }
 
   private static String row(String name, Tensor t, String arena) {
@@ -202,6 +226,11 @@ public final class ModelWriter {
     dim(type, "ACTIVATION_COUNT", plan.activationCount(), "Floats in the activation (and its gradient) arena.");
     dim(type, "KV_COUNT", plan.kvCount(), "Floats in the KV cache: keys and values of every layer and position.");
     dim(type, "DECODE_COUNT", plan.decodeCount(), "Floats of the one decoded position's activations.");
+    addShapeAndOffsets(type);
+  }
+
+  /** FLOPS_PER_STEP, SHAPE and every tensor's offset constant. */
+  void addShapeAndOffsets(TypeSpec.Builder type) {
     type.addField(FieldSpec.builder(TypeName.LONG, "FLOPS_PER_STEP", Modifier.PUBLIC, Modifier.STATIC,
             Modifier.FINAL)
         .addJavadoc("Training FLOPs per step: 6·N·B·T + 12·L·C·B·T², N the trainable parameters.\n")
@@ -224,7 +253,7 @@ public final class ModelWriter {
     }
   }
 
-  private static void dim(TypeSpec.Builder type, String name, int value, String doc) {
+  static void dim(TypeSpec.Builder type, String name, int value, String doc) {
     type.addField(FieldSpec.builder(TypeName.INT, name, Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
         .addJavadoc("$L\n", doc).initializer("$L", value).build());
   }
@@ -235,6 +264,17 @@ public final class ModelWriter {
   }
 
   private void addFields(TypeSpec.Builder type) {
+    addCommonFields(type);
+    type.addField(FieldSpec.builder(FLOATS, "decodeLogits", Modifier.PRIVATE, Modifier.FINAL)
+        .addJavadoc("What decode returns: VOCAB logits, overwritten by each call.\n")
+        .initializer("new float[VOCAB]").build());
+    type.addField(FieldSpec.builder(TypeName.INT, "pos", Modifier.PRIVATE)
+        .addJavadoc("Tokens in the KV cache: the position of the next decoded token.\n").build());
+    addStateField(type);
+  }
+
+  /** The fields every model has: its backend, the parameter arrays and their tensors, the backend's steps. */
+  void addCommonFields(TypeSpec.Builder type) {
     type.addField(BACKEND, "backend", Modifier.PRIVATE, Modifier.FINAL);
     type.addField(FieldSpec.builder(FLOATS, "params", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc("The parameters in Java arrays: the model's own on the CPU; on a device, the host copy that\n"
@@ -243,24 +283,23 @@ public final class ModelWriter {
     type.addField(PARAMETERS, "parameters", Modifier.PRIVATE, Modifier.FINAL);
     type.addField(FieldSpec.builder(steps, "steps", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc("The backend's steps, chosen once: $L.\n", String.join(" or ", roomNames())).build());
-    type.addField(FieldSpec.builder(FLOATS, "decodeLogits", Modifier.PRIVATE, Modifier.FINAL)
-        .addJavadoc("What decode returns: VOCAB logits, overwritten by each call.\n")
-        .initializer("new float[VOCAB]").build());
-    type.addField(FieldSpec.builder(TypeName.INT, "pos", Modifier.PRIVATE)
-        .addJavadoc("Tokens in the KV cache: the position of the next decoded token.\n").build());
+  }
+
+  /** What the last forward left, which backward and the readers check. */
+  static void addStateField(TypeSpec.Builder type) {
     type.addField(FieldSpec.builder(TypeName.INT, "state", Modifier.PRIVATE)
         .addJavadoc("What the last forward left: 0 nothing usable, 1 logits, 2 logits and a finite loss.\n")
         .build());
   }
 
   /** The rooms this model has, for its docs. */
-  private List<String> roomNames() {
+  List<String> roomNames() {
     return Stream.of(java ? "CpuSteps (SCALAR, SIMD)" : "", openClRoom ? "OpenClSteps (OPENCL)" : "")
         .filter(name -> !name.isEmpty())
         .toList();
   }
 
-  private void addFactories(TypeSpec.Builder type) {
+  void addFactories(TypeSpec.Builder type) {
     MethodSpec.Builder constructor = MethodSpec.constructorBuilder().addModifiers(Modifier.PRIVATE)
         .addParameter(BACKEND, "backend")
         .addStatement("this.backend = $T.requireNonNull(backend, $S)", OBJECTS, "backend");
@@ -303,9 +342,10 @@ public final class ModelWriter {
         .addStatement("return model")
         .build());
     type.addMethod(MethodSpec.methodBuilder("load").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
-        .addJavadoc("A model with the weights of {@code path}: safetensors with Hugging Face $L names, or an\n"
+        .addJavadoc(spec.family().encoder() ? EncoderWriter.loadDoc(family) : CodeBlock.of(
+            "A model with the weights of {@code path}: safetensors with Hugging Face $L names, or an\n"
             + "$L checkpoint (told apart by their first bytes). A file whose shapes differ from this\n",
-            family.displayName(), family.checkpointFormat())
+            family.displayName(), family.checkpointFormat()))
         .addJavadoc(""
             + "model's, or that is truncated or corrupt, is an exception naming the file and the problem; only the\n"
             + "context may differ: a checkpoint made for a longer one loads (its first {@code CONTEXT} positions),\n"
@@ -323,8 +363,7 @@ public final class ModelWriter {
 
   /** The {@code CausalLm} methods: each written once, with its checks, around the backend's {@code steps}. */
   private void addCausalLmMethods(TypeSpec.Builder type) {
-    type.addMethod(override("shape", MODEL_SHAPE).addStatement("return SHAPE").build());
-    type.addMethod(override("backend", BACKEND).addStatement("return backend").build());
+    addIdentityMethods(type, MODEL_SHAPE);
 
     type.addMethod(override("forward", TypeName.FLOAT)
         .addParameter(INTS, "inputs")
@@ -350,15 +389,7 @@ public final class ModelWriter {
         .addStatement("return loss")
         .build());
 
-    type.addMethod(override("backward", TypeName.VOID)
-        .beginControlFlow("if (state != 2)")
-        .addStatement("throw new $T($S)", IllegalStateException.class,
-            "backward() needs a forward(inputs, targets) that returned a finite loss first")
-        .endControlFlow()
-        .addStatement("steps.backward()")
-        .build());
-
-    type.addMethod(override("zeroGrad", TypeName.VOID).addStatement("steps.zeroGrad()").build());
+    addBackward(type, "forward(inputs, targets)");
 
     Tensor logits = plan.activation("LOGITS");
     type.addMethod(override("logits", FLOATS)
@@ -406,6 +437,29 @@ public final class ModelWriter {
     type.addMethod(weights.addStatement("steps.decodeWeights(format)").build());
     type.addMethod(override("position", TypeName.INT).addStatement("return pos").build());
 
+    addParameterMethods(type);
+  }
+
+  /** {@code shape()}, typed as {@code shapeInterface}, and {@code backend()}. */
+  static void addIdentityMethods(TypeSpec.Builder type, ClassName shapeInterface) {
+    type.addMethod(override("shape", shapeInterface).addStatement("return SHAPE").build());
+    type.addMethod(override("backend", BACKEND).addStatement("return backend").build());
+  }
+
+  /** {@code backward()}, which needs a forward with a finite loss ({@code forward} names that call), and zeroGrad. */
+  static void addBackward(TypeSpec.Builder type, String forward) {
+    type.addMethod(override("backward", TypeName.VOID)
+        .beginControlFlow("if (state != 2)")
+        .addStatement("throw new $T($S)", IllegalStateException.class,
+            "backward() needs a " + forward + " that returned a finite loss first")
+        .endControlFlow()
+        .addStatement("steps.backward()")
+        .build());
+    type.addMethod(override("zeroGrad", TypeName.VOID).addStatement("steps.zeroGrad()").build());
+  }
+
+  /** The parameters' methods every model has: reading, changing, the device's, finishing, saving. */
+  void addParameterMethods(TypeSpec.Builder type) {
     type.addMethod(override("parameters", PARAMETERS)
         .addStatement("steps.parametersToHost()")
         .addStatement("return parameters")
@@ -433,8 +487,6 @@ public final class ModelWriter {
             .addParameter(INTS, "inputs").build())
         .addMethod(step("loss", TypeName.FLOAT, "The mean cross-entropy of the last forward's logits against "
             + "{@code targets}.").addParameter(INTS, "targets").build())
-        .addMethod(step("backward", TypeName.VOID, "Adds the last loss's gradient into the gradients.").build())
-        .addMethod(step("zeroGrad", TypeName.VOID, "Sets every gradient to zero.").build())
         .addMethod(step("logits", TypeName.VOID, "Copies the VOCAB logits at activation {@code offset} into "
             + "{@code dst}.").addParameter(TypeName.INT, "offset").addParameter(FLOATS, "dst").build())
         .addMethod(step("decode", TypeName.VOID, "Decodes {@code token} at position {@code pos} into the KV cache\n"
@@ -443,16 +495,24 @@ public final class ModelWriter {
             .build())
         .addMethod(step("decodeWeights", TypeName.VOID, "Makes, or drops, the copy of the weights decode reads.")
             .addParameter(DECODE_WEIGHTS, "format").build())
-        .addMethod(step("parametersToHost", TypeName.VOID, "Copies the parameters and gradients into the Java "
-            + "arrays where they live elsewhere.").build())
-        .addMethod(step("parametersToDevice", TypeName.VOID, "Copies the Java arrays' parameters and gradients to "
-            + "where they live, if elsewhere.").build())
-        .addMethod(step("deviceParameters", DEVICE_PARAMETERS, "The parameters' device, or null on the CPU.").build())
-        .addMethod(step("finish", TypeName.VOID, "Waits for queued work.").build())
+        .addMethods(commonSteps())
         .build();
   }
 
-  private static MethodSpec.Builder step(String name, TypeName returns, String doc) {
+  /** The steps every model's backend provides, beside those of its kind of model. */
+  static List<MethodSpec> commonSteps() {
+    return List.of(
+        step("backward", TypeName.VOID, "Adds the last loss's gradient into the gradients.").build(),
+        step("zeroGrad", TypeName.VOID, "Sets every gradient to zero.").build(),
+        step("parametersToHost", TypeName.VOID, "Copies the parameters and gradients into the Java arrays where "
+            + "they live elsewhere.").build(),
+        step("parametersToDevice", TypeName.VOID, "Copies the Java arrays' parameters and gradients to where they "
+            + "live, if elsewhere.").build(),
+        step("deviceParameters", DEVICE_PARAMETERS, "The parameters' device, or null on the CPU.").build(),
+        step("finish", TypeName.VOID, "Waits for queued work.").build());
+  }
+
+  static MethodSpec.Builder step(String name, TypeName returns, String doc) {
     return MethodSpec.methodBuilder(name).addModifiers(Modifier.PUBLIC, Modifier.ABSTRACT).returns(returns)
         .addJavadoc("$L\n", doc);
   }
@@ -519,7 +579,6 @@ public final class ModelWriter {
       backward.addStatement("$L()", stage.method());
     }
     room.addMethod(backward.build());
-    room.addMethod(override("zeroGrad", TypeName.VOID).addStatement("k.zero(grads, 0, PARAMETER_COUNT)").build());
     room.addMethod(override("logits", TypeName.VOID)
         .addParameter(TypeName.INT, "offset")
         .addParameter(FLOATS, "dst")
@@ -584,13 +643,7 @@ public final class ModelWriter {
       weights.addStatement("$N(copy)", pack);
     }
     room.addMethod(weights.addStatement("bf16 = copy").build());
-    room.addMethod(override("parametersToHost", TypeName.VOID)
-        .addComment("the Java arrays are the parameters").build());
-    room.addMethod(override("parametersToDevice", TypeName.VOID)
-        .addComment("the Java arrays are the parameters").build());
-    room.addMethod(override("deviceParameters", DEVICE_PARAMETERS).addStatement("return null").build());
-    room.addMethod(override("finish", TypeName.VOID)
-        .addComment("every call returns when its work is done").build());
+    addCpuCommon(room);
     for (MethodSpec pack : int8Packing) {
       room.addMethod(pack);
     }
@@ -617,6 +670,34 @@ public final class ModelWriter {
       }
     }
     return room.build();
+  }
+
+  /** The CPU room's steps that every model shares: its parameters are the Java arrays. */
+  static void addCpuCommon(TypeSpec.Builder room) {
+    room.addMethod(override("zeroGrad", TypeName.VOID).addStatement("k.zero(grads, 0, PARAMETER_COUNT)").build());
+    room.addMethod(override("parametersToHost", TypeName.VOID)
+        .addComment("the Java arrays are the parameters").build());
+    room.addMethod(override("parametersToDevice", TypeName.VOID)
+        .addComment("the Java arrays are the parameters").build());
+    room.addMethod(override("deviceParameters", DEVICE_PARAMETERS).addStatement("return null").build());
+    room.addMethod(override("finish", TypeName.VOID)
+        .addComment("every call returns when its work is done").build());
+  }
+
+  /** The OpenCL room's steps that every model shares: the parameters' copies, the device, finishing. */
+  static void addOpenClCommon(TypeSpec.Builder room) {
+    room.addMethod(override("zeroGrad", TypeName.VOID).addStatement("cl.zero(CL_GRADS, 0, PARAMETER_COUNT)")
+        .build());
+    room.addMethod(override("parametersToHost", TypeName.VOID)
+        .addStatement("cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
+        .addStatement("cl.read(CL_GRADS, 0, grads, 0, PARAMETER_COUNT)")
+        .build());
+    room.addMethod(override("parametersToDevice", TypeName.VOID)
+        .addStatement("cl.write(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
+        .addStatement("cl.write(CL_GRADS, 0, grads, 0, PARAMETER_COUNT)")
+        .build());
+    room.addMethod(override("deviceParameters", DEVICE_PARAMETERS).addStatement("return cl").build());
+    room.addMethod(override("finish", TypeName.VOID).addStatement("cl.finish()").build());
   }
 
   /**
@@ -670,8 +751,6 @@ public final class ModelWriter {
         .addStatement("cl.zero(CL_DACTS, 0, ACTIVATION_COUNT)")
         .addStatement("cl.run(clBackward, clDecode)")
         .build());
-    room.addMethod(override("zeroGrad", TypeName.VOID).addStatement("cl.zero(CL_GRADS, 0, PARAMETER_COUNT)")
-        .build());
     room.addMethod(override("logits", TypeName.VOID)
         .addParameter(TypeName.INT, "offset")
         .addParameter(FLOATS, "dst")
@@ -705,16 +784,7 @@ public final class ModelWriter {
         .addStatement("bindBf16Decode(copy)")
         .addStatement("bf16 = copy")
         .build());
-    room.addMethod(override("parametersToHost", TypeName.VOID)
-        .addStatement("cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
-        .addStatement("cl.read(CL_GRADS, 0, grads, 0, PARAMETER_COUNT)")
-        .build());
-    room.addMethod(override("parametersToDevice", TypeName.VOID)
-        .addStatement("cl.write(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
-        .addStatement("cl.write(CL_GRADS, 0, grads, 0, PARAMETER_COUNT)")
-        .build());
-    room.addMethod(override("deviceParameters", DEVICE_PARAMETERS).addStatement("return cl").build());
-    room.addMethod(override("finish", TypeName.VOID).addStatement("cl.finish()").build());
+    addOpenClCommon(room);
     addOpenCl(room);
     return room.build();
   }
@@ -726,36 +796,10 @@ public final class ModelWriter {
   private void addOpenCl(TypeSpec.Builder type) {
     MethodSpec.Builder bind = MethodSpec.methodBuilder("bindDevice").addModifiers(Modifier.PRIVATE)
         .addJavadoc("Makes the device buffers (numbered as the CL_ constants) and binds every kernel call.\n");
-    int number = 0;
-    for (Map.Entry<String, String> buffer : OpenClWriter.BUFFERS.entrySet()) {
-      type.addField(FieldSpec.builder(TypeName.INT, buffer.getKey(), Modifier.PRIVATE, Modifier.STATIC,
-          Modifier.FINAL).initializer("$L", number++).build());
-      bind.addStatement("cl.$L", buffer.getValue());
-    }
-    bind.addStatement("cl.trainable(CL_PARAMS, CL_GRADS, PARAMETER_COUNT)")
-        .addStatement("clForward = cl.calls()");
     List<MethodSpec> methods = new ArrayList<>();
-    for (Stage stage : plan.forward()) {
-      methods.add(openCl.stageMethod(stage));
-      bind.addStatement("$L()", OpenClWriter.methodName(stage));
-    }
-    Tensor losses = plan.activation("LOSSES");
-    Op crossEntropy = new Op(Kernel.CROSS_ENTROPY_FORWARD, List.of(new Arg.TensorRef(Arena.ACTS, losses),
-        new Arg.TensorRef(Arena.ACTS, plan.activation("PROBS")), new Arg.Targets(),
-        new Arg.Size("TOKENS", plan.tokensPerStep()), new Arg.Size("PADDED_VOCAB", plan.paddedVocab())),
+    bindTraining(type, bind, methods, plan.activation("LOSSES"), plan.activation("PROBS"),
+        new Arg.Size("TOKENS", plan.tokensPerStep()), new Arg.Size("PADDED_VOCAB", plan.paddedVocab()),
         "losses = -ln(probs[target]): (B, T)");
-    bind.addStatement("clLoss = cl.calls()")
-        .addComment("$L", crossEntropy.comment())
-        .addCode(openCl.calls(crossEntropy))
-        .addComment("loss = mean of losses")
-        .addStatement("int mean = cl.kernel($S, new long[] {1L}, null, CL_ACTS, $L, CL_SCALARS, 0)", "unroll_mean",
-            losses.constant())
-        .addStatement("cl.setInt(mean, 4, TOKENS)")
-        .addStatement("clBackward = cl.calls()");
-    for (Stage stage : plan.backward()) {
-      methods.add(openCl.stageMethod(stage));
-      bind.addStatement("$L()", OpenClWriter.methodName(stage));
-    }
     bind.addStatement("clDecode = cl.calls()");
     for (Stage stage : plan.decode()) {
       methods.add(openCl.stageMethod(stage));
@@ -789,13 +833,49 @@ public final class ModelWriter {
     methods.forEach(type::addMethod);
   }
 
-  private static MethodSpec.Builder override(String name, TypeName returns) {
+  /**
+   * The training part of {@code bindDevice()}: the buffers (numbered as the CL_ constants, which it declares), then
+   * the forward's calls, the loss's (the cross-entropy of {@code rows} rows over {@code width} probabilities, then
+   * their mean) and the backward's, each run's first call in {@code clForward}, {@code clLoss} and
+   * {@code clBackward}. Adds the stages' binding methods to {@code methods}.
+   */
+  void bindTraining(TypeSpec.Builder type, MethodSpec.Builder bind, List<MethodSpec> methods, Tensor losses,
+      Tensor probs, Arg.Size rows, Arg.Size width, String comment) {
+    int number = 0;
+    for (Map.Entry<String, String> buffer : OpenClWriter.buffers(plan).entrySet()) {
+      type.addField(FieldSpec.builder(TypeName.INT, buffer.getKey(), Modifier.PRIVATE, Modifier.STATIC,
+          Modifier.FINAL).initializer("$L", number++).build());
+      bind.addStatement("cl.$L", buffer.getValue());
+    }
+    bind.addStatement("cl.trainable(CL_PARAMS, CL_GRADS, PARAMETER_COUNT)")
+        .addStatement("clForward = cl.calls()");
+    for (Stage stage : plan.forward()) {
+      methods.add(openCl.stageMethod(stage));
+      bind.addStatement("$L()", OpenClWriter.methodName(stage));
+    }
+    Op crossEntropy = new Op(Kernel.CROSS_ENTROPY_FORWARD, List.of(new Arg.TensorRef(Arena.ACTS, losses),
+        new Arg.TensorRef(Arena.ACTS, probs), new Arg.Targets(), rows, width), comment);
+    bind.addStatement("clLoss = cl.calls()")
+        .addComment("$L", crossEntropy.comment())
+        .addCode(openCl.calls(crossEntropy))
+        .addComment("loss = mean of losses")
+        .addStatement("int mean = cl.kernel($S, new long[] {1L}, null, CL_ACTS, $L, CL_SCALARS, 0)", "unroll_mean",
+            losses.constant())
+        .addStatement("cl.setInt(mean, 4, $L)", rows.expression())
+        .addStatement("clBackward = cl.calls()");
+    for (Stage stage : plan.backward()) {
+      methods.add(openCl.stageMethod(stage));
+      bind.addStatement("$L()", OpenClWriter.methodName(stage));
+    }
+  }
+
+  static MethodSpec.Builder override(String name, TypeName returns) {
     return MethodSpec.methodBuilder(name).addAnnotation(Override.class).addModifiers(Modifier.PUBLIC)
         .returns(returns);
   }
 
   /** The run-time values a stage reads ({@code token}, {@code pos}), in that order: its method's parameters. */
-  private static List<String> stageParameters(Stage stage) {
+  static List<String> stageParameters(Stage stage) {
     boolean token = false;
     boolean pos = false;
     for (Op op : stage.ops()) {
@@ -876,7 +956,7 @@ public final class ModelWriter {
    * offsets and row counts are constant arrays added to {@code type}: one job over the threads instead of one per
    * product.
    */
-  private static MethodSpec stageMethod(Stage stage, TypeSpec.Builder type) {
+  static MethodSpec stageMethod(Stage stage, TypeSpec.Builder type) {
     MethodSpec.Builder m = MethodSpec.methodBuilder(stage.method()).addModifiers(Modifier.PRIVATE)
         .addJavadoc("$L\n", stage.doc());
     for (String parameter : stageParameters(stage)) {

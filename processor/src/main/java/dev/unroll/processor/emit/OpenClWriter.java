@@ -26,21 +26,31 @@ import javax.lang.model.element.Modifier;
 final class OpenClWriter {
   /**
    * The model's device buffers in the order the generated {@code bindDevice()} makes them (which numbers them):
-   * the constant naming each, and the {@code DeviceModel} call that makes it.
+   * the constant naming each, and the {@code DeviceModel} call that makes it. A decoder's hold its KV cache and
+   * decoding step; an encoder's its lengths (and token types, or grids) and one label per row.
    */
-  static final Map<String, String> BUFFERS = buffers();
-
-  private static Map<String, String> buffers() {
+  static Map<String, String> buffers(Plan plan) {
     Map<String, String> b = new LinkedHashMap<>();
     b.put("CL_PARAMS", "floats(PARAMETER_COUNT)");
     b.put("CL_GRADS", "floats(PARAMETER_COUNT)");
     b.put("CL_ACTS", "floats(ACTIVATION_COUNT)");
     b.put("CL_DACTS", "floats(ACTIVATION_COUNT)");
-    b.put("CL_KV", "floats(KV_COUNT)");
-    b.put("CL_DEC", "floats(DECODE_COUNT)");
-    b.put("CL_INPUTS", "ints(TOKENS)");
-    b.put("CL_TARGETS", "ints(TOKENS)");
-    b.put("CL_STEP", "ints(2)");
+    if (plan.encoding() == null) {
+      b.put("CL_KV", "floats(KV_COUNT)");
+      b.put("CL_DEC", "floats(DECODE_COUNT)");
+      b.put("CL_INPUTS", "ints(TOKENS)");
+      b.put("CL_TARGETS", "ints(TOKENS)");
+      b.put("CL_STEP", "ints(2)");
+    } else if (plan.spec().family() == dev.unroll.Family.VIT) {
+      b.put("CL_PIXELS", "floats(BATCH * PIXELS)");
+      b.put("CL_LENGTHS", "ints(BATCH)");
+      b.put("CL_TARGETS", "ints(BATCH)");
+    } else {
+      b.put("CL_INPUTS", "ints(TOKENS)");
+      b.put("CL_TYPES", "ints(TOKENS)");
+      b.put("CL_LENGTHS", "ints(BATCH)");
+      b.put("CL_TARGETS", "ints(BATCH)");
+    }
     b.put("CL_SCALARS", "floats(1)");
     return java.util.Collections.unmodifiableMap(b);
   }

@@ -47,6 +47,10 @@ public final class Families {
         "llm.c", "llm.c GPT-2", Gpt2Planner::new));
     add(new Entry(Family.LLAMA, "Llama", "dev.unroll.runtime.llama.LlamaFamily",
         "dev.unroll.runtime.llama.LlamaShape", "llama2.c", "llama2.c", LlamaPlanner::new));
+    add(new Entry(Family.BERT, "BERT", "dev.unroll.runtime.bert.BertFamily", "dev.unroll.runtime.bert.BertShape",
+        "Hugging Face's BertModel", "Hugging Face BERT", BertPlanner::new));
+    add(new Entry(Family.VIT, "ViT", "dev.unroll.runtime.vit.VitFamily", "dev.unroll.runtime.vit.VitShape",
+        "Hugging Face's ViTModel", "Hugging Face ViT", VitPlanner::new));
   }
 
   private Families() {}

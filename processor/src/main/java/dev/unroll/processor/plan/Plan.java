@@ -26,11 +26,24 @@ import java.util.List;
  *     PADDED_VOCAB, CONTEXT, DIM, HEADS, HEAD_SIZE, LAYERS, BATCH, HIDDEN), in declaration order: Llama's KV_HEADS,
  *     KV_DIM and QKV_WIDTH; none for GPT-2. The stages' sizes use them by name.
  * @param runtimeShape how the generated {@code SHAPE} constant makes the runtime's shape of this family
+ * @param encoding what an encoder's plan adds: its head and the hidden states it pools; null for a decoder (whose
+ *     KV cache and decode stages an encoder has none of)
  */
 public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, List<Tensor> activations,
     int parameterCount, int activationCount, List<Stage> forward, List<Stage> backward, List<Tensor> kvCache,
     List<Tensor> decodeActivations, List<Stage> decode, List<Stage> decodeBf16,
-    List<Stage> decodeInt8, List<Dimension> familyDimensions, RuntimeShape runtimeShape) {
+    List<Stage> decodeInt8, List<Dimension> familyDimensions, RuntimeShape runtimeShape, Encoding encoding) {
+
+  /**
+   * An encoder's own part of the plan.
+   *
+   * @param hidden the last hidden states (B, T, C) that {@code embeddings} pools
+   * @param logits the head's logits (B, K)
+   * @param probs their softmax (B, K)
+   * @param losses each row's loss (B)
+   * @param tableParameters floats of the embedding tables (looked up, not multiplied): left out of the FLOP count
+   */
+  public record Encoding(Tensor hidden, Tensor logits, Tensor probs, Tensor losses, long tableParameters) {}
 
   /**
    * A dimension constant of the generated class.
@@ -78,12 +91,18 @@ public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, Lis
   }
 
   private static int arenaEnd(List<Tensor> tensors) {
+    if (tensors.isEmpty()) {
+      return 0;
+    }
     Tensor last = tensors.get(tensors.size() - 1);
     return last.offset() + last.size();
   }
 
   /** Parameters a user would count: the arena less the padded vocabulary rows (of each vocabulary table). */
   public long trainableParameters() {
+    if (encoding != null) {
+      return parameterCount;
+    }
     int tables = spec.tiedClassifier() ? 1 : 2;
     return parameterCount - (long) tables * (paddedVocab - spec.vocab()) * spec.dim();
   }
@@ -95,11 +114,13 @@ public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, Lis
 
   /**
    * Training FLOPs per step (forward, backward), counted the same way for every implementation:
-   * 6·N·B·T + 12·L·C·B·T², with N the trainable parameters.
+   * 6·N·B·T + 12·L·C·B·T², with N the trainable parameters (an encoder's less its embedding tables, which are
+   * looked up rather than multiplied).
    */
   public long trainingFlopsPerStep() {
     long t = spec.context();
-    return 6L * trainableParameters() * tokensPerStep() + 12L * spec.layers() * spec.dim() * spec.batch() * t * t;
+    long n = trainableParameters() - (encoding == null ? 0 : encoding.tableParameters());
+    return 6L * n * tokensPerStep() + 12L * spec.layers() * spec.dim() * spec.batch() * t * t;
   }
 
   /** Forward FLOPs per step: a third of the training count. */

@@ -79,7 +79,7 @@ abstract class PlanBuilder {
 
   PlanBuilder(ModelSpec spec, Mode mode) {
     this.s = spec;
-    this.vp = Planner.paddedVocab(spec.vocab());
+    this.vp = spec.family().encoder() ? spec.vocab() : Planner.paddedVocab(spec.vocab());
     this.mode = mode;
     long bt = (long) spec.batch() * spec.context();
     tokens = size("TOKENS", bt);
@@ -134,8 +134,14 @@ abstract class PlanBuilder {
         backwardEmbedding());
   }
 
-  /** The stages of one decode step: one position against the KV cache, through the same parameters. */
+  /**
+   * The stages of one decode step: one position against the KV cache, through the same parameters; none for a
+   * model that does not decode.
+   */
   final List<Stage> decode() {
+    if (!decodes()) {
+      return List.of();
+    }
     return stages(decodeEmbedding(), IntStream.range(0, s.layers()), this::decodeLayer, decodeHead());
   }
 
@@ -145,6 +151,16 @@ abstract class PlanBuilder {
     order.mapToObj(layer).forEach(stages::add);
     stages.add(last);
     return stages;
+  }
+
+  /** Whether the model decodes (a decoder: KV cache and decode stages), or only encodes. */
+  boolean decodes() {
+    return true;
+  }
+
+  /** What an encoder's plan adds (its head and hidden states); null for a decoder. */
+  Plan.Encoding encoding() {
+    return null;
   }
 
   // The stages, each one generated method's ops: the embedding, layer i and the head, of forward, backward and
@@ -181,7 +197,7 @@ abstract class PlanBuilder {
       int8 = List.of();
     }
     return new Plan(s, vp, params.tensors, acts.tensors, (int) params.top, (int) acts.top, forward, backward,
-        kv.tensors, dec.tensors, decode, bf16, int8, dimensions, runtimeShape());
+        kv.tensors, dec.tensors, decode, bf16, int8, dimensions, runtimeShape(), encoding());
   }
 
   /**

@@ -6,10 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.unroll.Family;
 import dev.unroll.processor.parse.ModelSpec;
 import dev.unroll.runtime.ParamTensor;
+import dev.unroll.runtime.bert.BertLayout;
+import dev.unroll.runtime.bert.BertShape;
 import dev.unroll.runtime.gpt2.Gpt2Layout;
 import dev.unroll.runtime.gpt2.Gpt2Shape;
 import dev.unroll.runtime.llama.LlamaLayout;
 import dev.unroll.runtime.llama.LlamaShape;
+import dev.unroll.runtime.vit.VitLayout;
+import dev.unroll.runtime.vit.VitShape;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -166,6 +170,44 @@ class PlannerTest {
     }
   }
 
+  @Test
+  void encoderLayoutsAreTheRuntimes() {
+    for (ModelSpec spec : List.of(
+        ModelSpec.bert("B", 101, 13, 48, 3, 2, 3, ModelSpec.Encoding.bert(3, true, true, 2)),
+        ModelSpec.bert("N", 11, 5, 8, 2, 2, 3, ModelSpec.Encoding.bert(3, false, false, 0)),
+        ModelSpec.bert("Base", 30522, 512, 768, 12, 12, 8, ModelSpec.Encoding.bert(2, false, false, 2)))) {
+      Plan plan = Planner.plan(spec);
+      var e = spec.encoder();
+      assertSameLayout(BertLayout.tensors(new BertShape(spec.vocab(), spec.context(), spec.dim(), spec.heads(),
+          spec.layers(), spec.batch(), spec.hidden(), e.typeVocab(), e.classes(), e.meanPooling(), e.normalize())),
+          plan);
+      assertEncoderArenas(spec, plan);
+    }
+    for (ModelSpec spec : List.of(
+        ModelSpec.vit("V", 48, 3, 2, 2, ModelSpec.Encoding.vit(5, false, false, 3, 10, 6, 2, 3)),
+        ModelSpec.vit("Tiny", 192, 3, 12, 8, ModelSpec.Encoding.vit(1000, false, false, 3, 224, 224, 16, 16)))) {
+      Plan plan = Planner.plan(spec);
+      var e = spec.encoder();
+      assertSameLayout(VitLayout.tensors(new VitShape(e.channels(), e.height(), e.width(), e.patchHeight(),
+          e.patchWidth(), spec.dim(), spec.heads(), spec.layers(), spec.batch(), spec.hidden(), e.classes(),
+          e.meanPooling(), e.normalize())), plan);
+      assertEncoderArenas(spec, plan);
+    }
+  }
+
+  /** An encoder's arenas are tiled, counted alike by ArenaSizes, and hold no KV cache nor decode stages. */
+  private static void assertEncoderArenas(ModelSpec spec, Plan plan) {
+    assertTiled(plan.parameters(), plan.parameterCount());
+    assertTiled(plan.activations(), plan.activationCount());
+    ArenaSizes sizes = ArenaSizes.of(spec);
+    assertEquals(sizes.parameters(), plan.parameterCount(), spec.describe());
+    assertEquals(sizes.activations(), plan.activationCount(), spec.describe());
+    assertEquals(List.of(), plan.decode());
+    assertEquals(List.of(), plan.kvCache());
+    assertEquals(0, plan.kvCount());
+    assertEquals(plan.parameterCount(), plan.trainableParameters(), "no padded rows");
+  }
+
   /**
    * Every constant a stage's sizes and offsets name is one every model declares or one the plan lists as the
    * family's own, with the value the stages use: what the writer prints is what the kernels are called with.
@@ -180,9 +222,18 @@ class PlannerTest {
         new Plan.Dimension("QKV_WIDTH", 80, "DIM + 2 * KV_DIM: q, k and v side by side.")),
         Planner.plan(llama).familyDimensions());
     assertEquals(List.of(), Planner.plan(AWKWARD).familyDimensions());
-    for (ModelSpec spec : List.of(AWKWARD, llama)) {
+    ModelSpec bert = ModelSpec.bert("B", 101, 13, 48, 3, 2, 3, ModelSpec.Encoding.bert(3, true, true, 2));
+    ModelSpec vit = ModelSpec.vit("V", 48, 3, 2, 2, ModelSpec.Encoding.vit(5, false, false, 3, 10, 6, 2, 3));
+    for (ModelSpec spec : List.of(AWKWARD, llama, bert, vit)) {
       Plan plan = Planner.plan(spec);
       Set<String> declared = new HashSet<>(shared);
+      if (spec.family().encoder()) {
+        // an encoder's class declares no padded vocabulary, and ViT's no vocabulary at all
+        declared.remove("PADDED_VOCAB");
+        if (spec.family() == Family.VIT) {
+          declared.remove("VOCAB");
+        }
+      }
       plan.familyDimensions().forEach(d -> declared.add(d.name()));
       for (Stage stage : allStages(plan)) {
         for (Op op : stage.ops()) {

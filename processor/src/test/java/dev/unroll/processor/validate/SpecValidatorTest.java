@@ -22,11 +22,29 @@ class SpecValidatorTest {
 
   @Test
   void everyProblemIsReportedOnItsAttribute() {
-    List<Problem> problems = SpecValidator.validate(spec(Family.ENCODER, 0, -1, 100, 3, 0, 0, 400));
-    assertEquals(List.of("family", "vocab", "context", "layers", "batch", "heads"),
+    List<Problem> problems = SpecValidator.validate(spec(Family.GPT2, 0, -1, 100, 3, 0, 0, 400));
+    assertEquals(List.of("vocab", "context", "layers", "batch", "heads"),
         problems.stream().map(Problem::attribute).toList());
     assertEquals("dim = 100 is not divisible by heads = 3: choose heads among the divisors of 100"
-        + " (1, 2, 4, 5, 10, 20, 25, 50, ...)", problems.get(5).message());
+        + " (1, 2, 4, 5, 10, 20, 25, 50, ...)", problems.get(4).message());
+  }
+
+  @Test
+  void encoderSpecsAreCheckedForTheirHeadAndGrid() {
+    ModelSpec.Encoding digits = ModelSpec.Encoding.vit(10, false, false, 1, 8, 8, 2, 2);
+    ModelSpec vit = ModelSpec.vit("D", 64, 4, 2, 32, digits);
+    assertEquals(17, vit.context(), "16 patches and the class token");
+    assertEquals(List.of(), SpecValidator.validate(vit));
+    assertEquals(List.of(), SpecValidator.validate(ModelSpec.bert("B", 30522, 512, 768, 12, 12, 8,
+        ModelSpec.Encoding.bert(2, false, false, 2))));
+    List<Problem> problems = SpecValidator.validate(ModelSpec.vit("D", 64, 4, 2, 32,
+        ModelSpec.Encoding.vit(1, false, false, 0, 8, 9, 2, 2)));
+    assertEquals(List.of("channels", "patch", "classes"), problems.stream().map(Problem::attribute).toList());
+    assertTrue(problems.get(1).message().startsWith("patch width 2 does not divide width = 9"),
+        problems.get(1).message());
+    problems = SpecValidator.validate(ModelSpec.bert("B", 9, 5, 8, 2, 1, 2, ModelSpec.Encoding.bert(0, true, true,
+        -1)));
+    assertEquals(List.of("classes", "typeVocab"), problems.stream().map(Problem::attribute).toList());
   }
 
   @Test
