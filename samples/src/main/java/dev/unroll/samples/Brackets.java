@@ -76,12 +76,13 @@ final class Brackets {
   }
 
   /**
-   * A string of the chosen split: half balanced, half near misses, made of 1 to {@code maxPairs} pairs (so at most
-   * {@code 2 * maxPairs} characters), drawn from {@code rng} until one falls in that split.
+   * A string of the chosen split: half balanced, half near misses, made from {@code minPairs} to {@code maxPairs}
+   * pairs (so of {@code 2 * minPairs - 1} to {@code 2 * maxPairs} characters), drawn from {@code rng} until one
+   * falls in that split.
    */
-  static Example draw(int maxPairs, boolean heldOut, SplittableRandom rng) {
+  static Example draw(int minPairs, int maxPairs, boolean heldOut, SplittableRandom rng) {
     while (true) {
-      String balanced = balancedString(1 + rng.nextInt(maxPairs), rng);
+      String balanced = balancedString(minPairs + rng.nextInt(maxPairs - minPairs + 1), rng);
       Example example = rng.nextBoolean() ? new Example(balanced, Kind.BALANCED) : nearMiss(balanced, rng);
       if (isHeldOut(example.text()) == heldOut) {
         return example;

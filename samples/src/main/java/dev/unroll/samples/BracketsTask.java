@@ -24,6 +24,12 @@ final class BracketsTask {
   static final int EVAL_EVERY = 250;
   /** Pairs of brackets in a string, at most: [CLS], the string and [SEP] fill the context. */
   static final int MAX_PAIRS = (CONTEXT - 2) / 2;
+  /**
+   * Pairs of brackets in a string, at least. Short strings are few (four balanced ones of one pair), so a held-out
+   * set drawn by the same rule would test a handful of them over and over; from this many pairs up, the strings
+   * are many and a held-out string is all but never repeated.
+   */
+  static final int MIN_PAIRS = MAX_PAIRS / 2;
   static final int TEST_SIZE = 2000;
   /** The seed of the held-out strings, the same whatever {@code --seed} says. */
   static final long TEST_SEED = 4;
@@ -50,8 +56,8 @@ final class BracketsTask {
     float lr = Float.isNaN(options.lr()) ? DEFAULT_LR : options.lr();
     int warmup = Math.min(WARMUP, steps / 10);
     Brackets.Example[] test = heldOut();
-    out.printf(Locale.ROOT, "task: is a string of up to %d brackets %s balanced? Half are; half are one swap, "
-        + "mismatch or removal away%n", 2 * MAX_PAIRS, Brackets.BRACKETS);
+    out.printf(Locale.ROOT, "task: is a string of %d to %d brackets %s balanced? Half are; half are one swap, "
+        + "mismatch or removal away%n", 2 * MIN_PAIRS - 1, 2 * MAX_PAIRS, Brackets.BRACKETS);
     out.printf(Locale.ROOT, "data: fresh strings every step, %,d held out (a quarter of all strings, by a hash, "
         + "are never trained on)%n", test.length);
     out.printf(Locale.ROOT, "training: %,d steps of %d strings, lr %s (warmup %d, cosine to %s), AdamW betas "
@@ -66,7 +72,7 @@ final class BracketsTask {
     int[] labels = new int[BATCH];
     Classifying.Batch batch = () -> {
       for (int row = 0; row < BATCH; row++) {
-        Brackets.Example example = Brackets.draw(MAX_PAIRS, false, rng);
+        Brackets.Example example = Brackets.draw(MIN_PAIRS, MAX_PAIRS, false, rng);
         lengths[row] = Brackets.encode(example.text(), tokens, row * CONTEXT, CONTEXT);
         labels[row] = label(example);
       }
@@ -121,7 +127,7 @@ final class BracketsTask {
     SplittableRandom rng = new SplittableRandom(TEST_SEED);
     Brackets.Example[] test = new Brackets.Example[TEST_SIZE];
     for (int i = 0; i < test.length; i++) {
-      test[i] = Brackets.draw(MAX_PAIRS, true, rng);
+      test[i] = Brackets.draw(MIN_PAIRS, MAX_PAIRS, true, rng);
     }
     return test;
   }

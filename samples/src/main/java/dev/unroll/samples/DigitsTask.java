@@ -17,7 +17,7 @@ import java.util.SplittableRandom;
  * {@value #EVAL_EVERY} steps the loss on every held-out image is measured for the loss curve.
  */
 final class DigitsTask {
-  static final int DEFAULT_STEPS = 1500;
+  static final int DEFAULT_STEPS = 1200;
   static final float DEFAULT_LR = 2e-3f;
   static final float WEIGHT_DECAY = 0.05f;
   static final int WARMUP = 100;

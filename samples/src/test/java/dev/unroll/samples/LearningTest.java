@@ -34,6 +34,7 @@ class LearningTest {
   }
 
   private static Options options(int steps, Path save, Options.Text text) {
-    return new Options(Backend.SIMD, steps, Options.DEFAULT_SEED, Float.NaN, save, text, false);
+    return new Options(text == null ? Options.Task.SORT : Options.Task.TEXT, Backend.SIMD, steps, Options.DEFAULT_SEED,
+        Float.NaN, save, text, false);
   }
 }
