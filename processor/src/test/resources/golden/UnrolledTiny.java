@@ -819,16 +819,6 @@ public final class UnrolledTiny implements Tiny {
     float loss(int[] targets);
 
     /**
-     * Adds the last loss's gradient into the gradients.
-     */
-    void backward();
-
-    /**
-     * Sets every gradient to zero.
-     */
-    void zeroGrad();
-
-    /**
      * Copies the VOCAB logits at activation {@code offset} into {@code dst}.
      */
     void logits(int offset, float[] dst);
@@ -843,6 +833,16 @@ public final class UnrolledTiny implements Tiny {
      * Makes, or drops, the copy of the weights decode reads.
      */
     void decodeWeights(DecodeWeights format);
+
+    /**
+     * Adds the last loss's gradient into the gradients.
+     */
+    void backward();
+
+    /**
+     * Sets every gradient to zero.
+     */
+    void zeroGrad();
 
     /**
      * Copies the parameters and gradients into the Java arrays where they live elsewhere.
@@ -927,11 +927,6 @@ public final class UnrolledTiny implements Tiny {
     }
 
     @Override
-    public void zeroGrad() {
-      k.zero(grads, 0, PARAMETER_COUNT);
-    }
-
-    @Override
     public void logits(int offset, float[] dst) {
       System.arraycopy(acts, offset, dst, 0, VOCAB);
     }
@@ -964,6 +959,11 @@ public final class UnrolledTiny implements Tiny {
       packDecodeLayer1Bf16(copy);
       packDecodeHeadBf16(copy);
       bf16 = copy;
+    }
+
+    @Override
+    public void zeroGrad() {
+      k.zero(grads, 0, PARAMETER_COUNT);
     }
 
     @Override
@@ -1027,7 +1027,7 @@ public final class UnrolledTiny implements Tiny {
     private void forwardLayer0() {
       // ln1 = layernorm(residual): (B, T, C)
       k.layernormForward(acts, L0_LN1, acts, L0_LN1_MEAN, acts, L0_LN1_RSTD, acts, ENCODED,
-          params, L0_LN1W, params, L0_LN1B, TOKENS, DIM);
+          params, L0_LN1W, params, L0_LN1B, TOKENS, DIM, 1.0E-5f);
       // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
       k.matmulForward(acts, L0_QKV, acts, L0_LN1, params, L0_QKVW, params, L0_QKVB, TOKENS, DIM,
           3 * DIM);
@@ -1041,7 +1041,7 @@ public final class UnrolledTiny implements Tiny {
       k.residualForward(acts, L0_RESIDUAL2, acts, ENCODED, acts, L0_ATTPROJ, TOKENS * DIM);
       // ln2 = layernorm(residual2): (B, T, C)
       k.layernormForward(acts, L0_LN2, acts, L0_LN2_MEAN, acts, L0_LN2_RSTD, acts, L0_RESIDUAL2,
-          params, L0_LN2W, params, L0_LN2B, TOKENS, DIM);
+          params, L0_LN2W, params, L0_LN2B, TOKENS, DIM, 1.0E-5f);
       // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
       k.matmulForward(acts, L0_FCH, acts, L0_LN2, params, L0_FCW, params, L0_FCB, TOKENS, DIM,
           HIDDEN);
@@ -1060,7 +1060,7 @@ public final class UnrolledTiny implements Tiny {
     private void forwardLayer1() {
       // ln1 = layernorm(residual): (B, T, C)
       k.layernormForward(acts, L1_LN1, acts, L1_LN1_MEAN, acts, L1_LN1_RSTD, acts, L0_RESIDUAL3,
-          params, L1_LN1W, params, L1_LN1B, TOKENS, DIM);
+          params, L1_LN1W, params, L1_LN1B, TOKENS, DIM, 1.0E-5f);
       // qkv = ln1 · qkvwᵀ + qkvb: (B, T, C) -> (B, T, 3*C)
       k.matmulForward(acts, L1_QKV, acts, L1_LN1, params, L1_QKVW, params, L1_QKVB, TOKENS, DIM,
           3 * DIM);
@@ -1074,7 +1074,7 @@ public final class UnrolledTiny implements Tiny {
       k.residualForward(acts, L1_RESIDUAL2, acts, L0_RESIDUAL3, acts, L1_ATTPROJ, TOKENS * DIM);
       // ln2 = layernorm(residual2): (B, T, C)
       k.layernormForward(acts, L1_LN2, acts, L1_LN2_MEAN, acts, L1_LN2_RSTD, acts, L1_RESIDUAL2,
-          params, L1_LN2W, params, L1_LN2B, TOKENS, DIM);
+          params, L1_LN2W, params, L1_LN2B, TOKENS, DIM, 1.0E-5f);
       // fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)
       k.matmulForward(acts, L1_FCH, acts, L1_LN2, params, L1_FCW, params, L1_FCB, TOKENS, DIM,
           HIDDEN);
@@ -1093,7 +1093,7 @@ public final class UnrolledTiny implements Tiny {
     private void forwardHead() {
       // lnf = layernorm(residual): (B, T, C)
       k.layernormForward(acts, LNF, acts, LNF_MEAN, acts, LNF_RSTD, acts, L1_RESIDUAL3,
-          params, LNFW, params, LNFB, TOKENS, DIM);
+          params, LNFW, params, LNFB, TOKENS, DIM, 1.0E-5f);
       // logits = lnf · wteᵀ: (B, T, C) -> (B, T, Vp)
       k.matmulForward(acts, LOGITS, acts, LNF, params, WTE, null, 0, TOKENS, DIM, PADDED_VOCAB);
       // probs = softmax(logits[..., :V]): (B, T, Vp)
@@ -1203,7 +1203,7 @@ public final class UnrolledTiny implements Tiny {
     private void decodeLayer0(int pos) {
       // ln = layernorm(x): (C)
       k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X,
-          params, L0_LN1W, params, L0_LN1B, 1, DIM);
+          params, L0_LN1W, params, L0_LN1B, 1, DIM, 1.0E-5f);
       // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
       k.matmulForward(dec, DEC_QKV, dec, DEC_LN, params, L0_QKVW, params, L0_QKVB, 1, DIM, 3 * DIM);
       // kcache[pos] = k: (C)
@@ -1220,7 +1220,7 @@ public final class UnrolledTiny implements Tiny {
       k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
       // ln = layernorm(x2): (C)
       k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
-          params, L0_LN2W, params, L0_LN2B, 1, DIM);
+          params, L0_LN2W, params, L0_LN2B, 1, DIM, 1.0E-5f);
       // fch = ln · fcwᵀ + fcb: (C) -> (H)
       k.matmulForward(dec, DEC_FCH, dec, DEC_LN, params, L0_FCW, params, L0_FCB, 1, DIM, HIDDEN);
       // fch_gelu = gelu(fch): (H)
@@ -1238,7 +1238,7 @@ public final class UnrolledTiny implements Tiny {
     private void decodeLayer1(int pos) {
       // ln = layernorm(x): (C)
       k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X,
-          params, L1_LN1W, params, L1_LN1B, 1, DIM);
+          params, L1_LN1W, params, L1_LN1B, 1, DIM, 1.0E-5f);
       // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C)
       k.matmulForward(dec, DEC_QKV, dec, DEC_LN, params, L1_QKVW, params, L1_QKVB, 1, DIM, 3 * DIM);
       // kcache[pos] = k: (C)
@@ -1255,7 +1255,7 @@ public final class UnrolledTiny implements Tiny {
       k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
       // ln = layernorm(x2): (C)
       k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
-          params, L1_LN2W, params, L1_LN2B, 1, DIM);
+          params, L1_LN2W, params, L1_LN2B, 1, DIM, 1.0E-5f);
       // fch = ln · fcwᵀ + fcb: (C) -> (H)
       k.matmulForward(dec, DEC_FCH, dec, DEC_LN, params, L1_FCW, params, L1_FCB, 1, DIM, HIDDEN);
       // fch_gelu = gelu(fch): (H)
@@ -1273,7 +1273,7 @@ public final class UnrolledTiny implements Tiny {
     private void decodeHead() {
       // ln = layernorm(x): (C)
       k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, LNFW,
-          params, LNFB, 1, DIM);
+          params, LNFB, 1, DIM, 1.0E-5f);
       // logits = ln · wteᵀ: (C) -> (Vp)
       k.matmulForward(dec, DEC_LOGITS, dec, DEC_LN, params, WTE, null, 0, 1, DIM, PADDED_VOCAB);
     }
@@ -1284,7 +1284,7 @@ public final class UnrolledTiny implements Tiny {
     private void decodeLayer0Bf16(int pos) {
       // ln = layernorm(x): (C)
       k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X,
-          params, L0_LN1W, params, L0_LN1B, 1, DIM);
+          params, L0_LN1W, params, L0_LN1B, 1, DIM, 1.0E-5f);
       // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
       k.matmulForwardBf16(dec, DEC_QKV, dec, DEC_LN, bf16, L0_QKVW, params, L0_QKVB, 1, DIM,
           3 * DIM);
@@ -1302,7 +1302,7 @@ public final class UnrolledTiny implements Tiny {
       k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
       // ln = layernorm(x2): (C)
       k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
-          params, L0_LN2W, params, L0_LN2B, 1, DIM);
+          params, L0_LN2W, params, L0_LN2B, 1, DIM, 1.0E-5f);
       // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
       k.matmulForwardBf16(dec, DEC_FCH, dec, DEC_LN, bf16, L0_FCW, params, L0_FCB, 1, DIM, HIDDEN);
       // fch_gelu = gelu(fch): (H)
@@ -1320,7 +1320,7 @@ public final class UnrolledTiny implements Tiny {
     private void decodeLayer1Bf16(int pos) {
       // ln = layernorm(x): (C)
       k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X,
-          params, L1_LN1W, params, L1_LN1B, 1, DIM);
+          params, L1_LN1W, params, L1_LN1B, 1, DIM, 1.0E-5f);
       // qkv = ln · qkvwᵀ + qkvb: (C) -> (3*C), weights in bfloat16
       k.matmulForwardBf16(dec, DEC_QKV, dec, DEC_LN, bf16, L1_QKVW, params, L1_QKVB, 1, DIM,
           3 * DIM);
@@ -1338,7 +1338,7 @@ public final class UnrolledTiny implements Tiny {
       k.residualForward(dec, DEC_X2, dec, DEC_X, dec, DEC_PROJ, DIM);
       // ln = layernorm(x2): (C)
       k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X2,
-          params, L1_LN2W, params, L1_LN2B, 1, DIM);
+          params, L1_LN2W, params, L1_LN2B, 1, DIM, 1.0E-5f);
       // fch = ln · fcwᵀ + fcb: (C) -> (H), weights in bfloat16
       k.matmulForwardBf16(dec, DEC_FCH, dec, DEC_LN, bf16, L1_FCW, params, L1_FCB, 1, DIM, HIDDEN);
       // fch_gelu = gelu(fch): (H)
@@ -1356,7 +1356,7 @@ public final class UnrolledTiny implements Tiny {
     private void decodeHeadBf16() {
       // ln = layernorm(x): (C)
       k.layernormForward(dec, DEC_LN, dec, DEC_LN_MEAN, dec, DEC_LN_RSTD, dec, DEC_X, params, LNFW,
-          params, LNFB, 1, DIM);
+          params, LNFB, 1, DIM, 1.0E-5f);
       // logits = ln · wteᵀ: (C) -> (Vp), weights in bfloat16
       k.matmulForwardBf16(dec, DEC_LOGITS, dec, DEC_LN, bf16, WTE, null, 0, 1, DIM, PADDED_VOCAB);
     }
@@ -1401,7 +1401,7 @@ public final class UnrolledTiny implements Tiny {
         + "\n"
         + "__kernel void layernormForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
         + "  __local float scratch[32];\n"
-        + "  uk_layernormForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, scratch);\n"
+        + "  uk_layernormForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 1.0E-5f, scratch);\n"
         + "}\n"
         + "\n"
         + "__kernel void matmulForward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
@@ -1564,7 +1564,7 @@ public final class UnrolledTiny implements Tiny {
         + "\n"
         + "__kernel void layernormForward_2(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
         + "  __local float scratch[32];\n"
-        + "  uk_layernormForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 1, 8, scratch);\n"
+        + "  uk_layernormForward(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 1, 8, 1.0E-5f, scratch);\n"
         + "}\n"
         + "\n"
         + "__kernel void matmulForward_6(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3) {\n"
@@ -1704,11 +1704,6 @@ public final class UnrolledTiny implements Tiny {
     }
 
     @Override
-    public void zeroGrad() {
-      cl.zero(CL_GRADS, 0, PARAMETER_COUNT);
-    }
-
-    @Override
     public void logits(int offset, float[] dst) {
       cl.read(CL_ACTS, offset, dst, 0, VOCAB);
     }
@@ -1733,6 +1728,11 @@ public final class UnrolledTiny implements Tiny {
       Bf16.fromFloats(params, 0, copy, 0, PARAMETER_COUNT);
       bindBf16Decode(copy);
       bf16 = copy;
+    }
+
+    @Override
+    public void zeroGrad() {
+      cl.zero(CL_GRADS, 0, PARAMETER_COUNT);
     }
 
     @Override

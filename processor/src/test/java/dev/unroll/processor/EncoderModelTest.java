@@ -69,9 +69,18 @@ class EncoderModelTest {
     model.backward();
     ref.zeroGrad();
     ref.backward();
+    float largest = maxAbs(ref.parameters().grads());
     for (ParamTensor t : ref.parameters().tensors()) {
-      assertClose("gradient of " + t.name(), slice(ref.parameters().grads(), t), slice(model.parameters().grads(), t),
-          tol);
+      float[] want = slice(ref.parameters().grads(), t);
+      float[] got = slice(model.parameters().grads(), t);
+      if (zeroGradient(t)) {
+        // rounding noise on both sides, which no tolerance relative to the noise itself can compare
+        assertTrue(maxAbs(want) <= 1e-6f * largest && maxAbs(got) <= 1e-6f * largest,
+            t.name() + ": want a gradient at rounding level, got " + maxAbs(got) + " and " + maxAbs(want)
+                + " against the largest " + largest);
+      } else {
+        assertClose("gradient of " + t.name(), want, got, tol);
+      }
     }
 
     AdamW opt = AdamW.of(model).lr(1e-3f).eps(eps).weightDecay(0.1f).clipGradNorm(1f);
@@ -97,6 +106,22 @@ class EncoderModelTest {
         }
       }
     }
+  }
+
+  /**
+   * Whether {@code t}'s gradient is zero in exact arithmetic: the key bias adds q·b to every score of a query's
+   * row, which the softmax cancels (Hugging Face's models have the same), so what is computed is rounding noise.
+   */
+  static boolean zeroGradient(ParamTensor t) {
+    return t.name().endsWith("key.bias");
+  }
+
+  static float maxAbs(float[] values) {
+    float m = 0f;
+    for (float v : values) {
+      m = Math.max(m, Math.abs(v));
+    }
+    return m;
   }
 
   /**
@@ -164,7 +189,13 @@ class EncoderModelTest {
     model.zeroGrad();
     model.backward();
     float[] g = model.parameters().grads().clone();
+    float largest = maxAbs(g);
     for (ParamTensor t : model.parameters().tensors()) {
+      if (zeroGradient(t)) {
+        // zero in exact arithmetic; a difference quotient would measure only the loss's rounding
+        assertTrue(maxAbs(slice(g, t)) <= 1e-6f * largest, t.name() + ": " + maxAbs(slice(g, t)));
+        continue;
+      }
       double[] random = new double[t.size()];
       double[] along = new double[t.size()];
       for (int i = 0; i < t.size(); i++) {

@@ -22,7 +22,8 @@ import java.util.Set;
  * @param batch rows per step
  * @param hidden MLP width (the family's default unless given)
  * @param kvHeads key/value heads (LLAMA; equal to heads otherwise)
- * @param tiedClassifier whether the classifier is the token embedding (always for GPT2)
+ * @param tiedClassifier whether the classifier is the token embedding (always for GPT2; an encoder keeps the
+ *     annotation's default, true, and classifies with a head of its own)
  * @param platforms where the generated class can run (the annotation's {@code platforms}; the validator refuses
  *     an empty set)
  * @param encoding what an encoder (BERT, VIT) adds: its head, pooling and input grid; {@code null} for a decoder
@@ -130,13 +131,13 @@ public record ModelSpec(String packageName, String interfaceName, String generat
   public static ModelSpec bert(String name, int vocab, int context, int dim, int heads, int layers, int batch,
       Encoding encoding) {
     return new ModelSpec("test", name, "Unrolled" + name, Family.BERT, vocab, context, dim, heads, layers, batch,
-        defaultHidden(Family.BERT, dim), heads, false, EnumSet.allOf(Platform.class), encoding);
+        defaultHidden(Family.BERT, dim), heads, true, EnumSet.allOf(Platform.class), encoding);
   }
 
   /** The spec of a ViT model with the default MLP width, for tests and tools: the context is the patches + 1. */
   public static ModelSpec vit(String name, int dim, int heads, int layers, int batch, Encoding encoding) {
     return new ModelSpec("test", name, "Unrolled" + name, Family.VIT, 0, encoding.patches() + 1, dim, heads, layers,
-        batch, defaultHidden(Family.VIT, dim), heads, false, EnumSet.allOf(Platform.class), encoding);
+        batch, defaultHidden(Family.VIT, dim), heads, true, EnumSet.allOf(Platform.class), encoding);
   }
 
   public static int defaultHidden(Family family, int dim) {

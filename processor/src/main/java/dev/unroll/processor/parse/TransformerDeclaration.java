@@ -69,16 +69,16 @@ public record TransformerDeclaration(TypeElement type, AnnotationMirror annotati
     boolean mean = pooling != null && pooling.getValue() instanceof VariableElement constant
         && constant.getSimpleName().contentEquals("MEAN");
     boolean normalize = values.get("normalize") != null && Boolean.TRUE.equals(values.get("normalize").getValue());
-    int classes = intValue(values, "classes");
-    if (family == Family.BERT) {
-      int types = values.containsKey("typeVocab") ? intValue(values, "typeVocab") : 2;
-      return ModelSpec.Encoding.bert(classes, mean, normalize, types);
-    }
+    // every value as written, so that the validator sees one that belongs to the other encoder
+    int types = values.containsKey("typeVocab") ? intValue(values, "typeVocab") : family == Family.BERT ? 2 : 0;
     List<Integer> patch = intList(values.get("patch"));
     int patchHeight = patch.isEmpty() ? 0 : patch.get(0);
     int patchWidth = patch.size() == 1 ? patchHeight : patch.size() == 2 ? patch.get(1) : 0;
-    return ModelSpec.Encoding.vit(classes, mean, normalize, intValue(values, "channels"), intValue(values, "height"),
-        intValue(values, "width"), patchHeight, patchWidth);
+    if (patch.size() > 2) {
+      patchHeight = 0; // neither one value nor two: the validator says what patch takes
+    }
+    return new ModelSpec.Encoding(intValue(values, "classes"), mean, normalize, types, intValue(values, "channels"),
+        intValue(values, "height"), intValue(values, "width"), patchHeight, patchWidth);
   }
 
   /** An int array's values; an unresolved one is empty (javac reports it). */

@@ -46,12 +46,15 @@ import org.junit.jupiter.api.Test;
  * <ul>
  *   <li>0 (bit for bit): what is only copies and additions in the reference's order: copy, copyRows,
  *       encoderForward, embeddingForward, residualForward, residualBackward, the scatters of encoderBackward and
- *       embeddingBackward, the bias gradients of layernormBackward and matmulBackward;
- *   <li>2e-6: the other element-wise ops (GELU, SwiGLU, RoPE, crossEntropyForward, crossEntropySoftmaxBackward):
- *       a few float operations, where OpenCL's library functions may differ from Java's by an ulp or two and the
- *       compiler may fuse a multiply and an add (OpenCL C allows it by default), so that an accumulated value can
- *       differ by an ulp of itself, which is up to about 1e-6 of the (smaller) change;
- *   <li>1e-5: sums (the matrix products, layernorm, rmsnorm, softmax, attention, decoding attention): most run in
+ *       embeddingBackward, the bias gradients of layernormBackward and matmulBackward, patches, and the class
+ *       token's forward and backward;
+ *   <li>2e-6: the other element-wise ops (GELU, the exact GELU, tanh, SwiGLU, RoPE, crossEntropyForward,
+ *       crossEntropySoftmaxBackward): a few float operations, where OpenCL's library functions may differ from
+ *       Java's by an ulp or two and the compiler may fuse a multiply and an add (OpenCL C allows it by default), so
+ *       that an accumulated value can differ by an ulp of itself, which is up to about 1e-6 of the (smaller)
+ *       change;
+ *   <li>1e-5: sums (the matrix products, layernorm, rmsnorm, softmax, attention causal and bidirectional, decoding
+ *       attention): most run in
  *       the reference's order and differ by fused multiply-adds only, the work-group reductions (norms, softmax,
  *       the decoding softmax, the matrix-vector products) sum in a tree.
  * </ul>
@@ -424,7 +427,8 @@ class OpenClKernelsTest {
       float[] wantMean = mean.clone();
       float[] wantRstd = rstd.clone();
       REF.layernormForward(wantOut, 1, wantMean, 2, wantRstd, 3, inp, 3, w, 1, bias, 2, n, c, 1e-5f);
-      calls.add(call("layernormForward", f(out, 1), f(mean, 2), f(rstd, 3), f(inp, 3), f(w, 1), f(bias, 2), n, c, 1e-5f));
+      calls.add(call("layernormForward", f(out, 1), f(mean, 2), f(rstd, 3), f(inp, 3), f(w, 1), f(bias, 2), n, c,
+          1e-5f));
       checks.add(() -> {
         check("layernormForward out", null, wantOut, out, SUMS);
         check("layernormForward mean", null, wantMean, mean, SUMS);
@@ -628,6 +632,127 @@ class OpenClKernelsTest {
         check(name + "Backward datt", start[2], want[2], datt, SUMS);
       });
     }
+    runOnDevice(calls.toArray(new Call[0]));
+    checks.forEach(Runnable::run);
+  }
+
+  /**
+   * The encoders' kernels: bidirectional attention with padded rows (BERT's awkward shape, B = 3, T = 13, C = 48,
+   * NH = 3, lengths 13, 7 and 1; and T past one work-group), the exact GELU, tanh, and ViT's patches (3 channels
+   * of 10 by 6 in 2 by 3 patches) and class token.
+   */
+  @Test
+  void encoderKernels() {
+    Random r = new Random(8);
+    List<Call> calls = new ArrayList<>();
+    List<Runnable> checks = new ArrayList<>();
+    int[][] shapes = {{3, 13, 3, 16}, {2, 260, 2, 4}};
+    int[][] lengthsOf = {{13, 7, 1}, {260, 131}};
+    for (int s = 0; s < shapes.length; s++) {
+      int b = shapes[s][0];
+      int t = shapes[s][1];
+      int nh = shapes[s][2];
+      int c = nh * shapes[s][3];
+      int[] lengths = lengthsOf[s];
+      String name = "attentionBidirectional" + (t > 256 ? " (T > 256)" : "");
+      float[] qkv = random(r, b * t * 3 * c + 3, -2, 2);
+      float[] out = random(r, b * t * c + 1);
+      float[] preatt = random(r, b * nh * t * t + 2);
+      float[] att = random(r, b * nh * t * t + 4);
+      float[] wantOut = out.clone();
+      float[] wantPre = preatt.clone();
+      float[] wantAtt = att.clone();
+      REF.attentionForwardBidirectional(wantOut, 1, wantPre, 2, wantAtt, 4, qkv, 3, lengths, b, t, c, nh);
+      calls.add(call("attentionForwardBidirectional", f(out, 1), f(preatt, 2), f(att, 4), f(qkv, 3),
+          new I(lengths, 0), b, t, c, nh));
+      checks.add(() -> {
+        check(name + " forward out", null, wantOut, out, SUMS);
+        check(name + " forward preatt", null, wantPre, preatt, SUMS);
+        check(name + " forward att", null, wantAtt, att, SUMS);
+      });
+      float[] dout = random(r, b * t * c + 2);
+      float[] dqkv = random(r, b * t * 3 * c + 1);
+      float[] dpreatt = random(r, b * nh * t * t + 3);
+      float[] datt = random(r, b * nh * t * t + 1);
+      float[][] start = {dqkv.clone(), dpreatt.clone(), datt.clone()};
+      float[][] want = {dqkv.clone(), dpreatt.clone(), datt.clone()};
+      float[] attIn = wantAtt.clone();
+      REF.attentionBackwardBidirectional(want[0], 1, want[1], 3, want[2], 1, dout, 2, qkv, 3, attIn, 4, lengths, b,
+          t, c, nh);
+      calls.add(call("attentionBackwardBidirectional", f(dqkv, 1), f(dpreatt, 3), f(datt, 1), f(dout, 2),
+          f(qkv, 3), f(attIn, 4), new I(lengths, 0), b, t, c, nh));
+      checks.add(() -> {
+        check(name + " backward dqkv", start[0], want[0], dqkv, SUMS);
+        check(name + " backward dpreatt", start[1], want[1], dpreatt, SUMS);
+        check(name + " backward datt", start[2], want[2], datt, SUMS);
+      });
+    }
+
+    // the exact GELU and tanh over 1000 floats (not a multiple of 256)
+    int n = 1000;
+    float[] x = random(r, n + 1, -5, 5);
+    float[] dout = random(r, n + 2);
+    float[] gout = random(r, n + 2);
+    float[] dgx = random(r, n + 3);
+    float[] tout = random(r, n + 1);
+    float[] dtx = random(r, n + 2);
+    float[] dgxStart = dgx.clone();
+    float[] dtxStart = dtx.clone();
+    float[] wantG = gout.clone();
+    float[] wantDg = dgx.clone();
+    float[] wantT = tout.clone();
+    float[] wantDt = dtx.clone();
+    REF.geluErfForward(wantG, 2, x, 1, n);
+    REF.geluErfBackward(wantDg, 3, x, 1, dout, 2, n);
+    REF.tanhForward(wantT, 1, x, 1, n);
+    REF.tanhBackward(wantDt, 2, wantT, 1, dout, 2, n);
+    float[] tanhOut = wantT.clone(); // the backward reads the forward's output: the reference's, as the device's
+    calls.add(call("geluErfForward", f(gout, 2), f(x, 1), n));
+    calls.add(call("geluErfBackward", f(dgx, 3), f(x, 1), f(dout, 2), n));
+    calls.add(call("tanhForward", f(tout, 1), f(x, 1), n));
+    calls.add(call("tanhBackward", f(dtx, 2), f(tanhOut, 1), f(dout, 2), n));
+    checks.add(() -> {
+      check("geluErfForward", null, wantG, gout, ELEMENTWISE);
+      check("geluErfBackward", dgxStart, wantDg, dgx, ELEMENTWISE);
+      check("tanhForward", null, wantT, tout, ELEMENTWISE);
+      check("tanhBackward", dtxStart, wantDt, dtx, ELEMENTWISE);
+    });
+
+    // ViT: B = 2 grids of 3 channels of 10 by 6 in 2 by 3 patches: NP = 10, K = 18; a class token of C = 48
+    int b = 2;
+    int ch = 3;
+    int h = 10;
+    int w = 6;
+    int np = 10;
+    int k = 18;
+    int c = 48;
+    float[] pixels = random(r, b * ch * h * w + 2);
+    float[] pt = random(r, b * np * k + 3);
+    float[] wantPt = pt.clone();
+    REF.patches(wantPt, 3, pixels, 2, b, ch, h, w, 2, 3);
+    calls.add(call("patches", f(pt, 3), f(pixels, 2), b, ch, h, w, 2, 3));
+    float[] proj = random(r, b * np * c + 1);
+    float[] cls = random(r, c + 2);
+    float[] pos = random(r, (np + 1) * c + 3);
+    float[] tokens = random(r, b * (np + 1) * c + 4);
+    float[] wantTokens = tokens.clone();
+    REF.classTokenForward(wantTokens, 4, proj, 1, cls, 2, pos, 3, b, np, c);
+    calls.add(call("classTokenForward", f(tokens, 4), f(proj, 1), f(cls, 2), f(pos, 3), b, np, c));
+    float[] dtokens = random(r, b * (np + 1) * c + 1);
+    float[] dproj = random(r, b * np * c + 2);
+    float[] dcls = random(r, c + 3);
+    float[] dpos = random(r, (np + 1) * c + 1);
+    float[][] start = {dproj.clone(), dcls.clone(), dpos.clone()};
+    float[][] want = {dproj.clone(), dcls.clone(), dpos.clone()};
+    REF.classTokenBackward(want[0], 2, want[1], 3, want[2], 1, dtokens, 1, b, np, c);
+    calls.add(call("classTokenBackward", f(dproj, 2), f(dcls, 3), f(dpos, 1), f(dtokens, 1), b, np, c));
+    checks.add(() -> {
+      check("patches", null, wantPt, pt, EXACT);
+      check("classTokenForward", null, wantTokens, tokens, EXACT);
+      check("classTokenBackward dpatches", start[0], want[0], dproj, EXACT);
+      check("classTokenBackward dcls", start[1], want[1], dcls, EXACT);
+      check("classTokenBackward dpos", start[2], want[2], dpos, EXACT);
+    });
     runOnDevice(calls.toArray(new Call[0]));
     checks.forEach(Runnable::run);
   }

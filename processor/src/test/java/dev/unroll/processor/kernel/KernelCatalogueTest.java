@@ -34,14 +34,15 @@ import org.junit.jupiter.api.Test;
  * <ul>
  *   <li>the runtime's {@link Kernels}: every entry is a method there whose parameters are its roles in order, each
  *       tensor role the array of its elements and an int offset (an int8 weight its bytes, its scales and the
- *       offset; token ids a bare {@code int[]}), each size an int; the parameters' names (read from the
+ *       offset; token ids, targets and lengths a bare {@code int[]}), each size an int, each constant a float; the
+ *       parameters' names (read from the
  *       interface's source, since the class file keeps none) are the roles' names, so that two ints swapped show;
  *       the variants' group and pack methods take what the generated code passes; and every method of
  *       {@code Kernels} is in the catalogue or named here as called by the generated code directly;
  *   <li>{@code ops.cl}: every phase of every entry is a function {@code uk_<method><suffix>} whose parameters are
  *       the roles in order (a tensor one {@code __global} pointer to its elements, {@code const} unless the kernel
- *       writes it, a size an int, names as the roles'), then {@code __local float* scratch} exactly when the phase
- *       has local floats; and its {@code UK_TILE} and {@code UK_GEMM_*} defines are the catalogue's GEMM constants.
+ *       writes it, a size an int, a constant a float, names as the roles'), then {@code __local float* scratch}
+ *       exactly when the phase has local floats; and its {@code UK_TILE} and {@code UK_GEMM_*} defines are the catalogue's GEMM constants.
  * </ul>
  */
 class KernelCatalogueTest {
@@ -59,11 +60,13 @@ class KernelCatalogueTest {
   @Test
   void everyKernelIsARuntimeMethodTakingItsRolesInOrder() throws IOException {
     Map<String, List<String>> names = parameterNames(kernelsSource());
+    Set<Kind> kinds = new TreeSet<>();
     for (Kernel k : Kernel.values()) {
       Method m = method(k.method());
       List<Class<?>> want = new ArrayList<>();
       List<String> wantNames = new ArrayList<>();
       for (Role r : k.roles()) {
+        kinds.add(r.kind());
         wantNames.add(r.name());
         List<Class<?>> types = javaTypes(r);
         want.addAll(types);
@@ -81,6 +84,8 @@ class KernelCatalogueTest {
         }
       }
     }
+    // every kind of role is checked against a real parameter (LENGTHS an int[], CONSTANT a float)
+    assertEquals(Set.of(Kind.values()), kinds, "kinds of role in the catalogue");
   }
 
   @Test
@@ -139,6 +144,9 @@ class KernelCatalogueTest {
   private static List<Class<?>> javaTypes(Role r) {
     if (r.kind() == Kind.SIZE) {
       return List.of(int.class);
+    }
+    if (r.kind() == Kind.CONSTANT) {
+      return List.of(float.class);
     }
     return switch (r.element()) {
       case FLOAT -> List.of(float[].class, int.class);
@@ -243,6 +251,10 @@ class KernelCatalogueTest {
     for (Role r : k.roles()) {
       if (r.kind() == Kind.SIZE) {
         out.add("int " + r.name());
+        continue;
+      }
+      if (r.kind() == Kind.CONSTANT) {
+        out.add("float " + r.name());
         continue;
       }
       String type = switch (r.element()) {

@@ -1,10 +1,8 @@
 package dev.unroll.runtime.family;
 
-import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.Encoder;
 import dev.unroll.runtime.EncoderShape;
 import dev.unroll.runtime.ParamTensor;
-import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.check.Checks;
 import dev.unroll.runtime.kernel.Kernels;
 import java.util.Arrays;
@@ -15,15 +13,7 @@ import java.util.List;
  * forward and backward, the head's loss and the reading of logits and embeddings. A family's reference adds its
  * forward over its kind of input and its backward, one array per activation, in plain kernel calls.
  */
-public abstract class EncoderReference implements Encoder {
-  protected final EncoderShape shape;
-  protected final Kernels k;
-  protected final Parameters parameters;
-  protected final int b;
-  protected final int t;
-  protected final int c;
-  protected final int h;
-  protected final int bt;
+public abstract class EncoderReference extends ScalarModel<EncoderShape> implements Encoder {
   protected final int classes;
   /** The step's labels, copied. */
   protected final int[] labels;
@@ -37,16 +27,7 @@ public abstract class EncoderReference implements Encoder {
   private int state;
 
   protected EncoderReference(EncoderShape shape, Kernels kernels, List<ParamTensor> tensors) {
-    ParamTensor last = tensors.getLast();
-    int count = last.offset() + last.size();
-    this.shape = shape;
-    this.k = kernels;
-    this.parameters = new Parameters(new float[count], new float[count], tensors);
-    this.b = shape.batch();
-    this.t = shape.context();
-    this.c = shape.dim();
-    this.h = shape.hidden();
-    this.bt = b * t;
+    super(shape, kernels, tensors);
     this.classes = shape.classes();
     this.labels = new int[b];
     this.lengths = new int[b];
@@ -100,33 +81,6 @@ public abstract class EncoderReference implements Encoder {
     k.crossEntropySoftmaxBackward(dlogits, 0, probs, 0, labels, b, classes, classes);
   }
 
-  /** Sets every array to zero: a reference's activations before a step. */
-  protected static void zero(float[]... arrays) {
-    for (float[] x : arrays) {
-      Arrays.fill(x, 0f);
-    }
-  }
-
-  @Override
-  public EncoderShape shape() {
-    return shape;
-  }
-
-  @Override
-  public Backend backend() {
-    return Backend.SCALAR;
-  }
-
-  @Override
-  public void zeroGrad() {
-    Arrays.fill(parameters.grads(), 0f);
-  }
-
-  @Override
-  public Parameters parameters() {
-    return parameters;
-  }
-
   @Override
   public float[] logits(float[] dst) {
     requireForward();
@@ -147,10 +101,5 @@ public abstract class EncoderReference implements Encoder {
     if (state == 0) {
       throw new IllegalStateException("nothing to read: call forward first");
     }
-  }
-
-  /** The offset of parameter {@code name} in the arena. */
-  protected int off(String name) {
-    return parameters.tensor(name).offset();
   }
 }

@@ -1,10 +1,8 @@
 package dev.unroll.runtime.family;
 
-import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
 import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.ParamTensor;
-import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.check.Checks;
 import dev.unroll.runtime.kernel.Kernels;
 import java.util.Arrays;
@@ -14,12 +12,7 @@ import java.util.List;
  * What the reference models share: the shape, the parameters, the step's tokens, the checks, and decoding by
  * brute force. Subclasses write forward and backward as plainly as they can.
  */
-public abstract class ReferenceModel implements CausalLm {
-  protected final ModelShape shape;
-  protected final Kernels k;
-  protected final Parameters parameters;
-  /** The shape's batch, context, dim and hidden sizes, and batch times context, as the models' loops name them. */
-  protected final int b, t, c, h, bt;
+public abstract class ReferenceModel extends ScalarModel<ModelShape> implements CausalLm {
   protected final int[] inputs;
   protected final int[] targets;
   private final int[] decoded;
@@ -30,16 +23,7 @@ public abstract class ReferenceModel implements CausalLm {
 
   /** A model over the parameter layout {@code tensors}, its parameters and gradients zero until initialised. */
   protected ReferenceModel(ModelShape shape, Kernels kernels, List<ParamTensor> tensors) {
-    ParamTensor last = tensors.getLast();
-    int count = last.offset() + last.size();
-    this.shape = shape;
-    this.k = kernels;
-    this.parameters = new Parameters(new float[count], new float[count], tensors);
-    this.b = shape.batch();
-    this.t = shape.context();
-    this.c = shape.dim();
-    this.h = shape.hidden();
-    this.bt = b * t;
+    super(shape, kernels, tensors);
     this.inputs = new int[shape.batch() * shape.context()];
     this.targets = new int[inputs.length];
     this.decoded = new int[inputs.length];
@@ -78,34 +62,6 @@ public abstract class ReferenceModel implements CausalLm {
     }
   }
 
-  /** Sets every array among {@code arrays} (float[] or float[][]) to zero. */
-  protected static void zero(Object... arrays) {
-    for (Object f : arrays) {
-      if (f instanceof float[] x) {
-        Arrays.fill(x, 0f);
-      } else {
-        for (float[] x : (float[][]) f) {
-          Arrays.fill(x, 0f);
-        }
-      }
-    }
-  }
-
-  @Override
-  public ModelShape shape() {
-    return shape;
-  }
-
-  @Override
-  public Backend backend() {
-    return Backend.SCALAR;
-  }
-
-  @Override
-  public void zeroGrad() {
-    Arrays.fill(parameters.grads(), 0f);
-  }
-
   @Override
   public float[] logits(int row, int position, float[] dst) {
     Checks.position(row, position, shape.batch(), shape.context());
@@ -142,14 +98,5 @@ public abstract class ReferenceModel implements CausalLm {
   @Override
   public int position() {
     return position;
-  }
-
-  @Override
-  public Parameters parameters() {
-    return parameters;
-  }
-
-  protected int off(String name) {
-    return parameters.tensor(name).offset();
   }
 }

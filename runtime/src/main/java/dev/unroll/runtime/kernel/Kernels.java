@@ -5,10 +5,10 @@ import dev.unroll.runtime.number.Int8;
 
 /**
  * The operations the steps of a model are made of: training's forward and backward and decoding's KV-cache step,
- * for every family (GPT-2's as llm.c's CPU reference defines them, LLAMA's as llama2.c computes them). Generated
- * models call these with constant arguments; every backend implements the same contract, and
- * {@code ScalarKernels} is the reference that every other implementation is tested against. Each forward stands
- * beside its backward, grouped as the SIMD backend's rooms are.
+ * for every family (GPT-2's as llm.c's CPU reference defines them, LLAMA's as llama2.c computes them, BERT's and
+ * ViT's as Hugging Face's models do). Generated models call these with constant arguments; every backend
+ * implements the same contract, and {@code ScalarKernels} is the reference that every other implementation is
+ * tested against. Each forward stands beside its backward, grouped as the SIMD backend's rooms are.
  *
  * <p>Conventions: tensors live in flat {@code float[]} arenas and are passed as (array, offset) pairs;
  * shapes are row-major. {@code N} is the number of rows (B*T positions). Every {@code *Backward} method

@@ -8,8 +8,9 @@ import java.util.Arrays;
  * reference ({@code train_gpt2.c}), so that its results are that reference's; the LLAMA kernels (RMSNorm, RoPE,
  * SwiGLU) follow llama2.c's {@code run.c} the same way, and their backward passes are the derivatives of those
  * loops; the encoders' kernels (bidirectional attention, exact GELU, tanh, patches and class token) compute what
- * Hugging Face's BERT and ViT do, the exact GELU in double with {@link Erf}. Attention, GPT-2's and grouped-query alike, is one set of loops, and decoding against a KV cache runs
- * the very loops training runs for one row. Slow and simple on purpose; every other backend is tested against it.
+ * Hugging Face's BERT and ViT do, the exact GELU in double with {@link Erf}. Attention, GPT-2's, grouped-query and
+ * bidirectional alike, is one set of loops, and decoding against a KV cache runs the very loops training runs for
+ * one row. Slow and simple on purpose; every other backend is tested against it.
  */
 public final class ScalarKernels implements Kernels {
   /** The one instance; the class holds no state. */

@@ -3,6 +3,7 @@ package dev.unroll.runtime.simd;
 import static dev.unroll.runtime.simd.Gemm.GEMM_KC;
 import static dev.unroll.runtime.simd.Gemm.GEMM_NC;
 import static dev.unroll.runtime.simd.Gemm.PANELS;
+import static dev.unroll.runtime.simd.Gemm.gemmPanels;
 import static dev.unroll.runtime.simd.Gemm.packRows;
 import static dev.unroll.runtime.simd.Gemm.packTransposed;
 import static dev.unroll.runtime.simd.Gemm.stripGemm;
@@ -21,8 +22,9 @@ import jdk.incubator.vector.FloatVector;
 /**
  * Causal attention, grouped-query (GPT-2 is the case KVH = NH): training's forward and backward per (batch, head)
  * on {@link Gemm}'s six-by-two micro-kernel, the scores, the weighted sum and the four backward products each a
- * GEMM over packed panels of keys, values, queries or dout; and decoding's attention of one position against the
- * KV cache, a dot product per key, split over the pool by head.
+ * GEMM over packed panels of keys, values, queries or dout; an encoder's bidirectional attention the same way over
+ * each row's square of valid positions (its padding neither attends nor is attended to); and decoding's attention
+ * of one position against the KV cache, a dot product per key, split over the pool by head.
  */
 final class Attention {
 
@@ -86,8 +88,8 @@ final class Attention {
   }
 
   /**
-   * One row of attention's softmax: att[a + t2] = softmax of preatt[pre + t2] over the causal prefix t2 &lt; count,
-   * then zeros in both rows from count to T.
+   * One row of attention's softmax: att[a + t2] = softmax of preatt[pre + t2] over t2 &lt; count (the causal
+   * prefix, or a row's valid keys), then zeros in both rows from count to T.
    */
   private static void causalSoftmaxRow(float[] preatt, int pre, float[] att, int a, int count, int T) {
     float maxval = MAX_START;
@@ -283,6 +285,149 @@ final class Attention {
         causalRowsGemm(dqkv, dbase + h * hs, R, dpreatt, pdp, qkv, base + k0, R, T, hs, scale, panels);
         causalColumnsGemm(dqkv, dbase + k0, R, dpreatt, pdp, qkv, base + h * hs, R, T, hs, scale, panels);
       }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // bidirectional: an encoder's, with each row's length as its padding mask
+
+  /** {@link dev.unroll.runtime.kernel.Kernels#attentionForwardBidirectional}. */
+  static void forwardBidirectional(float[] out, int outOff, float[] preatt, int preattOff, float[] att, int attOff,
+      float[] qkv, int qkvOff, int[] lengths, int B, int T, int C, int NH) {
+    WorkerPool pool = WorkerPool.acquire(4L * B * T * T * C);
+    if (pool == null) {
+      bidirectionalForwardHeads(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, lengths, T, NH, C / NH, 0,
+          B * NH);
+      return;
+    }
+    pool.run(J.task(FORWARD_BIDIRECTIONAL).out(out, outOff).preatt(preatt, preattOff).att(att, attOff)
+        .qkv(qkv, qkvOff).lengths(lengths).T(T).heads(NH, NH, C / NH), B * NH, 1);
+  }
+
+  /** {@link #forwardBidirectional}'s (batch, head) pairs. */
+  private static final KernelJob.Task FORWARD_BIDIRECTIONAL = (from, to) -> bidirectionalForwardHeads(J.out,
+      J.outOff, J.preatt, J.preattOff, J.att, J.attOff, J.qkv, J.qkvOff, J.lengths, J.T, J.NH, J.hs, from, to);
+
+  /**
+   * (batch, head) pairs [from, to), numbered b·NH + h, of {@link #forwardBidirectional}. Over the row's n valid
+   * positions: the n by n scores q·kᵀ·scale as a GEMM ({@link #scoresGemm}), the softmax row by row over the n
+   * keys, then att·v ({@link #rowsGemm}); the padded query rows are zeros in out, preatt and att.
+   */
+  private static void bidirectionalForwardHeads(float[] out, int outOff, float[] preatt, int preattOff, float[] att,
+      int attOff, float[] qkv, int qkvOff, int[] lengths, int T, int NH, int hs, int from, int to) {
+    int C = NH * hs;
+    int R = 3 * C;
+    float scale = gqaScale(hs);
+    float[] panels = attentionPanels(hs);
+    for (int bh = from; bh < to; bh++) {
+      int b = bh / NH;
+      int h = bh % NH;
+      int n = lengths[b];
+      int base = qkvOff + b * T * R;
+      int pre = preattOff + bh * T * T;
+      int a0 = attOff + bh * T * T;
+      int y0 = outOff + b * T * C + h * hs;
+      for (int t = 0; t < n; t++) {
+        Arrays.fill(preatt, pre + t * T, pre + t * T + n, 0.0f);
+        Arrays.fill(out, y0 + t * C, y0 + t * C + hs, 0.0f);
+      }
+      scoresGemm(preatt, pre, T, qkv, base + h * hs, R, qkv, base + C + h * hs, R, n, hs, scale, panels);
+      for (int t = 0; t < n; t++) {
+        causalSoftmaxRow(preatt, pre + t * T, att, a0 + t * T, n, T);
+      }
+      rowsGemm(out, y0, C, att, a0, T, 1, qkv, base + 2 * C + h * hs, R, n, hs, 1.0f, panels);
+      Arrays.fill(preatt, pre + n * T, pre + T * T, 0.0f);
+      Arrays.fill(att, a0 + n * T, a0 + T * T, 0.0f);
+      for (int t = n; t < T; t++) {
+        Arrays.fill(out, y0 + t * C, y0 + t * C + hs, 0.0f);
+      }
+    }
+  }
+
+  /**
+   * dst[t, t2] += x[t]·y[t2]·scale for t, t2 &lt; n: rows of x and y are hs floats, xld and yld apart; dst's rows
+   * ld apart. By blocks of {@link #scoreKeys} keys, transposed (and scaled) as they are packed.
+   */
+  private static void scoresGemm(float[] dst, int d0, int ld, float[] x, int x0, int xld, float[] y, int y0,
+      int yld, int n, int hs, float scale, float[] panels) {
+    int jb = scoreKeys(hs);
+    for (int j0 = 0; j0 < n; j0 += jb) {
+      int jt = Math.min(jb, n - j0);
+      packTransposed(y, y0 + j0 * yld, yld, hs, jt, panels);
+      if (scale != 1.0f) {
+        scale(panels, 0, scale, hs * jt);
+      }
+      gemmPanels(dst, d0 + j0, ld, x, x0, xld, 1, panels, n, hs, jt);
+    }
+  }
+
+  /**
+   * c[r] += sum over k &lt; n of a[r, k]·b[k]·scale for r &lt; n, a[r, k] at a0 + r·ars + k·aks (ars or aks 1: a or
+   * its transpose); rows of b and c are hs floats, ldb and ldc apart. By blocks of {@link #termRows} rows of b,
+   * packed (and scaled).
+   */
+  private static void rowsGemm(float[] c, int c0, int ldc, float[] a, int a0, int ars, int aks, float[] b, int b0,
+      int ldb, int n, int hs, float scale, float[] panels) {
+    int kb = termRows(hs);
+    for (int k0 = 0; k0 < n; k0 += kb) {
+      int kt = Math.min(kb, n - k0);
+      packRowsScaled(b, b0 + k0 * ldb, ldb, kt, hs, scale, panels);
+      gemmPanels(c, c0, ldc, a, a0 + k0 * aks, ars, aks, panels, n, kt, hs);
+    }
+  }
+
+  /** {@link dev.unroll.runtime.kernel.Kernels#attentionBackwardBidirectional}. */
+  static void backwardBidirectional(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff, float[] datt,
+      int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff, int[] lengths, int B,
+      int T, int C, int NH) {
+    WorkerPool pool = WorkerPool.acquire(8L * B * T * T * C);
+    if (pool == null) {
+      bidirectionalBackwardHeads(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv, qkvOff, att,
+          attOff, lengths, T, NH, C / NH, 0, B * NH);
+      return;
+    }
+    pool.run(J.task(BACKWARD_BIDIRECTIONAL).dqkv(dqkv, dqkvOff).dpreatt(dpreatt, dpreattOff).datt(datt, dattOff)
+        .dout(dout, doutOff).qkv(qkv, qkvOff).att(att, attOff).lengths(lengths).T(T).heads(NH, NH, C / NH), B * NH,
+        1);
+  }
+
+  /** {@link #backwardBidirectional}'s (batch, head) pairs. */
+  private static final KernelJob.Task BACKWARD_BIDIRECTIONAL = (from, to) -> bidirectionalBackwardHeads(J.dqkv,
+      J.dqkvOff, J.dpreatt, J.dpreattOff, J.datt, J.dattOff, J.dout, J.doutOff, J.qkv, J.qkvOff, J.att, J.attOff,
+      J.lengths, J.T, J.NH, J.hs, from, to);
+
+  /**
+   * (batch, head) pairs [from, to) of {@link #backwardBidirectional}: a pair writes only its own head's slices of
+   * dqkv, over the row's n valid positions. datt += dout·vᵀ, the softmax's backward row by row into dpreatt, then
+   * dv += attᵀ·dout, dq += dpreatt·k·scale and dk += dpreattᵀ·q·scale, each a GEMM.
+   */
+  private static void bidirectionalBackwardHeads(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff,
+      float[] datt, int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff,
+      int[] lengths, int T, int NH, int hs, int from, int to) {
+    int C = NH * hs;
+    int R = 3 * C;
+    float scale = gqaScale(hs);
+    float[] panels = attentionPanels(hs);
+    for (int bh = from; bh < to; bh++) {
+      int b = bh / NH;
+      int h = bh % NH;
+      int n = lengths[b];
+      int base = qkvOff + b * T * R;
+      int dbase = dqkvOff + b * T * R;
+      int pa = attOff + bh * T * T;
+      int pda = dattOff + bh * T * T;
+      int pdp = dpreattOff + bh * T * T;
+      int dy = doutOff + b * T * C + h * hs;
+      int q0 = h * hs;
+      int k0 = C + h * hs;
+      int v0 = 2 * C + h * hs;
+      scoresGemm(datt, pda, T, dout, dy, C, qkv, base + v0, R, n, hs, 1.0f, panels);
+      for (int t = 0; t < n; t++) {
+        softmaxBackwardRow(dpreatt, pdp + t * T, datt, pda + t * T, att, pa + t * T, n);
+      }
+      rowsGemm(dqkv, dbase + v0, R, att, pa, 1, T, dout, dy, C, n, hs, 1.0f, panels);
+      rowsGemm(dqkv, dbase + q0, R, dpreatt, pdp, T, 1, qkv, base + k0, R, n, hs, scale, panels);
+      rowsGemm(dqkv, dbase + k0, R, dpreatt, pdp, 1, T, qkv, base + q0, R, n, hs, scale, panels);
     }
   }
 

@@ -39,7 +39,7 @@ final class KernelJob extends WorkerPool.Job {
   int qkvOff, dqkvOff, preattOff, dpreattOff, attOff, dattOff, qOff, kOff, vOff;
   float[] probs, logits, dlogits, wte, wpe;
   int probsOff, logitsOff, dlogitsOff, wteOff, wpeOff;
-  int[] tokens, targets, outOffs, weightOffs, rows;
+  int[] tokens, targets, lengths, outOffs, weightOffs, rows;
   short[] bf16;
   byte[] int8;
   // sizes
@@ -92,6 +92,7 @@ final class KernelJob extends WorkerPool.Job {
 
   KernelJob tokens(int[] a) { tokens = a; return this; }
   KernelJob targets(int[] a) { targets = a; return this; }
+  KernelJob lengths(int[] a) { lengths = a; return this; }
 
   KernelJob N(int n) { N = n; return this; }
   KernelJob C(int c) { C = c; return this; }
@@ -116,7 +117,7 @@ final class KernelJob extends WorkerPool.Job {
     dinp = dinp2 = dout = dweight = dbias = null;
     qkv = dqkv = preatt = dpreatt = att = datt = q = kcache = vcache = null;
     probs = logits = dlogits = wte = wpe = null;
-    tokens = targets = outOffs = weightOffs = rows = null;
+    tokens = targets = lengths = outOffs = weightOffs = rows = null;
     bf16 = null;
     int8 = null;
   }

@@ -12,10 +12,11 @@ import jdk.incubator.vector.FloatVector;
 
 /**
  * The kernels that work element by element or row by row without a reduction: GPT-2's encoder (token and position
- * embeddings), GELU, the residual sum, SwiGLU, RoPE and zeroing. GELU, the residual and zero split over the pool by
- * ranges of whole vectors, the encoder's forward by positions; each element is computed as on one thread. Exp and
- * tanh go through {@link VectorMath}'s array methods, a chunk at a time through {@link #SCRATCH} (see
- * {@link Vectors} for why).
+ * embeddings), ViT's patches and class token, GELU (tanh's and the exact one), tanh, the residual sum, SwiGLU, RoPE
+ * and zeroing. The GELUs, tanh, the residual and zero split over the pool by ranges of whole vectors, the encoder's
+ * forward by positions; each element is computed as on one thread. Patches and the class token are copies and sums
+ * of rows, on the calling thread. Exp, tanh and erf go through {@link VectorMath}'s array methods, a chunk at a time
+ * through {@link #SCRATCH} (see {@link Vectors} for why).
  */
 final class Pointwise {
 
@@ -31,6 +32,12 @@ final class Pointwise {
   private static final float GELU_SCALING_FACTOR = (float) Math.sqrt((float) (2.0 / Math.PI));
 
   private static final float GELU_CUBE = 0.044715f;
+
+  /** 1/√2: the exact GELU is x·Φ(x), Φ(x) = (1 + erf(x/√2))/2. */
+  private static final float INV_SQRT2 = (float) (1.0 / Math.sqrt(2.0));
+
+  /** 1/√(2π), the normal density's factor: Φ'(x) = e^(-x²/2)/√(2π). */
+  private static final float INV_SQRT_2PI = (float) (1.0 / Math.sqrt(2.0 * Math.PI));
 
   private Pointwise() {}
 
@@ -72,6 +79,57 @@ final class Pointwise {
         int d = doutOff + (b * T + t) * C;
         addInto(dwte, dwteOff + inp[b * T + t] * C, dout, d, C);
         addInto(dwpe, dwpeOff + t * C, dout, d, C);
+      }
+    }
+  }
+
+  /**
+   * {@link dev.unroll.runtime.kernel.Kernels#patches}, on the calling thread: a copy of PW floats per patch row.
+   */
+  static void patches(float[] out, int outOff, float[] pixels, int pixelsOff, int B, int CH, int H, int W, int PH,
+      int PW) {
+    int gw = W / PW;
+    int np = (H / PH) * gw;
+    int o = outOff;
+    for (int b = 0; b < B; b++) {
+      for (int p = 0; p < np; p++) {
+        int y0 = (p / gw) * PH;
+        int x0 = (p % gw) * PW;
+        for (int ch = 0; ch < CH; ch++) {
+          for (int dy = 0; dy < PH; dy++) {
+            System.arraycopy(pixels, pixelsOff + ((b * CH + ch) * H + y0 + dy) * W + x0, out, o, PW);
+            o += PW;
+          }
+        }
+      }
+    }
+  }
+
+  /** {@link dev.unroll.runtime.kernel.Kernels#classTokenForward}, on the calling thread: one sum per row. */
+  static void classTokenForward(float[] out, int outOff, float[] patches, int patchesOff, float[] cls, int clsOff,
+      float[] pos, int posOff, int B, int NP, int C) {
+    for (int b = 0; b < B; b++) {
+      int o = outOff + b * (NP + 1) * C;
+      add(out, o, cls, clsOff, pos, posOff, C);
+      for (int p = 0; p < NP; p++) {
+        add(out, o + (1 + p) * C, patches, patchesOff + (b * NP + p) * C, pos, posOff + (1 + p) * C, C);
+      }
+    }
+  }
+
+  /**
+   * {@link dev.unroll.runtime.kernel.Kernels#classTokenBackward}, on the calling thread: the rows of every image
+   * add into dcls and dpos in the order of the images, as in the scalar reference (the same bits).
+   */
+  static void classTokenBackward(float[] dpatches, int dpatchesOff, float[] dcls, int dclsOff, float[] dpos,
+      int dposOff, float[] dout, int doutOff, int B, int NP, int C) {
+    for (int b = 0; b < B; b++) {
+      int d = doutOff + b * (NP + 1) * C;
+      addInto(dcls, dclsOff, dout, d, C);
+      addInto(dpos, dposOff, dout, d, C);
+      for (int p = 0; p < NP; p++) {
+        addInto(dpatches, dpatchesOff + (b * NP + p) * C, dout, d + (1 + p) * C, C);
+        addInto(dpos, dposOff + (1 + p) * C, dout, d + (1 + p) * C, C);
       }
     }
   }
@@ -169,6 +227,167 @@ final class Pointwise {
       float sech = 1.0f - th * th;
       float grad = 0.5f * (1.0f + th) + x * 0.5f * sech * GELU_SCALING_FACTOR * (1.0f + cube3 * x * x);
       dinp[dinpOff + i] += grad * dout[doutOff + i];
+    }
+  }
+
+  /** {@link dev.unroll.runtime.kernel.Kernels#geluErfForward}. */
+  static void geluErfForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
+    WorkerPool pool = WorkerPool.acquire(24L * N);
+    if (pool == null) {
+      geluErfForwardRange(out, outOff, inp, inpOff, N, 0, N);
+      return;
+    }
+    pool.run(J.task(GELU_ERF_FORWARD).out(out, outOff).inp(inp, inpOff).N(N), N, L);
+  }
+
+  /** {@link #geluErfForward}'s elements. */
+  private static final KernelJob.Task GELU_ERF_FORWARD =
+      (from, to) -> geluErfForwardRange(J.out, J.outOff, J.inp, J.inpOff, J.N, from, to);
+
+  /** Elements [from, to) of {@link #geluErfForward}; see {@link #geluForwardRange}. */
+  private static void geluErfForwardRange(float[] out, int outOff, float[] inp, int inpOff, int N, int from,
+      int to) {
+    int bound = Math.min(to, S.loopBound(N));
+    float[] erfs = SCRATCH.get();
+    int i = from;
+    for (; i < bound; i += CHUNK) {
+      int n = Math.min(CHUNK, bound - i);
+      erfArgs(erfs, inp, inpOff + i, n);
+      VectorMath.erf(erfs, 0, erfs, CHUNK, n);
+      for (int j = 0; j < n; j += L) {
+        FloatVector x = FloatVector.fromArray(S, inp, inpOff + i + j);
+        x.mul(0.5f).mul(FloatVector.fromArray(S, erfs, j).add(1.0f)).intoArray(out, outOff + i + j);
+      }
+    }
+    i = Math.max(from, bound);
+    for (; i < to; i++) {
+      float x = inp[inpOff + i];
+      out[outOff + i] = x * 0.5f * (1.0f + VectorMath.erf(x * INV_SQRT2));
+    }
+  }
+
+  /** args[0..n) = x/√2 of inp[x..x+n), n whole vectors: the exact GELU's erf argument. */
+  private static void erfArgs(float[] args, float[] inp, int x, int n) {
+    for (int j = 0; j < n; j += L) {
+      FloatVector.fromArray(S, inp, x + j).mul(INV_SQRT2).intoArray(args, j);
+    }
+  }
+
+  /** {@link dev.unroll.runtime.kernel.Kernels#geluErfBackward}. */
+  static void geluErfBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff,
+      int N) {
+    WorkerPool pool = WorkerPool.acquire(32L * N);
+    if (pool == null) {
+      geluErfBackwardRange(dinp, dinpOff, inp, inpOff, dout, doutOff, N, 0, N);
+      return;
+    }
+    pool.run(J.task(GELU_ERF_BACKWARD).dinp(dinp, dinpOff).inp(inp, inpOff).dout(dout, doutOff).N(N), N, L);
+  }
+
+  /** {@link #geluErfBackward}'s elements. */
+  private static final KernelJob.Task GELU_ERF_BACKWARD =
+      (from, to) -> geluErfBackwardRange(J.dinp, J.dinpOff, J.inp, J.inpOff, J.dout, J.doutOff, J.N, from, to);
+
+  /**
+   * Elements [from, to) of {@link #geluErfBackward}; see {@link #geluForwardRange}. The erfs go into the first
+   * chunk of scratch (the second is erf's own), then the density's exponents -x²/2 into the second for exp.
+   */
+  private static void geluErfBackwardRange(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout,
+      int doutOff, int N, int from, int to) {
+    int bound = Math.min(to, S.loopBound(N));
+    float[] scratch = SCRATCH.get();
+    int i = from;
+    for (; i < bound; i += CHUNK) {
+      int n = Math.min(CHUNK, bound - i);
+      erfArgs(scratch, inp, inpOff + i, n);
+      VectorMath.erf(scratch, 0, scratch, CHUNK, n);
+      for (int j = 0; j < n; j += L) {
+        FloatVector x = FloatVector.fromArray(S, inp, inpOff + i + j);
+        x.mul(x).mul(-0.5f).intoArray(scratch, CHUNK + j);
+      }
+      VectorMath.exp(scratch, CHUNK, n);
+      for (int j = 0; j < n; j += L) {
+        int k = i + j;
+        FloatVector x = FloatVector.fromArray(S, inp, inpOff + k);
+        FloatVector cdf = FloatVector.fromArray(S, scratch, j).add(1.0f).mul(0.5f);
+        FloatVector density = FloatVector.fromArray(S, scratch, CHUNK + j).mul(INV_SQRT_2PI);
+        FloatVector grad = x.fma(density, cdf);
+        grad.fma(FloatVector.fromArray(S, dout, doutOff + k), FloatVector.fromArray(S, dinp, dinpOff + k))
+            .intoArray(dinp, dinpOff + k);
+      }
+    }
+    i = Math.max(from, bound);
+    for (; i < to; i++) {
+      float x = inp[inpOff + i];
+      float cdf = (VectorMath.erf(x * INV_SQRT2) + 1.0f) * 0.5f;
+      float density = VectorMath.exp(x * x * -0.5f) * INV_SQRT_2PI;
+      float grad = Math.fma(x, density, cdf);
+      dinp[dinpOff + i] = Math.fma(grad, dout[doutOff + i], dinp[dinpOff + i]);
+    }
+  }
+
+  /** {@link dev.unroll.runtime.kernel.Kernels#tanhForward}. */
+  static void tanhForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
+    WorkerPool pool = WorkerPool.acquire(16L * N);
+    if (pool == null) {
+      tanhForwardRange(out, outOff, inp, inpOff, N, 0, N);
+      return;
+    }
+    pool.run(J.task(TANH_FORWARD).out(out, outOff).inp(inp, inpOff).N(N), N, L);
+  }
+
+  /** {@link #tanhForward}'s elements. */
+  private static final KernelJob.Task TANH_FORWARD =
+      (from, to) -> tanhForwardRange(J.out, J.outOff, J.inp, J.inpOff, J.N, from, to);
+
+  /**
+   * Elements [from, to) of {@link #tanhForward}, through {@link VectorMath#tanh} a chunk at a time in the thread's
+   * scratch (out may be inp, and is written only with results); see {@link #geluForwardRange}.
+   */
+  private static void tanhForwardRange(float[] out, int outOff, float[] inp, int inpOff, int N, int from, int to) {
+    int bound = Math.min(to, S.loopBound(N));
+    float[] th = SCRATCH.get();
+    int i = from;
+    for (; i < bound; i += CHUNK) {
+      int n = Math.min(CHUNK, bound - i);
+      System.arraycopy(inp, inpOff + i, th, 0, n);
+      VectorMath.tanh(th, 0, th, CHUNK, n);
+      System.arraycopy(th, 0, out, outOff + i, n);
+    }
+    i = Math.max(from, bound);
+    for (; i < to; i++) {
+      out[outOff + i] = VectorMath.tanh(inp[inpOff + i]);
+    }
+  }
+
+  /** {@link dev.unroll.runtime.kernel.Kernels#tanhBackward}. */
+  static void tanhBackward(float[] dinp, int dinpOff, float[] out, int outOff, float[] dout, int doutOff, int N) {
+    WorkerPool pool = WorkerPool.acquire(3L * N);
+    if (pool == null) {
+      tanhBackwardRange(dinp, dinpOff, out, outOff, dout, doutOff, 0, N);
+      return;
+    }
+    pool.run(J.task(TANH_BACKWARD).dinp(dinp, dinpOff).out(out, outOff).dout(dout, doutOff), N, L);
+  }
+
+  /** {@link #tanhBackward}'s elements: the same in any lane, so shares need no alignment beyond whole vectors. */
+  private static final KernelJob.Task TANH_BACKWARD =
+      (from, to) -> tanhBackwardRange(J.dinp, J.dinpOff, J.out, J.outOff, J.dout, J.doutOff, from, to);
+
+  /** Elements [from, to) of {@link #tanhBackward}: dinp += dout·(1 - out²), fused as one multiply-add. */
+  private static void tanhBackwardRange(float[] dinp, int dinpOff, float[] out, int outOff, float[] dout,
+      int doutOff, int from, int to) {
+    int bound = from + S.loopBound(to - from);
+    int i = from;
+    for (; i < bound; i += L) {
+      FloatVector y = FloatVector.fromArray(S, out, outOff + i);
+      FloatVector local = y.mul(y).neg().add(1.0f);
+      local.fma(FloatVector.fromArray(S, dout, doutOff + i), FloatVector.fromArray(S, dinp, dinpOff + i))
+          .intoArray(dinp, dinpOff + i);
+    }
+    for (; i < to; i++) {
+      float y = out[outOff + i];
+      dinp[dinpOff + i] = Math.fma(1.0f - y * y, dout[doutOff + i], dinp[dinpOff + i]);
     }
   }
 

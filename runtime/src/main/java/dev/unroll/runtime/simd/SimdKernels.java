@@ -13,32 +13,35 @@ import dev.unroll.runtime.thread.WorkerPool;
  *       (six rows by two vectors of columns at a time, on blocks of the reused operand packed into panels that stay
  *       in L2), which training's attention runs on too;
  *   <li>{@link Attention}: causal attention with grouped-query heads, training's forward and backward (per
- *       (batch, head), the scores, the weighted sum and the four backward products as GEMMs over packed panels)
- *       and decoding's against a KV cache;
+ *       (batch, head), the scores, the weighted sum and the four backward products as GEMMs over packed panels),
+ *       an encoder's bidirectional attention the same way over each row's valid positions, and decoding's against
+ *       a KV cache;
  *   <li>{@link Norms}: LayerNorm and RMSNorm;
- *   <li>{@link Pointwise}: the encoder, GELU, SwiGLU, the residual sum, RoPE and zero;
+ *   <li>{@link Pointwise}: the encoder, ViT's patches and class token, GELU (tanh's and the exact one), tanh,
+ *       SwiGLU, the residual sum, RoPE and zero;
  *   <li>{@link Loss}: the softmax and cross-entropy's backward through it (the loss itself is the scalar
  *       reference's loop);
  *   <li>{@link QuantizedMatvec}: decoding's matrix-vector products on bfloat16 and int8 weights (four streams of
  *       reads at a time, two for int8, which is bound by its conversion to floats rather than by memory);
  *   <li>{@link Vectors}: what they share (the species, the lane permutations of a sum's tree, a dot product), and
- *       why no vector crosses a call; {@link VectorMath}: exp and tanh.
+ *       why no vector crosses a call; {@link VectorMath}: exp, tanh and erf.
  * </ul>
  *
  * <p>Results match {@code ScalarKernels} up to float rounding: sums run in a different order, products are fused,
- * and exp and tanh come from {@link VectorMath}, which gives the same bits interpreted or compiled (so results are
- * deterministic).
+ * and exp, tanh and erf come from {@link VectorMath}, which gives the same bits interpreted or compiled (so results
+ * are deterministic).
  *
  * <p>Threads: kernels large enough to pay for a hand-off ({@link WorkerPool#MIN_PARALLEL_WORK}) split over the
  * {@link WorkerPool}: matmul forward by output channel from 32 rows (by rows below), layernorm, softmax and the
  * encoder by rows; matmul backward's dinp by rows (by columns when it has fewer rows than columns) and its dweight
- * and dbias by output channel; attention by (batch, head); pointwise kernels and zero by ranges of whole vectors;
- * decoding's matrix-vector products (float32, bfloat16 and int8) by output rows, one share per thread, and its
- * attention by head. Every output element is computed by one thread in the same order as on one thread, so results
- * are bit-identical for every thread count. {@code encoderBackward} (a scatter-add into token rows),
- * {@code crossEntropyForward} (a sum over rows) and the LLAMA family's RMSNorm, RoPE and SwiGLU stay on the calling
- * thread. Each room hands the pool one {@link KernelJob}, made once: the kernel's arguments in fields named by role
- * and, as a lambda, the task that runs a share.
+ * and dbias by output channel; attention (causal and bidirectional) by (batch, head); pointwise kernels and zero by
+ * ranges of whole vectors; decoding's matrix-vector products (float32, bfloat16 and int8) by output rows, one share
+ * per thread, and its attention by head. Every output element is computed by one thread in the same order as on one
+ * thread, so results are bit-identical for every thread count. {@code encoderBackward} (a scatter-add into token
+ * rows), {@code crossEntropyForward} (a sum over rows), the LLAMA family's RMSNorm, RoPE and SwiGLU, and ViT's
+ * patches and class token (copies and sums of rows) stay on the calling thread. Each room hands the pool one
+ * {@link KernelJob}, made once: the kernel's arguments in fields named by role and, as a lambda, the task that runs
+ * a share.
  */
 public final class SimdKernels implements Kernels {
 
@@ -60,6 +63,24 @@ public final class SimdKernels implements Kernels {
   public void encoderBackward(float[] dwte, int dwteOff, float[] dwpe, int dwpeOff, float[] dout, int doutOff,
       int[] inp, int B, int T, int C) {
     Pointwise.encoderBackward(dwte, dwteOff, dwpe, dwpeOff, dout, doutOff, inp, B, T, C);
+  }
+
+  @Override
+  public void patches(float[] out, int outOff, float[] pixels, int pixelsOff, int B, int CH, int H, int W, int PH,
+      int PW) {
+    Pointwise.patches(out, outOff, pixels, pixelsOff, B, CH, H, W, PH, PW);
+  }
+
+  @Override
+  public void classTokenForward(float[] out, int outOff, float[] patches, int patchesOff, float[] cls, int clsOff,
+      float[] pos, int posOff, int B, int NP, int C) {
+    Pointwise.classTokenForward(out, outOff, patches, patchesOff, cls, clsOff, pos, posOff, B, NP, C);
+  }
+
+  @Override
+  public void classTokenBackward(float[] dpatches, int dpatchesOff, float[] dcls, int dclsOff, float[] dpos,
+      int dposOff, float[] dout, int doutOff, int B, int NP, int C) {
+    Pointwise.classTokenBackward(dpatches, dpatchesOff, dcls, dclsOff, dpos, dposOff, dout, doutOff, B, NP, C);
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -142,6 +163,20 @@ public final class SimdKernels implements Kernels {
   }
 
   @Override
+  public void attentionForwardBidirectional(float[] out, int outOff, float[] preatt, int preattOff, float[] att,
+      int attOff, float[] qkv, int qkvOff, int[] lengths, int B, int T, int C, int NH) {
+    Attention.forwardBidirectional(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, lengths, B, T, C, NH);
+  }
+
+  @Override
+  public void attentionBackwardBidirectional(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff,
+      float[] datt, int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff,
+      int[] lengths, int B, int T, int C, int NH) {
+    Attention.backwardBidirectional(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv, qkvOff,
+        att, attOff, lengths, B, T, C, NH);
+  }
+
+  @Override
   public void attentionDecode(float[] out, int outOff, float[] att, int attOff, float[] q, int qOff,
       float[] kcache, int kOff, float[] vcache, int vOff, int pos, int T, int NH, int KVH, int hs) {
     Attention.decode(out, outOff, att, attOff, q, qOff, kcache, kOff, vcache, vOff, pos, T, NH, KVH, hs);
@@ -158,6 +193,27 @@ public final class SimdKernels implements Kernels {
   @Override
   public void geluBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int N) {
     Pointwise.geluBackward(dinp, dinpOff, inp, inpOff, dout, doutOff, N);
+  }
+
+  @Override
+  public void geluErfForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
+    Pointwise.geluErfForward(out, outOff, inp, inpOff, N);
+  }
+
+  @Override
+  public void geluErfBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff,
+      int N) {
+    Pointwise.geluErfBackward(dinp, dinpOff, inp, inpOff, dout, doutOff, N);
+  }
+
+  @Override
+  public void tanhForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
+    Pointwise.tanhForward(out, outOff, inp, inpOff, N);
+  }
+
+  @Override
+  public void tanhBackward(float[] dinp, int dinpOff, float[] out, int outOff, float[] dout, int doutOff, int N) {
+    Pointwise.tanhBackward(dinp, dinpOff, out, outOff, dout, doutOff, N);
   }
 
   @Override
@@ -252,64 +308,5 @@ public final class SimdKernels implements Kernels {
   @Override
   public void packInt8Weight(byte[] weight, float[] scales, int weightOff, int C, int OC) {
     QuantizedMatvec.packInt8Weight(weight, scales, weightOff, C, OC);
-  }
-
-  // ---------------------------------------------------------------------------------------------------------------
-  // the encoders' kernels: the scalar reference's until their SIMD versions land (issue 16)
-
-  private static final ScalarKernels SCALAR = ScalarKernels.INSTANCE;
-
-  @Override
-  public void patches(float[] out, int outOff, float[] pixels, int pixelsOff, int B, int CH, int H, int W, int PH,
-      int PW) {
-    SCALAR.patches(out, outOff, pixels, pixelsOff, B, CH, H, W, PH, PW);
-  }
-
-  @Override
-  public void classTokenForward(float[] out, int outOff, float[] patches, int patchesOff, float[] cls, int clsOff,
-      float[] pos, int posOff, int B, int NP, int C) {
-    SCALAR.classTokenForward(out, outOff, patches, patchesOff, cls, clsOff, pos, posOff, B, NP, C);
-  }
-
-  @Override
-  public void classTokenBackward(float[] dpatches, int dpatchesOff, float[] dcls, int dclsOff, float[] dpos,
-      int dposOff, float[] dout, int doutOff, int B, int NP, int C) {
-    SCALAR.classTokenBackward(dpatches, dpatchesOff, dcls, dclsOff, dpos, dposOff, dout, doutOff, B, NP, C);
-  }
-
-  @Override
-  public void attentionForwardBidirectional(float[] out, int outOff, float[] preatt, int preattOff, float[] att,
-      int attOff, float[] qkv, int qkvOff, int[] lengths, int B, int T, int C, int NH) {
-    SCALAR.attentionForwardBidirectional(out, outOff, preatt, preattOff, att, attOff, qkv, qkvOff, lengths, B, T, C,
-        NH);
-  }
-
-  @Override
-  public void attentionBackwardBidirectional(float[] dqkv, int dqkvOff, float[] dpreatt, int dpreattOff,
-      float[] datt, int dattOff, float[] dout, int doutOff, float[] qkv, int qkvOff, float[] att, int attOff,
-      int[] lengths, int B, int T, int C, int NH) {
-    SCALAR.attentionBackwardBidirectional(dqkv, dqkvOff, dpreatt, dpreattOff, datt, dattOff, dout, doutOff, qkv,
-        qkvOff, att, attOff, lengths, B, T, C, NH);
-  }
-
-  @Override
-  public void geluErfForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
-    SCALAR.geluErfForward(out, outOff, inp, inpOff, N);
-  }
-
-  @Override
-  public void geluErfBackward(float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff,
-      int N) {
-    SCALAR.geluErfBackward(dinp, dinpOff, inp, inpOff, dout, doutOff, N);
-  }
-
-  @Override
-  public void tanhForward(float[] out, int outOff, float[] inp, int inpOff, int N) {
-    SCALAR.tanhForward(out, outOff, inp, inpOff, N);
-  }
-
-  @Override
-  public void tanhBackward(float[] dinp, int dinpOff, float[] out, int outOff, float[] dout, int doutOff, int N) {
-    SCALAR.tanhBackward(dinp, dinpOff, out, outOff, dout, doutOff, N);
   }
 }

@@ -4,13 +4,10 @@ import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.format.CheckpointException;
 import dev.unroll.runtime.format.CheckpointIo;
-import dev.unroll.runtime.format.Safetensors;
+import dev.unroll.runtime.format.ClassifierCheckpoints;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
@@ -28,17 +25,19 @@ import java.util.regex.Pattern;
  * shorter one, or any other difference of shape, is an error giving both shapes. Each notice goes once per load
  * to {@link System.Logger} {@code dev.unroll.runtime.format} at INFO.
  *
- * <p>As for the decoders: loading never half-loads (the file is read and checked into a scratch arena first),
- * saving is atomic, and every failure is a {@link CheckpointException} (or an {@link IllegalArgumentException}
- * for parameters that do not fit the shape) whose message starts with the file's path.
+ * <p>All of it but the names is {@link ClassifierCheckpoints}', which BERT's checkpoints can share. As for the
+ * decoders: loading never half-loads (the file is read and checked into a scratch arena first), saving is atomic,
+ * and every failure is a {@link CheckpointException} (or an {@link IllegalArgumentException} for parameters that
+ * do not fit the shape) whose message starts with the file's path.
  */
 public final class VitCheckpoints {
 
-  /** The prefix {@code ViTForImageClassification} puts before every name but the head's. */
-  static final String PREFIX = "vit.";
-
-  /** A {@code ViTModel}'s pooler, which {@code ViTForImageClassification} has not: not a parameter here. */
-  private static final Pattern IGNORED = Pattern.compile("pooler\\.dense\\.(weight|bias)");
+  /**
+   * {@code vit.} before every name but the head's; a {@code ViTModel}'s pooler, which
+   * {@code ViTForImageClassification} has not, is no parameter here.
+   */
+  static final ClassifierCheckpoints.Naming NAMING = new ClassifierCheckpoints.Naming("ViT", "vit.",
+      VitLayout.POSITIONS, Pattern.compile("pooler\\.dense\\.(weight|bias)").asMatchPredicate());
 
   private VitCheckpoints() {}
 
@@ -49,16 +48,7 @@ public final class VitCheckpoints {
    * @throws IllegalArgumentException when {@code p} is not laid out as {@link VitLayout#tensors} says for {@code s}
    */
   public static void save(Parameters p, VitShape s, Path path) throws IOException {
-    List<ParamTensor> layout = checkLayout(p, s, path);
-    List<Safetensors.Entry> entries = new ArrayList<>(layout.size());
-    for (ParamTensor t : layout) {
-      String name = t.name().startsWith(VitLayout.CLASSIFIER) ? t.name() : PREFIX + t.name();
-      entries.add(Safetensors.Entry.of(name, t.shape(), p.values(), t.offset()));
-    }
-    Map<String, String> metadata = new LinkedHashMap<>();
-    metadata.put("format", "pt");
-    metadata.put("unroll.shape", s.describe());
-    Safetensors.write(path, metadata, entries);
+    ClassifierCheckpoints.save(p, checkLayout(p, s, path), NAMING, s.describe(), path);
   }
 
   /**
@@ -77,59 +67,12 @@ public final class VitCheckpoints {
   /** {@link #load(Parameters, VitShape, Path)}, telling {@code notices} what it would log. */
   static void load(Parameters p, VitShape s, Path path, Consumer<String> notices) throws IOException {
     List<ParamTensor> layout = checkLayout(p, s, path);
-    read(path, s, layout).install(p, notices);
-  }
-
-  private static CheckpointIo.Loaded read(Path path, VitShape s, List<ParamTensor> layout) throws IOException {
-    try (Safetensors st = Safetensors.open(path)) {
-      String hint = CheckpointIo.shapeHint(st, s.describe());
-      boolean head = false;
-      int positions = s.context();
-      for (Safetensors.Tensor t : st.tensors().values()) {
-        String name = canonical(t.name());
-        head |= name.startsWith(VitLayout.CLASSIFIER);
-        long[] shape = t.shape();
-        if (name.equals(VitLayout.POSITIONS) && shape.length == 3 && shape[0] == 1 && shape[2] == s.dim()
-            && shape[1] > s.context() && shape[1] <= Integer.MAX_VALUE) {
-          positions = (int) shape[1];
-        }
-      }
-      Map<String, int[]> expected = new LinkedHashMap<>();
-      for (ParamTensor t : layout) {
-        if (head || !t.name().startsWith(VitLayout.CLASSIFIER)) {
-          expected.put(t.name(), t.name().equals(VitLayout.POSITIONS) ? new int[] {1, positions, s.dim()}
-              : t.shape());
-        }
-      }
-      Map<String, Safetensors.Tensor> found = CheckpointIo.match(path, st, expected, VitCheckpoints::canonical,
-          name -> IGNORED.matcher(name).matches(), "ViT", hint);
+    ClassifierCheckpoints.read(path, layout, NAMING, s.describe(), () -> {
       int count = VitLayout.count(s);
-      Parameters scratch = new Parameters(new float[count], new float[count], layout);
-      if (!head) {
-        VitInit.init(scratch, s, 0);
-      }
-      for (ParamTensor t : layout) {
-        Safetensors.Tensor f = found.get(t.name());
-        if (f != null) {
-          st.readFloats(f.name(), scratch.values(), t.offset(), t.size()); // the position table's first rows
-        }
-      }
-      List<String> notices = new ArrayList<>();
-      if (!head) {
-        notices.add(path + ": no classifier.weight or classifier.bias (a ViTModel without the image-classification "
-            + "head); the head of " + s.classes() + " classes is initialised from seed 0");
-      }
-      if (positions > s.context()) {
-        notices.add(CheckpointIo.shorterContext(path, "position table has " + positions + " rows", s.context(),
-            " rows"));
-      }
-      return new CheckpointIo.Loaded(scratch.values(), notices.isEmpty() ? null : String.join("; ", notices));
-    }
-  }
-
-  /** A safetensors name as the layout has it: without {@code vit.}. */
-  private static String canonical(String name) {
-    return name.startsWith(PREFIX) ? name.substring(PREFIX.length()) : name;
+      Parameters initial = new Parameters(new float[count], new float[count], layout);
+      VitInit.init(initial, s, 0);
+      return initial.values();
+    }).install(p, notices);
   }
 
   /** The layout for {@code s}, after checking that {@code p} has exactly it. */

@@ -21,6 +21,9 @@
 // sqrtf(2.0f / M_PI) as llm.c writes it (ScalarKernels.GELU_SCALING_FACTOR), bit for bit.
 #define UK_GELU_SCALE 0x1.988452p-1f
 #define UK_GELU_CUBE 0.044715f
+// The exact GELU's 1/sqrt(2) and the normal density's 1/sqrt(2 pi).
+#define UK_INV_SQRT2 0.70710678118654752f
+#define UK_INV_SQRT_2PI 0.39894228040143268f
 #define UK_RMSNORM_EPS 1e-5f
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -162,6 +165,73 @@ void uk_geluBackward(__global float* dinp, __global const float* inp, __global c
   dinp[i] += localGrad * dout[i];
 }
 
+// The exact GELU, x Phi(x) with OpenCL's erf.
+void uk_geluErfForward(__global float* out, __global const float* inp, int N) {
+  int i = get_global_id(0);
+  if (i >= N) {
+    return;
+  }
+  float x = inp[i];
+  out[i] = x * 0.5f * (1.0f + erf(x * UK_INV_SQRT2));
+}
+
+// dinp += dout (Phi(x) + x phi(x)), phi the normal density.
+void uk_geluErfBackward(__global float* dinp, __global const float* inp, __global const float* dout, int N) {
+  int i = get_global_id(0);
+  if (i >= N) {
+    return;
+  }
+  float x = inp[i];
+  float cdf = 0.5f * (1.0f + erf(x * UK_INV_SQRT2));
+  float pdf = exp(-0.5f * x * x) * UK_INV_SQRT_2PI;
+  dinp[i] += (cdf + x * pdf) * dout[i];
+}
+
+void uk_tanhForward(__global float* out, __global const float* inp, int N) {
+  int i = get_global_id(0);
+  if (i < N) {
+    out[i] = tanh(inp[i]);
+  }
+}
+
+// From the forward's output: dinp += dout (1 - out^2).
+void uk_tanhBackward(__global float* dinp, __global const float* out, __global const float* dout, int N) {
+  int i = get_global_id(0);
+  if (i < N) {
+    float y = out[i];
+    dinp[i] += dout[i] * (1.0f - y * y);
+  }
+}
+
+// One item per pixel of (B, CH, H, W): it lands in patch (y / PH, x / PW) at (ch, y % PH, x % PW).
+void uk_patches(__global float* out, __global const float* pixels, int B, int CH, int H, int W, int PH, int PW) {
+  int i = get_global_id(0);
+  if (i >= B * CH * H * W) {
+    return;
+  }
+  int x = i % W;
+  int y = (i / W) % H;
+  int ch = (i / (W * H)) % CH;
+  int b = i / (W * H * CH);
+  int gw = W / PW;
+  int p = (y / PH) * gw + x / PW;
+  int np = (H / PH) * gw;
+  out[(b * np + p) * (CH * PH * PW) + (ch * PH + y % PH) * PW + x % PW] = pixels[i];
+}
+
+// One item per element of out (B, NP+1, C): the class token or a patch, plus the position.
+void uk_classTokenForward(__global float* out, __global const float* patches, __global const float* cls,
+    __global const float* pos, int B, int NP, int C) {
+  int i = get_global_id(0);
+  if (i >= B * (NP + 1) * C) {
+    return;
+  }
+  int c = i % C;
+  int t = (i / C) % (NP + 1);
+  int b = i / (C * (NP + 1));
+  out[i] = (t == 0 ? cls[c] : patches[(b * NP + t - 1) * C + c]) + pos[t * C + c];
+}
+
 void uk_swigluForward(__global float* out, __global const float* gate, __global const float* up, int N) {
   int i = get_global_id(0);
   if (i >= N) {
@@ -257,6 +327,38 @@ void uk_encoderBackward_dwpe(__global float* dwte, __global float* dwpe, __globa
     acc += dout[b * T * C + i];
   }
   dwpe[i] = acc;
+}
+
+// One item per element of dpatches (B, NP, C): dpatches[b, p] += dout[b, 1 + p].
+void uk_classTokenBackward_dpatches(__global float* dpatches, __global float* dcls, __global float* dpos,
+    __global const float* dout, int B, int NP, int C) {
+  int i = get_global_id(0);
+  if (i >= B * NP * C) {
+    return;
+  }
+  int b = i / (NP * C);
+  dpatches[i] += dout[i + (b + 1) * C];
+}
+
+// One item per (t, c) of pos: dpos[t, c] (and, at t = 0, dcls[c]) += dout[b, t, c] for b in order.
+void uk_classTokenBackward_dparams(__global float* dpatches, __global float* dcls, __global float* dpos,
+    __global const float* dout, int B, int NP, int C) {
+  int i = get_global_id(0);
+  if (i >= (NP + 1) * C) {
+    return;
+  }
+  float acc = dpos[i];
+  for (int b = 0; b < B; b++) {
+    acc += dout[b * (NP + 1) * C + i];
+  }
+  dpos[i] = acc;
+  if (i < C) {
+    float accCls = dcls[i];
+    for (int b = 0; b < B; b++) {
+      accCls += dout[b * (NP + 1) * C + i];
+    }
+    dcls[i] = accCls;
+  }
 }
 
 void uk_embeddingBackward(__global float* demb, __global const float* dout, __global const int* inp, int N,
@@ -630,6 +732,8 @@ void uk_matmulBackward_dbias(__global float* dinp, __global float* dweight, __gl
 // Attention. Rows of qkv hold q (NH*hs), k (KVH*hs), v (KVH*hs); query head h reads kv head h / (NH / KVH).
 // Training: one work-group per (b, h) (group id in dimension 1), its items over the query rows (or, for dk and dv,
 // one per (b, kv head) over the key rows). No local memory; each item runs the reference's loops for its row.
+// Causal when lengths is 0 (query t sees keys 0..t); else bidirectional (an encoder's): in row b the queries
+// t < lengths[b] see the keys 0..lengths[b]-1, and the padded queries get zeros in out, preatt and att.
 
 // The causal softmax's pieces over positions from, from + step, ... up to and including last, shared by training and
 // decoding: the scaled scores q . k[t2] (k rows stride floats apart) into dst, returning their maximum; then
@@ -669,7 +773,7 @@ void uk_normalise(__global float* x, float expsum, int from, int last, int step)
 }
 
 void uk_attention_fwd(__global float* out, __global float* preatt, __global float* att, __global const float* qkv,
-    int B, int T, int NH, int KVH, int hs) {
+    __global const int* lengths, int B, int T, int NH, int KVH, int hs) {
   int R = (NH + 2 * KVH) * hs;
   int C = NH * hs;
   int bh = get_group_id(1);
@@ -680,20 +784,25 @@ void uk_attention_fwd(__global float* out, __global float* preatt, __global floa
   __global const float* base = qkv + b * T * R;
   __global const float* k = base + C + kvh;
   __global const float* v = base + C + KVH * hs + kvh;
+  int n = lengths == 0 ? T : lengths[b];
   for (int t = get_local_id(0); t < T; t += get_local_size(0)) {
     __global const float* q = base + t * R + h * hs;
     __global float* pre = preatt + (bh * T + t) * T;
     __global float* a = att + (bh * T + t) * T;
-    float maxval = uk_scores(pre, q, k, R, hs, scale, 0, t, 1);
-    uk_normalise(a, uk_exp_shifted(a, pre, maxval, 0, t, 1), 0, t, 1);
-    for (int t2 = t + 1; t2 < T; t2++) {
+    __global float* y = out + (b * T + t) * C + h * hs;
+    // the last key this query sees; -1 for a padded query, whose rows are all zeros
+    int last = lengths == 0 ? t : (t < n ? n - 1 : -1);
+    if (last >= 0) {
+      float maxval = uk_scores(pre, q, k, R, hs, scale, 0, last, 1);
+      uk_normalise(a, uk_exp_shifted(a, pre, maxval, 0, last, 1), 0, last, 1);
+    }
+    for (int t2 = last + 1; t2 < T; t2++) {
       pre[t2] = 0.0f;
       a[t2] = 0.0f;
     }
-    __global float* y = out + (b * T + t) * C + h * hs;
     for (int i = 0; i < hs; i++) {
       float acc = 0.0f;
-      for (int t2 = 0; t2 <= t; t2++) {
+      for (int t2 = 0; t2 <= last; t2++) {
         acc += a[t2] * v[t2 * R + i];
       }
       y[i] = acc;
@@ -703,8 +812,8 @@ void uk_attention_fwd(__global float* out, __global float* preatt, __global floa
 
 // Per query row: datt += v . dout, dpreatt += the softmax's backward, dq += scale * dpreatt . k.
 void uk_attention_bwd_dq(__global float* dqkv, __global float* dpreatt, __global float* datt,
-    __global const float* dout, __global const float* qkv, __global const float* att, int B, int T, int NH,
-    int KVH, int hs) {
+    __global const float* dout, __global const float* qkv, __global const float* att, __global const int* lengths,
+    int B, int T, int NH, int KVH, int hs) {
   int R = (NH + 2 * KVH) * hs;
   int C = NH * hs;
   int bh = get_group_id(1);
@@ -714,12 +823,15 @@ void uk_attention_bwd_dq(__global float* dqkv, __global float* dpreatt, __global
   float scale = uk_attention_scale(hs);
   __global const float* k = qkv + b * T * R + C + kvh;
   __global const float* v = k + KVH * hs;
-  for (int t = get_local_id(0); t < T; t += get_local_size(0)) {
+  // a padded query's output is constant: nothing flows back from its row
+  int rows = lengths == 0 ? T : lengths[b];
+  for (int t = get_local_id(0); t < rows; t += get_local_size(0)) {
+    int last = lengths == 0 ? t : rows - 1;
     __global const float* a = att + (bh * T + t) * T;
     __global float* da = datt + (bh * T + t) * T;
     __global float* dpre = dpreatt + (bh * T + t) * T;
     __global const float* dy = dout + (b * T + t) * C + h * hs;
-    for (int t2 = 0; t2 <= t; t2++) {
+    for (int t2 = 0; t2 <= last; t2++) {
       float s = da[t2];
       for (int i = 0; i < hs; i++) {
         s += v[t2 * R + i] * dy[i];
@@ -728,16 +840,16 @@ void uk_attention_bwd_dq(__global float* dqkv, __global float* dpreatt, __global
     }
     // sum over t2 of att[t2] (indicator - att[t3]) datt[t2] = att[t3] (datt[t3] - sum over t2 of att[t2] datt[t2])
     float dot = 0.0f;
-    for (int t2 = 0; t2 <= t; t2++) {
+    for (int t2 = 0; t2 <= last; t2++) {
       dot += a[t2] * da[t2];
     }
-    for (int t3 = 0; t3 <= t; t3++) {
+    for (int t3 = 0; t3 <= last; t3++) {
       dpre[t3] += a[t3] * (da[t3] - dot);
     }
     __global float* dq = dqkv + (b * T + t) * R + h * hs;
     for (int i = 0; i < hs; i++) {
       float acc = dq[i];
-      for (int t2 = 0; t2 <= t; t2++) {
+      for (int t2 = 0; t2 <= last; t2++) {
         acc += k[t2 * R + i] * dpre[t2] * scale;
       }
       dq[i] = acc;
@@ -746,10 +858,11 @@ void uk_attention_bwd_dq(__global float* dqkv, __global float* dpreatt, __global
 }
 
 // Per key row t2 of kv head kh: dk += scale * dpreatt[t, t2] q_t and dv += att[t, t2] dout_t, over the query rows
-// t >= t2 and the query heads of kh, in the reference's order (t, then h).
+// that see it (t >= t2 when causal, t < lengths[b] when not) and the query heads of kh, in the reference's order
+// (t, then h).
 void uk_attention_bwd_dkv(__global float* dqkv, __global float* dpreatt, __global float* datt,
-    __global const float* dout, __global const float* qkv, __global const float* att, int B, int T, int NH,
-    int KVH, int hs) {
+    __global const float* dout, __global const float* qkv, __global const float* att, __global const int* lengths,
+    int B, int T, int NH, int KVH, int hs) {
   int R = (NH + 2 * KVH) * hs;
   int C = NH * hs;
   int group = NH / KVH;
@@ -757,13 +870,15 @@ void uk_attention_bwd_dkv(__global float* dqkv, __global float* dpreatt, __globa
   int b = bk / KVH;
   int kh = bk - b * KVH;
   float scale = uk_attention_scale(hs);
-  for (int t2 = get_local_id(0); t2 < T; t2 += get_local_size(0)) {
+  int keys = lengths == 0 ? T : lengths[b];
+  for (int t2 = get_local_id(0); t2 < keys; t2 += get_local_size(0)) {
     __global float* dk = dqkv + (b * T + t2) * R + C + kh * hs;
     __global float* dv = dk + KVH * hs;
+    int first = lengths == 0 ? t2 : 0;
     for (int i = 0; i < hs; i++) {
       float accK = dk[i];
       float accV = dv[i];
-      for (int t = t2; t < T; t++) {
+      for (int t = first; t < keys; t++) {
         __global const float* q = qkv + (b * T + t) * R + i;
         __global const float* dy = dout + (b * T + t) * C + i;
         for (int h = kh * group; h < (kh + 1) * group; h++) {
@@ -780,36 +895,53 @@ void uk_attention_bwd_dkv(__global float* dqkv, __global float* dpreatt, __globa
 
 void uk_attentionForward(__global float* out, __global float* preatt, __global float* att,
     __global const float* qkv, int B, int T, int C, int NH) {
-  uk_attention_fwd(out, preatt, att, qkv, B, T, NH, NH, C / NH);
+  uk_attention_fwd(out, preatt, att, qkv, 0, B, T, NH, NH, C / NH);
 }
 
 void uk_attentionForwardGqa(__global float* out, __global float* preatt, __global float* att,
     __global const float* qkv, int B, int T, int NH, int KVH, int hs) {
-  uk_attention_fwd(out, preatt, att, qkv, B, T, NH, KVH, hs);
+  uk_attention_fwd(out, preatt, att, qkv, 0, B, T, NH, KVH, hs);
 }
 
 void uk_attentionBackward_dq(__global float* dqkv, __global float* dpreatt, __global float* datt,
     __global const float* dout, __global const float* qkv, __global const float* att, int B, int T, int C,
     int NH) {
-  uk_attention_bwd_dq(dqkv, dpreatt, datt, dout, qkv, att, B, T, NH, NH, C / NH);
+  uk_attention_bwd_dq(dqkv, dpreatt, datt, dout, qkv, att, 0, B, T, NH, NH, C / NH);
 }
 
 void uk_attentionBackward_dkv(__global float* dqkv, __global float* dpreatt, __global float* datt,
     __global const float* dout, __global const float* qkv, __global const float* att, int B, int T, int C,
     int NH) {
-  uk_attention_bwd_dkv(dqkv, dpreatt, datt, dout, qkv, att, B, T, NH, NH, C / NH);
+  uk_attention_bwd_dkv(dqkv, dpreatt, datt, dout, qkv, att, 0, B, T, NH, NH, C / NH);
 }
 
 void uk_attentionBackwardGqa_dq(__global float* dqkv, __global float* dpreatt, __global float* datt,
     __global const float* dout, __global const float* qkv, __global const float* att, int B, int T, int NH,
     int KVH, int hs) {
-  uk_attention_bwd_dq(dqkv, dpreatt, datt, dout, qkv, att, B, T, NH, KVH, hs);
+  uk_attention_bwd_dq(dqkv, dpreatt, datt, dout, qkv, att, 0, B, T, NH, KVH, hs);
 }
 
 void uk_attentionBackwardGqa_dkv(__global float* dqkv, __global float* dpreatt, __global float* datt,
     __global const float* dout, __global const float* qkv, __global const float* att, int B, int T, int NH,
     int KVH, int hs) {
-  uk_attention_bwd_dkv(dqkv, dpreatt, datt, dout, qkv, att, B, T, NH, KVH, hs);
+  uk_attention_bwd_dkv(dqkv, dpreatt, datt, dout, qkv, att, 0, B, T, NH, KVH, hs);
+}
+
+void uk_attentionForwardBidirectional(__global float* out, __global float* preatt, __global float* att,
+    __global const float* qkv, __global const int* lengths, int B, int T, int C, int NH) {
+  uk_attention_fwd(out, preatt, att, qkv, lengths, B, T, NH, NH, C / NH);
+}
+
+void uk_attentionBackwardBidirectional_dq(__global float* dqkv, __global float* dpreatt, __global float* datt,
+    __global const float* dout, __global const float* qkv, __global const float* att, __global const int* lengths,
+    int B, int T, int C, int NH) {
+  uk_attention_bwd_dq(dqkv, dpreatt, datt, dout, qkv, att, lengths, B, T, NH, NH, C / NH);
+}
+
+void uk_attentionBackwardBidirectional_dkv(__global float* dqkv, __global float* dpreatt, __global float* datt,
+    __global const float* dout, __global const float* qkv, __global const float* att, __global const int* lengths,
+    int B, int T, int C, int NH) {
+  uk_attention_bwd_dkv(dqkv, dpreatt, datt, dout, qkv, att, lengths, B, T, NH, NH, C / NH);
 }
 
 // Decoding one position against the KV cache: one work-group per query head (group id in dimension 1), its items

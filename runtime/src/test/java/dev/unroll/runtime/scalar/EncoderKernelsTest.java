@@ -7,7 +7,6 @@ import static dev.unroll.runtime.scalar.KernelTesting.zeros;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.unroll.runtime.kernel.Kernels;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
@@ -22,11 +21,11 @@ class EncoderKernelsTest {
 
   private static final ScalarKernels K = ScalarKernels.INSTANCE;
 
-  static final int B = 3;
-  static final int T = 13;
-  static final int C = 48;
-  static final int NH = 3;
-  static final int[] LENGTHS = {13, 7, 1};
+  private static final int B = 3;
+  private static final int T = 13;
+  private static final int C = 48;
+  private static final int NH = 3;
+  private static final int[] LENGTHS = {13, 7, 1};
 
   /** Float results of short sums and one exp per term: a few 1e-7 relative. */
   private static final double TOL = 1e-5;
@@ -98,73 +97,7 @@ class EncoderKernelsTest {
 
   @Test
   void paddingChangesNothingInTheValidOutputsAndGradients() {
-    assertPaddingIgnored(K);
-  }
-
-  /**
-   * Runs {@code k}'s bidirectional attention forward and backward twice, the second time with other random values
-   * in every padded position's q, k and v (and in dout there), and checks that out at the valid positions, preatt,
-   * att, and dqkv at the valid positions come out bit for bit the same, and that the padded positions' dqkv receives
-   * nothing.
-   */
-  static void assertPaddingIgnored(Kernels k) {
-    SplittableRandom rnd = new SplittableRandom(22);
-    float[] qkv = random(rnd, B * T * 3 * C, -2, 2);
-    float[] dout = random(rnd, B * T * C, -1, 1);
-    float[] dqkv0 = random(rnd, B * T * 3 * C, -1, 1);
-    float[][] outs = new float[2][];
-    float[][] preatts = new float[2][];
-    float[][] atts = new float[2][];
-    float[][] dqkvs = new float[2][];
-    for (int run = 0; run < 2; run++) {
-      if (run == 1) {
-        for (int b = 0; b < B; b++) {
-          for (int t = LENGTHS[b]; t < T; t++) {
-            for (int i = 0; i < 3 * C; i++) {
-              qkv[PAD + (b * T + t) * 3 * C + i] = (float) rnd.nextDouble(-50, 50);
-            }
-            for (int i = 0; i < C; i++) {
-              dout[PAD + (b * T + t) * C + i] = (float) rnd.nextDouble(-50, 50);
-            }
-          }
-        }
-      }
-      outs[run] = zeros(B * T * C);
-      preatts[run] = zeros(B * NH * T * T);
-      atts[run] = zeros(B * NH * T * T);
-      dqkvs[run] = dqkv0.clone();
-      k.attentionForwardBidirectional(outs[run], PAD, preatts[run], PAD, atts[run], PAD, qkv, PAD, LENGTHS, B, T, C,
-          NH);
-      k.attentionBackwardBidirectional(dqkvs[run], PAD, zeros(B * NH * T * T), PAD, zeros(B * NH * T * T), PAD, dout,
-          PAD, qkv, PAD, atts[run], PAD, LENGTHS, B, T, C, NH);
-    }
-    for (int b = 0; b < B; b++) {
-      for (int t = 0; t < T; t++) {
-        boolean valid = t < LENGTHS[b];
-        for (int i = 0; i < C; i++) {
-          int o = PAD + (b * T + t) * C + i;
-          assertEquals(outs[0][o], outs[1][o], "out[" + b + "," + t + "," + i + "]");
-        }
-        for (int i = 0; i < 3 * C; i++) {
-          int d = PAD + (b * T + t) * 3 * C + i;
-          if (valid) {
-            assertEquals(dqkvs[0][d], dqkvs[1][d], "dqkv[" + b + "," + t + "," + i + "]");
-          } else {
-            assertEquals(dqkv0[d], dqkvs[1][d], "a padded position's dqkv[" + b + "," + t + "," + i + "] changed");
-          }
-        }
-      }
-    }
-    for (int i = 0; i < preatts[0].length; i++) {
-      assertEquals(Float.floatToIntBits(preatts[0][i]), Float.floatToIntBits(preatts[1][i]), "preatt " + i);
-      assertEquals(Float.floatToIntBits(atts[0][i]), Float.floatToIntBits(atts[1][i]), "att " + i);
-    }
-    // and the valid positions' gradients are not trivially unchanged: the backward did add to them
-    boolean moved = false;
-    for (int i = PAD; i < PAD + T * 3 * C; i++) {
-      moved |= dqkvs[0][i] != dqkv0[i];
-    }
-    assertTrue(moved, "the backward added nothing to the full row's dqkv");
+    KernelTesting.assertAttentionPaddingIgnored(K);
   }
 
   @Test

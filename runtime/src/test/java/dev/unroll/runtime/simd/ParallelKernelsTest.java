@@ -41,6 +41,15 @@ class ParallelKernelsTest {
   private static final int VP = 304;
   private static final int N = B * T;
   private static final int KV_DIM = 2 * C / NH;
+  /** An encoder's rows: one full, one padded past a block of keys. */
+  private static final int[] LENGTHS = {T, 77};
+  /** ViT's inputs: 3 channels of 24 by 32 in 4 by 8 patches, 24 patches of 96 floats, a class token of C. */
+  private static final int CH = 3;
+  private static final int H = 24;
+  private static final int W = 32;
+  private static final int PH = 4;
+  private static final int PW = 8;
+  private static final int NP = (H / PH) * (W / PW);
   /** Inputs of the int8 products: C is not a whole number of scale groups. */
   private static final int C_INT8 = 512;
   /** The int8 group: the weight's rows as two products, neither a whole number of panels. */
@@ -110,6 +119,21 @@ class ParallelKernelsTest {
     final float[] probs = zeros(N * VP);
     final float[] losses = zeros(N);
     final float[] dlogits = random(rnd, N * VP, -1, 1);
+    final float[] biOut = zeros(N * C);
+    final float[] biPreatt = zeros(B * NH * T * T);
+    final float[] biAtt = zeros(B * NH * T * T);
+    final float[] biDqkv = random(rnd, N * 3 * C, -1, 1);
+    final float[] biDpreatt = zeros(B * NH * T * T);
+    final float[] biDatt = zeros(B * NH * T * T);
+    final float[] geluErf = zeros(N * C);
+    final float[] dgeluErf = random(rnd, N * C, -1, 1);
+    final float[] tanh = zeros(N * C);
+    final float[] dtanh = random(rnd, N * C, -1, 1);
+    final float[] patches = zeros(B * NP * CH * PH * PW);
+    final float[] tokens = zeros(B * (NP + 1) * C);
+    final float[] dpatches = random(rnd, B * NP * C, -1, 1);
+    final float[] dcls = random(rnd, C, -1, 1);
+    final float[] dpos = random(rnd, (NP + 1) * C, -1, 1);
     // AdamW reads the whole arena, so these have no NaN pads
     final float[] params = new float[100_003];
     final float[] grads = new float[100_003];
@@ -145,6 +169,19 @@ class ParallelKernelsTest {
       K.attentionBackward(dqkv, PAD, dpreatt, PAD, datt, PAD, dN, PAD, qkv, PAD, attw, PAD, B, T, C, NH);
       K.geluForward(gelu, PAD, x, PAD, N * C);
       K.geluBackward(dgelu, PAD, x, PAD, dN, PAD, N * C);
+      // an encoder's: bidirectional attention over padded rows, the exact GELU, tanh, patches and class token
+      K.attentionForwardBidirectional(biOut, PAD, biPreatt, PAD, biAtt, PAD, qkv, PAD, LENGTHS, B, T, C, NH);
+      K.zero(biDpreatt, PAD, B * NH * T * T);
+      K.zero(biDatt, PAD, B * NH * T * T);
+      K.attentionBackwardBidirectional(biDqkv, PAD, biDpreatt, PAD, biDatt, PAD, dN, PAD, qkv, PAD, biAtt, PAD,
+          LENGTHS, B, T, C, NH);
+      K.geluErfForward(geluErf, PAD, x, PAD, N * C);
+      K.geluErfBackward(dgeluErf, PAD, x, PAD, dN, PAD, N * C);
+      K.tanhForward(tanh, PAD, x, PAD, N * C);
+      K.tanhBackward(dtanh, PAD, tanh, PAD, dN, PAD, N * C);
+      K.patches(patches, PAD, x, PAD, B, CH, H, W, PH, PW);
+      K.classTokenForward(tokens, PAD, x, PAD, lnw, PAD, wpe, PAD, B, NP, C);
+      K.classTokenBackward(dpatches, PAD, dcls, PAD, dpos, PAD, x, PAD, B, NP, C);
       K.residualForward(res, PAD, x, PAD, dN, PAD, N * C);
       K.residualBackward(dres1, PAD, dres2, PAD, dN, PAD, N * C);
       K.softmaxForward(probs, PAD, logits, PAD, N, V, VP);
@@ -156,7 +193,8 @@ class ParallelKernelsTest {
     List<float[]> outputs() {
       List<float[]> all = new ArrayList<>(List.of(enc, dwte, dwpe, ln, mean, rstd, dx, dlnw, dlnb, mm, mv, mvBf16,
           mvInt8, mvInt8Group, decOut, decAtt, dxm, dw, dbias, att, preatt, attw, dqkv, dpreatt, datt, gelu, dgelu,
-          res, dres1, dres2, probs, losses, dlogits, params, grads));
+          res, dres1, dres2, probs, losses, dlogits, biOut, biPreatt, biAtt, biDqkv, biDpreatt, biDatt, geluErf,
+          dgeluErf, tanh, dtanh, patches, tokens, dpatches, dcls, dpos, params, grads));
       all.add(new float[] {loss, norm, opt.firstMoment(7), opt.secondMoment(99_999)});
       return all;
     }
@@ -167,8 +205,10 @@ class ParallelKernelsTest {
       "bfloat16 matrix-vector out", "int8 matrix-vector out", "int8 grouped matrix-vector out",
       "decode attention out", "decode attention att", "matmul dinp", "matmul dweight",
       "matmul dbias", "attention out", "preatt", "att", "dqkv", "dpreatt", "datt", "gelu out", "gelu dinp",
-      "residual out", "residual dinp1", "residual dinp2", "probs", "losses", "dlogits", "AdamW params",
-      "grads", "loss, norm and moments"};
+      "residual out", "residual dinp1", "residual dinp2", "probs", "losses", "dlogits",
+      "bidirectional attention out", "bidirectional preatt", "bidirectional att", "bidirectional dqkv",
+      "bidirectional dpreatt", "bidirectional datt", "exact gelu out", "exact gelu dinp", "tanh out", "tanh dinp",
+      "patches", "class token out", "dpatches", "dcls", "dpos", "AdamW params", "grads", "loss, norm and moments"};
 
   /** w rounded to bfloat16 (PAD ahead of it, as w has), in the SIMD kernels' layout. */
   private static short[] bf16Packed(float[] w) {

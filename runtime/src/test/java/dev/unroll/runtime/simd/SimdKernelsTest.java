@@ -8,6 +8,7 @@ import static dev.unroll.runtime.scalar.KernelTesting.zeros;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unroll.runtime.kernel.Kernels;
+import dev.unroll.runtime.scalar.KernelTesting;
 import dev.unroll.runtime.scalar.ScalarKernels;
 import dev.unroll.runtime.thread.WorkerPool;
 import java.util.SplittableRandom;
@@ -301,20 +302,156 @@ class SimdKernelsTest {
   @ParameterizedTest
   @MethodSource("shapes")
   void gelu(Shape s) {
-    SplittableRandom rnd = rnd(s, 11);
-    int N = s.N() * s.C();
+    activation(rnd(s, 11), s.N() * s.C(), Kernels::geluForward, Kernels::geluBackward);
+  }
+
+  /** An element-wise forward kernel of {@code k}, out = f(inp) (a GELU's). */
+  interface Forward {
+    void run(Kernels k, float[] out, int outOff, float[] inp, int inpOff, int N);
+  }
+
+  /** Its backward from the forward's input: dinp += f'(inp)·dout. */
+  interface Backward {
+    void run(Kernels k, float[] dinp, int dinpOff, float[] inp, int inpOff, float[] dout, int doutOff, int N);
+  }
+
+  /** An activation's forward and backward, SIMD against the reference, on N inputs in [-6, 6). */
+  private static void activation(SplittableRandom rnd, int N, Forward forward, Backward backward) {
     float[] inp = random(rnd, N, -6, 6);
     float[] expected = zeros(N);
     float[] actual = zeros(N);
-    REF.geluForward(expected, PAD, inp, PAD, N);
-    SIMD.geluForward(actual, PAD, inp, PAD, N);
+    forward.run(REF, expected, PAD, inp, PAD, N);
+    forward.run(SIMD, actual, PAD, inp, PAD, N);
     assertClose("out", expected, actual, TOL);
     float[] dout = random(rnd, N, -1, 1);
     float[] dinp = random(rnd, N, -1, 1);
     float[] dinp2 = dinp.clone();
-    REF.geluBackward(dinp, PAD, inp, PAD, dout, PAD, N);
-    SIMD.geluBackward(dinp2, PAD, inp, PAD, dout, PAD, N);
+    backward.run(REF, dinp, PAD, inp, PAD, dout, PAD, N);
+    backward.run(SIMD, dinp2, PAD, inp, PAD, dout, PAD, N);
     assertClose("dinp", dinp, dinp2, TOL);
+  }
+
+  /** Rows of lengths from T down to 1, evenly: {13, 7, 1} for the awkward shape; every row full when B = 1. */
+  private static int[] lengths(int B, int T) {
+    int[] lengths = new int[B];
+    for (int b = 0; b < B; b++) {
+      lengths[b] = T - b * (T - 1) / Math.max(1, B - 1);
+    }
+    return lengths;
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void attentionBidirectional(Shape s) {
+    attentionBidirectional(rnd(s, 14), s.B(), s.T(), s.C(), s.NH(), lengths(s.B(), s.T()));
+  }
+
+  /** Past one block of keys (128) and of terms (256) with ragged valid squares. */
+  @Test
+  void attentionBidirectionalPastOneBlock() {
+    attentionBidirectional(new SplittableRandom(15), 2, 300, 64, 2, new int[] {290, 139});
+  }
+
+  private static void attentionBidirectional(SplittableRandom rnd, int B, int T, int C, int NH, int[] lengths) {
+    float[] qkv = random(rnd, B * T * 3 * C, -1.5, 1.5);
+    // garbage in every output: the masked and padded entries must come out 0 from both
+    float[][] out = {random(rnd, B * T * C, 5, 6), null};
+    float[][] preatt = {random(rnd, B * NH * T * T, 5, 6), null};
+    float[][] att = {random(rnd, B * NH * T * T, 5, 6), null};
+    out[1] = out[0].clone();
+    preatt[1] = preatt[0].clone();
+    att[1] = att[0].clone();
+    Kernels[] ks = {REF, SIMD};
+    for (int k = 0; k < 2; k++) {
+      ks[k].attentionForwardBidirectional(out[k], PAD, preatt[k], PAD, att[k], PAD, qkv, PAD, lengths, B, T, C, NH);
+    }
+    assertClose("out", out[0], out[1], TOL);
+    assertClose("preatt", preatt[0], preatt[1], TOL);
+    assertClose("att", att[0], att[1], TOL);
+
+    float[] dout = random(rnd, B * T * C, -1, 1);
+    float[][] dqkv = {random(rnd, B * T * 3 * C, -1, 1), null};
+    dqkv[1] = dqkv[0].clone();
+    float[][] dpreatt = {zeros(B * NH * T * T), zeros(B * NH * T * T)};
+    float[][] datt = {zeros(B * NH * T * T), zeros(B * NH * T * T)};
+    for (int k = 0; k < 2; k++) {
+      ks[k].attentionBackwardBidirectional(dqkv[k], PAD, dpreatt[k], PAD, datt[k], PAD, dout, PAD, qkv, PAD, att[0],
+          PAD, lengths, B, T, C, NH);
+    }
+    assertClose("dqkv", dqkv[0], dqkv[1], TOL);
+    assertClose("datt", datt[0], datt[1], TOL);
+    assertClose("dpreatt", dpreatt[0], dpreatt[1], TOL);
+  }
+
+  @Test
+  void attentionBidirectionalIgnoresPadding() {
+    KernelTesting.assertAttentionPaddingIgnored(SIMD);
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void geluErf(Shape s) {
+    activation(rnd(s, 16), s.N() * s.C(), Kernels::geluErfForward, Kernels::geluErfBackward);
+  }
+
+  @ParameterizedTest
+  @MethodSource("shapes")
+  void tanh(Shape s) {
+    SplittableRandom rnd = rnd(s, 17);
+    int N = s.B() * s.C(); // the pooler's shape: a row per sequence
+    float[] inp = random(rnd, N, -4, 4);
+    float[] expected = zeros(N);
+    float[] actual = zeros(N);
+    REF.tanhForward(expected, PAD, inp, PAD, N);
+    SIMD.tanhForward(actual, PAD, inp, PAD, N);
+    assertClose("out", expected, actual, TOL);
+    float[] dout = random(rnd, N, -1, 1);
+    float[] dinp = random(rnd, N, -1, 1);
+    float[] dinp2 = dinp.clone();
+    REF.tanhBackward(dinp, PAD, expected, PAD, dout, PAD, N);
+    SIMD.tanhBackward(dinp2, PAD, expected, PAD, dout, PAD, N);
+    assertClose("dinp", dinp, dinp2, TOL);
+  }
+
+  /** ViT's awkward grid (3 channels of 10 by 6 in 2 by 3 patches) and ViT-Tiny's (224 by 224 in 16 by 16). */
+  @ParameterizedTest
+  @CsvSource({"2, 3, 10, 6, 2, 3", "1, 3, 224, 224, 16, 16", "3, 1, 8, 8, 8, 8"})
+  void patchesAndClassToken(int B, int CH, int H, int W, int PH, int PW) {
+    SplittableRandom rnd = new SplittableRandom(18L * H + W);
+    int np = (H / PH) * (W / PW);
+    int k = CH * PH * PW;
+    float[] pixels = random(rnd, B * CH * H * W, -1, 1);
+    float[][] pt = {random(rnd, B * np * k, 5, 6), null};
+    pt[1] = pt[0].clone();
+    REF.patches(pt[0], PAD, pixels, PAD, B, CH, H, W, PH, PW);
+    SIMD.patches(pt[1], PAD, pixels, PAD, B, CH, H, W, PH, PW);
+    assertClose("patches", pt[0], pt[1], 0);
+
+    int c = 48;
+    float[] proj = random(rnd, B * np * c, -1, 1);
+    float[] cls = random(rnd, c, -1, 1);
+    float[] pos = random(rnd, (np + 1) * c, -1, 1);
+    float[][] out = {random(rnd, B * (np + 1) * c, 5, 6), null};
+    out[1] = out[0].clone();
+    REF.classTokenForward(out[0], PAD, proj, PAD, cls, PAD, pos, PAD, B, np, c);
+    SIMD.classTokenForward(out[1], PAD, proj, PAD, cls, PAD, pos, PAD, B, np, c);
+    assertClose("class token out", out[0], out[1], 0);
+
+    float[] dout = random(rnd, B * (np + 1) * c, -1, 1);
+    float[][] dproj = {random(rnd, B * np * c, -1, 1), null};
+    float[][] dcls = {random(rnd, c, -1, 1), null};
+    float[][] dpos = {random(rnd, (np + 1) * c, -1, 1), null};
+    dproj[1] = dproj[0].clone();
+    dcls[1] = dcls[0].clone();
+    dpos[1] = dpos[0].clone();
+    Kernels[] ks = {REF, SIMD};
+    for (int i = 0; i < 2; i++) {
+      ks[i].classTokenBackward(dproj[i], PAD, dcls[i], PAD, dpos[i], PAD, dout, PAD, B, np, c);
+    }
+    // the same sums in the same order: the same bits
+    assertClose("dpatches", dproj[0], dproj[1], 0);
+    assertClose("dcls", dcls[0], dcls[1], 0);
+    assertClose("dpos", dpos[0], dpos[1], 0);
   }
 
   @ParameterizedTest

@@ -44,7 +44,8 @@ class VitReferenceTest {
   static void scramble(Parameters p, long seed) {
     SplittableRandom r = new SplittableRandom(seed);
     for (ParamTensor t : p.tensors()) {
-      boolean gain = t.name().endsWith("weight") && (t.name().startsWith("layernorm") || t.name().contains(".layernorm_"));
+      boolean gain = t.name().endsWith("weight")
+          && (t.name().startsWith("layernorm") || t.name().contains(".layernorm_"));
       for (int i = 0; i < t.size(); i++) {
         p.values()[t.offset() + i] = (float) ((gain ? 1 : 0) + 0.3 * r.nextGaussian());
       }
