@@ -17,11 +17,11 @@ import java.util.SplittableRandom;
  * peak. Every {@value #EVAL_EVERY} steps the loss on the held-out strings is measured for the loss curve.
  */
 final class BracketsTask {
-  static final int DEFAULT_STEPS = 2000;
+  static final int DEFAULT_STEPS = 20000;
   static final float DEFAULT_LR = 1e-3f;
   static final float WEIGHT_DECAY = 0.01f;
   static final int WARMUP = 100;
-  static final int EVAL_EVERY = 250;
+  static final int EVAL_EVERY = 1000;
   /** Pairs of brackets in a string, at most: [CLS], the string and [SEP] fill the context. */
   static final int MAX_PAIRS = (CONTEXT - 2) / 2;
   /**
