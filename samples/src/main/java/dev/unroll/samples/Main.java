@@ -1,6 +1,6 @@
 package dev.unroll.samples;
 
-import dev.unroll.runtime.CausalLm;
+import dev.unroll.runtime.Trainable;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.math.BigDecimal;
@@ -16,9 +16,15 @@ import java.util.Locale;
  *       few worked examples.
  *   <li>{@code --text [FILE]}: {@link CharModel} on the bytes of FILE, or of the tiny Shakespeare that ships with
  *       the samples; prints validation loss as it trains, then a sample.
+ *   <li>{@code --task digits}: {@link DigitsModel}, a ViT, on the UCI handwritten digits that ship with the
+ *       samples; prints the held-out accuracy and the confusion matrix.
+ *   <li>{@code --task brackets}: {@link BracketsModel}, a BERT, learns whether a string of brackets is balanced;
+ *       prints the accuracy on held-out strings.
+ *   <li>{@code --task neighbours}: {@link DigitsModel} trained as for digits; prints, for held-out images, the
+ *       training images nearest by the cosine similarity of their embeddings.
  * </ul>
  *
- * <p>Both save the model ({@code --save FILE}, by default under {@code out/} in the working directory) and beside
+ * <p>Each saves the model ({@code --save FILE}, by default under {@code out/} in the working directory) and beside
  * it the loss curve, as CSV and as a PNG plot ({@link LossCurve}).
  *
  * <p>From the repository root: {@code mvn -B -q -DskipTests -Psample verify}, with arguments in
@@ -52,14 +58,31 @@ public final class Main {
       // Files first, so that a missing text or an unwritable --save is the first and only thing reported.
       byte[] data = options.text() == null ? null : TextTask.load(options.text());
       SampleFiles.checkWritable(options.save());
-      if (options.text() == null) {
-        banner(out, options, "SortModel", UnrolledSortModel.SHAPE.describe(), UnrolledSortModel.PARAMETER_COUNT,
-            UnrolledSortModel.FLOPS_PER_STEP);
-        SortTask.run(options, out);
-      } else {
-        banner(out, options, "CharModel", UnrolledCharModel.SHAPE.describe(), UnrolledCharModel.PARAMETER_COUNT,
-            UnrolledCharModel.FLOPS_PER_STEP);
-        TextTask.run(options, data, out);
+      switch (options.task()) {
+        case SORT -> {
+          banner(out, options, "SortModel", UnrolledSortModel.SHAPE.describe(), UnrolledSortModel.PARAMETER_COUNT,
+              UnrolledSortModel.FLOPS_PER_STEP);
+          SortTask.run(options, out);
+        }
+        case TEXT -> {
+          banner(out, options, "CharModel", UnrolledCharModel.SHAPE.describe(), UnrolledCharModel.PARAMETER_COUNT,
+              UnrolledCharModel.FLOPS_PER_STEP);
+          TextTask.run(options, data, out);
+        }
+        case DIGITS, NEIGHBOURS -> {
+          banner(out, options, "DigitsModel", UnrolledDigitsModel.SHAPE.describe(),
+              UnrolledDigitsModel.PARAMETER_COUNT, UnrolledDigitsModel.FLOPS_PER_STEP);
+          if (options.task() == Options.Task.DIGITS) {
+            DigitsTask.run(options, out);
+          } else {
+            NeighboursTask.run(options, out);
+          }
+        }
+        case BRACKETS -> {
+          banner(out, options, "BracketsModel", UnrolledBracketsModel.SHAPE.describe(),
+              UnrolledBracketsModel.PARAMETER_COUNT, UnrolledBracketsModel.FLOPS_PER_STEP);
+          BracketsTask.run(options, out);
+        }
       }
       out.flush();
       return CommandLines.OK;
@@ -91,7 +114,7 @@ public final class Main {
   }
 
   /** Writes {@code model} to {@code path} and its loss curve beside it, and says where. */
-  static void save(CausalLm model, LossCurve curve, Path path, PrintStream out) throws SampleException {
+  static void save(Trainable model, LossCurve curve, Path path, PrintStream out) throws SampleException {
     try {
       model.save(path);
     } catch (IOException e) {

@@ -2,6 +2,7 @@ package dev.unroll.samples;
 
 import dev.unroll.runtime.Backend;
 import java.nio.file.Path;
+import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine;
@@ -9,19 +10,39 @@ import picocli.CommandLine;
 /**
  * The command line of {@link Main}, parsed and checked.
  *
+ * @param task the sample to run
  * @param backend where the model computes
  * @param steps training steps, or 0 for the task's default
  * @param seed seed of initialization, data order and sampling
  * @param lr peak learning rate, or NaN for the task's default
  * @param save where to write the trained model; its loss curve goes beside it (see {@link LossCurve})
- * @param text the text to train the character model on, or null for the sort task
+ * @param text the text of the character model ({@link Task#TEXT}); null for the other tasks
  * @param help whether usage was asked for
  */
-record Options(Backend backend, int steps, long seed, float lr, Path save, Text text, boolean help) {
+record Options(Task task, Backend backend, int steps, long seed, float lr, Path save, Text text, boolean help) {
 
   static final long DEFAULT_SEED = 1337;
   /** Where results go when {@code --save} does not say: a folder under the working directory. */
   static final Path DEFAULT_FOLDER = Path.of("out");
+
+  /** The samples {@code --task} chooses from. */
+  enum Task {
+    /** minGPT's sort task on a small GPT: the default. */
+    SORT,
+    /** The byte-level character model on a text ({@code --text}). */
+    TEXT,
+    /** A ViT classifying the UCI handwritten digits. */
+    DIGITS,
+    /** A BERT telling balanced strings of brackets from near misses. */
+    BRACKETS,
+    /** The digits ViT's embeddings: nearest neighbours by cosine similarity. */
+    NEIGHBOURS;
+
+    /** The name on the command line and of the default model file. */
+    String id() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
 
   /**
    * The text of the character model.
@@ -59,10 +80,16 @@ record Options(Backend backend, int steps, long seed, float lr, Path save, Text 
   static Options parse(String[] args) throws CommandLines.UsageException {
     Spec spec = new Spec();
     CommandLine line = CommandLines.parse(spec, args);
-    Text text = spec.text == null ? null : new Text(spec.text.equals(Spec.BUNDLED) ? null : path(spec.text));
+    Task task = spec.task != null ? spec.task : spec.text != null ? Task.TEXT : Task.SORT;
+    if (spec.text != null && task != Task.TEXT) {
+      throw new CommandLines.UsageException("--text goes with --task text (or alone), not with --task " + task.id()
+          + ": it is the text of the character model");
+    }
+    Text text = task != Task.TEXT ? null
+        : new Text(spec.text == null || spec.text.equals(Spec.BUNDLED) ? null : path(spec.text));
     Path save = spec.save != null ? spec.save
-        : DEFAULT_FOLDER.resolve((text == null ? "sort" : text.stem()) + ".safetensors");
-    return new Options(spec.backend, spec.steps == null ? 0 : spec.steps, spec.seed,
+        : DEFAULT_FOLDER.resolve((text == null ? task.id() : text.stem()) + ".safetensors");
+    return new Options(task, spec.backend, spec.steps == null ? 0 : spec.steps, spec.seed,
         spec.lr == null ? Float.NaN : spec.lr, save, text, line.isUsageHelpRequested());
   }
 
@@ -77,18 +104,28 @@ record Options(Backend backend, int steps, long seed, float lr, Path save, Text 
   /** The options as picocli reads them; {@link #parse} turns them into an {@code Options}. */
   @Command(name = "Main", sortOptions = false,
       description = {
-          "With no --text, trains SortModel (minGPT's sort task) from scratch and reports its accuracy on",
-          "sequences held out from training. With --text, trains the byte-level CharModel on a text (the first",
-          "90%% for training, the last 10%% for validation), reports validation loss and prints a sample.",
+          "Trains a sample model from scratch and shows what it learned (--task, sort by default):",
+          "  sort        SortModel, a small GPT, on minGPT's sort task: accuracy on held-out sequences",
+          "  text        the byte-level CharModel on a text (--text FILE, or tiny Shakespeare, bundled; the first",
+          "              90%% trains, the last 10%% validates): validation loss and a sample",
+          "  digits      DigitsModel, a ViT, on the UCI handwritten digits (bundled; a fixed 80/20 split):",
+          "              held-out accuracy and the confusion matrix",
+          "  brackets    BracketsModel, a BERT: is a string of brackets balanced? Accuracy on held-out strings",
+          "  neighbours  DigitsModel trained as for digits, then the training images nearest to held-out ones",
+          "              by the cosine similarity of their embeddings",
           "The model goes to --save FILE, its loss curve beside it (FILE's name with .loss.csv and .loss.png).",
           ""},
       footer = {
           "",
           "Exit status: 0 done, 1 error, 2 bad command line. Through Maven, from the repository root:",
-          "  mvn -B -q -DskipTests -Psample verify -Dsample.args=\"--text\""})
+          "  mvn -B -q -DskipTests -Psample verify -Dsample.args=\"--task digits\""})
   static final class Spec {
     /** {@code --text} without a file; NUL cannot be part of an argument, so no file name reads as this. */
     static final String BUNDLED = "\0bundled";
+
+    @Option(names = "--task", paramLabel = "NAME",
+        description = "sort, text, digits, brackets or neighbours (default sort; text with --text)")
+    Task task;
 
     @Option(names = "--text", arity = "0..1", paramLabel = "FILE", fallbackValue = BUNDLED,
         description = "train the character model on FILE; without FILE, on tiny Shakespeare (bundled)")
@@ -100,7 +137,8 @@ record Options(Backend backend, int steps, long seed, float lr, Path save, Text 
 
     @Option(names = "--steps", paramLabel = "N", converter = CommandLines.PositiveInt.class,
         description = "training steps, at least 1 (default: sort " + SortTask.DEFAULT_STEPS + ", text "
-            + TextTask.DEFAULT_STEPS + ")")
+            + TextTask.DEFAULT_STEPS + ", digits and neighbours " + DigitsTask.DEFAULT_STEPS + ", brackets "
+            + BracketsTask.DEFAULT_STEPS + ")")
     Integer steps;
 
     @Option(names = "--seed", paramLabel = "S", converter = CommandLines.WholeNumber.class,
@@ -109,11 +147,12 @@ record Options(Backend backend, int steps, long seed, float lr, Path save, Text 
 
     @Option(names = "--lr", paramLabel = "X", converter = CommandLines.PositiveNumber.class,
         description = "peak learning rate, > 0 (default: sort " + SortTask.DEFAULT_LR + ", text "
-            + TextTask.DEFAULT_LR + ")")
+            + TextTask.DEFAULT_LR + ", digits and neighbours " + DigitsTask.DEFAULT_LR + ", brackets "
+            + BracketsTask.DEFAULT_LR + ")")
     Float lr;
 
     @Option(names = "--save", paramLabel = "FILE", converter = CommandLines.FileName.class,
-        description = "write the trained model there, as safetensors (default: out/sort.safetensors, or "
+        description = "write the trained model there, as safetensors (default: out/<task>.safetensors, or "
             + "out/<text name>.safetensors)")
     Path save;
 

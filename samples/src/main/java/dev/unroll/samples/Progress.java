@@ -38,6 +38,7 @@ final class Progress {
   private final int logEvery;
   private final int total;
   private final long tokensPerStep;
+  private final String rateUnit;
   private final long start = System.nanoTime();
   private final StringBuilder line = new StringBuilder(120);
   private long pausedNanos;
@@ -47,16 +48,29 @@ final class Progress {
   private float smoothed = Float.NaN;
   private int drawnWidth;
 
-  /** A display for {@link Mode#of out}. */
+  /** A display for {@link Mode#of out}, its rate in tokens per second. */
   Progress(PrintStream out, int total, long tokensPerStep) {
-    this(out, total, tokensPerStep, Mode.of(out));
+    this(out, total, tokensPerStep, "tok", Mode.of(out));
+  }
+
+  /**
+   * A display for {@link Mode#of out} whose rate counts {@code perStep} examples a step, each called {@code unit}
+   * ("img" shows images/s as "img/s").
+   */
+  Progress(PrintStream out, int total, long perStep, String unit) {
+    this(out, total, perStep, unit, Mode.of(out));
   }
 
   Progress(PrintStream out, int total, long tokensPerStep, Mode mode) {
+    this(out, total, tokensPerStep, "tok", mode);
+  }
+
+  Progress(PrintStream out, int total, long tokensPerStep, String unit, Mode mode) {
     this.out = out;
     this.mode = mode;
     this.total = total;
     this.tokensPerStep = tokensPerStep;
+    this.rateUnit = " " + unit + "/s";
     this.logEvery = Math.max(1, total / LOG_LINES);
   }
 
@@ -119,7 +133,7 @@ final class Progress {
     return (System.nanoTime() - start) / 1e9;
   }
 
-  /** Tokens per second so far, pauses excluded. */
+  /** Tokens (or the examples of the display's unit) per second so far, pauses excluded. */
   double tokensPerSecond() {
     double seconds = trainingSeconds();
     return seconds > 0 ? step * (double) tokensPerStep / seconds : 0;
@@ -159,7 +173,8 @@ final class Progress {
       line.append(" [").repeat('#', filled).repeat('.', BAR_WIDTH - filled).append(']');
     }
     line.append(" loss ").append(loss(smoothed));
-    line.append(String.format(Locale.ROOT, "  %,.0f tok/s  %d:%02d", tokensPerSecond(), elapsed / 60, elapsed % 60));
+    line.append(String.format(Locale.ROOT, "  %,.0f", tokensPerSecond())).append(rateUnit);
+    line.append(String.format(Locale.ROOT, "  %d:%02d", elapsed / 60, elapsed % 60));
     drawnStep = step;
     if (mode == Mode.LOG) {
       out.println(line);

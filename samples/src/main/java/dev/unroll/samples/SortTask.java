@@ -160,7 +160,15 @@ final class SortTask {
 
   /** Whether a sequence is held out: one in four, by a fixed hash (SplitMix64's finalizer) of its digits. */
   static boolean isHeldOut(int id) {
-    long z = (id + 1) * 0x9E3779B97F4A7C15L;
+    return oneInFour((id + 1) * 0x9E3779B97F4A7C15L);
+  }
+
+  /**
+   * Whether {@code key} falls in a fixed quarter of all keys, by SplitMix64's finalizer, which spreads every bit of
+   * the key over the two it keeps: how the samples hold out a quarter of their data.
+   */
+  static boolean oneInFour(long key) {
+    long z = key;
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
     z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
     z ^= z >>> 31;
@@ -228,7 +236,7 @@ final class SortTask {
         model.forward(x, null);
         int position = LENGTH - 1 + i;
         for (int r = 0; r < rows; r++) {
-          int next = argmax(model.logits(r, position, logits));
+          int next = Classifying.argmax(model.logits(r, position, logits), 0, VOCAB);
           predicted[(first + r) * LENGTH + i] = next;
           if (position + 1 < CONTEXT) {
             x[r * CONTEXT + position + 1] = next;
@@ -271,16 +279,6 @@ final class SortTask {
       }
       line.append(src[from + i]);
     }
-  }
-
-  private static int argmax(float[] values) {
-    int best = 0;
-    for (int i = 1; i < values.length; i++) {
-      if (values[i] > values[best]) {
-        best = i;
-      }
-    }
-    return best;
   }
 
   private static int pow(int base, int exponent) {

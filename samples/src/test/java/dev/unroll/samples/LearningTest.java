@@ -33,7 +33,17 @@ class LearningTest {
     assertTrue(loss < 2.6f, "val loss after 300 steps: " + loss);
   }
 
+  @Test
+  void digitsViTReachesNinetySevenPercentOnHeldOutImages() throws Exception {
+    Path model = dir.resolve("digits.safetensors");
+    double accuracy = DigitsTask.run(new Options(Options.Task.DIGITS, Backend.SIMD, 0, Options.DEFAULT_SEED,
+        Float.NaN, model, null, false), System.out);
+    assertTrue(accuracy >= 0.97, "held-out accuracy " + accuracy);
+    assertTrue(Files.size(model) > 0 && Files.size(LossCurve.csvFile(model)) > 0);
+  }
+
   private static Options options(int steps, Path save, Options.Text text) {
-    return new Options(Backend.SIMD, steps, Options.DEFAULT_SEED, Float.NaN, save, text, false);
+    return new Options(text == null ? Options.Task.SORT : Options.Task.TEXT, Backend.SIMD, steps, Options.DEFAULT_SEED,
+        Float.NaN, save, text, false);
   }
 }

@@ -25,6 +25,7 @@ class OptionsTest {
   @Test
   void noArgumentsMeansTheSortTaskWithDefaults() throws Exception {
     Options o = Options.parse(new String[0]);
+    assertEquals(Options.Task.SORT, o.task());
     assertEquals(Backend.SIMD, o.backend());
     assertEquals(0, o.steps());
     assertEquals(Options.DEFAULT_SEED, o.seed());
@@ -45,6 +46,30 @@ class OptionsTest {
     assertEquals(2e-3f, o.lr());
     assertEquals(Path.of("m.safetensors"), o.save());
     assertEquals(Path.of("in.txt"), o.text().file());
+    assertEquals(Options.Task.TEXT, o.task(), "--text alone chooses the text task");
+  }
+
+  /** Each task by name, in any case; the model goes to out/<task>.safetensors unless --save says otherwise. */
+  @ParameterizedTest
+  @CsvSource({"sort, SORT", "Text, TEXT", "digits, DIGITS", "BRACKETS, BRACKETS", "neighbours, NEIGHBOURS"})
+  void tasks(String name, Options.Task task) throws Exception {
+    Options o = Options.parse(new String[] {"--task", name, "--seed", "7", "--backend", "scalar"});
+    assertEquals(task, o.task());
+    assertEquals(7, o.seed());
+    assertEquals(Backend.SCALAR, o.backend());
+    String stem = task == Options.Task.TEXT ? "tinyshakespeare" : task.id();
+    assertEquals(Path.of("out", stem + ".safetensors"), o.save());
+    assertEquals(task == Options.Task.TEXT, o.text() != null, "a text for the text task only");
+    Options saved = Options.parse(new String[] {"--task=" + name, "--save", "m/x.safetensors", "--steps", "3"});
+    assertEquals(Path.of("m/x.safetensors"), saved.save());
+    assertEquals(3, saved.steps());
+  }
+
+  @Test
+  void textWithTheTextTask() throws Exception {
+    Options o = Options.parse(new String[] {"--task", "text", "--text", "a.txt"});
+    assertEquals(Path.of("a.txt"), o.text().file());
+    assertNull(Options.parse(new String[] {"--text", "--task", "text"}).text().file());
   }
 
   @Test
@@ -67,7 +92,8 @@ class OptionsTest {
     assertEquals(0, run.status);
     assertEquals("", run.err);
     assertTrue(run.out.startsWith("Usage: Main "), run.out);
-    for (String option : new String[] {"--text", "--backend", "--steps", "--seed", "--lr", "--save", "--help"}) {
+    for (String option : new String[] {"--task", "--text", "--backend", "--steps", "--seed", "--lr", "--save", "--help",
+        "digits", "brackets", "neighbours"}) {
       assertTrue(run.out.contains(option), option + " in " + run.out);
     }
   }
@@ -90,7 +116,12 @@ class OptionsTest {
       "--seed 1.5                        | invalid value for --seed: '1.5' is not a whole number",
       "--backend gpu                     | invalid value for --backend: expected one of [SCALAR, SIMD, OPENCL]",
       "--text=                           | invalid value for --text: '' is not a file name",
-      "--save=                           | invalid value for --save: '' is not a file name"})
+      "--save=                           | invalid value for --save: '' is not a file name",
+      "--task images                     | invalid value for --task: expected one of [SORT, TEXT, DIGITS, BRACKETS, "
+          + "NEIGHBOURS]",
+      "--task                            | --task",
+      "--task digits --text              | --text goes with --task text (or alone), not with --task digits",
+      "--text x.txt --task brackets      | --text goes with --task text (or alone), not with --task brackets"})
   void badCommandLines(String line, String message) {
     CommandLines.UsageException e =
         assertThrows(CommandLines.UsageException.class, () -> Options.parse(line.split(" ")));
