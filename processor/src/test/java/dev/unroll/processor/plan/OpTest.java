@@ -70,13 +70,24 @@ class OpTest {
     matmul(PlanBuilder.p(W), new Arg.None());
     String bias = assertThrows(IllegalArgumentException.class,
         () -> PlanBuilder.op(Kernel.LAYERNORM_FORWARD, "no bias", PlanBuilder.a(Y), PlanBuilder.a(Y),
-            PlanBuilder.a(Y), PlanBuilder.a(X), PlanBuilder.p(W), new Arg.None(), N, C)).getMessage();
+            PlanBuilder.a(Y), PlanBuilder.a(X), PlanBuilder.p(W), new Arg.None(), N, C, new Arg.Constant(1e-5f)))
+        .getMessage();
     assertTrue(bias.startsWith("layernormForward's bias takes a FLOAT tensor, not None"), bias);
+    // a norm's epsilon is a float constant, not a size
+    String eps = assertThrows(IllegalArgumentException.class,
+        () -> PlanBuilder.op(Kernel.LAYERNORM_FORWARD, "eps", PlanBuilder.a(Y), PlanBuilder.a(Y), PlanBuilder.a(Y),
+            PlanBuilder.a(X), PlanBuilder.p(W), PlanBuilder.p(B), N, C, N)).getMessage();
+    assertTrue(eps.startsWith("layernormForward's eps takes a float constant"), eps);
     // inputs and targets are not interchangeable
     String ids = assertThrows(IllegalArgumentException.class,
         () -> PlanBuilder.op(Kernel.EMBEDDING_FORWARD, "targets", PlanBuilder.a(Y), new Arg.Targets(),
             PlanBuilder.p(W), N, C)).getMessage();
-    assertTrue(ids.startsWith("embeddingForward's inp takes the step's inputs"), ids);
+    assertTrue(ids.startsWith("embeddingForward's inp takes the step's inputs or types"), ids);
+    // an encoder's row lengths are their own argument
+    String lengths = assertThrows(IllegalArgumentException.class,
+        () -> PlanBuilder.op(Kernel.ATTENTION_FORWARD_BIDIRECTIONAL, "lengths", PlanBuilder.a(Y), PlanBuilder.a(Y),
+            PlanBuilder.a(Y), PlanBuilder.a(X), new Arg.Inputs(), N, N, C, N)).getMessage();
+    assertTrue(lengths.startsWith("attentionForwardBidirectional's lengths takes the step's lengths"), lengths);
   }
 
   @Test
