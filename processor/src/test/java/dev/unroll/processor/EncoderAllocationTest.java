@@ -61,6 +61,47 @@ class EncoderAllocationTest {
         + " warm-up steps (the last of them that allocated: " + lastAllocating + ")");
   }
 
+  /**
+   * A decoder trained after an encoder, in one JVM, allocates nothing either: the shared kernels were first compiled
+   * for the encoder's narrow rows (a softmax over 5 classes), and a vector loop that never ran there once stayed
+   * boxed after C2 recompiled it for the decoder's wide rows (fixed in Loss.maxOfVectors).
+   */
+  @Tag("allocation")
+  @org.junit.jupiter.api.Test
+  void aDecoderAfterAnEncoderAllocatesNothing() {
+    EncoderFixtures fixture = EncoderFixtures.VIT_AWKWARD;
+    Encoder encoder = fixture.create(Backend.SIMD, 1);
+    AdamW encoderOpt = AdamW.of(encoder);
+    EncoderFixtures.Inputs in = fixture.inputs(1);
+    int[] labels = fixture.labels(2);
+    float[] logits = new float[fixture.shape().batch() * fixture.shape().classes()];
+    float[] embeddings = new float[fixture.shape().batch() * fixture.shape().dim()];
+    for (int i = 0; i < SIMD_WARM_STEPS; i++) {
+      step(encoder, encoderOpt, in, labels, logits, embeddings);
+    }
+    var decoder = dev.unroll.processor.models.ModelFixtures.AWKWARD.create(Backend.SIMD, 1);
+    AdamW opt = AdamW.of(decoder);
+    int[] x = dev.unroll.processor.models.ModelFixtures.AWKWARD.tokens(1);
+    int[] y = dev.unroll.processor.models.ModelFixtures.AWKWARD.tokens(2);
+    ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+    long thread = Thread.currentThread().threadId();
+    for (int i = 0; i < SIMD_WARM_STEPS; i++) {
+      decoderStep(decoder, opt, x, y);
+    }
+    long before = threads.getThreadAllocatedBytes(thread);
+    for (int i = 0; i < 50; i++) {
+      decoderStep(decoder, opt, x, y);
+    }
+    assertEquals(0, threads.getThreadAllocatedBytes(thread) - before, "bytes allocated by 50 decoder steps");
+  }
+
+  private static void decoderStep(dev.unroll.runtime.CausalLm model, AdamW opt, int[] x, int[] y) {
+    model.forward(x, y);
+    model.zeroGrad();
+    model.backward();
+    opt.step();
+  }
+
   private static void step(Encoder model, AdamW opt, EncoderFixtures.Inputs in, int[] labels, float[] logits,
       float[] embeddings) {
     in.forward(model, labels);

@@ -46,11 +46,8 @@ final class Loss {
       float maxval = MAX_START;
       int i = 0;
       if (bound > 0) {
-        FloatVector vmax = FloatVector.broadcast(S, MAX_START);
-        for (; i < bound; i += L) {
-          vmax = vmax.max(FloatVector.fromArray(S, logits, x + i));
-        }
-        maxval = vmax.reduceLanes(VectorOperators.MAX);
+        maxval = maxOfVectors(logits, x, bound);
+        i = bound;
       }
       for (; i < V; i++) {
         if (logits[x + i] > maxval) {
@@ -70,6 +67,20 @@ final class Loss {
       }
       Arrays.fill(probs, p + V, p + Vp, 0.0f);
     }
+  }
+
+  /**
+   * The largest of a[off..off+bound), {@code bound} a multiple of the vector length, at least one vector. A method
+   * of its own, with no vector crossing its boundary: when softmaxForwardRows was first compiled for rows narrower
+   * than a vector (an encoder's few classes), this loop never ran, and inlined there, C2's recompilation for wide
+   * rows left its vectors boxed, allocating on every call (measured: a GPT-2 step after a ViT's, 48,672 bytes).
+   */
+  private static float maxOfVectors(float[] a, int off, int bound) {
+    FloatVector vmax = FloatVector.broadcast(S, MAX_START);
+    for (int i = 0; i < bound; i += L) {
+      vmax = vmax.max(FloatVector.fromArray(S, a, off + i));
+    }
+    return vmax.reduceLanes(VectorOperators.MAX);
   }
 
   /** {@link dev.unroll.runtime.kernel.Kernels#crossEntropySoftmaxBackward}. */
