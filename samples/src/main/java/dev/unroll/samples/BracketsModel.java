@@ -9,8 +9,8 @@ import dev.unroll.runtime.TextEncoder;
  * from both sides of a bracket, which is what bidirectional attention gives. Eleven tokens (padding, {@code [CLS]},
  * {@code [SEP]} and the eight brackets, see {@link Brackets}), no token types, strings of up to 16 brackets between
  * {@code [CLS]} and {@code [SEP]} (see {@link BracketsTask#MAX_PAIRS}); rows of different lengths share a batch,
- * padded to the context. Four layers: measured on this task, two layers reached 92% held-out accuracy in 12,000
- * steps where four reached 96%.
+ * padded to the context. Four layers: measured (12,000 steps, seed 1337), two layers reached 92% held-out accuracy
+ * on strings of up to six pairs, four layers 96% on the task's eight.
  *
  * <p>The Unroll processor turns this interface into {@code UnrolledBracketsModel}. {@link BracketsTask} trains it.
  */
