@@ -7,10 +7,10 @@ import java.util.SplittableRandom;
 /**
  * The bracket task's data: strings of four kinds of brackets, {@code ()[]{}<>}, balanced or not, and their tokens.
  *
- * <p>Half the strings drawn are balanced (each bracket closed by its own kind, properly nested); the other half are
- * near misses made from a balanced string by one change, so that the two classes are hard to tell apart by counting:
- * two brackets {@linkplain Kind#SWAPPED swapped} (every count unchanged), one closer of the wrong kind
- * ({@linkplain Kind#MISMATCHED mismatched}: as many closers as openers), or one bracket
+ * <p>Half the strings drawn are balanced (each bracket closed by its own kind, properly nested, no deeper than the
+ * draw's bound); the other half are near misses made from a balanced string by one change, so that the two classes
+ * are hard to tell apart by counting: two brackets {@linkplain Kind#SWAPPED swapped} (every count unchanged), one
+ * closer of the wrong kind ({@linkplain Kind#MISMATCHED mismatched}: as many closers as openers), or one bracket
  * {@linkplain Kind#REMOVED removed}. Whether a string is balanced is always decided by {@link #balanced}, a stack,
  * never assumed from how it was made.
  *
@@ -76,13 +76,13 @@ final class Brackets {
   }
 
   /**
-   * A string of the chosen split: half balanced, half near misses, made from {@code minPairs} to {@code maxPairs}
-   * pairs (so of {@code 2 * minPairs - 1} to {@code 2 * maxPairs} characters), drawn from {@code rng} until one
-   * falls in that split.
+   * A string of the chosen split: half balanced, half near misses, made from a balanced string of {@code minPairs}
+   * to {@code maxPairs} pairs (so of {@code 2 * minPairs - 1} to {@code 2 * maxPairs} characters) nested at most
+   * {@code maxDepth} deep, drawn from {@code rng} until one falls in that split.
    */
-  static Example draw(int minPairs, int maxPairs, boolean heldOut, SplittableRandom rng) {
+  static Example draw(int minPairs, int maxPairs, int maxDepth, boolean heldOut, SplittableRandom rng) {
     while (true) {
-      String balanced = balancedString(minPairs + rng.nextInt(maxPairs - minPairs + 1), rng);
+      String balanced = balancedString(minPairs + rng.nextInt(maxPairs - minPairs + 1), maxDepth, rng);
       Example example = rng.nextBoolean() ? new Example(balanced, Kind.BALANCED) : nearMiss(balanced, rng);
       if (isHeldOut(example.text()) == heldOut) {
         return example;
@@ -91,17 +91,18 @@ final class Brackets {
   }
 
   /**
-   * A balanced string of {@code pairs} pairs: at each position it opens a bracket of a random kind or closes the
-   * last open one, by a coin, unless the depth or the positions left decide.
+   * A balanced string of {@code pairs} pairs nested at most {@code maxDepth} deep: at each position it opens a
+   * bracket of a random kind or closes the last open one, by a coin, unless the depth (none open, or
+   * {@code maxDepth}) or the positions left decide.
    */
-  static String balancedString(int pairs, SplittableRandom rng) {
+  static String balancedString(int pairs, int maxDepth, SplittableRandom rng) {
     StringBuilder text = new StringBuilder(2 * pairs);
     int[] open = new int[pairs];
     int depth = 0;
     int opened = 0;
     for (int position = 0; position < 2 * pairs; position++) {
       boolean mustOpen = depth == 0;
-      boolean mustClose = opened == pairs;
+      boolean mustClose = opened == pairs || depth == maxDepth;
       if (mustOpen || (!mustClose && rng.nextBoolean())) {
         int kind = rng.nextInt(KINDS);
         open[depth++] = kind;

@@ -22,6 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class BracketsTest {
   private static final int MIN_PAIRS = 3;
   private static final int MAX_PAIRS = 11;
+  private static final int MAX_DEPTH = 3;
 
   @ParameterizedTest
   @ValueSource(strings = {"", "()", "[]", "{}", "<>", "()[]{}<>", "([{<>}])", "(()[<>]){}", "<<>>", "{[()()]<>}"})
@@ -43,14 +44,20 @@ class BracketsTest {
   }
 
   @Test
-  void balancedStringsHaveTheirPairsAndAreBalanced() {
+  void balancedStringsHaveTheirPairsAndDepthAndAreBalanced() {
     SplittableRandom rng = new SplittableRandom(1);
-    for (int pairs = 1; pairs <= MAX_PAIRS; pairs++) {
-      for (int i = 0; i < 50; i++) {
-        String text = Brackets.balancedString(pairs, rng);
-        assertEquals(2 * pairs, text.length(), text);
-        assertTrue(Brackets.balanced(text), text);
+    for (int maxDepth = 1; maxDepth <= 4; maxDepth++) {
+      Set<Integer> depths = new HashSet<>();
+      for (int pairs = 1; pairs <= MAX_PAIRS; pairs++) {
+        for (int i = 0; i < 50; i++) {
+          String text = Brackets.balancedString(pairs, maxDepth, rng);
+          assertEquals(2 * pairs, text.length(), text);
+          assertTrue(Brackets.balanced(text), text);
+          depths.add(depth(text));
+        }
       }
+      // Every depth up to the bound occurs, none past it.
+      assertEquals(IntStream.rangeClosed(1, maxDepth).boxed().collect(Collectors.toSet()), depths);
     }
   }
 
@@ -60,7 +67,7 @@ class BracketsTest {
     SplittableRandom rng = new SplittableRandom(2);
     Map<Brackets.Kind, Integer> kinds = new EnumMap<>(Brackets.Kind.class);
     for (int i = 0; i < 4000; i++) {
-      String balanced = Brackets.balancedString(1 + rng.nextInt(MAX_PAIRS), rng);
+      String balanced = Brackets.balancedString(1 + rng.nextInt(MAX_PAIRS), MAX_DEPTH, rng);
       Brackets.Example miss = Brackets.nearMiss(balanced, rng);
       String text = miss.text();
       assertFalse(Brackets.balanced(text), balanced + " -> " + text);
@@ -93,7 +100,7 @@ class BracketsTest {
     int balanced = 0;
     Set<Integer> lengths = new HashSet<>();
     for (int i = 0; i < 4000; i++) {
-      Brackets.Example example = Brackets.draw(MIN_PAIRS, MAX_PAIRS, false, rng);
+      Brackets.Example example = Brackets.draw(MIN_PAIRS, MAX_PAIRS, MAX_DEPTH, false, rng);
       assertFalse(Brackets.isHeldOut(example.text()), example.text());
       assertEquals(example.kind() == Brackets.Kind.BALANCED, example.balanced(), example.toString());
       balanced += example.balanced() ? 1 : 0;
@@ -103,12 +110,13 @@ class BracketsTest {
     // 2 * 3 - 1 = 5 (three pairs, one bracket removed) to 2 * 11 = 22
     assertEquals(IntStream.rangeClosed(5, 22).boxed().collect(Collectors.toSet()), lengths);
     for (int i = 0; i < 200; i++) {
-      assertTrue(Brackets.isHeldOut(Brackets.draw(MIN_PAIRS, MAX_PAIRS, true, rng).text()));
+      assertTrue(Brackets.isHeldOut(Brackets.draw(MIN_PAIRS, MAX_PAIRS, MAX_DEPTH, true, rng).text()));
     }
     SplittableRandom a = new SplittableRandom(5);
     SplittableRandom b = new SplittableRandom(5);
     for (int i = 0; i < 100; i++) {
-      assertEquals(Brackets.draw(MIN_PAIRS, MAX_PAIRS, false, a), Brackets.draw(MIN_PAIRS, MAX_PAIRS, false, b));
+      assertEquals(Brackets.draw(MIN_PAIRS, MAX_PAIRS, MAX_DEPTH, false, a),
+          Brackets.draw(MIN_PAIRS, MAX_PAIRS, MAX_DEPTH, false, b));
     }
   }
 
@@ -117,7 +125,7 @@ class BracketsTest {
     SplittableRandom rng = new SplittableRandom(6);
     int held = 0;
     for (int i = 0; i < 8000; i++) {
-      String text = Brackets.balancedString(1 + rng.nextInt(MAX_PAIRS), rng);
+      String text = Brackets.balancedString(1 + rng.nextInt(MAX_PAIRS), MAX_DEPTH, rng);
       held += Brackets.isHeldOut(text) ? 1 : 0;
       assertEquals(Brackets.isHeldOut(text), Brackets.isHeldOut(new String(text.toCharArray())));
     }
@@ -134,6 +142,10 @@ class BracketsTest {
     for (Brackets.Example example : test) {
       assertTrue(Brackets.isHeldOut(example.text()));
       assertTrue(example.text().length() + 2 <= UnrolledBracketsModel.CONTEXT, example.text());
+      assertTrue(example.text().length() >= 2 * BracketsTask.MIN_PAIRS - 1, example.text());
+      if (example.balanced()) {
+        assertTrue(depth(example.text()) <= BracketsTask.MAX_DEPTH, example.text());
+      }
       balanced += example.balanced() ? 1 : 0;
       distinct.add(example.text());
     }
@@ -158,6 +170,17 @@ class BracketsTest {
     }
     assertEquals("[PAD][CLS][SEP]()[]{}<>", names.toString());
     assertEquals(8, Brackets.BRACKETS.length(), "VOCAB counts eight brackets");
+  }
+
+  /** The most brackets open at once in a balanced string. */
+  private static int depth(String text) {
+    int depth = 0;
+    int max = 0;
+    for (int i = 0; i < text.length(); i++) {
+      depth += "([{<".indexOf(text.charAt(i)) >= 0 ? 1 : -1;
+      max = Math.max(max, depth);
+    }
+    return max;
   }
 
   private static String sorted(String text) {

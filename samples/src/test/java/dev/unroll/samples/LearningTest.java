@@ -36,9 +36,25 @@ class LearningTest {
   @Test
   void digitsViTReachesNinetySevenPercentOnHeldOutImages() throws Exception {
     Path model = dir.resolve("digits.safetensors");
-    double accuracy = DigitsTask.run(new Options(Options.Task.DIGITS, Backend.SIMD, 0, Options.DEFAULT_SEED,
-        Float.NaN, model, null, false), System.out);
-    assertTrue(accuracy >= 0.97, "held-out accuracy " + accuracy);
+    assertReaches(0.97, DigitsTask.run(defaults(Options.Task.DIGITS, model), System.out), model);
+  }
+
+  @Test
+  void bracketsBertLearnsToMatchBrackets() throws Exception {
+    // Measured: 96.70% for the default run (seed 1337, SIMD; the misses are mostly swaps). The target is
+    // 99%, not reached yet; this guards what is.
+    Path model = dir.resolve("brackets.safetensors");
+    assertReaches(0.95, BracketsTask.run(defaults(Options.Task.BRACKETS, model), System.out), model);
+  }
+
+  /** A classifier's default run (steps, learning rate, seed) on SIMD, saved to {@code save}. */
+  private static Options defaults(Options.Task task, Path save) {
+    return new Options(task, Backend.SIMD, 0, Options.DEFAULT_SEED, Float.NaN, save, null, false);
+  }
+
+  /** The held-out accuracy is at least {@code least}, and the model and its loss curve were saved. */
+  private static void assertReaches(double least, double accuracy, Path model) throws Exception {
+    assertTrue(accuracy >= least, "held-out accuracy " + accuracy);
     assertTrue(Files.size(model) > 0 && Files.size(LossCurve.csvFile(model)) > 0);
   }
 
