@@ -110,20 +110,8 @@ final class EncoderWriter {
     if (text) {
       dim(type, "VOCAB", spec.vocab(), "Distinct tokens (vocab).");
     }
-    dim(type, "CONTEXT", spec.context(), text ? "Positions per row (context)."
-        : "Positions per grid: PATCHES and the class token.");
-    dim(type, "DIM", spec.dim(), "Residual width (dim).");
-    dim(type, "HEADS", spec.heads(), "Attention heads (heads).");
-    dim(type, "HEAD_SIZE", spec.dim() / spec.heads(), "DIM / HEADS.");
-    dim(type, "LAYERS", spec.layers(), "Blocks (layers).");
-    dim(type, "BATCH", spec.batch(), "Rows per step (batch).");
-    dim(type, "HIDDEN", spec.hidden(), "MLP width (hidden).");
-    for (Plan.Dimension d : plan.familyDimensions()) {
-      dim(type, d.name(), d.value(), d.doc());
-    }
-    dim(type, "TOKENS", (int) plan.tokensPerStep(), "Positions per step: BATCH * CONTEXT.");
-    dim(type, "PARAMETER_COUNT", plan.parameterCount(), "Floats in the parameter (and gradient) arena.");
-    dim(type, "ACTIVATION_COUNT", plan.activationCount(), "Floats in the activation (and its gradient) arena.");
+    model.addDimensions(type, text ? "Positions per row (context)."
+        : "Positions per grid: PATCHES and the class token.", "Positions per step: BATCH * CONTEXT.");
     model.addShapeAndOffsets(type);
   }
 

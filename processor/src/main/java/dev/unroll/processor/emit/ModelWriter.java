@@ -211,7 +211,18 @@ public final class ModelWriter {
   private void addConstants(TypeSpec.Builder type) {
     dim(type, "VOCAB", spec.vocab(), "Distinct tokens (vocab).");
     dim(type, "PADDED_VOCAB", plan.paddedVocab(), "Classifier rows: VOCAB rounded up; padded logits never count.");
-    dim(type, "CONTEXT", spec.context(), "Positions per row (context).");
+    addDimensions(type, "Positions per row (context).", "Tokens per step: BATCH * CONTEXT.");
+    dim(type, "KV_COUNT", plan.kvCount(), "Floats in the KV cache: keys and values of every layer and position.");
+    dim(type, "DECODE_COUNT", plan.decodeCount(), "Floats of the one decoded position's activations.");
+    addShapeAndOffsets(type);
+  }
+
+  /**
+   * The dimensions every model declares, from CONTEXT to HIDDEN, the family's own, TOKENS and the two training
+   * arenas' counts: CONTEXT and TOKENS documented as {@code context} and {@code tokens} say.
+   */
+  void addDimensions(TypeSpec.Builder type, String context, String tokens) {
+    dim(type, "CONTEXT", spec.context(), context);
     dim(type, "DIM", spec.dim(), "Residual width (dim).");
     dim(type, "HEADS", spec.heads(), "Attention heads (heads).");
     dim(type, "HEAD_SIZE", spec.dim() / spec.heads(), "DIM / HEADS.");
@@ -221,12 +232,9 @@ public final class ModelWriter {
     for (Plan.Dimension d : plan.familyDimensions()) {
       dim(type, d.name(), d.value(), d.doc());
     }
-    dim(type, "TOKENS", (int) plan.tokensPerStep(), "Tokens per step: BATCH * CONTEXT.");
+    dim(type, "TOKENS", (int) plan.tokensPerStep(), tokens);
     dim(type, "PARAMETER_COUNT", plan.parameterCount(), "Floats in the parameter (and gradient) arena.");
     dim(type, "ACTIVATION_COUNT", plan.activationCount(), "Floats in the activation (and its gradient) arena.");
-    dim(type, "KV_COUNT", plan.kvCount(), "Floats in the KV cache: keys and values of every layer and position.");
-    dim(type, "DECODE_COUNT", plan.decodeCount(), "Floats of the one decoded position's activations.");
-    addShapeAndOffsets(type);
   }
 
   /** FLOPS_PER_STEP, SHAPE and every tensor's offset constant. */

@@ -52,7 +52,6 @@ final class BertPlanner extends EncoderPlanner {
   @Override
   void layoutParameters() {
     long c = s.dim();
-    long h = s.hidden();
     word = param("WORD", "embeddings.word_embeddings.weight", dims(s.vocab(), c), names("V", "C"));
     position = param("POSITION", "embeddings.position_embeddings.weight", dims(s.context(), c), names("T", "C"));
     if (typeVocab > 0) {
@@ -62,24 +61,11 @@ final class BertPlanner extends EncoderPlanner {
     embNormW = param("EMB_NORM_W", "embeddings.LayerNorm.weight", dims(c), names("C"));
     embNormB = param("EMB_NORM_B", "embeddings.LayerNorm.bias", dims(c), names("C"));
     blocks = perLayer(i -> {
-      String l = "L" + i + "_";
-      Tensor qw = param(l + "QW", layerName(i, "attention.self.query.weight"), dims(c, c), names("C", "C"));
-      param(l + "KW", layerName(i, "attention.self.key.weight"), dims(c, c), names("C", "C"));
-      param(l + "VW", layerName(i, "attention.self.value.weight"), dims(c, c), names("C", "C"));
-      Tensor qb = param(l + "QB", layerName(i, "attention.self.query.bias"), dims(c), names("C"));
-      param(l + "KB", layerName(i, "attention.self.key.bias"), dims(c), names("C"));
-      param(l + "VB", layerName(i, "attention.self.value.bias"), dims(c), names("C"));
-      Tensor projw = param(l + "PROJW", layerName(i, "attention.output.dense.weight"), dims(c, c), names("C", "C"));
-      Tensor projb = param(l + "PROJB", layerName(i, "attention.output.dense.bias"), dims(c), names("C"));
-      Tensor n1w = param(l + "NORM1W", layerName(i, "attention.output.LayerNorm.weight"), dims(c), names("C"));
-      Tensor n1b = param(l + "NORM1B", layerName(i, "attention.output.LayerNorm.bias"), dims(c), names("C"));
-      Tensor fcw = param(l + "FCW", layerName(i, "intermediate.dense.weight"), dims(h, c), names("H", "C"));
-      Tensor fcb = param(l + "FCB", layerName(i, "intermediate.dense.bias"), dims(h), names("H"));
-      Tensor fcprojw = param(l + "FCPROJW", layerName(i, "output.dense.weight"), dims(c, h), names("C", "H"));
-      Tensor fcprojb = param(l + "FCPROJB", layerName(i, "output.dense.bias"), dims(c), names("C"));
-      Tensor n2w = param(l + "NORM2W", layerName(i, "output.LayerNorm.weight"), dims(c), names("C"));
-      Tensor n2b = param(l + "NORM2B", layerName(i, "output.LayerNorm.bias"), dims(c), names("C"));
-      return new Block(n1w, n1b, qw, qb, projw, projb, n2w, n2b, fcw, fcb, fcprojw, fcprojb, null);
+      // in the checkpoints' order: attention, its LayerNorm, the MLP, its LayerNorm
+      Tensor[] attention = attentionParams(i, "attention.self.");
+      Tensor[] norm1 = normParams(i, "NORM1", "attention.output.LayerNorm");
+      Tensor[] mlp = mlpParams(i);
+      return block(norm1, attention, normParams(i, "NORM2", "output.LayerNorm"), mlp);
     });
     poolW = param("POOL_W", "pooler.dense.weight", dims(c, c), names("C", "C"));
     poolB = param("POOL_B", "pooler.dense.bias", dims(c), names("C"));

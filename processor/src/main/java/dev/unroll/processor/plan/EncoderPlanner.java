@@ -231,6 +231,50 @@ abstract class EncoderPlanner extends PlanBuilder {
     return out.toArray(Op[]::new);
   }
 
+  /**
+   * Layer {@code i}'s attention parameters, named under {@code prefix} ("attention.self." for BERT): the query, key and
+   * value weights side by side, then their biases (one (3C, C) matrix and one 3C vector), then the output projection's
+   * weight and bias at {@code output} ("attention.output.dense"). Returns qw, qb, projw, projb.
+   */
+  final Tensor[] attentionParams(int i, String prefix) {
+    long c = s.dim();
+    String l = "L" + i + "_";
+    Tensor qw = param(l + "QW", layerName(i, prefix + "query.weight"), dims(c, c), names("C", "C"));
+    param(l + "KW", layerName(i, prefix + "key.weight"), dims(c, c), names("C", "C"));
+    param(l + "VW", layerName(i, prefix + "value.weight"), dims(c, c), names("C", "C"));
+    Tensor qb = param(l + "QB", layerName(i, prefix + "query.bias"), dims(c), names("C"));
+    param(l + "KB", layerName(i, prefix + "key.bias"), dims(c), names("C"));
+    param(l + "VB", layerName(i, prefix + "value.bias"), dims(c), names("C"));
+    Tensor projw = param(l + "PROJW", layerName(i, "attention.output.dense.weight"), dims(c, c), names("C", "C"));
+    Tensor projb = param(l + "PROJB", layerName(i, "attention.output.dense.bias"), dims(c), names("C"));
+    return new Tensor[] {qw, qb, projw, projb};
+  }
+
+  /** Layer {@code i}'s MLP parameters, Hugging Face's intermediate and output dense: fcw, fcb, fcprojw, fcprojb. */
+  final Tensor[] mlpParams(int i) {
+    long c = s.dim();
+    long h = s.hidden();
+    String l = "L" + i + "_";
+    Tensor fcw = param(l + "FCW", layerName(i, "intermediate.dense.weight"), dims(h, c), names("H", "C"));
+    Tensor fcb = param(l + "FCB", layerName(i, "intermediate.dense.bias"), dims(h), names("H"));
+    Tensor fcprojw = param(l + "FCPROJW", layerName(i, "output.dense.weight"), dims(c, h), names("C", "H"));
+    Tensor fcprojb = param(l + "FCPROJB", layerName(i, "output.dense.bias"), dims(c), names("C"));
+    return new Tensor[] {fcw, fcb, fcprojw, fcprojb};
+  }
+
+  /** Layer {@code i}'s LayerNorm {@code constant} (NORM1, NORM2) named {@code name}: its weight and bias. */
+  final Tensor[] normParams(int i, String constant, String name) {
+    String l = "L" + i + "_";
+    return new Tensor[] {param(l + constant + "W", layerName(i, name + ".weight"), dims(s.dim()), names("C")),
+        param(l + constant + "B", layerName(i, name + ".bias"), dims(s.dim()), names("C"))};
+  }
+
+  /** A block of the parameters above, its activations joined later. */
+  static Block block(Tensor[] norm1, Tensor[] attention, Tensor[] norm2, Tensor[] mlp) {
+    return new Block(norm1[0], norm1[1], attention[0], attention[1], attention[2], attention[3], norm2[0], norm2[1],
+        mlp[0], mlp[1], mlp[2], mlp[3], null);
+  }
+
   /** One layer's activations; NORM1 and NORM2 are the block's two LayerNorms, wherever its family puts them. */
   record LayerActs(Tensor norm1, Tensor norm1Mean, Tensor norm1Rstd, Tensor qkv, Tensor preatt, Tensor att,
       Tensor atty, Tensor attproj, Tensor res1, Tensor norm2, Tensor norm2Mean, Tensor norm2Rstd, Tensor fch,

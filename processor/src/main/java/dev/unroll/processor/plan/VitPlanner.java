@@ -55,31 +55,17 @@ final class VitPlanner extends EncoderPlanner {
   @Override
   void layoutParameters() {
     long c = s.dim();
-    long h = s.hidden();
     cls = param("CLS", "embeddings.cls_token", dims(1, 1, c), names("1", "1", "C"));
     position = param("POSITION", "embeddings.position_embeddings", dims(1, s.context(), c), names("1", "T", "C"));
     patchW = param("PATCH_W", "embeddings.patch_embeddings.projection.weight", dims(c, s.encoder().channels(),
         s.encoder().patchHeight(), s.encoder().patchWidth()), names("C", "CH", "PH", "PW"));
     patchB = param("PATCH_B", "embeddings.patch_embeddings.projection.bias", dims(c), names("C"));
     blocks = perLayer(i -> {
-      String l = "L" + i + "_";
-      Tensor n1w = param(l + "NORM1W", layerName(i, "layernorm_before.weight"), dims(c), names("C"));
-      Tensor n1b = param(l + "NORM1B", layerName(i, "layernorm_before.bias"), dims(c), names("C"));
-      Tensor qw = param(l + "QW", layerName(i, "attention.attention.query.weight"), dims(c, c), names("C", "C"));
-      param(l + "KW", layerName(i, "attention.attention.key.weight"), dims(c, c), names("C", "C"));
-      param(l + "VW", layerName(i, "attention.attention.value.weight"), dims(c, c), names("C", "C"));
-      Tensor qb = param(l + "QB", layerName(i, "attention.attention.query.bias"), dims(c), names("C"));
-      param(l + "KB", layerName(i, "attention.attention.key.bias"), dims(c), names("C"));
-      param(l + "VB", layerName(i, "attention.attention.value.bias"), dims(c), names("C"));
-      Tensor projw = param(l + "PROJW", layerName(i, "attention.output.dense.weight"), dims(c, c), names("C", "C"));
-      Tensor projb = param(l + "PROJB", layerName(i, "attention.output.dense.bias"), dims(c), names("C"));
-      Tensor n2w = param(l + "NORM2W", layerName(i, "layernorm_after.weight"), dims(c), names("C"));
-      Tensor n2b = param(l + "NORM2B", layerName(i, "layernorm_after.bias"), dims(c), names("C"));
-      Tensor fcw = param(l + "FCW", layerName(i, "intermediate.dense.weight"), dims(h, c), names("H", "C"));
-      Tensor fcb = param(l + "FCB", layerName(i, "intermediate.dense.bias"), dims(h), names("H"));
-      Tensor fcprojw = param(l + "FCPROJW", layerName(i, "output.dense.weight"), dims(c, h), names("C", "H"));
-      Tensor fcprojb = param(l + "FCPROJB", layerName(i, "output.dense.bias"), dims(c), names("C"));
-      return new Block(n1w, n1b, qw, qb, projw, projb, n2w, n2b, fcw, fcb, fcprojw, fcprojb, null);
+      // in the checkpoints' order: the LayerNorm before attention, attention, the one after, the MLP
+      Tensor[] norm1 = normParams(i, "NORM1", "layernorm_before");
+      Tensor[] attention = attentionParams(i, "attention.attention.");
+      Tensor[] norm2 = normParams(i, "NORM2", "layernorm_after");
+      return block(norm1, attention, norm2, mlpParams(i));
     });
     normW = param("NORM_W", "layernorm.weight", dims(c), names("C"));
     normB = param("NORM_B", "layernorm.bias", dims(c), names("C"));
