@@ -20,12 +20,16 @@ import java.util.SplittableRandom;
  */
 final class BracketsTask {
   static final int DEFAULT_STEPS = 20000;
-  static final float DEFAULT_LR = 1e-3f;
+  /**
+   * The peak learning rate. Measured over the default 20,000 steps: 5e-4 gave 97.10% held out at seed 1337 and 99.60%
+   * at seed 1; 1e-3 gave 96.70% and 79.75%.
+   */
+  static final float DEFAULT_LR = 5e-4f;
   static final float WEIGHT_DECAY = 0.01f;
   /**
    * Steps of warmup, more than the other samples' 100: BERT's post-LayerNorm blocks, at initialization std 0.02,
    * start with attention all but uniform and its query and key gradients tiny. (A peak of 2e-3 with 1,000 steps of
-   * warmup diverged, measured; 1e-3 with 500 learns.)
+   * warmup diverged, measured; 1e-3 and 5e-4 with 500 learn.)
    */
   static final int WARMUP = 500;
   static final int EVAL_EVERY = 1000;
