@@ -236,11 +236,11 @@ final class EncoderWriter {
           .addStatement("$T.copyRows(types, lengths, this.types, BATCH, CONTEXT)", ENCODERS)
           .addStatement("$T.arraycopy(lengths, 0, this.lengths, 0, BATCH)", System.class);
     } else {
-      room.addField(FieldSpec.builder(FLOATS, "pixels", Modifier.PRIVATE, Modifier.FINAL)
-          .addJavadoc("The step's grids.\n")
-          .initializer("new float[BATCH * PIXELS]").build());
+      room.addField(FieldSpec.builder(FLOATS, "pixels", Modifier.PRIVATE)
+          .addJavadoc("The step's grids, the caller's (checked) array: only forwardEmbedding reads them, during the\n"
+              + "forward, so they need no copy.\n").build());
       forward.addParameter(FLOATS, "pixels")
-          .addStatement("$T.arraycopy(pixels, 0, this.pixels, 0, BATCH * PIXELS)", System.class);
+          .addStatement("this.pixels = pixels");
     }
     room.addField(FieldSpec.builder(INTS, "lengths", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc(text ? "The step's row lengths.\n" : "Every grid's positions: all CONTEXT.\n")
