@@ -2,7 +2,7 @@ package dev.unroll.samples;
 
 import java.util.ArrayDeque;
 import java.util.Arrays;
-import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
 
 /**
  * The bracket task's data: strings of four kinds of brackets, {@code ()[]{}<>}, balanced or not, and their tokens.
@@ -80,7 +80,7 @@ final class Brackets {
    * to {@code maxPairs} pairs (so of {@code 2 * minPairs - 1} to {@code 2 * maxPairs} characters) nested at most
    * {@code maxDepth} deep, drawn from {@code rng} until one falls in that split.
    */
-  static Example draw(int minPairs, int maxPairs, int maxDepth, boolean heldOut, SplittableRandom rng) {
+  static Example draw(int minPairs, int maxPairs, int maxDepth, boolean heldOut, RandomGenerator rng) {
     while (true) {
       String balanced = balancedString(minPairs + rng.nextInt(maxPairs - minPairs + 1), maxDepth, rng);
       Example example = rng.nextBoolean() ? new Example(balanced, Kind.BALANCED) : nearMiss(balanced, rng);
@@ -95,7 +95,7 @@ final class Brackets {
    * bracket of a random kind or closes the last open one, by a coin, unless the depth (none open, or
    * {@code maxDepth}) or the positions left decide.
    */
-  static String balancedString(int pairs, int maxDepth, SplittableRandom rng) {
+  static String balancedString(int pairs, int maxDepth, RandomGenerator rng) {
     StringBuilder text = new StringBuilder(2 * pairs);
     int[] open = new int[pairs];
     int depth = 0;
@@ -119,7 +119,7 @@ final class Brackets {
    * An unbalanced string one change away from {@code balanced}: swapped half the time, mismatched or removed a
    * quarter each.
    */
-  static Example nearMiss(String balanced, SplittableRandom rng) {
+  static Example nearMiss(String balanced, RandomGenerator rng) {
     char[] text = balanced.toCharArray();
     int choice = rng.nextInt(4);
     if (choice < 2) {

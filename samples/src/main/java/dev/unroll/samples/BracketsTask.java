@@ -6,7 +6,6 @@ import static dev.unroll.samples.UnrolledBracketsModel.CONTEXT;
 import dev.unroll.runtime.AdamW;
 import java.io.PrintStream;
 import java.util.Locale;
-import java.util.SplittableRandom;
 
 /**
  * {@link BracketsModel} learns whether a string of brackets is balanced ({@link Brackets}): strings of one to
@@ -67,10 +66,11 @@ final class BracketsTask {
   /**
    * A trained model and what it was measured on.
    *
+   * @param training the loop it was trained by, which saves it and its loss curve
    * @param test the held-out strings
    * @param evaluation on {@code test}, in its order
    */
-  record Trained(UnrolledBracketsModel model, LossCurve curve, Brackets.Example[] test,
+  record Trained(UnrolledBracketsModel model, Training training, Brackets.Example[] test,
       Classifying.Evaluation evaluation) {}
 
   /**
@@ -112,7 +112,7 @@ final class BracketsTask {
         }
       }
     }
-    Main.save(trained.model(), trained.curve(), options.save(), out);
+    trained.training().save(options.save());
     return matrix.accuracy();
   }
 
@@ -133,35 +133,46 @@ final class BracketsTask {
 
     UnrolledBracketsModel model = UnrolledBracketsModel.create(options.backend(), options.seed());
     AdamW opt = AdamW.of(model).lr(lr).weightDecay(WEIGHT_DECAY).clipGradNorm(1f);
-    SplittableRandom rng = new SplittableRandom(options.seed());
+    Rng rng = new Rng(options.seed());
     int[] tokens = new int[BATCH * CONTEXT];
     int[] lengths = new int[BATCH];
     int[] labels = new int[BATCH];
-    Classifying.Batch batch = () -> {
-      for (int row = 0; row < BATCH; row++) {
-        Brackets.Example example = Brackets.draw(1, MAX_PAIRS, MAX_DEPTH, false, rng);
-        lengths[row] = Brackets.encode(example.text(), tokens, row * CONTEXT, CONTEXT);
-        labels[row] = label(example);
-      }
-      return model.forward(tokens, lengths, labels);
-    };
-    Classifying.HeldOut heldOutLoss = () -> (float) evaluate(model, test, tokens, lengths).loss();
     LossCurve curve = new LossCurve("BracketsModel on balanced brackets (seed " + options.seed() + ")",
         "held-out loss (" + test.length + " strings)", steps);
-    Progress progress = Classifying.train(model, opt, steps, lr, warmup, EVAL_EVERY, batch, heldOutLoss, curve,
-        BATCH, "seq", out);
+    Training training = new Training(options, model, opt, curve, out);
+    Progress progress = training.run(new Training.Data() {
+      @Override
+      public float forward() {
+        for (int row = 0; row < BATCH; row++) {
+          Brackets.Example example = Brackets.draw(1, MAX_PAIRS, MAX_DEPTH, false, rng);
+          lengths[row] = Brackets.encode(example.text(), tokens, row * CONTEXT, CONTEXT);
+          labels[row] = label(example);
+        }
+        return model.forward(tokens, lengths, labels);
+      }
+
+      @Override
+      public float heldOutLoss() {
+        return (float) evaluate(model, test, tokens, lengths).loss();
+      }
+
+      @Override
+      public Rng rng() {
+        return rng;
+      }
+    }, new Training.Plan(steps, lr, warmup, EVAL_EVERY, BATCH, "seq"));
     double seconds = progress.trainingSeconds();
     Classifying.Evaluation evaluation = evaluate(model, test, tokens, lengths);
     out.printf(Locale.ROOT, "trained in %.1f s (%.1f s with evaluation): %,.0f strings/s, %.2f GFLOP/s; loss %s "
         + "(smoothed), held-out loss %s%n", seconds, progress.wallSeconds(), progress.tokensPerSecond(),
-        UnrolledBracketsModel.FLOPS_PER_STEP * (double) steps / seconds / 1e9, Progress.loss(progress.smoothedLoss()),
+        UnrolledBracketsModel.FLOPS_PER_STEP * (double) progress.stepsRun() / seconds / 1e9, Progress.loss(progress.smoothedLoss()),
         Progress.loss((float) evaluation.loss()));
-    return new Trained(model, curve, test, evaluation);
+    return new Trained(model, training, test, evaluation);
   }
 
   /** The held-out strings: {@value #TEST_SIZE} drawn from the held-out split by {@link #TEST_SEED}. */
   static Brackets.Example[] heldOut() {
-    SplittableRandom rng = new SplittableRandom(TEST_SEED);
+    Rng rng = new Rng(TEST_SEED);
     Brackets.Example[] test = new Brackets.Example[TEST_SIZE];
     for (int i = 0; i < test.length; i++) {
       test[i] = Brackets.draw(MIN_PAIRS, MAX_PAIRS, MAX_DEPTH, true, rng);

@@ -1,57 +1,14 @@
 package dev.unroll.samples;
 
-import dev.unroll.runtime.AdamW;
 import dev.unroll.runtime.Encoder;
-import dev.unroll.runtime.Trainable;
-import java.io.PrintStream;
 import java.util.function.IntUnaryOperator;
 
 /**
- * What the classifier samples ({@link DigitsTask}, {@link BracketsTask}) share: the training loop, with the
- * learning-rate schedule, the progress display and the loss curve, and reading a class off the logits.
+ * What the classifier samples ({@link DigitsTask}, {@link BracketsTask}) share besides the training loop
+ * ({@link Training}): measuring a classifier on held-out examples and reading a class off the logits.
  */
 final class Classifying {
   private Classifying() {}
-
-  /** One training batch: fills the model's inputs and labels for the next step and runs forward; the loss. */
-  interface Batch {
-    float forward();
-  }
-
-  /** The loss over the held-out examples (forward only), for the loss curve. */
-  interface HeldOut {
-    float loss();
-  }
-
-  /**
-   * Trains {@code model} for {@code steps} steps: {@link Schedule#cosine} from {@code lr} with {@code warmup}
-   * steps, the held-out loss into {@code curve} before the first step, every {@code evalEvery} steps and after the
-   * last (its time not counted as training). Returns the finished display, which knows the training time.
-   *
-   * @param perStep examples per step, for the display's rate
-   * @param unit what an example is called in the display's rate ("img" for images/s)
-   */
-  static Progress train(Trainable model, AdamW opt, int steps, float lr, int warmup, int evalEvery, Batch batch,
-      HeldOut heldOut, LossCurve curve, long perStep, String unit, PrintStream out) {
-    curve.validation(0, heldOut.loss());
-    Progress progress = new Progress(out, steps, perStep, unit);
-    for (int step = 1; step <= steps; step++) {
-      opt.lr(Schedule.cosine(step - 1, steps, warmup, lr));
-      float loss = batch.forward();
-      model.zeroGrad();
-      model.backward();
-      opt.step();
-      progress.update(step, loss);
-      curve.train(step, loss);
-      if (step % evalEvery == 0 || step == steps) {
-        progress.pause();
-        curve.validation(step, heldOut.loss());
-        progress.resume();
-      }
-    }
-    progress.finish();
-    return progress;
-  }
 
   /** Runs the model without labels on examples {@code [first, first + rows)}, in a batch's first rows. */
   interface Forward {

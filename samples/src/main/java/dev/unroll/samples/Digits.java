@@ -6,7 +6,7 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
-import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
 import java.util.stream.IntStream;
 import java.util.zip.GZIPInputStream;
 
@@ -104,7 +104,7 @@ record Digits(float[] pixels, int[] labels) {
    * (rounded) held out, so that both parts have the set's proportions of each digit.
    */
   Split split() {
-    SplittableRandom rng = new SplittableRandom(SPLIT_SEED);
+    Rng rng = new Rng(SPLIT_SEED);
     boolean[] heldOut = new boolean[count()];
     for (int digit = 0; digit < CLASSES; digit++) {
       int[] mine = indicesOf(digit);
@@ -140,7 +140,7 @@ record Digits(float[] pixels, int[] labels) {
   }
 
   /** Fisher-Yates: a permutation drawn by {@code rng}. */
-  static void shuffle(int[] values, SplittableRandom rng) {
+  static void shuffle(int[] values, RandomGenerator rng) {
     for (int i = values.length - 1; i > 0; i--) {
       int j = rng.nextInt(i + 1);
       int t = values[i];

@@ -6,7 +6,7 @@ import dev.unroll.runtime.AdamW;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
 
 /**
  * {@link DigitsModel} trained from scratch on the UCI handwritten digits ({@link Digits}): a fixed 80/20 split,
@@ -36,9 +36,10 @@ final class DigitsTask {
   /**
    * A trained model and what it was measured on.
    *
+   * @param training the loop it was trained by, which saves it and its loss curve
    * @param evaluation on the held-out images, in the order of {@code split.test()}
    */
-  record Trained(UnrolledDigitsModel model, Digits digits, Digits.Split split, LossCurve curve,
+  record Trained(UnrolledDigitsModel model, Digits digits, Digits.Split split, Training training,
       Classifying.Evaluation evaluation) {}
 
   /**
@@ -51,7 +52,7 @@ final class DigitsTask {
     ConfusionMatrix matrix = trained.evaluation().matrix();
     out.println("confusion matrix of the held-out images (a row per true digit, a column per prediction):");
     matrix.print(out);
-    Main.save(trained.model(), trained.curve(), options.save(), out);
+    trained.training().save(options.save());
     return matrix.accuracy();
   }
 
@@ -73,31 +74,55 @@ final class DigitsTask {
     AdamW opt = AdamW.of(model).lr(lr).weightDecay(WEIGHT_DECAY).clipGradNorm(1f);
     float[] pixels = new float[BATCH * Digits.PIXELS];
     int[] labels = new int[BATCH];
-    Epochs epochs = new Epochs(split.train(), new SplittableRandom(options.seed()));
-    Classifying.Batch batch = () -> {
-      for (int row = 0; row < BATCH; row++) {
-        int image = epochs.next();
-        digits.copy(image, pixels, row);
-        labels[row] = digits.labels()[image];
-      }
-      return model.forward(pixels, labels);
-    };
+    Rng rng = new Rng(options.seed());
+    Epochs epochs = new Epochs(split.train(), rng);
     int[] test = split.test();
-    Classifying.HeldOut heldOut = () -> (float) evaluate(model, digits, test, pixels).loss();
     LossCurve curve = new LossCurve("DigitsModel on the UCI digits (seed " + options.seed() + ")",
         "held-out loss (" + test.length + " images)", steps);
-    Progress progress = Classifying.train(model, opt, steps, lr, warmup, EVAL_EVERY, batch, heldOut, curve, BATCH,
-        "img", out);
+    Training training = new Training(options, model, opt, curve, out);
+    Progress progress = training.run(new Training.Data() {
+      @Override
+      public float forward() {
+        for (int row = 0; row < BATCH; row++) {
+          int image = epochs.next();
+          digits.copy(image, pixels, row);
+          labels[row] = digits.labels()[image];
+        }
+        return model.forward(pixels, labels);
+      }
+
+      @Override
+      public float heldOutLoss() {
+        return (float) evaluate(model, digits, test, pixels).loss();
+      }
+
+      @Override
+      public Rng rng() {
+        return rng;
+      }
+
+      @Override
+      public void save(TrainingState state) {
+        Training.Data.super.save(state);
+        epochs.save(state);
+      }
+
+      @Override
+      public void restore(TrainingState state) throws SampleException {
+        Training.Data.super.restore(state);
+        epochs.restore(state);
+      }
+    }, new Training.Plan(steps, lr, warmup, EVAL_EVERY, BATCH, "img"));
     double seconds = progress.trainingSeconds();
     Classifying.Evaluation evaluation = evaluate(model, digits, test, pixels);
     out.printf(Locale.ROOT, "trained in %.1f s (%.1f s with evaluation): %,.0f images/s, %.2f GFLOP/s; loss %s "
         + "(smoothed), held-out loss %s%n", seconds, progress.wallSeconds(), progress.tokensPerSecond(),
-        UnrolledDigitsModel.FLOPS_PER_STEP * (double) steps / seconds / 1e9, Progress.loss(progress.smoothedLoss()),
+        UnrolledDigitsModel.FLOPS_PER_STEP * (double) progress.stepsRun() / seconds / 1e9, Progress.loss(progress.smoothedLoss()),
         Progress.loss((float) evaluation.loss()));
     ConfusionMatrix matrix = evaluation.matrix();
     out.printf(Locale.ROOT, "held-out accuracy: %d/%d images (%.2f%%)%n", matrix.correct(), matrix.total(),
         100 * matrix.accuracy());
-    return new Trained(model, digits, split, curve, evaluation);
+    return new Trained(model, digits, split, training, evaluation);
   }
 
   /** Classifies the images {@code indices} and measures the loss, a batch at a time. */
@@ -115,13 +140,18 @@ final class DigitsTask {
     model.forward(pixels, null);
   }
 
-  /** The training images in epochs: each epoch every image once, in an order drawn from the seed. */
+  /**
+   * The training images in epochs: each epoch every image once, in an order drawn from the seed. A checkpoint keeps
+   * the order and the position in it ({@link #save}); the generator's state is its owner's to keep.
+   */
   static final class Epochs {
+    private static final String ORDER = "data.order";
+    private static final String NEXT = "data.next";
     private final int[] order;
-    private final SplittableRandom rng;
+    private final RandomGenerator rng;
     private int next;
 
-    Epochs(int[] images, SplittableRandom rng) {
+    Epochs(int[] images, RandomGenerator rng) {
       this.order = images.clone();
       this.rng = rng;
       this.next = order.length;
@@ -133,6 +163,29 @@ final class DigitsTask {
         next = 0;
       }
       return order[next++];
+    }
+
+    /** Writes the current order and the position in it. */
+    void save(TrainingState state) {
+      state.putInts(ORDER, order);
+      state.putLong(NEXT, next);
+    }
+
+    /** Sets what {@link #save} wrote; the order must be of the same images. */
+    void restore(TrainingState state) throws SampleException {
+      int[] saved = new int[order.length];
+      state.getInts(ORDER, saved);
+      int position = state.getInt(NEXT);
+      int[] images = saved.clone();
+      int[] ours = order.clone();
+      Arrays.sort(images);
+      Arrays.sort(ours);
+      if (!Arrays.equals(images, ours) || position < 0 || position > order.length) {
+        throw new SampleException("the checkpoint's order of the training images is not an order of this run's "
+            + "training images (or its position " + position + " is outside it)");
+      }
+      System.arraycopy(saved, 0, order, 0, order.length);
+      next = position;
     }
   }
 }

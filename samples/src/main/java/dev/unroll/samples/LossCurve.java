@@ -26,6 +26,8 @@ final class LossCurve {
   static final int HEIGHT = 540;
   /** Largest over smallest loss above which the loss axis is logarithmic. */
   static final int LOG_SPAN = 20;
+  private static final String TRAIN_KEY = "curve.train";
+  private static final String VALIDATION_KEY = "curve.validation";
 
   private final String title;
   private final String validationName;
@@ -51,6 +53,28 @@ final class LossCurve {
 
   void validation(int step, float loss) {
     validation[step] = loss;
+  }
+
+  /** The last validation loss measured, or NaN when none was. */
+  float lastValidation() {
+    for (int step = validation.length - 1; step >= 0; step--) {
+      if (!Float.isNaN(validation[step])) {
+        return validation[step];
+      }
+    }
+    return Float.NaN;
+  }
+
+  /** Writes the losses of steps 0 to {@code step} into a checkpoint's state, exactly. */
+  void save(TrainingState state, int step) {
+    state.putFloats(TRAIN_KEY, train, step + 1);
+    state.putFloats(VALIDATION_KEY, validation, step + 1);
+  }
+
+  /** Sets the losses of steps 0 to {@code step} from a checkpoint's state, as {@link #save} wrote them. */
+  void restore(TrainingState state, int step) throws SampleException {
+    state.getFloats(TRAIN_KEY, train, step + 1);
+    state.getFloats(VALIDATION_KEY, validation, step + 1);
   }
 
   /** The CSV file that goes beside {@code model}: its name with the extension replaced by {@code .loss.csv}. */

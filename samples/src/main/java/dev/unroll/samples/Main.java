@@ -1,11 +1,8 @@
 package dev.unroll.samples;
 
-import dev.unroll.runtime.Trainable;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.math.BigDecimal;
 import java.math.MathContext;
-import java.nio.file.Path;
 import java.util.Locale;
 
 /**
@@ -25,7 +22,8 @@ import java.util.Locale;
  * </ul>
  *
  * <p>Each saves the model ({@code --save FILE}, by default under {@code out/} in the working directory) and beside
- * it the loss curve, as CSV and as a PNG plot ({@link LossCurve}).
+ * it the loss curve, as CSV and as a PNG plot ({@link LossCurve}). While training it writes training checkpoints,
+ * from which {@code --resume} continues a run that was stopped exactly as it would have gone on ({@link Training}).
  *
  * <p>From the repository root: {@code mvn -B -q -DskipTests -Psample verify}, with arguments in
  * {@code -Dsample.args="..."}; {@code --help} lists them. Exit status: 0 when done, 1 on an error, 2 on a bad
@@ -58,6 +56,7 @@ public final class Main {
       // Files first, so that a missing text or an unwritable --save is the first and only thing reported.
       byte[] data = options.text() == null ? null : TextTask.load(options.text());
       SampleFiles.checkWritable(options.save());
+      new CheckpointFolder(options.checkpoints()).checkBeforeRun();
       switch (options.task()) {
         case SORT -> {
           banner(out, options, "SortModel", UnrolledSortModel.SHAPE.describe(), UnrolledSortModel.PARAMETER_COUNT,
@@ -90,6 +89,9 @@ public final class Main {
       out.flush();
       err.println("error: " + e.getMessage());
       return CommandLines.ERROR;
+    } catch (Training.Stopped e) {
+      // Its checkpoints cannot be resumed or written: perhaps in the middle of training's line.
+      return error(out, err, e.getMessage(), null);
     } catch (ArithmeticException e) {
       // forward found a loss that is not finite: training diverged.
       return error(out, err, "training diverged: " + e.getMessage(), "try a smaller --lr");
@@ -111,17 +113,6 @@ public final class Main {
       err.println(hint);
     }
     return CommandLines.ERROR;
-  }
-
-  /** Writes {@code model} to {@code path} and its loss curve beside it, and says where. */
-  static void save(Trainable model, LossCurve curve, Path path, PrintStream out) throws SampleException {
-    try {
-      model.save(path);
-    } catch (IOException e) {
-      throw new SampleException("cannot save the model to " + path + ": " + e.getMessage());
-    }
-    out.println("saved the model to " + path);
-    curve.writeBeside(path, out);
   }
 
   /** {@code value} to three significant digits, without an exponent: 5.0E-4 as "0.0005". */

@@ -53,7 +53,7 @@ final class NeighboursTask {
     out.printf(Locale.ROOT, "held-out images whose nearest training image has the same digit: %.2f%% by embedding, "
         + "%.2f%% by raw pixels (cosine of the 64 pixel values), of %d%n", 100 * byEmbedding, 100 * byPixels,
         test.length);
-    Main.save(trained.model(), trained.curve(), options.save(), out);
+    trained.training().save(options.save());
     return byEmbedding;
   }
 

@@ -18,12 +18,22 @@ import picocli.CommandLine;
  * @param save where to write the trained model; its loss curve goes beside it (see {@link LossCurve})
  * @param text the text of the character model ({@link Task#TEXT}); null for the other tasks
  * @param help whether usage was asked for
+ * @param checkpoints when training checkpoints are written, where, how many are kept, and whether to resume
  */
-record Options(Task task, Backend backend, int steps, long seed, float lr, Path save, Text text, boolean help) {
+record Options(Task task, Backend backend, int steps, long seed, float lr, Path save, Text text, boolean help,
+    Checkpoints checkpoints) {
 
   static final long DEFAULT_SEED = 1337;
   /** Where results go when {@code --save} does not say: a folder under the working directory. */
   static final Path DEFAULT_FOLDER = Path.of("out");
+  static final int DEFAULT_CHECKPOINT_MINUTES = 10;
+  static final int DEFAULT_KEEP_CHECKPOINTS = 3;
+
+  /** Options as the command line's defaults would have them for the rest: checkpoints as {@link #parse} sets them. */
+  Options(Task task, Backend backend, int steps, long seed, float lr, Path save, Text text, boolean help) {
+    this(task, backend, steps, seed, lr, save, text, help, new Checkpoints(0, DEFAULT_CHECKPOINT_MINUTES,
+        DEFAULT_KEEP_CHECKPOINTS, Checkpoints.folderBeside(save), false));
+  }
 
   /** The samples {@code --task} chooses from. */
   enum Task {
@@ -71,6 +81,30 @@ record Options(Task task, Backend backend, int steps, long seed, float lr, Path 
     }
   }
 
+  /**
+   * When the trainer writes a training checkpoint, where, and what it does with them ({@link CheckpointFolder}).
+   *
+   * @param every write one every this many steps; 0 for none by count
+   * @param minutes write one when this many minutes have passed since the last (or since training started); 0 for
+   *     none by time
+   * @param keep checkpoints kept in {@code folder}: the newest ones; older ones are deleted
+   * @param folder where they go
+   * @param resume whether to continue from the newest valid checkpoint in {@code folder}
+   */
+  record Checkpoints(int every, int minutes, int keep, Path folder, boolean resume) {
+    /** The default folder: beside the model, named after it ({@code out/sort.checkpoints} for out/sort.safetensors). */
+    static Path folderBeside(Path save) {
+      String name = save.getFileName() == null ? save.toString() : save.getFileName().toString();
+      int dot = name.lastIndexOf('.');
+      return save.resolveSibling((dot > 0 ? name.substring(0, dot) : name) + ".checkpoints");
+    }
+
+    /** Whether the run writes checkpoints at all. */
+    boolean writes() {
+      return every > 0 || minutes > 0;
+    }
+  }
+
   /** The usage that {@code --help} prints and a usage error follows with. */
   static String usage() {
     return CommandLines.usage(new Spec());
@@ -89,8 +123,11 @@ record Options(Task task, Backend backend, int steps, long seed, float lr, Path 
         : new Text(spec.text == null || spec.text.equals(Spec.BUNDLED) ? null : path(spec.text));
     Path save = spec.save != null ? spec.save
         : DEFAULT_FOLDER.resolve((text == null ? task.id() : text.stem()) + ".safetensors");
+    Checkpoints checkpoints = new Checkpoints(spec.checkpointEvery == null ? 0 : spec.checkpointEvery,
+        spec.checkpointMinutes, spec.keepCheckpoints,
+        spec.checkpoints != null ? spec.checkpoints : Checkpoints.folderBeside(save), spec.resume);
     return new Options(task, spec.backend, spec.steps == null ? 0 : spec.steps, spec.seed,
-        spec.lr == null ? Float.NaN : spec.lr, save, text, line.isUsageHelpRequested());
+        spec.lr == null ? Float.NaN : spec.lr, save, text, line.isUsageHelpRequested(), checkpoints);
   }
 
   private static Path path(String value) throws CommandLines.UsageException {
@@ -114,6 +151,11 @@ record Options(Task task, Backend backend, int steps, long seed, float lr, Path 
           "  neighbours  DigitsModel trained as for digits, then the training images nearest to held-out ones",
           "              by the cosine similarity of their embeddings",
           "The model goes to --save FILE, its loss curve beside it (FILE's name with .loss.csv and .loss.png).",
+          "While it trains, a training checkpoint (the model, AdamW's moments and step, the data order and random",
+          "state, the loss curve so far) goes to the --checkpoints folder every --checkpoint-minutes (and every",
+          "--checkpoint-every steps, if given), the last --keep-checkpoints of them kept; --resume continues from the",
+          "newest valid one exactly as the run would have gone on (same losses, bit for bit). Finished, the run",
+          "deletes its checkpoints.",
           ""},
       footer = {
           "",
@@ -155,6 +197,31 @@ record Options(Task task, Backend backend, int steps, long seed, float lr, Path 
         description = "write the trained model there, as safetensors (default: out/<task>.safetensors, or "
             + "out/<text name>.safetensors)")
     Path save;
+
+    @Option(names = "--checkpoint-every", paramLabel = "N", converter = CommandLines.PositiveInt.class,
+        description = "also write a training checkpoint every N steps, N >= 1 (default: by time only)")
+    Integer checkpointEvery;
+
+    @Option(names = "--checkpoint-minutes", paramLabel = "M", converter = CommandLines.NonNegativeInt.class,
+        description = "write a training checkpoint when M minutes have passed since the last one, M >= 0; 0: "
+            + "never by time (default " + DEFAULT_CHECKPOINT_MINUTES + ")")
+    int checkpointMinutes = DEFAULT_CHECKPOINT_MINUTES;
+
+    @Option(names = "--keep-checkpoints", paramLabel = "K", converter = CommandLines.PositiveInt.class,
+        description = "keep the newest K checkpoints, K >= 1, deleting older ones (default " + DEFAULT_KEEP_CHECKPOINTS
+            + ")")
+    int keepCheckpoints = DEFAULT_KEEP_CHECKPOINTS;
+
+    @Option(names = "--checkpoints", paramLabel = "DIR", converter = CommandLines.FileName.class,
+        description = "the folder of the training checkpoints (default: beside the model, out/<task>.checkpoints "
+            + "for out/<task>.safetensors)")
+    Path checkpoints;
+
+    @Option(names = "--resume",
+        description = "continue from the newest checkpoint in the folder that loads (a corrupt or truncated one is "
+            + "skipped, saying why); with none there, start from step 0, saying so. Refused when the checkpoint's "
+            + "run had another --task, --seed, --steps, --lr or text")
+    boolean resume;
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "print this")
     boolean help;

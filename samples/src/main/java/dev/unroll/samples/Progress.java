@@ -45,6 +45,8 @@ final class Progress {
   private long lastDraw = start - REDRAW_NANOS;
   private int drawnStep = -1;
   private int step;
+  /** The step the run started from: 0, or where it resumed. */
+  private int firstStep;
   private float smoothed = Float.NaN;
   private int drawnWidth;
 
@@ -87,6 +89,21 @@ final class Progress {
       lastDraw = now;
       draw(now);
     }
+  }
+
+  /**
+   * Continues a run resumed after step {@code step} whose smoothed loss was {@code smoothed}: the loss goes on
+   * smoothing from there, and the rate counts only the steps taken from here.
+   */
+  void resumeAt(int step, float smoothed) {
+    this.step = step;
+    this.firstStep = step;
+    this.smoothed = smoothed;
+  }
+
+  /** Steps taken since the display was made (since the run resumed, for a resumed one). */
+  int stepsRun() {
+    return step - firstStep;
   }
 
   /** Clears the display and stops the clock (for an evaluation, say) until {@link #resume()}. */
@@ -136,7 +153,7 @@ final class Progress {
   /** Tokens (or the examples of the display's unit) per second so far, pauses excluded. */
   double tokensPerSecond() {
     double seconds = trainingSeconds();
-    return seconds > 0 ? step * (double) tokensPerStep / seconds : 0;
+    return seconds > 0 ? stepsRun() * (double) tokensPerStep / seconds : 0;
   }
 
   /** The exponentially smoothed training loss. */

@@ -8,7 +8,6 @@ import dev.unroll.runtime.AdamW;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Locale;
-import java.util.SplittableRandom;
 
 /**
  * minGPT's sort task on {@link SortModel}: learn to sort {@link #LENGTH} digits drawn from {@code [0, VOCAB)}.
@@ -65,7 +64,7 @@ final class SortTask {
 
     UnrolledSortModel model = UnrolledSortModel.create(options.backend(), options.seed());
     AdamW opt = AdamW.of(model).lr(lr).betas(0.9f, 0.95f).weightDecay(0.1f).clipGradNorm(1f);
-    SplittableRandom rng = new SplittableRandom(options.seed());
+    Rng rng = new Rng(options.seed());
     int[] x = new int[BATCH * CONTEXT];
     int[] y = new int[BATCH * CONTEXT];
     int[] digits = new int[LENGTH];
@@ -78,33 +77,31 @@ final class SortTask {
     }
     LossCurve curve = new LossCurve("SortModel on minGPT's sort task (seed " + options.seed() + ")",
         "held-out loss (" + evalIds.length + " sequences)", steps);
-    curve.validation(0, heldOutLoss(model, evalIds, x, y, digits, sorted));
-    Progress progress = new Progress(out, steps, (long) BATCH * CONTEXT);
-    float heldOutLoss = Float.NaN;
-    for (int step = 1; step <= steps; step++) {
-      for (int row = 0; row < BATCH; row++) {
-        fillRow(train[rng.nextInt(train.length)], row, x, y, digits, sorted);
+    Training training = new Training(options, model, opt, curve, out);
+    Progress progress = training.run(new Training.Data() {
+      @Override
+      public float forward() {
+        for (int row = 0; row < BATCH; row++) {
+          fillRow(train[rng.nextInt(train.length)], row, x, y, digits, sorted);
+        }
+        return model.forward(x, y);
       }
-      opt.lr(Schedule.cosine(step - 1, steps, warmup, lr));
-      float loss = model.forward(x, y);
-      model.zeroGrad();
-      model.backward();
-      opt.step();
-      progress.update(step, loss);
-      curve.train(step, loss);
-      if (step % EVAL_EVERY == 0 || step == steps) {
-        progress.pause();
-        heldOutLoss = heldOutLoss(model, evalIds, x, y, digits, sorted);
-        curve.validation(step, heldOutLoss);
-        progress.resume();
+
+      @Override
+      public float heldOutLoss() {
+        return SortTask.heldOutLoss(model, evalIds, x, y, digits, sorted);
       }
-    }
-    progress.finish();
+
+      @Override
+      public Rng rng() {
+        return rng;
+      }
+    }, new Training.Plan(steps, lr, warmup, EVAL_EVERY, (long) BATCH * CONTEXT, "tok"));
     double seconds = progress.trainingSeconds();
     out.printf(Locale.ROOT, "trained in %.1f s: %,.0f tokens/s, %.2f GFLOP/s; loss %s (smoothed), held-out loss "
         + "%s%n", seconds, progress.tokensPerSecond(),
-        UnrolledSortModel.FLOPS_PER_STEP * (double) steps / seconds / 1e9, Progress.loss(progress.smoothedLoss()),
-        Progress.loss(heldOutLoss));
+        UnrolledSortModel.FLOPS_PER_STEP * (double) progress.stepsRun() / seconds / 1e9,
+        Progress.loss(progress.smoothedLoss()), Progress.loss(training.heldOutLoss()));
 
     int[] predicted = new int[test.length * LENGTH];
     long evalStart = System.nanoTime();
@@ -125,7 +122,7 @@ final class SortTask {
         }
       }
     }
-    Main.save(model, curve, options.save(), out);
+    training.save(options.save());
     return (double) correct / test.length;
   }
 
@@ -158,7 +155,7 @@ final class SortTask {
     return ids;
   }
 
-  /** Whether a sequence is held out: one in four, by a fixed hash (SplitMix64's finalizer) of its digits. */
+  /** Whether a sequence is held out: one in four, by a fixed hash (SplitMix64's mix) of its digits. */
   static boolean isHeldOut(int id) {
     return oneInFour((id + 1) * 0x9E3779B97F4A7C15L);
   }
@@ -168,11 +165,7 @@ final class SortTask {
    * the key over the two it keeps: how the samples hold out a quarter of their data.
    */
   static boolean oneInFour(long key) {
-    long z = key;
-    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-    z ^= z >>> 31;
-    return (z & 3) == 0;
+    return (Rng.mix64(key) & 3) == 0;
   }
 
   /** Writes the digits of sequence {@code id}, most significant first. */

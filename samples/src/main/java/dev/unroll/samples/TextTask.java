@@ -13,9 +13,12 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.Locale;
-import java.util.SplittableRandom;
+import java.util.Map;
 
 /**
  * nanoGPT's "baby Shakespeare" recipe on {@link CharModel}, for any file: bytes are tokens; the first 90% of
@@ -58,50 +61,58 @@ final class TextTask {
 
     UnrolledCharModel model = UnrolledCharModel.create(options.backend(), options.seed());
     AdamW opt = AdamW.of(model).lr(lr).betas(0.9f, 0.99f).weightDecay(0.1f).clipGradNorm(1f);
-    SplittableRandom rng = new SplittableRandom(options.seed());
+    Rng rng = new Rng(options.seed());
     int[] x = new int[BATCH * CONTEXT];
     int[] y = new int[BATCH * CONTEXT];
     // The same validation windows at every evaluation, so that successive losses compare like with like.
     int[] evalStarts = new int[EVAL_BATCHES * BATCH];
-    SplittableRandom evalRng = new SplittableRandom(options.seed() ^ EVAL_SEED_MIX);
+    Rng evalRng = new Rng(options.seed() ^ EVAL_SEED_MIX);
     for (int i = 0; i < evalStarts.length; i++) {
       evalStarts[i] = trainLength + evalRng.nextInt(valLength - CONTEXT);
     }
 
     LossCurve curve = new LossCurve("CharModel on " + text.name() + " (seed " + options.seed() + ")",
         "validation loss (last 10% of the text)", steps);
-    float valLoss = validationLoss(model, data, evalStarts, x, y);
-    curve.validation(0, valLoss);
-    out.printf(Locale.ROOT, "step %d: val loss %.4f%n", 0, valLoss);
-    Progress progress = new Progress(out, steps, (long) BATCH * CONTEXT);
-    for (int step = 1; step <= steps; step++) {
-      for (int row = 0; row < BATCH; row++) {
-        fillRow(data, rng.nextInt(trainLength - CONTEXT), row, x, y);
+    Training training = new Training(options, model, opt, curve, out);
+    Progress progress = training.run(new Training.Data() {
+      @Override
+      public float forward() {
+        for (int row = 0; row < BATCH; row++) {
+          fillRow(data, rng.nextInt(trainLength - CONTEXT), row, x, y);
+        }
+        return model.forward(x, y);
       }
-      opt.lr(Schedule.cosine(step - 1, steps, warmup, lr));
-      float loss = model.forward(x, y);
-      model.zeroGrad();
-      model.backward();
-      opt.step();
-      progress.update(step, loss);
-      curve.train(step, loss);
-      if (step % EVAL_EVERY == 0 || step == steps) {
-        progress.pause();
-        valLoss = validationLoss(model, data, evalStarts, x, y);
-        curve.validation(step, valLoss);
-        progress.println(String.format(Locale.ROOT, "step %d: train loss %.4f (smoothed), val loss %.4f", step,
-            progress.smoothedLoss(), valLoss));
-        progress.resume();
+
+      @Override
+      public float heldOutLoss() {
+        return validationLoss(model, data, evalStarts, x, y);
       }
-    }
-    progress.finish();
+
+      @Override
+      public Rng rng() {
+        return rng;
+      }
+
+      @Override
+      public void identify(Map<String, String> identity) {
+        identity.put("--text", TextTask.identify(data));
+      }
+
+      @Override
+      public String report(int step, float heldOutLoss, float smoothedLoss) {
+        return step == 0 ? String.format(Locale.ROOT, "step %d: val loss %.4f", step, heldOutLoss)
+            : String.format(Locale.ROOT, "step %d: train loss %.4f (smoothed), val loss %.4f", step, smoothedLoss,
+                heldOutLoss);
+      }
+    }, new Training.Plan(steps, lr, warmup, EVAL_EVERY, (long) BATCH * CONTEXT, "tok"));
+    float valLoss = training.heldOutLoss();
     double seconds = progress.trainingSeconds();
     out.printf(Locale.ROOT, "trained in %.1f s (%.1f s with evaluation): %,.0f tokens/s, %.2f GFLOP/s; "
         + "final val loss %.4f%n", seconds, progress.wallSeconds(), progress.tokensPerSecond(),
-        UnrolledCharModel.FLOPS_PER_STEP * (double) steps / seconds / 1e9, valLoss);
+        UnrolledCharModel.FLOPS_PER_STEP * (double) progress.stepsRun() / seconds / 1e9, valLoss);
 
     long sampleStart = System.nanoTime();
-    byte[] sample = sample(model, x, new SplittableRandom(options.seed()));
+    byte[] sample = sample(model, x, new Rng(options.seed()));
     double sampleSeconds = (System.nanoTime() - sampleStart) / 1e9;
     out.printf(Locale.ROOT, "sample: %d bytes after a newline, temperature %s, in %.1f s%n", SAMPLE_BYTES,
         Main.plain(TEMPERATURE), sampleSeconds);
@@ -109,7 +120,7 @@ final class TextTask {
     // new String(..., UTF_8) is lenient: a malformed sequence becomes U+FFFD.
     out.println(new String(sample, StandardCharsets.UTF_8));
     out.println("----------------------------------------");
-    Main.save(model, curve, options.save(), out);
+    training.save(options.save());
     return valLoss;
   }
 
@@ -157,6 +168,19 @@ final class TextTask {
     }
   }
 
+  /**
+   * What identifies a text in a training checkpoint: its length and SHA-256, so that a run resumes only on the
+   * bytes it was trained on, wherever the file now is.
+   */
+  static String identify(byte[] data) {
+    try {
+      byte[] hash = MessageDigest.getInstance("SHA-256").digest(data);
+      return String.format(Locale.ROOT, "%d bytes, SHA-256 %s", data.length, HexFormat.of().formatHex(hash));
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError("every Java platform has SHA-256", e);
+    }
+  }
+
   /** Bytes of the training split: the first 90% of the file. */
   private static int trainLength(int fileLength) {
     return (int) (fileLength * 9L / 10);
@@ -188,7 +212,7 @@ final class TextTask {
    * byte runs the model on the last CONTEXT bytes (in row 0; the other rows idle) and reads the logits at the
    * last of them; positions beyond it hold stale tokens that causal attention never lets it see.
    */
-  private static byte[] sample(CharModel model, int[] x, SplittableRandom rng) {
+  private static byte[] sample(CharModel model, int[] x, Rng rng) {
     byte[] text = new byte[1 + SAMPLE_BYTES];
     text[0] = '\n';
     int length = 1;
@@ -208,7 +232,7 @@ final class TextTask {
   }
 
   /** A token drawn from softmax(logits / TEMPERATURE). */
-  private static int draw(float[] logits, double[] weights, SplittableRandom rng) {
+  private static int draw(float[] logits, double[] weights, Rng rng) {
     float max = Float.NEGATIVE_INFINITY;
     for (float logit : logits) {
       max = Math.max(max, logit);

@@ -1,0 +1,283 @@
+package dev.unroll.samples;
+
+import dev.unroll.runtime.AdamW;
+import dev.unroll.runtime.Trainable;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The samples' training loop, one for every task: the learning rate of {@link Schedule#cosine} at each step, forward,
+ * zeroGrad, backward, the optimizer's step, the progress display and the loss curve; the held-out loss before the
+ * first step, every {@code evalEvery} steps and after the last (its time not counted as training); training
+ * checkpoints as {@link Options.Checkpoints} asks, and {@code --resume} from them.
+ *
+ * <p>A checkpoint holds, besides the model and AdamW's state ({@link AdamW#saveCheckpoint}), everything else the rest
+ * of the run depends on: the step, the data's random state and order ({@link Data#save}), the loss curve so far and
+ * the display's smoothed loss. A resumed run therefore takes the steps the uninterrupted run would have taken, bit
+ * for bit: the same batches, the same learning rate at each step, the same losses, the same model at the end. It
+ * also holds what identifies the run ({@code --task}, {@code --seed}, {@code --steps}, {@code --lr}, the model's
+ * shape, the text's size and hash), and a resume with other options is refused, naming them.
+ */
+final class Training {
+  /** The keys of what the loop itself saves; a task's data saves under {@code data.}. */
+  private static final String STEP = "train.step";
+  private static final String SMOOTHED = "train.smoothedLoss";
+  private static final String BACKEND = "run.backend";
+  private static final String IDENTITY = "run.";
+  private static final String RNG = "data.rng";
+
+  /** What a task's data gives the loop. */
+  interface Data {
+    /** Fills the model's inputs and labels with the next training batch and runs forward; the loss. */
+    float forward();
+
+    /** The loss over the held-out examples (forward only), for the loss curve. */
+    float heldOutLoss();
+
+    /** The generator the training batches are drawn from. */
+    Rng rng();
+
+    /** Writes what the next batches depend on into a checkpoint's state: the generator's state, by default. */
+    default void save(TrainingState state) {
+      state.putLong(RNG, rng().state());
+    }
+
+    /** Sets what {@link #save} wrote. */
+    default void restore(TrainingState state) throws SampleException {
+      rng().state(state.getLong(RNG));
+    }
+
+    /** Adds what identifies the data beyond the options (a text's content), by the option that chose it. */
+    default void identify(Map<String, String> identity) {}
+
+    /** A line to print once the held-out loss of {@code step} is measured, or null for none. */
+    default String report(int step, float heldOutLoss, float smoothedLoss) {
+      return null;
+    }
+  }
+
+  /**
+   * How long and how fast a run trains.
+   *
+   * @param steps steps to take
+   * @param lr the peak learning rate
+   * @param warmup steps of linear warmup before the cosine
+   * @param evalEvery steps between measurements of the held-out loss
+   * @param perStep examples per step, for the display's rate
+   * @param unit what an example is called in the display's rate ("tok" for tokens/s)
+   */
+  record Plan(int steps, float lr, int warmup, int evalEvery, long perStep, String unit) {}
+
+  /**
+   * A run that cannot go on as asked: its checkpoints cannot be resumed from or written. {@link Main} reports it as
+   * it reports a {@link SampleException}, whose message it carries. Unchecked, so that it passes through a task's
+   * training code, which has no checkpoint of its own to handle.
+   */
+  static final class Stopped extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Stopped(SampleException cause) {
+      super(cause.getMessage(), cause);
+    }
+  }
+
+  private final Options options;
+  private final Trainable model;
+  private final AdamW opt;
+  private final LossCurve curve;
+  private final PrintStream out;
+  private final CheckpointFolder checkpoints;
+  private float heldOutLoss = Float.NaN;
+  private boolean usedCheckpoints;
+
+  /** A loop that trains {@code model} with {@code opt} as {@code options} say, into {@code curve}. */
+  Training(Options options, Trainable model, AdamW opt, LossCurve curve, PrintStream out) {
+    this.options = options;
+    this.model = model;
+    this.opt = opt;
+    this.curve = curve;
+    this.out = out;
+    this.checkpoints = new CheckpointFolder(options.checkpoints());
+  }
+
+  Trainable model() {
+    return model;
+  }
+
+  LossCurve curve() {
+    return curve;
+  }
+
+  /** The held-out loss last measured (after the last step, once {@link #run} has returned). */
+  float heldOutLoss() {
+    return heldOutLoss;
+  }
+
+  /**
+   * Trains as {@code plan} says, from step 0 or, with {@code --resume}, from the newest checkpoint that loads.
+   * Returns the finished display, which knows the training time and the steps this process took.
+   *
+   * @throws Stopped when no checkpoint can be resumed from (or the newest that loads is of another run), or one
+   *     cannot be written
+   */
+  Progress run(Data data, Plan plan) {
+    try {
+      return train(data, plan);
+    } catch (SampleException e) {
+      throw new Stopped(e);
+    }
+  }
+
+  private Progress train(Data data, Plan plan) throws SampleException {
+    Options.Checkpoints checkpointing = options.checkpoints();
+    Map<String, String> identity = identity(data, plan);
+    int start = 0;
+    float smoothed = Float.NaN;
+    if (checkpointing.resume()) {
+      checkpoints.deleteTemporaries(out);
+      CheckpointFolder.Resumed resumed = checkpoints.resume(opt, out);
+      if (resumed == null) {
+        out.println("no checkpoint in " + checkpoints.path() + " to resume from: starting at step 0");
+      } else {
+        usedCheckpoints = true;
+        TrainingState state = resumed.state();
+        checkIdentity(resumed.checkpoint().file(), state, identity);
+        start = state.getInt(STEP);
+        if (start != opt.steps() || start < 0 || start > plan.steps()) {
+          throw new SampleException(resumed.checkpoint().file() + ": the checkpoint says step " + start
+              + " and its optimizer has taken " + opt.steps() + " of " + plan.steps());
+        }
+        smoothed = state.getFloat(SMOOTHED);
+        curve.restore(state, start);
+        data.restore(state);
+        heldOutLoss = curve.lastValidation();
+        out.printf(Locale.ROOT, "resumed from %s at step %d of %d%n", resumed.checkpoint().file(), start,
+            plan.steps());
+        String backend = state.find(BACKEND);
+        if (backend != null && !backend.equals(model.backend().name())) {
+          out.println("note: the checkpoint was written on " + backend + " and this run is on " + model.backend()
+              + ": the same trajectory to within rounding, not bit for bit");
+        }
+      }
+    } else if (checkpointing.writes()) {
+      checkpoints.deleteTemporaries(out);
+    }
+    if (start == 0) {
+      heldOutLoss = data.heldOutLoss();
+      curve.validation(0, heldOutLoss);
+      String line = data.report(0, heldOutLoss, Float.NaN);
+      if (line != null) {
+        out.println(line);
+      }
+    }
+    Progress progress = new Progress(out, plan.steps(), plan.perStep(), plan.unit());
+    if (start > 0) {
+      progress.resumeAt(start, smoothed);
+    }
+    long minutes = checkpointing.minutes() * 60_000_000_000L;
+    long lastSave = System.nanoTime();
+    for (int step = start + 1; step <= plan.steps(); step++) {
+      opt.lr(Schedule.cosine(step - 1, plan.steps(), plan.warmup(), plan.lr()));
+      float loss = data.forward();
+      model.zeroGrad();
+      model.backward();
+      opt.step();
+      progress.update(step, loss);
+      curve.train(step, loss);
+      if (step % plan.evalEvery() == 0 || step == plan.steps()) {
+        progress.pause();
+        heldOutLoss = data.heldOutLoss();
+        curve.validation(step, heldOutLoss);
+        String line = data.report(step, heldOutLoss, progress.smoothedLoss());
+        if (line != null) {
+          progress.println(line);
+        }
+        progress.resume();
+      }
+      long now = System.nanoTime();
+      // No checkpoint after the last step: the model is saved next, and the checkpoints deleted.
+      if (step < plan.steps() && ((checkpointing.every() > 0 && step % checkpointing.every() == 0)
+          || (minutes > 0 && now - lastSave >= minutes))) {
+        progress.pause();
+        save(data, identity, step, progress.smoothedLoss());
+        progress.println(String.format(Locale.ROOT, "checkpoint: step %d saved to %s in %.2f s", step,
+            checkpoints.file(step), (System.nanoTime() - now) / 1e9));
+        progress.resume();
+        lastSave = System.nanoTime();
+      }
+    }
+    progress.finish();
+    return progress;
+  }
+
+  /**
+   * Writes the trained model to {@code path} and its loss curve beside it, and says where; then deletes this run's
+   * checkpoints, which a finished run has no more use for.
+   */
+  void save(Path path) throws SampleException {
+    try {
+      model.save(path);
+    } catch (IOException e) {
+      throw new SampleException("cannot save the model to " + path + ": " + e.getMessage());
+    }
+    out.println("saved the model to " + path);
+    curve.writeBeside(path, out);
+    if (usedCheckpoints) {
+      int deleted = checkpoints.deleteAll();
+      out.printf(Locale.ROOT, "deleted the run's %d checkpoint(s) in %s: it is finished%n", deleted,
+          checkpoints.path());
+    }
+  }
+
+  private void save(Data data, Map<String, String> identity, int step, float smoothed) throws SampleException {
+    TrainingState state = new TrainingState();
+    identity.forEach((option, value) -> state.put(key(option), value));
+    state.put(BACKEND, model.backend().name());
+    state.putLong(STEP, step);
+    state.putFloat(SMOOTHED, smoothed);
+    curve.save(state, step);
+    data.save(state);
+    checkpoints.write(opt, step, state);
+    usedCheckpoints = true;
+  }
+
+  /** What a checkpoint must match to be resumed: values by the option (or thing) that sets them. */
+  private Map<String, String> identity(Data data, Plan plan) {
+    Map<String, String> identity = new LinkedHashMap<>();
+    identity.put("--task", options.task().id());
+    identity.put("--seed", Long.toString(options.seed()));
+    identity.put("--steps", Integer.toString(plan.steps()));
+    identity.put("--lr", Float.toString(plan.lr()));
+    identity.put("the model", model.shape().describe());
+    data.identify(identity);
+    return identity;
+  }
+
+  /** Refuses a checkpoint of another run, naming each option that differs and both its values. */
+  private static void checkIdentity(Path file, TrainingState state, Map<String, String> identity)
+      throws SampleException {
+    List<String> differences = new ArrayList<>();
+    for (Map.Entry<String, String> entry : identity.entrySet()) {
+      String saved = state.get(key(entry.getKey()));
+      if (!saved.equals(entry.getValue())) {
+        differences.add(entry.getKey() + " " + saved + " there, " + entry.getValue() + " here");
+      }
+    }
+    if (!differences.isEmpty()) {
+      throw new SampleException("cannot resume from " + file + ": it is a checkpoint of another run ("
+          + String.join("; ", differences) + "); resume with its options, or start afresh with another "
+          + "--checkpoints folder");
+    }
+  }
+
+  /** The state's key for an identifying option: "--seed" is kept as "run.seed", "the model" as "run.the-model". */
+  private static String key(String option) {
+    return IDENTITY + option.replaceFirst("^--", "").replace(' ', '-');
+  }
+}
