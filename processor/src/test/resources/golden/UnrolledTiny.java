@@ -6,6 +6,7 @@ import dev.unroll.runtime.DecodeWeights;
 import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.check.Checks;
+import dev.unroll.runtime.format.Safetensors;
 import dev.unroll.runtime.gpt2.Gpt2Family;
 import dev.unroll.runtime.gpt2.Gpt2Shape;
 import dev.unroll.runtime.kernel.Kernels;
@@ -800,8 +801,14 @@ public final class UnrolledTiny implements Tiny {
   }
 
   @Override
-  public void save(Path path) throws IOException {
-    Gpt2Family.FAMILY.save(parameters(), SHAPE, path);
+  public Safetensors.Contents safetensors(Path path) {
+    return Gpt2Family.FAMILY.safetensors(parameters(), SHAPE, path);
+  }
+
+  @Override
+  public void loadParameters(Path path) throws IOException {
+    Gpt2Family.FAMILY.load(parameters(), SHAPE, path);
+    parametersChanged();
   }
 
   /**

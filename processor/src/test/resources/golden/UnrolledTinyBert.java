@@ -8,6 +8,7 @@ import dev.unroll.runtime.bert.BertFamily;
 import dev.unroll.runtime.bert.BertShape;
 import dev.unroll.runtime.check.Checks;
 import dev.unroll.runtime.family.Encoders;
+import dev.unroll.runtime.format.Safetensors;
 import dev.unroll.runtime.kernel.Kernels;
 import dev.unroll.runtime.opencl.DeviceModel;
 import dev.unroll.runtime.opencl.OpenCl;
@@ -787,8 +788,14 @@ public final class UnrolledTiny implements Tiny {
   }
 
   @Override
-  public void save(Path path) throws IOException {
-    BertFamily.FAMILY.save(parameters(), SHAPE, path);
+  public Safetensors.Contents safetensors(Path path) {
+    return BertFamily.FAMILY.safetensors(parameters(), SHAPE, path);
+  }
+
+  @Override
+  public void loadParameters(Path path) throws IOException {
+    BertFamily.FAMILY.load(parameters(), SHAPE, path);
+    parametersChanged();
   }
 
   /**

@@ -1,7 +1,18 @@
 package dev.unroll.runtime;
 
+import dev.unroll.runtime.format.CheckpointException;
+import dev.unroll.runtime.format.CheckpointIo;
+import dev.unroll.runtime.format.Safetensors;
 import dev.unroll.runtime.thread.WorkerPool;
 import dev.unroll.runtime.train.DeviceParameters;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -18,6 +29,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight decay 0.01, no clipping. Weight decay applies to
  * every parameter, as in llm.c's CPU reference.
  *
+ * <p>{@link #saveCheckpoint} writes a training checkpoint (the model's parameters with this optimizer's whole state)
+ * and {@link #loadCheckpoint} restores one, so that a run stopped at any step continues with the same bits.
+ *
  * <p>The update is vectorised and split over the {@link WorkerPool}; every parameter gets the same operations, in
  * the same order and without fused multiply-adds, as the scalar formula in {@link #step()}'s loop, so the result
  * does not depend on the vector length or the thread count. The gradient's squared norm is summed in double, in
@@ -25,6 +39,9 @@ import jdk.incubator.vector.VectorSpecies;
  * thread count.
  */
 public final class AdamW {
+  /** The model whose parameters these are, for training checkpoints; null when made from bare parameters. */
+  private final Trainable model;
+  private final Parameters parameters;
   private final float[] params;
   private final float[] grads;
   /** Where the parameters live when the model is on a device (OPENCL), or null: the moments are there too. */
@@ -41,7 +58,9 @@ public final class AdamW {
   private float maxGradNorm;
   private int t;
 
-  private AdamW(Parameters p, DeviceParameters device) {
+  private AdamW(Trainable model, Parameters p, DeviceParameters device) {
+    this.model = model;
+    this.parameters = p;
     this.params = p.values();
     this.grads = p.grads();
     this.device = device;
@@ -64,12 +83,12 @@ public final class AdamW {
    * moments and the update live on the device, beside the parameters.
    */
   public static AdamW of(Trainable model) {
-    return new AdamW(model.parameters(), model.deviceParameters());
+    return new AdamW(model, model.parameters(), model.deviceParameters());
   }
 
   /** An optimizer for these parameters, held in Java arrays (for a device model use {@link #of(Trainable)}). */
   public static AdamW of(Parameters parameters) {
-    return new AdamW(parameters, null);
+    return new AdamW(null, parameters, null);
   }
 
   /** Sets the learning rate (may change between steps, for schedules). */
@@ -290,6 +309,206 @@ public final class AdamW {
   /** Second moment of parameter {@code i}. */
   public float secondMoment(int i) {
     return device != null ? device.moment(true, i) : v[i];
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Training checkpoints
+
+  /** Metadata key that marks a training checkpoint, and its value. */
+  static final String KIND_KEY = "unroll.checkpoint";
+  static final String KIND = "training";
+  static final String OPTIMIZER_KEY = "unroll.optimizer";
+  static final String STEP_KEY = "unroll.adamw.step";
+  /** The names of each moment's tensors: PyTorch's names of AdamW's state, before the parameter's name. */
+  static final String FIRST_MOMENT = CheckpointIo.OPTIMIZER_PREFIX + "exp_avg.";
+  static final String SECOND_MOMENT = CheckpointIo.OPTIMIZER_PREFIX + "exp_avg_sq.";
+
+  /** The hyperparameters, each under its metadata key, read and written as exact float strings. */
+  private enum Hyper {
+    LR("unroll.adamw.lr"),
+    BETA1("unroll.adamw.beta1"),
+    BETA2("unroll.adamw.beta2"),
+    EPS("unroll.adamw.eps"),
+    WEIGHT_DECAY("unroll.adamw.weight_decay"),
+    MAX_GRAD_NORM("unroll.adamw.max_grad_norm");
+
+    final String key;
+
+    Hyper(String key) {
+      this.key = key;
+    }
+
+    float of(AdamW o) {
+      return switch (this) {
+        case LR -> o.lr;
+        case BETA1 -> o.beta1;
+        case BETA2 -> o.beta2;
+        case EPS -> o.eps;
+        case WEIGHT_DECAY -> o.weightDecay;
+        case MAX_GRAD_NORM -> o.maxGradNorm;
+      };
+    }
+  }
+
+  /**
+   * Writes a training checkpoint to {@code path}: the model's parameters as {@link Trainable#save} writes them (a
+   * plain {@code load} reads the file as a model), this optimizer's moments as tensors {@code optimizer.exp_avg.<name>}
+   * and {@code optimizer.exp_avg_sq.<name>} in the parameters' arena shapes (not transposed as some parameters are
+   * for Hugging Face), and in the metadata the step count, every hyperparameter (as exact float strings), the shape,
+   * {@code state} (the caller's own: a trainer's position in its data, say) and a CRC32C of the whole file. Written
+   * atomically: a temporary file beside {@code path}, forced to the disk, renamed over it, the folder forced. On
+   * {@link Backend#OPENCL} the parameters and moments are read from the device first.
+   *
+   * @param state strings to keep with the checkpoint; their keys must not begin with {@code unroll.}
+   * @throws IllegalStateException when this optimizer was made from bare {@link Parameters}, without a model
+   * @throws IllegalArgumentException when a key of {@code state} begins with {@code unroll.}
+   */
+  public void saveCheckpoint(Path path, Map<String, String> state) throws IOException {
+    Trainable owner = requireModel();
+    for (String key : state.keySet()) {
+      if (key.startsWith("unroll.")) {
+        throw new IllegalArgumentException("checkpoint state key " + key + ": keys beginning with unroll. are the "
+            + "checkpoint's own");
+      }
+    }
+    Safetensors.Contents model = owner.safetensors(path);
+    float[] first = m;
+    float[] second = v;
+    if (device != null) {
+      first = new float[params.length];
+      second = new float[params.length];
+      device.readMoments(first, second);
+    }
+    List<Safetensors.Entry> moments = new ArrayList<>(2 * parameters.tensors().size());
+    for (ParamTensor t : parameters.tensors()) {
+      moments.add(Safetensors.Entry.of(FIRST_MOMENT + t.name(), t.shape(), first, t.offset()));
+      moments.add(Safetensors.Entry.of(SECOND_MOMENT + t.name(), t.shape(), second, t.offset()));
+    }
+    Map<String, String> metadata = new LinkedHashMap<>();
+    metadata.put(KIND_KEY, KIND);
+    metadata.put(OPTIMIZER_KEY, "AdamW");
+    metadata.put(STEP_KEY, Integer.toString(t));
+    for (Hyper h : Hyper.values()) {
+      metadata.put(h.key, Float.toString(h.of(this)));
+    }
+    metadata.putAll(state);
+    model.plus(metadata, moments).writeChecksummed(path);
+  }
+
+  /**
+   * Restores a training checkpoint that {@link #saveCheckpoint} wrote: verifies its checksum, then sets the model's
+   * parameters, both moments, the step count and every hyperparameter (lr, betas, eps, weight decay, clipping) from
+   * it, so that the next {@link #step()} computes what the run that wrote it would have computed next, to the bit.
+   * All or nothing: on any exception the model and this optimizer are as they were.
+   *
+   * @return the {@code state} the checkpoint was saved with (unmodifiable)
+   * @throws CheckpointException naming the file: its checksum does not match (corrupt or truncated), it is no
+   *     training checkpoint (a plain {@code save}), it was saved from another shape, or its state is malformed
+   * @throws IllegalStateException when this optimizer was made from bare {@link Parameters}, without a model
+   */
+  public Map<String, String> loadCheckpoint(Path path) throws IOException {
+    Trainable owner = requireModel();
+    float[] first = new float[params.length];
+    float[] second = new float[params.length];
+    float[] hyper = new float[Hyper.values().length];
+    int step;
+    Map<String, String> state = new LinkedHashMap<>();
+    try (Safetensors st = Safetensors.open(path)) {
+      Map<String, String> meta = st.metadata();
+      if (!KIND.equals(meta.get(KIND_KEY))) {
+        throw new CheckpointException(path, "is not a training checkpoint (its metadata has no " + KIND_KEY + "="
+            + KIND + "): a model's save writes weights only; AdamW.saveCheckpoint writes the optimizer's state too");
+      }
+      st.verifyChecksum();
+      String describe = owner.shape().describe();
+      String saved = meta.get(CheckpointIo.SHAPE_KEY);
+      if (!describe.equals(saved)) {
+        throw new CheckpointException(path, "was saved from a model with " + saved + "; this model has " + describe);
+      }
+      if (!"AdamW".equals(meta.get(OPTIMIZER_KEY))) {
+        throw new CheckpointException(path, "holds the state of optimizer " + meta.get(OPTIMIZER_KEY) + ", not AdamW");
+      }
+      step = nonNegativeInt(path, meta, STEP_KEY);
+      for (Hyper h : Hyper.values()) {
+        hyper[h.ordinal()] = finiteFloat(path, meta, h.key);
+      }
+      if (!(hyper[Hyper.BETA1.ordinal()] < 1 && hyper[Hyper.BETA2.ordinal()] < 1)) {
+        throw new CheckpointException(path, "has betas outside [0, 1)");
+      }
+      for (ParamTensor t : parameters.tensors()) {
+        readMoment(st, FIRST_MOMENT + t.name(), t, first);
+        readMoment(st, SECOND_MOMENT + t.name(), t, second);
+      }
+      for (Map.Entry<String, String> e : meta.entrySet()) {
+        if (!e.getKey().startsWith("unroll.") && !e.getKey().equals("format")) {
+          state.put(e.getKey(), e.getValue());
+        }
+      }
+    }
+    owner.loadParameters(path); // all or nothing; nothing of the optimizer is changed before it succeeds
+    if (device != null) {
+      device.writeMoments(first, second);
+    } else {
+      System.arraycopy(first, 0, m, 0, m.length);
+      System.arraycopy(second, 0, v, 0, v.length);
+    }
+    t = step;
+    lr = hyper[Hyper.LR.ordinal()];
+    beta1 = hyper[Hyper.BETA1.ordinal()];
+    beta2 = hyper[Hyper.BETA2.ordinal()];
+    eps = hyper[Hyper.EPS.ordinal()];
+    weightDecay = hyper[Hyper.WEIGHT_DECAY.ordinal()];
+    maxGradNorm = hyper[Hyper.MAX_GRAD_NORM.ordinal()];
+    return Collections.unmodifiableMap(state);
+  }
+
+  private Trainable requireModel() {
+    if (model == null) {
+      throw new IllegalStateException("this AdamW was made from bare Parameters; training checkpoints need the "
+          + "model: make it with AdamW.of(model)");
+    }
+    return model;
+  }
+
+  /** Reads one moment tensor of the file into {@code dst} at the parameter's offset, checking name and shape. */
+  private static void readMoment(Safetensors st, String name, ParamTensor t, float[] dst) throws IOException {
+    Safetensors.Tensor f = st.tensors().get(name);
+    if (f == null) {
+      throw new CheckpointException(st.path(), "has no tensor " + name + ": it is no complete AdamW checkpoint");
+    }
+    if (!f.hasShape(t.shape()) || f.dtype() != Safetensors.Dtype.F32) {
+      throw new CheckpointException(st.path(), "tensor " + name + " is " + f.dtype() + Arrays.toString(f.shape())
+          + " but the parameter is F32" + Arrays.toString(t.shape()));
+    }
+    st.readFloats(name, dst, t.offset());
+  }
+
+  private static int nonNegativeInt(Path path, Map<String, String> meta, String key) throws CheckpointException {
+    String value = meta.get(key);
+    try {
+      int n = Integer.parseInt(value == null ? "" : value);
+      if (n >= 0) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new CheckpointException(path, "metadata " + key + " is " + (value == null ? "missing" : "'" + value + "'")
+        + ", not a whole number >= 0");
+  }
+
+  private static float finiteFloat(Path path, Map<String, String> meta, String key) throws CheckpointException {
+    String value = meta.get(key);
+    try {
+      float x = Float.parseFloat(value == null ? "" : value);
+      if (Float.isFinite(x) && x >= 0) {
+        return x;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new CheckpointException(path, "metadata " + key + " is " + (value == null ? "missing" : "'" + value + "'")
+        + ", not a finite number >= 0");
   }
 
   private static float requireNonNegative(String name, float value) {

@@ -1,5 +1,6 @@
 package dev.unroll.runtime;
 
+import dev.unroll.runtime.format.Safetensors;
 import dev.unroll.runtime.train.DeviceParameters;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -59,7 +60,26 @@ public interface Trainable {
   /**
    * Writes the parameters as float32 safetensors with the family's Hugging Face tensor names and conventions
    * (GPT-2's, the Conv1D weights transposed; Llama's {@code LlamaForCausalLM} names, the q and k rows in the
-   * rotate-half order; BERT's and ViT's sequence- and image-classification names), atomically: to a temporary file beside {@code path}, then renamed over it.
+   * rotate-half order; BERT's and ViT's sequence- and image-classification names), atomically: to a temporary file
+   * beside {@code path}, forced to the disk, then renamed over it.
    */
-  void save(Path path) throws IOException;
+  default void save(Path path) throws IOException {
+    safetensors(path).write(path);
+  }
+
+  /**
+   * What {@link #save} writes to {@code path} (named in messages), not yet written: its metadata and tensors, for a
+   * file that holds more beside them ({@link AdamW#saveCheckpoint} adds the optimizer's state). The tensors read
+   * the parameters when they are written; on {@link Backend#OPENCL} this call first copies them from the device.
+   */
+  Safetensors.Contents safetensors(Path path);
+
+  /**
+   * Reads the weights of {@code path} into this model, as the generated {@code load(backend, path)} reads them into
+   * a new one (the family's safetensors names, or its own checkpoint format; a training checkpoint's optimizer
+   * state is skipped). All or nothing: on any exception the parameters are as they were. Gradients are untouched.
+   *
+   * @throws dev.unroll.runtime.format.CheckpointException naming the file and the problem
+   */
+  void loadParameters(Path path) throws IOException;
 }

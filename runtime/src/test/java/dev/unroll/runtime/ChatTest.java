@@ -287,7 +287,12 @@ class ChatTest {
     }
 
     @Override
-    public void save(Path path) {
+    public dev.unroll.runtime.format.Safetensors.Contents safetensors(Path path) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public void loadParameters(Path path) {
       throw new UnsupportedOperationException();
     }
   }

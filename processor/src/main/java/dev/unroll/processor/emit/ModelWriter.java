@@ -55,6 +55,7 @@ public final class ModelWriter {
   static final ClassName GENERATED = ClassName.get("javax.annotation.processing", "Generated");
   static final ClassName DECODE_WEIGHTS = ClassName.get(RUNTIME, "DecodeWeights");
   static final ClassName DEVICE_PARAMETERS = ClassName.get(RUNTIME + ".train", "DeviceParameters");
+  static final ClassName SAFETENSORS_CONTENTS = ClassName.get(RUNTIME + ".format", "Safetensors", "Contents");
   static final ClassName DEVICE_MODEL = ClassName.get(RUNTIME + ".opencl", "DeviceModel");
   static final ClassName OPEN_CL = ClassName.get(RUNTIME + ".opencl", "OpenCl");
   static final TypeName FLOATS = ArrayTypeName.of(TypeName.FLOAT);
@@ -476,10 +477,15 @@ public final class ModelWriter {
     type.addMethod(override("deviceParameters", DEVICE_PARAMETERS).addStatement("return steps.deviceParameters()")
         .build());
     type.addMethod(override("finish", TypeName.VOID).addStatement("steps.finish()").build());
-    type.addMethod(override("save", TypeName.VOID)
+    type.addMethod(override("safetensors", SAFETENSORS_CONTENTS)
+        .addParameter(PATH, "path")
+        .addStatement("return $T.FAMILY.safetensors(parameters(), SHAPE, path)", runtimeFamily)
+        .build());
+    type.addMethod(override("loadParameters", TypeName.VOID)
         .addParameter(PATH, "path")
         .addException(IO_EXCEPTION)
-        .addStatement("$T.FAMILY.save(parameters(), SHAPE, path)", runtimeFamily)
+        .addStatement("$T.FAMILY.load(parameters(), SHAPE, path)", runtimeFamily)
+        .addStatement("parametersChanged()")
         .build());
   }
 

@@ -7,7 +7,7 @@ import dev.unroll.runtime.family.ModelFamily;
 public final class BertFamily {
   /** The family, which generated BERT classes call. */
   public static final ModelFamily<BertShape, TextEncoder> FAMILY = new ModelFamily<>("BERT", BertLayout::tensors,
-      BertInit::init, BertCheckpoints::load, BertCheckpoints::saveSafetensors, BertReference::create);
+      BertInit::init, BertCheckpoints::load, BertCheckpoints::safetensors, BertReference::create);
 
   private BertFamily() {}
 }

@@ -3,6 +3,7 @@ package dev.unroll.runtime.bert;
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.TextEncoder;
 import dev.unroll.runtime.check.Checks;
+import dev.unroll.runtime.family.ModelFamily;
 import dev.unroll.runtime.family.EncoderReference;
 import dev.unroll.runtime.family.Encoders;
 import dev.unroll.runtime.kernel.Kernels;
@@ -258,8 +259,8 @@ public final class BertReference extends EncoderReference implements TextEncoder
   }
 
   @Override
-  public void save(Path path) throws IOException {
-    BertCheckpoints.saveSafetensors(parameters, s, path);
+  protected ModelFamily.Checkpoints checkpoints() {
+    return BertFamily.FAMILY.checkpoints(s);
   }
 
   /** The offset of layer {@code layer}'s parameter {@code kind}. */

@@ -4,6 +4,7 @@ import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.Trainable;
+import dev.unroll.runtime.format.Safetensors;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -31,10 +32,16 @@ public final class ModelFamily<S extends ModelShape, M extends Trainable> {
     void init(Parameters p, S s, long seed);
   }
 
-  /** Reads or writes the parameters from or to a file. */
+  /** Reads the parameters from a file. */
   @FunctionalInterface
   public interface Io<S> {
     void apply(Parameters p, S s, Path path) throws IOException;
+  }
+
+  /** What saving the parameters to a file (named in messages) writes, not yet written. */
+  @FunctionalInterface
+  public interface Writer<S> {
+    Safetensors.Contents contents(Parameters p, S s, Path path);
   }
 
   /** The scalar reference model of a shape, initialised from a seed. */
@@ -47,7 +54,7 @@ public final class ModelFamily<S extends ModelShape, M extends Trainable> {
   private final Layout<S> layout;
   private final Init<S> init;
   private final Io<S> load;
-  private final Io<S> save;
+  private final Writer<S> save;
   private final Reference<S, M> reference;
 
   /**
@@ -56,10 +63,11 @@ public final class ModelFamily<S extends ModelShape, M extends Trainable> {
    * @param init the initialisation
    * @param load reads safetensors with the family's Hugging Face names, or the family's own checkpoint format, told
    *     apart by their first bytes
-   * @param save writes safetensors with the family's Hugging Face names, atomically
+   * @param save what safetensors with the family's Hugging Face names hold, for writing
    * @param reference the scalar reference model
    */
-  public ModelFamily(String name, Layout<S> layout, Init<S> init, Io<S> load, Io<S> save, Reference<S, M> reference) {
+  public ModelFamily(String name, Layout<S> layout, Init<S> init, Io<S> load, Writer<S> save,
+      Reference<S, M> reference) {
     this.name = Objects.requireNonNull(name);
     this.layout = Objects.requireNonNull(layout);
     this.init = Objects.requireNonNull(init);
@@ -93,7 +101,39 @@ public final class ModelFamily<S extends ModelShape, M extends Trainable> {
 
   /** Writes {@code p} as safetensors with the family's Hugging Face names, atomically. */
   public void save(Parameters p, S s, Path path) throws IOException {
-    save.apply(p, s, path);
+    safetensors(p, s, path).write(path);
+  }
+
+  /**
+   * What {@link #save} writes to {@code path} (named in messages), not yet written: the tensors read {@code p}
+   * when written.
+   */
+  public Safetensors.Contents safetensors(Parameters p, S s, Path path) {
+    return save.contents(p, s, path);
+  }
+
+  /** The family's checkpoints of one shape: what a model of it saves and loads. */
+  public interface Checkpoints {
+    /** What saving {@code p} to {@code path} writes, not yet written. */
+    Safetensors.Contents safetensors(Parameters p, Path path);
+
+    /** Reads the weights of {@code path} into {@code p}, all or nothing. */
+    void load(Parameters p, Path path) throws IOException;
+  }
+
+  /** This family's checkpoints for models of shape {@code s}. */
+  public Checkpoints checkpoints(S s) {
+    return new Checkpoints() {
+      @Override
+      public Safetensors.Contents safetensors(Parameters p, Path path) {
+        return ModelFamily.this.safetensors(p, s, path);
+      }
+
+      @Override
+      public void load(Parameters p, Path path) throws IOException {
+        ModelFamily.this.load(p, s, path);
+      }
+    };
   }
 
   /** The scalar reference model of shape {@code s} from {@code seed}: what generated code is tested against. */

@@ -4,7 +4,10 @@ import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.Parameters;
+import dev.unroll.runtime.format.Safetensors;
 import dev.unroll.runtime.kernel.Kernels;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
@@ -51,6 +54,19 @@ public abstract class ScalarModel<S extends ModelShape> {
 
   public S shape() {
     return shape;
+  }
+
+  /** The checkpoints of this model's family, for its shape. */
+  protected abstract ModelFamily.Checkpoints checkpoints();
+
+  /** What {@code save} writes: the family's safetensors. */
+  public Safetensors.Contents safetensors(Path path) {
+    return checkpoints().safetensors(parameters, path);
+  }
+
+  /** Reads the weights of {@code path}, as the family loads them. */
+  public void loadParameters(Path path) throws IOException {
+    checkpoints().load(parameters, path);
   }
 
   public Backend backend() {

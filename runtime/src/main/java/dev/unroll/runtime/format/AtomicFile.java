@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.zip.Checksum;
 
 /**
  * Writes a file atomically: the body goes to a new temporary file in the same directory, which is forced to
@@ -52,6 +53,7 @@ public final class AtomicFile {
     try {
       try (FileChannel ch = channel) {
         body.writeTo(ch);
+        stallForTests();
         ch.force(true);
       }
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -65,6 +67,25 @@ public final class AtomicFile {
     }
     forceDirectory(dir);
   }
+
+  /**
+   * For tests that kill a process while it writes (a training checkpoint's crash tests): when the system property
+   * {@value #STALL_PROPERTY} is a number of milliseconds N > 0, waits N ms between writing the body to the temporary
+   * file and forcing and renaming it. Unset, as in every normal run, it costs one property lookup per file.
+   */
+  private static void stallForTests() {
+    long millis = Long.getLong(STALL_PROPERTY, 0);
+    if (millis > 0) {
+      try {
+        Thread.sleep(millis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** The system property that {@link #stallForTests()} reads. */
+  public static final String STALL_PROPERTY = "unroll.test.atomicFileStallMillis";
 
   /** Makes the rename durable where the platform allows opening a directory; elsewhere does nothing. */
   private static void forceDirectory(Path dir) {
@@ -85,10 +106,17 @@ public final class AtomicFile {
   /** Buffers little-endian float32 values and writes them to a channel in chunks. */
   public static final class FloatSink {
     private final FileChannel channel;
+    private final Checksum checksum;
     private final ByteBuffer buf = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
 
     public FloatSink(FileChannel channel) {
+      this(channel, null);
+    }
+
+    /** A sink that also adds every byte it writes to {@code checksum}, unless that is null. */
+    public FloatSink(FileChannel channel, Checksum checksum) {
       this.channel = channel;
+      this.checksum = checksum;
     }
 
     /** Appends {@code n} floats of {@code src} from {@code off}. */
@@ -122,6 +150,9 @@ public final class AtomicFile {
     /** Writes what is buffered. */
     public void flush() throws IOException {
       buf.flip();
+      if (checksum != null) {
+        checksum.update(buf.duplicate());
+      }
       writeFully(channel, buf);
       buf.clear();
     }

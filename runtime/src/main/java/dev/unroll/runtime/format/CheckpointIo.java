@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -31,7 +32,27 @@ public final class CheckpointIo {
   /** Where loads send their notices unless a caller (a test) takes them: {@link #LOG} at INFO. */
   public static final Consumer<String> LOG_NOTICE = CheckpointIo::logNotice;
 
+  /**
+   * The first part of the names under which a training checkpoint stores its optimizer's state beside the
+   * parameters ({@code optimizer.exp_avg.<name>}); a model's load skips them, so that it reads such a file as a model.
+   */
+  public static final String OPTIMIZER_PREFIX = "optimizer.";
+
   private CheckpointIo() {}
+
+  /**
+   * What every family's safetensors carries: {@code entries}, with metadata {@code format=pt} (what Hugging Face's
+   * loaders look for) and {@code unroll.shape=describe} (what a load names when the shapes differ).
+   */
+  public static Safetensors.Contents contents(String describe, List<Safetensors.Entry> entries) {
+    Map<String, String> metadata = new LinkedHashMap<>();
+    metadata.put("format", "pt");
+    metadata.put(SHAPE_KEY, describe);
+    return new Safetensors.Contents(metadata, entries);
+  }
+
+  /** The metadata key of the shape a file was saved from. */
+  public static final String SHAPE_KEY = "unroll.shape";
 
   /**
    * A checkpoint read and checked into a scratch arena, not yet in the model.
@@ -104,7 +125,8 @@ public final class CheckpointIo {
 
   /**
    * Matches the tensors of a safetensors file to the ones a model expects, by name, and checks their shapes and
-   * dtypes: nothing missing, nothing unknown, no name twice.
+   * dtypes: nothing missing, nothing unknown, no name twice. A training checkpoint's optimizer state (names that
+   * begin with {@value #OPTIMIZER_PREFIX}) is skipped.
    *
    * @param expected every tensor the model needs, in the order to check them, with the shape the file must have
    * @param canonical maps a file's name to the model's (e.g. strips a prefix)
@@ -121,7 +143,7 @@ public final class CheckpointIo {
     List<String> unexpected = new ArrayList<>();
     for (Safetensors.Tensor t : st.tensors().values()) {
       String name = canonical.apply(t.name());
-      if (ignored.test(name)) {
+      if (ignored.test(name) || t.name().startsWith(OPTIMIZER_PREFIX)) {
         continue;
       }
       Safetensors.Tensor twin = found.put(name, t);
@@ -162,7 +184,7 @@ public final class CheckpointIo {
 
   /** When a safetensors file says it was saved from another shape, a clause that says both; else "". */
   public static String shapeHint(Safetensors st, String describe) {
-    String saved = st.metadata().get("unroll.shape");
+    String saved = st.metadata().get(SHAPE_KEY);
     return saved == null || saved.equals(describe) ? ""
         : " (the file was saved from a model with " + saved + "; this model has " + describe + ")";
   }

@@ -52,19 +52,16 @@ public final class ClassifierCheckpoints {
   /**
    * Writes the parameters, laid out as {@code layout} (already checked against them), as float32 safetensors in
    * their layout shapes, the prefix before every name but the head's, with metadata {@code format=pt} and {@code
-   * unroll.shape=describe}; atomically.
+   * unroll.shape=describe}: what {@code save} writes, not yet written.
    */
-  public static void save(Parameters p, List<ParamTensor> layout, Naming naming, String describe, Path path)
-      throws IOException {
+  public static Safetensors.Contents contents(Parameters p, List<ParamTensor> layout, Naming naming,
+      String describe) {
     List<Safetensors.Entry> entries = new ArrayList<>(layout.size());
     for (ParamTensor t : layout) {
       String name = t.name().startsWith(HEAD) ? t.name() : naming.prefix() + t.name();
       entries.add(Safetensors.Entry.of(name, t.shape(), p.values(), t.offset()));
     }
-    Map<String, String> metadata = new LinkedHashMap<>();
-    metadata.put("format", "pt");
-    metadata.put("unroll.shape", describe);
-    Safetensors.write(path, metadata, entries);
+    return CheckpointIo.contents(describe, entries);
   }
 
   /**

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.zip.CRC32C;
 
 /**
  * A small reader and writer of the <a href="https://huggingface.co/docs/safetensors">safetensors</a> format:
@@ -47,6 +48,19 @@ public final class Safetensors implements Closeable {
 
   /** The header key that holds string-to-string metadata rather than a tensor. */
   public static final String METADATA_KEY = "__metadata__";
+
+  /**
+   * The metadata key of a checksummed file's CRC32C, as 8 lowercase hex digits: over every byte of the file, with
+   * these 8 digits read as {@value #CHECKSUM_PLACEHOLDER}. Written first in the header, so that a reader finds it at
+   * a fixed place ({@link #write(Path, Map, List, boolean)}, {@link #verifyChecksum()}).
+   */
+  public static final String CHECKSUM_KEY = "unroll.crc32c";
+
+  /** What the checksum's digits read as while it is computed. */
+  static final String CHECKSUM_PLACEHOLDER = "00000000";
+
+  /** How a checksummed file's header begins: the checksum's digits follow. */
+  private static final String CHECKSUM_PREFIX = "{\"" + METADATA_KEY + "\":{\"" + CHECKSUM_KEY + "\":\"";
 
   /** Element types of the format, with their sizes in bytes. */
   public enum Dtype {
@@ -456,6 +470,55 @@ public final class Safetensors implements Closeable {
     }
   }
 
+  /**
+   * Checks the file's CRC32C against the one its metadata holds ({@value #CHECKSUM_KEY}): reads every byte once.
+   *
+   * @throws CheckpointException when the file has no checksum, or its contents no longer give it (a byte changed,
+   *     the file cut short or grown since it was written)
+   */
+  public void verifyChecksum() throws IOException {
+    String stored = metadata.get(CHECKSUM_KEY);
+    if (stored == null) {
+      throw new CheckpointException(path, "has no checksum (metadata " + CHECKSUM_KEY + "), so its contents cannot be "
+          + "verified");
+    }
+    byte[] prefix = CHECKSUM_PREFIX.getBytes(StandardCharsets.US_ASCII);
+    ByteBuffer head = ByteBuffer.allocate(prefix.length + CHECKSUM_PLACEHOLDER.length());
+    if (dataStart < 8 + head.capacity()) {
+      throw new CheckpointException(path, "has a checksum, but not where a checksummed file keeps it");
+    }
+    CheckpointIo.readFully(path, channel, head, 8);
+    if (!Arrays.equals(head.array(), 0, prefix.length, prefix, 0, prefix.length)
+        || !stored.equals(new String(head.array(), prefix.length, CHECKSUM_PLACEHOLDER.length(),
+            StandardCharsets.US_ASCII))) {
+      throw new CheckpointException(path, "has a checksum, but not where a checksummed file keeps it (the header "
+          + "must begin with the checksum)");
+    }
+    CRC32C crc = new CRC32C();
+    ByteBuffer buf = ByteBuffer.allocate(AtomicFile.CHUNK_BYTES);
+    long size = channel.size();
+    for (long pos = 0; pos < size; ) {
+      buf.clear().limit((int) Math.min(buf.capacity(), size - pos));
+      CheckpointIo.readFully(path, channel, buf, pos);
+      byte[] chunk = buf.array();
+      // The stored digits count as the placeholder; they lie in the first chunk.
+      for (int i = 0; i < CHECKSUM_PLACEHOLDER.length() && pos == 0; i++) {
+        chunk[8 + prefix.length + i] = (byte) CHECKSUM_PLACEHOLDER.charAt(i);
+      }
+      crc.update(chunk, 0, buf.limit());
+      pos += buf.limit();
+    }
+    String computed = hex8(crc.getValue());
+    if (!computed.equals(stored)) {
+      throw new CheckpointException(path, "is corrupt: its contents give the CRC32C " + computed + ", but it was "
+          + "written with " + stored + " (changed, cut short or grown since it was written)");
+    }
+  }
+
+  private static String hex8(long crc) {
+    return String.format("%08x", crc);
+  }
+
   /** Closes the file. */
   @Override
   public void close() throws IOException {
@@ -561,19 +624,70 @@ public final class Safetensors implements Closeable {
   }
 
   /**
+   * What a file will hold, before it is written: the metadata and the tensors, whose data is read only when
+   * written. What a model's {@code save} writes, so that a caller can add to it (a training checkpoint adds the
+   * optimizer's state).
+   *
+   * @param metadata the header's {@value #METADATA_KEY}, in order
+   * @param entries the tensors, in order
+   */
+  public record Contents(Map<String, String> metadata, List<Entry> entries) {
+
+    public Contents {
+      metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+      entries = List.copyOf(entries);
+    }
+
+    /** These contents with more metadata and more tensors after them. */
+    public Contents plus(Map<String, String> moreMetadata, List<Entry> moreEntries) {
+      Map<String, String> m = new LinkedHashMap<>(metadata);
+      m.putAll(moreMetadata);
+      List<Entry> e = new ArrayList<>(entries);
+      e.addAll(moreEntries);
+      return new Contents(m, e);
+    }
+
+    /** Writes them to {@code path}, atomically (see {@link Safetensors#write(Path, Map, List)}). */
+    public void write(Path path) throws IOException {
+      Safetensors.write(path, metadata, entries);
+    }
+
+    /** Writes them to {@code path} with a checksum, atomically (see {@link Safetensors#write(Path, Map, List, boolean)}). */
+    public void writeChecksummed(Path path) throws IOException {
+      Safetensors.write(path, metadata, entries, true);
+    }
+  }
+
+  /** {@link #write(Path, Map, List, boolean)} without a checksum. */
+  public static void write(Path path, Map<String, String> metadata, List<Entry> entries) throws IOException {
+    write(path, metadata, entries, false);
+  }
+
+  /**
    * Writes {@code entries} as F32 tensors, in this order and contiguous, with {@code metadata} as the header's
    * {@value #METADATA_KEY} (omitted when empty), to {@code path}, atomically: into a temporary file in the same
    * directory that is forced to disk and then renamed over {@code path}. On failure the temporary file is deleted
    * and an existing {@code path} is left as it was.
    *
-   * @throws IllegalArgumentException for duplicate or reserved names, or names that are not valid Unicode
+   * <p>With {@code checksum}, the metadata begins with {@value #CHECKSUM_KEY}: the CRC32C of the whole file, which
+   * {@link #verifyChecksum()} checks.
+   *
+   * @throws IllegalArgumentException for duplicate or reserved names, or names that are not valid Unicode, or
+   *     metadata that holds {@value #CHECKSUM_KEY} itself
    */
-  public static void write(Path path, Map<String, String> metadata, List<Entry> entries) throws IOException {
+  public static void write(Path path, Map<String, String> metadata, List<Entry> entries, boolean checksum)
+      throws IOException {
+    if (metadata.containsKey(CHECKSUM_KEY)) {
+      throw new IllegalArgumentException(path + ": metadata key " + CHECKSUM_KEY + " is the checksum's, written only "
+          + "by asking for a checksum");
+    }
     Set<String> names = new HashSet<>();
-    StringBuilder json = new StringBuilder("{");
-    if (!metadata.isEmpty()) {
-      json.append(Json.quote(METADATA_KEY)).append(":{");
-      boolean first = true;
+    StringBuilder json = new StringBuilder(checksum ? CHECKSUM_PREFIX + CHECKSUM_PLACEHOLDER + "\"" : "{");
+    if (checksum || !metadata.isEmpty()) {
+      if (!checksum) {
+        json.append(Json.quote(METADATA_KEY)).append(":{");
+      }
+      boolean first = !checksum;
       for (Map.Entry<String, String> m : metadata.entrySet()) {
         if (!first) {
           json.append(',');
@@ -624,9 +738,13 @@ public final class Safetensors implements Closeable {
     }
     header.flip();
     List<Entry> copy = List.copyOf(entries);
+    CRC32C crc = checksum ? new CRC32C() : null;
+    if (crc != null) {
+      crc.update(header.duplicate());
+    }
     AtomicFile.write(path, channel -> {
       AtomicFile.writeFully(channel, header);
-      AtomicFile.FloatSink sink = new AtomicFile.FloatSink(channel);
+      AtomicFile.FloatSink sink = new AtomicFile.FloatSink(channel, crc);
       float[] scratch = new float[AtomicFile.CHUNK_BYTES / Float.BYTES];
       for (Entry e : copy) {
         long n = e.elements();
@@ -638,6 +756,13 @@ public final class Safetensors implements Closeable {
         }
       }
       sink.flush();
+      if (crc != null) {
+        ByteBuffer digits = ByteBuffer.wrap(hex8(crc.getValue()).getBytes(StandardCharsets.US_ASCII));
+        long at = 8 + CHECKSUM_PREFIX.length();
+        while (digits.hasRemaining()) {
+          at += channel.write(digits, at);
+        }
+      }
     });
   }
 }

@@ -85,6 +85,11 @@ public final class Gpt2Checkpoints {
    * @throws IllegalArgumentException when {@code p} is not laid out as {@link Gpt2Layout#tensors} says for {@code s}
    */
   public static void saveSafetensors(Parameters p, Gpt2Shape s, Path path) throws IOException {
+    safetensors(p, s, path).write(path);
+  }
+
+  /** What {@link #saveSafetensors} writes to {@code path} (named in messages), not yet written. */
+  public static Safetensors.Contents safetensors(Parameters p, Gpt2Shape s, Path path) {
     List<ParamTensor> layout = checkLayout(p, s, path);
     float[] values = p.values();
     List<Safetensors.Entry> entries = new ArrayList<>(layout.size());
@@ -98,10 +103,7 @@ public final class Gpt2Checkpoints {
         entries.add(Safetensors.Entry.of(t.name(), shape, values, t.offset()));
       }
     }
-    Map<String, String> metadata = new LinkedHashMap<>();
-    metadata.put("format", "pt");
-    metadata.put("unroll.shape", s.describe());
-    Safetensors.write(path, metadata, entries);
+    return CheckpointIo.contents(s.describe(), entries);
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.unroll.runtime.gpt2;
 
 import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.family.ModelFamily;
 import dev.unroll.runtime.family.ReferenceModel;
 import dev.unroll.runtime.kernel.Kernels;
 import java.io.IOException;
@@ -188,7 +189,7 @@ public final class Gpt2Reference extends ReferenceModel {
   }
 
   @Override
-  public void save(Path path) throws IOException {
-    Gpt2Checkpoints.saveSafetensors(parameters, s, path);
+  protected ModelFamily.Checkpoints checkpoints() {
+    return Gpt2Family.FAMILY.checkpoints(s);
   }
 }

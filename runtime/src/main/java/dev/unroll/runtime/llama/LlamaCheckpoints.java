@@ -99,6 +99,11 @@ public final class LlamaCheckpoints {
    *     {@code s}
    */
   public static void saveSafetensors(Parameters p, LlamaShape s, Path path) throws IOException {
+    safetensors(p, s, path).write(path);
+  }
+
+  /** What {@link #saveSafetensors} writes to {@code path} (named in messages), not yet written. */
+  public static Safetensors.Contents safetensors(Parameters p, LlamaShape s, Path path) {
     List<ParamTensor> layout = checkLayout(p, s, path);
     float[] values = p.values();
     int c = s.dim();
@@ -122,10 +127,7 @@ public final class LlamaCheckpoints {
         entries.add(Safetensors.Entry.of(t.name(), shape, values, offset));
       }
     }
-    Map<String, String> metadata = new LinkedHashMap<>();
-    metadata.put("format", "pt");
-    metadata.put("unroll.shape", s.describe());
-    Safetensors.write(path, metadata, entries);
+    return CheckpointIo.contents(s.describe(), entries);
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.unroll.runtime.llama;
 
 import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.family.ModelFamily;
 import dev.unroll.runtime.family.ReferenceModel;
 import dev.unroll.runtime.kernel.Kernels;
 import java.io.IOException;
@@ -206,7 +207,7 @@ public final class LlamaReference extends ReferenceModel {
   }
 
   @Override
-  public void save(Path path) throws IOException {
-    LlamaCheckpoints.saveSafetensors(parameters, s, path);
+  protected ModelFamily.Checkpoints checkpoints() {
+    return LlamaFamily.FAMILY.checkpoints(s);
   }
 }

@@ -565,6 +565,22 @@ public final class DeviceModel implements AutoCloseable, DeviceParameters {
     return read(second ? moment2 : moment1, i);
   }
 
+  /** Copies AdamW's moments from the device: a training checkpoint's. */
+  @Override
+  public void readMoments(float[] first, float[] second) {
+    prepareAdamW();
+    read(moment1, 0, first, 0, trainableCount);
+    read(moment2, 0, second, 0, trainableCount);
+  }
+
+  /** Sets AdamW's moments on the device: a training checkpoint restored. */
+  @Override
+  public void writeMoments(float[] first, float[] second) {
+    prepareAdamW();
+    write(moment1, 0, first, 0, trainableCount);
+    write(moment2, 0, second, 0, trainableCount);
+  }
+
   private static long roundUp(long n, long multiple) {
     return (n + multiple - 1) / multiple * multiple;
   }

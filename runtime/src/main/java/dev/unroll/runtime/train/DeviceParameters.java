@@ -30,4 +30,13 @@ public interface DeviceParameters {
 
   /** AdamW's first ({@code second == false}) or second moment of parameter {@code i}, read from the device. */
   float moment(boolean second, int i);
+
+  /**
+   * Copies AdamW's moments from the device into {@code first} and {@code second}, one float per parameter, for a
+   * training checkpoint. Waits until the device's queued work is done.
+   */
+  void readMoments(float[] first, float[] second);
+
+  /** Sets AdamW's moments on the device to {@code first} and {@code second}: a training checkpoint restored. */
+  void writeMoments(float[] first, float[] second);
 }

@@ -5,6 +5,7 @@ import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.format.CheckpointException;
 import dev.unroll.runtime.format.CheckpointIo;
 import dev.unroll.runtime.format.ClassifierCheckpoints;
+import dev.unroll.runtime.format.Safetensors;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -48,7 +49,12 @@ public final class VitCheckpoints {
    * @throws IllegalArgumentException when {@code p} is not laid out as {@link VitLayout#tensors} says for {@code s}
    */
   public static void save(Parameters p, VitShape s, Path path) throws IOException {
-    ClassifierCheckpoints.save(p, checkLayout(p, s, path), NAMING, s.describe(), path);
+    safetensors(p, s, path).write(path);
+  }
+
+  /** What {@link #save} writes to {@code path} (named in messages), not yet written. */
+  public static Safetensors.Contents safetensors(Parameters p, VitShape s, Path path) {
+    return ClassifierCheckpoints.contents(p, checkLayout(p, s, path), NAMING, s.describe());
   }
 
   /**

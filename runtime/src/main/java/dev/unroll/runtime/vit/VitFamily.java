@@ -7,7 +7,7 @@ import dev.unroll.runtime.family.ModelFamily;
 public final class VitFamily {
   /** The family, which generated ViT classes call. */
   public static final ModelFamily<VitShape, ImageEncoder> FAMILY = new ModelFamily<>("ViT", VitLayout::tensors,
-      VitInit::init, VitCheckpoints::load, VitCheckpoints::save, VitReference::create);
+      VitInit::init, VitCheckpoints::load, VitCheckpoints::safetensors, VitReference::create);
 
   private VitFamily() {}
 }

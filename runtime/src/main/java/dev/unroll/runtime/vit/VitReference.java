@@ -3,6 +3,7 @@ package dev.unroll.runtime.vit;
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.ImageEncoder;
 import dev.unroll.runtime.check.Checks;
+import dev.unroll.runtime.family.ModelFamily;
 import dev.unroll.runtime.family.EncoderReference;
 import dev.unroll.runtime.kernel.Kernels;
 import java.io.IOException;
@@ -204,7 +205,7 @@ public final class VitReference extends EncoderReference implements ImageEncoder
   }
 
   @Override
-  public void save(Path path) throws IOException {
-    VitCheckpoints.save(parameters, s, path);
+  protected ModelFamily.Checkpoints checkpoints() {
+    return VitFamily.FAMILY.checkpoints(s);
   }
 }

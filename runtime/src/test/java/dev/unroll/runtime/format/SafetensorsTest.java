@@ -40,6 +40,55 @@ class SafetensorsTest {
     return v;
   }
 
+  /**
+   * A checksummed file: the checksum leads the metadata, reading is unchanged, and {@code verifyChecksum} accepts
+   * the file as written and refuses it after any one byte changes anywhere (header, padding, data), or bytes are
+   * cut or added.
+   */
+  @Test
+  void aChecksumCatchesEveryChangedByte() throws IOException {
+    float[] a = ramp(3 * 5, 0.25f);
+    Map<String, String> meta = new LinkedHashMap<>();
+    meta.put("note", "é ☃");
+    meta.put("step", "12");
+    Path path = dir.resolve("c.safetensors");
+    Safetensors.write(path, meta, List.of(Entry.of("a", new int[] {3, 5}, a, 0)), true);
+    byte[] good = Files.readAllBytes(path);
+    try (Safetensors st = Safetensors.open(path)) {
+      assertEquals(List.of(Safetensors.CHECKSUM_KEY, "note", "step"), List.copyOf(st.metadata().keySet()));
+      assertTrue(st.metadata().get(Safetensors.CHECKSUM_KEY).matches("[0-9a-f]{8}"));
+      assertArrayEquals(a, st.readFloats("a"));
+      st.verifyChecksum();
+    }
+    for (int i = 0; i < good.length; i++) {
+      byte[] bad = good.clone();
+      bad[i] ^= 0x01;
+      Files.write(path, bad);
+      try (Safetensors st = Safetensors.open(path)) {
+        CheckpointException e = assertThrows(CheckpointException.class, st::verifyChecksum, "byte " + i);
+        assertTrue(e.getMessage().startsWith(path.toString()), e.getMessage());
+      } catch (CheckpointException unreadable) {
+        // The change broke the header itself (its length, its JSON): refused when opened, as good.
+        assertTrue(unreadable.getMessage().startsWith(path.toString()), unreadable.getMessage());
+      }
+    }
+    Files.write(path, Arrays.copyOf(good, good.length + 4));
+    try (Safetensors st = Safetensors.open(path)) {
+      assertTrue(assertThrows(CheckpointException.class, st::verifyChecksum).getMessage().contains("is corrupt"));
+    }
+  }
+
+  @Test
+  void aFileWithoutAChecksumCannotBeVerifiedAndTheKeyIsTheWritersOwn() throws IOException {
+    Path path = dir.resolve("plain.safetensors");
+    Safetensors.write(path, Map.of("k", "v"), List.of(Entry.of("a", new int[] {2}, new float[2], 0)));
+    try (Safetensors st = Safetensors.open(path)) {
+      assertTrue(assertThrows(CheckpointException.class, st::verifyChecksum).getMessage().contains("has no checksum"));
+    }
+    assertThrows(IllegalArgumentException.class, () -> Safetensors.write(dir.resolve("x.safetensors"),
+        Map.of(Safetensors.CHECKSUM_KEY, "00000000"), List.of(), true));
+  }
+
   @Test
   void roundTripsTensorsAndMetadata() throws IOException {
     float[] a = ramp(3 * 5, 0.25f);
