@@ -121,7 +121,13 @@ class OptionsTest {
           + "NEIGHBOURS]",
       "--task                            | --task",
       "--task digits --text              | --text goes with --task text (or alone), not with --task digits",
-      "--text x.txt --task brackets      | --text goes with --task text (or alone), not with --task brackets"})
+      "--text x.txt --task brackets      | --text goes with --task text (or alone), not with --task brackets",
+      "--checkpoint-every 0              | invalid value for --checkpoint-every: '0' is not a positive whole number",
+      "--checkpoint-minutes -1           | invalid value for --checkpoint-minutes: '-1' is not a whole number >= 0",
+      "--checkpoint-minutes 1.5          | invalid value for --checkpoint-minutes: '1.5' is not a whole number >= 0",
+      "--keep-checkpoints 0              | invalid value for --keep-checkpoints: '0' is not a positive whole number",
+      "--checkpoints=                    | invalid value for --checkpoints: '' is not a file name",
+      "--resume=yes                      | --resume"})
   void badCommandLines(String line, String message) {
     CommandLines.UsageException e =
         assertThrows(CommandLines.UsageException.class, () -> Options.parse(line.split(" ")));
