@@ -154,8 +154,8 @@ record Options(Task task, Backend backend, int steps, long seed, float lr, Path 
           "While it trains, a training checkpoint (the model, AdamW's moments and step, the data order and random",
           "state, the loss curve so far) goes to the --checkpoints folder every --checkpoint-minutes (and every",
           "--checkpoint-every steps, if given), the last --keep-checkpoints of them kept; --resume continues from the",
-          "newest valid one exactly as the run would have gone on (same losses, bit for bit). Finished, the run",
-          "deletes its checkpoints.",
+          "newest valid one exactly as the run would have gone on (same losses, bit for bit). Finished, a run",
+          "deletes its checkpoints; a run without --resume refuses a folder that holds an unfinished run's.",
           ""},
       footer = {
           "",
@@ -203,24 +203,23 @@ record Options(Task task, Backend backend, int steps, long seed, float lr, Path 
     Integer checkpointEvery;
 
     @Option(names = "--checkpoint-minutes", paramLabel = "M", converter = CommandLines.NonNegativeInt.class,
-        description = "write a training checkpoint when M minutes have passed since the last one, M >= 0; 0: "
-            + "never by time (default " + DEFAULT_CHECKPOINT_MINUTES + ")")
+        description = "write one when M minutes have passed since the last one (default " + DEFAULT_CHECKPOINT_MINUTES
+            + "; 0: never by time)")
     int checkpointMinutes = DEFAULT_CHECKPOINT_MINUTES;
 
     @Option(names = "--keep-checkpoints", paramLabel = "K", converter = CommandLines.PositiveInt.class,
-        description = "keep the newest K checkpoints, K >= 1, deleting older ones (default " + DEFAULT_KEEP_CHECKPOINTS
-            + ")")
+        description = "keep the newest K, K >= 1, deleting older ones (default " + DEFAULT_KEEP_CHECKPOINTS + ")")
     int keepCheckpoints = DEFAULT_KEEP_CHECKPOINTS;
 
     @Option(names = "--checkpoints", paramLabel = "DIR", converter = CommandLines.FileName.class,
-        description = "the folder of the training checkpoints (default: beside the model, out/<task>.checkpoints "
-            + "for out/<task>.safetensors)")
+        description = "their folder (default: beside the model, named after it: out/sort.checkpoints for "
+            + "out/sort.safetensors)")
     Path checkpoints;
 
     @Option(names = "--resume",
-        description = "continue from the newest checkpoint in the folder that loads (a corrupt or truncated one is "
-            + "skipped, saying why); with none there, start from step 0, saying so. Refused when the checkpoint's "
-            + "run had another --task, --seed, --steps, --lr or text")
+        description = "continue from the newest checkpoint that loads (a corrupt or cut short one is skipped, "
+            + "saying why); with no checkpoint there, start at step 0, saying so. An error when none loads, or when "
+            + "the checkpoint's run had another --task, --seed, --steps, --lr or text")
     boolean resume;
 
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "print this")
