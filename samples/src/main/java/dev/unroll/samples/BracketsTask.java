@@ -165,8 +165,8 @@ final class BracketsTask {
     Classifying.Evaluation evaluation = evaluate(model, test, tokens, lengths);
     out.printf(Locale.ROOT, "trained in %.1f s (%.1f s with evaluation): %,.0f strings/s, %.2f GFLOP/s; loss %s "
         + "(smoothed), held-out loss %s%n", seconds, progress.wallSeconds(), progress.tokensPerSecond(),
-        UnrolledBracketsModel.FLOPS_PER_STEP * (double) progress.stepsRun() / seconds / 1e9, Progress.loss(progress.smoothedLoss()),
-        Progress.loss((float) evaluation.loss()));
+        UnrolledBracketsModel.FLOPS_PER_STEP * (double) progress.stepsRun() / seconds / 1e9,
+        Progress.loss(progress.smoothedLoss()), Progress.loss((float) evaluation.loss()));
     return new Trained(model, training, test, evaluation);
   }
 

@@ -126,8 +126,9 @@ final class CheckpointFolder {
 
   /**
    * Writes {@code opt}'s checkpoint with the trainer's {@code state} after {@code step}, then deletes the
-   * checkpoints past the newest {@code --keep-checkpoints} (never the one just written; only once it is on the disk) and any of
-   * later steps (left by an earlier run of this one that were skipped when it resumed, since they did not load).
+   * checkpoints past the newest {@code --keep-checkpoints} (never the one just written; only once it is on the
+   * disk) and any of later steps (left by an earlier run of this one and skipped when it resumed: they did not
+   * load).
    */
   Path write(AdamW opt, int step, TrainingState state) throws SampleException {
     Path file = file(step);

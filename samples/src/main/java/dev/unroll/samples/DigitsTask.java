@@ -117,8 +117,8 @@ final class DigitsTask {
     Classifying.Evaluation evaluation = evaluate(model, digits, test, pixels);
     out.printf(Locale.ROOT, "trained in %.1f s (%.1f s with evaluation): %,.0f images/s, %.2f GFLOP/s; loss %s "
         + "(smoothed), held-out loss %s%n", seconds, progress.wallSeconds(), progress.tokensPerSecond(),
-        UnrolledDigitsModel.FLOPS_PER_STEP * (double) progress.stepsRun() / seconds / 1e9, Progress.loss(progress.smoothedLoss()),
-        Progress.loss((float) evaluation.loss()));
+        UnrolledDigitsModel.FLOPS_PER_STEP * (double) progress.stepsRun() / seconds / 1e9,
+        Progress.loss(progress.smoothedLoss()), Progress.loss((float) evaluation.loss()));
     ConfusionMatrix matrix = evaluation.matrix();
     out.printf(Locale.ROOT, "held-out accuracy: %d/%d images (%.2f%%)%n", matrix.correct(), matrix.total(),
         100 * matrix.accuracy());

@@ -155,7 +155,7 @@ final class SortTask {
     return ids;
   }
 
-  /** Whether a sequence is held out: one in four, by a fixed hash (SplitMix64's mix) of its digits. */
+  /** Whether a sequence is held out: one in four, by a fixed hash (SplitMix64's finalizer) of its digits. */
   static boolean isHeldOut(int id) {
     return oneInFour((id + 1) * 0x9E3779B97F4A7C15L);
   }
