@@ -84,15 +84,15 @@ public final class CommandLines {
   public static final class PositiveInt implements ITypeConverter<Integer> {
     @Override
     public Integer convert(String value) {
-      return wholeNumber(value, 1, "a positive whole number");
-    }
-  }
-
-  /** A whole number, 0 or more (0 turning something off). */
-  public static final class NonNegativeInt implements ITypeConverter<Integer> {
-    @Override
-    public Integer convert(String value) {
-      return wholeNumber(value, 0, "a whole number >= 0");
+      try {
+        int n = Integer.parseInt(value.strip());
+        if (n > 0) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new TypeConversionException("'" + value + "' is not a positive whole number");
     }
   }
 
@@ -145,18 +145,6 @@ public final class CommandLines {
         throw new TypeConversionException("'" + value + "' is not a valid path: " + e.getReason());
       }
     }
-  }
-
-  private static int wholeNumber(String value, int least, String accepted) {
-    try {
-      int n = Integer.parseInt(value.strip());
-      if (n >= least) {
-        return n;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    throw new TypeConversionException("'" + value + "' is not " + accepted);
   }
 
   private interface FloatTest {

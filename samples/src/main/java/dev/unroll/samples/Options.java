@@ -91,7 +91,7 @@ record Options(Task task, Backend backend, int steps, long seed, float lr, Path 
    * @param folder where they go
    * @param resume whether to continue from the newest valid checkpoint in {@code folder}
    */
-  record Checkpoints(int every, int minutes, int keep, Path folder, boolean resume) {
+  record Checkpoints(int every, float minutes, int keep, Path folder, boolean resume) {
     /** The default folder: beside the model, named after it ({@code out/sort.checkpoints} for out/sort.safetensors). */
     static Path folderBeside(Path save) {
       String name = save.getFileName() == null ? save.toString() : save.getFileName().toString();
@@ -202,10 +202,10 @@ record Options(Task task, Backend backend, int steps, long seed, float lr, Path 
         description = "also write a training checkpoint every N steps, N >= 1 (default: by time only)")
     Integer checkpointEvery;
 
-    @Option(names = "--checkpoint-minutes", paramLabel = "M", converter = CommandLines.NonNegativeInt.class,
-        description = "write one when M minutes have passed since the last one (default " + DEFAULT_CHECKPOINT_MINUTES
-            + "; 0: never by time)")
-    int checkpointMinutes = DEFAULT_CHECKPOINT_MINUTES;
+    @Option(names = "--checkpoint-minutes", paramLabel = "M", converter = CommandLines.NonNegativeNumber.class,
+        description = "write one when M minutes have passed since the last one, M >= 0 (default "
+            + DEFAULT_CHECKPOINT_MINUTES + "; 0: never by time)")
+    float checkpointMinutes = DEFAULT_CHECKPOINT_MINUTES;
 
     @Option(names = "--keep-checkpoints", paramLabel = "K", converter = CommandLines.PositiveInt.class,
         description = "keep the newest K, K >= 1, deleting older ones (default " + DEFAULT_KEEP_CHECKPOINTS + ")")

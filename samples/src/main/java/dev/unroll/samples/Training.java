@@ -180,7 +180,7 @@ final class Training {
     if (start > 0) {
       progress.resumeAt(start, smoothed);
     }
-    long minutes = checkpointing.minutes() * 60_000_000_000L;
+    long minutes = (long) (checkpointing.minutes() * 60e9);
     long lastSave = System.nanoTime();
     for (int step = start + 1; step <= plan.steps(); step++) {
       opt.lr(Schedule.cosine(step - 1, plan.steps(), plan.warmup(), plan.lr()));

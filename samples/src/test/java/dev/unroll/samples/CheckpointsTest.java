@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -29,23 +30,35 @@ import org.junit.jupiter.params.provider.CsvSource;
  * as if killed, and its checkpoints stay. ({@link KillAndResumeTest} kills a child JVM for real.)
  */
 class CheckpointsTest {
+  /** The runs left alone, by task and steps: each made once, for every run resumed to compare with. */
+  private static final Map<String, Path> ALONE = new HashMap<>();
+
+  @TempDir
+  static Path shared;
+
   @TempDir
   Path dir;
 
   /**
-   * Each task's data state comes back: the sort, text and brackets tasks' generator, the digits' order of images
-   * (stopped after step 50, past the end of the first epoch at step 45, and before: step 20).
+   * Each task's data state comes back: the sort and brackets tasks' generator, the digits' order of images (stopped
+   * after step 50, past the end of the first epoch at step 45, and before: step 20). Checkpoints by steps, and by
+   * time: every 6 microseconds, so after every step.
    */
   @ParameterizedTest
-  @CsvSource({"sort, 12, 3, 6", "digits, 60, 5, 50", "digits, 60, 10, 20", "brackets, 10, 2, 6"})
-  void aResumedRunEndsAsTheRunLeftAloneDoes(String task, int steps, int every, int stopAt) throws Exception {
-    Path alone = dir.resolve("alone/" + task + ".safetensors");
-    assertEquals(0, run(null, "--task", task, "--steps", Integer.toString(steps), "--save", alone.toString()).status);
+  @CsvSource({"sort, 12, --checkpoint-every=3, 6", "digits, 60, --checkpoint-every=5, 50",
+      "digits, 60, --checkpoint-every=10, 20", "brackets, 10, --checkpoint-every=2, 6",
+      "sort, 12, --checkpoint-minutes=1e-7, 4"})
+  void aResumedRunEndsAsTheRunLeftAloneDoes(String task, int steps, String every, int stopAt) throws Exception {
+    Path alone = ALONE.computeIfAbsent(task + " " + steps, key -> {
+      Path model = shared.resolve(key.replace(' ', '-') + "/" + task + ".safetensors");
+      assertEquals(0, run(null, "--task", task, "--steps", Integer.toString(steps), "--save", model.toString())
+          .status);
+      return model;
+    });
 
     Path model = dir.resolve("stopped/" + task + ".safetensors");
     Path folder = Options.Checkpoints.folderBeside(model);
-    String[] args = {"--task", task, "--steps", Integer.toString(steps), "--save", model.toString(),
-        "--checkpoint-every", Integer.toString(every)};
+    String[] args = {"--task", task, "--steps", Integer.toString(steps), "--save", model.toString(), every};
     Run stopped = run("checkpoint: step " + stopAt + " ", args);
     assertEquals(1, stopped.status, stopped.toString());
     assertFalse(Files.exists(model), "stopped before the end");
@@ -184,9 +197,9 @@ class CheckpointsTest {
         Options.parse(new String[] {"--text", "books/war.and.peace.txt"}).checkpoints().folder());
     assertEquals(Path.of("m", "x.checkpoints"),
         Options.parse(new String[] {"--save", "m/x.safetensors"}).checkpoints().folder());
-    Options.Checkpoints all = Options.parse(new String[] {"--checkpoint-every", "50", "--checkpoint-minutes", "0",
+    Options.Checkpoints all = Options.parse(new String[] {"--checkpoint-every", "50", "--checkpoint-minutes", "0.5",
         "--keep-checkpoints", "1", "--checkpoints", "ck", "--resume"}).checkpoints();
-    assertEquals(new Options.Checkpoints(50, 0, 1, Path.of("ck"), true), all);
+    assertEquals(new Options.Checkpoints(50, 0.5f, 1, Path.of("ck"), true), all);
     assertFalse(new Options.Checkpoints(0, 0, 3, Path.of("ck"), false).writes());
     assertEquals(defaults, new Options(Options.Task.SORT, Backend.SIMD, 0, 1, Float.NaN,
         Path.of("out", "sort.safetensors"), null, false).checkpoints(), "what the command line's defaults are");

@@ -123,8 +123,8 @@ class OptionsTest {
       "--task digits --text              | --text goes with --task text (or alone), not with --task digits",
       "--text x.txt --task brackets      | --text goes with --task text (or alone), not with --task brackets",
       "--checkpoint-every 0              | invalid value for --checkpoint-every: '0' is not a positive whole number",
-      "--checkpoint-minutes -1           | invalid value for --checkpoint-minutes: '-1' is not a whole number >= 0",
-      "--checkpoint-minutes 1.5          | invalid value for --checkpoint-minutes: '1.5' is not a whole number >= 0",
+      "--checkpoint-minutes -1           | invalid value for --checkpoint-minutes: '-1' is not a number >= 0",
+      "--checkpoint-minutes x            | invalid value for --checkpoint-minutes: 'x' is not a number >= 0",
       "--keep-checkpoints 0              | invalid value for --keep-checkpoints: '0' is not a positive whole number",
       "--checkpoints=                    | invalid value for --checkpoints: '' is not a file name",
       "--resume=yes                      | --resume"})
