@@ -36,7 +36,7 @@ import java.util.function.LongFunction;
  * classifier, and at the tests' fixtures EVEN and LLAMA_EVEN, all with random weights (the project's
  * initialisation, normal(0, 0.02)) from seeds 1 to 3: a trained checkpoint is not at hand. Run it from the
  * processor's test classpath (after {@code mvn -pl processor -am test-compile}). {@code DecodeWeightsTest} holds
- * one line of its output to what it printed.
+ * two lines of its output (the untied shape, seed 1, random tokens, int8 and bfloat16) to what they printed.
  */
 final class DecodeAccuracy {
   private DecodeAccuracy() {}
