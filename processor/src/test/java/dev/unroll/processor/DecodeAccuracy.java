@@ -72,10 +72,13 @@ final class DecodeAccuracy {
     int divergence = -1;
     float32.reset();
     other.reset();
-    int token = tokens == null ? FIRST_TOKEN : tokens[0];
+    int token = FIRST_TOKEN;
     boolean[] seen = new boolean[vocab];
     int distinct = 0;
     for (int t = 0; t < positions; t++) {
+      if (tokens != null) {
+        token = tokens[t];
+      }
       distinct += seen[token] ? 0 : 1;
       seen[token] = true;
       float[] want = float32.decode(token).clone();
@@ -91,7 +94,7 @@ final class DecodeAccuracy {
       if (divergence < 0 && Greedy.INSTANCE.sample(got, vocab) != next) {
         divergence = t;
       }
-      token = tokens == null ? next : tokens[Math.min(t + 1, positions - 1)];
+      token = next; // decoded next unless tokens were given
     }
     double[] sorted = errors.clone();
     Arrays.sort(sorted);
