@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.unroll.processor.models.ModelFixtures;
+import dev.unroll.processor.models.UnrolledStories15MUntied;
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
 import dev.unroll.runtime.DecodeWeights;
@@ -19,28 +20,48 @@ class DecodeWeightsTest {
 
   /**
    * bfloat16 keeps 8 significant bits, so each weight moves by up to 2^-9 of itself; a logit, a sum of C such
-   * products through every layer, moves by a few parts in a thousand of the logits' scale. Stated tolerance: every
-   * logit within 2e-2 of the largest |logit| at its position.
+   * products through every layer, moves by a few parts in a thousand of the logits' scale. Every logit within 4e-3
+   * of the largest |logit| at its position (measured worst: 0.18% on AWKWARD, 0.30% on LLAMA_AWKWARD, on every
+   * backend).
    */
   @ParameterizedTest
   @CsvSource({"AWKWARD, SCALAR", "AWKWARD, SIMD", "AWKWARD, OPENCL", "LLAMA_AWKWARD, SCALAR",
       "LLAMA_AWKWARD, SIMD", "LLAMA_AWKWARD, OPENCL"})
   void bf16DecodingStaysCloseToFloat32(ModelFixtures fixture, Backend backend) {
     OpenClRule.assumeUsable(backend);
-    assertCloseToFloat32(fixture, backend, DecodeWeights.BFLOAT16, 2e-2);
+    assertCloseToFloat32(fixture, backend, DecodeWeights.BFLOAT16, 4e-3);
   }
 
   /**
    * int8 rounds each weight to the nearest of 255 steps of its group's scale, max |w| / 127 over 32 weights of a
-   * row: an error uniform in half a step, RMS max|w| / 440, about 0.6% of a Gaussian weight's spread (bfloat16's is
-   * about 0.1%), and the logits move by about that share of their RMS. Stated tolerance, bfloat16's: every logit
-   * within 2e-2 of the largest |logit| at its position (measured worst: 0.4% and 0.7% on these fixtures, bfloat16's
-   * 0.2% and 0.3%).
+   * row: an error uniform in half a step, RMS max|w| / 440, about 0.5% of a Gaussian weight's spread (bfloat16's is
+   * about 0.1%), and the logits move by about that share of their RMS. Every logit within 1e-2 of the largest
+   * |logit| at its position (measured worst: 0.70% on EVEN, 0.36% on LLAMA_EVEN, on both backends).
    */
   @ParameterizedTest
   @CsvSource({"EVEN, SCALAR", "EVEN, SIMD", "LLAMA_EVEN, SCALAR", "LLAMA_EVEN, SIMD"})
   void int8DecodingStaysCloseToFloat32(ModelFixtures fixture, Backend backend) {
-    assertCloseToFloat32(fixture, backend, DecodeWeights.INT8, 2e-2);
+    assertCloseToFloat32(fixture, backend, DecodeWeights.INT8, 1e-2);
+  }
+
+  /**
+   * The README's figures, at stories15M's shape with an untied classifier, the larger of the two it states (seed 1,
+   * 256 random tokens; {@link DecodeAccuracy} defines the measure and prints the rest): worst and median logit error
+   * measured 2.19% and 1.68% for int8, 0.61% and 0.49% for bfloat16, each held here to within a tenth of itself:
+   * a larger error fails, and so does a smaller one (or none, if the copy went unused), since the README would then
+   * state a figure that is no longer measured. The fixtures above are too small to show what a shape of real width
+   * does: their int8 error is a third of this one.
+   */
+  @ParameterizedTest
+  @CsvSource({"INT8, 2.19e-2, 1.68e-2", "BFLOAT16, 0.61e-2, 0.49e-2"})
+  void storiesShapedDecodingKeepsItsMeasuredError(DecodeWeights format, double worst, double median) {
+    int[] tokens = DecodeAccuracy.randomTokens(UnrolledStories15MUntied.VOCAB, UnrolledStories15MUntied.CONTEXT, 1);
+    CausalLm f32 = UnrolledStories15MUntied.create(Backend.SIMD, 1);
+    CausalLm low = UnrolledStories15MUntied.create(Backend.SIMD, 1);
+    low.decodeWeights(format);
+    DecodeAccuracy.Accuracy measured = DecodeAccuracy.measure(f32, low, UnrolledStories15MUntied.CONTEXT, tokens);
+    assertTrue(Math.abs(measured.worst() / worst - 1) <= 0.1 && Math.abs(measured.median() / median - 1) <= 0.1,
+        format + ": " + measured + "; the README states worst " + worst + ", median " + median);
   }
 
   private static void assertCloseToFloat32(ModelFixtures fixture, Backend backend, DecodeWeights format,
@@ -49,19 +70,9 @@ class DecodeWeightsTest {
     CausalLm low = fixture.create(backend, 9);
     low.decodeWeights(format);
     int[] x = fixture.tokens(5);
-    double worst = 0;
-    boolean anyDifference = false;
-    for (int t = 0; t < fixture.shape().context(); t++) {
-      float[] want = f32.decode(x[t]).clone();
-      float[] got = low.decode(x[t]);
-      float scale = largest(want);
-      for (int i = 0; i < want.length; i++) {
-        worst = Math.max(worst, Math.abs(want[i] - got[i]) / scale);
-        anyDifference |= want[i] != got[i];
-      }
-    }
+    double worst = DecodeAccuracy.measure(f32, low, fixture.shape().context(), x).worst();
     assertTrue(worst <= tolerance, format + ": worst relative logit error " + worst);
-    assertTrue(anyDifference, format + " weights were not used");
+    assertTrue(worst > 0, format + " weights were not used");
     low.decodeWeights(DecodeWeights.FLOAT32);
     low.reset();
     f32.reset();

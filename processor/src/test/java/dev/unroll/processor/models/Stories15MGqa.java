@@ -1,0 +1,13 @@
+package dev.unroll.processor.models;
+
+import dev.unroll.Family;
+import dev.unroll.Transformer;
+import dev.unroll.runtime.CausalLm;
+
+/**
+ * stories15M's shape (dim 288, 6 layers, hidden 768, vocab 32000, context 256) with grouped-query attention: 6
+ * query heads over 2 key/value heads. Measured for decoding's accuracy in bfloat16 and int8 ({@code DecodeAccuracy}).
+ */
+@Transformer(family = Family.LLAMA, vocab = 32000, context = 256, dim = 288, hidden = 768, heads = 6, kvHeads = 2,
+    layers = 6, batch = 1)
+public interface Stories15MGqa extends CausalLm {}
