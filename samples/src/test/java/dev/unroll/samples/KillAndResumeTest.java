@@ -282,8 +282,8 @@ class KillAndResumeTest {
      * {@code stallMillis}, every atomic write stalls that long once its temporary file is written.
      */
     static Child start(Path dir, Path model, String stallMillis, String... args) throws IOException {
-      List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-          "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"));
+      List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+          .toString(), "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"));
       if (stallMillis != null) {
         command.add("-Dunroll.test.atomicFileStallMillis=" + stallMillis);
       }
