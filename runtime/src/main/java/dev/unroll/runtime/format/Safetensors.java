@@ -495,8 +495,8 @@ public final class Safetensors implements Closeable {
           + "must begin with the checksum)");
     }
     CRC32C crc = new CRC32C();
-    ByteBuffer buf = ByteBuffer.allocate(AtomicFile.CHUNK_BYTES);
     long size = channel.size();
+    ByteBuffer buf = ByteBuffer.allocate((int) Math.min(AtomicFile.CHUNK_BYTES, size)); // no more than the file
     for (long pos = 0; pos < size; ) {
       buf.clear().limit((int) Math.min(buf.capacity(), size - pos));
       CheckpointIo.readFully(path, channel, buf, pos);
