@@ -9,11 +9,13 @@ import dev.unroll.runtime.format.FuzzSeeds;
 import dev.unroll.runtime.format.ReaderFuzzing;
 import java.io.IOException;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Fuzzes {@link BertCheckpoints#load} (Hugging Face safetensors through {@code format/ClassifierCheckpoints}) into a
  * model of {@link FuzzSeeds#BERT}'s shape. See {@link ReaderFuzzing} for what each input is checked for.
  */
+@Timeout(value = ReaderFuzzing.TIMEOUT_SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class BertCheckpointsFuzzTest {
 
   private static final BertShape SHAPE = FuzzSeeds.BERT;

@@ -6,12 +6,14 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Fuzzes {@link Json#parse}, the safetensors header's parser, with the input's bytes decoded as UTF-8 (malformed
  * bytes as U+FFFD, as a header that is not UTF-8 never reaches the parser): it returns a value or throws its
  * {@link Json.SyntaxException}, whose message says where, within the text. See {@link ReaderFuzzing} for the rest.
  */
+@Timeout(value = ReaderFuzzing.TIMEOUT_SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class JsonFuzzTest {
 
   private static final ReaderFuzzing FUZZING = ReaderFuzzing.ofText("fuzz.json", ReaderFuzzing.PER_BYTE,

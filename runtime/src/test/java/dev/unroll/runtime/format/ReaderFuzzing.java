@@ -4,15 +4,12 @@ import dev.unroll.runtime.Parameters;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * What every fuzz target of a reader of outside bytes checks, for each input the fuzzer (or the checked-in corpus)
@@ -22,8 +19,11 @@ import java.util.concurrent.TimeoutException;
  * <ul>
  *   <li>no other exception or error escapes it (an {@code ArrayIndexOutOfBoundsException}, a
  *       {@code NegativeArraySizeException}, an {@code OutOfMemoryError} are findings);
- *   <li>it finishes within {@link #TIMEOUT_SECONDS} (it runs on a worker thread, so a hang is reported, not
- *       waited for);
+ *   <li>it finishes within {@link #TIMEOUT_SECONDS}: every fuzz test class carries {@link #TIMEOUT_SECONDS} as its
+ *       JUnit {@code @Timeout}, in a thread of its own, so that replaying the corpus reports a hang instead of
+ *       waiting for it; when fuzzing, Jazzer passes it to libFuzzer as {@code -timeout}, whose watchdog stops the
+ *       run and keeps the input as {@code timeout-*} (and {@code fuzz.sh} turns JUnit's own timeouts off, which
+ *       would otherwise apply to the whole fuzzing run);
  *   <li>it allocates at most {@code perByte} bytes per byte of the input, plus the model's own arenas
  *       ({@code modelBytes}, given by each target), plus {@link #FIXED_BYTES} (measured on the reading thread with
  *       {@link com.sun.management.ThreadMXBean#getCurrentThreadAllocatedBytes()}): a length field that claims
@@ -71,12 +71,13 @@ public final class ReaderFuzzing {
   private record Outcome(Throwable thrown, long allocated) {}
 
   private final Path file;
+  /** {@link #file} open for writing, kept open: opening and closing it for every input took most of a run's time. */
+  private final FileChannel out;
   private final long perByte;
   private final long modelBytes;
   private final List<Class<? extends Exception>> refusals;
   /** Whether a refusal's message must start with the file's path (not for a parser of text, which has none). */
   private final boolean namesFile;
-  private ExecutorService worker = newWorker();
 
   /**
    * @param name names the temporary file (its suffix)
@@ -103,6 +104,7 @@ public final class ReaderFuzzing {
     this.namesFile = namesFile;
     try {
       this.file = Files.createTempFile("unroll-fuzz-", "-" + name);
+      this.out = FileChannel.open(file, StandardOpenOption.WRITE);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -125,7 +127,11 @@ public final class ReaderFuzzing {
    * @return the reader's refusal, or {@code null} when it read the input
    */
   public Throwable check(byte[] input, Parameters model, Read read) throws IOException {
-    Files.write(file, input);
+    out.truncate(0);
+    ByteBuffer bytes = ByteBuffer.wrap(input);
+    while (bytes.hasRemaining()) {
+      out.write(bytes, bytes.position());
+    }
     fill(model);
     Outcome first = run(read);
     Throwable thrown = first.thrown();
@@ -158,39 +164,16 @@ public final class ReaderFuzzing {
     return thrown;
   }
 
-  /** Runs {@code read} on the worker thread, measuring what that thread allocates, within the timeout. */
+  /** Runs {@code read}, measuring what this thread allocates meanwhile. */
   private Outcome run(Read read) {
-    Future<Outcome> future = worker.submit(() -> {
-      long before = THREADS.getCurrentThreadAllocatedBytes();
-      Throwable thrown = null;
-      try {
-        read.read(file);
-      } catch (Throwable t) {
-        thrown = t;
-      }
-      return new Outcome(thrown, THREADS.getCurrentThreadAllocatedBytes() - before);
-    });
+    long before = THREADS.getCurrentThreadAllocatedBytes();
+    Throwable thrown = null;
     try {
-      return future.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-    } catch (TimeoutException e) {
-      future.cancel(true);
-      worker.shutdownNow();
-      worker = newWorker(); // the stuck thread is left to finish on its own
-      throw new AssertionError("reading the input took more than " + TIMEOUT_SECONDS + " s");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted", e);
-    } catch (ExecutionException e) {
-      throw new AssertionError(e.getCause());
+      read.read(file);
+    } catch (Throwable t) {
+      thrown = t;
     }
-  }
-
-  private static ExecutorService newWorker() {
-    return Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "fuzzed-reader");
-      t.setDaemon(true);
-      return t;
-    });
+    return new Outcome(thrown, THREADS.getCurrentThreadAllocatedBytes() - before);
   }
 
   /** Fills the values and gradients with {@link #pattern}. */

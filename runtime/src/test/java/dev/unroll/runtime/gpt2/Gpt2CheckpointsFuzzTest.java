@@ -10,12 +10,14 @@ import dev.unroll.runtime.format.FuzzSeeds;
 import dev.unroll.runtime.format.ReaderFuzzing;
 import java.io.IOException;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Fuzzes {@link Gpt2Checkpoints#load} with llm.c's {@code .bin} and with safetensors (two targets, two seed corpora;
  * the load tells them apart by their first bytes), into a model of {@link FuzzSeeds#GPT2}'s shape. See
  * {@link ReaderFuzzing} for what each input is checked for; on success, the padding rows of {@code wte} are zero.
  */
+@Timeout(value = ReaderFuzzing.TIMEOUT_SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class Gpt2CheckpointsFuzzTest {
 
   private static final Gpt2Shape SHAPE = FuzzSeeds.GPT2;

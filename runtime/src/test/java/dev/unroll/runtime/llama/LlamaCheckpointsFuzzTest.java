@@ -11,6 +11,7 @@ import dev.unroll.runtime.format.FuzzSeeds;
 import dev.unroll.runtime.format.ReaderFuzzing;
 import java.io.IOException;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Fuzzes {@link LlamaCheckpoints#load} with llama2.c's {@code .bin} and with Hugging Face safetensors (two targets,
@@ -18,6 +19,7 @@ import java.nio.file.Path;
  * See {@link ReaderFuzzing} for what each input is checked for; on success, the padding rows of the embedding and
  * the classifier are zero.
  */
+@Timeout(value = ReaderFuzzing.TIMEOUT_SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class LlamaCheckpointsFuzzTest {
 
   private static final LlamaShape SHAPE = FuzzSeeds.LLAMA;

@@ -7,6 +7,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.unroll.runtime.format.FuzzSeeds;
 import dev.unroll.runtime.format.ReaderFuzzing;
 import java.io.IOException;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Fuzzes the tokenizers' files: llama2.c's {@code tokenizer.bin} ({@link Llama2Tokenizer#load}, for a vocabulary of
@@ -15,6 +16,7 @@ import java.io.IOException;
  * encoding may refuse a byte the vocabulary has no token for, as documented). See {@link ReaderFuzzing} for what
  * each input is checked for.
  */
+@Timeout(value = ReaderFuzzing.TIMEOUT_SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class TokenizerFuzzTest {
 
   private static final String TEXT = "Hello, unaffable world! h\u00e9llo \u4f60\u597d abc";
