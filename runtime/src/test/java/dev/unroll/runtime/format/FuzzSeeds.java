@@ -342,7 +342,8 @@ public final class FuzzSeeds {
       metadata = st.metadata();
       for (Safetensors.Tensor t : st.tensors().values()) {
         if (keep.test(t.name())) {
-          tensors.add(new TestFiles.Raw(rename.apply(t.name()), dtype, t.shape(), encode.apply(st.readFloats(t.name()))));
+          byte[] data = encode.apply(st.readFloats(t.name()));
+          tensors.add(new TestFiles.Raw(rename.apply(t.name()), dtype, t.shape(), data));
         }
       }
     }

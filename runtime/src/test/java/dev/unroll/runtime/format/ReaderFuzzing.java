@@ -1,5 +1,6 @@
 package dev.unroll.runtime.format;
 
+import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.Parameters;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,8 +33,10 @@ import java.util.List;
  *       are filled with a known pattern first), and its gradients are never touched.
  * </ul>
  *
- * <p>Each target writes every input to one temporary file of its own, reused from input to input. One instance per
- * fuzz target; not thread-safe (Jazzer runs a target's inputs one after another).
+ * <p>Each target writes every input to one temporary file of its own, reused from input to input, in the folder the
+ * system property {@code unroll.fuzz.dir} names ({@code fuzz.sh} gives a memory file system where there is one:
+ * the readers open the file for every input) or else the JDK's temporary folder. One instance per fuzz target; not
+ * thread-safe (Jazzer runs a target's inputs one after another).
  */
 public final class ReaderFuzzing {
 
@@ -103,7 +106,9 @@ public final class ReaderFuzzing {
       Class<? extends Exception>... refusals) {
     this.namesFile = namesFile;
     try {
-      this.file = Files.createTempFile("unroll-fuzz-", "-" + name);
+      String dir = System.getProperty("unroll.fuzz.dir");
+      this.file = dir == null ? Files.createTempFile("unroll-fuzz-", "-" + name)
+          : Files.createTempFile(Path.of(dir), "unroll-fuzz-", "-" + name);
       this.out = FileChannel.open(file, StandardOpenOption.WRITE);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -117,6 +122,19 @@ public final class ReaderFuzzing {
   /** The file every input is written to. */
   public Path file() {
     return file;
+  }
+
+  /** Parameters of this layout for a target to load into (the values and gradients are set for each input). */
+  public static Parameters model(List<ParamTensor> layout) {
+    int count = layout.getLast().offset() + layout.getLast().size();
+    return new Parameters(new float[count], new float[count], layout);
+  }
+
+  /** What a load tells the user once it has loaded: a line that must start with the file's path. */
+  public void notice(String line) {
+    if (!line.startsWith(file + ": ")) {
+      throw new AssertionError("a load's notice does not start with the file's path: " + line);
+    }
   }
 
   /**
