@@ -62,6 +62,16 @@ public final class ReaderFuzzing {
    */
   public static final long PER_BYTE = 64;
 
+  /**
+   * How much looser the allocation bound is while fuzzing. Jazzer's comparison hooks, compiled into the readers only
+   * for a fuzzing run, allocate on the reading thread (they copy strings a reader compares, for libFuzzer): enough
+   * to take the load of a valid 3 KB GPT-2 safetensors seed past its strict bound (557 KB against 476 KB).
+   * The looser bound still catches what the bound is for, a length field that makes a reader allocate what the
+   * file does not hold; the replay of the corpus in {@code mvn test}, where the hooks are off, holds every
+   * checked-in input and finding to the strict bound.
+   */
+  private static final long FUZZING_SLACK = fuzzing() ? 16 : 1;
+
   private static final com.sun.management.ThreadMXBean THREADS =
       (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
@@ -166,7 +176,7 @@ public final class ReaderFuzzing {
       }
     }
     checkPattern(model, thrown != null);
-    long allowed = perByte * input.length + modelBytes + FIXED_BYTES;
+    long allowed = FUZZING_SLACK * (perByte * input.length + modelBytes + FIXED_BYTES);
     long allocated = first.allocated();
     if (allocated > allowed) {
       // The first read of a path runs class initialisers and links call sites (string concatenations among them),
@@ -176,8 +186,9 @@ public final class ReaderFuzzing {
     }
     if (allocated > allowed) {
       throw new AssertionError("reading a " + input.length + "-byte input allocated " + allocated + " bytes, more "
-          + "than the " + allowed + " its length justifies (" + perByte + " per byte + " + modelBytes
-          + " for the model + " + FIXED_BYTES + ")" + (thrown == null ? "" : "; it was refused: " + thrown));
+          + "than the " + allowed + " its length justifies (" + (FUZZING_SLACK > 1 ? FUZZING_SLACK + " x (" : "(")
+          + perByte + " per byte + " + modelBytes + " for the model + " + FIXED_BYTES + "))"
+          + (thrown == null ? "" : "; it was refused: " + thrown));
     }
     return thrown;
   }
@@ -192,6 +203,15 @@ public final class ReaderFuzzing {
       thrown = t;
     }
     return new Outcome(thrown, THREADS.getCurrentThreadAllocatedBytes() - before);
+  }
+
+  /** Whether this is a fuzzing run rather than a replay: Jazzer's own test, on its variable or property. */
+  private static boolean fuzzing() {
+    String value = System.getenv("JAZZER_FUZZ");
+    if (value == null) {
+      value = System.getProperty("JAZZER_FUZZ");
+    }
+    return value != null && !value.isEmpty() && !value.equals("0") && !value.equalsIgnoreCase("false");
   }
 
   /** Fills the values and gradients with {@link #pattern}. */
