@@ -40,8 +40,10 @@ for target in "${targets[@]}"; do
   echo "fuzzing $target for $seconds s (log: runtime/$log)"
   # jazzer.internal.arg.* are libFuzzer's arguments after its program name; given last, -max_total_time overrides
   # the @FuzzTest's maxDuration. The classes' JUnit @Timeout is one input's limit: Jazzer hands it to libFuzzer
-  # (-timeout), and JUnit's own timeouts are off, since JUnit would apply it to the whole fuzzing run.
+  # (-timeout), and JUnit's own timeouts are off, since JUnit would apply it to the whole fuzzing run. Jazzer's
+  # hooks, which the replay in `mvn test` leaves off, carry the coverage instrumentation.
   JAZZER_FUZZ=1 mvn -B -ntp test -Dtest="dev.unroll.runtime.$target" -Dsurefire.failIfNoSpecifiedTests=false \
+    -Djazzer.hooks=true \
     -Djunit.jupiter.execution.timeout.mode=disabled "${scratch[@]}" \
     -Djazzer.internal.arg.0=fuzz -Djazzer.internal.arg.1=-max_total_time="$seconds" >"$log" 2>&1
   rc=$?
