@@ -189,10 +189,14 @@ public final class CheckpointIo {
         : " (the file was saved from a model with " + saved + "; this model has " + describe + ")";
   }
 
-  /** Reads n little-endian float32 from byte {@code pos} into dst[off..off+n). */
+  /**
+   * Reads n little-endian float32 from byte {@code pos} into dst[off..off+n), through a buffer of at most
+   * {@link AtomicFile#CHUNK_BYTES} and never larger than the read (a small model's load reads a few kilobytes).
+   */
   public static void readFloats(Path path, FileChannel channel, long pos, float[] dst, int off, int n)
       throws IOException {
-    ByteBuffer buf = ByteBuffer.allocate(AtomicFile.CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    int bytes = (int) Math.min(AtomicFile.CHUNK_BYTES, Math.max(1L, n) * Float.BYTES);
+    ByteBuffer buf = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
     while (n > 0) {
       int k = Math.min(n, buf.capacity() / Float.BYTES);
       buf.clear().limit(k * Float.BYTES);
