@@ -24,6 +24,7 @@ if [ ${#targets[@]} -eq 0 ]; then
     llama.LlamaCheckpointsFuzzTest#safetensors
     bert.BertCheckpointsFuzzTest#safetensors
     vit.VitCheckpointsFuzzTest#safetensors
+    TrainingCheckpointFuzzTest#loadCheckpoint
     tokenizer.TokenizerFuzzTest#llama2
     tokenizer.TokenizerFuzzTest#wordPiece
   )

@@ -1,5 +1,6 @@
 package dev.unroll.runtime.format;
 
+import dev.unroll.runtime.AdamW;
 import dev.unroll.runtime.ParamTensor;
 import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.bert.BertCheckpoints;
@@ -7,6 +8,7 @@ import dev.unroll.runtime.bert.BertLayout;
 import dev.unroll.runtime.bert.BertShape;
 import dev.unroll.runtime.gpt2.Gpt2Checkpoints;
 import dev.unroll.runtime.gpt2.Gpt2Layout;
+import dev.unroll.runtime.gpt2.Gpt2Reference;
 import dev.unroll.runtime.gpt2.Gpt2Shape;
 import dev.unroll.runtime.llama.LlamaCheckpoints;
 import dev.unroll.runtime.llama.LlamaLayout;
@@ -85,6 +87,8 @@ public final class FuzzSeeds {
       all.put(new Target(runtime + "llama", "LlamaCheckpointsFuzzTest", "safetensors"), llamaSafetensors(dir));
       all.put(new Target(runtime + "bert", "BertCheckpointsFuzzTest", "safetensors"), bert(dir));
       all.put(new Target(runtime + "vit", "VitCheckpointsFuzzTest", "safetensors"), vit(dir));
+      all.put(new Target(runtime.substring(0, runtime.length() - 1), "TrainingCheckpointFuzzTest", "loadCheckpoint"),
+          training(dir));
       all.put(new Target(runtime + "tokenizer", "TokenizerFuzzTest", "llama2"), llama2Tokenizer());
       all.put(new Target(runtime + "tokenizer", "TokenizerFuzzTest", "wordPiece"), wordPiece());
       return all;
@@ -99,6 +103,40 @@ public final class FuzzSeeds {
 
   // ---------------------------------------------------------------------------------------------------------
   // Checkpoints
+
+  /**
+   * Training checkpoints of a GPT-2 of {@link #GPT2}'s shape after one AdamW step (moments not zero): valid; with its
+   * step count not a number (the target stamps the checksum anew); of a longer context; a plain model file; cut short.
+   */
+  private static Map<String, byte[]> training(Path dir) throws IOException {
+    Map<String, byte[]> seeds = new LinkedHashMap<>();
+    seeds.put("valid", saved(dir, path -> trainedOneStep(GPT2).saveCheckpoint(path, Map.of("trainer.step", "1"))));
+    String valid = new String(seeds.get("valid"), StandardCharsets.ISO_8859_1);
+    seeds.put("step-not-a-number", valid.replace("\"unroll.adamw.step\":\"1\"", "\"unroll.adamw.step\":\"x\"")
+        .getBytes(StandardCharsets.ISO_8859_1));
+    Gpt2Shape longer = new Gpt2Shape(5, 8, 6, 8, 2, 1, 1, 32);
+    seeds.put("longer-context", saved(dir, path -> trainedOneStep(longer).saveCheckpoint(path, Map.of())));
+    seeds.put("plain-model", saved(dir, path -> Gpt2Reference.create(GPT2, 2).save(path)));
+    seeds.put("truncated", Arrays.copyOf(seeds.get("valid"), seeds.get("valid").length - 3));
+    return seeds;
+  }
+
+  /** An optimizer of a GPT-2 reference model of shape {@code s} from seed 2, after one step on fixed tokens. */
+  private static AdamW trainedOneStep(Gpt2Shape s) {
+    Gpt2Reference model = Gpt2Reference.create(s, 2);
+    AdamW opt = AdamW.of(model).lr(3e-3f).clipGradNorm(1f);
+    int[] x = new int[s.batch() * s.context()];
+    int[] y = new int[x.length];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = i % s.vocab();
+      y[i] = (i + 1) % s.vocab();
+    }
+    model.forward(x, y);
+    model.zeroGrad();
+    model.backward();
+    opt.step();
+    return opt;
+  }
 
   private static Map<String, byte[]> gpt2Llmc(Path dir) throws IOException {
     Map<String, byte[]> seeds = new LinkedHashMap<>();
