@@ -1,0 +1,70 @@
+package dev.unroll.processor;
+
+import dev.unroll.processor.models.UnrolledMicro;
+import dev.unroll.runtime.AdamW;
+import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.mpi.DataParallel;
+import java.util.Locale;
+import java.util.zip.CRC32;
+
+/**
+ * One rank of {@link DataParallelTest}'s run, started by {@code mpirun}: {@link UnrolledMicro} (batch 2) takes rows
+ * {@code [2·rank, 2·rank + 2)} of each step's global batch ({@link #globalBatch}), averages its gradients over the
+ * ranks and steps. Writes, for every step, its loss, the mean loss over the ranks and a checksum of its parameters
+ * after the step, to {@code rank-<rank>.txt} in the folder its argument names (one file per rank: the ranks'
+ * standard outputs are merged by mpirun in pieces).
+ */
+public final class DataParallelRun {
+  private DataParallelRun() {}
+
+  static final long SEED = 5;
+  static final int STEPS = 20;
+
+  public static void main(String[] args) throws java.io.IOException {
+    UnrolledMicro model = UnrolledMicro.create(Backend.SIMD, SEED);
+    DataParallel dp = DataParallel.of(model);
+    int rank = dp.mpi().rank();
+    int ranks = dp.mpi().size();
+    AdamW opt = AdamW.of(model).lr(1e-2f).weightDecay(0.1f).clipGradNorm(1f);
+    int per = UnrolledMicro.TOKENS;
+    int[] x = new int[per];
+    int[] y = new int[per];
+    StringBuilder log = new StringBuilder();
+    for (int step = 0; step < STEPS; step++) {
+      int[][] global = globalBatch(step, ranks * UnrolledMicro.BATCH);
+      System.arraycopy(global[0], rank * per, x, 0, per);
+      System.arraycopy(global[1], rank * per, y, 0, per);
+      float loss = model.forward(x, y);
+      model.zeroGrad();
+      model.backward();
+      dp.averageGradients();
+      opt.step();
+      float mean = dp.mean(loss);
+      log.append(String.format(Locale.ROOT, "rank %d step %d loss %s mean %s checksum %08x%n", rank, step,
+          Float.toString(loss), Float.toString(mean), checksum(model.parameters().values())));
+    }
+    java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "rank-" + rank + ".txt"), log);
+  }
+
+  /** Inputs and targets of {@code rows} rows of {@link UnrolledMicro#CONTEXT} tokens for step {@code step}. */
+  static int[][] globalBatch(int step, int rows) {
+    java.util.SplittableRandom r = new java.util.SplittableRandom(1000 + step);
+    int n = rows * UnrolledMicro.CONTEXT;
+    int[] x = new int[n];
+    int[] y = new int[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = r.nextInt(UnrolledMicro.VOCAB);
+      y[i] = r.nextInt(UnrolledMicro.VOCAB);
+    }
+    return new int[][] {x, y};
+  }
+
+  /** CRC32 of the floats' bits. */
+  static long checksum(float[] values) {
+    CRC32 crc = new CRC32();
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * values.length);
+    b.asFloatBuffer().put(values);
+    crc.update(b.array());
+    return crc.getValue();
+  }
+}
