@@ -53,7 +53,10 @@ class DataParallelTest {
         Integer.toString(ranks), Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Dunroll.threads=1",
         "-cp", System.getProperty("java.class.path"), DataParallelRun.class.getName(), dir.toString()));
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    // In containers the shared-memory transport's single copy (cross-memory attach) may be forbidden: copy twice.
+    builder.environment().put("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
+    Process p = builder.start();
     p.getOutputStream().close();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(120, TimeUnit.SECONDS), out);
