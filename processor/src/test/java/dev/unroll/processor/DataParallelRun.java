@@ -12,7 +12,9 @@ import java.util.zip.CRC32;
  * {@code [2·rank, 2·rank + 2)} of each step's global batch ({@link #globalBatch}), averages its gradients over the
  * ranks and steps. Writes, for every step, its loss, the mean loss over the ranks and a checksum of its parameters
  * after the step, to {@code rank-<rank>.txt} in the folder its argument names (one file per rank: the ranks'
- * standard outputs are merged by mpirun in pieces).
+ * standard outputs are merged by mpirun in pieces). With a second argument {@code zero}, AdamW's state is sharded
+ * across the ranks (ZeRO-1: {@link DataParallel#shardedAdamW()}, then {@link DataParallel#gatherParameters()}), and
+ * the file's first line says how many moments of each kind the rank holds.
  */
 public final class DataParallelRun {
   private DataParallelRun() {}
@@ -25,11 +27,14 @@ public final class DataParallelRun {
     DataParallel dp = DataParallel.of(model);
     int rank = dp.mpi().rank();
     int ranks = dp.mpi().size();
-    AdamW opt = AdamW.of(model).lr(1e-2f).weightDecay(0.1f).clipGradNorm(1f);
+    boolean zero = args.length > 1 && args[1].equals("zero");
+    AdamW opt = (zero ? dp.shardedAdamW() : AdamW.of(model)).lr(1e-2f).weightDecay(0.1f).clipGradNorm(1f);
     int per = UnrolledMicro.TOKENS;
     int[] x = new int[per];
     int[] y = new int[per];
     StringBuilder log = new StringBuilder();
+    log.append(String.format(Locale.ROOT, "rank %d moments %d of %d%n", rank, opt.momentCount(),
+        model.parameters().count()));
     for (int step = 0; step < STEPS; step++) {
       int[][] global = globalBatch(step, ranks * UnrolledMicro.BATCH);
       System.arraycopy(global[0], rank * per, x, 0, per);
@@ -39,6 +44,9 @@ public final class DataParallelRun {
       model.backward();
       dp.averageGradients();
       opt.step();
+      if (zero) {
+        dp.gatherParameters();
+      }
       float mean = dp.mean(loss);
       log.append(String.format(Locale.ROOT, "rank %d step %d loss %s mean %s checksum %08x%n", rank, step,
           Float.toString(loss), Float.toString(mean), checksum(model.parameters().values())));

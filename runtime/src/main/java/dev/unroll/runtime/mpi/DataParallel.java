@@ -1,5 +1,6 @@
 package dev.unroll.runtime.mpi;
 
+import dev.unroll.runtime.AdamW;
 import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.Trainable;
 
@@ -19,16 +20,40 @@ import dev.unroll.runtime.Trainable;
  * float meanLoss = dp.mean(loss);                      // the batch's loss, for the log
  * }</pre>
  *
- * <p>Nothing is allocated per step: the collective works in one native buffer, allocated on the first call.
+ * <p>ZeRO-1, as llm.c shards AdamW: {@link #shardedAdamW} keeps AdamW's moments only for this rank's slice of the
+ * parameters (1/N of them), its step updates only that slice, and {@link #gatherParameters()} hands every rank the
+ * others' slices, so that every rank again holds every parameter, bit for bit what an unsharded optimizer gives:
+ *
+ * <pre>{@code
+ * AdamW opt = dp.shardedAdamW().lr(1e-3f);              // moments for this rank's slice only
+ * ... forward, zeroGrad, backward, dp.averageGradients();
+ * opt.step();                                          // this rank's slice
+ * dp.gatherParameters();                               // every slice, to every rank
+ * }</pre>
+ *
+ * <p>Nothing is allocated per step: the collectives work in native buffers, allocated on the first call.
  */
 public final class DataParallel {
   private final Mpi mpi;
   private final Trainable model;
   private final float[] one = new float[1];
+  /** Each rank's slice of the parameters under ZeRO-1: its first parameter and its count. */
+  private final int[] displs;
+  private final int[] counts;
 
   private DataParallel(Mpi mpi, Trainable model) {
     this.mpi = mpi;
     this.model = model;
+    int n = model.parameters().count();
+    int ranks = mpi.size();
+    // Slices of whole 16-float blocks (a SIMD vector at AVX-512), the last ranks' shorter or empty when n is small.
+    int chunk = ((n + ranks - 1) / ranks + 15) / 16 * 16;
+    displs = new int[ranks];
+    counts = new int[ranks];
+    for (int r = 0; r < ranks; r++) {
+      displs[r] = (int) Math.min(n, (long) r * chunk);
+      counts[r] = (int) Math.min(n - displs[r], chunk);
+    }
   }
 
   /**
@@ -56,6 +81,27 @@ public final class DataParallel {
         g[i] *= scale;
       }
     }
+    model.parametersChanged();
+  }
+
+  /**
+   * ZeRO-1: an AdamW that keeps its moments for, and updates, only this rank's slice of the parameters; after each
+   * of its steps call {@link #gatherParameters()}.
+   */
+  public AdamW shardedAdamW() {
+    int r = mpi.rank();
+    return AdamW.ofShard(model, displs[r], displs[r] + counts[r]);
+  }
+
+  /** This rank's slice under ZeRO-1: {@code {first parameter, count}}. */
+  public int[] shard() {
+    return new int[] {displs[mpi.rank()], counts[mpi.rank()]};
+  }
+
+  /** After a {@link #shardedAdamW()}'s step on every rank: every rank's slice of the parameters to every rank. */
+  public void gatherParameters() {
+    Parameters p = model.parameters();
+    mpi.allGather(p.values(), counts, displs);
     model.parametersChanged();
   }
 

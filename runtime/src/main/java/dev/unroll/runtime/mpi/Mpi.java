@@ -38,6 +38,7 @@ public final class Mpi {
     static final MethodHandle size;
     static final MethodHandle allreduce;
     static final MethodHandle barrier;
+    static final MethodHandle allgatherv;
     static final MethodHandle abort;
     static final MethodHandle setErrhandler;
     static final MethodHandle errorString;
@@ -76,6 +77,8 @@ public final class Mpi {
       allreduce = bind(linker, l, "MPI_Allreduce", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT,
           ADDRESS, ADDRESS, ADDRESS));
       barrier = bind(linker, l, "MPI_Barrier", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+      allgatherv = bind(linker, l, "MPI_Allgatherv", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS,
+          ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
       abort = bind(linker, l, "MPI_Abort", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
       setErrhandler = bind(linker, l, "MPI_Comm_set_errhandler", FunctionDescriptor.of(JAVA_INT, ADDRESS,
           ADDRESS));
@@ -102,6 +105,8 @@ public final class Mpi {
   private final int size;
   /** A native buffer that collectives work in, grown as needed; allocated once per size. */
   private MemorySegment buffer = MemorySegment.NULL;
+  /** Counts and displacements for {@link #allGather}, allocated once. */
+  private MemorySegment ints = MemorySegment.NULL;
   private final Arena arena = Arena.ofShared();
   private final MemorySegment message = Arena.global().allocate(512);
 
@@ -180,6 +185,34 @@ public final class Mpi {
       throw new MpiException("MPI_Allreduce failed: " + t);
     }
     MemorySegment.copy(b, JAVA_FLOAT, 0, values, 0, n);
+  }
+
+  /**
+   * Gathers every rank's part of {@code values} into every rank's array, in place (MPI_Allgatherv): rank r's part
+   * is {@code values[displs[r], displs[r] + counts[r])}, which it holds up to date; the other parts are replaced by
+   * their owners'. Every rank must call it with the same counts and displacements, one of each per rank.
+   */
+  public void allGather(float[] values, int[] counts, int[] displs) {
+    if (counts.length != size || displs.length != size) {
+      throw new IllegalArgumentException("allGather needs one count and one displacement per rank (" + size
+          + "), got " + counts.length + " and " + displs.length);
+    }
+    MemorySegment b = room(values.length);
+    MemorySegment.copy(values, 0, b, JAVA_FLOAT, 0, values.length);
+    if (ints.byteSize() < 8L * size) {
+      ints = arena.allocate(8L * size, 8);
+    }
+    MemorySegment.copy(counts, 0, ints, JAVA_INT, 0, size);
+    MemorySegment.copy(displs, 0, ints, JAVA_INT, 4L * size, size);
+    try {
+      check("MPI_Allgatherv", (int) Lib.allgatherv.invokeExact(IN_PLACE, 0, Lib.floatType, b, ints,
+          ints.asSlice(4L * size), Lib.floatType, Lib.world));
+    } catch (MpiException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new MpiException("MPI_Allgatherv failed: " + t);
+    }
+    MemorySegment.copy(b, JAVA_FLOAT, 0, values, 0, values.length);
   }
 
   /** Waits until every rank has called it. */
