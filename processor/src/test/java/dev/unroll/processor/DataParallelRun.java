@@ -14,7 +14,9 @@ import java.util.zip.CRC32;
  * after the step, to {@code rank-<rank>.txt} in the folder its argument names (one file per rank: the ranks'
  * standard outputs are merged by mpirun in pieces). With a second argument {@code zero}, AdamW's state is sharded
  * across the ranks (ZeRO-1: {@link DataParallel#shardedAdamW()}, then {@link DataParallel#gatherParameters()}), and
- * the file's first line says how many moments of each kind the rank holds.
+ * the file's first line says how many moments of each kind the rank holds. With {@code accumulate}, each step is two
+ * micro-steps of batch 2 per rank (rows {@code [4·rank, 4·rank + 4)} of a global batch of 4N), their gradients
+ * accumulated and averaged once.
  */
 public final class DataParallelRun {
   private DataParallelRun() {}
@@ -28,6 +30,7 @@ public final class DataParallelRun {
     int rank = dp.mpi().rank();
     int ranks = dp.mpi().size();
     boolean zero = args.length > 1 && args[1].equals("zero");
+    int micro = args.length > 1 && args[1].equals("accumulate") ? 2 : 1;
     AdamW opt = (zero ? dp.shardedAdamW() : AdamW.of(model)).lr(1e-2f).weightDecay(0.1f).clipGradNorm(1f);
     int per = UnrolledMicro.TOKENS;
     int[] x = new int[per];
@@ -36,13 +39,16 @@ public final class DataParallelRun {
     log.append(String.format(Locale.ROOT, "rank %d moments %d of %d%n", rank, opt.momentCount(),
         model.parameters().count()));
     for (int step = 0; step < STEPS; step++) {
-      int[][] global = globalBatch(step, ranks * UnrolledMicro.BATCH);
-      System.arraycopy(global[0], rank * per, x, 0, per);
-      System.arraycopy(global[1], rank * per, y, 0, per);
-      float loss = model.forward(x, y);
+      int[][] global = globalBatch(step, ranks * micro * UnrolledMicro.BATCH);
       model.zeroGrad();
-      model.backward();
-      dp.averageGradients();
+      float loss = 0;
+      for (int k = 0; k < micro; k++) {
+        System.arraycopy(global[0], (rank * micro + k) * per, x, 0, per);
+        System.arraycopy(global[1], (rank * micro + k) * per, y, 0, per);
+        loss += model.forward(x, y) / micro;
+        model.backward();
+      }
+      dp.averageGradients(micro);
       opt.step();
       if (zero) {
         dp.gatherParameters();

@@ -88,6 +88,16 @@ class DataParallelTest {
     check(ranks, out, sharded);
   }
 
+  /**
+   * Gradient accumulation across ranks: 2 ranks of 2 micro-steps of batch 2 each train as one process of batch 8
+   * over the same rows, the all-reduce once per optimizer step.
+   */
+  @org.junit.jupiter.api.Test
+  void accumulatedMicroStepsOnEveryRankTrainAsTheWholeBatch() throws Exception {
+    String out = run(2, dir, "accumulate");
+    check(2, 2, out, lines(2, dir));
+  }
+
   private static final Pattern MOMENTS = Pattern.compile("rank (\\d+) moments (\\d+) of (\\d+)");
 
   /** Runs {@link DataParallelRun} on {@code ranks} ranks, writing into {@code folder}; its merged output. */
@@ -120,6 +130,11 @@ class DataParallelTest {
 
   /** The ranks' lines against one process of batch 2N over the same rows; the table printed. */
   private static void check(int ranks, String out, List<String> written) {
+    check(ranks, 1, out, written);
+  }
+
+  /** As above, each rank's step {@code micro} micro-steps: one process of batch 2·N·micro. */
+  private static void check(int ranks, int micro, String out, List<String> written) {
     int steps = DataParallelRun.STEPS;
     float[][] mean = new float[ranks][steps];
     String[][] checksum = new String[ranks][steps];
@@ -137,7 +152,7 @@ class DataParallelTest {
     assertEquals(ranks * steps, lines, out);
 
     // One process, batch 2N, the same rows, the same optimizer.
-    CausalLm wide = switch (ranks) {
+    CausalLm wide = switch (ranks * micro) {
       case 2 -> UnrolledMicroBatch4.create(Backend.SIMD, DataParallelRun.SEED);
       case 3 -> UnrolledMicroBatch6.create(Backend.SIMD, DataParallelRun.SEED);
       default -> UnrolledMicroBatch8.create(Backend.SIMD, DataParallelRun.SEED);
@@ -148,7 +163,7 @@ class DataParallelTest {
     double worst = 0;
     StringBuilder table = new StringBuilder();
     for (int s = 0; s < steps; s++) {
-      int[][] global = DataParallelRun.globalBatch(s, ranks * UnrolledMicro.BATCH);
+      int[][] global = DataParallelRun.globalBatch(s, ranks * micro * UnrolledMicro.BATCH);
       float loss = wide.forward(global[0], global[1]);
       wide.zeroGrad();
       wide.backward();
@@ -163,8 +178,8 @@ class DataParallelTest {
           ranks, mean[0][s], loss, rel));
     }
     System.out.print(table);
-    System.out.printf(Locale.ROOT, "DataParallelTest: %d ranks, worst relative loss difference %.2e over %d steps%n",
-        ranks, worst, steps);
+    System.out.printf(Locale.ROOT, "DataParallelTest: %d ranks x %d micro-steps, worst relative loss difference "
+        + "%.2e over %d steps%n", ranks, micro, worst, steps);
     assertTrue(worst <= TOLERANCE, "worst relative difference " + worst + "\n" + table);
   }
 

@@ -72,11 +72,25 @@ public final class DataParallel {
 
   /** Replaces this rank's gradients with their mean over every rank; every rank must call it once per step. */
   public void averageGradients() {
+    averageGradients(1);
+  }
+
+  /**
+   * After {@code microSteps} forward and backward passes without {@code zeroGrad()} between them (gradient
+   * accumulation: the effective batch is batch × microSteps × ranks), replaces this rank's gradients, the sum of
+   * its micro-steps' mean gradients, with the mean over every micro-step of every rank: one all-reduce per optimizer
+   * step, whatever the number of micro-steps.
+   */
+  public void averageGradients(int microSteps) {
+    if (microSteps < 1) {
+      throw new IllegalArgumentException("microSteps must be at least 1, got " + microSteps);
+    }
     Parameters p = model.parameters();
     float[] g = p.grads();
     mpi.allReduceSum(g, g.length);
-    if (mpi.size() > 1) {
-      float scale = 1f / mpi.size();
+    int parts = mpi.size() * microSteps;
+    if (parts > 1) {
+      float scale = 1f / parts;
       for (int i = 0; i < g.length; i++) {
         g[i] *= scale;
       }
