@@ -16,7 +16,8 @@ import java.util.zip.CRC32;
  * across the ranks (ZeRO-1: {@link DataParallel#shardedAdamW()}, then {@link DataParallel#gatherParameters()}), and
  * the file's first line says how many moments of each kind the rank holds. With {@code accumulate}, each step is two
  * micro-steps of batch 2 per rank (rows {@code [4·rank, 4·rank + 4)} of a global batch of 4N), their gradients
- * accumulated and averaged once.
+ * accumulated and averaged once. With {@code endless}, it trains until killed, rank 1 having written its process id
+ * to {@code pid-1} after its first step (the test of a rank that dies).
  */
 public final class DataParallelRun {
   private DataParallelRun() {}
@@ -31,6 +32,7 @@ public final class DataParallelRun {
     int ranks = dp.mpi().size();
     boolean zero = args.length > 1 && args[1].equals("zero");
     int micro = args.length > 1 && args[1].equals("accumulate") ? 2 : 1;
+    boolean endless = args.length > 1 && args[1].equals("endless");
     AdamW opt = (zero ? dp.shardedAdamW() : AdamW.of(model)).lr(1e-2f).weightDecay(0.1f).clipGradNorm(1f);
     int per = UnrolledMicro.TOKENS;
     int[] x = new int[per];
@@ -38,7 +40,7 @@ public final class DataParallelRun {
     StringBuilder log = new StringBuilder();
     log.append(String.format(Locale.ROOT, "rank %d moments %d of %d%n", rank, opt.momentCount(),
         model.parameters().count()));
-    for (int step = 0; step < STEPS; step++) {
+    for (int step = 0; step < STEPS || endless; step++) {
       int[][] global = globalBatch(step, ranks * micro * UnrolledMicro.BATCH);
       model.zeroGrad();
       float loss = 0;
@@ -54,6 +56,15 @@ public final class DataParallelRun {
         dp.gatherParameters();
       }
       float mean = dp.mean(loss);
+      if (endless) {
+        if (step == 0 && rank == 1) {
+          java.nio.file.Path written = java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "pid-1.tmp"),
+              Long.toString(ProcessHandle.current().pid()));
+          java.nio.file.Files.move(written, java.nio.file.Path.of(args[0], "pid-1"),
+              java.nio.file.StandardCopyOption.ATOMIC_MOVE); // the test reads it whole or not at all
+        }
+        continue;
+      }
       log.append(String.format(Locale.ROOT, "rank %d step %d loss %s mean %s checksum %08x%n", rank, step,
           Float.toString(loss), Float.toString(mean), checksum(model.parameters().values())));
     }

@@ -98,10 +98,58 @@ class DataParallelTest {
     check(2, 2, out, lines(2, dir));
   }
 
+  /**
+   * A rank that dies (SIGKILL, from outside, while every rank trains) makes the others stop instead of waiting
+   * forever in their next all-reduce: mpirun sees the death, ends the other ranks and exits with an error that names
+   * the rank and the signal.
+   */
+  @org.junit.jupiter.api.Test
+  void aRankThatDiesStopsTheOthersWithAClearError() throws Exception {
+    Process p = start(2, dir, "endless");
+    try {
+      killRankOneAndCheck(p);
+    } finally {
+      // Whatever failed, no rank is left training forever.
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+    }
+  }
+
+  private void killRankOneAndCheck(Process p) throws Exception {
+    Path pid = dir.resolve("pid-1");
+    for (int i = 0; i < 6000 && !Files.exists(pid) && p.isAlive(); i++) {
+      Thread.sleep(10); // a safety net of 60 s: rank 1 writes the file after its first step
+    }
+    assertTrue(Files.exists(pid), "rank 1 never reported its process id");
+    String id = Files.readString(pid).strip();
+    ProcessHandle rank1 = ProcessHandle.of(Long.parseLong(id)).orElseThrow();
+    assertTrue(rank1.destroyForcibly(), "SIGKILL to rank 1");
+    boolean ended = p.waitFor(120, TimeUnit.SECONDS);
+    if (!ended) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(ended, "mpirun still running 120 s after rank 1 died:\n" + out);
+    assertTrue(p.exitValue() != 0, "mpirun's exit status after a rank died: " + p.exitValue() + "\n" + out);
+    assertTrue(out.contains("rank 1") && out.contains("signal 9"), out);
+    System.out.println("DataParallelTest: after rank 1 was killed, mpirun exited with " + p.exitValue() + ":\n"
+        + out.lines().filter(l -> l.contains("rank 1")).findFirst().orElse(""));
+  }
+
   private static final Pattern MOMENTS = Pattern.compile("rank (\\d+) moments (\\d+) of (\\d+)");
 
   /** Runs {@link DataParallelRun} on {@code ranks} ranks, writing into {@code folder}; its merged output. */
   private static String run(int ranks, Path folder, String mode) throws Exception {
+    Process p = start(ranks, folder, mode);
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), out);
+    assertEquals(0, p.exitValue(), out);
+    return out;
+  }
+
+  /** Starts mpirun with {@code ranks} ranks of {@link DataParallelRun}, output and errors merged. */
+  private static Process start(int ranks, Path folder, String mode) throws IOException {
     String mpirun = mpirun();
     List<String> command = new ArrayList<>(List.of(mpirun, "--allow-run-as-root", "--oversubscribe", "-np",
         Integer.toString(ranks), Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -113,10 +161,7 @@ class DataParallelTest {
     builder.environment().put("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
     Process p = builder.start();
     p.getOutputStream().close();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), out);
-    assertEquals(0, p.exitValue(), out);
-    return out;
+    return p;
   }
 
   /** Every rank's lines, rank 0's first. */
