@@ -11,10 +11,7 @@ import dev.unroll.runtime.format.ReaderFuzzing;
 import dev.unroll.runtime.gpt2.Gpt2Layout;
 import dev.unroll.runtime.gpt2.Gpt2Reference;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Map;
-import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -43,13 +40,8 @@ class TrainingCheckpointFuzzTest {
   private static final ReaderFuzzing FUZZING = new ReaderFuzzing("training.safetensors", ReaderFuzzing.PER_BYTE,
       MODEL_BYTES, CheckpointException.class);
 
-  /** How a checksummed header begins (its 8 hex digits follow), and what they read as while it is computed. */
-  private static final byte[] PREFIX = "{\"__metadata__\":{\"unroll.crc32c\":\"".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] PLACEHOLDER = "00000000".getBytes(StandardCharsets.US_ASCII);
-
   @FuzzTest(maxDuration = "5m")
   void loadCheckpoint(byte[] input) throws IOException {
-    byte[] stamped = stamp(input);
     int steps = OPT.steps();
     float lr = OPT.lr();
     float[] first = new float[COUNT];
@@ -58,7 +50,7 @@ class TrainingCheckpointFuzzTest {
       first[i] = OPT.firstMoment(i);
       second[i] = OPT.secondMoment(i);
     }
-    Throwable refused = FUZZING.check(stamped, MODEL.parameters(), OPT::loadCheckpoint);
+    Throwable refused = load(input);
     if (refused != null) {
       assertEquals(steps, OPT.steps(), "step count after a refusal");
       assertEquals(lr, OPT.lr(), "lr after a refusal");
@@ -78,26 +70,16 @@ class TrainingCheckpointFuzzTest {
         "longer-context", "was saved from a model with", "plain-model", "is not a training checkpoint",
         "truncated", "truncated");
     assertEquals(says.size() + 1, seeds.size(), seeds.keySet().toString());
-    assertNull(FUZZING.check(stamp(seeds.get("valid")), MODEL.parameters(), OPT::loadCheckpoint), "valid");
+    assertNull(load(seeds.get("valid")), "valid");
     assertEquals(1, OPT.steps());
     for (Map.Entry<String, String> e : says.entrySet()) {
-      Throwable refused = FUZZING.check(stamp(seeds.get(e.getKey())), MODEL.parameters(), OPT::loadCheckpoint);
+      Throwable refused = load(seeds.get(e.getKey()));
       assertTrue(refused != null && refused.getMessage().contains(e.getValue()), e.getKey() + ": " + refused);
     }
   }
 
-  /** {@code input} with its checksum made right, when it has one where a checkpoint keeps it; else as it is. */
-  static byte[] stamp(byte[] input) {
-    int at = 8 + PREFIX.length;
-    if (input.length < at + PLACEHOLDER.length || !Arrays.equals(input, 8, at, PREFIX, 0, PREFIX.length)) {
-      return input;
-    }
-    byte[] out = input.clone();
-    System.arraycopy(PLACEHOLDER, 0, out, at, PLACEHOLDER.length);
-    CRC32C crc = new CRC32C();
-    crc.update(out);
-    byte[] digits = String.format("%08x", crc.getValue()).getBytes(StandardCharsets.US_ASCII);
-    System.arraycopy(digits, 0, out, at, digits.length);
-    return out;
+  /** Loads {@code input}, its checksum stamped anew, into the model and optimizer; the refusal, or null. */
+  private static Throwable load(byte[] input) throws IOException {
+    return FUZZING.check(FuzzSeeds.stampChecksum(input), MODEL.parameters(), OPT::loadCheckpoint);
   }
 }

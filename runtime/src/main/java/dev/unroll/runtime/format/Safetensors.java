@@ -60,7 +60,7 @@ public final class Safetensors implements Closeable {
   static final String CHECKSUM_PLACEHOLDER = "00000000";
 
   /** How a checksummed file's header begins: the checksum's digits follow. */
-  private static final String CHECKSUM_PREFIX = "{\"" + METADATA_KEY + "\":{\"" + CHECKSUM_KEY + "\":\"";
+  static final String CHECKSUM_PREFIX = "{\"" + METADATA_KEY + "\":{\"" + CHECKSUM_KEY + "\":\"";
 
   /** Element types of the format, with their sizes in bytes. */
   public enum Dtype {
@@ -483,16 +483,9 @@ public final class Safetensors implements Closeable {
           + "verified");
     }
     byte[] prefix = CHECKSUM_PREFIX.getBytes(StandardCharsets.US_ASCII);
-    ByteBuffer head = ByteBuffer.allocate(prefix.length + CHECKSUM_PLACEHOLDER.length());
-    if (dataStart < 8 + head.capacity()) {
+    int digitsAt = 8 + prefix.length;
+    if (dataStart < digitsAt + CHECKSUM_PLACEHOLDER.length()) {
       throw new CheckpointException(path, "has a checksum, but not where a checksummed file keeps it");
-    }
-    CheckpointIo.readFully(path, channel, head, 8);
-    if (!Arrays.equals(head.array(), 0, prefix.length, prefix, 0, prefix.length)
-        || !stored.equals(new String(head.array(), prefix.length, CHECKSUM_PLACEHOLDER.length(),
-            StandardCharsets.US_ASCII))) {
-      throw new CheckpointException(path, "has a checksum, but not where a checksummed file keeps it (the header "
-          + "must begin with the checksum)");
     }
     CRC32C crc = new CRC32C();
     long size = channel.size();
@@ -501,9 +494,16 @@ public final class Safetensors implements Closeable {
       buf.clear().limit((int) Math.min(buf.capacity(), size - pos));
       CheckpointIo.readFully(path, channel, buf, pos);
       byte[] chunk = buf.array();
-      // The stored digits count as the placeholder; they lie in the first chunk.
-      for (int i = 0; i < CHECKSUM_PLACEHOLDER.length() && pos == 0; i++) {
-        chunk[8 + prefix.length + i] = (byte) CHECKSUM_PLACEHOLDER.charAt(i);
+      if (pos == 0) {
+        // The header begins with the checksum (the first chunk holds it, a header being at least that long), whose
+        // stored digits count as the placeholder.
+        if (!Arrays.equals(chunk, 8, digitsAt, prefix, 0, prefix.length) || !stored.equals(new String(chunk,
+            digitsAt, CHECKSUM_PLACEHOLDER.length(), StandardCharsets.US_ASCII))) {
+          throw new CheckpointException(path, "has a checksum, but not where a checksummed file keeps it (the "
+              + "header must begin with the checksum)");
+        }
+        byte[] placeholder = CHECKSUM_PLACEHOLDER.getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(placeholder, 0, chunk, digitsAt, placeholder.length);
       }
       crc.update(chunk, 0, buf.limit());
       pos += buf.limit();
@@ -652,7 +652,10 @@ public final class Safetensors implements Closeable {
       Safetensors.write(path, metadata, entries);
     }
 
-    /** Writes them to {@code path} with a checksum, atomically (see {@link Safetensors#write(Path, Map, List, boolean)}). */
+    /**
+     * Writes them to {@code path} with a checksum, atomically (see {@link Safetensors#write(Path, Map, List,
+     * boolean)}).
+     */
     public void writeChecksummed(Path path) throws IOException {
       Safetensors.write(path, metadata, entries, true);
     }

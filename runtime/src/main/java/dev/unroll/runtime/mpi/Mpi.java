@@ -39,9 +39,7 @@ public final class Mpi {
     static final MethodHandle allreduce;
     static final MethodHandle barrier;
     static final MethodHandle allgatherv;
-    static final MethodHandle abort;
     static final MethodHandle setErrhandler;
-    static final MethodHandle errorString;
     static final MemorySegment world;
     static final MemorySegment floatType;
     static final MemorySegment sum;
@@ -79,10 +77,7 @@ public final class Mpi {
       barrier = bind(linker, l, "MPI_Barrier", FunctionDescriptor.of(JAVA_INT, ADDRESS));
       allgatherv = bind(linker, l, "MPI_Allgatherv", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS,
           ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
-      abort = bind(linker, l, "MPI_Abort", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
       setErrhandler = bind(linker, l, "MPI_Comm_set_errhandler", FunctionDescriptor.of(JAVA_INT, ADDRESS,
-          ADDRESS));
-      errorString = bind(linker, l, "MPI_Error_string", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS,
           ADDRESS));
       world = symbol(l, "ompi_mpi_comm_world");
       floatType = symbol(l, "ompi_mpi_float");
@@ -108,7 +103,6 @@ public final class Mpi {
   /** Counts and displacements for {@link #allGather}, allocated once. */
   private MemorySegment ints = MemorySegment.NULL;
   private final Arena arena = Arena.ofShared();
-  private final MemorySegment message = Arena.global().allocate(512);
 
   private Mpi(int rank, int size) {
     this.rank = rank;

@@ -121,6 +121,27 @@ public final class FuzzSeeds {
     return seeds;
   }
 
+  /**
+   * {@code file} with its checksum made right, when it has one where a checksummed file keeps it ({@link
+   * Safetensors#write(Path, Map, List, boolean)}); else as it is: so that a fuzzer's changes to a training checkpoint
+   * reach what lies behind its checksum.
+   */
+  public static byte[] stampChecksum(byte[] file) {
+    byte[] prefix = Safetensors.CHECKSUM_PREFIX.getBytes(StandardCharsets.US_ASCII);
+    byte[] placeholder = Safetensors.CHECKSUM_PLACEHOLDER.getBytes(StandardCharsets.US_ASCII);
+    int at = 8 + prefix.length;
+    if (file.length < at + placeholder.length || !Arrays.equals(file, 8, at, prefix, 0, prefix.length)) {
+      return file;
+    }
+    byte[] out = file.clone();
+    System.arraycopy(placeholder, 0, out, at, placeholder.length);
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(out);
+    byte[] digits = String.format("%08x", crc.getValue()).getBytes(StandardCharsets.US_ASCII);
+    System.arraycopy(digits, 0, out, at, digits.length);
+    return out;
+  }
+
   /** An optimizer of a GPT-2 reference model of shape {@code s} from seed 2, after one step on fixed tokens. */
   private static AdamW trainedOneStep(Gpt2Shape s) {
     Gpt2Reference model = Gpt2Reference.create(s, 2);
