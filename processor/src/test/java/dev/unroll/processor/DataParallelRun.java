@@ -17,7 +17,10 @@ import java.util.zip.CRC32;
  * the file's first line says how many moments of each kind the rank holds. With {@code accumulate}, each step is two
  * micro-steps of batch 2 per rank (rows {@code [4·rank, 4·rank + 4)} of a global batch of 4N), their gradients
  * accumulated and averaged once. With {@code endless}, it trains until killed, rank 1 having written its process id
- * to {@code pid-1} after its first step (the test of a rank that dies).
+ * to {@code pid-1} after its first step (the test of a rank that dies). Further arguments: {@code save=S} writes a
+ * training checkpoint {@code checkpoint.safetensors} into the folder after S steps ({@link
+ * DataParallel#saveCheckpoint}), {@code until=S} stops after S steps, and {@code resume=FILE} starts from a
+ * checkpoint ({@link DataParallel#loadCheckpoint}) at the step it was saved after.
  */
 public final class DataParallelRun {
   private DataParallelRun() {}
@@ -34,13 +37,20 @@ public final class DataParallelRun {
     int micro = args.length > 1 && args[1].equals("accumulate") ? 2 : 1;
     boolean endless = args.length > 1 && args[1].equals("endless");
     AdamW opt = (zero ? dp.shardedAdamW() : AdamW.of(model)).lr(1e-2f).weightDecay(0.1f).clipGradNorm(1f);
+    int save = Integer.parseInt(option(args, "save", "-1"));
+    int until = Integer.parseInt(option(args, "until", Integer.toString(STEPS)));
+    int first = 0;
+    String resume = option(args, "resume", null);
+    if (resume != null) {
+      first = Integer.parseInt(dp.loadCheckpoint(opt, java.nio.file.Path.of(resume)).get("next"));
+    }
     int per = UnrolledMicro.TOKENS;
     int[] x = new int[per];
     int[] y = new int[per];
     StringBuilder log = new StringBuilder();
     log.append(String.format(Locale.ROOT, "rank %d moments %d of %d%n", rank, opt.momentCount(),
         model.parameters().count()));
-    for (int step = 0; step < STEPS || endless; step++) {
+    for (int step = first; step < until || endless; step++) {
       int[][] global = globalBatch(step, ranks * micro * UnrolledMicro.BATCH);
       model.zeroGrad();
       float loss = 0;
@@ -67,8 +77,22 @@ public final class DataParallelRun {
       }
       log.append(String.format(Locale.ROOT, "rank %d step %d loss %s mean %s checksum %08x%n", rank, step,
           Float.toString(loss), Float.toString(mean), checksum(model.parameters().values())));
+      if (step + 1 == save) {
+        dp.saveCheckpoint(opt, java.nio.file.Path.of(args[0], "checkpoint.safetensors"),
+            java.util.Map.of("next", Integer.toString(step + 1)));
+      }
     }
     java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "rank-" + rank + ".txt"), log);
+  }
+
+  /** The value of argument {@code name=value}, or {@code otherwise}. */
+  private static String option(String[] args, String name, String otherwise) {
+    for (String a : args) {
+      if (a.startsWith(name + "=")) {
+        return a.substring(name.length() + 1);
+      }
+    }
+    return otherwise;
   }
 
   /** Inputs and targets of {@code rows} rows of {@link UnrolledMicro#CONTEXT} tokens for step {@code step}. */

@@ -99,6 +99,71 @@ class DataParallelTest {
   }
 
   /**
+   * Training checkpoints across ranks: 2 ranks under ZeRO-1 save after 10 of 20 steps (rank 0 writes, the slices of
+   * the moments gathered), and the file is byte for byte the one 2 unsharded ranks write; 2 ranks resumed from it
+   * take steps 10 to 19 exactly as the uninterrupted run did; 3 ranks (uneven slices) resume from it, sharded and
+   * unsharded alike, to the bit; one process loads it as a plain AdamW checkpoint, with the saved parameters; and a
+   * corrupt copy stops every rank with an error naming the file, instead of a hang or a half-loaded rank.
+   */
+  @org.junit.jupiter.api.Test
+  void checkpointsResumeWithAnyNumberOfRanksShardedOrNot() throws Exception {
+    int half = DataParallelRun.STEPS / 2;
+    Path zero = Files.createDirectory(dir.resolve("zero"));
+    Path plain = Files.createDirectory(dir.resolve("plain"));
+    run(2, zero, "zero", "save=" + half);
+    run(2, plain, "plain", "save=" + half, "until=" + half);
+    Path file = zero.resolve("checkpoint.safetensors");
+    assertEquals(-1L, Files.mismatch(file, plain.resolve("checkpoint.safetensors")),
+        "the sharded ranks' checkpoint is the unsharded ranks' byte for byte");
+    List<String> uninterrupted = lines(2, zero);
+
+    Path again = Files.createDirectory(dir.resolve("again"));
+    String out = run(2, again, "zero", "resume=" + file);
+    assertEquals(steps(uninterrupted, half), steps(lines(2, again), 0),
+        "2 ranks resumed at step " + half + " take the uninterrupted run's steps\n" + out);
+
+    Path three = Files.createDirectory(dir.resolve("three"));
+    Path threePlain = Files.createDirectory(dir.resolve("three-plain"));
+    run(3, three, "zero", "resume=" + file);
+    run(3, threePlain, "plain", "resume=" + file);
+    List<String> resumed = steps(lines(3, three), 0);
+    assertEquals(3 * half, steps(resumed, half).size(), resumed.toString());
+    assertEquals(steps(lines(3, threePlain), 0), resumed, "3 ranks resume sharded (uneven slices) as unsharded, to "
+        + "the bit");
+
+    // One process reads what the ranks wrote as a plain AdamW checkpoint.
+    UnrolledMicro model = UnrolledMicro.create(Backend.SIMD, DataParallelRun.SEED + 1);
+    AdamW opt = AdamW.of(model);
+    assertEquals(Integer.toString(half), opt.loadCheckpoint(file).get("next"));
+    assertEquals(half, opt.steps());
+    String saved = uninterrupted.stream().filter(l -> stepOf(l) == half - 1).findFirst().orElseThrow();
+    assertTrue(saved.endsWith(String.format(Locale.ROOT, "checksum %08x",
+        DataParallelRun.checksum(model.parameters().values()))), saved);
+
+    byte[] bytes = Files.readAllBytes(file);
+    bytes[bytes.length - 5] ^= 0x10; // a parameter's bit
+    Path bad = Files.write(dir.resolve("bad.safetensors"), bytes);
+    Path failed = Files.createDirectory(dir.resolve("failed"));
+    Process p = start(2, failed, "zero", "resume=" + bad);
+    String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), said);
+    assertTrue(p.exitValue() != 0, said);
+    assertTrue(said.contains("CheckpointException: " + bad) && said.contains("corrupt"), said);
+    assertTrue(said.contains("rank 0 could not load the training checkpoint " + bad), said);
+    assertTrue(!Files.exists(failed.resolve("rank-0.txt")) && !Files.exists(failed.resolve("rank-1.txt")), said);
+  }
+
+  /** The lines of steps {@code from} on. */
+  private static List<String> steps(List<String> lines, int from) {
+    return lines.stream().filter(l -> stepOf(l) >= from).toList();
+  }
+
+  private static int stepOf(String line) {
+    Matcher m = LINE.matcher(line);
+    return m.matches() ? Integer.parseInt(m.group(2)) : -1;
+  }
+
+  /**
    * A rank that dies (SIGKILL, from outside, while every rank trains) makes the others stop instead of waiting
    * forever in their next all-reduce: mpirun sees the death, ends the other ranks and exits with an error that names
    * the rank and the signal.
@@ -140,8 +205,8 @@ class DataParallelTest {
   private static final Pattern MOMENTS = Pattern.compile("rank (\\d+) moments (\\d+) of (\\d+)");
 
   /** Runs {@link DataParallelRun} on {@code ranks} ranks, writing into {@code folder}; its merged output. */
-  private static String run(int ranks, Path folder, String mode) throws Exception {
-    Process p = start(ranks, folder, mode);
+  private static String run(int ranks, Path folder, String mode, String... more) throws Exception {
+    Process p = start(ranks, folder, mode, more);
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(120, TimeUnit.SECONDS), out);
     assertEquals(0, p.exitValue(), out);
@@ -149,13 +214,14 @@ class DataParallelTest {
   }
 
   /** Starts mpirun with {@code ranks} ranks of {@link DataParallelRun}, output and errors merged. */
-  private static Process start(int ranks, Path folder, String mode) throws IOException {
+  private static Process start(int ranks, Path folder, String mode, String... more) throws IOException {
     String mpirun = mpirun();
     List<String> command = new ArrayList<>(List.of(mpirun, "--allow-run-as-root", "--oversubscribe", "-np",
         Integer.toString(ranks), Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Dunroll.threads=1",
         "-cp", System.getProperty("java.class.path"), DataParallelRun.class.getName(), folder.toString(),
         mode));
+    command.addAll(List.of(more));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     // In containers the shared-memory transport's single copy (cross-memory attach) may be forbidden: copy twice.
     builder.environment().put("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
