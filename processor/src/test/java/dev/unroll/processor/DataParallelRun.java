@@ -17,7 +17,8 @@ import java.util.zip.CRC32;
  * the file's first line says how many moments of each kind the rank holds. With {@code accumulate}, each step is two
  * micro-steps of batch 2 per rank (rows {@code [4·rank, 4·rank + 4)} of a global batch of 4N), their gradients
  * accumulated and averaged once. With {@code endless}, it trains until killed, rank 1 having written its process id
- * to {@code pid-1} after its first step (the test of a rank that dies). Further arguments: {@code save=S} writes a
+ * to {@code pid-1} after its first step (the test of a rank that dies); with {@code throw}, rank 1 alone throws an
+ * exception at step 2, which nothing catches. Further arguments: {@code save=S} writes a
  * training checkpoint {@code checkpoint.safetensors} into the folder after S steps ({@link
  * DataParallel#saveCheckpoint}), {@code until=S} stops after S steps, and {@code resume=FILE} starts from a
  * checkpoint ({@link DataParallel#loadCheckpoint}) at the step it was saved after.
@@ -42,7 +43,14 @@ public final class DataParallelRun {
     int first = 0;
     String resume = option(args, "resume", null);
     if (resume != null) {
-      first = Integer.parseInt(dp.loadCheckpoint(opt, java.nio.file.Path.of(resume)).get("next"));
+      try {
+        first = Integer.parseInt(dp.loadCheckpoint(opt, java.nio.file.Path.of(resume)).get("next"));
+      } catch (java.io.IOException e) {
+        // Every rank fails alike: each says what it was told before the first to end aborts the others.
+        java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "failed-" + rank + ".txt"), e.toString());
+        dp.mpi().barrier();
+        throw e;
+      }
     }
     int per = UnrolledMicro.TOKENS;
     int[] x = new int[per];
@@ -66,6 +74,9 @@ public final class DataParallelRun {
         dp.gatherParameters();
       }
       float mean = dp.mean(loss);
+      if (args[1].equals("throw") && rank == 1 && step == 2) {
+        throw new IllegalStateException("rank 1 fails alone at step 2");
+      }
       if (endless) {
         if (step == 0 && rank == 1) {
           java.nio.file.Path written = java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "pid-1.tmp"),

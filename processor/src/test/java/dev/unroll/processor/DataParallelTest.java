@@ -144,12 +144,15 @@ class DataParallelTest {
     bytes[bytes.length - 5] ^= 0x10; // a parameter's bit
     Path bad = Files.write(dir.resolve("bad.safetensors"), bytes);
     Path failed = Files.createDirectory(dir.resolve("failed"));
-    Process p = start(2, failed, "zero", "resume=" + bad);
-    String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), said);
-    assertTrue(p.exitValue() != 0, said);
-    assertTrue(said.contains("CheckpointException: " + bad) && said.contains("corrupt"), said);
-    assertTrue(said.contains("rank 0 could not load the training checkpoint " + bad), said);
+    Ended e = end(start(2, failed, "zero", "resume=" + bad));
+    String said = e.out();
+    assertTrue(e.status() != 0, said);
+    String rank0 = Files.readString(failed.resolve("failed-0.txt"));
+    String rank1 = Files.readString(failed.resolve("failed-1.txt"));
+    assertTrue(rank0.startsWith("dev.unroll.runtime.format.CheckpointException: " + bad) && rank0.contains("corrupt"),
+        rank0);
+    assertTrue(rank1.startsWith("java.io.IOException: rank 0 could not load the training checkpoint " + bad + ": "
+        + bad) && rank1.contains("corrupt"), rank1);
     assertTrue(!Files.exists(failed.resolve("rank-0.txt")) && !Files.exists(failed.resolve("rank-1.txt")), said);
   }
 
@@ -180,6 +183,19 @@ class DataParallelTest {
     }
   }
 
+  /**
+   * An exception that nothing catches on one rank alone ends the job (MPI_Abort after the usual stack trace)
+   * instead of leaving that rank in MPI_Finalize and the other in its next all-reduce, forever.
+   */
+  @org.junit.jupiter.api.Test
+  void anExceptionOnOneRankEndsTheJob() throws Exception {
+    Ended e = end(start(2, dir, "throw"));
+    assertTrue(e.status() != 0, e.out());
+    assertTrue(e.out().contains("IllegalStateException: rank 1 fails alone at step 2"), e.out());
+    assertTrue(!Files.exists(dir.resolve("rank-0.txt")), "rank 0 was ended, not left to finish\n" + e.out());
+    System.out.println("DataParallelTest: after rank 1 threw, mpirun exited with " + e.status());
+  }
+
   private void killRankOneAndCheck(Process p) throws Exception {
     Path pid = dir.resolve("pid-1");
     for (int i = 0; i < 6000 && !Files.exists(pid) && p.isAlive(); i++) {
@@ -206,11 +222,34 @@ class DataParallelTest {
 
   /** Runs {@link DataParallelRun} on {@code ranks} ranks, writing into {@code folder}; its merged output. */
   private static String run(int ranks, Path folder, String mode, String... more) throws Exception {
-    Process p = start(ranks, folder, mode, more);
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), out);
-    assertEquals(0, p.exitValue(), out);
-    return out;
+    Ended e = end(start(ranks, folder, mode, more));
+    assertEquals(0, e.status(), e.out());
+    return e.out();
+  }
+
+  /** How mpirun ended: its exit status and its merged output. */
+  private record Ended(int status, String out) {}
+
+  /**
+   * Waits up to 120 s for mpirun to end, reading its output meanwhile; fails (after ending mpirun and every rank)
+   * when it has not: a run that hangs fails the test instead of hanging it.
+   */
+  private static Ended end(Process p) throws Exception {
+    java.util.concurrent.CompletableFuture<String> out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        return "(output unreadable: " + e + ")";
+      }
+    });
+    boolean ended = p.waitFor(120, TimeUnit.SECONDS);
+    if (!ended) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+    }
+    String said = out.get(30, TimeUnit.SECONDS);
+    assertTrue(ended, "mpirun still running after 120 s:\n" + said);
+    return new Ended(p.exitValue(), said);
   }
 
   /** Starts mpirun with {@code ranks} ranks of {@link DataParallelRun}, output and errors merged. */

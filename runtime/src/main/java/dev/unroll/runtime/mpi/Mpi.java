@@ -15,7 +15,8 @@ import java.lang.invoke.MethodHandle;
 /**
  * The MPI world this process belongs to, through Open MPI's C library bound with {@code java.lang.foreign} (no JNI of
  * ours): its rank and size, and the collective operations that data-parallel training needs. One per process,
- * initialised on first use by {@link #world()} and finalised when the JVM exits.
+ * initialised on first use by {@link #world()} and finalised when the JVM exits. An exception that no code catches
+ * ends the whole job ({@link #abort}, after the usual report), rather than leave the other ranks waiting forever.
  *
  * <p>Open MPI's handles are the addresses of its global objects ({@code MPI_COMM_WORLD} is {@code
  * &ompi_mpi_comm_world}, {@code MPI_FLOAT} {@code &ompi_mpi_float}, {@code MPI_SUM} {@code &ompi_mpi_op_sum}), so
@@ -42,6 +43,7 @@ public final class Mpi {
     static final MethodHandle allgatherv;
     static final MethodHandle setErrhandler;
     static final MethodHandle gatherv;
+    static final MethodHandle abort;
     static final MethodHandle scatterv;
     static final MethodHandle bcast;
     static final MemorySegment world;
@@ -84,6 +86,7 @@ public final class Mpi {
           ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
       setErrhandler = bind(linker, l, "MPI_Comm_set_errhandler", FunctionDescriptor.of(JAVA_INT, ADDRESS,
           ADDRESS));
+      abort = bind(linker, l, "MPI_Abort", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
       gatherv = bind(linker, l, "MPI_Gatherv", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
           ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
       scatterv = bind(linker, l, "MPI_Scatterv", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
@@ -163,6 +166,18 @@ public final class Mpi {
       throw new MpiException("MPI initialisation failed: " + t);
     }
     Runtime.getRuntime().addShutdownHook(new Thread(Mpi::finish, "unroll-mpi-finalize"));
+    // An exception that ends a thread of one rank would leave it waiting in MPI_Finalize and the other ranks in
+    // their next collective, forever: after it is reported as usual, the whole job is aborted instead.
+    Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
+    Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
+      if (before != null) {
+        before.uncaughtException(thread, e);
+      } else {
+        System.err.print("Exception in thread \"" + thread.getName() + "\" on MPI rank " + world.rank + " ");
+        e.printStackTrace();
+      }
+      world.abort(1);
+    });
     return world;
   }
 
@@ -327,6 +342,21 @@ public final class Mpi {
     MemorySegment.copy(counts, 0, c, JAVA_INT, 0, counts.length);
     MemorySegment.copy(displs, 0, d, JAVA_INT, 0, displs.length);
     return new MemorySegment[] {c, d};
+  }
+
+  /**
+   * Ends every rank of the job at once (MPI_Abort): for a failure that only this rank knows of, which would leave
+   * the others waiting for it. mpirun reports the rank and {@code code}, and exits with an error.
+   */
+  public void abort(int code) {
+    System.err.flush();
+    System.out.flush();
+    try {
+      int ignored = (int) Lib.abort.invokeExact(Lib.world, code);
+    } catch (Throwable t) {
+      // Nothing is left to report to: halt below.
+    }
+    Runtime.getRuntime().halt(code);
   }
 
   /** Waits until every rank has called it. */
