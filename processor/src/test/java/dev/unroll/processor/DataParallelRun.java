@@ -18,7 +18,8 @@ import java.util.zip.CRC32;
  * micro-steps of batch 2 per rank (rows {@code [4·rank, 4·rank + 4)} of a global batch of 4N), their gradients
  * accumulated and averaged once. With {@code endless}, it trains until killed, rank 1 having written its process id
  * to {@code pid-1} after its first step (the test of a rank that dies); with {@code throw}, rank 1 alone throws an
- * exception at step 2, which nothing catches. Further arguments: {@code save=S} writes a
+ * exception at step 2, which nothing catches; {@code opencl} is {@code plain} on the OPENCL backend (the gradients
+ * read from the device, averaged on the host, written back). Further arguments: {@code save=S} writes a
  * training checkpoint {@code checkpoint.safetensors} into the folder after S steps ({@link
  * DataParallel#saveCheckpoint}), {@code until=S} stops after S steps, and {@code resume=FILE} starts from a
  * checkpoint ({@link DataParallel#loadCheckpoint}) at the step it was saved after.
@@ -30,7 +31,7 @@ public final class DataParallelRun {
   static final int STEPS = 20;
 
   public static void main(String[] args) throws java.io.IOException {
-    UnrolledMicro model = UnrolledMicro.create(Backend.SIMD, SEED);
+    UnrolledMicro model = UnrolledMicro.create(args[1].equals("opencl") ? Backend.OPENCL : Backend.SIMD, SEED);
     DataParallel dp = DataParallel.of(model);
     int rank = dp.mpi().rank();
     int ranks = dp.mpi().size();
@@ -56,8 +57,8 @@ public final class DataParallelRun {
     int[] x = new int[per];
     int[] y = new int[per];
     StringBuilder log = new StringBuilder();
-    log.append(String.format(Locale.ROOT, "rank %d moments %d of %d%n", rank, opt.momentCount(),
-        model.parameters().count()));
+    log.append(String.format(Locale.ROOT, "rank %d moments %d of %d on %s%n", rank, opt.momentCount(),
+        model.parameters().count(), model.backend()));
     for (int step = first; step < until || endless; step++) {
       int[][] global = globalBatch(step, ranks * micro * UnrolledMicro.BATCH);
       model.zeroGrad();

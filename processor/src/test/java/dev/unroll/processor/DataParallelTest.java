@@ -57,6 +57,19 @@ class DataParallelTest {
   }
 
   /**
+   * On OPENCL (its parameters and gradients on the device, AdamW's moments too) the gradients are read from the
+   * device, averaged over the ranks and written back: 2 ranks train as one OPENCL process of batch 4.
+   */
+  @org.junit.jupiter.api.Test
+  void ranksOnOpenClTrainAsOneOpenClProcess() throws Exception {
+    OpenClRule.assumeUsable(Backend.OPENCL);
+    String out = run(2, dir, "opencl");
+    List<String> written = lines(2, dir);
+    assertTrue(written.get(0).endsWith(" on OPENCL"), written.get(0));
+    check(2, 1, Backend.OPENCL, out, written);
+  }
+
+  /**
    * ZeRO-1: with AdamW's state sharded across the ranks (each rank's moments for its slice only, the slices
    * gathered after each step), every loss and every parameter checksum is bit for bit the unsharded run's, and each
    * rank holds at most a 1/N share of the moments (rounded up to whole 16-float blocks). Micro's 1,248 parameters
@@ -95,7 +108,7 @@ class DataParallelTest {
   @org.junit.jupiter.api.Test
   void accumulatedMicroStepsOnEveryRankTrainAsTheWholeBatch() throws Exception {
     String out = run(2, dir, "accumulate");
-    check(2, 2, out, lines(2, dir));
+    check(2, 2, Backend.SIMD, out, lines(2, dir));
   }
 
   /**
@@ -218,7 +231,7 @@ class DataParallelTest {
         + out.lines().filter(l -> l.contains("rank 1")).findFirst().orElse(""));
   }
 
-  private static final Pattern MOMENTS = Pattern.compile("rank (\\d+) moments (\\d+) of (\\d+)");
+  private static final Pattern MOMENTS = Pattern.compile("rank (\\d+) moments (\\d+) of (\\d+) on (\\w+)");
 
   /** Runs {@link DataParallelRun} on {@code ranks} ranks, writing into {@code folder}; its merged output. */
   private static String run(int ranks, Path folder, String mode, String... more) throws Exception {
@@ -280,11 +293,11 @@ class DataParallelTest {
 
   /** The ranks' lines against one process of batch 2N over the same rows; the table printed. */
   private static void check(int ranks, String out, List<String> written) {
-    check(ranks, 1, out, written);
+    check(ranks, 1, Backend.SIMD, out, written);
   }
 
   /** As above, each rank's step {@code micro} micro-steps: one process of batch 2·N·micro. */
-  private static void check(int ranks, int micro, String out, List<String> written) {
+  private static void check(int ranks, int micro, Backend backend, String out, List<String> written) {
     int steps = DataParallelRun.STEPS;
     float[][] mean = new float[ranks][steps];
     String[][] checksum = new String[ranks][steps];
@@ -303,9 +316,9 @@ class DataParallelTest {
 
     // One process, batch 2N, the same rows, the same optimizer.
     CausalLm wide = switch (ranks * micro) {
-      case 2 -> UnrolledMicroBatch4.create(Backend.SIMD, DataParallelRun.SEED);
-      case 3 -> UnrolledMicroBatch6.create(Backend.SIMD, DataParallelRun.SEED);
-      default -> UnrolledMicroBatch8.create(Backend.SIMD, DataParallelRun.SEED);
+      case 2 -> UnrolledMicroBatch4.create(backend, DataParallelRun.SEED);
+      case 3 -> UnrolledMicroBatch6.create(backend, DataParallelRun.SEED);
+      default -> UnrolledMicroBatch8.create(backend, DataParallelRun.SEED);
     };
     assertEquals(DataParallelRun.checksum(UnrolledMicro.create(Backend.SIMD, DataParallelRun.SEED).parameters()
         .values()), DataParallelRun.checksum(wide.parameters().values()), "the same initial parameters");
@@ -328,8 +341,8 @@ class DataParallelTest {
           ranks, mean[0][s], loss, rel));
     }
     System.out.print(table);
-    System.out.printf(Locale.ROOT, "DataParallelTest: %d ranks x %d micro-steps, worst relative loss difference "
-        + "%.2e over %d steps%n", ranks, micro, worst, steps);
+    System.out.printf(Locale.ROOT, "DataParallelTest: %d ranks x %d micro-steps on %s, worst relative loss "
+        + "difference %.2e over %d steps%n", ranks, micro, backend, worst, steps);
     assertTrue(worst <= TOLERANCE, "worst relative difference " + worst + "\n" + table);
   }
 

@@ -46,6 +46,9 @@ import java.util.Map;
  * every rank the parameters and its slice of the moments: a run resumes with the same number of ranks, another, or
  * as a single process, and a single process's checkpoint resumes on N ranks.
  *
+ * <p>On {@code Backend.OPENCL} the gradients are read from the device, averaged on the host and written back (the
+ * whole arenas cross the bus twice per step); ZeRO-1 needs the parameters on the host (SCALAR or SIMD).
+ *
  * <p>Nothing is allocated per step: the collectives work in native buffers, allocated on the first call.
  */
 public final class DataParallel {
