@@ -157,7 +157,7 @@ final class DataParallelRuns {
       throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(launcher);
     command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--add-modules",
-        "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+        "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx6g", // gpt2's arenas take 4.2 GB
         // The ranks are JMH runs at once, on purpose: JMH's lock against concurrent runs would stop all but one.
         "-Djmh.ignoreLock=" + !launcher.isEmpty(), "-cp", System.getProperty("java.class.path"),
         DataParallelRuns.class.getName(), "child", file.toString(), shape, Integer.toString(threads)));
