@@ -24,6 +24,8 @@ import java.util.Locale;
  * <p>Each saves the model ({@code --save FILE}, by default under {@code out/} in the working directory) and beside
  * it the loss curve, as CSV and as a PNG plot ({@link LossCurve}). While training it writes training checkpoints,
  * from which {@code --resume} continues a run that was stopped exactly as it would have gone on ({@link Training}).
+ * Started by Open MPI's {@code mpirun -np N}, the N processes train one model data-parallel, with the same options;
+ * rank 0 alone prints and writes ({@link Ranks}).
  *
  * <p>From the repository root: {@code mvn -B -q -DskipTests -Psample verify}, with arguments in
  * {@code -Dsample.args="..."}; {@code --help} lists them. Exit status: 0 when done, 1 on an error, 2 on a bad

@@ -181,8 +181,7 @@ final class Training {
       long all = ranks.sum(moments);
       out.printf(Locale.ROOT, "data parallel: %d rank%s x batch %d (effective batch %d), ZeRO-1: AdamW moments %.2f "
           + "MB on each rank instead of %.2f MB%n", ranks.size(), ranks.size() == 1 ? "" : "s", plan.batch(),
-          ranks.size() * plan.batch(),
-          moments * 2 * Float.BYTES / 1e6, all * 2 * Float.BYTES / 1e6);
+          ranks.size() * plan.batch(), moments * 2 * Float.BYTES / 1e6, all * 2 * Float.BYTES / 1e6);
     }
     if (checkpointing.resume()) {
       checkpoints.deleteTemporaries(out);
@@ -240,15 +239,13 @@ final class Training {
       opt.lr(Schedule.cosine(step - 1, plan.steps(), plan.warmup(), plan.lr()));
       draw(data, plan.batch());
       float loss;
-      boolean timeDue = false;
       if (dp == null) {
         loss = data.forward();
         model.zeroGrad();
         model.backward();
         opt.step();
       } else {
-        loss = parallelStep(data, rankZeroTimeDue(minutes, lastSave));
-        timeDue = perStep[1] > 0;
+        loss = parallelStep(data, ranks.root() && minutes > 0 && System.nanoTime() - lastSave >= minutes);
       }
       progress.update(step, loss);
       curve.train(step, loss);
@@ -263,9 +260,8 @@ final class Training {
         progress.resume();
       }
       long now = System.nanoTime();
-      if (dp == null) {
-        timeDue = minutes > 0 && now - lastSave >= minutes;
-      }
+      // Data-parallel, rank 0's clock decides for every rank, as it read it at this step's all-reduce.
+      boolean timeDue = dp == null ? minutes > 0 && now - lastSave >= minutes : perStep[1] > 0;
       // No checkpoint after the last step: the model is saved next, and the checkpoints deleted.
       if (step < plan.steps() && ((checkpointing.every() > 0 && step % checkpointing.every() == 0) || timeDue)) {
         progress.pause();
@@ -292,14 +288,10 @@ final class Training {
     }
   }
 
-  /** Whether rank 0's clock says a checkpoint is due; only rank 0's counts, so the other ranks say no. */
-  private boolean rankZeroTimeDue(long minutes, long lastSave) {
-    return ranks.root() && minutes > 0 && System.nanoTime() - lastSave >= minutes;
-  }
-
   /**
-   * One data-parallel step: forward and backward on this rank's rows; one all-reduce of the loss and rank 0's
-   * {@code timeDue} (into {@link #perStep}); the gradients averaged; the sharded optimizer's step and the slices
+   * One data-parallel step: forward and backward on this rank's rows; one all-reduce of the loss and of
+   * {@code timeDue}, true only on rank 0 when its clock says a checkpoint is due (into {@link #perStep}, where the
+   * loop reads the decision); the gradients averaged; the sharded optimizer's step and the slices
    * gathered. Returns the ranks' mean loss. A loss that is not finite on any rank stops every rank at the same
    * step, before the optimizer's: a rank that stopped alone would leave the others waiting in the next all-reduce.
    */
