@@ -3,7 +3,6 @@ package dev.unroll.samples;
 import static dev.unroll.samples.UnrolledBracketsModel.BATCH;
 import static dev.unroll.samples.UnrolledBracketsModel.CONTEXT;
 
-import dev.unroll.runtime.AdamW;
 import java.io.PrintStream;
 import java.util.Locale;
 
@@ -132,22 +131,26 @@ final class BracketsTask {
         Main.plain(lr / 10), Main.plain(WEIGHT_DECAY));
 
     UnrolledBracketsModel model = UnrolledBracketsModel.create(options.backend(), options.seed());
-    AdamW opt = AdamW.of(model).lr(lr).weightDecay(WEIGHT_DECAY).clipGradNorm(1f);
     Rng rng = new Rng(options.seed());
     int[] tokens = new int[BATCH * CONTEXT];
     int[] lengths = new int[BATCH];
     int[] labels = new int[BATCH];
     LossCurve curve = new LossCurve("BracketsModel on balanced brackets (seed " + options.seed() + ")",
         "held-out loss (" + test.length + " strings)", steps);
-    Training training = new Training(options, model, opt, curve, out);
+    Training training = new Training(options, model,
+        opt -> opt.lr(lr).weightDecay(WEIGHT_DECAY).clipGradNorm(1f), curve, out);
     Progress progress = training.run(new Training.Data() {
       @Override
-      public float forward() {
-        for (int row = 0; row < BATCH; row++) {
-          Brackets.Example example = Brackets.draw(1, MAX_PAIRS, MAX_DEPTH, false, rng);
+      public void draw(int row) {
+        Brackets.Example example = Brackets.draw(1, MAX_PAIRS, MAX_DEPTH, false, rng);
+        if (row >= 0) {
           lengths[row] = Brackets.encode(example.text(), tokens, row * CONTEXT, CONTEXT);
           labels[row] = label(example);
         }
+      }
+
+      @Override
+      public float forward() {
         return model.forward(tokens, lengths, labels);
       }
 
@@ -160,12 +163,12 @@ final class BracketsTask {
       public Rng rng() {
         return rng;
       }
-    }, new Training.Plan(steps, lr, warmup, EVAL_EVERY, BATCH, "seq"));
+    }, new Training.Plan(steps, lr, warmup, EVAL_EVERY, BATCH, BATCH, "seq"));
     double seconds = progress.trainingSeconds();
     Classifying.Evaluation evaluation = evaluate(model, test, tokens, lengths);
     out.printf(Locale.ROOT, "trained in %.1f s (%.1f s with evaluation): %,.0f strings/s, %.2f GFLOP/s; loss %s "
         + "(smoothed), held-out loss %s%n", seconds, progress.wallSeconds(), progress.tokensPerSecond(),
-        UnrolledBracketsModel.FLOPS_PER_STEP * (double) progress.stepsRun() / seconds / 1e9,
+        UnrolledBracketsModel.FLOPS_PER_STEP * (double) progress.stepsRun() * training.ranks() / seconds / 1e9,
         Progress.loss(progress.smoothedLoss()), Progress.loss((float) evaluation.loss()));
     return new Trained(model, training, test, evaluation);
   }

@@ -2,6 +2,7 @@ package dev.unroll.samples;
 
 import dev.unroll.runtime.AdamW;
 import dev.unroll.runtime.format.CheckpointException;
+import dev.unroll.runtime.mpi.DataParallel;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.DirectoryStream;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -25,6 +27,10 @@ import java.util.regex.Pattern;
  * <p>A folder that holds checkpoints belongs to a run that has not finished: a finished run deletes its own. So a
  * run that writes checkpoints and was not asked to {@code --resume} refuses such a folder rather than mix its
  * checkpoints with another run's or delete hours of someone's training.
+ *
+ * <p>Data-parallel ({@link Ranks}), rank 0 alone lists, rotates and deletes the files; {@link DataParallel} writes and
+ * reads each checkpoint with every rank taking part, rank 0 touching the file, and every rank tries the checkpoints
+ * that rank 0 found, in its order, so that all restore the same one.
  */
 final class CheckpointFolder {
   private static final Pattern NAME = Pattern.compile("step-(\\d{6,9})\\.safetensors");
@@ -34,6 +40,9 @@ final class CheckpointFolder {
   private final Options.Checkpoints options;
   private final Path folder;
   private final int keep;
+  private final Ranks ranks;
+  /** Writes and reads the checkpoints across the ranks; null when {@link AdamW} does it in one process. */
+  private final DataParallel dp;
 
   /** A checkpoint in the folder: the step it was written after, and its file. */
   record Checkpoint(int step, Path file) {}
@@ -41,11 +50,21 @@ final class CheckpointFolder {
   /** A run restored from a checkpoint: which, and the trainer's state it held. */
   record Resumed(Checkpoint checkpoint, TrainingState state) {}
 
-  /** The folder {@code options} name, keeping the newest {@code keep} checkpoints. */
-  CheckpointFolder(Options.Checkpoints options) {
+  /** The folder {@code options} name, keeping the newest {@code keep} checkpoints, for checks before a run. */
+  CheckpointFolder(Options.Checkpoints options, Ranks ranks) {
+    this(options, ranks, null);
+  }
+
+  /**
+   * The folder {@code options} name, keeping the newest {@code keep} checkpoints, its files listed by rank 0 of
+   * {@code ranks}; the checkpoints written and read by {@code dp}, or by {@link AdamW} in one process when it is null.
+   */
+  CheckpointFolder(Options.Checkpoints options, Ranks ranks, DataParallel dp) {
     this.options = options;
     this.folder = options.folder();
     this.keep = options.keep();
+    this.ranks = ranks;
+    this.dp = dp;
   }
 
   Path path() {
@@ -94,10 +113,13 @@ final class CheckpointFolder {
    * and nobody else writes in a run's folder. Says which.
    */
   void deleteTemporaries(PrintStream out) throws SampleException {
-    for (Path file : files(TEMPORARY)) {
-      delete(file);
-      out.println("deleted " + file + ", left by a checkpoint save that was interrupted");
-    }
+    ranks.onRoot(() -> {
+      for (Path file : files(TEMPORARY)) {
+        delete(file);
+        out.println("deleted " + file + ", left by a checkpoint save that was interrupted");
+      }
+      return "";
+    });
   }
 
   /**
@@ -108,17 +130,28 @@ final class CheckpointFolder {
    * @throws SampleException when there are checkpoints and none of them loads
    */
   Resumed resume(AdamW opt, PrintStream out) throws SampleException {
-    List<Checkpoint> found = list();
+    // Rank 0's list, by file name (a checkpoint's step is in its name), one a line, on every rank.
+    String names = ranks.onRoot(() -> String.join("\n", list().stream().map(c -> c.file().getFileName().toString())
+        .toList()));
+    if (names.isEmpty()) {
+      return null;
+    }
+    List<Checkpoint> found = new ArrayList<>();
+    for (String name : names.split("\n")) {
+      Matcher m = NAME.matcher(name);
+      if (!m.matches()) {
+        throw new AssertionError("rank 0 listed " + name + " as a checkpoint");
+      }
+      found.add(new Checkpoint(Integer.parseInt(m.group(1)), folder.resolve(name)));
+    }
     for (Checkpoint checkpoint : found) {
       try {
-        return new Resumed(checkpoint, new TrainingState(checkpoint.file(), opt.loadCheckpoint(checkpoint.file())));
+        return new Resumed(checkpoint, new TrainingState(checkpoint.file(), load(opt, checkpoint.file())));
       } catch (IOException e) {
+        // Every rank alike: when rank 0 cannot load it, no rank can.
         out.println("skipped " + reason(checkpoint.file(), e) + (checkpoint == found.getLast() ? ""
             : "; trying the one before it"));
       }
-    }
-    if (found.isEmpty()) {
-      return null;
     }
     throw new SampleException(String.format(Locale.ROOT, "none of the %d checkpoint(s) in %s loads (each is said "
         + "above): delete them (or give another --checkpoints folder) to start afresh", found.size(), folder));
@@ -132,23 +165,41 @@ final class CheckpointFolder {
    */
   Path write(AdamW opt, int step, TrainingState state) throws SampleException {
     Path file = file(step);
+    ranks.onRoot(() -> {
+      try {
+        Files.createDirectories(folder);
+      } catch (IOException e) {
+        throw new SampleException("cannot write the checkpoint " + reason(file, e));
+      }
+      return "";
+    });
     try {
-      Files.createDirectories(folder);
-      opt.saveCheckpoint(file, state.values());
+      if (dp == null) {
+        opt.saveCheckpoint(file, state.values());
+      } else {
+        dp.saveCheckpoint(opt, file, state.values());
+      }
     } catch (IOException e) {
       throw new SampleException("cannot write the checkpoint " + reason(file, e));
     }
-    int kept = 0;
-    for (Checkpoint checkpoint : list()) {
-      if (checkpoint.step() == step) {
-        kept++;
-      } else if (checkpoint.step() > step || kept >= keep) {
-        delete(checkpoint.file());
-      } else {
-        kept++;
+    ranks.onRoot(() -> {
+      int kept = 0;
+      for (Checkpoint checkpoint : list()) {
+        if (checkpoint.step() == step) {
+          kept++;
+        } else if (checkpoint.step() > step || kept >= keep) {
+          delete(checkpoint.file());
+        } else {
+          kept++;
+        }
       }
-    }
+      return "";
+    });
     return file;
+  }
+
+  private Map<String, String> load(AdamW opt, Path file) throws IOException {
+    return dp == null ? opt.loadCheckpoint(file) : dp.loadCheckpoint(opt, file);
   }
 
   /** Deletes every checkpoint and temporary file, and the folder when nothing else is in it: the run is done. */

@@ -2,7 +2,6 @@ package dev.unroll.samples;
 
 import static dev.unroll.samples.UnrolledDigitsModel.BATCH;
 
-import dev.unroll.runtime.AdamW;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Locale;
@@ -71,7 +70,6 @@ final class DigitsTask {
         Main.plain(WEIGHT_DECAY));
 
     UnrolledDigitsModel model = UnrolledDigitsModel.create(options.backend(), options.seed());
-    AdamW opt = AdamW.of(model).lr(lr).weightDecay(WEIGHT_DECAY).clipGradNorm(1f);
     float[] pixels = new float[BATCH * Digits.PIXELS];
     int[] labels = new int[BATCH];
     Rng rng = new Rng(options.seed());
@@ -79,15 +77,20 @@ final class DigitsTask {
     int[] test = split.test();
     LossCurve curve = new LossCurve("DigitsModel on the UCI digits (seed " + options.seed() + ")",
         "held-out loss (" + test.length + " images)", steps);
-    Training training = new Training(options, model, opt, curve, out);
+    Training training = new Training(options, model,
+        opt -> opt.lr(lr).weightDecay(WEIGHT_DECAY).clipGradNorm(1f), curve, out);
     Progress progress = training.run(new Training.Data() {
       @Override
-      public float forward() {
-        for (int row = 0; row < BATCH; row++) {
-          int image = epochs.next();
+      public void draw(int row) {
+        int image = epochs.next();
+        if (row >= 0) {
           digits.copy(image, pixels, row);
           labels[row] = digits.labels()[image];
         }
+      }
+
+      @Override
+      public float forward() {
         return model.forward(pixels, labels);
       }
 
@@ -112,12 +115,12 @@ final class DigitsTask {
         Training.Data.super.restore(state);
         epochs.restore(state);
       }
-    }, new Training.Plan(steps, lr, warmup, EVAL_EVERY, BATCH, "img"));
+    }, new Training.Plan(steps, lr, warmup, EVAL_EVERY, BATCH, BATCH, "img"));
     double seconds = progress.trainingSeconds();
     Classifying.Evaluation evaluation = evaluate(model, digits, test, pixels);
     out.printf(Locale.ROOT, "trained in %.1f s (%.1f s with evaluation): %,.0f images/s, %.2f GFLOP/s; loss %s "
         + "(smoothed), held-out loss %s%n", seconds, progress.wallSeconds(), progress.tokensPerSecond(),
-        UnrolledDigitsModel.FLOPS_PER_STEP * (double) progress.stepsRun() / seconds / 1e9,
+        UnrolledDigitsModel.FLOPS_PER_STEP * (double) progress.stepsRun() * training.ranks() / seconds / 1e9,
         Progress.loss(progress.smoothedLoss()), Progress.loss((float) evaluation.loss()));
     ConfusionMatrix matrix = evaluation.matrix();
     out.printf(Locale.ROOT, "held-out accuracy: %d/%d images (%.2f%%)%n", matrix.correct(), matrix.total(),

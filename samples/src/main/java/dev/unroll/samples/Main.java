@@ -24,6 +24,8 @@ import java.util.Locale;
  * <p>Each saves the model ({@code --save FILE}, by default under {@code out/} in the working directory) and beside
  * it the loss curve, as CSV and as a PNG plot ({@link LossCurve}). While training it writes training checkpoints,
  * from which {@code --resume} continues a run that was stopped exactly as it would have gone on ({@link Training}).
+ * Started by Open MPI's {@code mpirun -np N}, the N processes train one model data-parallel, with the same options;
+ * rank 0 alone prints and writes ({@link Ranks}).
  *
  * <p>From the repository root: {@code mvn -B -q -DskipTests -Psample verify}, with arguments in
  * {@code -Dsample.args="..."}; {@code --help} lists them. Exit status: 0 when done, 1 on an error, 2 on a bad
@@ -32,9 +34,21 @@ import java.util.Locale;
 public final class Main {
   private Main() {}
 
-  /** Runs the sample that {@code args} choose and exits with its status. */
+  /**
+   * Runs the sample that {@code args} choose and exits with its status. Under {@code mpirun} every rank trains
+   * ({@link Ranks}); rank 0 alone prints, and the others' errors come prefixed with their rank.
+   */
   public static void main(String[] args) {
-    System.exit(run(args, System.out, System.err));
+    Ranks ranks;
+    try {
+      ranks = Ranks.world();
+    } catch (RuntimeException e) {
+      // Started by mpirun, but MPI would not initialise: the MpiException says why.
+      System.err.println("error: " + e.getMessage());
+      System.exit(CommandLines.ERROR);
+      return;
+    }
+    System.exit(run(args, ranks.out(System.out), ranks.err(System.err)));
   }
 
   /** Runs the sample that {@code args} choose and returns the exit status. */
@@ -43,9 +57,11 @@ public final class Main {
     try {
       options = Options.parse(args);
     } catch (CommandLines.UsageException e) {
-      err.println("error: " + e.getMessage());
-      err.println();
-      err.print(Options.usage());
+      if (Ranks.world().root()) { // every rank has the same command line: one report is enough
+        err.println("error: " + e.getMessage());
+        err.println();
+        err.print(Options.usage());
+      }
       return CommandLines.USAGE;
     }
     if (options.help()) {
@@ -55,8 +71,12 @@ public final class Main {
     try {
       // Files first, so that a missing text or an unwritable --save is the first and only thing reported.
       byte[] data = options.text() == null ? null : TextTask.load(options.text());
-      SampleFiles.checkWritable(options.save());
-      new CheckpointFolder(options.checkpoints()).checkBeforeRun();
+      // Rank 0 writes the files, so it alone checks them; every rank stops when it finds a problem.
+      Ranks.world().onRoot(() -> {
+        SampleFiles.checkWritable(options.save());
+        new CheckpointFolder(options.checkpoints(), Ranks.world()).checkBeforeRun();
+        return "";
+      });
       switch (options.task()) {
         case SORT -> {
           banner(out, options, "SortModel", UnrolledSortModel.SHAPE.describe(), UnrolledSortModel.PARAMETER_COUNT,

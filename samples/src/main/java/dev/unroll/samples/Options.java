@@ -156,6 +156,8 @@ record Options(Task task, Backend backend, int steps, long seed, float lr, Path 
           "--checkpoint-every steps, if given), the last --keep-checkpoints of them kept; --resume continues from the",
           "newest valid one exactly as the run would have gone on (same losses, bit for bit). Finished, a run",
           "deletes its checkpoints; a run without --resume refuses a folder that holds an unfinished run's.",
+          "Started by Open MPI's mpirun -np N, the N processes train data-parallel (each its rows of every batch,",
+          "AdamW's moments sharded), with the same options; rank 0 prints and writes, and a run resumes on any N.",
           ""},
       footer = {
           "",

@@ -4,7 +4,6 @@ import static dev.unroll.samples.UnrolledSortModel.BATCH;
 import static dev.unroll.samples.UnrolledSortModel.CONTEXT;
 import static dev.unroll.samples.UnrolledSortModel.VOCAB;
 
-import dev.unroll.runtime.AdamW;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Locale;
@@ -63,7 +62,6 @@ final class SortTask {
         Main.plain(lr / 10));
 
     UnrolledSortModel model = UnrolledSortModel.create(options.backend(), options.seed());
-    AdamW opt = AdamW.of(model).lr(lr).betas(0.9f, 0.95f).weightDecay(0.1f).clipGradNorm(1f);
     Rng rng = new Rng(options.seed());
     int[] x = new int[BATCH * CONTEXT];
     int[] y = new int[BATCH * CONTEXT];
@@ -77,13 +75,19 @@ final class SortTask {
     }
     LossCurve curve = new LossCurve("SortModel on minGPT's sort task (seed " + options.seed() + ")",
         "held-out loss (" + evalIds.length + " sequences)", steps);
-    Training training = new Training(options, model, opt, curve, out);
+    Training training = new Training(options, model,
+        opt -> opt.lr(lr).betas(0.9f, 0.95f).weightDecay(0.1f).clipGradNorm(1f), curve, out);
     Progress progress = training.run(new Training.Data() {
       @Override
-      public float forward() {
-        for (int row = 0; row < BATCH; row++) {
-          fillRow(train[rng.nextInt(train.length)], row, x, y, digits, sorted);
+      public void draw(int row) {
+        int id = train[rng.nextInt(train.length)];
+        if (row >= 0) {
+          fillRow(id, row, x, y, digits, sorted);
         }
+      }
+
+      @Override
+      public float forward() {
         return model.forward(x, y);
       }
 
@@ -96,11 +100,11 @@ final class SortTask {
       public Rng rng() {
         return rng;
       }
-    }, new Training.Plan(steps, lr, warmup, EVAL_EVERY, (long) BATCH * CONTEXT, "tok"));
+    }, new Training.Plan(steps, lr, warmup, EVAL_EVERY, BATCH, (long) BATCH * CONTEXT, "tok"));
     double seconds = progress.trainingSeconds();
     out.printf(Locale.ROOT, "trained in %.1f s: %,.0f tokens/s, %.2f GFLOP/s; loss %s (smoothed), held-out loss "
         + "%s%n", seconds, progress.tokensPerSecond(),
-        UnrolledSortModel.FLOPS_PER_STEP * (double) progress.stepsRun() / seconds / 1e9,
+        UnrolledSortModel.FLOPS_PER_STEP * (double) progress.stepsRun() * training.ranks() / seconds / 1e9,
         Progress.loss(progress.smoothedLoss()), Progress.loss(training.heldOutLoss()));
 
     int[] predicted = new int[test.length * LENGTH];

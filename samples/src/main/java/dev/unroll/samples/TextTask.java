@@ -4,7 +4,6 @@ import static dev.unroll.samples.UnrolledCharModel.BATCH;
 import static dev.unroll.samples.UnrolledCharModel.CONTEXT;
 import static dev.unroll.samples.UnrolledCharModel.VOCAB;
 
-import dev.unroll.runtime.AdamW;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -60,7 +59,6 @@ final class TextTask {
         Main.plain(lr / 10));
 
     UnrolledCharModel model = UnrolledCharModel.create(options.backend(), options.seed());
-    AdamW opt = AdamW.of(model).lr(lr).betas(0.9f, 0.99f).weightDecay(0.1f).clipGradNorm(1f);
     Rng rng = new Rng(options.seed());
     int[] x = new int[BATCH * CONTEXT];
     int[] y = new int[BATCH * CONTEXT];
@@ -73,13 +71,19 @@ final class TextTask {
 
     LossCurve curve = new LossCurve("CharModel on " + text.name() + " (seed " + options.seed() + ")",
         "validation loss (last 10% of the text)", steps);
-    Training training = new Training(options, model, opt, curve, out);
+    Training training = new Training(options, model,
+        opt -> opt.lr(lr).betas(0.9f, 0.99f).weightDecay(0.1f).clipGradNorm(1f), curve, out);
     Progress progress = training.run(new Training.Data() {
       @Override
-      public float forward() {
-        for (int row = 0; row < BATCH; row++) {
-          fillRow(data, rng.nextInt(trainLength - CONTEXT), row, x, y);
+      public void draw(int row) {
+        int start = rng.nextInt(trainLength - CONTEXT);
+        if (row >= 0) {
+          fillRow(data, start, row, x, y);
         }
+      }
+
+      @Override
+      public float forward() {
         return model.forward(x, y);
       }
 
@@ -104,12 +108,13 @@ final class TextTask {
             : String.format(Locale.ROOT, "step %d: train loss %.4f (smoothed), val loss %.4f", step, smoothedLoss,
                 heldOutLoss);
       }
-    }, new Training.Plan(steps, lr, warmup, EVAL_EVERY, (long) BATCH * CONTEXT, "tok"));
+    }, new Training.Plan(steps, lr, warmup, EVAL_EVERY, BATCH, (long) BATCH * CONTEXT, "tok"));
     float valLoss = training.heldOutLoss();
     double seconds = progress.trainingSeconds();
     out.printf(Locale.ROOT, "trained in %.1f s (%.1f s with evaluation): %,.0f tokens/s, %.2f GFLOP/s; "
         + "final val loss %.4f%n", seconds, progress.wallSeconds(), progress.tokensPerSecond(),
-        UnrolledCharModel.FLOPS_PER_STEP * (double) progress.stepsRun() / seconds / 1e9, valLoss);
+        UnrolledCharModel.FLOPS_PER_STEP * (double) progress.stepsRun() * training.ranks() / seconds / 1e9,
+        valLoss);
 
     long sampleStart = System.nanoTime();
     byte[] sample = sample(model, x, new Rng(options.seed()));

@@ -2,6 +2,7 @@ package dev.unroll.samples;
 
 import dev.unroll.runtime.AdamW;
 import dev.unroll.runtime.Trainable;
+import dev.unroll.runtime.mpi.DataParallel;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -10,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * The samples' training loop, one for every task: the learning rate of {@link Schedule#cosine} at each step, forward,
@@ -23,18 +25,34 @@ import java.util.Map;
  * for bit: the same batches, the same learning rate at each step, the same losses, the same model at the end. It
  * also holds what identifies the run ({@code --task}, {@code --seed}, {@code --steps}, {@code --lr}, the model's
  * shape, the text's size and hash), and a resume with other options is refused, naming them.
+ *
+ * <p>Under {@code mpirun} ({@link Ranks}) every rank trains a replica, data-parallel ({@link DataParallel}): every
+ * rank draws the same global batch of ranks x batch rows from the same generator and keeps rows
+ * {@code [rank * batch, (rank + 1) * batch)}; after backward the gradients are averaged over the ranks, AdamW's moments
+ * are sharded across them (ZeRO-1) and the updated slices gathered, so every rank holds the same parameters after
+ * every step. The loss reported is the ranks' mean. With one rank that is the run of one process, bit for bit; a
+ * checkpoint holds no rank's own state, so a run resumes on any number of ranks (a different number changes the
+ * effective batch from there, which the run says).
  */
 final class Training {
   /** The keys of what the loop itself saves; a task's data saves under {@code data.}. */
   private static final String STEP = "train.step";
   private static final String SMOOTHED = "train.smoothedLoss";
   private static final String BACKEND = "run.backend";
+  /** The ranks that wrote a checkpoint: not part of the identity, as a run may resume on another number. */
+  private static final String RANKS = "run.ranks";
   private static final String IDENTITY = "run.";
   private static final String RNG = "data.rng";
 
   /** What a task's data gives the loop. */
   interface Data {
-    /** Fills the model's inputs and labels with the next training batch and runs forward; the loss. */
+    /**
+     * Draws the next training example from {@link #rng()} (and whatever else orders the data) and writes it into row
+     * {@code row} of the model's batch, or, when {@code row} is -1 (the example is another rank's), draws it only.
+     */
+    void draw(int row);
+
+    /** Runs forward on the batch that {@link #draw} filled; the loss. */
     float forward();
 
     /** The loss over the held-out examples (forward only), for the loss curve. */
@@ -69,10 +87,11 @@ final class Training {
    * @param lr the peak learning rate
    * @param warmup steps of linear warmup before the cosine
    * @param evalEvery steps between measurements of the held-out loss
-   * @param perStep examples per step, for the display's rate
+   * @param batch rows of the model's batch: the examples {@link Data#draw} writes each step
+   * @param perStep examples per step (per rank), for the display's rate
    * @param unit what an example is called in the display's rate ("tok" for tokens/s)
    */
-  record Plan(int steps, float lr, int warmup, int evalEvery, long perStep, String unit) {}
+  record Plan(int steps, float lr, int warmup, int evalEvery, int batch, long perStep, String unit) {}
 
   /**
    * A run that cannot go on as asked: its checkpoints cannot be resumed from or written. {@link Main} reports it as
@@ -92,22 +111,38 @@ final class Training {
   private final AdamW opt;
   private final LossCurve curve;
   private final PrintStream out;
+  private final Ranks ranks;
+  /** Data parallelism across {@link #ranks}, or null in one process. */
+  private final DataParallel dp;
   private final CheckpointFolder checkpoints;
+  /** A step's loss and rank 0's "checkpoint now", summed over the ranks in one all-reduce. */
+  private final float[] perStep = new float[2];
   private float heldOutLoss = Float.NaN;
   private boolean usedCheckpoints;
 
-  /** A loop that trains {@code model} with {@code opt} as {@code options} say, into {@code curve}. */
-  Training(Options options, Trainable model, AdamW opt, LossCurve curve, PrintStream out) {
+  /**
+   * A loop that trains {@code model} as {@code options} say, into {@code curve}, with an AdamW that {@code configure}
+   * sets up: {@code AdamW.of(model)}'s in one process, a ZeRO-1 shard's ({@link DataParallel#shardedAdamW}) under
+   * {@code mpirun}.
+   */
+  Training(Options options, Trainable model, UnaryOperator<AdamW> configure, LossCurve curve, PrintStream out) {
     this.options = options;
     this.model = model;
-    this.opt = opt;
     this.curve = curve;
     this.out = out;
-    this.checkpoints = new CheckpointFolder(options.checkpoints());
+    this.ranks = Ranks.world();
+    this.dp = ranks.parallel() ? DataParallel.of(model) : null;
+    this.opt = configure.apply(dp == null ? AdamW.of(model) : dp.shardedAdamW());
+    this.checkpoints = new CheckpointFolder(options.checkpoints(), ranks, dp);
   }
 
   Trainable model() {
     return model;
+  }
+
+  /** The processes training together: a task's rates count every rank's examples. */
+  int ranks() {
+    return ranks.size();
   }
 
   LossCurve curve() {
@@ -139,6 +174,15 @@ final class Training {
     Map<String, String> identity = identity(data, plan);
     int start = 0;
     float smoothed = Float.NaN;
+    if (dp != null) {
+      // Measured, not assumed: the moments this rank's optimizer holds (rank 0's slice is the largest), against all
+      // the ranks' together, which an unsharded optimizer would hold on every rank.
+      long moments = opt.momentCount();
+      long all = ranks.sum(moments);
+      out.printf(Locale.ROOT, "data parallel: %d rank%s x batch %d (effective batch %d), ZeRO-1: AdamW moments %.2f "
+          + "MB on each rank instead of %.2f MB%n", ranks.size(), ranks.size() == 1 ? "" : "s", plan.batch(),
+          ranks.size() * plan.batch(), moments * 2 * Float.BYTES / 1e6, all * 2 * Float.BYTES / 1e6);
+    }
     if (checkpointing.resume()) {
       checkpoints.deleteTemporaries(out);
       CheckpointFolder.Resumed resumed = checkpoints.resume(opt, out);
@@ -164,6 +208,15 @@ final class Training {
           out.println("note: the checkpoint was written on " + backend + " and this run is on " + model.backend()
               + ": the same trajectory to within rounding, not bit for bit");
         }
+        // Checkpoints from before the trainer ran under mpirun have no count: they were written by one process.
+        String saved = state.find(RANKS);
+        int savedRanks = saved == null ? 1 : state.getInt(RANKS);
+        if (savedRanks != ranks.size()) {
+          out.printf(Locale.ROOT, "note: the checkpoint was written by %d rank(s) and this run has %d: from here a "
+              + "step takes %d x %d rows (effective batch %d, it was %d), so the run goes on from the same state but "
+              + "not along the uninterrupted run's steps%n", savedRanks, ranks.size(), ranks.size(), plan.batch(),
+              ranks.size() * plan.batch(), savedRanks * plan.batch());
+        }
       }
     } else if (checkpointing.writes()) {
       checkpoints.deleteTemporaries(out);
@@ -176,7 +229,7 @@ final class Training {
         out.println(line);
       }
     }
-    Progress progress = new Progress(out, plan.steps(), plan.perStep(), plan.unit());
+    Progress progress = new Progress(out, plan.steps(), plan.perStep() * ranks.size(), plan.unit());
     if (start > 0) {
       progress.resumeAt(start, smoothed);
     }
@@ -184,10 +237,16 @@ final class Training {
     long lastSave = System.nanoTime();
     for (int step = start + 1; step <= plan.steps(); step++) {
       opt.lr(Schedule.cosine(step - 1, plan.steps(), plan.warmup(), plan.lr()));
-      float loss = data.forward();
-      model.zeroGrad();
-      model.backward();
-      opt.step();
+      draw(data, plan.batch());
+      float loss;
+      if (dp == null) {
+        loss = data.forward();
+        model.zeroGrad();
+        model.backward();
+        opt.step();
+      } else {
+        loss = parallelStep(data, ranks.root() && minutes > 0 && System.nanoTime() - lastSave >= minutes);
+      }
       progress.update(step, loss);
       curve.train(step, loss);
       if (step % plan.evalEvery() == 0 || step == plan.steps()) {
@@ -201,9 +260,10 @@ final class Training {
         progress.resume();
       }
       long now = System.nanoTime();
+      // Data-parallel, rank 0's clock decides for every rank, as it read it at this step's all-reduce.
+      boolean timeDue = dp == null ? minutes > 0 && now - lastSave >= minutes : perStep[1] > 0;
       // No checkpoint after the last step: the model is saved next, and the checkpoints deleted.
-      if (step < plan.steps() && ((checkpointing.every() > 0 && step % checkpointing.every() == 0)
-          || (minutes > 0 && now - lastSave >= minutes))) {
+      if (step < plan.steps() && ((checkpointing.every() > 0 && step % checkpointing.every() == 0) || timeDue)) {
         progress.pause();
         save(data, identity, step, progress.smoothedLoss());
         progress.println(String.format(Locale.ROOT, "checkpoint: step %d saved to %s in %.2f s", step,
@@ -217,10 +277,57 @@ final class Training {
   }
 
   /**
+   * Draws this step's global batch, {@code batch} rows for every rank, every rank the same draws from the same state:
+   * this rank keeps its own rows {@code [rank * batch, (rank + 1) * batch)}. One rank draws what one process does.
+   */
+  private void draw(Data data, int batch) {
+    int first = ranks.rank() * batch;
+    for (int row = 0, rows = ranks.size() * batch; row < rows; row++) {
+      int mine = row - first;
+      data.draw(mine >= 0 && mine < batch ? mine : -1);
+    }
+  }
+
+  /**
+   * One data-parallel step: forward and backward on this rank's rows; one all-reduce of the loss and of
+   * {@code timeDue}, true only on rank 0 when its clock says a checkpoint is due (into {@link #perStep}, where the
+   * loop reads the decision); the gradients averaged; the sharded optimizer's step and the slices
+   * gathered. Returns the ranks' mean loss. A loss that is not finite on any rank stops every rank at the same
+   * step, before the optimizer's: a rank that stopped alone would leave the others waiting in the next all-reduce.
+   */
+  private float parallelStep(Data data, boolean timeDue) {
+    ArithmeticException diverged = null;
+    float loss;
+    try {
+      loss = data.forward();
+    } catch (ArithmeticException e) {
+      diverged = e;
+      loss = Float.NaN;
+    }
+    model.zeroGrad();
+    if (diverged == null) {
+      model.backward();
+    }
+    perStep[0] = loss;
+    perStep[1] = timeDue ? 1 : 0;
+    dp.mpi().allReduceSum(perStep, 2);
+    if (!Float.isFinite(perStep[0])) {
+      throw diverged != null ? diverged : new ArithmeticException("the loss of another rank's rows is not finite");
+    }
+    dp.averageGradients();
+    opt.step();
+    dp.gatherParameters();
+    return perStep[0] / ranks.size();
+  }
+
+  /**
    * Writes the trained model to {@code path} and its loss curve beside it, and says where; then deletes this run's
    * checkpoints, which a finished run has no more use for.
    */
   void save(Path path) throws SampleException {
+    if (!ranks.root()) {
+      return; // rank 0 holds the same model and writes it
+    }
     try {
       model.save(path);
     } catch (IOException e) {
@@ -239,6 +346,7 @@ final class Training {
     TrainingState state = new TrainingState();
     identity.forEach((option, value) -> state.put(key(option), value));
     state.put(BACKEND, model.backend().name());
+    state.putLong(RANKS, ranks.size());
     state.putLong(STEP, step);
     state.putFloat(SMOOTHED, smoothed);
     curve.save(state, step);
