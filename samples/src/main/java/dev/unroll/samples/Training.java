@@ -114,6 +114,8 @@ final class Training {
   private final Ranks ranks;
   /** Data parallelism across {@link #ranks}, or null in one process. */
   private final DataParallel dp;
+  /** Whether {@link #opt} holds this rank's slice of AdamW's moments only (ZeRO-1). */
+  private final boolean sharded;
   private final CheckpointFolder checkpoints;
   /** A step's loss and rank 0's "checkpoint now", summed over the ranks in one all-reduce. */
   private final float[] perStep = new float[2];
@@ -132,7 +134,9 @@ final class Training {
     this.out = out;
     this.ranks = Ranks.world();
     this.dp = ranks.parallel() ? DataParallel.of(model) : null;
-    this.opt = configure.apply(dp == null ? AdamW.of(model) : dp.shardedAdamW());
+    // ZeRO-1 where the moments live on the host; OPENCL keeps them on its device, unsharded.
+    this.sharded = dp != null && model.deviceParameters() == null;
+    this.opt = configure.apply(sharded ? dp.shardedAdamW() : AdamW.of(model));
     this.checkpoints = new CheckpointFolder(options.checkpoints(), ranks, dp);
   }
 
@@ -179,9 +183,12 @@ final class Training {
       // the ranks' together, which an unsharded optimizer would hold on every rank.
       long moments = opt.momentCount();
       long all = ranks.sum(moments);
-      out.printf(Locale.ROOT, "data parallel: %d rank%s x batch %d (effective batch %d), ZeRO-1: AdamW moments %.2f "
-          + "MB on each rank instead of %.2f MB%n", ranks.size(), ranks.size() == 1 ? "" : "s", plan.batch(),
-          ranks.size() * plan.batch(), moments * 2 * Float.BYTES / 1e6, all * 2 * Float.BYTES / 1e6);
+      out.printf(Locale.ROOT, "data parallel: %d rank%s x batch %d (effective batch %d), %s%n", ranks.size(),
+          ranks.size() == 1 ? "" : "s", plan.batch(), ranks.size() * plan.batch(), sharded
+              ? String.format(Locale.ROOT, "ZeRO-1: AdamW moments %.2f MB on each rank instead of %.2f MB",
+                  moments * 2 * Float.BYTES / 1e6, all * 2 * Float.BYTES / 1e6)
+              : String.format(Locale.ROOT, "AdamW moments %.2f MB on each rank (%s keeps them on its device, "
+                  + "unsharded)", moments * 2 * Float.BYTES / 1e6, model.backend()));
     }
     if (checkpointing.resume()) {
       checkpoints.deleteTemporaries(out);
@@ -316,7 +323,9 @@ final class Training {
     }
     dp.averageGradients();
     opt.step();
-    dp.gatherParameters();
+    if (sharded) {
+      dp.gatherParameters();
+    }
     return perStep[0] / ranks.size();
   }
 
