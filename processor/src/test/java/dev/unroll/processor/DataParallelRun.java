@@ -17,7 +17,8 @@ import java.util.zip.CRC32;
  * the file's first line says how many moments of each kind the rank holds. With {@code accumulate}, each step is two
  * micro-steps of batch 2 per rank (rows {@code [4·rank, 4·rank + 4)} of a global batch of 4N), their gradients
  * accumulated and averaged once. With {@code endless}, it trains until killed, rank 1 having written its process id
- * to {@code pid-1} after its first step (the test of a rank that dies).
+ * to {@code pid-1} after its first step (the test of a rank that dies). A third argument, when given, is the number
+ * of steps instead of {@value #STEPS} (the rows of step s are the same whatever the number of steps).
  */
 public final class DataParallelRun {
   private DataParallelRun() {}
@@ -33,6 +34,7 @@ public final class DataParallelRun {
     boolean zero = args.length > 1 && args[1].equals("zero");
     int micro = args.length > 1 && args[1].equals("accumulate") ? 2 : 1;
     boolean endless = args.length > 1 && args[1].equals("endless");
+    int steps = args.length > 2 ? Integer.parseInt(args[2]) : STEPS;
     AdamW opt = (zero ? dp.shardedAdamW() : AdamW.of(model)).lr(1e-2f).weightDecay(0.1f).clipGradNorm(1f);
     int per = UnrolledMicro.TOKENS;
     int[] x = new int[per];
@@ -40,7 +42,7 @@ public final class DataParallelRun {
     StringBuilder log = new StringBuilder();
     log.append(String.format(Locale.ROOT, "rank %d moments %d of %d%n", rank, opt.momentCount(),
         model.parameters().count()));
-    for (int step = 0; step < STEPS || endless; step++) {
+    for (int step = 0; step < steps || endless; step++) {
       int[][] global = globalBatch(step, ranks * micro * UnrolledMicro.BATCH);
       model.zeroGrad();
       float loss = 0;

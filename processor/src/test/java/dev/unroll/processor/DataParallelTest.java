@@ -139,9 +139,12 @@ class DataParallelTest {
 
   private static final Pattern MOMENTS = Pattern.compile("rank (\\d+) moments (\\d+) of (\\d+)");
 
-  /** Runs {@link DataParallelRun} on {@code ranks} ranks, writing into {@code folder}; its merged output. */
-  private static String run(int ranks, Path folder, String mode) throws Exception {
-    Process p = start(ranks, folder, mode);
+  /**
+   * Runs {@link DataParallelRun} on {@code ranks} ranks, writing into {@code folder}, with {@code args} (its mode,
+   * and maybe a number of steps) after it; its merged output.
+   */
+  static String run(int ranks, Path folder, String... args) throws Exception {
+    Process p = start(ranks, folder, args);
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(120, TimeUnit.SECONDS), out);
     assertEquals(0, p.exitValue(), out);
@@ -149,13 +152,11 @@ class DataParallelTest {
   }
 
   /** Starts mpirun with {@code ranks} ranks of {@link DataParallelRun}, output and errors merged. */
-  private static Process start(int ranks, Path folder, String mode) throws IOException {
+  private static Process start(int ranks, Path folder, String... args) throws IOException {
     String mpirun = mpirun();
     List<String> command = new ArrayList<>(List.of(mpirun, "--allow-run-as-root", "--oversubscribe", "-np",
-        Integer.toString(ranks), Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Dunroll.threads=1",
-        "-cp", System.getProperty("java.class.path"), DataParallelRun.class.getName(), folder.toString(),
-        mode));
+        Integer.toString(ranks)));
+    command.addAll(rank(folder, args));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     // In containers the shared-memory transport's single copy (cross-memory attach) may be forbidden: copy twice.
     builder.environment().put("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
@@ -164,8 +165,17 @@ class DataParallelTest {
     return p;
   }
 
+  /** What each rank runs: {@link DataParallelRun} with {@code args} after the folder, on this test's Java. */
+  static List<String> rank(Path folder, String... args) {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Dunroll.threads=1",
+        "-cp", System.getProperty("java.class.path"), DataParallelRun.class.getName(), folder.toString()));
+    command.addAll(List.of(args));
+    return command;
+  }
+
   /** Every rank's lines, rank 0's first. */
-  private static List<String> lines(int ranks, Path folder) throws IOException {
+  static List<String> lines(int ranks, Path folder) throws IOException {
     List<String> written = new ArrayList<>();
     for (int r = 0; r < ranks; r++) {
       written.addAll(Files.readAllLines(folder.resolve("rank-" + r + ".txt")));
@@ -229,7 +239,7 @@ class DataParallelTest {
   }
 
   /** mpirun on the PATH; skips the test without it, except in CI, where it fails. */
-  private static String mpirun() {
+  static String mpirun() {
     for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
       Path candidate = Path.of(dir, "mpirun");
       if (Files.isExecutable(candidate)) {
