@@ -18,7 +18,10 @@ import java.util.zip.CRC32;
  * micro-steps of batch 2 per rank (rows {@code [4·rank, 4·rank + 4)} of a global batch of 4N), their gradients
  * accumulated and averaged once. With {@code endless}, it trains until killed, rank 1 having written its process id
  * to {@code pid-1} after its first step (the test of a rank that dies). A third argument, when given, is the number
- * of steps instead of {@value #STEPS} (the rows of step s are the same whatever the number of steps).
+ * of steps instead of {@value #STEPS} (the rows of step s are the same whatever the number of steps); rank 0 then
+ * also writes {@code time.txt}, the median and the mean wall time of the second half's steps (the first half warms
+ * the JIT up; the median is the one a busy machine's preemptions hardly move), for measuring a step's time by hand
+ * (across network namespaces: {@code runtime/mpi-netns.sh}).
  */
 public final class DataParallelRun {
   private DataParallelRun() {}
@@ -42,7 +45,9 @@ public final class DataParallelRun {
     StringBuilder log = new StringBuilder();
     log.append(String.format(Locale.ROOT, "rank %d moments %d of %d%n", rank, opt.momentCount(),
         model.parameters().count()));
+    long[] took = new long[endless ? 0 : steps];
     for (int step = 0; step < steps || endless; step++) {
+      long began = System.nanoTime();
       int[][] global = globalBatch(step, ranks * micro * UnrolledMicro.BATCH);
       model.zeroGrad();
       float loss = 0;
@@ -67,8 +72,16 @@ public final class DataParallelRun {
         }
         continue;
       }
+      took[step] = System.nanoTime() - began;
       log.append(String.format(Locale.ROOT, "rank %d step %d loss %s mean %s checksum %08x%n", rank, step,
           Float.toString(loss), Float.toString(mean), checksum(model.parameters().values())));
+    }
+    if (args.length > 2 && rank == 0) {
+      long[] warm = java.util.Arrays.copyOfRange(took, steps / 2, steps);
+      java.util.Arrays.sort(warm);
+      java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "time.txt"), String.format(Locale.ROOT,
+          "%d ranks, %s, steps %d to %d: median %.3f ms, mean %.3f ms per step%n", ranks, args[1], steps / 2, steps,
+          warm[warm.length / 2] / 1e6, java.util.Arrays.stream(warm).average().orElse(0) / 1e6));
     }
     java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "rank-" + rank + ".txt"), log);
   }
