@@ -91,6 +91,13 @@ public final class BenchMain implements Callable<Integer> {
           + " the bench profile sets from -Dbench.torch=FILE)."})
   private String torch;
 
+  @Option(names = "--ranks", paramLabel = "N",
+      description = {"Instead of the usual benchmarks, data-parallel scaling over Open MPI: at each shape (-p"
+          + " shape=..., default baby,medium) a training step as 1 process x 1 thread, 1 process x N threads and N"
+          + " ranks x 1 thread under mpirun (plain and ZeRO-1), and the all-reduce's share of the step; writes"
+          + " data-parallel.md. Needs mpirun on the PATH."})
+  private int ranks;
+
   @Parameters(paramLabel = "JMH_ARG", description = "JMH's options and benchmark patterns, passed through.")
   private List<String> jmhArgs = new ArrayList<>();
 
@@ -127,6 +134,33 @@ public final class BenchMain implements Callable<Integer> {
     }
   }
 
+  /** {@code --ranks}: {@link DataParallelRuns} at the shapes of {@code -p shape=...}. */
+  private int dataParallel(Map<String, List<String>> parameters) throws UsageException {
+    if (ranks < 2) {
+      throw new UsageException("--ranks " + ranks + ": give 2 or more ranks");
+    }
+    if (!jmhArgs.isEmpty() || !parameters.keySet().stream().allMatch("shape"::equals)) {
+      throw new UsageException("--ranks takes only -p shape=...; the steps and iterations are its own");
+    }
+    List<String> shapes = parameters.getOrDefault("shape", List.of("baby", "medium"));
+    for (String shape : shapes) {
+      try {
+        NamedShape.named(shape);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(e.getMessage());
+      }
+    }
+    try {
+      return DataParallelRuns.run(ranks, shapes, out, stdout, stderr);
+    } catch (IOException e) {
+      stderr.println("bench: " + e);
+      return 1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 1;
+    }
+  }
+
   private static int usage(PrintStream err, String message) {
     err.println("bench: " + message);
     err.println("Run with --help for the options.");
@@ -149,6 +183,9 @@ public final class BenchMain implements Callable<Integer> {
   @Override
   public Integer call() throws UsageException {
     Map<String, List<String>> parameters = BenchParams.parse(params);
+    if (ranks != 0) {
+      return dataParallel(parameters);
+    }
     List<String> args = new ArrayList<>(jmhArgs);
     for (String p : params) {
       args.add("-p");

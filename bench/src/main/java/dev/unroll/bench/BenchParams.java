@@ -37,7 +37,15 @@ final class BenchParams {
       // the processor's generated benchmark: 0 threads keeps the pool's default size
       "UnrolledShapes_TinyBenchmark.threads", v -> threads(v, 0),
       "UnrolledShapes_TinyBenchmark.backend",
-      v -> Names.lookup(Backend.class, v, Backend::name, "backend"));
+      v -> Names.lookup(Backend.class, v, Backend::name, "backend"),
+      // DataParallelRuns sets it (BenchMain --ranks); it is not a -p of the usual run
+      "DataParallelBenchmark.zero", BenchParams::bool);
+
+  private static void bool(String v) {
+    if (!v.equals("true") && !v.equals("false")) {
+      throw new IllegalArgumentException("expected true or false, got " + v);
+    }
+  }
 
   /**
    * Parses {@code -p} values ({@code NAME=V1,V2,...}) in order; a name given twice keeps the last, as JMH does.

@@ -46,7 +46,8 @@ class BenchMainTest {
     Outcome o = run("--help");
     assertEquals(0, o.status());
     assertTrue(o.out().contains("--out DIR"), o.out());
-    assertTrue(o.out().contains("-p NAME=V1[,V2...]"), o.out());
+    assertTrue(o.out().contains("-p  NAME=V1[,V2...]"), o.out()); // the option list's column (the synopsis wraps)
+    assertTrue(o.out().contains("--ranks N"), o.out());
     for (NamedShape s : NamedShape.values()) {
       assertTrue(o.out().contains(s.label()), s.label());
     }
@@ -58,6 +59,14 @@ class BenchMainTest {
     }
     assertTrue(o.out().contains("--torch FILE"), o.out());
     assertTrue(o.out().contains("-wi <int>"), o.out()); // JMH's own list
+  }
+
+  @Test
+  void dataParallelRunsRefuseWhatTheyCannotHonour() {
+    assertTrue(usageError("--ranks", "1").startsWith("bench: --ranks 1: give 2 or more ranks"));
+    assertTrue(usageError("--ranks", "2", "-wi", "1").startsWith("bench: --ranks takes only -p shape="));
+    assertTrue(usageError("--ranks", "2", "-p", "threads=2").startsWith("bench: --ranks takes only -p shape="));
+    assertTrue(usageError("--ranks", "2", "-p", "shape=huge").startsWith("bench: unknown training shape huge"));
   }
 
   @Test

@@ -92,10 +92,10 @@ class DataParallelNetnsTest {
     assertEquals(0, rc, out);
   }
 
-  /** Runs {@link DataParallelRun} with {@code args} at 2 ranks, one per namespace; the script's output. */
-  private String acrossNamespaces(Path script, Path folder, String... args) throws Exception {
+  /** Runs {@link DataParallelRun} in {@code mode} at 2 ranks, one per namespace; the script's output. */
+  private String acrossNamespaces(Path script, Path folder, String mode) throws Exception {
     List<String> command = new ArrayList<>(List.of(script.toString(), "-n", "2"));
-    command.addAll(DataParallelTest.rank(folder, args));
+    command.addAll(DataParallelTest.rank(folder, mode));
     Path log = folder.resolve("mpi-netns.log");
     int rc = finish(new ProcessBuilder(command), log);
     String out = Files.readString(log);

@@ -17,11 +17,14 @@ import java.util.zip.CRC32;
  * the file's first line says how many moments of each kind the rank holds. With {@code accumulate}, each step is two
  * micro-steps of batch 2 per rank (rows {@code [4·rank, 4·rank + 4)} of a global batch of 4N), their gradients
  * accumulated and averaged once. With {@code endless}, it trains until killed, rank 1 having written its process id
- * to {@code pid-1} after its first step (the test of a rank that dies). A third argument, when given, is the number
- * of steps instead of {@value #STEPS} (the rows of step s are the same whatever the number of steps); rank 0 then
- * also writes {@code time.txt}, the median and the mean wall time of the second half's steps (the first half warms
- * the JIT up; the median is the one a busy machine's preemptions hardly move), for measuring a step's time by hand
- * (across network namespaces: {@code runtime/mpi-netns.sh}).
+ * to {@code pid-1} after its first step (the test of a rank that dies); with {@code throw}, rank 1 alone throws an
+ * exception at step 2, which nothing catches. Further arguments: {@code save=S} writes a
+ * training checkpoint {@code checkpoint.safetensors} into the folder after S steps ({@link
+ * DataParallel#saveCheckpoint}), {@code until=S} stops after S steps, and {@code resume=FILE} starts from a
+ * checkpoint ({@link DataParallel#loadCheckpoint}) at the step it was saved after. With {@code times}, rank 0 also
+ * writes {@code time.txt}, the median and the mean wall time of the second half's steps (the first half warms the JIT
+ * up; the median is the one a busy machine's preemptions hardly move), for measuring a step's time by hand (across
+ * network namespaces with {@code runtime/mpi-netns.sh}, or on shared memory).
  */
 public final class DataParallelRun {
   private DataParallelRun() {}
@@ -37,16 +40,29 @@ public final class DataParallelRun {
     boolean zero = args.length > 1 && args[1].equals("zero");
     int micro = args.length > 1 && args[1].equals("accumulate") ? 2 : 1;
     boolean endless = args.length > 1 && args[1].equals("endless");
-    int steps = args.length > 2 ? Integer.parseInt(args[2]) : STEPS;
     AdamW opt = (zero ? dp.shardedAdamW() : AdamW.of(model)).lr(1e-2f).weightDecay(0.1f).clipGradNorm(1f);
+    int save = Integer.parseInt(option(args, "save", "-1"));
+    int until = Integer.parseInt(option(args, "until", Integer.toString(STEPS)));
+    int first = 0;
+    String resume = option(args, "resume", null);
+    if (resume != null) {
+      try {
+        first = Integer.parseInt(dp.loadCheckpoint(opt, java.nio.file.Path.of(resume)).get("next"));
+      } catch (java.io.IOException e) {
+        // Every rank fails alike: each says what it was told before the first to end aborts the others.
+        java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "failed-" + rank + ".txt"), e.toString());
+        dp.mpi().barrier();
+        throw e;
+      }
+    }
     int per = UnrolledMicro.TOKENS;
     int[] x = new int[per];
     int[] y = new int[per];
     StringBuilder log = new StringBuilder();
     log.append(String.format(Locale.ROOT, "rank %d moments %d of %d%n", rank, opt.momentCount(),
         model.parameters().count()));
-    long[] took = new long[endless ? 0 : steps];
-    for (int step = 0; step < steps || endless; step++) {
+    long[] took = new long[endless ? 0 : Math.max(0, until - first)];
+    for (int step = first; step < until || endless; step++) {
       long began = System.nanoTime();
       int[][] global = globalBatch(step, ranks * micro * UnrolledMicro.BATCH);
       model.zeroGrad();
@@ -63,6 +79,9 @@ public final class DataParallelRun {
         dp.gatherParameters();
       }
       float mean = dp.mean(loss);
+      if (args[1].equals("throw") && rank == 1 && step == 2) {
+        throw new IllegalStateException("rank 1 fails alone at step 2");
+      }
       if (endless) {
         if (step == 0 && rank == 1) {
           java.nio.file.Path written = java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "pid-1.tmp"),
@@ -72,18 +91,33 @@ public final class DataParallelRun {
         }
         continue;
       }
-      took[step] = System.nanoTime() - began;
+      took[step - first] = System.nanoTime() - began;
       log.append(String.format(Locale.ROOT, "rank %d step %d loss %s mean %s checksum %08x%n", rank, step,
           Float.toString(loss), Float.toString(mean), checksum(model.parameters().values())));
+      if (step + 1 == save) {
+        dp.saveCheckpoint(opt, java.nio.file.Path.of(args[0], "checkpoint.safetensors"),
+            java.util.Map.of("next", Integer.toString(step + 1)));
+      }
     }
-    if (args.length > 2 && rank == 0) {
-      long[] warm = java.util.Arrays.copyOfRange(took, steps / 2, steps);
+    if (rank == 0 && java.util.Arrays.asList(args).contains("times") && took.length > 1) {
+      long[] warm = java.util.Arrays.copyOfRange(took, took.length / 2, took.length);
       java.util.Arrays.sort(warm);
       java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "time.txt"), String.format(Locale.ROOT,
-          "%d ranks, %s, steps %d to %d: median %.3f ms, mean %.3f ms per step%n", ranks, args[1], steps / 2, steps,
-          warm[warm.length / 2] / 1e6, java.util.Arrays.stream(warm).average().orElse(0) / 1e6));
+          "%d ranks, %s, steps %d to %d: median %.3f ms, mean %.3f ms per step%n", ranks, args[1],
+          first + took.length / 2, until, warm[warm.length / 2] / 1e6,
+          java.util.Arrays.stream(warm).average().orElse(0) / 1e6));
     }
     java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "rank-" + rank + ".txt"), log);
+  }
+
+  /** The value of argument {@code name=value}, or {@code otherwise}. */
+  private static String option(String[] args, String name, String otherwise) {
+    for (String a : args) {
+      if (a.startsWith(name + "=")) {
+        return a.substring(name.length() + 1);
+      }
+    }
+    return otherwise;
   }
 
   /** Inputs and targets of {@code rows} rows of {@link UnrolledMicro#CONTEXT} tokens for step {@code step}. */

@@ -99,6 +99,74 @@ class DataParallelTest {
   }
 
   /**
+   * Training checkpoints across ranks: 2 ranks under ZeRO-1 save after 10 of 20 steps (rank 0 writes, the slices of
+   * the moments gathered), and the file is byte for byte the one 2 unsharded ranks write; 2 ranks resumed from it
+   * take steps 10 to 19 exactly as the uninterrupted run did; 3 ranks (uneven slices) resume from it, sharded and
+   * unsharded alike, to the bit; one process loads it as a plain AdamW checkpoint, with the saved parameters; and a
+   * corrupt copy stops every rank with an error naming the file, instead of a hang or a half-loaded rank.
+   */
+  @org.junit.jupiter.api.Test
+  void checkpointsResumeWithAnyNumberOfRanksShardedOrNot() throws Exception {
+    int half = DataParallelRun.STEPS / 2;
+    Path zero = Files.createDirectory(dir.resolve("zero"));
+    Path plain = Files.createDirectory(dir.resolve("plain"));
+    run(2, zero, "zero", "save=" + half);
+    run(2, plain, "plain", "save=" + half, "until=" + half);
+    Path file = zero.resolve("checkpoint.safetensors");
+    assertEquals(-1L, Files.mismatch(file, plain.resolve("checkpoint.safetensors")),
+        "the sharded ranks' checkpoint is the unsharded ranks' byte for byte");
+    List<String> uninterrupted = lines(2, zero);
+
+    Path again = Files.createDirectory(dir.resolve("again"));
+    String out = run(2, again, "zero", "resume=" + file);
+    assertEquals(steps(uninterrupted, half), steps(lines(2, again), 0),
+        "2 ranks resumed at step " + half + " take the uninterrupted run's steps\n" + out);
+
+    Path three = Files.createDirectory(dir.resolve("three"));
+    Path threePlain = Files.createDirectory(dir.resolve("three-plain"));
+    run(3, three, "zero", "resume=" + file);
+    run(3, threePlain, "plain", "resume=" + file);
+    List<String> resumed = steps(lines(3, three), 0);
+    assertEquals(3 * half, steps(resumed, half).size(), resumed.toString());
+    assertEquals(steps(lines(3, threePlain), 0), resumed, "3 ranks resume sharded (uneven slices) as unsharded, to "
+        + "the bit");
+
+    // One process reads what the ranks wrote as a plain AdamW checkpoint.
+    UnrolledMicro model = UnrolledMicro.create(Backend.SIMD, DataParallelRun.SEED + 1);
+    AdamW opt = AdamW.of(model);
+    assertEquals(Integer.toString(half), opt.loadCheckpoint(file).get("next"));
+    assertEquals(half, opt.steps());
+    String saved = uninterrupted.stream().filter(l -> stepOf(l) == half - 1).findFirst().orElseThrow();
+    assertTrue(saved.endsWith(String.format(Locale.ROOT, "checksum %08x",
+        DataParallelRun.checksum(model.parameters().values()))), saved);
+
+    byte[] bytes = Files.readAllBytes(file);
+    bytes[bytes.length - 5] ^= 0x10; // a parameter's bit
+    Path bad = Files.write(dir.resolve("bad.safetensors"), bytes);
+    Path failed = Files.createDirectory(dir.resolve("failed"));
+    Ended e = end(start(2, failed, "zero", "resume=" + bad));
+    String said = e.out();
+    assertTrue(e.status() != 0, said);
+    String rank0 = Files.readString(failed.resolve("failed-0.txt"));
+    String rank1 = Files.readString(failed.resolve("failed-1.txt"));
+    assertTrue(rank0.startsWith("dev.unroll.runtime.format.CheckpointException: " + bad) && rank0.contains("corrupt"),
+        rank0);
+    assertTrue(rank1.startsWith("java.io.IOException: rank 0 could not load the training checkpoint " + bad + ": "
+        + bad) && rank1.contains("corrupt"), rank1);
+    assertTrue(!Files.exists(failed.resolve("rank-0.txt")) && !Files.exists(failed.resolve("rank-1.txt")), said);
+  }
+
+  /** The lines of steps {@code from} on. */
+  private static List<String> steps(List<String> lines, int from) {
+    return lines.stream().filter(l -> stepOf(l) >= from).toList();
+  }
+
+  private static int stepOf(String line) {
+    Matcher m = LINE.matcher(line);
+    return m.matches() ? Integer.parseInt(m.group(2)) : -1;
+  }
+
+  /**
    * A rank that dies (SIGKILL, from outside, while every rank trains) makes the others stop instead of waiting
    * forever in their next all-reduce: mpirun sees the death, ends the other ranks and exits with an error that names
    * the rank and the signal.
@@ -113,6 +181,19 @@ class DataParallelTest {
       p.descendants().forEach(ProcessHandle::destroyForcibly);
       p.destroyForcibly();
     }
+  }
+
+  /**
+   * An exception that nothing catches on one rank alone ends the job (MPI_Abort after the usual stack trace)
+   * instead of leaving that rank in MPI_Finalize and the other in its next all-reduce, forever.
+   */
+  @org.junit.jupiter.api.Test
+  void anExceptionOnOneRankEndsTheJob() throws Exception {
+    Ended e = end(start(2, dir, "throw"));
+    assertTrue(e.status() != 0, e.out());
+    assertTrue(e.out().contains("IllegalStateException: rank 1 fails alone at step 2"), e.out());
+    assertTrue(!Files.exists(dir.resolve("rank-0.txt")), "rank 0 was ended, not left to finish\n" + e.out());
+    System.out.println("DataParallelTest: after rank 1 threw, mpirun exited with " + e.status());
   }
 
   private void killRankOneAndCheck(Process p) throws Exception {
@@ -139,24 +220,44 @@ class DataParallelTest {
 
   private static final Pattern MOMENTS = Pattern.compile("rank (\\d+) moments (\\d+) of (\\d+)");
 
+  /** Runs {@link DataParallelRun} on {@code ranks} ranks, writing into {@code folder}; its merged output. */
+  static String run(int ranks, Path folder, String mode, String... more) throws Exception {
+    Ended e = end(start(ranks, folder, mode, more));
+    assertEquals(0, e.status(), e.out());
+    return e.out();
+  }
+
+  /** How mpirun ended: its exit status and its merged output. */
+  private record Ended(int status, String out) {}
+
   /**
-   * Runs {@link DataParallelRun} on {@code ranks} ranks, writing into {@code folder}, with {@code args} (its mode,
-   * and maybe a number of steps) after it; its merged output.
+   * Waits up to 120 s for mpirun to end, reading its output meanwhile; fails (after ending mpirun and every rank)
+   * when it has not: a run that hangs fails the test instead of hanging it.
    */
-  static String run(int ranks, Path folder, String... args) throws Exception {
-    Process p = start(ranks, folder, args);
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(120, TimeUnit.SECONDS), out);
-    assertEquals(0, p.exitValue(), out);
-    return out;
+  private static Ended end(Process p) throws Exception {
+    java.util.concurrent.CompletableFuture<String> out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        return "(output unreadable: " + e + ")";
+      }
+    });
+    boolean ended = p.waitFor(120, TimeUnit.SECONDS);
+    if (!ended) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+    }
+    String said = out.get(30, TimeUnit.SECONDS);
+    assertTrue(ended, "mpirun still running after 120 s:\n" + said);
+    return new Ended(p.exitValue(), said);
   }
 
   /** Starts mpirun with {@code ranks} ranks of {@link DataParallelRun}, output and errors merged. */
-  private static Process start(int ranks, Path folder, String... args) throws IOException {
+  private static Process start(int ranks, Path folder, String mode, String... more) throws IOException {
     String mpirun = mpirun();
     List<String> command = new ArrayList<>(List.of(mpirun, "--allow-run-as-root", "--oversubscribe", "-np",
         Integer.toString(ranks)));
-    command.addAll(rank(folder, args));
+    command.addAll(rank(folder, mode, more));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     // In containers the shared-memory transport's single copy (cross-memory attach) may be forbidden: copy twice.
     builder.environment().put("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
@@ -165,17 +266,17 @@ class DataParallelTest {
     return p;
   }
 
-  /** What each rank runs: {@link DataParallelRun} with {@code args} after the folder, on this test's Java. */
-  static List<String> rank(Path folder, String... args) {
+  /** What each rank runs: {@link DataParallelRun} in {@code mode} with {@code more} arguments, on this test's Java. */
+  static List<String> rank(Path folder, String mode, String... more) {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Dunroll.threads=1",
-        "-cp", System.getProperty("java.class.path"), DataParallelRun.class.getName(), folder.toString()));
-    command.addAll(List.of(args));
+        "-cp", System.getProperty("java.class.path"), DataParallelRun.class.getName(), folder.toString(), mode));
+    command.addAll(List.of(more));
     return command;
   }
 
   /** Every rank's lines, rank 0's first. */
-  static List<String> lines(int ranks, Path folder) throws IOException {
+  private static List<String> lines(int ranks, Path folder) throws IOException {
     List<String> written = new ArrayList<>();
     for (int r = 0; r < ranks; r++) {
       written.addAll(Files.readAllLines(folder.resolve("rank-" + r + ".txt")));

@@ -410,16 +410,101 @@ public final class AdamW {
       this.key = key;
     }
 
-    float of(AdamW o) {
+    float of(State s) {
       return switch (this) {
-        case LR -> o.lr;
-        case BETA1 -> o.beta1;
-        case BETA2 -> o.beta2;
-        case EPS -> o.eps;
-        case WEIGHT_DECAY -> o.weightDecay;
-        case MAX_GRAD_NORM -> o.maxGradNorm;
+        case LR -> s.lr;
+        case BETA1 -> s.beta1;
+        case BETA2 -> s.beta2;
+        case EPS -> s.eps;
+        case WEIGHT_DECAY -> s.weightDecay;
+        case MAX_GRAD_NORM -> s.maxGradNorm;
       };
     }
+  }
+
+  /**
+   * AdamW's state besides the parameters: the step count, every hyperparameter, a caller's strings ({@code extra},
+   * kept with a training checkpoint; no key may begin with {@code unroll.}), and both moments of the parameters an
+   * optimizer holds ({@code firstMoments[i]} is parameter {@code i}'s, or under a shard {@link #ofShard}'s {@code
+   * from + i}'s). What {@link #saveCheckpoint} writes besides the parameters, in parts that {@code
+   * dev.unroll.runtime.mpi.DataParallel} moves between ranks: {@link #state}, {@link #restore}, {@link
+   * #writeCheckpoint}, {@link #readCheckpoint}.
+   *
+   * @throws IllegalArgumentException when a value is out of its range (as the setters check it), the moments'
+   *     lengths differ, or a key of {@code extra} begins with {@code unroll.}
+   */
+  public record State(int step, float lr, float beta1, float beta2, float eps, float weightDecay, float maxGradNorm,
+      Map<String, String> extra, float[] firstMoments, float[] secondMoments) {
+    public State {
+      if (step < 0) {
+        throw new IllegalArgumentException("step must be >= 0, got " + step);
+      }
+      for (Hyper h : Hyper.values()) {
+        requireNonNegative(h.key, h.of(this));
+      }
+      if (!(beta1 < 1 && beta2 < 1)) {
+        throw new IllegalArgumentException("betas must be in [0, 1), got " + beta1 + ", " + beta2);
+      }
+      if (firstMoments.length != secondMoments.length) {
+        throw new IllegalArgumentException("moments of " + firstMoments.length + " and " + secondMoments.length
+            + " parameters");
+      }
+      for (String key : extra.keySet()) {
+        if (key.startsWith("unroll.")) {
+          throw new IllegalArgumentException("checkpoint state key " + key + ": keys beginning with unroll. are the "
+              + "checkpoint's own");
+        }
+      }
+      extra = Collections.unmodifiableMap(new LinkedHashMap<>(extra));
+    }
+
+    /** This state with other moments (a shard's gathered into the whole, or the whole's cut into a shard). */
+    public State withMoments(float[] first, float[] second) {
+      return new State(step, lr, beta1, beta2, eps, weightDecay, maxGradNorm, extra, first, second);
+    }
+  }
+
+  /**
+   * A copy of this optimizer's state, with {@code extra} as its caller's strings: the moments it holds (read from the
+   * device on {@link Backend#OPENCL}), the step and the hyperparameters.
+   *
+   * @throws IllegalArgumentException when a key of {@code extra} begins with {@code unroll.}
+   */
+  public State state(Map<String, String> extra) {
+    float[] first = m.clone();
+    float[] second = v.clone();
+    if (device != null) {
+      first = new float[params.length];
+      second = new float[params.length];
+      device.readMoments(first, second);
+    }
+    return new State(t, lr, beta1, beta2, eps, weightDecay, maxGradNorm, extra, first, second);
+  }
+
+  /**
+   * Sets this optimizer's moments, step and hyperparameters from {@code s} (the parameters are the model's to set):
+   * all at once, after checking that {@code s} holds as many moments as this optimizer does.
+   *
+   * @throws IllegalArgumentException when {@code s} holds moments of another number of parameters
+   */
+  public void restore(State s) {
+    if (s.firstMoments.length != momentCount()) {
+      throw new IllegalArgumentException("the state holds moments of " + s.firstMoments.length + " parameters; this "
+          + "optimizer holds " + momentCount());
+    }
+    if (device != null) {
+      device.writeMoments(s.firstMoments, s.secondMoments);
+    } else {
+      System.arraycopy(s.firstMoments, 0, m, 0, m.length);
+      System.arraycopy(s.secondMoments, 0, v, 0, v.length);
+    }
+    t = s.step;
+    lr = s.lr;
+    beta1 = s.beta1;
+    beta2 = s.beta2;
+    eps = s.eps;
+    weightDecay = s.weightDecay;
+    maxGradNorm = s.maxGradNorm;
   }
 
   /**
@@ -432,39 +517,41 @@ public final class AdamW {
    * {@link Backend#OPENCL} the parameters and moments are read from the device first.
    *
    * @param state strings to keep with the checkpoint; their keys must not begin with {@code unroll.}
-   * @throws IllegalStateException when this optimizer was made from bare {@link Parameters}, without a model
+   * @throws IllegalStateException when this optimizer was made from bare {@link Parameters}, without a model, or
+   *     holds one shard of the state (use {@code DataParallel.saveCheckpoint}, which gathers the shards)
    * @throws IllegalArgumentException when a key of {@code state} begins with {@code unroll.}
    */
   public void saveCheckpoint(Path path, Map<String, String> state) throws IOException {
-    Trainable owner = requireModel();
-    for (String key : state.keySet()) {
-      if (key.startsWith("unroll.")) {
-        throw new IllegalArgumentException("checkpoint state key " + key + ": keys beginning with unroll. are the "
-            + "checkpoint's own");
-      }
+    writeCheckpoint(requireModel(), path, state(state));
+  }
+
+  /**
+   * {@link #saveCheckpoint} of {@code model}'s parameters with state {@code s}, whose moments must be the whole
+   * model's (a sharded optimizer's gathered first).
+   *
+   * @throws IllegalArgumentException when {@code s} holds moments of another number of parameters than the model's
+   */
+  public static void writeCheckpoint(Trainable model, Path path, State s) throws IOException {
+    Parameters parameters = model.parameters();
+    if (s.firstMoments.length != parameters.count()) {
+      throw new IllegalArgumentException("the state holds moments of " + s.firstMoments.length + " parameters; the "
+          + "model has " + parameters.count() + ": gather a shard's moments before writing them");
     }
-    Safetensors.Contents model = owner.safetensors(path);
-    float[] first = m;
-    float[] second = v;
-    if (device != null) {
-      first = new float[params.length];
-      second = new float[params.length];
-      device.readMoments(first, second);
-    }
+    Safetensors.Contents contents = model.safetensors(path);
     List<Safetensors.Entry> moments = new ArrayList<>(2 * parameters.tensors().size());
     for (ParamTensor t : parameters.tensors()) {
-      moments.add(Safetensors.Entry.of(FIRST_MOMENT + t.name(), t.shape(), first, t.offset()));
-      moments.add(Safetensors.Entry.of(SECOND_MOMENT + t.name(), t.shape(), second, t.offset()));
+      moments.add(Safetensors.Entry.of(FIRST_MOMENT + t.name(), t.shape(), s.firstMoments, t.offset()));
+      moments.add(Safetensors.Entry.of(SECOND_MOMENT + t.name(), t.shape(), s.secondMoments, t.offset()));
     }
     Map<String, String> metadata = new LinkedHashMap<>();
     metadata.put(KIND_KEY, KIND);
     metadata.put(OPTIMIZER_KEY, "AdamW");
-    metadata.put(STEP_KEY, Integer.toString(t));
+    metadata.put(STEP_KEY, Integer.toString(s.step));
     for (Hyper h : Hyper.values()) {
-      metadata.put(h.key, Float.toString(h.of(this)));
+      metadata.put(h.key, Float.toString(h.of(s)));
     }
-    metadata.putAll(state);
-    model.plus(metadata, moments).writeChecksummed(path);
+    metadata.putAll(s.extra);
+    contents.plus(metadata, moments).writeChecksummed(path);
   }
 
   /**
@@ -476,12 +563,29 @@ public final class AdamW {
    * @return the {@code state} the checkpoint was saved with (unmodifiable)
    * @throws CheckpointException naming the file: its checksum does not match (corrupt or truncated), it is no
    *     training checkpoint (a plain {@code save}), it was saved from another shape, or its state is malformed
-   * @throws IllegalStateException when this optimizer was made from bare {@link Parameters}, without a model
+   * @throws IllegalStateException when this optimizer was made from bare {@link Parameters}, without a model, or
+   *     holds one shard of the state (use {@code DataParallel.loadCheckpoint}, which hands each rank its shard)
    */
   public Map<String, String> loadCheckpoint(Path path) throws IOException {
     Trainable owner = requireModel();
-    float[] first = new float[params.length];
-    float[] second = new float[params.length];
+    State s = readCheckpoint(owner, path);
+    owner.loadParameters(path); // all or nothing; nothing of the optimizer is changed before it succeeds
+    restore(s);
+    return s.extra;
+  }
+
+  /**
+   * The optimizer's state in the training checkpoint at {@code path}, for {@code model} (whose shape it must have):
+   * the whole model's moments, the step, the hyperparameters and the caller's strings, after the file's checksum,
+   * kind, shape and every field are verified. Changes nothing: the parameters are {@link Trainable#loadParameters}'s
+   * to load, the state {@link #restore}'s to install.
+   *
+   * @throws CheckpointException naming the file, as {@link #loadCheckpoint} says
+   */
+  public static State readCheckpoint(Trainable model, Path path) throws IOException {
+    Parameters parameters = model.parameters();
+    float[] first = new float[parameters.count()];
+    float[] second = new float[parameters.count()];
     float[] hyper = new float[Hyper.values().length];
     int step;
     Map<String, String> state = new LinkedHashMap<>();
@@ -492,7 +596,7 @@ public final class AdamW {
             + KIND + "): a model's save writes weights only; AdamW.saveCheckpoint writes the optimizer's state too");
       }
       st.verifyChecksum();
-      String describe = owner.shape().describe();
+      String describe = model.shape().describe();
       String saved = meta.get(CheckpointIo.SHAPE_KEY);
       if (!describe.equals(saved)) {
         throw new CheckpointException(path, "was saved from a model with " + saved + "; this model has " + describe);
@@ -517,27 +621,16 @@ public final class AdamW {
         }
       }
     }
-    owner.loadParameters(path); // all or nothing; nothing of the optimizer is changed before it succeeds
-    if (device != null) {
-      device.writeMoments(first, second);
-    } else {
-      System.arraycopy(first, 0, m, 0, m.length);
-      System.arraycopy(second, 0, v, 0, v.length);
-    }
-    t = step;
-    lr = hyper[Hyper.LR.ordinal()];
-    beta1 = hyper[Hyper.BETA1.ordinal()];
-    beta2 = hyper[Hyper.BETA2.ordinal()];
-    eps = hyper[Hyper.EPS.ordinal()];
-    weightDecay = hyper[Hyper.WEIGHT_DECAY.ordinal()];
-    maxGradNorm = hyper[Hyper.MAX_GRAD_NORM.ordinal()];
-    return Collections.unmodifiableMap(state);
+    return new State(step, hyper[Hyper.LR.ordinal()], hyper[Hyper.BETA1.ordinal()], hyper[Hyper.BETA2.ordinal()],
+        hyper[Hyper.EPS.ordinal()], hyper[Hyper.WEIGHT_DECAY.ordinal()], hyper[Hyper.MAX_GRAD_NORM.ordinal()], state,
+        first, second);
   }
 
   private Trainable requireModel() {
     if (shardTo - shardFrom != params.length) {
       throw new IllegalStateException("this AdamW holds one shard [" + shardFrom + ", " + shardTo + ") of the "
-          + "optimizer's state; training checkpoints of sharded state are not supported yet");
+          + "optimizer's state: DataParallel.saveCheckpoint and loadCheckpoint move the shards between the ranks and "
+          + "the one file");
     }
     if (model == null) {
       throw new IllegalStateException("this AdamW was made from bare Parameters; training checkpoints need the "

@@ -59,4 +59,33 @@ class AdamWTest {
     assertArrayEquals(new float[] {1f}, w);
     assertEquals(0, opt.steps());
   }
+
+  /**
+   * {@link AdamW#state} and {@link AdamW#restore} carry everything the next step depends on: an optimizer restored
+   * from another's state takes the same next step to the bit, and a state of another size or with a reserved key
+   * is refused.
+   */
+  @Test
+  void aRestoredStateTakesTheSameNextStep() {
+    float[] g = {0.3f, -0.7f, 0.05f};
+    float[] w1 = {0.5f, -1.0f, 2.0f};
+    AdamW a = AdamW.of(params(w1, g)).lr(0.02f).betas(0.8f, 0.9f).eps(1e-6f).weightDecay(0.05f).clipGradNorm(0.5f);
+    a.step();
+    a.step();
+    AdamW.State s = a.state(java.util.Map.of("next", "2"));
+    assertEquals(2, s.step());
+    assertEquals("2", s.extra().get("next"));
+    float[] w2 = w1.clone();
+    AdamW b = AdamW.of(params(w2, g));
+    b.restore(s);
+    assertEquals(a.step(), b.step());
+    assertArrayEquals(w1, w2);
+    for (int i = 0; i < 3; i++) {
+      assertEquals(a.firstMoment(i), b.firstMoment(i));
+      assertEquals(a.secondMoment(i), b.secondMoment(i));
+    }
+    assertThrows(IllegalArgumentException.class, () -> AdamW.of(params(new float[2], new float[2])).restore(s));
+    assertThrows(IllegalArgumentException.class, () -> a.state(java.util.Map.of("unroll.step", "1")));
+    assertThrows(IllegalArgumentException.class, () -> s.withMoments(new float[3], new float[2]));
+  }
 }

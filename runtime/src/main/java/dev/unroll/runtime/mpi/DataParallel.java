@@ -3,6 +3,16 @@ package dev.unroll.runtime.mpi;
 import dev.unroll.runtime.AdamW;
 import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.Trainable;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * Data-parallel training over the processes of an MPI world: each rank holds a replica of the same model, takes
@@ -30,6 +40,11 @@ import dev.unroll.runtime.Trainable;
  * opt.step();                                          // this rank's slice
  * dp.gatherParameters();                               // every slice, to every rank
  * }</pre>
+ *
+ * <p>Training checkpoints: {@link #saveCheckpoint} writes, from rank 0, the one file {@link AdamW#saveCheckpoint}
+ * writes (a sharded optimizer's slices gathered first), and {@link #loadCheckpoint} reads it on rank 0 and hands
+ * every rank the parameters and its slice of the moments: a run resumes with the same number of ranks, another, or
+ * as a single process, and a single process's checkpoint resumes on N ranks.
  *
  * <p>Nothing is allocated per step: the collectives work in native buffers, allocated on the first call.
  */
@@ -124,5 +139,173 @@ public final class DataParallel {
     one[0] = value;
     mpi.allReduceSum(one, 1);
     return one[0] / mpi.size();
+  }
+
+  /**
+   * Writes a training checkpoint of the model and {@code opt} to {@code path}, as {@link AdamW#saveCheckpoint} does
+   * in one process: every rank calls it at the same step; a {@link #shardedAdamW()}'s slices of the moments are
+   * gathered on rank 0 (which holds the whole model's moments only while it writes), and rank 0 writes the file,
+   * atomically. Returns on every rank once the file is complete, or throws on every rank: rank 0 what the write
+   * threw, the others an IOException quoting it.
+   *
+   * @param opt this model's optimizer on this rank: {@link #shardedAdamW()}, or an unsharded AdamW (the same state on
+   *     every rank, so rank 0's is written)
+   * @param state the caller's strings, as {@link AdamW#saveCheckpoint} keeps them (rank 0's are written)
+   */
+  public void saveCheckpoint(AdamW opt, Path path, Map<String, String> state) throws IOException {
+    boolean sharded = sharded(opt);
+    AdamW.State s = null;
+    Exception failure = null;
+    try {
+      s = sharded || root() ? opt.state(state) : null; // an unsharded optimizer's state is rank 0's to write
+    } catch (RuntimeException e) {
+      failure = e; // a key of state is refused: on every rank alike, as every rank passes the same
+    }
+    if (sharded && failure == null) {
+      float[][] whole = new float[2][];
+      float[][] part = {s.firstMoments(), s.secondMoments()};
+      for (int k = 0; k < 2; k++) {
+        whole[k] = root() ? new float[model.parameters().count()] : null;
+        mpi.gather(part[k], whole[k], counts, displs, 0);
+      }
+      s = root() ? s.withMoments(whole[0], whole[1]) : null;
+    }
+    if (root() && failure == null) {
+      try {
+        AdamW.writeCheckpoint(model, path, s);
+      } catch (IOException | RuntimeException e) {
+        failure = e;
+      }
+    }
+    outcome(failure, "write the training checkpoint " + path);
+  }
+
+  /**
+   * Restores on every rank the training checkpoint at {@code path} (written by {@link #saveCheckpoint} with any
+   * number of ranks, or by {@link AdamW#saveCheckpoint} in one process): every rank calls it; rank 0 reads and
+   * verifies the file (only rank 0 needs to see it), then every rank receives the parameters, the step, the
+   * hyperparameters, the caller's strings and the moments it holds (a {@link #shardedAdamW()} its own slice). All
+   * or nothing: when rank 0 cannot load the file, nothing changes on any rank, and every rank throws: rank 0 the
+   * {@link dev.unroll.runtime.format.CheckpointException} naming the file, the others an IOException quoting it.
+   *
+   * @return the caller's strings the checkpoint was saved with (unmodifiable)
+   */
+  public Map<String, String> loadCheckpoint(AdamW opt, Path path) throws IOException {
+    Parameters p = model.parameters();
+    boolean sharded = sharded(opt);
+    AdamW.State s = null;
+    Exception failure = null;
+    if (root()) {
+      try {
+        s = AdamW.readCheckpoint(model, path);
+        model.loadParameters(path); // all or nothing
+      } catch (IOException | RuntimeException e) {
+        failure = e;
+      }
+    }
+    outcome(failure, "load the training checkpoint " + path);
+    // Rank 0 holds the checkpoint's state: the rest travels to every rank.
+    AdamW.State header = fromBytes(mpi.broadcast(root() ? toBytes(s) : null, 0));
+    mpi.broadcast(p.values(), 0);
+    model.parametersChanged();
+    float[][] moments = new float[2][];
+    for (int k = 0; k < 2; k++) {
+      float[] whole = root() ? (k == 0 ? s.firstMoments() : s.secondMoments()) : new float[p.count()];
+      if (sharded) {
+        moments[k] = new float[counts[mpi.rank()]];
+        mpi.scatter(whole, moments[k], counts, displs, 0);
+      } else {
+        mpi.broadcast(whole, 0);
+        moments[k] = whole;
+      }
+    }
+    opt.restore(header.withMoments(moments[0], moments[1]));
+    return header.extra();
+  }
+
+  private boolean root() {
+    return mpi.rank() == 0;
+  }
+
+  /** Whether {@code opt} is this rank's {@link #shardedAdamW()} rather than a whole-model AdamW. */
+  private boolean sharded(AdamW opt) {
+    int n = model.parameters().count();
+    int mine = counts[mpi.rank()];
+    if (opt.momentCount() == n) {
+      return false;
+    }
+    if (opt.momentCount() != mine) {
+      throw new IllegalArgumentException("the optimizer holds moments of " + opt.momentCount() + " parameters: "
+          + "neither the model's " + n + " nor this rank's slice of " + mine + " (DataParallel.shardedAdamW())");
+    }
+    return true;
+  }
+
+  /**
+   * Tells every rank whether rank 0 succeeded ({@code failure} null there): returns when it did; else rethrows rank
+   * 0's exception on rank 0 and throws an IOException quoting it on the others.
+   */
+  private void outcome(Exception failure, String what) throws IOException {
+    byte[] said = mpi.broadcast(root() ? (failure == null ? new byte[0]
+        : String.valueOf(failure.getMessage()).getBytes(StandardCharsets.UTF_8)) : null, 0);
+    if (failure instanceof IOException e) {
+      throw e;
+    }
+    if (failure instanceof RuntimeException e) {
+      throw e;
+    }
+    if (said.length > 0) {
+      throw new IOException("rank 0 could not " + what + ": " + new String(said, StandardCharsets.UTF_8));
+    }
+  }
+
+  /** The step, hyperparameters and caller's strings of {@code s} (not its moments), for a broadcast. */
+  private static byte[] toBytes(AdamW.State s) {
+    try {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      DataOutputStream out = new DataOutputStream(bytes);
+      out.writeInt(s.step());
+      for (float f : new float[] {s.lr(), s.beta1(), s.beta2(), s.eps(), s.weightDecay(), s.maxGradNorm()}) {
+        out.writeFloat(f);
+      }
+      out.writeInt(s.extra().size());
+      for (Map.Entry<String, String> e : s.extra().entrySet()) {
+        writeString(out, e.getKey());
+        writeString(out, e.getValue());
+      }
+      out.flush();
+      return bytes.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // a ByteArrayOutputStream does not fail
+    }
+  }
+
+  private static AdamW.State fromBytes(byte[] b) {
+    try {
+      DataInputStream in = new DataInputStream(new ByteArrayInputStream(b));
+      int step = in.readInt();
+      float[] h = new float[6];
+      for (int i = 0; i < h.length; i++) {
+        h[i] = in.readFloat();
+      }
+      Map<String, String> extra = new LinkedHashMap<>();
+      for (int i = in.readInt(); i > 0; i--) {
+        extra.put(readString(in), readString(in));
+      }
+      return new AdamW.State(step, h[0], h[1], h[2], h[3], h[4], h[5], extra, new float[0], new float[0]);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // the bytes are toBytes' own
+    }
+  }
+
+  /** UTF-8 with an int length (DataOutput's writeUTF stops at 64 KiB; a loss curve may be longer). */
+  private static void writeString(DataOutputStream out, String s) throws IOException {
+    byte[] b = s.getBytes(StandardCharsets.UTF_8);
+    out.writeInt(b.length);
+    out.write(b);
+  }
+
+  private static String readString(DataInputStream in) throws IOException {
+    return new String(in.readNBytes(in.readInt()), StandardCharsets.UTF_8);
   }
 }

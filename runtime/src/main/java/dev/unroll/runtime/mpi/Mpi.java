@@ -1,6 +1,7 @@
 package dev.unroll.runtime.mpi;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
@@ -14,7 +15,8 @@ import java.lang.invoke.MethodHandle;
 /**
  * The MPI world this process belongs to, through Open MPI's C library bound with {@code java.lang.foreign} (no JNI of
  * ours): its rank and size, and the collective operations that data-parallel training needs. One per process,
- * initialised on first use by {@link #world()} and finalised when the JVM exits.
+ * initialised on first use by {@link #world()} and finalised when the JVM exits. An exception that no code catches
+ * ends the whole job ({@link #abort}, after the usual report), rather than leave the other ranks waiting forever.
  *
  * <p>Open MPI's handles are the addresses of its global objects ({@code MPI_COMM_WORLD} is {@code
  * &ompi_mpi_comm_world}, {@code MPI_FLOAT} {@code &ompi_mpi_float}, {@code MPI_SUM} {@code &ompi_mpi_op_sum}), so
@@ -40,8 +42,13 @@ public final class Mpi {
     static final MethodHandle barrier;
     static final MethodHandle allgatherv;
     static final MethodHandle setErrhandler;
+    static final MethodHandle gatherv;
+    static final MethodHandle abort;
+    static final MethodHandle scatterv;
+    static final MethodHandle bcast;
     static final MemorySegment world;
     static final MemorySegment floatType;
+    static final MemorySegment byteType;
     static final MemorySegment sum;
     static final MemorySegment errorsReturn;
 
@@ -79,8 +86,16 @@ public final class Mpi {
           ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS));
       setErrhandler = bind(linker, l, "MPI_Comm_set_errhandler", FunctionDescriptor.of(JAVA_INT, ADDRESS,
           ADDRESS));
+      abort = bind(linker, l, "MPI_Abort", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+      gatherv = bind(linker, l, "MPI_Gatherv", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
+          ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS));
+      scatterv = bind(linker, l, "MPI_Scatterv", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
+          ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+      bcast = bind(linker, l, "MPI_Bcast", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT,
+          ADDRESS));
       world = symbol(l, "ompi_mpi_comm_world");
       floatType = symbol(l, "ompi_mpi_float");
+      byteType = symbol(l, "ompi_mpi_byte");
       sum = symbol(l, "ompi_mpi_op_sum");
       errorsReturn = symbol(l, "ompi_mpi_errors_return");
     }
@@ -151,6 +166,18 @@ public final class Mpi {
       throw new MpiException("MPI initialisation failed: " + t);
     }
     Runtime.getRuntime().addShutdownHook(new Thread(Mpi::finish, "unroll-mpi-finalize"));
+    // An exception that ends a thread of one rank would leave it waiting in MPI_Finalize and the other ranks in
+    // their next collective, forever: after it is reported as usual, the whole job is aborted instead.
+    Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
+    Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
+      if (before != null) {
+        before.uncaughtException(thread, e);
+      } else {
+        System.err.print("Exception in thread \"" + thread.getName() + "\" on MPI rank " + world.rank + " ");
+        e.printStackTrace();
+      }
+      world.abort(1);
+    });
     return world;
   }
 
@@ -207,6 +234,129 @@ public final class Mpi {
       throw new MpiException("MPI_Allgatherv failed: " + t);
     }
     MemorySegment.copy(b, JAVA_FLOAT, 0, values, 0, values.length);
+  }
+
+  /**
+   * Gathers every rank's {@code part[0, counts[rank])} into {@code whole} on rank {@code root}, at {@code displs[r]}
+   * for rank r (MPI_Gatherv); {@code whole} is ignored, and may be null, on the other ranks. Every rank must call it
+   * with the same counts, displacements and root. For checkpoints, not steps: it allocates native memory per call.
+   */
+  public void gather(float[] part, float[] whole, int[] counts, int[] displs, int root) {
+    checkParts("gather", counts, displs, root);
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment send = a.allocate(JAVA_FLOAT, Math.max(1, counts[rank]));
+      MemorySegment.copy(part, 0, send, JAVA_FLOAT, 0, counts[rank]);
+      MemorySegment recv = rank == root ? a.allocate(JAVA_FLOAT, Math.max(1, whole.length)) : MemorySegment.NULL;
+      MemorySegment[] cd = countsAndDispls(a, counts, displs);
+      check("MPI_Gatherv", (int) Lib.gatherv.invokeExact(send, counts[rank], Lib.floatType, recv, cd[0], cd[1],
+          Lib.floatType, root, Lib.world));
+      if (rank == root) {
+        MemorySegment.copy(recv, JAVA_FLOAT, 0, whole, 0, whole.length);
+      }
+    } catch (MpiException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new MpiException("MPI_Gatherv failed: " + t);
+    }
+  }
+
+  /**
+   * The converse of {@link #gather}: every rank receives {@code whole[displs[rank], displs[rank] + counts[rank])} of
+   * rank {@code root}'s array into {@code part[0, counts[rank])} (MPI_Scatterv); {@code whole} is ignored, and may be
+   * null, on the other ranks. For checkpoints, not steps: it allocates native memory per call.
+   */
+  public void scatter(float[] whole, float[] part, int[] counts, int[] displs, int root) {
+    checkParts("scatter", counts, displs, root);
+    try (Arena a = Arena.ofConfined()) {
+      MemorySegment send = MemorySegment.NULL;
+      if (rank == root) {
+        send = a.allocate(JAVA_FLOAT, Math.max(1, whole.length));
+        MemorySegment.copy(whole, 0, send, JAVA_FLOAT, 0, whole.length);
+      }
+      MemorySegment recv = a.allocate(JAVA_FLOAT, Math.max(1, counts[rank]));
+      MemorySegment[] cd = countsAndDispls(a, counts, displs);
+      check("MPI_Scatterv", (int) Lib.scatterv.invokeExact(send, cd[0], cd[1], Lib.floatType, recv, counts[rank],
+          Lib.floatType, root, Lib.world));
+      MemorySegment.copy(recv, JAVA_FLOAT, 0, part, 0, counts[rank]);
+    } catch (MpiException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new MpiException("MPI_Scatterv failed: " + t);
+    }
+  }
+
+  /**
+   * Sends rank {@code root}'s {@code values} into every other rank's {@code values} (MPI_Bcast); every rank must call
+   * it with arrays of the same length.
+   */
+  public void broadcast(float[] values, int root) {
+    MemorySegment b = room(values.length);
+    if (rank == root) {
+      MemorySegment.copy(values, 0, b, JAVA_FLOAT, 0, values.length);
+    }
+    broadcast(b, values.length, Lib.floatType, root);
+    if (rank != root) {
+      MemorySegment.copy(b, JAVA_FLOAT, 0, values, 0, values.length);
+    }
+  }
+
+  /**
+   * Rank {@code root}'s {@code bytes} on every rank (two MPI_Bcasts: the length, then the bytes); the other ranks'
+   * argument is ignored and may be null.
+   */
+  public byte[] broadcast(byte[] bytes, int root) {
+    MemorySegment b = room(1);
+    b.set(JAVA_INT, 0, rank == root ? bytes.length : 0);
+    broadcast(b, 4, Lib.byteType, root);
+    int n = b.get(JAVA_INT, 0);
+    b = room((n + 3) / 4);
+    if (rank == root) {
+      MemorySegment.copy(bytes, 0, b, JAVA_BYTE, 0, n);
+    }
+    broadcast(b, n, Lib.byteType, root);
+    byte[] out = new byte[n];
+    MemorySegment.copy(b, JAVA_BYTE, 0, out, 0, n);
+    return out;
+  }
+
+  private void broadcast(MemorySegment b, int count, MemorySegment type, int root) {
+    try {
+      check("MPI_Bcast", (int) Lib.bcast.invokeExact(b, count, type, root, Lib.world));
+    } catch (MpiException e) {
+      throw e;
+    } catch (Throwable t) {
+      throw new MpiException("MPI_Bcast failed: " + t);
+    }
+  }
+
+  private void checkParts(String what, int[] counts, int[] displs, int root) {
+    if (counts.length != size || displs.length != size || root < 0 || root >= size) {
+      throw new IllegalArgumentException(what + " needs one count and one displacement per rank (" + size
+          + ") and a root among them, got " + counts.length + ", " + displs.length + " and root " + root);
+    }
+  }
+
+  private static MemorySegment[] countsAndDispls(Arena a, int[] counts, int[] displs) {
+    MemorySegment c = a.allocate(JAVA_INT, counts.length);
+    MemorySegment d = a.allocate(JAVA_INT, displs.length);
+    MemorySegment.copy(counts, 0, c, JAVA_INT, 0, counts.length);
+    MemorySegment.copy(displs, 0, d, JAVA_INT, 0, displs.length);
+    return new MemorySegment[] {c, d};
+  }
+
+  /**
+   * Ends every rank of the job at once (MPI_Abort): for a failure that only this rank knows of, which would leave
+   * the others waiting for it. mpirun reports the rank and {@code code}, and exits with an error.
+   */
+  public void abort(int code) {
+    System.err.flush();
+    System.out.flush();
+    try {
+      int ignored = (int) Lib.abort.invokeExact(Lib.world, code);
+    } catch (Throwable t) {
+      // Nothing is left to report to: halt below.
+    }
+    Runtime.getRuntime().halt(code);
   }
 
   /** Waits until every rank has called it. */
