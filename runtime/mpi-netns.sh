@@ -82,7 +82,7 @@ made=()      # namespaces made so far, deleted at the end
 work=        # the launch agent and Open MPI's session files
 mpirun_pid=
 cleanup() {
-  trap - EXIT INT TERM
+  trap - EXIT INT TERM HUP
   if [ -n "$mpirun_pid" ] && kill -0 "$mpirun_pid" 2>/dev/null; then
     kill -TERM "$mpirun_pid" 2>/dev/null # mpirun ends its ranks and daemons itself when it can
     for _ in $(seq 50); do kill -0 "$mpirun_pid" 2>/dev/null || break; sleep 0.1; done
@@ -102,6 +102,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "$me: interrupted: ending the run" >&2; exit 130' INT
 trap 'echo "$me: terminated: ending the run" >&2; exit 143' TERM
+trap 'echo "$me: hung up: ending the run" >&2; exit 129' HUP
 
 addns() {
   local err
