@@ -22,7 +22,10 @@ import java.util.zip.CRC32;
  * read from the device, averaged on the host, written back). Further arguments: {@code save=S} writes a
  * training checkpoint {@code checkpoint.safetensors} into the folder after S steps ({@link
  * DataParallel#saveCheckpoint}), {@code until=S} stops after S steps, and {@code resume=FILE} starts from a
- * checkpoint ({@link DataParallel#loadCheckpoint}) at the step it was saved after.
+ * checkpoint ({@link DataParallel#loadCheckpoint}) at the step it was saved after. With {@code times}, rank 0 also
+ * writes {@code time.txt}, the median and the mean wall time of the second half's steps (the first half warms the JIT
+ * up; the median is the one a busy machine's preemptions hardly move), for measuring a step's time by hand (across
+ * network namespaces with {@code runtime/mpi-netns.sh}, or on shared memory).
  */
 public final class DataParallelRun {
   private DataParallelRun() {}
@@ -59,7 +62,9 @@ public final class DataParallelRun {
     StringBuilder log = new StringBuilder();
     log.append(String.format(Locale.ROOT, "rank %d moments %d of %d on %s%n", rank, opt.momentCount(),
         model.parameters().count(), model.backend()));
+    long[] took = new long[endless ? 0 : Math.max(0, until - first)];
     for (int step = first; step < until || endless; step++) {
+      long began = System.nanoTime();
       int[][] global = globalBatch(step, ranks * micro * UnrolledMicro.BATCH);
       model.zeroGrad();
       float loss = 0;
@@ -87,12 +92,21 @@ public final class DataParallelRun {
         }
         continue;
       }
+      took[step - first] = System.nanoTime() - began;
       log.append(String.format(Locale.ROOT, "rank %d step %d loss %s mean %s checksum %08x%n", rank, step,
           Float.toString(loss), Float.toString(mean), checksum(model.parameters().values())));
       if (step + 1 == save) {
         dp.saveCheckpoint(opt, java.nio.file.Path.of(args[0], "checkpoint.safetensors"),
             java.util.Map.of("next", Integer.toString(step + 1)));
       }
+    }
+    if (rank == 0 && java.util.Arrays.asList(args).contains("times") && took.length > 1) {
+      long[] warm = java.util.Arrays.copyOfRange(took, took.length / 2, took.length);
+      java.util.Arrays.sort(warm);
+      java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "time.txt"), String.format(Locale.ROOT,
+          "%d ranks, %s, steps %d to %d: median %.3f ms, mean %.3f ms per step%n", ranks, args[1],
+          first + took.length / 2, until, warm[warm.length / 2] / 1e6,
+          java.util.Arrays.stream(warm).average().orElse(0) / 1e6));
     }
     java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "rank-" + rank + ".txt"), log);
   }

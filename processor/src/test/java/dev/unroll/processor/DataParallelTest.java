@@ -231,10 +231,10 @@ class DataParallelTest {
         + out.lines().filter(l -> l.contains("rank 1")).findFirst().orElse(""));
   }
 
-  private static final Pattern MOMENTS = Pattern.compile("rank (\\d+) moments (\\d+) of (\\d+) on (\\w+)");
+  static final Pattern MOMENTS = Pattern.compile("rank (\\d+) moments (\\d+) of (\\d+) on (\\w+)");
 
   /** Runs {@link DataParallelRun} on {@code ranks} ranks, writing into {@code folder}; its merged output. */
-  private static String run(int ranks, Path folder, String mode, String... more) throws Exception {
+  static String run(int ranks, Path folder, String mode, String... more) throws Exception {
     Ended e = end(start(ranks, folder, mode, more));
     assertEquals(0, e.status(), e.out());
     return e.out();
@@ -269,17 +269,23 @@ class DataParallelTest {
   private static Process start(int ranks, Path folder, String mode, String... more) throws IOException {
     String mpirun = mpirun();
     List<String> command = new ArrayList<>(List.of(mpirun, "--allow-run-as-root", "--oversubscribe", "-np",
-        Integer.toString(ranks), Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Dunroll.threads=1",
-        "-cp", System.getProperty("java.class.path"), DataParallelRun.class.getName(), folder.toString(),
-        mode));
-    command.addAll(List.of(more));
+        Integer.toString(ranks)));
+    command.addAll(rank(folder, mode, more));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     // In containers the shared-memory transport's single copy (cross-memory attach) may be forbidden: copy twice.
     builder.environment().put("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
     Process p = builder.start();
     p.getOutputStream().close();
     return p;
+  }
+
+  /** What each rank runs: {@link DataParallelRun} in {@code mode} with {@code more} arguments, on this test's Java. */
+  static List<String> rank(Path folder, String mode, String... more) {
+    List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Dunroll.threads=1",
+        "-cp", System.getProperty("java.class.path"), DataParallelRun.class.getName(), folder.toString(), mode));
+    command.addAll(List.of(more));
+    return command;
   }
 
   /** Every rank's lines, rank 0's first. */
@@ -347,7 +353,7 @@ class DataParallelTest {
   }
 
   /** mpirun on the PATH; skips the test without it, except in CI, where it fails. */
-  private static String mpirun() {
+  static String mpirun() {
     for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
       Path candidate = Path.of(dir, "mpirun");
       if (Files.isExecutable(candidate)) {
