@@ -34,6 +34,10 @@ public final class DataParallelRun {
   static final int STEPS = 20;
 
   public static void main(String[] args) throws java.io.IOException {
+    if (args[1].equals("sums")) {
+      sums(args[0]);
+      return;
+    }
     UnrolledMicro model = UnrolledMicro.create(args[1].equals("opencl") ? Backend.OPENCL : Backend.SIMD, SEED);
     DataParallel dp = DataParallel.of(model);
     int rank = dp.mpi().rank();
@@ -109,6 +113,30 @@ public final class DataParallelRun {
           java.util.Arrays.stream(warm).average().orElse(0) / 1e6));
     }
     java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "rank-" + rank + ".txt"), log);
+  }
+
+  /**
+   * Mode {@code sums}: an all-reduce of 2,500,007 floats (more than two of the pieces Mpi reduces a long array in),
+   * element i of rank r being {@code i % 1000 + r}; writes to {@code sums-<rank>.txt} how many sums are not exactly
+   * {@code N·(i % 1000) + N(N-1)/2} (whole numbers, so float sums are exact in any order).
+   */
+  private static void sums(String folder) throws java.io.IOException {
+    dev.unroll.runtime.mpi.Mpi mpi = dev.unroll.runtime.mpi.Mpi.world();
+    int n = 2_500_007;
+    int ranks = mpi.size();
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = i % 1000 + mpi.rank();
+    }
+    mpi.allReduceSum(v, n);
+    int wrong = 0;
+    for (int i = 0; i < n; i++) {
+      if (v[i] != ranks * (i % 1000) + ranks * (ranks - 1) / 2) {
+        wrong++;
+      }
+    }
+    java.nio.file.Files.writeString(java.nio.file.Path.of(folder, "sums-" + mpi.rank() + ".txt"),
+        n + " sums, " + wrong + " wrong");
   }
 
   /** The value of argument {@code name=value}, or {@code otherwise}. */

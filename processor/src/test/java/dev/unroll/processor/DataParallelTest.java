@@ -56,6 +56,15 @@ class DataParallelTest {
     check(ranks, out, written);
   }
 
+  /** A long all-reduce, which Mpi does in pieces, sums every element on every rank, the pieces' seams included. */
+  @org.junit.jupiter.api.Test
+  void aLongAllReduceSumsEveryElement() throws Exception {
+    run(3, dir, "sums");
+    for (int r = 0; r < 3; r++) {
+      assertEquals("2500007 sums, 0 wrong", Files.readString(dir.resolve("sums-" + r + ".txt")));
+    }
+  }
+
   /**
    * On OPENCL (its parameters and gradients on the device, AdamW's moments too) the gradients are read from the
    * device, averaged over the ranks and written back: 2 ranks train as one OPENCL process of batch 4.
