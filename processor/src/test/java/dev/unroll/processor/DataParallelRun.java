@@ -18,7 +18,9 @@ import java.util.zip.CRC32;
  * micro-steps of batch 2 per rank (rows {@code [4·rank, 4·rank + 4)} of a global batch of 4N), their gradients
  * accumulated and averaged once. With {@code endless}, it trains until killed, rank 1 having written its process id
  * to {@code pid-1} after its first step (the test of a rank that dies); with {@code throw}, rank 1 alone throws an
- * exception at step 2, which nothing catches; {@code opencl} is {@code plain} on the OPENCL backend (the gradients
+ * exception at step 2, which nothing catches; {@code plain} checks every step that the ranks' parameters agree
+ ({@link DataParallel#checkReplicas()}), and {@code diverge} makes rank 1's learning rate another, writing what
+ the check said to {@code replicas-<rank>.txt}; {@code opencl} is {@code plain} on the OPENCL backend (the gradients
  * read from the device, averaged on the host, written back). Further arguments: {@code save=S} writes a
  * training checkpoint {@code checkpoint.safetensors} into the folder after S steps ({@link
  * DataParallel#saveCheckpoint}), {@code until=S} stops after S steps, and {@code resume=FILE} starts from a
@@ -45,7 +47,9 @@ public final class DataParallelRun {
     boolean zero = args.length > 1 && args[1].equals("zero");
     int micro = args.length > 1 && args[1].equals("accumulate") ? 2 : 1;
     boolean endless = args.length > 1 && args[1].equals("endless");
-    AdamW opt = (zero ? dp.shardedAdamW() : AdamW.of(model)).lr(1e-2f).weightDecay(0.1f).clipGradNorm(1f);
+    boolean diverge = args[1].equals("diverge");
+    AdamW opt = (zero ? dp.shardedAdamW() : AdamW.of(model)).lr(diverge && rank == 1 ? 2e-2f : 1e-2f)
+        .weightDecay(0.1f).clipGradNorm(1f);
     int save = Integer.parseInt(option(args, "save", "-1"));
     int until = Integer.parseInt(option(args, "until", Integer.toString(STEPS)));
     int first = 0;
@@ -84,6 +88,15 @@ public final class DataParallelRun {
         dp.gatherParameters();
       }
       float mean = dp.mean(loss);
+      if (args[1].equals("plain") || diverge) {
+        try {
+          dp.checkReplicas();
+        } catch (IllegalStateException e) {
+          java.nio.file.Files.writeString(java.nio.file.Path.of(args[0], "replicas-" + rank + ".txt"),
+              "step " + step + ": " + e.getMessage());
+          return;
+        }
+      }
       if (args[1].equals("throw") && rank == 1 && step == 2) {
         throw new IllegalStateException("rank 1 fails alone at step 2");
       }

@@ -56,6 +56,20 @@ class DataParallelTest {
     check(ranks, out, written);
   }
 
+  /**
+   * {@link dev.unroll.runtime.mpi.DataParallel#checkReplicas()} passes at every step of the plain runs (above) and
+   * finds, on every rank alike, after the first step, a rank whose optimizer was set up with another learning rate.
+   */
+  @org.junit.jupiter.api.Test
+  void replicasThatDivergeAreFoundOnEveryRank() throws Exception {
+    run(3, dir, "diverge");
+    for (int r = 0; r < 3; r++) {
+      assertEquals("step 0: the parameters of rank(s) 1 differ from rank 0's: the ranks did not take the same steps "
+          + "(the same optimizer settings and steps on every rank?)", Files.readString(dir.resolve("replicas-" + r
+          + ".txt")));
+    }
+  }
+
   /** A long all-reduce, which Mpi does in pieces, sums every element on every rank, the pieces' seams included. */
   @org.junit.jupiter.api.Test
   void aLongAllReduceSumsEveryElement() throws Exception {

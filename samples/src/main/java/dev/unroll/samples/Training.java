@@ -352,6 +352,9 @@ final class Training {
   }
 
   private void save(Data data, Map<String, String> identity, int step, float smoothed) throws SampleException {
+    if (dp != null) {
+      dp.checkReplicas(); // rank 0 writes the checkpoint for every rank: they must all hold its parameters
+    }
     TrainingState state = new TrainingState();
     identity.forEach((option, value) -> state.put(key(option), value));
     state.put(BACKEND, model.backend().name());

@@ -137,6 +137,46 @@ public final class DataParallel {
     model.parametersChanged();
   }
 
+  /**
+   * Checks that every rank holds the same parameters, bit for bit, as data parallelism keeps them after every step:
+   * a 64-bit hash of this rank's parameters against every other rank's (all-gathered). A difference means the ranks
+   * did not take the same steps (an optimizer set up otherwise on one rank, a model changed on one rank, another
+   * program). Every rank must call it; it reads every parameter once, so call it now and then (with a checkpoint),
+   * not every step.
+   *
+   * @throws IllegalStateException on every rank alike, naming the ranks whose parameters differ from rank 0's
+   */
+  public void checkReplicas() {
+    float[] values = model.parameters().values();
+    long h = 0xcbf29ce484222325L;
+    for (float v : values) {
+      h = (h ^ Float.floatToRawIntBits(v)) * 0x100000001b3L; // FNV-1a over the floats' bits
+    }
+    // Four 16-bit pieces per rank, each a whole float: an all-gather copies them exactly.
+    int ranks = mpi.size();
+    float[] hashes = new float[4 * ranks];
+    int[] four = new int[ranks];
+    int[] at = new int[ranks];
+    for (int r = 0; r < ranks; r++) {
+      four[r] = 4;
+      at[r] = 4 * r;
+    }
+    for (int k = 0; k < 4; k++) {
+      hashes[4 * mpi.rank() + k] = (h >>> (16 * k)) & 0xffff;
+    }
+    mpi.allGather(hashes, four, at);
+    StringBuilder differ = new StringBuilder();
+    for (int r = 1; r < ranks; r++) {
+      if (!java.util.Arrays.equals(hashes, 4 * r, 4 * r + 4, hashes, 0, 4)) {
+        differ.append(differ.isEmpty() ? "" : ", ").append(r);
+      }
+    }
+    if (!differ.isEmpty()) {
+      throw new IllegalStateException("the parameters of rank(s) " + differ + " differ from rank 0's: the ranks "
+          + "did not take the same steps (the same optimizer settings and steps on every rank?)");
+    }
+  }
+
   /** The mean of {@code value} over every rank (a loss, for the log); every rank must call it. */
   public float mean(float value) {
     one[0] = value;
