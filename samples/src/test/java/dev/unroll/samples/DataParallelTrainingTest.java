@@ -173,6 +173,26 @@ class DataParallelTrainingTest {
     return out;
   }
 
+  /**
+   * Ends mpirun and its ranks if they still run {@link #SAFETY_SECONDS} from now, so that a run that hangs (ranks
+   * waiting for each other forever) ends the output it is read from and fails the test, instead of hanging it.
+   */
+  private static void watchdog(Process p) {
+    Thread t = new Thread(() -> {
+      try {
+        if (!p.waitFor(SAFETY_SECONDS, TimeUnit.SECONDS)) {
+          System.err.println("DataParallelTrainingTest: mpirun still running after " + SAFETY_SECONDS + " s: ended");
+          p.descendants().forEach(ProcessHandle::destroyForcibly);
+          p.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "mpirun-watchdog");
+    t.setDaemon(true);
+    t.start();
+  }
+
   /** Starts the trainer on two ranks and kills every rank once it says it saved the checkpoint of {@code step}. */
   private static void killAfterCheckpoint(String mpirun, List<String> args, int step) throws Exception {
     Process p = start(mpirun, 2, args);
@@ -209,6 +229,7 @@ class DataParallelTrainingTest {
     builder.environment().put("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
     Process p = builder.start();
     p.getOutputStream().close();
+    watchdog(p);
     return p;
   }
 
