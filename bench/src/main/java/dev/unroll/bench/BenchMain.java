@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
@@ -42,8 +43,8 @@ import picocli.CommandLine;
 /**
  * Runs the JMH benchmarks (without a benchmark pattern, the model benchmarks at every named shape, the ceilings
  * and decoding), then writes into the output folder JMH's JSON ({@code jmh.json}), a Markdown report
- * ({@code results.md}: the ceilings measured, tokens/s, GFLOP/s and % of the peak, the encoders' items/s beside
- * PyTorch's when given its results, decoding against the read bandwidth; {@link Report}) and a chart of tokens/s
+ * ({@code results.md}: the ceilings measured, tokens/s, GFLOP/s and % of the peak, beside PyTorch's tokens/s or
+ * items/s when given its results, decoding against the read bandwidth; {@link Report}) and a chart of tokens/s
  * per shape ({@code tokens-per-second.png}). The report is printed too.
  *
  * <p>Its own options are parsed with picocli; every other argument goes to JMH's own parser. Exit status: 0 when
@@ -85,10 +86,11 @@ public final class BenchMain implements Callable<Integer> {
           + " a value it does not accept, is a usage error."})
   private List<String> params = new ArrayList<>();
 
-  @Option(names = "--torch", paramLabel = "FILE", defaultValue = "${sys:bench.torch}",
-      description = {"PyTorch's timings of the encoder shapes (bench/pytorch/encoders.py --json FILE): the report"
-          + " puts its items/s and the ratio beside the encoders' (default: the system property bench.torch, which"
-          + " the bench profile sets from -Dbench.torch=FILE)."})
+  @Option(names = "--torch", paramLabel = "FILE[,FILE]", defaultValue = "${sys:bench.torch}",
+      description = {"PyTorch's timings of the same shapes, one file or two separated by a comma: the encoders'"
+          + " (bench/pytorch/encoders.py --json FILE) and the training shapes' (bench/pytorch/decoders.py --json"
+          + " FILE). The report puts PyTorch's items/s or tokens/s and the ratio beside the rows it has figures for"
+          + " (default: the system property bench.torch, which the bench profile sets from -Dbench.torch=...)."})
   private String torch;
 
   @Option(names = "--ranks", paramLabel = "N",
@@ -325,7 +327,8 @@ public final class BenchMain implements Callable<Integer> {
       return null;
     }
     try {
-      return TorchResults.read(Path.of(torch));
+      return TorchResults.read(Arrays.stream(torch.split(",")).map(String::strip).filter(f -> !f.isEmpty())
+          .map(Path::of).toList());
     } catch (IOException e) {
       throw new UsageException("--torch " + torch + ": cannot read it: " + e);
     } catch (IllegalArgumentException e) {

@@ -1,6 +1,7 @@
 package dev.unroll.bench;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
@@ -52,26 +53,29 @@ final class EncoderReport {
     return rows;
   }
 
-  /** The Markdown table, or an empty string without rows; the PyTorch columns when {@code torch} is given. */
+  /**
+   * The Markdown table, or an empty string without rows; the PyTorch columns when {@code torch} has figures for an
+   * encoder.
+   */
   static String markdown(List<Row> rows, TorchResults torch) {
     if (rows.isEmpty()) {
       return "";
     }
+    String source = torch == null ? ""
+        : torch.source(Arrays.stream(NamedEncoder.values()).map(e -> e.torchModel).toList());
     StringBuilder s = new StringBuilder();
-    if (torch != null) {
-      s.append(torch.source()).append("\n\n");
+    if (!source.isEmpty()) {
+      s.append(source).append("\n\n");
     }
     s.append("| benchmark | encoder | backend | threads | median ms/op | items/s | GFLOP/s | % of peak |");
-    s.append(torch == null ? "\n|---|---|---|---:|---:|---:|---:|---:|\n"
+    s.append(source.isEmpty() ? "\n|---|---|---|---:|---:|---:|---:|---:|\n"
         : " PyTorch items/s | x PyTorch |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Row r : rows) {
       s.append(BenchMain.fmt("| %s | %s | %s | %s | %.2f | %.2f %s | %.2f | %s |", r.benchmark(),
           r.encoder().label(), r.backend(), r.threads() == 0 ? "device" : Integer.toString(r.threads()),
           r.msPerOp(), r.itemsPerSecond(), r.encoder().items, r.gflops(), Report.percent(r.percentOfPeak())));
-      if (torch != null) {
-        double theirs = r.torchItemsPerSecond();
-        s.append(Double.isNaN(theirs) ? " n/a | n/a |"
-            : BenchMain.fmt(" %.2f | %.2f |", theirs, r.itemsPerSecond() / theirs));
+      if (!source.isEmpty()) {
+        s.append(TorchResults.cells(r.itemsPerSecond(), r.torchItemsPerSecond(), "%.2f"));
       }
       s.append('\n');
     }

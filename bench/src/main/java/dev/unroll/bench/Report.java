@@ -1,6 +1,7 @@
 package dev.unroll.bench;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
@@ -27,9 +28,10 @@ final class Report {
   private final List<String> others;
   private final String encoders;
   private final String decode;
+  private final TorchResults torch;
 
   private Report(List<Row> rows, List<EncoderReport.Row> encoderRows, Ceilings ceilings, int cpus,
-      List<String> others, String encoders, String decode) {
+      List<String> others, String encoders, String decode, TorchResults torch) {
     this.rows = rows;
     this.encoderRows = encoderRows;
     this.ceilings = ceilings;
@@ -37,13 +39,17 @@ final class Report {
     this.others = others;
     this.encoders = encoders;
     this.decode = decode;
+    this.torch = torch;
   }
 
   static Report of(Collection<RunResult> results, int cpus) {
     return of(results, cpus, null);
   }
 
-  /** The report, with PyTorch's encoder figures beside the encoders' when {@code torch} is not null. */
+  /**
+   * The report, with PyTorch's figures beside the training rows and the encoders' where {@code torch} (null: none)
+   * has them.
+   */
   static Report of(Collection<RunResult> results, int cpus, TorchResults torch) {
     Ceilings ceilings = Ceilings.of(results);
     List<Row> rows = new ArrayList<>();
@@ -78,7 +84,7 @@ final class Report {
         Comparator.reverseOrder()).thenComparing(Row::backend).thenComparingInt(Row::threads));
     List<EncoderReport.Row> encoderRows = EncoderReport.rows(results, ceilings, cpus, torch);
     return new Report(rows, encoderRows, ceilings, cpus, others, EncoderReport.markdown(encoderRows, torch),
-        DecodeReport.markdown(results, ceilings));
+        DecodeReport.markdown(results, ceilings), torch);
   }
 
   /** GFLOP/s of {@code flops} done in {@code ms} milliseconds. */
@@ -114,6 +120,34 @@ final class Report {
   }
 
   /**
+   * The training table; with PyTorch's tokens/s and the ratio, under the line naming their file, when the PyTorch
+   * results have figures for a training shape (a device row has none: PyTorch ran on the CPU).
+   */
+  private String trainingTable() {
+    String source = torch == null ? ""
+        : torch.source(Arrays.stream(NamedShape.values()).map(NamedShape::label).toList());
+    StringBuilder s = new StringBuilder();
+    if (!source.isEmpty()) {
+      s.append(source).append("\n\n");
+    }
+    s.append("| benchmark | shape | backend | threads | ms/op | tokens/s | GFLOP/s | % of peak |");
+    s.append(source.isEmpty() ? "\n|---|---|---|---:|---:|---:|---:|---:|\n"
+        : " PyTorch tok/s | x PyTorch |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (Row r : rows) {
+      s.append(BenchMain.fmt("| %s | %s | %s | %s | %.3f | %.0f | %.2f | %s |", r.benchmark(), r.shape(),
+          r.backend(), r.threads() == 0 ? "device" : Integer.toString(r.threads()), r.msPerOp(),
+          r.tokensPerSecond(), r.gflops(), percent(r.percentOfPeak())));
+      if (!source.isEmpty()) {
+        double theirs = r.threads() == 0 ? Double.NaN
+            : torch.tokensPerSecond(NamedShape.named(r.shape()), r.benchmark(), r.threads());
+        s.append(TorchResults.cells(r.tokensPerSecond(), theirs, "%.0f"));
+      }
+      s.append('\n');
+    }
+    return s.toString();
+  }
+
+  /**
    * The whole report, as {@code results.md} holds it: the ceilings this run measured, the training table, the
    * encoders' table, the decoding table and any other benchmark, each only when the run has it.
    */
@@ -124,15 +158,7 @@ final class Report {
       parts.add(ceilingLines);
     }
     if (!rows.isEmpty()) {
-      StringBuilder s = new StringBuilder();
-      s.append("| benchmark | shape | backend | threads | ms/op | tokens/s | GFLOP/s | % of peak |\n");
-      s.append("|---|---|---|---:|---:|---:|---:|---:|\n");
-      for (Row r : rows) {
-        s.append(BenchMain.fmt("| %s | %s | %s | %s | %.3f | %.0f | %.2f | %s |%n", r.benchmark(), r.shape(),
-            r.backend(), r.threads() == 0 ? "device" : Integer.toString(r.threads()), r.msPerOp(),
-            r.tokensPerSecond(), r.gflops(), percent(r.percentOfPeak())));
-      }
-      parts.add(s.toString());
+      parts.add(trainingTable());
     }
     if (!encoders.isEmpty()) {
       parts.add(encoders);

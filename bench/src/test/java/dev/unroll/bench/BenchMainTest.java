@@ -102,6 +102,14 @@ class BenchMainTest {
     Path notJson = Files.writeString(dir.resolve("torch.json"), "median 12 ms\n");
     err = usageError("--out", out.toString(), "--torch", notJson.toString(), "EncoderBenchmark");
     assertTrue(err.startsWith("bench: --torch " + notJson + ": " + notJson + " is not JSON: "), err);
+    // two files, the encoders' and the decoders': the second's mistake is found too, and named
+    Path encoders = Files.writeString(dir.resolve("encoders.json"), TorchResultsTest.JSON);
+    Path decoders = Files.writeString(dir.resolve("decoders.json"), TorchResultsTest.DECODERS_JSON.replace(
+        "191819022336", "191819022335"));
+    String both = encoders + "," + decoders;
+    err = usageError("--out", out.toString(), "--torch", both, "EncoderBenchmark");
+    assertTrue(err.startsWith("bench: --torch " + both + ": " + decoders + ": gpt2 training counts 191819022335"
+        + " FLOPs per step, Unroll's gpt2 shape 191819022336: not the same model"), err);
     assertFalse(Files.exists(out));
   }
 

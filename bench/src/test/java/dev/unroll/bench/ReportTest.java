@@ -72,6 +72,49 @@ class ReportTest {
     assertTrue(md.contains(BenchMain.fmt("| forward | tiny | SIMD | 2 | 1.000 | %.0f | %.2f | %.1f |",
         tiny.tokens / 0.001, forwardGflops, 100 * forwardGflops / 80)), md);
     assertEquals(2, report.rows().size());
+    assertFalse(md.contains("PyTorch"), md);
+  }
+
+  /**
+   * With decoders.py's figures, the training table gets PyTorch's tokens/s and the ratio under the line naming
+   * their file: n/a where PyTorch has no figure for that benchmark and thread count, and on the device. The
+   * encoders' table, which the file has no figures for, stays as without it.
+   */
+  @Test
+  void trainingRowsBesidePyTorch(@TempDir Path dir) throws IOException {
+    RunResult encoder = Fixtures.averageTime("EncoderBenchmark.trainingStep", 1000, "encoder=minilm", "threads=1");
+    List<RunResult> results = List.of(peak("perThread", 50), peak("allThreads", 80),
+        Fixtures.averageTime("TrainingStepBenchmark.trainingStep", 4.0, "shape=tiny", "threads=1"),
+        Fixtures.averageTime("TrainingStepBenchmark.trainingStep", 2.0, "shape=tiny", "threads=2"),
+        Fixtures.averageTime("TrainingStepBenchmark.forward", 1.0, "shape=tiny", "threads=2"),
+        Fixtures.averageTime("OpenClBenchmark.trainingStep", 8.0, "shape=tiny"),
+        Fixtures.averageTime("TrainingStepBenchmark.trainingStep", 400.0, "shape=gpt2", "threads=2"), encoder);
+    TorchResults torch = TorchResultsTest.write(dir, TorchResultsTest.DECODERS_JSON);
+    String md = Report.of(results, 2, torch).markdown();
+    NamedShape tiny = NamedShape.TINY;
+    NamedShape gpt2 = NamedShape.GPT2;
+    String table = torch.source() + "\n\n"
+        + "| benchmark | shape | backend | threads | ms/op | tokens/s | GFLOP/s | % of peak | PyTorch tok/s |"
+        + " x PyTorch |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        + BenchMain.fmt("| trainingStep | tiny | OPENCL | device | 8.000 | %.0f | %.2f | n/a | n/a | n/a |%n",
+            tiny.tokens / 0.008, tiny.trainingFlops / 0.008 / GB)
+        + BenchMain.fmt("| trainingStep | tiny | SIMD | 1 | 4.000 | %.0f | %.2f | %.1f | 2000 | %.2f |%n",
+            tiny.tokens / 0.004, tiny.trainingFlops / 0.004 / GB, tiny.trainingFlops / 0.004 / GB / 50 * 100,
+            tiny.tokens / 0.004 / 2000)
+        + BenchMain.fmt("| trainingStep | tiny | SIMD | 2 | 2.000 | %.0f | %.2f | %.1f | 3000 | %.2f |%n",
+            tiny.tokens / 0.002, tiny.trainingFlops / 0.002 / GB, tiny.trainingFlops / 0.002 / GB / 80 * 100,
+            tiny.tokens / 0.002 / 3000)
+        + BenchMain.fmt("| forward | tiny | SIMD | 2 | 1.000 | %.0f | %.2f | %.1f | n/a | n/a |%n",
+            tiny.tokens / 0.001, tiny.trainingFlops / 3.0 / 0.001 / GB, tiny.trainingFlops / 3.0 / 0.001 / GB / 80
+                * 100)
+        + BenchMain.fmt("| trainingStep | gpt2 | SIMD | 2 | 400.000 | %.0f | %.2f | %.1f | 30 | %.2f |%n",
+            gpt2.tokens / 0.4, gpt2.trainingFlops / 0.4 / GB, gpt2.trainingFlops / 0.4 / GB / 80 * 100,
+            gpt2.tokens / 0.4 / 30);
+    assertTrue(md.contains("\n\n" + table + "\n"), md);
+    String encoders = EncoderReport.markdown(EncoderReport.rows(List.of(encoder), Ceilings.of(results), 2, null),
+        null);
+    assertTrue(md.endsWith("\n" + encoders), md);
+    assertEquals(1, md.split("PyTorch figures from", -1).length - 1, md);
   }
 
   @Test
