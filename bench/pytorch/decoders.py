@@ -253,7 +253,11 @@ def run_checks():
         checks.close("positions 0..4 do not see later tokens", logits(later)[:, :5], logits(ids)[:, :5], 0.0)
         want = -logits(ids).double().log_softmax(-1).gather(-1, targets[..., None]).mean()
         checks.close("loss vs mean of -log softmax[target]", model(ids, targets), want, 1e-5)
-    return checks.report()
+    if checks.failed:
+        print(f"{len(checks.failed)} check(s) FAILED: " + "; ".join(checks.failed))
+    else:
+        print("all checks passed")
+    return len(checks.failed)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -550,14 +550,6 @@ class Checks:
         if not ok:
             self.failed.append(name)
 
-    def report(self):
-        """Prints the outcome of every check; the number that failed."""
-        if self.failed:
-            print(f"{len(self.failed)} check(s) FAILED: " + "; ".join(self.failed))
-        else:
-            print("all checks passed")
-        return len(self.failed)
-
 
 def textbook_layer_norm(x, weight, bias, eps):
     mean = x.mean(-1, keepdim=True)
@@ -754,7 +746,11 @@ def run_checks(attention_names):
     checks.close(f"AdamW step vs its formula, relative, every parameter (worst: {worst_name})", torch.tensor(worst),
                  torch.tensor(0.0), 4 * 2.0 ** -23)
 
-    return checks.report()
+    if checks.failed:
+        print(f"{len(checks.failed)} check(s) FAILED: " + "; ".join(checks.failed))
+    else:
+        print("all checks passed")
+    return len(checks.failed)
 
 
 # ---------------------------------------------------------------------------------------------------------------

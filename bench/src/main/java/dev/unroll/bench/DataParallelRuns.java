@@ -1,6 +1,7 @@
 package dev.unroll.bench;
 
 import dev.unroll.runtime.mpi.Mpi;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -83,11 +84,12 @@ final class DataParallelRuns {
   }
 
   /** The median milliseconds of each measured line of a child's file, by "method zero". */
-  private static Map<String, Double> read(Path file) throws IOException {
-    Map<String, Double> m = new LinkedHashMap<>();
+  private static Map<String, double[]> read(Path file) throws IOException {
+    Map<String, double[]> m = new LinkedHashMap<>();
     for (String line : Files.readAllLines(file)) {
       String[] f = line.split(" ");
-      m.put(f[0] + " " + f[1], Double.parseDouble(f[2]));
+      m.put(f[0] + " " + f[1], new double[] {Double.parseDouble(f[2]), Double.parseDouble(f[3]),
+          Double.parseDouble(f[4])});
     }
     return m;
   }
@@ -97,9 +99,10 @@ final class DataParallelRuns {
    */
   static int run(int ranks, List<String> shapes, Path out, PrintStream stdout, PrintStream stderr)
       throws IOException, InterruptedException {
-    String mpirun = Mpi.mpirun().map(Path::toString).orElse(null);
+    String mpirun = mpirun();
     if (mpirun == null) {
-      stderr.println("bench: --ranks needs Open MPI's mpirun on the PATH (" + Mpi.INSTALL + ")");
+      stderr.println("bench: --ranks needs Open MPI's mpirun on the PATH (on Debian 'apt-get install openmpi-bin "
+          + "libopenmpi-dev')");
       return 2;
     }
     Files.createDirectories(out);
@@ -130,13 +133,13 @@ final class DataParallelRuns {
         table.append("| ").append(shape).append(" | (a run failed: see the output above) |\n");
         continue;
       }
-      double a = read(one).get("step false");
-      double b = read(wide).get("step false");
-      Map<String, Double> n = read(many);
-      double c = n.get("step false");
-      double z = n.get("step true");
-      double reduce = n.get("allReduce false");
-      double gather = n.get("allGather true");
+      double a = read(one).get("step false")[0];
+      double b = read(wide).get("step false")[0];
+      Map<String, double[]> n = read(many);
+      double c = n.get("step false")[0];
+      double z = n.get("step true")[0];
+      double reduce = n.get("allReduce false")[0];
+      double gather = n.get("allGather true")[0];
       double tokens = named.tokens;
       table.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %,.0f | %,.0f | %.2fx | %.2fx | %.2f (%.1f%%) | "
           + "%.2f |%n", shape, tokens / a * 1e3, tokens / b * 1e3, ranks * tokens / c * 1e3, ranks * tokens / z * 1e3,
@@ -171,6 +174,16 @@ final class DataParallelRuns {
         + threads + " thread(s)");
     int status = pb.start().waitFor();
     return status == 0 ? 0 : 1;
+  }
+
+  private static String mpirun() {
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+      Path candidate = Path.of(dir, "mpirun");
+      if (Files.isExecutable(candidate)) {
+        return candidate.toString();
+      }
+    }
+    return null;
   }
 
   /** The CPU's model name from /proc/cpuinfo, or the OS's architecture where there is none. */

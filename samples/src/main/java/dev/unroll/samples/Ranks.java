@@ -22,6 +22,8 @@ final class Ranks {
 
   /** The world, or null alone. */
   private final Mpi mpi;
+  /** Four 16-bit pieces of a long, for {@link #sum}. */
+  private final float[] pieces = new float[4];
 
   private Ranks(Mpi mpi) {
     this.mpi = mpi;
@@ -100,14 +102,21 @@ final class Ranks {
     throw new SampleException("rank 0 stopped: " + received.substring(1));
   }
 
-  /** The sum of {@code value} over every rank, exact; every rank must call it. */
+  /**
+   * The sum of {@code value} (at least 0, below 2^64) over every rank; every rank must call it. Exact: the all-reduce
+   * sums floats, so the value travels as four 16-bit pieces, whose sums stay exact up to 256 ranks.
+   */
   long sum(long value) {
     if (mpi == null) {
       return value;
     }
+    for (int i = 0; i < pieces.length; i++) {
+      pieces[i] = (value >>> (16 * i)) & 0xFFFF;
+    }
+    mpi.allReduceSum(pieces, pieces.length);
     long sum = 0;
-    for (long v : mpi.allGather(value)) {
-      sum += v;
+    for (int i = 0; i < pieces.length; i++) {
+      sum += (long) pieces[i] << (16 * i);
     }
     return sum;
   }

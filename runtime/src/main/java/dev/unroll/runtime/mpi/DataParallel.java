@@ -152,10 +152,22 @@ public final class DataParallel {
     for (float v : values) {
       h = (h ^ Float.floatToRawIntBits(v)) * 0x100000001b3L; // FNV-1a over the floats' bits
     }
-    long[] hashes = mpi.allGather(h);
+    // Four 16-bit pieces per rank, each a whole float: an all-gather copies them exactly.
+    int ranks = mpi.size();
+    float[] hashes = new float[4 * ranks];
+    int[] four = new int[ranks];
+    int[] at = new int[ranks];
+    for (int r = 0; r < ranks; r++) {
+      four[r] = 4;
+      at[r] = 4 * r;
+    }
+    for (int k = 0; k < 4; k++) {
+      hashes[4 * mpi.rank() + k] = (h >>> (16 * k)) & 0xffff;
+    }
+    mpi.allGather(hashes, four, at);
     StringBuilder differ = new StringBuilder();
-    for (int r = 1; r < hashes.length; r++) {
-      if (hashes[r] != hashes[0]) {
+    for (int r = 1; r < ranks; r++) {
+      if (!java.util.Arrays.equals(hashes, 4 * r, 4 * r + 4, hashes, 0, 4)) {
         differ.append(differ.isEmpty() ? "" : ", ").append(r);
       }
     }

@@ -5,16 +5,12 @@ import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
-import java.io.File;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Optional;
 
 /**
  * The MPI world this process belongs to, through Open MPI's C library bound with {@code java.lang.foreign} (no JNI of
@@ -31,8 +27,6 @@ import java.util.Optional;
  * {@link #unavailableReason()} says what to do.
  */
 public final class Mpi {
-  /** How to install Open MPI (its mpirun and its library), for messages that say what is missing. */
-  public static final String INSTALL = "on Debian 'apt-get install openmpi-bin libopenmpi-dev'";
   /** {@code MPI_IN_PLACE} in Open MPI: the address 1. */
   private static final MemorySegment IN_PLACE = MemorySegment.ofAddress(1);
   private static final int MPI_SUCCESS = 0;
@@ -81,7 +75,7 @@ public final class Mpi {
           } catch (IllegalArgumentException | IllegalCallerException e) {
             problem = e instanceof IllegalCallerException
                 ? "native access is not enabled: run java with --enable-native-access=ALL-UNNAMED"
-                : "no Open MPI library (libmpi.so.40): " + INSTALL;
+                : "no Open MPI library (libmpi.so.40): on Debian 'apt-get install openmpi-bin libopenmpi-dev'";
           }
         }
       }
@@ -375,45 +369,6 @@ public final class Mpi {
       // Nothing is left to report to: halt below.
     }
     Runtime.getRuntime().halt(code);
-  }
-
-  /**
-   * Every rank's {@code value}, by rank, on every rank (an all-gather): exact, as four 16-bit pieces per rank, each a
-   * whole float. Every rank must call it.
-   */
-  public long[] allGather(long value) {
-    float[] pieces = new float[4 * size];
-    int[] counts = new int[size];
-    int[] displs = new int[size];
-    for (int r = 0; r < size; r++) {
-      counts[r] = 4;
-      displs[r] = 4 * r;
-    }
-    for (int k = 0; k < 4; k++) {
-      pieces[4 * rank + k] = (value >>> (16 * k)) & 0xffff;
-    }
-    allGather(pieces, counts, displs);
-    long[] all = new long[size];
-    for (int r = 0; r < size; r++) {
-      for (int k = 0; k < 4; k++) {
-        all[r] |= (long) pieces[4 * r + k] << (16 * k);
-      }
-    }
-    return all;
-  }
-
-  /**
-   * Open MPI's {@code mpirun} on the {@code PATH}, if there is one: what starts the ranks of a program (or of a
-   * benchmark or test that runs one).
-   */
-  public static Optional<Path> mpirun() {
-    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-      Path candidate = Path.of(dir, "mpirun");
-      if (Files.isExecutable(candidate)) {
-        return Optional.of(candidate);
-      }
-    }
-    return Optional.empty();
   }
 
   /** Waits until every rank has called it. */
