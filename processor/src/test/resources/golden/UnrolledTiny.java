@@ -657,10 +657,15 @@ public final class UnrolledTiny implements Tiny {
    */
   private int state;
 
-  private UnrolledTiny(Backend backend) {
+  /**
+   * @param params the parameter arena: a new one, or the one a file was read into
+   * @param training whether to make the gradients and the training activations; without them the model
+   *     only decodes
+   */
+  private UnrolledTiny(Backend backend, float[] params, boolean training) {
     this.backend = Objects.requireNonNull(backend, "backend");
-    this.params = new float[PARAMETER_COUNT];
-    this.grads = new float[PARAMETER_COUNT];
+    this.params = params;
+    this.grads = training ? new float[PARAMETER_COUNT] : null;
     this.parameters = new Parameters(params, grads, Gpt2Family.FAMILY.tensors(SHAPE));
     this.steps = backend == Backend.OPENCL ? new OpenClSteps(params, grads)
         : new CpuSteps(backend.kernels(), params, grads);
@@ -670,7 +675,7 @@ public final class UnrolledTiny implements Tiny {
    * A model with GPT-2's initialisation from {@code seed}: the same seed gives the same weights.
    */
   public static UnrolledTiny create(Backend backend, long seed) {
-    UnrolledTiny model = new UnrolledTiny(backend);
+    UnrolledTiny model = new UnrolledTiny(backend, new float[PARAMETER_COUNT], true);
     Gpt2Family.FAMILY.init(model.parameters, SHAPE, seed);
     model.parametersChanged();
     return model;
@@ -684,10 +689,50 @@ public final class UnrolledTiny implements Tiny {
    * and says so once on the {@code System.Logger} {@code dev.unroll.runtime.format} at INFO.
    */
   public static UnrolledTiny load(Backend backend, Path path) throws IOException {
-    UnrolledTiny model = new UnrolledTiny(backend);
+    UnrolledTiny model = new UnrolledTiny(backend, new float[PARAMETER_COUNT], true);
     Gpt2Family.FAMILY.load(model.parameters, SHAPE, path);
     model.parametersChanged();
     return model;
+  }
+
+  /**
+   * What {@link #create} makes, for decoding only.
+   *
+   * <p>Made for decoding only: it holds the parameters, the KV cache and one position's activations
+   * (8,976 bytes in all), and no gradients or training activations, so {@code decode} and the parameters'
+   * methods work and {@code forward}, {@code backward}, {@code zeroGrad}, {@code logits} and {@code AdamW}
+   * refuse it.
+   */
+  public static UnrolledTiny createForDecoding(Backend backend, long seed) {
+    UnrolledTiny model = new UnrolledTiny(backend, new float[PARAMETER_COUNT], false);
+    Gpt2Family.FAMILY.init(model.parameters, SHAPE, seed);
+    model.parametersChanged();
+    return model;
+  }
+
+  /**
+   * What {@link #load} makes, for decoding only, with the same checks and messages; the file is
+   * read once, into the arena the model keeps, so the weights are never held twice.
+   *
+   * <p>Made for decoding only: it holds the parameters, the KV cache and one position's activations
+   * (8,976 bytes in all), and no gradients or training activations, so {@code decode} and the parameters'
+   * methods work and {@code forward}, {@code backward}, {@code zeroGrad}, {@code logits} and {@code AdamW}
+   * refuse it.
+   */
+  public static UnrolledTiny loadForDecoding(Backend backend, Path path) throws IOException {
+    Objects.requireNonNull(backend, "backend");
+    UnrolledTiny model = new UnrolledTiny(backend, Gpt2Family.FAMILY.read(SHAPE, path), false);
+    model.parametersChanged();
+    return model;
+  }
+
+  /**
+   * Refuses {@code method} on a model made for decoding only, saying how to make one that trains.
+   */
+  private void requireTraining(String method) {
+    if (grads == null) {
+      throw new IllegalStateException(method + "() needs a model made with create or load: UnrolledTiny.createForDecoding and loadForDecoding make a model that only decodes (no gradients or training activations)");
+    }
   }
 
   @Override
@@ -702,6 +747,7 @@ public final class UnrolledTiny implements Tiny {
 
   @Override
   public float forward(int[] inputs, int[] targets) {
+    requireTraining("forward");
     Checks.tokens("inputs", inputs, BATCH, CONTEXT, VOCAB);
     if (targets != null) {
       Checks.tokens("targets", targets, BATCH, CONTEXT, VOCAB);
@@ -723,6 +769,7 @@ public final class UnrolledTiny implements Tiny {
 
   @Override
   public void backward() {
+    requireTraining("backward");
     if (state != 2) {
       throw new IllegalStateException("backward() needs a forward(inputs, targets) that returned a finite loss first");
     }
@@ -731,11 +778,13 @@ public final class UnrolledTiny implements Tiny {
 
   @Override
   public void zeroGrad() {
+    requireTraining("zeroGrad");
     steps.zeroGrad();
   }
 
   @Override
   public float[] logits(int row, int position, float[] dst) {
+    requireTraining("logits");
     if (state == 0) {
       throw new IllegalStateException("no logits: call forward first");
     }
@@ -882,16 +931,19 @@ public final class UnrolledTiny implements Tiny {
 
     private final float[] grads;
 
-    private final float[] acts = new float[ACTIVATION_COUNT];
+    /**
+     * The training arenas and tokens: null in a model made for decoding only (no grads).
+     */
+    private final float[] acts;
 
-    private final float[] dacts = new float[ACTIVATION_COUNT];
+    private final float[] dacts;
 
     /**
      * The current step's tokens, copied so that backward sees what forward saw.
      */
-    private final int[] inputs = new int[TOKENS];
+    private final int[] inputs;
 
-    private final int[] targets = new int[TOKENS];
+    private final int[] targets;
 
     private final float[] kv = new float[KV_COUNT];
 
@@ -906,6 +958,11 @@ public final class UnrolledTiny implements Tiny {
       this.k = k;
       this.params = params;
       this.grads = grads;
+      boolean training = grads != null;
+      this.acts = training ? new float[ACTIVATION_COUNT] : null;
+      this.dacts = training ? new float[ACTIVATION_COUNT] : null;
+      this.inputs = training ? new int[TOKENS] : null;
+      this.targets = training ? new int[TOKENS] : null;
     }
 
     @Override
@@ -1688,7 +1745,8 @@ public final class UnrolledTiny implements Tiny {
       this.grads = grads;
       // the device memory goes when this room becomes unreachable, with the model
       this.cl = DeviceModel.open(OpenCl.device(), "UnrolledTiny", OPENCL_SOURCE, this);
-      bindDevice();
+      // a model made for decoding only has no grads: its training buffers are left a float each
+      bindDevice(grads != null);
     }
 
     @Override
@@ -1745,13 +1803,17 @@ public final class UnrolledTiny implements Tiny {
     @Override
     public void parametersToHost() {
       cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT);
-      cl.read(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
+      if (grads != null) {
+        cl.read(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
+      }
     }
 
     @Override
     public void parametersToDevice() {
       cl.write(CL_PARAMS, 0, params, 0, PARAMETER_COUNT);
-      cl.write(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
+      if (grads != null) {
+        cl.write(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
+      }
     }
 
     @Override
@@ -1765,37 +1827,40 @@ public final class UnrolledTiny implements Tiny {
     }
 
     /**
-     * Makes the device buffers (numbered as the CL_ constants) and binds every kernel call.
+     * Makes the device buffers (numbered as the CL_ constants) and binds every kernel call; without
+     * {@code training}, the decoding calls only, over training buffers of one element.
      */
-    private void bindDevice() {
+    private void bindDevice(boolean training) {
       cl.floats(PARAMETER_COUNT);
-      cl.floats(PARAMETER_COUNT);
-      cl.floats(ACTIVATION_COUNT);
-      cl.floats(ACTIVATION_COUNT);
+      cl.floats(training ? PARAMETER_COUNT : 1);
+      cl.floats(training ? ACTIVATION_COUNT : 1);
+      cl.floats(training ? ACTIVATION_COUNT : 1);
       cl.floats(KV_COUNT);
       cl.floats(DECODE_COUNT);
-      cl.ints(TOKENS);
-      cl.ints(TOKENS);
+      cl.ints(training ? TOKENS : 1);
+      cl.ints(training ? TOKENS : 1);
       cl.ints(2);
       cl.floats(1);
-      cl.trainable(CL_PARAMS, CL_GRADS, PARAMETER_COUNT);
-      clForward = cl.calls();
-      clForwardEmbedding();
-      clForwardLayer0();
-      clForwardLayer1();
-      clForwardHead();
-      clLoss = cl.calls();
-      // losses = -ln(probs[target]): (B, T)
-      cl.kernel("crossEntropyForward_1", new long[] {32L}, new long[] {32L}, CL_ACTS, LOSSES,
-          CL_ACTS, PROBS, CL_TARGETS, 0);
-      // loss = mean of losses
-      int mean = cl.kernel("unroll_mean", new long[] {1L}, null, CL_ACTS, LOSSES, CL_SCALARS, 0);
-      cl.setInt(mean, 4, TOKENS);
-      clBackward = cl.calls();
-      clBackwardHead();
-      clBackwardLayer1();
-      clBackwardLayer0();
-      clBackwardEmbedding();
+      if (training) {
+        cl.trainable(CL_PARAMS, CL_GRADS, PARAMETER_COUNT);
+        clForward = cl.calls();
+        clForwardEmbedding();
+        clForwardLayer0();
+        clForwardLayer1();
+        clForwardHead();
+        clLoss = cl.calls();
+        // losses = -ln(probs[target]): (B, T)
+        cl.kernel("crossEntropyForward_1", new long[] {32L}, new long[] {32L}, CL_ACTS, LOSSES,
+            CL_ACTS, PROBS, CL_TARGETS, 0);
+        // loss = mean of losses
+        int mean = cl.kernel("unroll_mean", new long[] {1L}, null, CL_ACTS, LOSSES, CL_SCALARS, 0);
+        cl.setInt(mean, 4, TOKENS);
+        clBackward = cl.calls();
+        clBackwardHead();
+        clBackwardLayer1();
+        clBackwardLayer0();
+        clBackwardEmbedding();
+      }
       clDecode = cl.calls();
       clDecodeEmbedding();
       clDecodeLayer0();

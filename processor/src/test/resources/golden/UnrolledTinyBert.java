@@ -1451,13 +1451,17 @@ public final class UnrolledTiny implements Tiny {
     @Override
     public void parametersToHost() {
       cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT);
-      cl.read(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
+      if (grads != null) {
+        cl.read(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
+      }
     }
 
     @Override
     public void parametersToDevice() {
       cl.write(CL_PARAMS, 0, params, 0, PARAMETER_COUNT);
-      cl.write(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
+      if (grads != null) {
+        cl.write(CL_GRADS, 0, grads, 0, PARAMETER_COUNT);
+      }
     }
 
     @Override

@@ -9,9 +9,9 @@ import java.util.function.Function;
  * separate parameter from the training benchmarks' {@code shape}, so that {@code -p shape=...} never reaches them.
  */
 enum DecodeModel {
-  STORIES15M("stories15M", b -> UnrolledDecodeShapes_Stories15M.create(b, 1),
+  STORIES15M("stories15M", b -> UnrolledDecodeShapes_Stories15M.createForDecoding(b, 1),
       UnrolledDecodeShapes_Stories15M.PARAMETER_COUNT),
-  STORIES110M("stories110M", b -> UnrolledDecodeShapes_Stories110M.create(b, 1),
+  STORIES110M("stories110M", b -> UnrolledDecodeShapes_Stories110M.createForDecoding(b, 1),
       UnrolledDecodeShapes_Stories110M.PARAMETER_COUNT);
 
   /** The parameter value: llama2.c's name for the model. */
@@ -25,7 +25,7 @@ enum DecodeModel {
     this.parameters = parameters;
   }
 
-  /** A model with random weights (seed 1). */
+  /** A model made for decoding only, with random weights (seed 1). */
   CausalLm create(Backend backend) {
     return factory.apply(backend);
   }

@@ -95,13 +95,16 @@ class DecodeTest {
 
   @Tag("allocation") // warmed by count in a JVM that compiles in the foreground (see the parent POM)
   @ParameterizedTest
-  @CsvSource({"AWKWARD, SCALAR, FLOAT32", "AWKWARD, SIMD, FLOAT32", "AWKWARD, OPENCL, FLOAT32",
-      "LLAMA_AWKWARD, SCALAR, FLOAT32", "LLAMA_AWKWARD, SIMD, FLOAT32", "LLAMA_AWKWARD, OPENCL, FLOAT32",
-      "AWKWARD, SIMD, BFLOAT16", "LLAMA_AWKWARD, SIMD, BFLOAT16", "LLAMA_AWKWARD, OPENCL, BFLOAT16",
-      "EVEN, SIMD, INT8", "LLAMA_EVEN, SIMD, INT8", "LLAMA_EVEN, SCALAR, INT8"})
-  void decodingAllocatesNothingAfterWarmUp(ModelFixtures fixture, Backend backend, DecodeWeights format) {
+  @CsvSource({"AWKWARD, SCALAR, FLOAT32, false", "AWKWARD, SIMD, FLOAT32, false", "AWKWARD, OPENCL, FLOAT32, false",
+      "LLAMA_AWKWARD, SCALAR, FLOAT32, false", "LLAMA_AWKWARD, SIMD, FLOAT32, false",
+      "LLAMA_AWKWARD, OPENCL, FLOAT32, false", "AWKWARD, SIMD, BFLOAT16, false", "LLAMA_AWKWARD, SIMD, BFLOAT16, false",
+      "LLAMA_AWKWARD, OPENCL, BFLOAT16, false", "EVEN, SIMD, INT8, false", "LLAMA_EVEN, SIMD, INT8, false",
+      "LLAMA_EVEN, SCALAR, INT8, false", "LLAMA_AWKWARD, SIMD, FLOAT32, true", "AWKWARD, OPENCL, FLOAT32, true",
+      "LLAMA_EVEN, SIMD, INT8, true"})
+  void decodingAllocatesNothingAfterWarmUp(ModelFixtures fixture, Backend backend, DecodeWeights format,
+      boolean decodingOnly) {
     OpenClRule.assumeUsable(backend);
-    CausalLm model = fixture.create(backend, 1);
+    CausalLm model = decodingOnly ? fixture.createForDecoding(backend, 1) : fixture.create(backend, 1);
     model.decodeWeights(format);
     ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
     long thread = Thread.currentThread().threadId();

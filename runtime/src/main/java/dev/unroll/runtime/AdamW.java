@@ -72,7 +72,7 @@ public final class AdamW {
     this.shardFrom = shardFrom;
     this.shardTo = shardTo;
     this.params = p.values();
-    this.grads = p.grads();
+    this.grads = p.requireGrads("AdamW");
     this.device = device;
     boolean host = device == null;
     this.m = new float[host ? shardTo - shardFrom : 0];

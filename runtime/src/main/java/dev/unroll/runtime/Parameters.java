@@ -7,13 +7,14 @@ import java.util.List;
  * in them. Optimizers and checkpoint formats work through this view; it shares (does not copy) the model's arrays.
  *
  * @param values parameter arena
- * @param grads gradient arena, same length and layout as {@code values}
+ * @param grads gradient arena, same length and layout as {@code values}; null for a model made for decoding only,
+ *     which has none
  * @param tensors every tensor, in arena order, covering the arena without gaps
  */
 public record Parameters(float[] values, float[] grads, List<ParamTensor> tensors) {
 
   public Parameters {
-    if (values.length != grads.length) {
+    if (grads != null && values.length != grads.length) {
       throw new IllegalArgumentException("values and grads differ in length");
     }
     tensors = List.copyOf(tensors);
@@ -27,6 +28,20 @@ public record Parameters(float[] values, float[] grads, List<ParamTensor> tensor
       }
     }
     throw new IllegalArgumentException("no parameter tensor named " + name);
+  }
+
+  /**
+   * The gradient arena, or throws: what training needs, with the message a model made for decoding only gives.
+   *
+   * @param user what needs the gradients, for the message ("AdamW")
+   * @throws IllegalArgumentException when there are none
+   */
+  public float[] requireGrads(String user) {
+    if (grads == null) {
+      throw new IllegalArgumentException(user + " needs the model's gradients, and this model has none: it was made "
+          + "for decoding only (createForDecoding or loadForDecoding); make it with create or load to train it");
+    }
+    return grads;
   }
 
   /** Number of floats in the arena. */

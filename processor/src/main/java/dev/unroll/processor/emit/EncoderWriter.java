@@ -159,7 +159,8 @@ final class EncoderWriter {
         .addStatement("state = 2")
         .addStatement("return loss")
         .build());
-    ModelWriter.addBackward(type, text ? "forward(tokens, types, lengths, labels)" : "forward(pixels, labels)");
+    ModelWriter.addBackward(type, text ? "forward(tokens, types, lengths, labels)" : "forward(pixels, labels)",
+        false);
     type.addMethod(override("logits", FLOATS)
         .addParameter(FLOATS, "dst")
         .addCode(requireForward())
@@ -356,7 +357,7 @@ final class EncoderWriter {
     List<MethodSpec> methods = new ArrayList<>();
     model.bindTraining(room, bind, methods, encoding.losses(), encoding.probs(),
         new Arg.Size("BATCH", spec.batch()), new Arg.Size("CLASSES", spec.encoder().classes()),
-        "losses = -ln(probs[label]): (B)");
+        "losses = -ln(probs[label]): (B)", false);
     bind.addStatement("clEnd = cl.calls()");
     room.addField(FieldSpec.builder(String.class, "OPENCL_SOURCE", Modifier.PRIVATE, Modifier.STATIC,
             Modifier.FINAL)

@@ -25,6 +25,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import javax.lang.model.element.Modifier;
@@ -309,9 +310,17 @@ public final class ModelWriter {
   }
 
   void addFactories(TypeSpec.Builder type) {
+    boolean decoder = !spec.family().encoder();
     MethodSpec.Builder constructor = MethodSpec.constructorBuilder().addModifiers(Modifier.PRIVATE)
-        .addParameter(BACKEND, "backend")
-        .addStatement("this.backend = $T.requireNonNull(backend, $S)", OBJECTS, "backend");
+        .addParameter(BACKEND, "backend");
+    if (decoder) {
+      constructor.addJavadoc("@param params the parameter arena: a new one, or the one a file was read into\n"
+          + "@param training whether to make the gradients and the training activations; without them the model\n"
+          + "    only decodes\n")
+          .addParameter(FLOATS, "params")
+          .addParameter(TypeName.BOOLEAN, "training");
+    }
+    constructor.addStatement("this.backend = $T.requireNonNull(backend, $S)", OBJECTS, "backend");
     // a backend of a platform the class was compiled without: say which annotation value to change
     String without = spec.generatedName() + " was compiled without Platform.%s: add it to @Transformer(platforms = "
         + "...) on " + spec.interfaceName() + " to run on %s";
@@ -327,9 +336,14 @@ public final class ModelWriter {
               String.format(Locale.ROOT, without, "JAVA", "Backend."))
           .endControlFlow();
     }
-    constructor.addStatement("this.params = new float[PARAMETER_COUNT]")
-        .addStatement("this.grads = new float[PARAMETER_COUNT]")
-        .addStatement("this.parameters = new $T(params, grads, $T.FAMILY.tensors(SHAPE))", PARAMETERS, runtimeFamily);
+    if (decoder) {
+      constructor.addStatement("this.params = params")
+          .addStatement("this.grads = training ? new float[PARAMETER_COUNT] : null");
+    } else {
+      constructor.addStatement("this.params = new float[PARAMETER_COUNT]")
+          .addStatement("this.grads = new float[PARAMETER_COUNT]");
+    }
+    constructor.addStatement("this.parameters = new $T(params, grads, $T.FAMILY.tensors(SHAPE))", PARAMETERS, runtimeFamily);
     if (java && openClRoom) {
       constructor.addStatement("this.steps = backend == $T.OPENCL ? new $T(params, grads)\n: new $T(backend.kernels(), "
           + "params, grads)", BACKEND, openClSteps, cpuSteps);
@@ -339,13 +353,14 @@ public final class ModelWriter {
       constructor.addStatement("this.steps = new $T(params, grads)", openClSteps);
     }
     type.addMethod(constructor.build());
+    String made = decoder ? "new $T(backend, new float[PARAMETER_COUNT], true)" : "new $T(backend)";
     type.addMethod(MethodSpec.methodBuilder("create").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
         .addJavadoc("A model with $L's initialisation from {@code seed}: the same seed gives the same weights.\n",
             family.displayName())
         .returns(self)
         .addParameter(BACKEND, "backend")
         .addParameter(TypeName.LONG, "seed")
-        .addStatement("$T model = new $T(backend)", self, self)
+        .addStatement("$T model = " + made, self, self)
         .addStatement("$T.FAMILY.init(model.parameters, SHAPE, seed)", runtimeFamily)
         .addStatement("model.parametersChanged()")
         .addStatement("return model")
@@ -363,10 +378,58 @@ public final class ModelWriter {
         .addException(IO_EXCEPTION)
         .addParameter(BACKEND, "backend")
         .addParameter(PATH, "path")
-        .addStatement("$T model = new $T(backend)", self, self)
+        .addStatement("$T model = " + made, self, self)
         .addStatement("$T.FAMILY.load(model.parameters, SHAPE, path)", runtimeFamily)
         .addStatement("model.parametersChanged()")
         .addStatement("return model")
+        .build());
+    if (decoder) {
+      addDecodingFactories(type);
+    }
+  }
+
+  /**
+   * A decoder's factories of a model made for decoding only: the parameters, KV cache and decode buffers, and no
+   * gradients, training activations or optimizer; a checkpoint is read straight into the arena the model keeps.
+   */
+  private void addDecodingFactories(TypeSpec.Builder type) {
+    String only = "<p>Made for decoding only: it holds the parameters, the KV cache and one position's activations\n"
+        + "($L bytes in all), and no gradients or training activations, so {@code decode} and the parameters'\n"
+        + "methods work and {@code forward}, {@code backward}, {@code zeroGrad}, {@code logits} and {@code AdamW}\n"
+        + "refuse it.\n";
+    String bytes = String.format(Locale.ROOT, "%,d", plan.parameterBytes() + plan.decodeBytes());
+    type.addMethod(MethodSpec.methodBuilder("createForDecoding").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
+        .addJavadoc("What {@link #create} makes, for decoding only.\n\n")
+        .addJavadoc(only, bytes)
+        .returns(self)
+        .addParameter(BACKEND, "backend")
+        .addParameter(TypeName.LONG, "seed")
+        .addStatement("$T model = new $T(backend, new float[PARAMETER_COUNT], false)", self, self)
+        .addStatement("$T.FAMILY.init(model.parameters, SHAPE, seed)", runtimeFamily)
+        .addStatement("model.parametersChanged()")
+        .addStatement("return model")
+        .build());
+    type.addMethod(MethodSpec.methodBuilder("loadForDecoding").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
+        .addJavadoc("What {@link #load} makes, for decoding only, with the same checks and messages; the file is\n"
+            + "read once, into the arena the model keeps, so the weights are never held twice.\n\n")
+        .addJavadoc(only, bytes)
+        .returns(self)
+        .addException(IO_EXCEPTION)
+        .addParameter(BACKEND, "backend")
+        .addParameter(PATH, "path")
+        .addStatement("$T.requireNonNull(backend, $S)", OBJECTS, "backend")
+        .addStatement("$T model = new $T(backend, $T.FAMILY.read(SHAPE, path), false)", self, self, runtimeFamily)
+        .addStatement("model.parametersChanged()")
+        .addStatement("return model")
+        .build());
+    type.addMethod(MethodSpec.methodBuilder("requireTraining").addModifiers(Modifier.PRIVATE)
+        .addJavadoc("Refuses {@code method} on a model made for decoding only, saying how to make one that trains.\n")
+        .addParameter(String.class, "method")
+        .beginControlFlow("if (grads == null)")
+        .addStatement("throw new $T(method + $S)", IllegalStateException.class, "() needs a model made with create "
+            + "or load: " + spec.generatedName() + ".createForDecoding and loadForDecoding make a model that "
+            + "only decodes (no gradients or training activations)")
+        .endControlFlow()
         .build());
   }
 
@@ -377,6 +440,7 @@ public final class ModelWriter {
     type.addMethod(override("forward", TypeName.FLOAT)
         .addParameter(INTS, "inputs")
         .addParameter(INTS, "targets")
+        .addStatement("requireTraining($S)", "forward")
         .addStatement("$T.tokens($S, inputs, BATCH, CONTEXT, VOCAB)", CHECKS, "inputs")
         .beginControlFlow("if (targets != null)")
         .addStatement("$T.tokens($S, targets, BATCH, CONTEXT, VOCAB)", CHECKS, "targets")
@@ -398,13 +462,14 @@ public final class ModelWriter {
         .addStatement("return loss")
         .build());
 
-    addBackward(type, "forward(inputs, targets)");
+    addBackward(type, "forward(inputs, targets)", true);
 
     Tensor logits = plan.activation("LOGITS");
     type.addMethod(override("logits", FLOATS)
         .addParameter(TypeName.INT, "row")
         .addParameter(TypeName.INT, "position")
         .addParameter(FLOATS, "dst")
+        .addStatement("requireTraining($S)", "logits")
         .beginControlFlow("if (state == 0)")
         .addStatement("throw new $T($S)", IllegalStateException.class, "no logits: call forward first")
         .endControlFlow()
@@ -455,16 +520,25 @@ public final class ModelWriter {
     type.addMethod(override("backend", BACKEND).addStatement("return backend").build());
   }
 
-  /** {@code backward()}, which needs a forward with a finite loss ({@code forward} names that call), and zeroGrad. */
-  static void addBackward(TypeSpec.Builder type, String forward) {
-    type.addMethod(override("backward", TypeName.VOID)
+  /**
+   * {@code backward()}, which needs a forward with a finite loss ({@code forward} names that call), and zeroGrad;
+   * both refuse a model made for decoding only where {@code decodingOnly} says the class can make one.
+   */
+  static void addBackward(TypeSpec.Builder type, String forward, boolean decodingOnly) {
+    MethodSpec.Builder backward = override("backward", TypeName.VOID);
+    MethodSpec.Builder zeroGrad = override("zeroGrad", TypeName.VOID);
+    if (decodingOnly) {
+      backward.addStatement("requireTraining($S)", "backward");
+      zeroGrad.addStatement("requireTraining($S)", "zeroGrad");
+    }
+    type.addMethod(backward
         .beginControlFlow("if (state != 2)")
         .addStatement("throw new $T($S)", IllegalStateException.class,
             "backward() needs a " + forward + " that returned a finite loss first")
         .endControlFlow()
         .addStatement("steps.backward()")
         .build());
-    type.addMethod(override("zeroGrad", TypeName.VOID).addStatement("steps.zeroGrad()").build());
+    type.addMethod(zeroGrad.addStatement("steps.zeroGrad()").build());
   }
 
   /** The parameters' methods every model has: reading, changing, the device's, finishing, saving. */
@@ -544,14 +618,11 @@ public final class ModelWriter {
     room.addField(FLOATS, "params", Modifier.PRIVATE, Modifier.FINAL);
     room.addField(FLOATS, "grads", Modifier.PRIVATE, Modifier.FINAL);
     room.addField(FieldSpec.builder(FLOATS, "acts", Modifier.PRIVATE, Modifier.FINAL)
-        .initializer("new float[ACTIVATION_COUNT]").build());
-    room.addField(FieldSpec.builder(FLOATS, "dacts", Modifier.PRIVATE, Modifier.FINAL)
-        .initializer("new float[ACTIVATION_COUNT]").build());
+        .addJavadoc("The training arenas and tokens: null in a model made for decoding only (no grads).\n").build());
+    room.addField(FLOATS, "dacts", Modifier.PRIVATE, Modifier.FINAL);
     room.addField(FieldSpec.builder(INTS, "inputs", Modifier.PRIVATE, Modifier.FINAL)
-        .addJavadoc("The current step's tokens, copied so that backward sees what forward saw.\n")
-        .initializer("new int[TOKENS]").build());
-    room.addField(FieldSpec.builder(INTS, "targets", Modifier.PRIVATE, Modifier.FINAL)
-        .initializer("new int[TOKENS]").build());
+        .addJavadoc("The current step's tokens, copied so that backward sees what forward saw.\n").build());
+    room.addField(INTS, "targets", Modifier.PRIVATE, Modifier.FINAL);
     room.addField(FieldSpec.builder(FLOATS, "kv", Modifier.PRIVATE, Modifier.FINAL)
         .initializer("new float[KV_COUNT]").build());
     room.addField(FieldSpec.builder(FLOATS, "dec", Modifier.PRIVATE, Modifier.FINAL)
@@ -571,6 +642,11 @@ public final class ModelWriter {
         .addStatement("this.k = k")
         .addStatement("this.params = params")
         .addStatement("this.grads = grads")
+        .addStatement("boolean training = grads != null")
+        .addStatement("this.acts = training ? new float[ACTIVATION_COUNT] : null")
+        .addStatement("this.dacts = training ? new float[ACTIVATION_COUNT] : null")
+        .addStatement("this.inputs = training ? new int[TOKENS] : null")
+        .addStatement("this.targets = training ? new int[TOKENS] : null")
         .build());
 
     MethodSpec.Builder forward = override("forward", TypeName.VOID)
@@ -704,11 +780,15 @@ public final class ModelWriter {
         .build());
     room.addMethod(override("parametersToHost", TypeName.VOID)
         .addStatement("cl.read(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
+        .beginControlFlow("if (grads != null)")
         .addStatement("cl.read(CL_GRADS, 0, grads, 0, PARAMETER_COUNT)")
+        .endControlFlow()
         .build());
     room.addMethod(override("parametersToDevice", TypeName.VOID)
         .addStatement("cl.write(CL_PARAMS, 0, params, 0, PARAMETER_COUNT)")
+        .beginControlFlow("if (grads != null)")
         .addStatement("cl.write(CL_GRADS, 0, grads, 0, PARAMETER_COUNT)")
+        .endControlFlow()
         .build());
     room.addMethod(override("deviceParameters", DEVICE_PARAMETERS).addStatement("return cl").build());
     room.addMethod(override("finish", TypeName.VOID).addStatement("cl.finish()").build());
@@ -748,7 +828,8 @@ public final class ModelWriter {
         .addComment("the device memory goes when this room becomes unreachable, with the model")
         .addStatement("this.cl = $T.open($T.device(), $S, OPENCL_SOURCE, this)", DEVICE_MODEL, OPEN_CL,
             spec.generatedName())
-        .addStatement("bindDevice()")
+        .addComment("a model made for decoding only has no grads: its training buffers are left a float each")
+        .addStatement("bindDevice(grads != null)")
         .build());
     room.addMethod(override("forward", TypeName.VOID)
         .addParameter(INTS, "inputs")
@@ -809,11 +890,13 @@ public final class ModelWriter {
    */
   private void addOpenCl(TypeSpec.Builder type) {
     MethodSpec.Builder bind = MethodSpec.methodBuilder("bindDevice").addModifiers(Modifier.PRIVATE)
-        .addJavadoc("Makes the device buffers (numbered as the CL_ constants) and binds every kernel call.\n");
+        .addJavadoc("Makes the device buffers (numbered as the CL_ constants) and binds every kernel call; without\n"
+            + "{@code training}, the decoding calls only, over training buffers of one element.\n")
+        .addParameter(TypeName.BOOLEAN, "training");
     List<MethodSpec> methods = new ArrayList<>();
     bindTraining(type, bind, methods, plan.activation("LOSSES"), plan.activation("PROBS"),
         new Arg.Size("TOKENS", plan.tokensPerStep()), new Arg.Size("PADDED_VOCAB", plan.paddedVocab()),
-        "losses = -ln(probs[target]): (B, T)");
+        "losses = -ln(probs[target]): (B, T)", true);
     bind.addStatement("clDecode = cl.calls()");
     for (Stage stage : plan.decode()) {
       methods.add(openCl.stageMethod(stage));
@@ -854,12 +937,19 @@ public final class ModelWriter {
    * {@code clBackward}. Adds the stages' binding methods to {@code methods}.
    */
   void bindTraining(TypeSpec.Builder type, MethodSpec.Builder bind, List<MethodSpec> methods, Tensor losses,
-      Tensor probs, Arg.Size rows, Arg.Size width, String comment) {
+      Tensor probs, Arg.Size rows, Arg.Size width, String comment, boolean decodingOnly) {
     int number = 0;
     for (Map.Entry<String, String> buffer : OpenClWriter.buffers(plan).entrySet()) {
       type.addField(FieldSpec.builder(TypeName.INT, buffer.getKey(), Modifier.PRIVATE, Modifier.STATIC,
           Modifier.FINAL).initializer("$L", number++).build());
-      bind.addStatement("cl.$L", buffer.getValue());
+      String make = buffer.getValue();
+      if (decodingOnly && TRAINING_BUFFERS.contains(buffer.getKey())) {
+        make = make.replaceFirst("\\((.*)\\)$", "(training ? $1 : 1)");
+      }
+      bind.addStatement("cl.$L", make);
+    }
+    if (decodingOnly) {
+      bind.beginControlFlow("if (training)");
     }
     bind.addStatement("cl.trainable(CL_PARAMS, CL_GRADS, PARAMETER_COUNT)")
         .addStatement("clForward = cl.calls()");
@@ -881,7 +971,13 @@ public final class ModelWriter {
       methods.add(openCl.stageMethod(stage));
       bind.addStatement("$L()", OpenClWriter.methodName(stage));
     }
+    if (decodingOnly) {
+      bind.endControlFlow();
+    }
   }
+
+  /** A decoder's device buffers that only training uses: one element each in a model made for decoding only. */
+  private static final Set<String> TRAINING_BUFFERS = Set.of("CL_GRADS", "CL_ACTS", "CL_DACTS", "CL_INPUTS", "CL_TARGETS");
 
   static MethodSpec.Builder override(String name, TypeName returns) {
     return MethodSpec.methodBuilder(name).addAnnotation(Override.class).addModifiers(Modifier.PUBLIC)

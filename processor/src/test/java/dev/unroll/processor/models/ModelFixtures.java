@@ -11,23 +11,29 @@ import java.util.function.LongFunction;
 
 /** The generated test models, by name, with their scalar references and random data for them. */
 public enum ModelFixtures {
-  AWKWARD(UnrolledAwkward.SHAPE, UnrolledAwkward::create, seed -> Gpt2Reference.create(UnrolledAwkward.SHAPE, seed)),
-  EVEN(UnrolledEven.SHAPE, UnrolledEven::create, seed -> Gpt2Reference.create(UnrolledEven.SHAPE, seed)),
-  MICRO(UnrolledMicro.SHAPE, UnrolledMicro::create, seed -> Gpt2Reference.create(UnrolledMicro.SHAPE, seed)),
-  LLAMA_AWKWARD(UnrolledLlamaAwkward.SHAPE, UnrolledLlamaAwkward::create,
+  AWKWARD(UnrolledAwkward.SHAPE, UnrolledAwkward::create, UnrolledAwkward::createForDecoding,
+      seed -> Gpt2Reference.create(UnrolledAwkward.SHAPE, seed)),
+  EVEN(UnrolledEven.SHAPE, UnrolledEven::create, UnrolledEven::createForDecoding,
+      seed -> Gpt2Reference.create(UnrolledEven.SHAPE, seed)),
+  MICRO(UnrolledMicro.SHAPE, UnrolledMicro::create, UnrolledMicro::createForDecoding,
+      seed -> Gpt2Reference.create(UnrolledMicro.SHAPE, seed)),
+  LLAMA_AWKWARD(UnrolledLlamaAwkward.SHAPE, UnrolledLlamaAwkward::create, UnrolledLlamaAwkward::createForDecoding,
       seed -> LlamaReference.create(UnrolledLlamaAwkward.SHAPE, seed)),
-  LLAMA_MICRO(UnrolledLlamaMicro.SHAPE, UnrolledLlamaMicro::create,
+  LLAMA_MICRO(UnrolledLlamaMicro.SHAPE, UnrolledLlamaMicro::create, UnrolledLlamaMicro::createForDecoding,
       seed -> LlamaReference.create(UnrolledLlamaMicro.SHAPE, seed)),
-  LLAMA_EVEN(UnrolledLlamaEven.SHAPE, UnrolledLlamaEven::create,
+  LLAMA_EVEN(UnrolledLlamaEven.SHAPE, UnrolledLlamaEven::create, UnrolledLlamaEven::createForDecoding,
       seed -> LlamaReference.create(UnrolledLlamaEven.SHAPE, seed));
 
   private final ModelShape shape;
   private final BiFunction<Backend, Long, CausalLm> factory;
+  private final BiFunction<Backend, Long, CausalLm> decoding;
   private final LongFunction<CausalLm> reference;
 
-  ModelFixtures(ModelShape shape, BiFunction<Backend, Long, CausalLm> factory, LongFunction<CausalLm> reference) {
+  ModelFixtures(ModelShape shape, BiFunction<Backend, Long, CausalLm> factory,
+      BiFunction<Backend, Long, CausalLm> decoding, LongFunction<CausalLm> reference) {
     this.shape = shape;
     this.factory = factory;
+    this.decoding = decoding;
     this.reference = reference;
   }
 
@@ -37,6 +43,11 @@ public enum ModelFixtures {
 
   public CausalLm create(Backend backend, long seed) {
     return factory.apply(backend, seed);
+  }
+
+  /** The same model made for decoding only ({@code createForDecoding}). */
+  public CausalLm createForDecoding(Backend backend, long seed) {
+    return decoding.apply(backend, seed);
   }
 
   /** The scalar reference model of the same family and shape, initialised from the same seed. */

@@ -38,6 +38,12 @@ public final class ModelFamily<S extends ModelShape, M extends Trainable> {
     void apply(Parameters p, S s, Path path) throws IOException;
   }
 
+  /** Reads a file's weights into a new arena of the shape's layout. */
+  @FunctionalInterface
+  public interface Reader<S> {
+    float[] read(S s, Path path) throws IOException;
+  }
+
   /** What saving the parameters to a file (named in messages) writes, not yet written. */
   @FunctionalInterface
   public interface Writer<S> {
@@ -54,6 +60,7 @@ public final class ModelFamily<S extends ModelShape, M extends Trainable> {
   private final Layout<S> layout;
   private final Init<S> init;
   private final Io<S> load;
+  private final Reader<S> read;
   private final Writer<S> save;
   private final Reference<S, M> reference;
 
@@ -68,10 +75,20 @@ public final class ModelFamily<S extends ModelShape, M extends Trainable> {
    */
   public ModelFamily(String name, Layout<S> layout, Init<S> init, Io<S> load, Writer<S> save,
       Reference<S, M> reference) {
+    this(name, layout, init, load, null, save, reference);
+  }
+
+  /**
+   * A family whose models can also be made for decoding only: as above, with {@code read}, which reads what
+   * {@code load} reads into a new arena instead (the arena the new model adopts, so that its weights are held once).
+   */
+  public ModelFamily(String name, Layout<S> layout, Init<S> init, Io<S> load, Reader<S> read, Writer<S> save,
+      Reference<S, M> reference) {
     this.name = Objects.requireNonNull(name);
     this.layout = Objects.requireNonNull(layout);
     this.init = Objects.requireNonNull(init);
     this.load = Objects.requireNonNull(load);
+    this.read = read;
     this.save = Objects.requireNonNull(save);
     this.reference = Objects.requireNonNull(reference);
   }
@@ -97,6 +114,19 @@ public final class ModelFamily<S extends ModelShape, M extends Trainable> {
    */
   public void load(Parameters p, S s, Path path) throws IOException {
     load.apply(p, s, path);
+  }
+
+  /**
+   * Reads the weights of {@code path}, as {@link #load} does, into a new arena of {@code s}'s layout, which the
+   * caller adopts: how a model made for decoding only holds its weights once.
+   *
+   * @throws UnsupportedOperationException for a family whose models do not decode (an encoder's)
+   */
+  public float[] read(S s, Path path) throws IOException {
+    if (read == null) {
+      throw new UnsupportedOperationException(name + " models do not decode: load them with load");
+    }
+    return read.read(s, path);
   }
 
   /** Writes {@code p} as safetensors with the family's Hugging Face names, atomically. */

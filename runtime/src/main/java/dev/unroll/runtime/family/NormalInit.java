@@ -41,7 +41,9 @@ public final class NormalInit {
     SplittableRandom random = new SplittableRandom(seed);
     float[] w = p.values();
     Arrays.fill(w, 0f);
-    Arrays.fill(p.grads(), 0f);
+    if (p.grads() != null) {
+      Arrays.fill(p.grads(), 0f);
+    }
     float residualStd = (float) (STD / Math.sqrt(2.0 * layers));
     for (ParamTensor t : p.tensors()) {
       int n = t.size();

@@ -158,6 +158,22 @@ public final class Gpt2Checkpoints {
   /** {@link #load(Parameters, Gpt2Shape, Path)}, telling {@code notices} what it would log. */
   static void load(Parameters p, Gpt2Shape s, Path path, Consumer<String> notices) throws IOException {
     checkLayout(p, s, path);
+    readFile(s, path).install(p, notices);
+  }
+
+  /**
+   * Reads a GPT-2 checkpoint, as {@link #load(Parameters, Gpt2Shape, Path)} does, into a new arena laid out as
+   * {@link Gpt2Layout#tensors} says for {@code s}, and logs its notice if any: what a model made for decoding only
+   * adopts as its parameters, so that the weights are held once.
+   *
+   * @throws CheckpointException as {@link #load(Parameters, Gpt2Shape, Path)}
+   * @throws IOException when the file cannot be read
+   */
+  public static float[] read(Gpt2Shape s, Path path) throws IOException {
+    return readFile(s, path).adopt(CheckpointIo.LOG_NOTICE);
+  }
+
+  private static CheckpointIo.Loaded readFile(Gpt2Shape s, Path path) throws IOException {
     CheckpointIo.Loaded loaded;
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
       long size = channel.size();
@@ -180,7 +196,7 @@ public final class Gpt2Checkpoints {
                 + " (bytes " + CheckpointIo.hex(first.array()) + ")");
       }
     }
-    loaded.install(p, notices);
+    return loaded;
   }
 
   private static CheckpointIo.Loaded readSafetensors(Path path, Gpt2Shape s) throws IOException {

@@ -7,7 +7,8 @@ import dev.unroll.runtime.family.ModelFamily;
 public final class Gpt2Family {
   /** The family, which generated GPT-2 classes call. */
   public static final ModelFamily<Gpt2Shape, CausalLm> FAMILY = new ModelFamily<>("GPT-2", Gpt2Layout::tensors,
-      Gpt2Init::init, Gpt2Checkpoints::load, Gpt2Checkpoints::safetensors, Gpt2Reference::create);
+      Gpt2Init::init, Gpt2Checkpoints::load, Gpt2Checkpoints::read,
+      Gpt2Checkpoints::safetensors, Gpt2Reference::create);
 
   private Gpt2Family() {}
 }

@@ -195,7 +195,23 @@ public final class LlamaCheckpoints {
 
   /** {@link #load(Parameters, LlamaShape, Path)}, telling {@code notices} what it would log. */
   static void load(Parameters p, LlamaShape s, Path path, Consumer<String> notices) throws IOException {
-    List<ParamTensor> layout = checkLayout(p, s, path);
+    checkLayout(p, s, path);
+    read(s, path, LlamaLayout.tensors(s)).install(p, notices);
+  }
+
+  /**
+   * Reads a Llama checkpoint, as {@link #load(Parameters, LlamaShape, Path)} does, into a new arena laid out as
+   * {@link LlamaLayout#tensors} says for {@code s}, and logs its notice if any: what a model made for decoding only
+   * adopts as its parameters, so that the weights are held once.
+   *
+   * @throws CheckpointException as {@link #load(Parameters, LlamaShape, Path)}
+   * @throws IOException when the file cannot be read
+   */
+  public static float[] read(LlamaShape s, Path path) throws IOException {
+    return read(s, path, LlamaLayout.tensors(s)).adopt(CheckpointIo.LOG_NOTICE);
+  }
+
+  private static CheckpointIo.Loaded read(LlamaShape s, Path path, List<ParamTensor> layout) throws IOException {
     CheckpointIo.Loaded loaded;
     try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
       long size = channel.size();
@@ -204,8 +220,7 @@ public final class LlamaCheckpoints {
       if (size >= 9) {
         long headerLength = first.getLong(0);
         if (headerLength > 0 && headerLength <= Safetensors.MAX_HEADER_BYTES && first.get(8) == '{') {
-          readSafetensors(path, s, layout).install(p, notices);
-          return;
+          return readSafetensors(path, s, layout);
         }
       }
       if (size >= 4 && first.getInt(0) == Gpt2Checkpoints.LLMC_MAGIC) {
@@ -223,7 +238,7 @@ public final class LlamaCheckpoints {
       }
       loaded = readLlama2c(path, channel, size, first, s, layout);
     }
-    loaded.install(p, notices);
+    return loaded;
   }
 
   private static CheckpointIo.Loaded readLlama2c(Path path, FileChannel channel, long size, ByteBuffer header,

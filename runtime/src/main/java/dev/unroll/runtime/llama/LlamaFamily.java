@@ -7,7 +7,8 @@ import dev.unroll.runtime.family.ModelFamily;
 public final class LlamaFamily {
   /** The family, which generated Llama classes call. */
   public static final ModelFamily<LlamaShape, CausalLm> FAMILY = new ModelFamily<>("Llama", LlamaLayout::tensors,
-      LlamaInit::init, LlamaCheckpoints::load, LlamaCheckpoints::safetensors, LlamaReference::create);
+      LlamaInit::init, LlamaCheckpoints::load, LlamaCheckpoints::read,
+      LlamaCheckpoints::safetensors, LlamaReference::create);
 
   private LlamaFamily() {}
 }

@@ -62,6 +62,7 @@ public final class DataParallel {
   private DataParallel(Mpi mpi, Trainable model) {
     this.mpi = mpi;
     this.model = model;
+    model.parameters().requireGrads("DataParallel");
     int n = model.parameters().count();
     int ranks = mpi.size();
     // Slices of whole 16-float blocks (a SIMD vector at AVX-512), the last ranks' shorter or empty when n is small.

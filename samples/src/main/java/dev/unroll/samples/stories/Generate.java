@@ -80,8 +80,11 @@ public final class Generate {
     String prompt = o.prompt;
     int maxTokens = o.maxTokens;
     try {
+      long opening = System.nanoTime();
       CausalLm lm = o.shape.open(o.backend, o.model, seed, err);
       lm.decodeWeights(o.weights);
+      err.printf(Locale.ROOT, "generate: model ready in %.2f s, made for decoding only: weights %.1f MB, KV cache "
+          + "%.1f MB%n", (System.nanoTime() - opening) / 1e9, 4e-6 * lm.parameters().count(), o.shape.kvBytes() / 1e6);
       Llama2Tokenizer tokenizer = o.tokenizer == null ? null : Llama2Tokenizer.load(o.tokenizer,
           lm.shape().vocab());
       if (tokenizer == null) {
@@ -124,7 +127,8 @@ public final class Generate {
       double seconds = (System.nanoTime() - start) / 1e9;
       out.println(text == null ? "" : text.finish());
       err.printf(Locale.ROOT, "generate: %d tokens in %.2f s: %.1f tokens/s (prompt of %d tokens included in the"
-          + " time)%n", generated, seconds, generated / seconds, promptTokens.length);
+          + " time); the first token came %.2f s after the start of loading%n", generated, seconds, generated / seconds,
+          promptTokens.length, generated > 0 ? (at[0] - opening) / 1e9 : Double.NaN);
       if (generated >= 16) {
         // the first tokens run while the JIT compiles the kernels; the second half shows more of the compiled speed
         int half = generated / 2;
@@ -224,16 +228,27 @@ public final class Generate {
     STORIES15M,
     STORIES110M;
 
-    /** The model of this shape, from {@code file} or, without one, randomly initialised (it says so). */
+    /**
+     * The model of this shape, made for decoding only (no gradients or training activations), from {@code file} or,
+     * without one, randomly initialised (it says so).
+     */
     CausalLm open(Backend backend, Path file, long seed, PrintStream err) throws IOException {
       if (file == null) {
         err.println("generate: no --model: using random weights (seed " + seed + "); the text will be noise");
       }
       return switch (this) {
-        case STORIES15M -> file == null ? UnrolledStories15M.create(backend, seed)
-            : UnrolledStories15M.load(backend, file);
-        case STORIES110M -> file == null ? UnrolledStories110M.create(backend, seed)
-            : UnrolledStories110M.load(backend, file);
+        case STORIES15M -> file == null ? UnrolledStories15M.createForDecoding(backend, seed)
+            : UnrolledStories15M.loadForDecoding(backend, file);
+        case STORIES110M -> file == null ? UnrolledStories110M.createForDecoding(backend, seed)
+            : UnrolledStories110M.loadForDecoding(backend, file);
+      };
+    }
+
+    /** Bytes of this shape's KV cache. */
+    long kvBytes() {
+      return 4L * switch (this) {
+        case STORIES15M -> UnrolledStories15M.KV_COUNT;
+        case STORIES110M -> UnrolledStories110M.KV_COUNT;
       };
     }
   }

@@ -134,6 +134,12 @@ class GenerateTest {
     assertEquals(0, status);
     assertTrue(err.toString().contains("using random weights"), err.toString());
     assertTrue(err.toString().contains("tokens/s"), err.toString());
+    // stories15M: 4 bytes per parameter; keys and values of 6 layers x 256 positions x 288 floats
+    String memory = String.format(java.util.Locale.ROOT, "made for decoding only: weights %.1f MB, KV cache 3.5 MB",
+        4e-6 * UnrolledStories15M.PARAMETER_COUNT);
+    assertTrue(err.toString().contains(memory), err.toString());
+    assertTrue(err.toString().matches("(?s).*the first token came [0-9.]+ s after the start of loading.*"),
+        err.toString());
     assertEquals(2, Generate.run(new String[] {"--bogus", "1"}, new PrintStream(out), new PrintStream(err)));
     assertEquals(2, Generate.run(new String[] {"--weights", "fp64"}, new PrintStream(out), new PrintStream(err)));
     assertTrue(err.toString().contains("invalid value for --weights: expected one of [FLOAT32, BFLOAT16, INT8]"),
