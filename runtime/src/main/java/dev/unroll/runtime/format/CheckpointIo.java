@@ -204,6 +204,9 @@ public final class CheckpointIo {
   /** Reads of at least this many bytes map the file instead of reading it through a buffer. */
   static final long MAP_BYTES = 1 << 20;
 
+  /** Floats mapped at a time: 64 MiB. */
+  private static final int MAP_PIECE_FLOATS = 1 << 24;
+
   private static final ValueLayout.OfFloat LITTLE_ENDIAN_FLOAT =
       ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -218,14 +221,20 @@ public final class CheckpointIo {
       throws IOException {
     long length = (long) n * Float.BYTES;
     if (length >= MAP_BYTES && pos >= 0 && pos + length <= channel.size()) {
-      try (Arena arena = Arena.ofConfined()) {
-        MemorySegment mapped = channel.map(FileChannel.MapMode.READ_ONLY, pos, length, arena);
-        MemorySegment.copy(mapped, LITTLE_ENDIAN_FLOAT, 0, dst, off, n);
-        return;
-      } catch (InternalError e) { // a page gone under the mapping: the file was cut short while being read
-        throw new CheckpointException(path, "file changed while it was read (it is shorter than the " + (pos + length)
-            + " bytes it had)", e);
+      // in pieces, each unmapped before the next, so that the file's pages add at most a piece to what is resident
+      for (int done = 0; done < n; ) {
+        int k = Math.min(n - done, MAP_PIECE_FLOATS);
+        long at = pos + (long) done * Float.BYTES;
+        try (Arena arena = Arena.ofConfined()) {
+          MemorySegment mapped = channel.map(FileChannel.MapMode.READ_ONLY, at, (long) k * Float.BYTES, arena);
+          MemorySegment.copy(mapped, LITTLE_ENDIAN_FLOAT, 0, dst, off + done, k);
+        } catch (InternalError e) { // a page gone under the mapping: the file was cut short while being read
+          throw new CheckpointException(path, "file changed while it was read (it is shorter than the "
+              + (pos + length) + " bytes it had)", e);
+        }
+        done += k;
       }
+      return;
     }
     int bytes = (int) Math.min(AtomicFile.CHUNK_BYTES, Math.max(1L, n) * Float.BYTES);
     ByteBuffer buf = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
