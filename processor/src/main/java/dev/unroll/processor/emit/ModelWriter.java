@@ -16,6 +16,7 @@ import dev.unroll.processor.parse.ModelSpec;
 import dev.unroll.processor.plan.Arena;
 import dev.unroll.processor.plan.Arg;
 import dev.unroll.processor.plan.Families;
+import dev.unroll.processor.plan.GradientLayout;
 import dev.unroll.processor.plan.Op;
 import dev.unroll.processor.plan.Plan;
 import dev.unroll.processor.plan.Stage;
@@ -186,22 +187,58 @@ public final class ModelWriter {
     for (Tensor t : plan.activations()) {
       doc.add(row(t.constant().toLowerCase(Locale.ROOT), t, "acts"));
     }
+    for (GradientLayout.Gradient g : plan.activationGradients()) {
+      doc.add(row(g.tensor().constant().toLowerCase(Locale.ROOT), g.tensor(), "dacts"));
+    }
     for (Tensor t : plan.kvCache()) {
       doc.add(row(t.constant().toLowerCase(Locale.ROOT), t, "kv"));
     }
     for (Tensor t : plan.decodeActivations()) {
       doc.add(row(t.constant().toLowerCase(Locale.ROOT), t, "dec"));
     }
-    doc.add(spec.family().encoder() ? "grads mirrors params; dacts mirrors acts.\n"
-        : "grads mirrors params; dacts mirrors acts; kv and dec serve decode().\n");
+    doc.add(spec.family().encoder() ? "grads mirrors params.\n" : "grads mirrors params; kv and dec serve decode().\n");
+    sharedGradients(doc);
     doc.add(String.format(Locale.ROOT, "params %,d B, grads %,d B, AdamW moments %,d B, acts %,d B, dacts %,d B:"
-        + " %,d B in all%n", plan.parameterBytes(), plan.parameterBytes(), 2 * plan.parameterBytes(),
-        plan.activationBytes(), plan.activationBytes(), plan.totalTrainingBytes()));
+        + " %,d B in all (llm.c's layout: %,d B)%n", plan.parameterBytes(), plan.parameterBytes(),
+        2 * plan.parameterBytes(), plan.activationBytes(), plan.activationGradientBytes(), plan.totalTrainingBytes(),
+        plan.mirroredTrainingBytes()));
     if (!spec.family().encoder()) {
       doc.add(String.format(Locale.ROOT, "decoding: kv %,d B, dec %,d B%n", 4L * plan.kvCount(),
           4L * plan.decodeCount()));
     }
     doc.add("</pre>\n");
+  }
+
+  /**
+   * Which activation gradients share storage: dacts is laid out by liveness ({@code GradientLayout}), so each
+   * gradient is listed with the ones born after it in the floats it leaves, and when it lives.
+   */
+  private void sharedGradients(CodeBlock.Builder doc) {
+    doc.add("dacts is laid out by liveness: a gradient lives from the first backward op that touches it to the last,"
+        + "\nis cleared right before the first, and leaves its floats to gradients born after it:\n");
+    List<GradientLayout.Gradient> all = plan.activationGradients();
+    for (GradientLayout.Gradient g : all) {
+      List<String> heirs = all.stream().filter(o -> o.first() > g.last() && o.overlaps(g))
+          .map(o -> o.tensor().constant().toLowerCase(Locale.ROOT)).toList();
+      StringBuilder line = new StringBuilder("  " + g.tensor().constant().toLowerCase(Locale.ROOT) + " (" + live(g)
+          + ")" + (heirs.isEmpty() ? "" : " ->"));
+      for (int i = 0; i < heirs.size(); i++) {
+        String heir = " " + heirs.get(i) + (i < heirs.size() - 1 ? "," : "");
+        if (line.length() - line.lastIndexOf("\n") + heir.length() > MAP_WIDTH) {
+          line.append("\n     ");
+        }
+        line.append(heir);
+      }
+      doc.add("$L\n", line);
+    }
+  }
+
+  /** The widest line of the memory map's prose, so that the generated source stays readable. */
+  private static final int MAP_WIDTH = 110;
+
+  /** When a gradient lives: "backwardLayer1" or "backwardHead..backwardLayer1". */
+  static String live(GradientLayout.Gradient g) {
+    return g.firstStage().equals(g.lastStage()) ? g.firstStage() : g.firstStage() + ".." + g.lastStage();
   }
 
   private static String row(String name, Tensor t, String arena) {
@@ -235,7 +272,9 @@ public final class ModelWriter {
     }
     dim(type, "TOKENS", (int) plan.tokensPerStep(), tokens);
     dim(type, "PARAMETER_COUNT", plan.parameterCount(), "Floats in the parameter (and gradient) arena.");
-    dim(type, "ACTIVATION_COUNT", plan.activationCount(), "Floats in the activation (and its gradient) arena.");
+    dim(type, "ACTIVATION_COUNT", plan.activationCount(), "Floats in the activation arena.");
+    dim(type, "ACTIVATION_GRADIENT_COUNT", plan.activationGradientCount(),
+        "Floats in the activation-gradient arena: gradients whose lives do not meet share floats.");
   }
 
   /** FLOPS_PER_STEP, SHAPE and every tensor's offset constant. */
@@ -253,6 +292,9 @@ public final class ModelWriter {
     }
     for (Tensor t : plan.activations()) {
       offset(type, t, "Activation");
+    }
+    for (GradientLayout.Gradient g : plan.activationGradients()) {
+      offset(type, g.tensor(), "Activation gradient, live in " + live(g) + ":");
     }
     for (Tensor t : plan.kvCache()) {
       offset(type, t, "KV cache");
@@ -546,7 +588,7 @@ public final class ModelWriter {
     room.addField(FieldSpec.builder(FLOATS, "acts", Modifier.PRIVATE, Modifier.FINAL)
         .initializer("new float[ACTIVATION_COUNT]").build());
     room.addField(FieldSpec.builder(FLOATS, "dacts", Modifier.PRIVATE, Modifier.FINAL)
-        .initializer("new float[ACTIVATION_COUNT]").build());
+        .initializer("new float[ACTIVATION_GRADIENT_COUNT]").build());
     room.addField(FieldSpec.builder(INTS, "inputs", Modifier.PRIVATE, Modifier.FINAL)
         .addJavadoc("The current step's tokens, copied so that backward sees what forward saw.\n")
         .initializer("new int[TOKENS]").build());
@@ -587,8 +629,7 @@ public final class ModelWriter {
         .addStatement("return k.crossEntropyForward(acts, $L, acts, $L, this.targets, TOKENS, PADDED_VOCAB)",
             plan.activation("LOSSES").constant(), plan.activation("PROBS").constant())
         .build());
-    MethodSpec.Builder backward = override("backward", TypeName.VOID)
-        .addStatement("k.zero(dacts, 0, ACTIVATION_COUNT)");
+    MethodSpec.Builder backward = override("backward", TypeName.VOID);
     for (Stage stage : plan.backward()) {
       backward.addStatement("$L()", stage.method());
     }
@@ -762,7 +803,6 @@ public final class ModelWriter {
         .addStatement("return cl.read(CL_SCALARS, 0)")
         .build());
     room.addMethod(override("backward", TypeName.VOID)
-        .addStatement("cl.zero(CL_DACTS, 0, ACTIVATION_COUNT)")
         .addStatement("cl.run(clBackward, clDecode)")
         .build());
     room.addMethod(override("logits", TypeName.VOID)

@@ -196,8 +196,10 @@ abstract class PlanBuilder {
     if (!int8Groups(int8)) {
       int8 = List.of();
     }
-    return new Plan(s, vp, params.tensors, acts.tensors, (int) params.top, (int) acts.top, forward, backward,
-        kv.tensors, dec.tensors, decode, bf16, int8, dimensions, runtimeShape(), encoding());
+    GradientLayout.Result gradients = GradientLayout.layout(backward);
+    return new Plan(s, vp, params.tensors, acts.tensors, (int) params.top, (int) acts.top, gradients.gradients(),
+        gradients.count(), forward, gradients.backward(), kv.tensors, dec.tensors, decode, bf16, int8, dimensions,
+        runtimeShape(), encoding());
   }
 
   /**

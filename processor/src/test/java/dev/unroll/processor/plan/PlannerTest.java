@@ -297,7 +297,8 @@ class PlannerTest {
     long n = plan.trainableParameters();
     assertEquals(6 * n * 39 + 12L * 2 * 48 * 3 * 13 * 13, plan.trainingFlopsPerStep());
     assertEquals(plan.trainingFlopsPerStep() / 3, plan.forwardFlopsPerStep());
-    assertEquals(4 * plan.parameterBytes() + 2 * plan.activationBytes(), plan.totalTrainingBytes());
+    assertEquals(4 * plan.parameterBytes() + plan.activationBytes() + plan.activationGradientBytes(),
+        plan.totalTrainingBytes());
   }
 
   @Test
