@@ -90,23 +90,23 @@ import javax.annotation.processing.Generated;
  * l1_ln1_rstd                  (B, T) = (2, 5)                  acts            1850             40
  * l1_qkv                       (B, T, 3*C) = (2, 5, 24)         acts            1860            960
  * l1_atty                      (B, T, C) = (2, 5, 8)            acts            2100            320
- * l1_preatt                    (B, NH, T, T) = (2, 2, 5, 5)     acts            2180            400
- * l1_att                       (B, NH, T, T) = (2, 2, 5, 5)     acts            2280            400
- * l1_attproj                   (B, T, C) = (2, 5, 8)            acts            2380            320
- * l1_residual2                 (B, T, C) = (2, 5, 8)            acts            2460            320
- * l1_ln2                       (B, T, C) = (2, 5, 8)            acts            2540            320
- * l1_ln2_mean                  (B, T) = (2, 5)                  acts            2620             40
- * l1_ln2_rstd                  (B, T) = (2, 5)                  acts            2630             40
- * l1_fch                       (B, T, H) = (2, 5, 32)           acts            2640           1280
- * l1_fch_gelu                  (B, T, H) = (2, 5, 32)           acts            2960           1280
- * l1_fcproj                    (B, T, C) = (2, 5, 8)            acts            3280            320
- * l1_residual3                 (B, T, C) = (2, 5, 8)            acts            3360            320
- * lnf                          (B, T, C) = (2, 5, 8)            acts            3440            320
- * lnf_mean                     (B, T) = (2, 5)                  acts            3520             40
- * lnf_rstd                     (B, T) = (2, 5)                  acts            3530             40
- * logits                       (B, T, Vp) = (2, 5, 16)          acts            3540            640
- * probs                        (B, T, Vp) = (2, 5, 16)          acts            3700            640
- * losses                       (B, T) = (2, 5)                  acts            3860             40
+ * l1_preatt                    (B, NH, T, T) = (2, 2, 5, 5)     acts             500            400
+ * l1_att                       (B, NH, T, T) = (2, 2, 5, 5)     acts            2180            400
+ * l1_attproj                   (B, T, C) = (2, 5, 8)            acts             700            320
+ * l1_residual2                 (B, T, C) = (2, 5, 8)            acts            2280            320
+ * l1_ln2                       (B, T, C) = (2, 5, 8)            acts            2360            320
+ * l1_ln2_mean                  (B, T) = (2, 5)                  acts            2440             40
+ * l1_ln2_rstd                  (B, T) = (2, 5)                  acts            2450             40
+ * l1_fch                       (B, T, H) = (2, 5, 32)           acts            2460           1280
+ * l1_fch_gelu                  (B, T, H) = (2, 5, 32)           acts            1280           1280
+ * l1_fcproj                    (B, T, C) = (2, 5, 8)            acts            1600            320
+ * l1_residual3                 (B, T, C) = (2, 5, 8)            acts            2780            320
+ * lnf                          (B, T, C) = (2, 5, 8)            acts            2860            320
+ * lnf_mean                     (B, T) = (2, 5)                  acts            2940             40
+ * lnf_rstd                     (B, T) = (2, 5)                  acts            2950             40
+ * logits                       (B, T, Vp) = (2, 5, 16)          acts            2960            640
+ * probs                        (B, T, Vp) = (2, 5, 16)          acts            3120            640
+ * losses                       (B, T) = (2, 5)                  acts            3280             40
  * d_logits                     (B, T, Vp) = (2, 5, 16)          dacts              0            640
  * d_lnf                        (B, T, C) = (2, 5, 8)            dacts            160            320
  * d_l1_residual3               (B, T, C) = (2, 5, 8)            dacts              0            320
@@ -151,6 +151,10 @@ import javax.annotation.processing.Generated;
  * dec_fch_gelu                 (H) = (32)                       dec              108            128
  * dec_logits                   (Vp) = (16)                      dec              140             64
  * grads mirrors params; kv and dec serve decode().
+ * acts: l0_preatt..l1_preatt share one layer's floats (backward never reads them)
+ * acts: l0_attproj..l1_attproj share one layer's floats (backward never reads them)
+ * acts: l0_fch_gelu..l1_fch_gelu share one layer's floats (backward recomputes each before reading it)
+ * acts: l0_fcproj..l1_fcproj share one layer's floats (backward never reads them)
  * dacts is laid out by liveness: a gradient lives from the first backward op that touches it to the last,
  * is cleared right before the first, and leaves its floats to gradients born after it:
  *   d_logits (backwardHead) -> d_l1_residual3, d_l1_residual2, d_l1_ln2, d_l0_residual3, d_l1_atty, d_l1_ln1,
@@ -182,7 +186,7 @@ import javax.annotation.processing.Generated;
  *   d_l0_preatt (backwardLayer0)
  *   d_l0_att (backwardLayer0)
  *   d_l0_ln1 (backwardLayer0)
- * params 7,712 B, grads 7,712 B, AdamW moments 15,424 B, acts 15,480 B, dacts 3,520 B: 49,848 B in all (llm.c's layout: 61,808 B)
+ * params 7,712 B, grads 7,712 B, AdamW moments 15,424 B, acts 13,160 B, dacts 3,520 B: 47,528 B in all (llm.c's layout: 61,808 B)
  * decoding: kv 640 B, dec 624 B
  * </pre>
  */
@@ -246,7 +250,7 @@ public final class UnrolledTiny implements Tiny {
   /**
    * Floats in the activation arena.
    */
-  public static final int ACTIVATION_COUNT = 3870;
+  public static final int ACTIVATION_COUNT = 3290;
 
   /**
    * Floats in the activation-gradient arena: gradients whose lives do not meet share floats.
@@ -526,87 +530,87 @@ public final class UnrolledTiny implements Tiny {
   /**
    * Activation (B, NH, T, T) = (2, 2, 5, 5).
    */
-  static final int L1_PREATT = 2180;
+  static final int L1_PREATT = 500;
 
   /**
    * Activation (B, NH, T, T) = (2, 2, 5, 5).
    */
-  static final int L1_ATT = 2280;
+  static final int L1_ATT = 2180;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_ATTPROJ = 2380;
+  static final int L1_ATTPROJ = 700;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_RESIDUAL2 = 2460;
+  static final int L1_RESIDUAL2 = 2280;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_LN2 = 2540;
+  static final int L1_LN2 = 2360;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int L1_LN2_MEAN = 2620;
+  static final int L1_LN2_MEAN = 2440;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int L1_LN2_RSTD = 2630;
+  static final int L1_LN2_RSTD = 2450;
 
   /**
    * Activation (B, T, H) = (2, 5, 32).
    */
-  static final int L1_FCH = 2640;
+  static final int L1_FCH = 2460;
 
   /**
    * Activation (B, T, H) = (2, 5, 32).
    */
-  static final int L1_FCH_GELU = 2960;
+  static final int L1_FCH_GELU = 1280;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_FCPROJ = 3280;
+  static final int L1_FCPROJ = 1600;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_RESIDUAL3 = 3360;
+  static final int L1_RESIDUAL3 = 2780;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int LNF = 3440;
+  static final int LNF = 2860;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int LNF_MEAN = 3520;
+  static final int LNF_MEAN = 2940;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int LNF_RSTD = 3530;
+  static final int LNF_RSTD = 2950;
 
   /**
    * Activation (B, T, Vp) = (2, 5, 16).
    */
-  static final int LOGITS = 3540;
+  static final int LOGITS = 2960;
 
   /**
    * Activation (B, T, Vp) = (2, 5, 16).
    */
-  static final int PROBS = 3700;
+  static final int PROBS = 3120;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int LOSSES = 3860;
+  static final int LOSSES = 3280;
 
   /**
    * Activation gradient, live in backwardHead: (B, T, Vp) = (2, 5, 16).
@@ -1336,6 +1340,8 @@ public final class UnrolledTiny implements Tiny {
       // dresidual2, dfcproj from dresidual3: (B, T, C)
       k.residualBackward(dacts, D_L1_RESIDUAL2, dacts, D_L1_FCPROJ, dacts, D_L1_RESIDUAL3,
           TOKENS * DIM);
+      // recompute fch_gelu = gelu(fch): (B, T, H)
+      k.geluForward(acts, L1_FCH_GELU, acts, L1_FCH, TOKENS * HIDDEN);
       // d_l1_fch_gelu = 0: (B, T, H) = (2, 5, 32)
       k.zero(dacts, D_L1_FCH_GELU, 320);
       // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
@@ -1395,6 +1401,8 @@ public final class UnrolledTiny implements Tiny {
       // dresidual2, dfcproj from dresidual3: (B, T, C)
       k.residualBackward(dacts, D_L0_RESIDUAL2, dacts, D_L0_FCPROJ, dacts, D_L0_RESIDUAL3,
           TOKENS * DIM);
+      // recompute fch_gelu = gelu(fch): (B, T, H)
+      k.geluForward(acts, L0_FCH_GELU, acts, L0_FCH, TOKENS * HIDDEN);
       // d_l0_fch_gelu = 0: (B, T, H) = (2, 5, 32)
       k.zero(dacts, D_L0_FCH_GELU, 320);
       // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
@@ -2238,6 +2246,9 @@ public final class UnrolledTiny implements Tiny {
       // dresidual2, dfcproj from dresidual3: (B, T, C)
       cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_RESIDUAL2,
           CL_DACTS, D_L1_FCPROJ, CL_DACTS, D_L1_RESIDUAL3);
+      // recompute fch_gelu = gelu(fch): (B, T, H)
+      cl.kernel("geluForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L1_FCH_GELU,
+          CL_ACTS, L1_FCH);
       // d_l1_fch_gelu = 0: (B, T, H) = (2, 5, 32)
       cl.kernel("zero_3", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L1_FCH_GELU);
       // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
@@ -2338,6 +2349,9 @@ public final class UnrolledTiny implements Tiny {
       // dresidual2, dfcproj from dresidual3: (B, T, C)
       cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_RESIDUAL2,
           CL_DACTS, D_L0_FCPROJ, CL_DACTS, D_L0_RESIDUAL3);
+      // recompute fch_gelu = gelu(fch): (B, T, H)
+      cl.kernel("geluForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L0_FCH_GELU,
+          CL_ACTS, L0_FCH);
       // d_l0_fch_gelu = 0: (B, T, H) = (2, 5, 32)
       cl.kernel("zero_3", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L0_FCH_GELU);
       // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)

@@ -105,24 +105,24 @@ import javax.annotation.processing.Generated;
  * l1_norm1_mean                (B, T) = (2, 5)                  acts            2100             40
  * l1_norm1_rstd                (B, T) = (2, 5)                  acts            2110             40
  * l1_qkv                       (B, T, 3*C) = (2, 5, 24)         acts            2120            960
- * l1_preatt                    (B, NH, T, T) = (2, 2, 5, 5)     acts            2360            400
- * l1_att                       (B, NH, T, T) = (2, 2, 5, 5)     acts            2460            400
- * l1_atty                      (B, T, C) = (2, 5, 8)            acts            2560            320
- * l1_attproj                   (B, T, C) = (2, 5, 8)            acts            2640            320
- * l1_res1                      (B, T, C) = (2, 5, 8)            acts            2720            320
- * l1_norm2                     (B, T, C) = (2, 5, 8)            acts            2800            320
- * l1_norm2_mean                (B, T) = (2, 5)                  acts            2880             40
- * l1_norm2_rstd                (B, T) = (2, 5)                  acts            2890             40
- * l1_fch                       (B, T, H) = (2, 5, 32)           acts            2900           1280
- * l1_fch_gelu                  (B, T, H) = (2, 5, 32)           acts            3220           1280
- * l1_fcproj                    (B, T, C) = (2, 5, 8)            acts            3540            320
- * l1_res2                      (B, T, C) = (2, 5, 8)            acts            3620            320
- * first                        (B, C) = (2, 8)                  acts            3700             64
- * pooled_pre                   (B, C) = (2, 8)                  acts            3716             64
- * pooled                       (B, C) = (2, 8)                  acts            3732             64
- * logits                       (B, K) = (2, 3)                  acts            3748             24
- * probs                        (B, K) = (2, 3)                  acts            3754             24
- * losses                       (B) = (2)                        acts            3760              8
+ * l1_preatt                    (B, NH, T, T) = (2, 2, 5, 5)     acts             680            400
+ * l1_att                       (B, NH, T, T) = (2, 2, 5, 5)     acts            2360            400
+ * l1_atty                      (B, T, C) = (2, 5, 8)            acts            2460            320
+ * l1_attproj                   (B, T, C) = (2, 5, 8)            acts             960            320
+ * l1_res1                      (B, T, C) = (2, 5, 8)            acts            2540            320
+ * l1_norm2                     (B, T, C) = (2, 5, 8)            acts            2620            320
+ * l1_norm2_mean                (B, T) = (2, 5)                  acts            2700             40
+ * l1_norm2_rstd                (B, T) = (2, 5)                  acts            2710             40
+ * l1_fch                       (B, T, H) = (2, 5, 32)           acts            2720           1280
+ * l1_fch_gelu                  (B, T, H) = (2, 5, 32)           acts            1540           1280
+ * l1_fcproj                    (B, T, C) = (2, 5, 8)            acts            1860            320
+ * l1_res2                      (B, T, C) = (2, 5, 8)            acts            3040            320
+ * first                        (B, C) = (2, 8)                  acts            3120             64
+ * pooled_pre                   (B, C) = (2, 8)                  acts            3136             64
+ * pooled                       (B, C) = (2, 8)                  acts            3152             64
+ * logits                       (B, K) = (2, 3)                  acts            3168             24
+ * probs                        (B, K) = (2, 3)                  acts            3174             24
+ * losses                       (B) = (2)                        acts            3180              8
  * d_logits                     (B, K) = (2, 3)                  dacts              0             24
  * d_pooled                     (B, C) = (2, 8)                  dacts              6             64
  * d_pooled_pre                 (B, C) = (2, 8)                  dacts             22             64
@@ -156,6 +156,10 @@ import javax.annotation.processing.Generated;
  * d_word_pos                   (B, T, C) = (2, 5, 8)            dacts              0            320
  * d_type_emb                   (B, T, C) = (2, 5, 8)            dacts            160            320
  * grads mirrors params.
+ * acts: l0_preatt..l1_preatt share one layer's floats (backward never reads them)
+ * acts: l0_attproj..l1_attproj share one layer's floats (backward never reads them)
+ * acts: l0_fch_gelu..l1_fch_gelu share one layer's floats (backward recomputes each before reading it)
+ * acts: l0_fcproj..l1_fcproj share one layer's floats (backward never reads them)
  * dacts is laid out by liveness: a gradient lives from the first backward op that touches it to the last,
  * is cleared right before the first, and leaves its floats to gradients born after it:
  *   d_logits (backwardHead) -> d_first, d_l1_norm1, d_l0_norm2, d_l0_norm1, d_embedded, d_word_pos
@@ -194,7 +198,7 @@ import javax.annotation.processing.Generated;
  *   d_emb_sum (backwardEmbedding)
  *   d_word_pos (backwardEmbedding)
  *   d_type_emb (backwardEmbedding)
- * params 7,948 B, grads 7,948 B, AdamW moments 15,896 B, acts 15,048 B, dacts 3,584 B: 50,424 B in all (llm.c's layout: 61,888 B)
+ * params 7,948 B, grads 7,948 B, AdamW moments 15,896 B, acts 12,728 B, dacts 3,584 B: 48,104 B in all (llm.c's layout: 61,888 B)
  * </pre>
  */
 @Generated("dev.unroll.processor.UnrollProcessor")
@@ -262,7 +266,7 @@ public final class UnrolledTiny implements Tiny {
   /**
    * Floats in the activation arena.
    */
-  public static final int ACTIVATION_COUNT = 3762;
+  public static final int ACTIVATION_COUNT = 3182;
 
   /**
    * Floats in the activation-gradient arena: gradients whose lives do not meet share floats.
@@ -617,92 +621,92 @@ public final class UnrolledTiny implements Tiny {
   /**
    * Activation (B, NH, T, T) = (2, 2, 5, 5).
    */
-  static final int L1_PREATT = 2360;
+  static final int L1_PREATT = 680;
 
   /**
    * Activation (B, NH, T, T) = (2, 2, 5, 5).
    */
-  static final int L1_ATT = 2460;
+  static final int L1_ATT = 2360;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_ATTY = 2560;
+  static final int L1_ATTY = 2460;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_ATTPROJ = 2640;
+  static final int L1_ATTPROJ = 960;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_RES1 = 2720;
+  static final int L1_RES1 = 2540;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_NORM2 = 2800;
+  static final int L1_NORM2 = 2620;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int L1_NORM2_MEAN = 2880;
+  static final int L1_NORM2_MEAN = 2700;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int L1_NORM2_RSTD = 2890;
+  static final int L1_NORM2_RSTD = 2710;
 
   /**
    * Activation (B, T, H) = (2, 5, 32).
    */
-  static final int L1_FCH = 2900;
+  static final int L1_FCH = 2720;
 
   /**
    * Activation (B, T, H) = (2, 5, 32).
    */
-  static final int L1_FCH_GELU = 3220;
+  static final int L1_FCH_GELU = 1540;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_FCPROJ = 3540;
+  static final int L1_FCPROJ = 1860;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_RES2 = 3620;
+  static final int L1_RES2 = 3040;
 
   /**
    * Activation (B, C) = (2, 8).
    */
-  static final int FIRST = 3700;
+  static final int FIRST = 3120;
 
   /**
    * Activation (B, C) = (2, 8).
    */
-  static final int POOLED_PRE = 3716;
+  static final int POOLED_PRE = 3136;
 
   /**
    * Activation (B, C) = (2, 8).
    */
-  static final int POOLED = 3732;
+  static final int POOLED = 3152;
 
   /**
    * Activation (B, K) = (2, 3).
    */
-  static final int LOGITS = 3748;
+  static final int LOGITS = 3168;
 
   /**
    * Activation (B, K) = (2, 3).
    */
-  static final int PROBS = 3754;
+  static final int PROBS = 3174;
 
   /**
    * Activation (B) = (2).
    */
-  static final int LOSSES = 3760;
+  static final int LOSSES = 3180;
 
   /**
    * Activation gradient, live in backwardHead: (B, K) = (2, 3).
@@ -1321,6 +1325,8 @@ public final class UnrolledTiny implements Tiny {
       k.zero(dacts, D_L1_FCPROJ, 80);
       // dnorm1, dfcproj from dres2: (B, T, C)
       k.residualBackward(dacts, D_L1_NORM1, dacts, D_L1_FCPROJ, dacts, D_L1_RES2, TOKENS * DIM);
+      // recompute fch_gelu = gelu(fch), exact: (B, T, H)
+      k.geluErfForward(acts, L1_FCH_GELU, acts, L1_FCH, TOKENS * HIDDEN);
       // d_l1_fch_gelu = 0: (B, T, H) = (2, 5, 32)
       k.zero(dacts, D_L1_FCH_GELU, 320);
       // dfch_gelu, dw2, db2 from dfcproj: (B, T, C) -> (B, T, H)
@@ -1378,6 +1384,8 @@ public final class UnrolledTiny implements Tiny {
       k.zero(dacts, D_L0_FCPROJ, 80);
       // dnorm1, dfcproj from dres2: (B, T, C)
       k.residualBackward(dacts, D_L0_NORM1, dacts, D_L0_FCPROJ, dacts, D_L0_RES2, TOKENS * DIM);
+      // recompute fch_gelu = gelu(fch), exact: (B, T, H)
+      k.geluErfForward(acts, L0_FCH_GELU, acts, L0_FCH, TOKENS * HIDDEN);
       // d_l0_fch_gelu = 0: (B, T, H) = (2, 5, 32)
       k.zero(dacts, D_L0_FCH_GELU, 320);
       // dfch_gelu, dw2, db2 from dfcproj: (B, T, C) -> (B, T, H)
@@ -2007,6 +2015,9 @@ public final class UnrolledTiny implements Tiny {
       // dnorm1, dfcproj from dres2: (B, T, C)
       cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_NORM1,
           CL_DACTS, D_L1_FCPROJ, CL_DACTS, D_L1_RES2);
+      // recompute fch_gelu = gelu(fch), exact: (B, T, H)
+      cl.kernel("geluErfForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L1_FCH_GELU,
+          CL_ACTS, L1_FCH);
       // d_l1_fch_gelu = 0: (B, T, H) = (2, 5, 32)
       cl.kernel("zero_4", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L1_FCH_GELU);
       // dfch_gelu, dw2, db2 from dfcproj: (B, T, C) -> (B, T, H)
@@ -2107,6 +2118,9 @@ public final class UnrolledTiny implements Tiny {
       // dnorm1, dfcproj from dres2: (B, T, C)
       cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_NORM1,
           CL_DACTS, D_L0_FCPROJ, CL_DACTS, D_L0_RES2);
+      // recompute fch_gelu = gelu(fch), exact: (B, T, H)
+      cl.kernel("geluErfForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L0_FCH_GELU,
+          CL_ACTS, L0_FCH);
       // d_l0_fch_gelu = 0: (B, T, H) = (2, 5, 32)
       cl.kernel("zero_4", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L0_FCH_GELU);
       // dfch_gelu, dw2, db2 from dfcproj: (B, T, C) -> (B, T, H)

@@ -23,9 +23,12 @@ import dev.unroll.processor.plan.Stage;
 import dev.unroll.processor.plan.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import javax.lang.model.element.Modifier;
@@ -197,6 +200,7 @@ public final class ModelWriter {
       doc.add(row(t.constant().toLowerCase(Locale.ROOT), t, "dec"));
     }
     doc.add(spec.family().encoder() ? "grads mirrors params.\n" : "grads mirrors params; kv and dec serve decode().\n");
+    sharedActivations(doc);
     sharedGradients(doc);
     doc.add(String.format(Locale.ROOT, "params %,d B, grads %,d B, AdamW moments %,d B, acts %,d B, dacts %,d B:"
         + " %,d B in all (llm.c's layout: %,d B)%n", plan.parameterBytes(), plan.parameterBytes(),
@@ -230,6 +234,36 @@ public final class ModelWriter {
         line.append(heir);
       }
       doc.add("$L\n", line);
+    }
+  }
+
+  /**
+   * Which activations share storage: a layer's scratch ({@code PlanBuilder.layerScratch}) sits at the same floats in
+   * every layer, either never read by backward or recomputed by backward before it reads it.
+   */
+  private void sharedActivations(CodeBlock.Builder doc) {
+    Map<Integer, List<Tensor>> byOffset = new LinkedHashMap<>();
+    for (Tensor t : plan.activations()) {
+      byOffset.computeIfAbsent(t.offset(), o -> new ArrayList<>()).add(t);
+    }
+    Set<Tensor> rewritten = new HashSet<>();
+    for (Stage stage : plan.backward()) {
+      for (Op op : stage.ops()) {
+        for (int i = 0; i < op.args().size(); i++) {
+          if (op.entry().roles().get(i).kind() == Role.Kind.OUTPUT && op.args().get(i) instanceof Arg.TensorRef r
+              && r.arena() == Arena.ACTS) {
+            rewritten.add(r.tensor());
+          }
+        }
+      }
+    }
+    for (List<Tensor> group : byOffset.values()) {
+      if (group.size() > 1) {
+        doc.add("acts: $L..$L share one layer's floats ($L)\n", group.get(0).constant().toLowerCase(Locale.ROOT),
+            group.get(group.size() - 1).constant().toLowerCase(Locale.ROOT),
+            group.stream().anyMatch(rewritten::contains) ? "backward recomputes each before reading it"
+                : "backward never reads them");
+      }
     }
   }
 
