@@ -273,6 +273,13 @@ public final class UnrolledTiny implements Tiny {
   public static final long FLOPS_PER_STEP = 122880L;
 
   /**
+   * Bytes a model and its AdamW hold for training: parameters, gradients, two moments, activations
+   * and activation gradients (61808 in llm.c's layout, every activation kept per layer and mirrored by its
+   * gradient).
+   */
+  public static final long TRAINING_BYTES = 47528L;
+
+  /**
    * The shape, for code that works with any model.
    */
   public static final Gpt2Shape SHAPE = new Gpt2Shape(VOCAB, PADDED_VOCAB, CONTEXT, DIM, HEADS, LAYERS, BATCH, HIDDEN);

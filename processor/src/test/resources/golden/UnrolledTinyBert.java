@@ -279,6 +279,13 @@ public final class UnrolledTiny implements Tiny {
   public static final long FLOPS_PER_STEP = 121140L;
 
   /**
+   * Bytes a model and its AdamW hold for training: parameters, gradients, two moments, activations
+   * and activation gradients (61888 in llm.c's layout, every activation kept per layer and mirrored by its
+   * gradient).
+   */
+  public static final long TRAINING_BYTES = 48104L;
+
+  /**
    * The shape, for code that works with any model.
    */
   public static final BertShape SHAPE = new BertShape(VOCAB, CONTEXT, DIM, HEADS, LAYERS, BATCH, HIDDEN, TYPE_VOCAB, CLASSES, true, true);

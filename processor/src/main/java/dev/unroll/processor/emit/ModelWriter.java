@@ -317,6 +317,12 @@ public final class ModelWriter {
             Modifier.FINAL)
         .addJavadoc("Training FLOPs per step: 6·N·B·T + 12·L·C·B·T², N the trainable parameters.\n")
         .initializer("$LL", plan.trainingFlopsPerStep()).build());
+    type.addField(FieldSpec.builder(TypeName.LONG, "TRAINING_BYTES", Modifier.PUBLIC, Modifier.STATIC,
+            Modifier.FINAL)
+        .addJavadoc("Bytes a model and its AdamW hold for training: parameters, gradients, two moments, activations\n"
+            + "and activation gradients ($L in llm.c's layout, every activation kept per layer and mirrored by its\n"
+            + "gradient).\n", plan.mirroredTrainingBytes())
+        .initializer("$LL", plan.totalTrainingBytes()).build());
     type.addField(FieldSpec.builder(shapeType, "SHAPE", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
         .addJavadoc("$L\n", plan.runtimeShape().doc())
         .initializer("new $T($L)", shapeType, String.join(", ", plan.runtimeShape().arguments()))
