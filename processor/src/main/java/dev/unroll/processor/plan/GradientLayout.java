@@ -25,6 +25,9 @@ import java.util.Map;
  * gradient still live when it is born.
  */
 public final class GradientLayout {
+  /** The most floats one Java array holds: the validator's {@code MAX_ARENA} (the plan does not see validate). */
+  private static final long MAX_ARENA = Integer.MAX_VALUE - 8L;
+
   private GradientLayout() {}
 
   /**
@@ -91,7 +94,13 @@ public final class GradientLayout {
           first, last, in[0], in[1]);
       placed.add(g);
       byActivation.put(a, g);
-      count = Math.max(count, offset + a.size());
+      long end = (long) offset + a.size();
+      if (end > MAX_ARENA) {
+        // the validator bounds the activation arena, which holds more than the live gradients of any one op
+        throw new IllegalArgumentException("the activation-gradient arena would hold more than " + MAX_ARENA
+            + " floats, more than one Java array can index: lower batch or context");
+      }
+      count = Math.max(count, (int) end);
     }
 
     List<Stage> rewritten = new ArrayList<>();
