@@ -90,23 +90,50 @@ import javax.annotation.processing.Generated;
  * l1_ln1_rstd                  (B, T) = (2, 5)                  acts            1850             40
  * l1_qkv                       (B, T, 3*C) = (2, 5, 24)         acts            1860            960
  * l1_atty                      (B, T, C) = (2, 5, 8)            acts            2100            320
- * l1_preatt                    (B, NH, T, T) = (2, 2, 5, 5)     acts            2180            400
- * l1_att                       (B, NH, T, T) = (2, 2, 5, 5)     acts            2280            400
- * l1_attproj                   (B, T, C) = (2, 5, 8)            acts            2380            320
- * l1_residual2                 (B, T, C) = (2, 5, 8)            acts            2460            320
- * l1_ln2                       (B, T, C) = (2, 5, 8)            acts            2540            320
- * l1_ln2_mean                  (B, T) = (2, 5)                  acts            2620             40
- * l1_ln2_rstd                  (B, T) = (2, 5)                  acts            2630             40
- * l1_fch                       (B, T, H) = (2, 5, 32)           acts            2640           1280
- * l1_fch_gelu                  (B, T, H) = (2, 5, 32)           acts            2960           1280
- * l1_fcproj                    (B, T, C) = (2, 5, 8)            acts            3280            320
- * l1_residual3                 (B, T, C) = (2, 5, 8)            acts            3360            320
- * lnf                          (B, T, C) = (2, 5, 8)            acts            3440            320
- * lnf_mean                     (B, T) = (2, 5)                  acts            3520             40
- * lnf_rstd                     (B, T) = (2, 5)                  acts            3530             40
- * logits                       (B, T, Vp) = (2, 5, 16)          acts            3540            640
- * probs                        (B, T, Vp) = (2, 5, 16)          acts            3700            640
- * losses                       (B, T) = (2, 5)                  acts            3860             40
+ * l1_preatt                    (B, NH, T, T) = (2, 2, 5, 5)     acts             500            400
+ * l1_att                       (B, NH, T, T) = (2, 2, 5, 5)     acts            2180            400
+ * l1_attproj                   (B, T, C) = (2, 5, 8)            acts             700            320
+ * l1_residual2                 (B, T, C) = (2, 5, 8)            acts            2280            320
+ * l1_ln2                       (B, T, C) = (2, 5, 8)            acts            2360            320
+ * l1_ln2_mean                  (B, T) = (2, 5)                  acts            2440             40
+ * l1_ln2_rstd                  (B, T) = (2, 5)                  acts            2450             40
+ * l1_fch                       (B, T, H) = (2, 5, 32)           acts            2460           1280
+ * l1_fch_gelu                  (B, T, H) = (2, 5, 32)           acts            1280           1280
+ * l1_fcproj                    (B, T, C) = (2, 5, 8)            acts            1600            320
+ * l1_residual3                 (B, T, C) = (2, 5, 8)            acts            2780            320
+ * lnf                          (B, T, C) = (2, 5, 8)            acts            2860            320
+ * lnf_mean                     (B, T) = (2, 5)                  acts            2940             40
+ * lnf_rstd                     (B, T) = (2, 5)                  acts            2950             40
+ * logits                       (B, T, Vp) = (2, 5, 16)          acts            2960            640
+ * probs                        (B, T, Vp) = (2, 5, 16)          acts            3120            640
+ * losses                       (B, T) = (2, 5)                  acts            3280             40
+ * d_logits                     (B, T, Vp) = (2, 5, 16)          dacts              0            640
+ * d_lnf                        (B, T, C) = (2, 5, 8)            dacts            160            320
+ * d_l1_residual3               (B, T, C) = (2, 5, 8)            dacts              0            320
+ * d_l1_residual2               (B, T, C) = (2, 5, 8)            dacts             80            320
+ * d_l1_fcproj                  (B, T, C) = (2, 5, 8)            dacts            160            320
+ * d_l1_fch_gelu                (B, T, H) = (2, 5, 32)           dacts            240           1280
+ * d_l1_fch                     (B, T, H) = (2, 5, 32)           dacts            560           1280
+ * d_l1_ln2                     (B, T, C) = (2, 5, 8)            dacts              0            320
+ * d_l0_residual3               (B, T, C) = (2, 5, 8)            dacts              0            320
+ * d_l1_attproj                 (B, T, C) = (2, 5, 8)            dacts            160            320
+ * d_l1_atty                    (B, T, C) = (2, 5, 8)            dacts             80            320
+ * d_l1_qkv                     (B, T, 3*C) = (2, 5, 24)         dacts            160            960
+ * d_l1_preatt                  (B, NH, T, T) = (2, 2, 5, 5)     dacts            400            400
+ * d_l1_att                     (B, NH, T, T) = (2, 2, 5, 5)     dacts            500            400
+ * d_l1_ln1                     (B, T, C) = (2, 5, 8)            dacts             80            320
+ * d_l0_residual2               (B, T, C) = (2, 5, 8)            dacts             80            320
+ * d_l0_fcproj                  (B, T, C) = (2, 5, 8)            dacts            160            320
+ * d_l0_fch_gelu                (B, T, H) = (2, 5, 32)           dacts            240           1280
+ * d_l0_fch                     (B, T, H) = (2, 5, 32)           dacts            560           1280
+ * d_l0_ln2                     (B, T, C) = (2, 5, 8)            dacts              0            320
+ * d_encoded                    (B, T, C) = (2, 5, 8)            dacts              0            320
+ * d_l0_attproj                 (B, T, C) = (2, 5, 8)            dacts            160            320
+ * d_l0_atty                    (B, T, C) = (2, 5, 8)            dacts             80            320
+ * d_l0_qkv                     (B, T, 3*C) = (2, 5, 24)         dacts            160            960
+ * d_l0_preatt                  (B, NH, T, T) = (2, 2, 5, 5)     dacts            400            400
+ * d_l0_att                     (B, NH, T, T) = (2, 2, 5, 5)     dacts            500            400
+ * d_l0_ln1                     (B, T, C) = (2, 5, 8)            dacts             80            320
  * l0_kcache                    (T, C) = (5, 8)                  kv                 0            160
  * l0_vcache                    (T, C) = (5, 8)                  kv                40            160
  * l1_kcache                    (T, C) = (5, 8)                  kv                80            160
@@ -123,8 +150,43 @@ import javax.annotation.processing.Generated;
  * dec_fch                      (H) = (32)                       dec               76            128
  * dec_fch_gelu                 (H) = (32)                       dec              108            128
  * dec_logits                   (Vp) = (16)                      dec              140             64
- * grads mirrors params; dacts mirrors acts; kv and dec serve decode().
- * params 7,712 B, grads 7,712 B, AdamW moments 15,424 B, acts 15,480 B, dacts 15,480 B: 61,808 B in all
+ * grads mirrors params; kv and dec serve decode().
+ * acts: l0_preatt..l1_preatt share one layer's floats (backward never reads them)
+ * acts: l0_attproj..l1_attproj share one layer's floats (backward never reads them)
+ * acts: l0_fch_gelu..l1_fch_gelu share one layer's floats (backward recomputes each before reading it)
+ * acts: l0_fcproj..l1_fcproj share one layer's floats (backward never reads them)
+ * dacts is laid out by liveness: a gradient lives from the first backward op that touches it to the last,
+ * is cleared right before the first, and leaves its floats to gradients born after it:
+ *   d_logits (backwardHead) -> d_l1_residual3, d_l1_residual2, d_l1_ln2, d_l0_residual3, d_l1_atty, d_l1_ln1,
+ *       d_l0_residual2, d_l0_ln2, d_encoded, d_l0_atty, d_l0_ln1
+ *   d_lnf (backwardHead) -> d_l1_fcproj, d_l1_attproj, d_l1_qkv, d_l0_fcproj, d_l0_attproj, d_l0_qkv
+ *   d_l1_residual3 (backwardHead..backwardLayer1) -> d_l1_ln2, d_l0_residual3, d_l0_ln2, d_encoded
+ *   d_l1_residual2 (backwardLayer1) -> d_l1_atty, d_l1_ln1, d_l0_residual2, d_l0_atty, d_l0_ln1
+ *   d_l1_fcproj (backwardLayer1) -> d_l1_attproj, d_l1_qkv, d_l0_fcproj, d_l0_attproj, d_l0_qkv
+ *   d_l1_fch_gelu (backwardLayer1) -> d_l1_qkv, d_l1_preatt, d_l1_att, d_l0_fch_gelu, d_l0_qkv, d_l0_preatt,
+ *       d_l0_att
+ *   d_l1_fch (backwardLayer1) -> d_l1_att, d_l0_fch, d_l0_att
+ *   d_l1_ln2 (backwardLayer1) -> d_l0_residual3, d_l0_ln2, d_encoded
+ *   d_l0_residual3 (backwardLayer1..backwardLayer0) -> d_l0_ln2, d_encoded
+ *   d_l1_attproj (backwardLayer1) -> d_l1_qkv, d_l0_fcproj, d_l0_attproj, d_l0_qkv
+ *   d_l1_atty (backwardLayer1) -> d_l1_ln1, d_l0_residual2, d_l0_atty, d_l0_ln1
+ *   d_l1_qkv (backwardLayer1) -> d_l0_fcproj, d_l0_fch_gelu, d_l0_attproj, d_l0_qkv
+ *   d_l1_preatt (backwardLayer1) -> d_l0_fch_gelu, d_l0_preatt
+ *   d_l1_att (backwardLayer1) -> d_l0_fch_gelu, d_l0_fch, d_l0_att
+ *   d_l1_ln1 (backwardLayer1) -> d_l0_residual2, d_l0_atty, d_l0_ln1
+ *   d_l0_residual2 (backwardLayer0) -> d_l0_atty, d_l0_ln1
+ *   d_l0_fcproj (backwardLayer0) -> d_l0_attproj, d_l0_qkv
+ *   d_l0_fch_gelu (backwardLayer0) -> d_l0_qkv, d_l0_preatt, d_l0_att
+ *   d_l0_fch (backwardLayer0) -> d_l0_att
+ *   d_l0_ln2 (backwardLayer0) -> d_encoded
+ *   d_encoded (backwardLayer0..backwardEmbedding)
+ *   d_l0_attproj (backwardLayer0) -> d_l0_qkv
+ *   d_l0_atty (backwardLayer0) -> d_l0_ln1
+ *   d_l0_qkv (backwardLayer0)
+ *   d_l0_preatt (backwardLayer0)
+ *   d_l0_att (backwardLayer0)
+ *   d_l0_ln1 (backwardLayer0)
+ * params 7,712 B, grads 7,712 B, AdamW moments 15,424 B, acts 13,160 B, dacts 3,520 B: 47,528 B in all (llm.c's layout: 61,808 B)
  * decoding: kv 640 B, dec 624 B
  * </pre>
  */
@@ -186,9 +248,14 @@ public final class UnrolledTiny implements Tiny {
   public static final int PARAMETER_COUNT = 1928;
 
   /**
-   * Floats in the activation (and its gradient) arena.
+   * Floats in the activation arena.
    */
-  public static final int ACTIVATION_COUNT = 3870;
+  public static final int ACTIVATION_COUNT = 3290;
+
+  /**
+   * Floats in the activation-gradient arena: gradients whose lives do not meet share floats.
+   */
+  public static final int ACTIVATION_GRADIENT_COUNT = 880;
 
   /**
    * Floats in the KV cache: keys and values of every layer and position.
@@ -204,6 +271,13 @@ public final class UnrolledTiny implements Tiny {
    * Training FLOPs per step: 6·N·B·T + 12·L·C·B·T², N the trainable parameters.
    */
   public static final long FLOPS_PER_STEP = 122880L;
+
+  /**
+   * Bytes a model and its AdamW hold for training: parameters, gradients, two moments, activations
+   * and activation gradients (61808 in llm.c's layout, every activation kept per layer and mirrored by its
+   * gradient).
+   */
+  public static final long TRAINING_BYTES = 47528L;
 
   /**
    * The shape, for code that works with any model.
@@ -463,87 +537,222 @@ public final class UnrolledTiny implements Tiny {
   /**
    * Activation (B, NH, T, T) = (2, 2, 5, 5).
    */
-  static final int L1_PREATT = 2180;
+  static final int L1_PREATT = 500;
 
   /**
    * Activation (B, NH, T, T) = (2, 2, 5, 5).
    */
-  static final int L1_ATT = 2280;
+  static final int L1_ATT = 2180;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_ATTPROJ = 2380;
+  static final int L1_ATTPROJ = 700;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_RESIDUAL2 = 2460;
+  static final int L1_RESIDUAL2 = 2280;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_LN2 = 2540;
+  static final int L1_LN2 = 2360;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int L1_LN2_MEAN = 2620;
+  static final int L1_LN2_MEAN = 2440;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int L1_LN2_RSTD = 2630;
+  static final int L1_LN2_RSTD = 2450;
 
   /**
    * Activation (B, T, H) = (2, 5, 32).
    */
-  static final int L1_FCH = 2640;
+  static final int L1_FCH = 2460;
 
   /**
    * Activation (B, T, H) = (2, 5, 32).
    */
-  static final int L1_FCH_GELU = 2960;
+  static final int L1_FCH_GELU = 1280;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_FCPROJ = 3280;
+  static final int L1_FCPROJ = 1600;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_RESIDUAL3 = 3360;
+  static final int L1_RESIDUAL3 = 2780;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int LNF = 3440;
+  static final int LNF = 2860;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int LNF_MEAN = 3520;
+  static final int LNF_MEAN = 2940;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int LNF_RSTD = 3530;
+  static final int LNF_RSTD = 2950;
 
   /**
    * Activation (B, T, Vp) = (2, 5, 16).
    */
-  static final int LOGITS = 3540;
+  static final int LOGITS = 2960;
 
   /**
    * Activation (B, T, Vp) = (2, 5, 16).
    */
-  static final int PROBS = 3700;
+  static final int PROBS = 3120;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int LOSSES = 3860;
+  static final int LOSSES = 3280;
+
+  /**
+   * Activation gradient, live in backwardHead: (B, T, Vp) = (2, 5, 16).
+   */
+  static final int D_LOGITS = 0;
+
+  /**
+   * Activation gradient, live in backwardHead: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_LNF = 160;
+
+  /**
+   * Activation gradient, live in backwardHead..backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_RESIDUAL3 = 0;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_RESIDUAL2 = 80;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_FCPROJ = 160;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, H) = (2, 5, 32).
+   */
+  static final int D_L1_FCH_GELU = 240;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, H) = (2, 5, 32).
+   */
+  static final int D_L1_FCH = 560;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_LN2 = 0;
+
+  /**
+   * Activation gradient, live in backwardLayer1..backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_RESIDUAL3 = 0;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_ATTPROJ = 160;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_ATTY = 80;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, 3*C) = (2, 5, 24).
+   */
+  static final int D_L1_QKV = 160;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, NH, T, T) = (2, 2, 5, 5).
+   */
+  static final int D_L1_PREATT = 400;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, NH, T, T) = (2, 2, 5, 5).
+   */
+  static final int D_L1_ATT = 500;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_LN1 = 80;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_RESIDUAL2 = 80;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_FCPROJ = 160;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, H) = (2, 5, 32).
+   */
+  static final int D_L0_FCH_GELU = 240;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, H) = (2, 5, 32).
+   */
+  static final int D_L0_FCH = 560;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_LN2 = 0;
+
+  /**
+   * Activation gradient, live in backwardLayer0..backwardEmbedding: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_ENCODED = 0;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_ATTPROJ = 160;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_ATTY = 80;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, 3*C) = (2, 5, 24).
+   */
+  static final int D_L0_QKV = 160;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, NH, T, T) = (2, 2, 5, 5).
+   */
+  static final int D_L0_PREATT = 400;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, NH, T, T) = (2, 2, 5, 5).
+   */
+  static final int D_L0_ATT = 500;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_LN1 = 80;
 
   /**
    * KV cache (T, C) = (5, 8).
@@ -960,7 +1169,7 @@ public final class UnrolledTiny implements Tiny {
       this.grads = grads;
       boolean training = grads != null;
       this.acts = training ? new float[ACTIVATION_COUNT] : null;
-      this.dacts = training ? new float[ACTIVATION_COUNT] : null;
+      this.dacts = training ? new float[ACTIVATION_GRADIENT_COUNT] : null;
       this.inputs = training ? new int[TOKENS] : null;
       this.targets = training ? new int[TOKENS] : null;
     }
@@ -983,7 +1192,6 @@ public final class UnrolledTiny implements Tiny {
 
     @Override
     public void backward() {
-      k.zero(dacts, 0, ACTIVATION_COUNT);
       backwardHead();
       backwardLayer1();
       backwardLayer0();
@@ -1168,14 +1376,20 @@ public final class UnrolledTiny implements Tiny {
      * Loss, classifier and final LayerNorm.
      */
     private void backwardHead() {
+      // d_logits = 0: (B, T, Vp) = (2, 5, 16)
+      k.zero(dacts, D_LOGITS, 160);
       // dlogits = (probs - onehot(targets)) / (B*T): (B, T, Vp)
-      k.crossEntropySoftmaxBackward(dacts, LOGITS, acts, PROBS, targets, TOKENS, VOCAB,
+      k.crossEntropySoftmaxBackward(dacts, D_LOGITS, acts, PROBS, targets, TOKENS, VOCAB,
           PADDED_VOCAB);
+      // d_lnf = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_LNF, 80);
       // dlnf, dwte from dlogits: (B, T, Vp) -> (B, T, C)
-      k.matmulBackward(dacts, LNF, grads, WTE, null, 0, dacts, LOGITS, acts, LNF, params, WTE,
+      k.matmulBackward(dacts, D_LNF, grads, WTE, null, 0, dacts, D_LOGITS, acts, LNF, params, WTE,
           TOKENS, DIM, PADDED_VOCAB);
+      // d_l1_residual3 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_RESIDUAL3, 80);
       // dresidual, dlnfw, dlnfb from dlnf: (B, T, C)
-      k.layernormBackward(dacts, L1_RESIDUAL3, grads, LNFW, grads, LNFB, dacts, LNF,
+      k.layernormBackward(dacts, D_L1_RESIDUAL3, grads, LNFW, grads, LNFB, dacts, D_LNF,
           acts, L1_RESIDUAL3, params, LNFW, acts, LNF_MEAN, acts, LNF_RSTD, TOKENS, DIM);
     }
 
@@ -1183,32 +1397,60 @@ public final class UnrolledTiny implements Tiny {
      * Block 1, in reverse.
      */
     private void backwardLayer1() {
+      // d_l1_residual2 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_RESIDUAL2, 80);
+      // d_l1_fcproj = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_FCPROJ, 80);
       // dresidual2, dfcproj from dresidual3: (B, T, C)
-      k.residualBackward(dacts, L1_RESIDUAL2, dacts, L1_FCPROJ, dacts, L1_RESIDUAL3, TOKENS * DIM);
+      k.residualBackward(dacts, D_L1_RESIDUAL2, dacts, D_L1_FCPROJ, dacts, D_L1_RESIDUAL3,
+          TOKENS * DIM);
+      // recompute fch_gelu = gelu(fch): (B, T, H)
+      k.geluForward(acts, L1_FCH_GELU, acts, L1_FCH, TOKENS * HIDDEN);
+      // d_l1_fch_gelu = 0: (B, T, H) = (2, 5, 32)
+      k.zero(dacts, D_L1_FCH_GELU, 320);
       // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
-      k.matmulBackward(dacts, L1_FCH_GELU, grads, L1_FCPROJW, grads, L1_FCPROJB, dacts, L1_FCPROJ,
-          acts, L1_FCH_GELU, params, L1_FCPROJW, TOKENS, HIDDEN, DIM);
+      k.matmulBackward(dacts, D_L1_FCH_GELU, grads, L1_FCPROJW, grads, L1_FCPROJB,
+          dacts, D_L1_FCPROJ, acts, L1_FCH_GELU, params, L1_FCPROJW, TOKENS, HIDDEN, DIM);
+      // d_l1_fch = 0: (B, T, H) = (2, 5, 32)
+      k.zero(dacts, D_L1_FCH, 320);
       // dfch from dfch_gelu: (B, T, H)
-      k.geluBackward(dacts, L1_FCH, acts, L1_FCH, dacts, L1_FCH_GELU, TOKENS * HIDDEN);
+      k.geluBackward(dacts, D_L1_FCH, acts, L1_FCH, dacts, D_L1_FCH_GELU, TOKENS * HIDDEN);
+      // d_l1_ln2 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_LN2, 80);
       // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
-      k.matmulBackward(dacts, L1_LN2, grads, L1_FCW, grads, L1_FCB, dacts, L1_FCH, acts, L1_LN2,
+      k.matmulBackward(dacts, D_L1_LN2, grads, L1_FCW, grads, L1_FCB, dacts, D_L1_FCH, acts, L1_LN2,
           params, L1_FCW, TOKENS, DIM, HIDDEN);
       // dresidual2, dln2w, dln2b from dln2: (B, T, C)
-      k.layernormBackward(dacts, L1_RESIDUAL2, grads, L1_LN2W, grads, L1_LN2B, dacts, L1_LN2,
+      k.layernormBackward(dacts, D_L1_RESIDUAL2, grads, L1_LN2W, grads, L1_LN2B, dacts, D_L1_LN2,
           acts, L1_RESIDUAL2, params, L1_LN2W, acts, L1_LN2_MEAN, acts, L1_LN2_RSTD, TOKENS, DIM);
+      // d_l0_residual3 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_RESIDUAL3, 80);
+      // d_l1_attproj = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_ATTPROJ, 80);
       // dresidual, dattproj from dresidual2: (B, T, C)
-      k.residualBackward(dacts, L0_RESIDUAL3, dacts, L1_ATTPROJ, dacts, L1_RESIDUAL2, TOKENS * DIM);
+      k.residualBackward(dacts, D_L0_RESIDUAL3, dacts, D_L1_ATTPROJ, dacts, D_L1_RESIDUAL2,
+          TOKENS * DIM);
+      // d_l1_atty = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_ATTY, 80);
       // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
-      k.matmulBackward(dacts, L1_ATTY, grads, L1_ATTPROJW, grads, L1_ATTPROJB, dacts, L1_ATTPROJ,
-          acts, L1_ATTY, params, L1_ATTPROJW, TOKENS, DIM, DIM);
+      k.matmulBackward(dacts, D_L1_ATTY, grads, L1_ATTPROJW, grads, L1_ATTPROJB,
+          dacts, D_L1_ATTPROJ, acts, L1_ATTY, params, L1_ATTPROJW, TOKENS, DIM, DIM);
+      // d_l1_qkv = 0: (B, T, 3*C) = (2, 5, 24)
+      k.zero(dacts, D_L1_QKV, 240);
+      // d_l1_preatt = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      k.zero(dacts, D_L1_PREATT, 100);
+      // d_l1_att = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      k.zero(dacts, D_L1_ATT, 100);
       // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
-      k.attentionBackward(dacts, L1_QKV, dacts, L1_PREATT, dacts, L1_ATT, dacts, L1_ATTY,
+      k.attentionBackward(dacts, D_L1_QKV, dacts, D_L1_PREATT, dacts, D_L1_ATT, dacts, D_L1_ATTY,
           acts, L1_QKV, acts, L1_ATT, BATCH, CONTEXT, DIM, HEADS);
+      // d_l1_ln1 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_LN1, 80);
       // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
-      k.matmulBackward(dacts, L1_LN1, grads, L1_QKVW, grads, L1_QKVB, dacts, L1_QKV, acts, L1_LN1,
-          params, L1_QKVW, TOKENS, DIM, 3 * DIM);
+      k.matmulBackward(dacts, D_L1_LN1, grads, L1_QKVW, grads, L1_QKVB, dacts, D_L1_QKV,
+          acts, L1_LN1, params, L1_QKVW, TOKENS, DIM, 3 * DIM);
       // dresidual, dln1w, dln1b from dln1: (B, T, C)
-      k.layernormBackward(dacts, L0_RESIDUAL3, grads, L1_LN1W, grads, L1_LN1B, dacts, L1_LN1,
+      k.layernormBackward(dacts, D_L0_RESIDUAL3, grads, L1_LN1W, grads, L1_LN1B, dacts, D_L1_LN1,
           acts, L0_RESIDUAL3, params, L1_LN1W, acts, L1_LN1_MEAN, acts, L1_LN1_RSTD, TOKENS, DIM);
     }
 
@@ -1216,32 +1458,60 @@ public final class UnrolledTiny implements Tiny {
      * Block 0, in reverse.
      */
     private void backwardLayer0() {
+      // d_l0_residual2 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_RESIDUAL2, 80);
+      // d_l0_fcproj = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_FCPROJ, 80);
       // dresidual2, dfcproj from dresidual3: (B, T, C)
-      k.residualBackward(dacts, L0_RESIDUAL2, dacts, L0_FCPROJ, dacts, L0_RESIDUAL3, TOKENS * DIM);
+      k.residualBackward(dacts, D_L0_RESIDUAL2, dacts, D_L0_FCPROJ, dacts, D_L0_RESIDUAL3,
+          TOKENS * DIM);
+      // recompute fch_gelu = gelu(fch): (B, T, H)
+      k.geluForward(acts, L0_FCH_GELU, acts, L0_FCH, TOKENS * HIDDEN);
+      // d_l0_fch_gelu = 0: (B, T, H) = (2, 5, 32)
+      k.zero(dacts, D_L0_FCH_GELU, 320);
       // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
-      k.matmulBackward(dacts, L0_FCH_GELU, grads, L0_FCPROJW, grads, L0_FCPROJB, dacts, L0_FCPROJ,
-          acts, L0_FCH_GELU, params, L0_FCPROJW, TOKENS, HIDDEN, DIM);
+      k.matmulBackward(dacts, D_L0_FCH_GELU, grads, L0_FCPROJW, grads, L0_FCPROJB,
+          dacts, D_L0_FCPROJ, acts, L0_FCH_GELU, params, L0_FCPROJW, TOKENS, HIDDEN, DIM);
+      // d_l0_fch = 0: (B, T, H) = (2, 5, 32)
+      k.zero(dacts, D_L0_FCH, 320);
       // dfch from dfch_gelu: (B, T, H)
-      k.geluBackward(dacts, L0_FCH, acts, L0_FCH, dacts, L0_FCH_GELU, TOKENS * HIDDEN);
+      k.geluBackward(dacts, D_L0_FCH, acts, L0_FCH, dacts, D_L0_FCH_GELU, TOKENS * HIDDEN);
+      // d_l0_ln2 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_LN2, 80);
       // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
-      k.matmulBackward(dacts, L0_LN2, grads, L0_FCW, grads, L0_FCB, dacts, L0_FCH, acts, L0_LN2,
+      k.matmulBackward(dacts, D_L0_LN2, grads, L0_FCW, grads, L0_FCB, dacts, D_L0_FCH, acts, L0_LN2,
           params, L0_FCW, TOKENS, DIM, HIDDEN);
       // dresidual2, dln2w, dln2b from dln2: (B, T, C)
-      k.layernormBackward(dacts, L0_RESIDUAL2, grads, L0_LN2W, grads, L0_LN2B, dacts, L0_LN2,
+      k.layernormBackward(dacts, D_L0_RESIDUAL2, grads, L0_LN2W, grads, L0_LN2B, dacts, D_L0_LN2,
           acts, L0_RESIDUAL2, params, L0_LN2W, acts, L0_LN2_MEAN, acts, L0_LN2_RSTD, TOKENS, DIM);
+      // d_encoded = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_ENCODED, 80);
+      // d_l0_attproj = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_ATTPROJ, 80);
       // dresidual, dattproj from dresidual2: (B, T, C)
-      k.residualBackward(dacts, ENCODED, dacts, L0_ATTPROJ, dacts, L0_RESIDUAL2, TOKENS * DIM);
+      k.residualBackward(dacts, D_ENCODED, dacts, D_L0_ATTPROJ, dacts, D_L0_RESIDUAL2,
+          TOKENS * DIM);
+      // d_l0_atty = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_ATTY, 80);
       // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
-      k.matmulBackward(dacts, L0_ATTY, grads, L0_ATTPROJW, grads, L0_ATTPROJB, dacts, L0_ATTPROJ,
-          acts, L0_ATTY, params, L0_ATTPROJW, TOKENS, DIM, DIM);
+      k.matmulBackward(dacts, D_L0_ATTY, grads, L0_ATTPROJW, grads, L0_ATTPROJB,
+          dacts, D_L0_ATTPROJ, acts, L0_ATTY, params, L0_ATTPROJW, TOKENS, DIM, DIM);
+      // d_l0_qkv = 0: (B, T, 3*C) = (2, 5, 24)
+      k.zero(dacts, D_L0_QKV, 240);
+      // d_l0_preatt = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      k.zero(dacts, D_L0_PREATT, 100);
+      // d_l0_att = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      k.zero(dacts, D_L0_ATT, 100);
       // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
-      k.attentionBackward(dacts, L0_QKV, dacts, L0_PREATT, dacts, L0_ATT, dacts, L0_ATTY,
+      k.attentionBackward(dacts, D_L0_QKV, dacts, D_L0_PREATT, dacts, D_L0_ATT, dacts, D_L0_ATTY,
           acts, L0_QKV, acts, L0_ATT, BATCH, CONTEXT, DIM, HEADS);
+      // d_l0_ln1 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_LN1, 80);
       // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
-      k.matmulBackward(dacts, L0_LN1, grads, L0_QKVW, grads, L0_QKVB, dacts, L0_QKV, acts, L0_LN1,
-          params, L0_QKVW, TOKENS, DIM, 3 * DIM);
+      k.matmulBackward(dacts, D_L0_LN1, grads, L0_QKVW, grads, L0_QKVB, dacts, D_L0_QKV,
+          acts, L0_LN1, params, L0_QKVW, TOKENS, DIM, 3 * DIM);
       // dresidual, dln1w, dln1b from dln1: (B, T, C)
-      k.layernormBackward(dacts, ENCODED, grads, L0_LN1W, grads, L0_LN1B, dacts, L0_LN1,
+      k.layernormBackward(dacts, D_ENCODED, grads, L0_LN1W, grads, L0_LN1B, dacts, D_L0_LN1,
           acts, ENCODED, params, L0_LN1W, acts, L0_LN1_MEAN, acts, L0_LN1_RSTD, TOKENS, DIM);
     }
 
@@ -1250,7 +1520,7 @@ public final class UnrolledTiny implements Tiny {
      */
     private void backwardEmbedding() {
       // dwte[inputs] += dencoded; dwpe += dencoded: (B, T, C)
-      k.encoderBackward(grads, WTE, grads, WPE, dacts, ENCODED, inputs, BATCH, CONTEXT, DIM);
+      k.encoderBackward(grads, WTE, grads, WPE, dacts, D_ENCODED, inputs, BATCH, CONTEXT, DIM);
     }
 
     /**
@@ -1514,8 +1784,16 @@ public final class UnrolledTiny implements Tiny {
         + "  uk_crossEntropyForward(b0 + o0, b1 + o1, b2 + o2, 10, 16);\n"
         + "}\n"
         + "\n"
+        + "__kernel void zero_1(__global float* b0, int o0) {\n"
+        + "  uk_zero(b0 + o0, 160);\n"
+        + "}\n"
+        + "\n"
         + "__kernel void crossEntropySoftmaxBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global int* b2, int o2) {\n"
         + "  uk_crossEntropySoftmaxBackward(b0 + o0, b1 + o1, b2 + o2, 10, 11, 16);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void zero_2(__global float* b0, int o0) {\n"
+        + "  uk_zero(b0 + o0, 80);\n"
         + "}\n"
         + "\n"
         + "__kernel void matmulBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4) {\n"
@@ -1543,6 +1821,10 @@ public final class UnrolledTiny implements Tiny {
         + "\n"
         + "__kernel void residualBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
         + "  uk_residualBackward(b0 + o0, b1 + o1, b2 + o2, 80);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void zero_3(__global float* b0, int o0) {\n"
+        + "  uk_zero(b0 + o0, 320);\n"
         + "}\n"
         + "\n"
         + "__kernel void matmulBackward_4(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
@@ -1589,6 +1871,14 @@ public final class UnrolledTiny implements Tiny {
         + "\n"
         + "__kernel void matmulBackward_12(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
         + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 8);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void zero_4(__global float* b0, int o0) {\n"
+        + "  uk_zero(b0 + o0, 240);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void zero_5(__global float* b0, int o0) {\n"
+        + "  uk_zero(b0 + o0, 100);\n"
         + "}\n"
         + "\n"
         + "__kernel void attentionBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
@@ -1764,7 +2054,6 @@ public final class UnrolledTiny implements Tiny {
 
     @Override
     public void backward() {
-      cl.zero(CL_DACTS, 0, ACTIVATION_COUNT);
       cl.run(clBackward, clDecode);
     }
 
@@ -1834,7 +2123,7 @@ public final class UnrolledTiny implements Tiny {
       cl.floats(PARAMETER_COUNT);
       cl.floats(training ? PARAMETER_COUNT : 1);
       cl.floats(training ? ACTIVATION_COUNT : 1);
-      cl.floats(training ? ACTIVATION_COUNT : 1);
+      cl.floats(training ? ACTIVATION_GRADIENT_COUNT : 1);
       cl.floats(KV_COUNT);
       cl.floats(DECODE_COUNT);
       cl.ints(training ? TOKENS : 1);
@@ -1993,22 +2282,28 @@ public final class UnrolledTiny implements Tiny {
      * Binds the OpenCL kernel calls of backwardHead(): Loss, classifier and final LayerNorm.
      */
     private void clBackwardHead() {
+      // d_logits = 0: (B, T, Vp) = (2, 5, 16)
+      cl.kernel("zero_1", new long[] {160L}, new long[] {160L}, CL_DACTS, D_LOGITS);
       // dlogits = (probs - onehot(targets)) / (B*T): (B, T, Vp)
       cl.kernel("crossEntropySoftmaxBackward_1", new long[] {32L, 10L}, new long[] {32L, 1L},
-          CL_DACTS, LOGITS, CL_ACTS, PROBS, CL_TARGETS, 0);
+          CL_DACTS, D_LOGITS, CL_ACTS, PROBS, CL_TARGETS, 0);
+      // d_lnf = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_LNF);
       // dlnf, dwte from dlogits: (B, T, Vp) -> (B, T, C)
-      cl.kernel("matmulBackward_1", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, LNF,
-          CL_GRADS, WTE, CL_DACTS, LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
-      cl.kernel("matmulBackward_2", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, LNF,
-          CL_GRADS, WTE, CL_DACTS, LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
-      cl.kernel("matmulBackward_3", new long[] {32L}, new long[] {32L}, CL_DACTS, LNF,
-          CL_GRADS, WTE, CL_DACTS, LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
+      cl.kernel("matmulBackward_1", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, D_LNF,
+          CL_GRADS, WTE, CL_DACTS, D_LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
+      cl.kernel("matmulBackward_2", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, D_LNF,
+          CL_GRADS, WTE, CL_DACTS, D_LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
+      cl.kernel("matmulBackward_3", new long[] {32L}, new long[] {32L}, CL_DACTS, D_LNF,
+          CL_GRADS, WTE, CL_DACTS, D_LOGITS, CL_ACTS, LNF, CL_PARAMS, WTE);
+      // d_l1_residual3 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_RESIDUAL3);
       // dresidual, dlnfw, dlnfb from dlnf: (B, T, C)
-      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL3,
-          CL_GRADS, LNFW, CL_GRADS, LNFB, CL_DACTS, LNF, CL_ACTS, L1_RESIDUAL3, CL_PARAMS, LNFW,
-          CL_ACTS, LNF_MEAN, CL_ACTS, LNF_RSTD);
-      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL3,
-          CL_GRADS, LNFW, CL_GRADS, LNFB, CL_DACTS, LNF, CL_ACTS, L1_RESIDUAL3, CL_PARAMS, LNFW,
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L},
+          CL_DACTS, D_L1_RESIDUAL3, CL_GRADS, LNFW, CL_GRADS, LNFB, CL_DACTS, D_LNF,
+          CL_ACTS, L1_RESIDUAL3, CL_PARAMS, LNFW, CL_ACTS, LNF_MEAN, CL_ACTS, LNF_RSTD);
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L1_RESIDUAL3,
+          CL_GRADS, LNFW, CL_GRADS, LNFB, CL_DACTS, D_LNF, CL_ACTS, L1_RESIDUAL3, CL_PARAMS, LNFW,
           CL_ACTS, LNF_MEAN, CL_ACTS, LNF_RSTD);
     }
 
@@ -2016,72 +2311,102 @@ public final class UnrolledTiny implements Tiny {
      * Binds the OpenCL kernel calls of backwardLayer1(): Block 1, in reverse.
      */
     private void clBackwardLayer1() {
+      // d_l1_residual2 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_RESIDUAL2);
+      // d_l1_fcproj = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_FCPROJ);
       // dresidual2, dfcproj from dresidual3: (B, T, C)
-      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L1_RESIDUAL2,
-          CL_DACTS, L1_FCPROJ, CL_DACTS, L1_RESIDUAL3);
+      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_RESIDUAL2,
+          CL_DACTS, D_L1_FCPROJ, CL_DACTS, D_L1_RESIDUAL3);
+      // recompute fch_gelu = gelu(fch): (B, T, H)
+      cl.kernel("geluForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L1_FCH_GELU,
+          CL_ACTS, L1_FCH);
+      // d_l1_fch_gelu = 0: (B, T, H) = (2, 5, 32)
+      cl.kernel("zero_3", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L1_FCH_GELU);
       // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
       cl.kernel("matmulBackward_4", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ,
-          CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
+          CL_DACTS, D_L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB,
+          CL_DACTS, D_L1_FCPROJ, CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
       cl.kernel("matmulBackward_5", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ,
-          CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
-      cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_FCH_GELU,
-          CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ, CL_ACTS, L1_FCH_GELU,
+          CL_DACTS, D_L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB,
+          CL_DACTS, D_L1_FCPROJ, CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
+      cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L1_FCH_GELU,
+          CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, D_L1_FCPROJ, CL_ACTS, L1_FCH_GELU,
           CL_PARAMS, L1_FCPROJW);
+      // d_l1_fch = 0: (B, T, H) = (2, 5, 32)
+      cl.kernel("zero_3", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L1_FCH);
       // dfch from dfch_gelu: (B, T, H)
-      cl.kernel("geluBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, L1_FCH,
-          CL_ACTS, L1_FCH, CL_DACTS, L1_FCH_GELU);
+      cl.kernel("geluBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L1_FCH,
+          CL_ACTS, L1_FCH, CL_DACTS, D_L1_FCH_GELU);
+      // d_l1_ln2 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_LN2);
       // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
-      cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN2,
-          CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
-      cl.kernel("matmulBackward_8", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN2,
-          CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
-      cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_LN2,
-          CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
+      cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, D_L1_LN2, CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, D_L1_FCH,
+          CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
+      cl.kernel("matmulBackward_8", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, D_L1_LN2, CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, D_L1_FCH,
+          CL_ACTS, L1_LN2, CL_PARAMS, L1_FCW);
+      cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L1_LN2,
+          CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, D_L1_FCH, CL_ACTS, L1_LN2,
+          CL_PARAMS, L1_FCW);
       // dresidual2, dln2w, dln2b from dln2: (B, T, C)
-      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL2,
-          CL_GRADS, L1_LN2W, CL_GRADS, L1_LN2B, CL_DACTS, L1_LN2, CL_ACTS, L1_RESIDUAL2,
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L},
+          CL_DACTS, D_L1_RESIDUAL2, CL_GRADS, L1_LN2W, CL_GRADS, L1_LN2B, CL_DACTS, D_L1_LN2,
+          CL_ACTS, L1_RESIDUAL2, CL_PARAMS, L1_LN2W, CL_ACTS, L1_LN2_MEAN, CL_ACTS, L1_LN2_RSTD);
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L1_RESIDUAL2,
+          CL_GRADS, L1_LN2W, CL_GRADS, L1_LN2B, CL_DACTS, D_L1_LN2, CL_ACTS, L1_RESIDUAL2,
           CL_PARAMS, L1_LN2W, CL_ACTS, L1_LN2_MEAN, CL_ACTS, L1_LN2_RSTD);
-      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_RESIDUAL2,
-          CL_GRADS, L1_LN2W, CL_GRADS, L1_LN2B, CL_DACTS, L1_LN2, CL_ACTS, L1_RESIDUAL2,
-          CL_PARAMS, L1_LN2W, CL_ACTS, L1_LN2_MEAN, CL_ACTS, L1_LN2_RSTD);
+      // d_l0_residual3 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_RESIDUAL3);
+      // d_l1_attproj = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_ATTPROJ);
       // dresidual, dattproj from dresidual2: (B, T, C)
-      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L0_RESIDUAL3,
-          CL_DACTS, L1_ATTPROJ, CL_DACTS, L1_RESIDUAL2);
+      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_RESIDUAL3,
+          CL_DACTS, D_L1_ATTPROJ, CL_DACTS, D_L1_RESIDUAL2);
+      // d_l1_atty = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_ATTY);
       // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
       cl.kernel("matmulBackward_10", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L1_ATTY, CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, L1_ATTPROJ,
+          CL_DACTS, D_L1_ATTY, CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, D_L1_ATTPROJ,
           CL_ACTS, L1_ATTY, CL_PARAMS, L1_ATTPROJW);
       cl.kernel("matmulBackward_11", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L1_ATTY, CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, L1_ATTPROJ,
+          CL_DACTS, D_L1_ATTY, CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, D_L1_ATTPROJ,
           CL_ACTS, L1_ATTY, CL_PARAMS, L1_ATTPROJW);
-      cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_ATTY,
-          CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, L1_ATTPROJ, CL_ACTS, L1_ATTY,
+      cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L1_ATTY,
+          CL_GRADS, L1_ATTPROJW, CL_GRADS, L1_ATTPROJB, CL_DACTS, D_L1_ATTPROJ, CL_ACTS, L1_ATTY,
           CL_PARAMS, L1_ATTPROJW);
+      // d_l1_qkv = 0: (B, T, 3*C) = (2, 5, 24)
+      cl.kernel("zero_4", new long[] {256L}, new long[] {256L}, CL_DACTS, D_L1_QKV);
+      // d_l1_preatt = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      cl.kernel("zero_5", new long[] {128L}, new long[] {128L}, CL_DACTS, D_L1_PREATT);
+      // d_l1_att = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      cl.kernel("zero_5", new long[] {128L}, new long[] {128L}, CL_DACTS, D_L1_ATT);
       // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
-      cl.kernel("attentionBackward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L1_QKV,
-          CL_DACTS, L1_PREATT, CL_DACTS, L1_ATT, CL_DACTS, L1_ATTY, CL_ACTS, L1_QKV,
-          CL_ACTS, L1_ATT);
-      cl.kernel("attentionBackward_2", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L1_QKV,
-          CL_DACTS, L1_PREATT, CL_DACTS, L1_ATT, CL_DACTS, L1_ATTY, CL_ACTS, L1_QKV,
-          CL_ACTS, L1_ATT);
+      cl.kernel("attentionBackward_1", new long[] {32L, 4L}, new long[] {32L, 1L},
+          CL_DACTS, D_L1_QKV, CL_DACTS, D_L1_PREATT, CL_DACTS, D_L1_ATT, CL_DACTS, D_L1_ATTY,
+          CL_ACTS, L1_QKV, CL_ACTS, L1_ATT);
+      cl.kernel("attentionBackward_2", new long[] {32L, 4L}, new long[] {32L, 1L},
+          CL_DACTS, D_L1_QKV, CL_DACTS, D_L1_PREATT, CL_DACTS, D_L1_ATT, CL_DACTS, D_L1_ATTY,
+          CL_ACTS, L1_QKV, CL_ACTS, L1_ATT);
+      // d_l1_ln1 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_LN1);
       // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
-      cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN1,
-          CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
-          CL_PARAMS, L1_QKVW);
-      cl.kernel("matmulBackward_14", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L1_LN1,
-          CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
-          CL_PARAMS, L1_QKVW);
-      cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_LN1,
-          CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, L1_QKV, CL_ACTS, L1_LN1,
+      cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, D_L1_LN1, CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, D_L1_QKV,
+          CL_ACTS, L1_LN1, CL_PARAMS, L1_QKVW);
+      cl.kernel("matmulBackward_14", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, D_L1_LN1, CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, D_L1_QKV,
+          CL_ACTS, L1_LN1, CL_PARAMS, L1_QKVW);
+      cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L1_LN1,
+          CL_GRADS, L1_QKVW, CL_GRADS, L1_QKVB, CL_DACTS, D_L1_QKV, CL_ACTS, L1_LN1,
           CL_PARAMS, L1_QKVW);
       // dresidual, dln1w, dln1b from dln1: (B, T, C)
-      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL3,
-          CL_GRADS, L1_LN1W, CL_GRADS, L1_LN1B, CL_DACTS, L1_LN1, CL_ACTS, L0_RESIDUAL3,
-          CL_PARAMS, L1_LN1W, CL_ACTS, L1_LN1_MEAN, CL_ACTS, L1_LN1_RSTD);
-      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL3,
-          CL_GRADS, L1_LN1W, CL_GRADS, L1_LN1B, CL_DACTS, L1_LN1, CL_ACTS, L0_RESIDUAL3,
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L},
+          CL_DACTS, D_L0_RESIDUAL3, CL_GRADS, L1_LN1W, CL_GRADS, L1_LN1B, CL_DACTS, D_L1_LN1,
+          CL_ACTS, L0_RESIDUAL3, CL_PARAMS, L1_LN1W, CL_ACTS, L1_LN1_MEAN, CL_ACTS, L1_LN1_RSTD);
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L0_RESIDUAL3,
+          CL_GRADS, L1_LN1W, CL_GRADS, L1_LN1B, CL_DACTS, D_L1_LN1, CL_ACTS, L0_RESIDUAL3,
           CL_PARAMS, L1_LN1W, CL_ACTS, L1_LN1_MEAN, CL_ACTS, L1_LN1_RSTD);
     }
 
@@ -2089,72 +2414,102 @@ public final class UnrolledTiny implements Tiny {
      * Binds the OpenCL kernel calls of backwardLayer0(): Block 0, in reverse.
      */
     private void clBackwardLayer0() {
+      // d_l0_residual2 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_RESIDUAL2);
+      // d_l0_fcproj = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_FCPROJ);
       // dresidual2, dfcproj from dresidual3: (B, T, C)
-      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L0_RESIDUAL2,
-          CL_DACTS, L0_FCPROJ, CL_DACTS, L0_RESIDUAL3);
+      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_RESIDUAL2,
+          CL_DACTS, D_L0_FCPROJ, CL_DACTS, D_L0_RESIDUAL3);
+      // recompute fch_gelu = gelu(fch): (B, T, H)
+      cl.kernel("geluForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L0_FCH_GELU,
+          CL_ACTS, L0_FCH);
+      // d_l0_fch_gelu = 0: (B, T, H) = (2, 5, 32)
+      cl.kernel("zero_3", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L0_FCH_GELU);
       // dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)
       cl.kernel("matmulBackward_4", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ,
-          CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
+          CL_DACTS, D_L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB,
+          CL_DACTS, D_L0_FCPROJ, CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
       cl.kernel("matmulBackward_5", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ,
-          CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
-      cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_FCH_GELU,
-          CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ, CL_ACTS, L0_FCH_GELU,
+          CL_DACTS, D_L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB,
+          CL_DACTS, D_L0_FCPROJ, CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
+      cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L0_FCH_GELU,
+          CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, D_L0_FCPROJ, CL_ACTS, L0_FCH_GELU,
           CL_PARAMS, L0_FCPROJW);
+      // d_l0_fch = 0: (B, T, H) = (2, 5, 32)
+      cl.kernel("zero_3", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L0_FCH);
       // dfch from dfch_gelu: (B, T, H)
-      cl.kernel("geluBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, L0_FCH,
-          CL_ACTS, L0_FCH, CL_DACTS, L0_FCH_GELU);
+      cl.kernel("geluBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L0_FCH,
+          CL_ACTS, L0_FCH, CL_DACTS, D_L0_FCH_GELU);
+      // d_l0_ln2 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_LN2);
       // dln2, dfcw, dfcb from dfch: (B, T, H) -> (B, T, C)
-      cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN2,
-          CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
-      cl.kernel("matmulBackward_8", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN2,
-          CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
-      cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_LN2,
-          CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
+      cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, D_L0_LN2, CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, D_L0_FCH,
+          CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
+      cl.kernel("matmulBackward_8", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, D_L0_LN2, CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, D_L0_FCH,
+          CL_ACTS, L0_LN2, CL_PARAMS, L0_FCW);
+      cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L0_LN2,
+          CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, D_L0_FCH, CL_ACTS, L0_LN2,
+          CL_PARAMS, L0_FCW);
       // dresidual2, dln2w, dln2b from dln2: (B, T, C)
-      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL2,
-          CL_GRADS, L0_LN2W, CL_GRADS, L0_LN2B, CL_DACTS, L0_LN2, CL_ACTS, L0_RESIDUAL2,
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L},
+          CL_DACTS, D_L0_RESIDUAL2, CL_GRADS, L0_LN2W, CL_GRADS, L0_LN2B, CL_DACTS, D_L0_LN2,
+          CL_ACTS, L0_RESIDUAL2, CL_PARAMS, L0_LN2W, CL_ACTS, L0_LN2_MEAN, CL_ACTS, L0_LN2_RSTD);
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L0_RESIDUAL2,
+          CL_GRADS, L0_LN2W, CL_GRADS, L0_LN2B, CL_DACTS, D_L0_LN2, CL_ACTS, L0_RESIDUAL2,
           CL_PARAMS, L0_LN2W, CL_ACTS, L0_LN2_MEAN, CL_ACTS, L0_LN2_RSTD);
-      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_RESIDUAL2,
-          CL_GRADS, L0_LN2W, CL_GRADS, L0_LN2B, CL_DACTS, L0_LN2, CL_ACTS, L0_RESIDUAL2,
-          CL_PARAMS, L0_LN2W, CL_ACTS, L0_LN2_MEAN, CL_ACTS, L0_LN2_RSTD);
+      // d_encoded = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_ENCODED);
+      // d_l0_attproj = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_ATTPROJ);
       // dresidual, dattproj from dresidual2: (B, T, C)
-      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, ENCODED,
-          CL_DACTS, L0_ATTPROJ, CL_DACTS, L0_RESIDUAL2);
+      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, D_ENCODED,
+          CL_DACTS, D_L0_ATTPROJ, CL_DACTS, D_L0_RESIDUAL2);
+      // d_l0_atty = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_ATTY);
       // datty, dattprojw, dattprojb from dattproj: (B, T, C) -> (B, T, C)
       cl.kernel("matmulBackward_10", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L0_ATTY, CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, L0_ATTPROJ,
+          CL_DACTS, D_L0_ATTY, CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, D_L0_ATTPROJ,
           CL_ACTS, L0_ATTY, CL_PARAMS, L0_ATTPROJW);
       cl.kernel("matmulBackward_11", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L0_ATTY, CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, L0_ATTPROJ,
+          CL_DACTS, D_L0_ATTY, CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, D_L0_ATTPROJ,
           CL_ACTS, L0_ATTY, CL_PARAMS, L0_ATTPROJW);
-      cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_ATTY,
-          CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, L0_ATTPROJ, CL_ACTS, L0_ATTY,
+      cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L0_ATTY,
+          CL_GRADS, L0_ATTPROJW, CL_GRADS, L0_ATTPROJB, CL_DACTS, D_L0_ATTPROJ, CL_ACTS, L0_ATTY,
           CL_PARAMS, L0_ATTPROJW);
+      // d_l0_qkv = 0: (B, T, 3*C) = (2, 5, 24)
+      cl.kernel("zero_4", new long[] {256L}, new long[] {256L}, CL_DACTS, D_L0_QKV);
+      // d_l0_preatt = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      cl.kernel("zero_5", new long[] {128L}, new long[] {128L}, CL_DACTS, D_L0_PREATT);
+      // d_l0_att = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      cl.kernel("zero_5", new long[] {128L}, new long[] {128L}, CL_DACTS, D_L0_ATT);
       // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
-      cl.kernel("attentionBackward_1", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L0_QKV,
-          CL_DACTS, L0_PREATT, CL_DACTS, L0_ATT, CL_DACTS, L0_ATTY, CL_ACTS, L0_QKV,
-          CL_ACTS, L0_ATT);
-      cl.kernel("attentionBackward_2", new long[] {32L, 4L}, new long[] {32L, 1L}, CL_DACTS, L0_QKV,
-          CL_DACTS, L0_PREATT, CL_DACTS, L0_ATT, CL_DACTS, L0_ATTY, CL_ACTS, L0_QKV,
-          CL_ACTS, L0_ATT);
+      cl.kernel("attentionBackward_1", new long[] {32L, 4L}, new long[] {32L, 1L},
+          CL_DACTS, D_L0_QKV, CL_DACTS, D_L0_PREATT, CL_DACTS, D_L0_ATT, CL_DACTS, D_L0_ATTY,
+          CL_ACTS, L0_QKV, CL_ACTS, L0_ATT);
+      cl.kernel("attentionBackward_2", new long[] {32L, 4L}, new long[] {32L, 1L},
+          CL_DACTS, D_L0_QKV, CL_DACTS, D_L0_PREATT, CL_DACTS, D_L0_ATT, CL_DACTS, D_L0_ATTY,
+          CL_ACTS, L0_QKV, CL_ACTS, L0_ATT);
+      // d_l0_ln1 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_2", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_LN1);
       // dln1, dqkvw, dqkvb from dqkv: (B, T, 3*C) -> (B, T, C)
-      cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN1,
-          CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
-          CL_PARAMS, L0_QKVW);
-      cl.kernel("matmulBackward_14", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, L0_LN1,
-          CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
-          CL_PARAMS, L0_QKVW);
-      cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_LN1,
-          CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, L0_QKV, CL_ACTS, L0_LN1,
+      cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, D_L0_LN1, CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, D_L0_QKV,
+          CL_ACTS, L0_LN1, CL_PARAMS, L0_QKVW);
+      cl.kernel("matmulBackward_14", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, D_L0_LN1, CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, D_L0_QKV,
+          CL_ACTS, L0_LN1, CL_PARAMS, L0_QKVW);
+      cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L0_LN1,
+          CL_GRADS, L0_QKVW, CL_GRADS, L0_QKVB, CL_DACTS, D_L0_QKV, CL_ACTS, L0_LN1,
           CL_PARAMS, L0_QKVW);
       // dresidual, dln1w, dln1b from dln1: (B, T, C)
-      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, ENCODED,
-          CL_GRADS, L0_LN1W, CL_GRADS, L0_LN1B, CL_DACTS, L0_LN1, CL_ACTS, ENCODED,
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, D_ENCODED,
+          CL_GRADS, L0_LN1W, CL_GRADS, L0_LN1B, CL_DACTS, D_L0_LN1, CL_ACTS, ENCODED,
           CL_PARAMS, L0_LN1W, CL_ACTS, L0_LN1_MEAN, CL_ACTS, L0_LN1_RSTD);
-      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, ENCODED,
-          CL_GRADS, L0_LN1W, CL_GRADS, L0_LN1B, CL_DACTS, L0_LN1, CL_ACTS, ENCODED,
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_ENCODED,
+          CL_GRADS, L0_LN1W, CL_GRADS, L0_LN1B, CL_DACTS, D_L0_LN1, CL_ACTS, ENCODED,
           CL_PARAMS, L0_LN1W, CL_ACTS, L0_LN1_MEAN, CL_ACTS, L0_LN1_RSTD);
     }
 
@@ -2164,9 +2519,9 @@ public final class UnrolledTiny implements Tiny {
     private void clBackwardEmbedding() {
       // dwte[inputs] += dencoded; dwpe += dencoded: (B, T, C)
       cl.kernel("encoderBackward_1", new long[] {32L}, new long[] {32L}, CL_GRADS, WTE,
-          CL_GRADS, WPE, CL_DACTS, ENCODED, CL_INPUTS, 0);
+          CL_GRADS, WPE, CL_DACTS, D_ENCODED, CL_INPUTS, 0);
       cl.kernel("encoderBackward_2", new long[] {64L}, new long[] {64L}, CL_GRADS, WTE,
-          CL_GRADS, WPE, CL_DACTS, ENCODED, CL_INPUTS, 0);
+          CL_GRADS, WPE, CL_DACTS, D_ENCODED, CL_INPUTS, 0);
     }
 
     /**

@@ -105,26 +105,100 @@ import javax.annotation.processing.Generated;
  * l1_norm1_mean                (B, T) = (2, 5)                  acts            2100             40
  * l1_norm1_rstd                (B, T) = (2, 5)                  acts            2110             40
  * l1_qkv                       (B, T, 3*C) = (2, 5, 24)         acts            2120            960
- * l1_preatt                    (B, NH, T, T) = (2, 2, 5, 5)     acts            2360            400
- * l1_att                       (B, NH, T, T) = (2, 2, 5, 5)     acts            2460            400
- * l1_atty                      (B, T, C) = (2, 5, 8)            acts            2560            320
- * l1_attproj                   (B, T, C) = (2, 5, 8)            acts            2640            320
- * l1_res1                      (B, T, C) = (2, 5, 8)            acts            2720            320
- * l1_norm2                     (B, T, C) = (2, 5, 8)            acts            2800            320
- * l1_norm2_mean                (B, T) = (2, 5)                  acts            2880             40
- * l1_norm2_rstd                (B, T) = (2, 5)                  acts            2890             40
- * l1_fch                       (B, T, H) = (2, 5, 32)           acts            2900           1280
- * l1_fch_gelu                  (B, T, H) = (2, 5, 32)           acts            3220           1280
- * l1_fcproj                    (B, T, C) = (2, 5, 8)            acts            3540            320
- * l1_res2                      (B, T, C) = (2, 5, 8)            acts            3620            320
- * first                        (B, C) = (2, 8)                  acts            3700             64
- * pooled_pre                   (B, C) = (2, 8)                  acts            3716             64
- * pooled                       (B, C) = (2, 8)                  acts            3732             64
- * logits                       (B, K) = (2, 3)                  acts            3748             24
- * probs                        (B, K) = (2, 3)                  acts            3754             24
- * losses                       (B) = (2)                        acts            3760              8
- * grads mirrors params; dacts mirrors acts.
- * params 7,948 B, grads 7,948 B, AdamW moments 15,896 B, acts 15,048 B, dacts 15,048 B: 61,888 B in all
+ * l1_preatt                    (B, NH, T, T) = (2, 2, 5, 5)     acts             680            400
+ * l1_att                       (B, NH, T, T) = (2, 2, 5, 5)     acts            2360            400
+ * l1_atty                      (B, T, C) = (2, 5, 8)            acts            2460            320
+ * l1_attproj                   (B, T, C) = (2, 5, 8)            acts             960            320
+ * l1_res1                      (B, T, C) = (2, 5, 8)            acts            2540            320
+ * l1_norm2                     (B, T, C) = (2, 5, 8)            acts            2620            320
+ * l1_norm2_mean                (B, T) = (2, 5)                  acts            2700             40
+ * l1_norm2_rstd                (B, T) = (2, 5)                  acts            2710             40
+ * l1_fch                       (B, T, H) = (2, 5, 32)           acts            2720           1280
+ * l1_fch_gelu                  (B, T, H) = (2, 5, 32)           acts            1540           1280
+ * l1_fcproj                    (B, T, C) = (2, 5, 8)            acts            1860            320
+ * l1_res2                      (B, T, C) = (2, 5, 8)            acts            3040            320
+ * first                        (B, C) = (2, 8)                  acts            3120             64
+ * pooled_pre                   (B, C) = (2, 8)                  acts            3136             64
+ * pooled                       (B, C) = (2, 8)                  acts            3152             64
+ * logits                       (B, K) = (2, 3)                  acts            3168             24
+ * probs                        (B, K) = (2, 3)                  acts            3174             24
+ * losses                       (B) = (2)                        acts            3180              8
+ * d_logits                     (B, K) = (2, 3)                  dacts              0             24
+ * d_pooled                     (B, C) = (2, 8)                  dacts              6             64
+ * d_pooled_pre                 (B, C) = (2, 8)                  dacts             22             64
+ * d_first                      (B, C) = (2, 8)                  dacts              0             64
+ * d_l1_norm2                   (B, T, C) = (2, 5, 8)            dacts             16            320
+ * d_l1_res2                    (B, T, C) = (2, 5, 8)            dacts             96            320
+ * d_l1_norm1                   (B, T, C) = (2, 5, 8)            dacts              0            320
+ * d_l1_fcproj                  (B, T, C) = (2, 5, 8)            dacts            176            320
+ * d_l1_fch_gelu                (B, T, H) = (2, 5, 32)           dacts            256           1280
+ * d_l1_fch                     (B, T, H) = (2, 5, 32)           dacts            576           1280
+ * d_l1_res1                    (B, T, C) = (2, 5, 8)            dacts             80            320
+ * d_l0_norm2                   (B, T, C) = (2, 5, 8)            dacts              0            320
+ * d_l1_attproj                 (B, T, C) = (2, 5, 8)            dacts            160            320
+ * d_l1_atty                    (B, T, C) = (2, 5, 8)            dacts             80            320
+ * d_l1_qkv                     (B, T, 3*C) = (2, 5, 24)         dacts            160            960
+ * d_l1_preatt                  (B, NH, T, T) = (2, 2, 5, 5)     dacts            400            400
+ * d_l1_att                     (B, NH, T, T) = (2, 2, 5, 5)     dacts            500            400
+ * d_l0_res2                    (B, T, C) = (2, 5, 8)            dacts             80            320
+ * d_l0_norm1                   (B, T, C) = (2, 5, 8)            dacts              0            320
+ * d_l0_fcproj                  (B, T, C) = (2, 5, 8)            dacts            160            320
+ * d_l0_fch_gelu                (B, T, H) = (2, 5, 32)           dacts            240           1280
+ * d_l0_fch                     (B, T, H) = (2, 5, 32)           dacts            560           1280
+ * d_l0_res1                    (B, T, C) = (2, 5, 8)            dacts             80            320
+ * d_embedded                   (B, T, C) = (2, 5, 8)            dacts              0            320
+ * d_l0_attproj                 (B, T, C) = (2, 5, 8)            dacts            160            320
+ * d_l0_atty                    (B, T, C) = (2, 5, 8)            dacts             80            320
+ * d_l0_qkv                     (B, T, 3*C) = (2, 5, 24)         dacts            160            960
+ * d_l0_preatt                  (B, NH, T, T) = (2, 2, 5, 5)     dacts            400            400
+ * d_l0_att                     (B, NH, T, T) = (2, 2, 5, 5)     dacts            500            400
+ * d_emb_sum                    (B, T, C) = (2, 5, 8)            dacts             80            320
+ * d_word_pos                   (B, T, C) = (2, 5, 8)            dacts              0            320
+ * d_type_emb                   (B, T, C) = (2, 5, 8)            dacts            160            320
+ * grads mirrors params.
+ * acts: l0_preatt..l1_preatt share one layer's floats (backward never reads them)
+ * acts: l0_attproj..l1_attproj share one layer's floats (backward never reads them)
+ * acts: l0_fch_gelu..l1_fch_gelu share one layer's floats (backward recomputes each before reading it)
+ * acts: l0_fcproj..l1_fcproj share one layer's floats (backward never reads them)
+ * dacts is laid out by liveness: a gradient lives from the first backward op that touches it to the last,
+ * is cleared right before the first, and leaves its floats to gradients born after it:
+ *   d_logits (backwardHead) -> d_first, d_l1_norm1, d_l0_norm2, d_l0_norm1, d_embedded, d_word_pos
+ *   d_pooled (backwardHead) -> d_first, d_l1_norm2, d_l1_norm1, d_l0_norm2, d_l0_norm1, d_embedded, d_word_pos
+ *   d_pooled_pre (backwardHead) -> d_l1_norm2, d_l1_norm1, d_l0_norm2, d_l0_norm1, d_embedded, d_word_pos
+ *   d_first (backwardHead) -> d_l1_norm1, d_l0_norm2, d_l0_norm1, d_embedded, d_word_pos
+ *   d_l1_norm2 (backwardHead..backwardLayer1) -> d_l1_norm1, d_l1_res1, d_l0_norm2, d_l1_atty, d_l0_res2,
+ *       d_l0_norm1, d_l0_res1, d_embedded, d_l0_atty, d_emb_sum, d_word_pos
+ *   d_l1_res2 (backwardLayer1) -> d_l1_res1, d_l1_attproj, d_l1_atty, d_l1_qkv, d_l0_res2, d_l0_fcproj,
+ *       d_l0_res1, d_l0_attproj, d_l0_atty, d_l0_qkv, d_emb_sum, d_type_emb
+ *   d_l1_norm1 (backwardLayer1) -> d_l0_norm2, d_l0_norm1, d_embedded, d_word_pos
+ *   d_l1_fcproj (backwardLayer1) -> d_l1_attproj, d_l1_qkv, d_l0_fcproj, d_l0_fch_gelu, d_l0_attproj, d_l0_qkv,
+ *       d_type_emb
+ *   d_l1_fch_gelu (backwardLayer1) -> d_l1_qkv, d_l1_preatt, d_l1_att, d_l0_fch_gelu, d_l0_fch, d_l0_qkv,
+ *       d_l0_preatt, d_l0_att
+ *   d_l1_fch (backwardLayer1) -> d_l1_att, d_l0_fch, d_l0_att
+ *   d_l1_res1 (backwardLayer1) -> d_l1_atty, d_l0_res2, d_l0_res1, d_l0_atty, d_emb_sum
+ *   d_l0_norm2 (backwardLayer1..backwardLayer0) -> d_l0_norm1, d_embedded, d_word_pos
+ *   d_l1_attproj (backwardLayer1) -> d_l1_qkv, d_l0_fcproj, d_l0_attproj, d_l0_qkv, d_type_emb
+ *   d_l1_atty (backwardLayer1) -> d_l0_res2, d_l0_res1, d_l0_atty, d_emb_sum
+ *   d_l1_qkv (backwardLayer1) -> d_l0_fcproj, d_l0_fch_gelu, d_l0_attproj, d_l0_qkv, d_type_emb
+ *   d_l1_preatt (backwardLayer1) -> d_l0_fch_gelu, d_l0_preatt
+ *   d_l1_att (backwardLayer1) -> d_l0_fch_gelu, d_l0_fch, d_l0_att
+ *   d_l0_res2 (backwardLayer0) -> d_l0_res1, d_l0_atty, d_emb_sum
+ *   d_l0_norm1 (backwardLayer0) -> d_embedded, d_word_pos
+ *   d_l0_fcproj (backwardLayer0) -> d_l0_attproj, d_l0_qkv, d_type_emb
+ *   d_l0_fch_gelu (backwardLayer0) -> d_l0_qkv, d_l0_preatt, d_l0_att
+ *   d_l0_fch (backwardLayer0) -> d_l0_att
+ *   d_l0_res1 (backwardLayer0) -> d_l0_atty, d_emb_sum
+ *   d_embedded (backwardLayer0..backwardEmbedding) -> d_word_pos
+ *   d_l0_attproj (backwardLayer0) -> d_l0_qkv, d_type_emb
+ *   d_l0_atty (backwardLayer0) -> d_emb_sum
+ *   d_l0_qkv (backwardLayer0) -> d_type_emb
+ *   d_l0_preatt (backwardLayer0)
+ *   d_l0_att (backwardLayer0)
+ *   d_emb_sum (backwardEmbedding)
+ *   d_word_pos (backwardEmbedding)
+ *   d_type_emb (backwardEmbedding)
+ * params 7,948 B, grads 7,948 B, AdamW moments 15,896 B, acts 12,728 B, dacts 3,584 B: 48,104 B in all (llm.c's layout: 61,888 B)
  * </pre>
  */
 @Generated("dev.unroll.processor.UnrollProcessor")
@@ -190,14 +264,26 @@ public final class UnrolledTiny implements Tiny {
   public static final int PARAMETER_COUNT = 1987;
 
   /**
-   * Floats in the activation (and its gradient) arena.
+   * Floats in the activation arena.
    */
-  public static final int ACTIVATION_COUNT = 3762;
+  public static final int ACTIVATION_COUNT = 3182;
+
+  /**
+   * Floats in the activation-gradient arena: gradients whose lives do not meet share floats.
+   */
+  public static final int ACTIVATION_GRADIENT_COUNT = 896;
 
   /**
    * Training FLOPs per step: 6·N·B·T + 12·L·C·B·T², N the trainable parameters.
    */
   public static final long FLOPS_PER_STEP = 121140L;
+
+  /**
+   * Bytes a model and its AdamW hold for training: parameters, gradients, two moments, activations
+   * and activation gradients (61888 in llm.c's layout, every activation kept per layer and mirrored by its
+   * gradient).
+   */
+  public static final long TRAINING_BYTES = 48104L;
 
   /**
    * The shape, for code that works with any model.
@@ -542,92 +628,252 @@ public final class UnrolledTiny implements Tiny {
   /**
    * Activation (B, NH, T, T) = (2, 2, 5, 5).
    */
-  static final int L1_PREATT = 2360;
+  static final int L1_PREATT = 680;
 
   /**
    * Activation (B, NH, T, T) = (2, 2, 5, 5).
    */
-  static final int L1_ATT = 2460;
+  static final int L1_ATT = 2360;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_ATTY = 2560;
+  static final int L1_ATTY = 2460;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_ATTPROJ = 2640;
+  static final int L1_ATTPROJ = 960;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_RES1 = 2720;
+  static final int L1_RES1 = 2540;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_NORM2 = 2800;
+  static final int L1_NORM2 = 2620;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int L1_NORM2_MEAN = 2880;
+  static final int L1_NORM2_MEAN = 2700;
 
   /**
    * Activation (B, T) = (2, 5).
    */
-  static final int L1_NORM2_RSTD = 2890;
+  static final int L1_NORM2_RSTD = 2710;
 
   /**
    * Activation (B, T, H) = (2, 5, 32).
    */
-  static final int L1_FCH = 2900;
+  static final int L1_FCH = 2720;
 
   /**
    * Activation (B, T, H) = (2, 5, 32).
    */
-  static final int L1_FCH_GELU = 3220;
+  static final int L1_FCH_GELU = 1540;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_FCPROJ = 3540;
+  static final int L1_FCPROJ = 1860;
 
   /**
    * Activation (B, T, C) = (2, 5, 8).
    */
-  static final int L1_RES2 = 3620;
+  static final int L1_RES2 = 3040;
 
   /**
    * Activation (B, C) = (2, 8).
    */
-  static final int FIRST = 3700;
+  static final int FIRST = 3120;
 
   /**
    * Activation (B, C) = (2, 8).
    */
-  static final int POOLED_PRE = 3716;
+  static final int POOLED_PRE = 3136;
 
   /**
    * Activation (B, C) = (2, 8).
    */
-  static final int POOLED = 3732;
+  static final int POOLED = 3152;
 
   /**
    * Activation (B, K) = (2, 3).
    */
-  static final int LOGITS = 3748;
+  static final int LOGITS = 3168;
 
   /**
    * Activation (B, K) = (2, 3).
    */
-  static final int PROBS = 3754;
+  static final int PROBS = 3174;
 
   /**
    * Activation (B) = (2).
    */
-  static final int LOSSES = 3760;
+  static final int LOSSES = 3180;
+
+  /**
+   * Activation gradient, live in backwardHead: (B, K) = (2, 3).
+   */
+  static final int D_LOGITS = 0;
+
+  /**
+   * Activation gradient, live in backwardHead: (B, C) = (2, 8).
+   */
+  static final int D_POOLED = 6;
+
+  /**
+   * Activation gradient, live in backwardHead: (B, C) = (2, 8).
+   */
+  static final int D_POOLED_PRE = 22;
+
+  /**
+   * Activation gradient, live in backwardHead: (B, C) = (2, 8).
+   */
+  static final int D_FIRST = 0;
+
+  /**
+   * Activation gradient, live in backwardHead..backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_NORM2 = 16;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_RES2 = 96;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_NORM1 = 0;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_FCPROJ = 176;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, H) = (2, 5, 32).
+   */
+  static final int D_L1_FCH_GELU = 256;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, H) = (2, 5, 32).
+   */
+  static final int D_L1_FCH = 576;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_RES1 = 80;
+
+  /**
+   * Activation gradient, live in backwardLayer1..backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_NORM2 = 0;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_ATTPROJ = 160;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L1_ATTY = 80;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, T, 3*C) = (2, 5, 24).
+   */
+  static final int D_L1_QKV = 160;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, NH, T, T) = (2, 2, 5, 5).
+   */
+  static final int D_L1_PREATT = 400;
+
+  /**
+   * Activation gradient, live in backwardLayer1: (B, NH, T, T) = (2, 2, 5, 5).
+   */
+  static final int D_L1_ATT = 500;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_RES2 = 80;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_NORM1 = 0;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_FCPROJ = 160;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, H) = (2, 5, 32).
+   */
+  static final int D_L0_FCH_GELU = 240;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, H) = (2, 5, 32).
+   */
+  static final int D_L0_FCH = 560;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_RES1 = 80;
+
+  /**
+   * Activation gradient, live in backwardLayer0..backwardEmbedding: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_EMBEDDED = 0;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_ATTPROJ = 160;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_L0_ATTY = 80;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, T, 3*C) = (2, 5, 24).
+   */
+  static final int D_L0_QKV = 160;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, NH, T, T) = (2, 2, 5, 5).
+   */
+  static final int D_L0_PREATT = 400;
+
+  /**
+   * Activation gradient, live in backwardLayer0: (B, NH, T, T) = (2, 2, 5, 5).
+   */
+  static final int D_L0_ATT = 500;
+
+  /**
+   * Activation gradient, live in backwardEmbedding: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_EMB_SUM = 80;
+
+  /**
+   * Activation gradient, live in backwardEmbedding: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_WORD_POS = 0;
+
+  /**
+   * Activation gradient, live in backwardEmbedding: (B, T, C) = (2, 5, 8).
+   */
+  static final int D_TYPE_EMB = 160;
 
   private final Backend backend;
 
@@ -860,7 +1106,7 @@ public final class UnrolledTiny implements Tiny {
 
     private final float[] acts = new float[ACTIVATION_COUNT];
 
-    private final float[] dacts = new float[ACTIVATION_COUNT];
+    private final float[] dacts = new float[ACTIVATION_GRADIENT_COUNT];
 
     /**
      * The step's tokens, padding as 0, so that backward sees what forward saw.
@@ -908,7 +1154,6 @@ public final class UnrolledTiny implements Tiny {
 
     @Override
     public void backward() {
-      k.zero(dacts, 0, ACTIVATION_COUNT);
       backwardHead();
       backwardLayer1();
       backwardLayer0();
@@ -1048,99 +1293,168 @@ public final class UnrolledTiny implements Tiny {
      * Loss, classifier and pooler.
      */
     private void backwardHead() {
+      // d_logits = 0: (B, K) = (2, 3)
+      k.zero(dacts, D_LOGITS, 6);
       // dlogits = (probs - onehot(labels)) / B: (B, K)
-      k.crossEntropySoftmaxBackward(dacts, LOGITS, acts, PROBS, targets, BATCH, CLASSES, CLASSES);
+      k.crossEntropySoftmaxBackward(dacts, D_LOGITS, acts, PROBS, targets, BATCH, CLASSES, CLASSES);
+      // d_pooled = 0: (B, C) = (2, 8)
+      k.zero(dacts, D_POOLED, 16);
       // din, dwc, dbc from dlogits: (B, K) -> (B, C)
-      k.matmulBackward(dacts, POOLED, grads, CLASS_W, grads, CLASS_B, dacts, LOGITS, acts, POOLED,
-          params, CLASS_W, BATCH, DIM, CLASSES);
+      k.matmulBackward(dacts, D_POOLED, grads, CLASS_W, grads, CLASS_B, dacts, D_LOGITS,
+          acts, POOLED, params, CLASS_W, BATCH, DIM, CLASSES);
+      // d_pooled_pre = 0: (B, C) = (2, 8)
+      k.zero(dacts, D_POOLED_PRE, 16);
       // dpooled_pre from dpooled: (B, C)
-      k.tanhBackward(dacts, POOLED_PRE, acts, POOLED, dacts, POOLED, BATCH * DIM);
+      k.tanhBackward(dacts, D_POOLED_PRE, acts, POOLED, dacts, D_POOLED, BATCH * DIM);
+      // d_first = 0: (B, C) = (2, 8)
+      k.zero(dacts, D_FIRST, 16);
       // dfirst, dwp, dbp from dpooled_pre: (B, C) -> (B, C)
-      k.matmulBackward(dacts, FIRST, grads, POOL_W, grads, POOL_B, dacts, POOLED_PRE, acts, FIRST,
-          params, POOL_W, BATCH, DIM, DIM);
+      k.matmulBackward(dacts, D_FIRST, grads, POOL_W, grads, POOL_B, dacts, D_POOLED_PRE,
+          acts, FIRST, params, POOL_W, BATCH, DIM, DIM);
+      // d_l1_norm2 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_NORM2, 80);
       // dl1_norm2[:, 0, :] = dfirst: (B, C) -> (B, T, C)
-      k.copyRows(dacts, L1_NORM2, CONTEXT * DIM, dacts, FIRST, DIM, BATCH, DIM);
+      k.copyRows(dacts, D_L1_NORM2, CONTEXT * DIM, dacts, D_FIRST, DIM, BATCH, DIM);
     }
 
     /**
      * Block 1, in reverse.
      */
     private void backwardLayer1() {
+      // d_l1_res2 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_RES2, 80);
       // dres2, dnorm2w, dnorm2b from dnorm2: (B, T, C)
-      k.layernormBackward(dacts, L1_RES2, grads, L1_NORM2W, grads, L1_NORM2B, dacts, L1_NORM2,
+      k.layernormBackward(dacts, D_L1_RES2, grads, L1_NORM2W, grads, L1_NORM2B, dacts, D_L1_NORM2,
           acts, L1_RES2, params, L1_NORM2W, acts, L1_NORM2_MEAN, acts, L1_NORM2_RSTD, TOKENS, DIM);
+      // d_l1_norm1 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_NORM1, 80);
+      // d_l1_fcproj = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_FCPROJ, 80);
       // dnorm1, dfcproj from dres2: (B, T, C)
-      k.residualBackward(dacts, L1_NORM1, dacts, L1_FCPROJ, dacts, L1_RES2, TOKENS * DIM);
+      k.residualBackward(dacts, D_L1_NORM1, dacts, D_L1_FCPROJ, dacts, D_L1_RES2, TOKENS * DIM);
+      // recompute fch_gelu = gelu(fch), exact: (B, T, H)
+      k.geluErfForward(acts, L1_FCH_GELU, acts, L1_FCH, TOKENS * HIDDEN);
+      // d_l1_fch_gelu = 0: (B, T, H) = (2, 5, 32)
+      k.zero(dacts, D_L1_FCH_GELU, 320);
       // dfch_gelu, dw2, db2 from dfcproj: (B, T, C) -> (B, T, H)
-      k.matmulBackward(dacts, L1_FCH_GELU, grads, L1_FCPROJW, grads, L1_FCPROJB, dacts, L1_FCPROJ,
-          acts, L1_FCH_GELU, params, L1_FCPROJW, TOKENS, HIDDEN, DIM);
+      k.matmulBackward(dacts, D_L1_FCH_GELU, grads, L1_FCPROJW, grads, L1_FCPROJB,
+          dacts, D_L1_FCPROJ, acts, L1_FCH_GELU, params, L1_FCPROJW, TOKENS, HIDDEN, DIM);
+      // d_l1_fch = 0: (B, T, H) = (2, 5, 32)
+      k.zero(dacts, D_L1_FCH, 320);
       // dfch from dfch_gelu: (B, T, H)
-      k.geluErfBackward(dacts, L1_FCH, acts, L1_FCH, dacts, L1_FCH_GELU, TOKENS * HIDDEN);
+      k.geluErfBackward(dacts, D_L1_FCH, acts, L1_FCH, dacts, D_L1_FCH_GELU, TOKENS * HIDDEN);
       // din, dw1, db1 from dfch: (B, T, H) -> (B, T, C)
-      k.matmulBackward(dacts, L1_NORM1, grads, L1_FCW, grads, L1_FCB, dacts, L1_FCH, acts, L1_NORM1,
-          params, L1_FCW, TOKENS, DIM, HIDDEN);
+      k.matmulBackward(dacts, D_L1_NORM1, grads, L1_FCW, grads, L1_FCB, dacts, D_L1_FCH,
+          acts, L1_NORM1, params, L1_FCW, TOKENS, DIM, HIDDEN);
+      // d_l1_res1 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_RES1, 80);
       // dres1, dnorm1w, dnorm1b from dnorm1: (B, T, C)
-      k.layernormBackward(dacts, L1_RES1, grads, L1_NORM1W, grads, L1_NORM1B, dacts, L1_NORM1,
+      k.layernormBackward(dacts, D_L1_RES1, grads, L1_NORM1W, grads, L1_NORM1B, dacts, D_L1_NORM1,
           acts, L1_RES1, params, L1_NORM1W, acts, L1_NORM1_MEAN, acts, L1_NORM1_RSTD, TOKENS, DIM);
+      // d_l0_norm2 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_NORM2, 80);
+      // d_l1_attproj = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_ATTPROJ, 80);
       // din, dattproj from dres1: (B, T, C)
-      k.residualBackward(dacts, L0_NORM2, dacts, L1_ATTPROJ, dacts, L1_RES1, TOKENS * DIM);
+      k.residualBackward(dacts, D_L0_NORM2, dacts, D_L1_ATTPROJ, dacts, D_L1_RES1, TOKENS * DIM);
+      // d_l1_atty = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L1_ATTY, 80);
       // datty, dwo, dbo from dattproj: (B, T, C) -> (B, T, C)
-      k.matmulBackward(dacts, L1_ATTY, grads, L1_PROJW, grads, L1_PROJB, dacts, L1_ATTPROJ,
+      k.matmulBackward(dacts, D_L1_ATTY, grads, L1_PROJW, grads, L1_PROJB, dacts, D_L1_ATTPROJ,
           acts, L1_ATTY, params, L1_PROJW, TOKENS, DIM, DIM);
+      // d_l1_qkv = 0: (B, T, 3*C) = (2, 5, 24)
+      k.zero(dacts, D_L1_QKV, 240);
+      // d_l1_preatt = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      k.zero(dacts, D_L1_PREATT, 100);
+      // d_l1_att = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      k.zero(dacts, D_L1_ATT, 100);
       // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
-      k.attentionBackwardBidirectional(dacts, L1_QKV, dacts, L1_PREATT, dacts, L1_ATT,
-          dacts, L1_ATTY, acts, L1_QKV, acts, L1_ATT, lengths, BATCH, CONTEXT, DIM, HEADS);
+      k.attentionBackwardBidirectional(dacts, D_L1_QKV, dacts, D_L1_PREATT, dacts, D_L1_ATT,
+          dacts, D_L1_ATTY, acts, L1_QKV, acts, L1_ATT, lengths, BATCH, CONTEXT, DIM, HEADS);
       // din, dwqkv, dbqkv from dqkv: (B, T, 3*C) -> (B, T, C)
-      k.matmulBackward(dacts, L0_NORM2, grads, L1_QW, grads, L1_QB, dacts, L1_QKV, acts, L0_NORM2,
-          params, L1_QW, TOKENS, DIM, 3 * DIM);
+      k.matmulBackward(dacts, D_L0_NORM2, grads, L1_QW, grads, L1_QB, dacts, D_L1_QKV,
+          acts, L0_NORM2, params, L1_QW, TOKENS, DIM, 3 * DIM);
     }
 
     /**
      * Block 0, in reverse.
      */
     private void backwardLayer0() {
+      // d_l0_res2 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_RES2, 80);
       // dres2, dnorm2w, dnorm2b from dnorm2: (B, T, C)
-      k.layernormBackward(dacts, L0_RES2, grads, L0_NORM2W, grads, L0_NORM2B, dacts, L0_NORM2,
+      k.layernormBackward(dacts, D_L0_RES2, grads, L0_NORM2W, grads, L0_NORM2B, dacts, D_L0_NORM2,
           acts, L0_RES2, params, L0_NORM2W, acts, L0_NORM2_MEAN, acts, L0_NORM2_RSTD, TOKENS, DIM);
+      // d_l0_norm1 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_NORM1, 80);
+      // d_l0_fcproj = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_FCPROJ, 80);
       // dnorm1, dfcproj from dres2: (B, T, C)
-      k.residualBackward(dacts, L0_NORM1, dacts, L0_FCPROJ, dacts, L0_RES2, TOKENS * DIM);
+      k.residualBackward(dacts, D_L0_NORM1, dacts, D_L0_FCPROJ, dacts, D_L0_RES2, TOKENS * DIM);
+      // recompute fch_gelu = gelu(fch), exact: (B, T, H)
+      k.geluErfForward(acts, L0_FCH_GELU, acts, L0_FCH, TOKENS * HIDDEN);
+      // d_l0_fch_gelu = 0: (B, T, H) = (2, 5, 32)
+      k.zero(dacts, D_L0_FCH_GELU, 320);
       // dfch_gelu, dw2, db2 from dfcproj: (B, T, C) -> (B, T, H)
-      k.matmulBackward(dacts, L0_FCH_GELU, grads, L0_FCPROJW, grads, L0_FCPROJB, dacts, L0_FCPROJ,
-          acts, L0_FCH_GELU, params, L0_FCPROJW, TOKENS, HIDDEN, DIM);
+      k.matmulBackward(dacts, D_L0_FCH_GELU, grads, L0_FCPROJW, grads, L0_FCPROJB,
+          dacts, D_L0_FCPROJ, acts, L0_FCH_GELU, params, L0_FCPROJW, TOKENS, HIDDEN, DIM);
+      // d_l0_fch = 0: (B, T, H) = (2, 5, 32)
+      k.zero(dacts, D_L0_FCH, 320);
       // dfch from dfch_gelu: (B, T, H)
-      k.geluErfBackward(dacts, L0_FCH, acts, L0_FCH, dacts, L0_FCH_GELU, TOKENS * HIDDEN);
+      k.geluErfBackward(dacts, D_L0_FCH, acts, L0_FCH, dacts, D_L0_FCH_GELU, TOKENS * HIDDEN);
       // din, dw1, db1 from dfch: (B, T, H) -> (B, T, C)
-      k.matmulBackward(dacts, L0_NORM1, grads, L0_FCW, grads, L0_FCB, dacts, L0_FCH, acts, L0_NORM1,
-          params, L0_FCW, TOKENS, DIM, HIDDEN);
+      k.matmulBackward(dacts, D_L0_NORM1, grads, L0_FCW, grads, L0_FCB, dacts, D_L0_FCH,
+          acts, L0_NORM1, params, L0_FCW, TOKENS, DIM, HIDDEN);
+      // d_l0_res1 = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_RES1, 80);
       // dres1, dnorm1w, dnorm1b from dnorm1: (B, T, C)
-      k.layernormBackward(dacts, L0_RES1, grads, L0_NORM1W, grads, L0_NORM1B, dacts, L0_NORM1,
+      k.layernormBackward(dacts, D_L0_RES1, grads, L0_NORM1W, grads, L0_NORM1B, dacts, D_L0_NORM1,
           acts, L0_RES1, params, L0_NORM1W, acts, L0_NORM1_MEAN, acts, L0_NORM1_RSTD, TOKENS, DIM);
+      // d_embedded = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_EMBEDDED, 80);
+      // d_l0_attproj = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_ATTPROJ, 80);
       // din, dattproj from dres1: (B, T, C)
-      k.residualBackward(dacts, EMBEDDED, dacts, L0_ATTPROJ, dacts, L0_RES1, TOKENS * DIM);
+      k.residualBackward(dacts, D_EMBEDDED, dacts, D_L0_ATTPROJ, dacts, D_L0_RES1, TOKENS * DIM);
+      // d_l0_atty = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_L0_ATTY, 80);
       // datty, dwo, dbo from dattproj: (B, T, C) -> (B, T, C)
-      k.matmulBackward(dacts, L0_ATTY, grads, L0_PROJW, grads, L0_PROJB, dacts, L0_ATTPROJ,
+      k.matmulBackward(dacts, D_L0_ATTY, grads, L0_PROJW, grads, L0_PROJB, dacts, D_L0_ATTPROJ,
           acts, L0_ATTY, params, L0_PROJW, TOKENS, DIM, DIM);
+      // d_l0_qkv = 0: (B, T, 3*C) = (2, 5, 24)
+      k.zero(dacts, D_L0_QKV, 240);
+      // d_l0_preatt = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      k.zero(dacts, D_L0_PREATT, 100);
+      // d_l0_att = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      k.zero(dacts, D_L0_ATT, 100);
       // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
-      k.attentionBackwardBidirectional(dacts, L0_QKV, dacts, L0_PREATT, dacts, L0_ATT,
-          dacts, L0_ATTY, acts, L0_QKV, acts, L0_ATT, lengths, BATCH, CONTEXT, DIM, HEADS);
+      k.attentionBackwardBidirectional(dacts, D_L0_QKV, dacts, D_L0_PREATT, dacts, D_L0_ATT,
+          dacts, D_L0_ATTY, acts, L0_QKV, acts, L0_ATT, lengths, BATCH, CONTEXT, DIM, HEADS);
       // din, dwqkv, dbqkv from dqkv: (B, T, 3*C) -> (B, T, C)
-      k.matmulBackward(dacts, EMBEDDED, grads, L0_QW, grads, L0_QB, dacts, L0_QKV, acts, EMBEDDED,
-          params, L0_QW, TOKENS, DIM, 3 * DIM);
+      k.matmulBackward(dacts, D_EMBEDDED, grads, L0_QW, grads, L0_QB, dacts, D_L0_QKV,
+          acts, EMBEDDED, params, L0_QW, TOKENS, DIM, 3 * DIM);
     }
 
     /**
      * The embeddings and their LayerNorm.
      */
     private void backwardEmbedding() {
+      // d_emb_sum = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_EMB_SUM, 80);
       // demb_sum, dnormw, dnormb from dembedded: (B, T, C)
-      k.layernormBackward(dacts, EMB_SUM, grads, EMB_NORM_W, grads, EMB_NORM_B, dacts, EMBEDDED,
+      k.layernormBackward(dacts, D_EMB_SUM, grads, EMB_NORM_W, grads, EMB_NORM_B, dacts, D_EMBEDDED,
           acts, EMB_SUM, params, EMB_NORM_W, acts, EMB_MEAN, acts, EMB_RSTD, TOKENS, DIM);
+      // d_word_pos = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_WORD_POS, 80);
+      // d_type_emb = 0: (B, T, C) = (2, 5, 8)
+      k.zero(dacts, D_TYPE_EMB, 80);
       // dword_pos, dtype_emb from demb_sum: (B, T, C)
-      k.residualBackward(dacts, WORD_POS, dacts, TYPE_EMB, dacts, EMB_SUM, TOKENS * DIM);
+      k.residualBackward(dacts, D_WORD_POS, dacts, D_TYPE_EMB, dacts, D_EMB_SUM, TOKENS * DIM);
       // dtoken_type[types] += dtype_emb: (B, T, C)
-      k.embeddingBackward(grads, TOKEN_TYPE, dacts, TYPE_EMB, types, TOKENS, DIM);
+      k.embeddingBackward(grads, TOKEN_TYPE, dacts, D_TYPE_EMB, types, TOKENS, DIM);
       // dword[tokens] += dword_pos; dposition += dword_pos: (B, T, C)
-      k.encoderBackward(grads, WORD, grads, POSITION, dacts, WORD_POS, inputs, BATCH, CONTEXT, DIM);
+      k.encoderBackward(grads, WORD, grads, POSITION, dacts, D_WORD_POS, inputs, BATCH, CONTEXT,
+          DIM);
     }
   }
 
@@ -1247,8 +1561,16 @@ public final class UnrolledTiny implements Tiny {
         + "  uk_crossEntropyForward(b0 + o0, b1 + o1, b2 + o2, 2, 3);\n"
         + "}\n"
         + "\n"
+        + "__kernel void zero_1(__global float* b0, int o0) {\n"
+        + "  uk_zero(b0 + o0, 6);\n"
+        + "}\n"
+        + "\n"
         + "__kernel void crossEntropySoftmaxBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global int* b2, int o2) {\n"
         + "  uk_crossEntropySoftmaxBackward(b0 + o0, b1 + o1, b2 + o2, 2, 3, 3);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void zero_2(__global float* b0, int o0) {\n"
+        + "  uk_zero(b0 + o0, 16);\n"
         + "}\n"
         + "\n"
         + "__kernel void matmulBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
@@ -1283,6 +1605,10 @@ public final class UnrolledTiny implements Tiny {
         + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 2, 8, 8);\n"
         + "}\n"
         + "\n"
+        + "__kernel void zero_3(__global float* b0, int o0) {\n"
+        + "  uk_zero(b0 + o0, 80);\n"
+        + "}\n"
+        + "\n"
         + "__kernel void copyRows_2(__global float* b0, int o0, __global float* b1, int o1) {\n"
         + "  uk_copyRows(b0 + o0, 40, b1 + o1, 8, 2, 8);\n"
         + "}\n"
@@ -1298,6 +1624,10 @@ public final class UnrolledTiny implements Tiny {
         + "\n"
         + "__kernel void residualBackward_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2) {\n"
         + "  uk_residualBackward(b0 + o0, b1 + o1, b2 + o2, 80);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void zero_4(__global float* b0, int o0) {\n"
+        + "  uk_zero(b0 + o0, 320);\n"
         + "}\n"
         + "\n"
         + "__kernel void matmulBackward_7(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
@@ -1344,6 +1674,14 @@ public final class UnrolledTiny implements Tiny {
         + "\n"
         + "__kernel void matmulBackward_15(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5) {\n"
         + "  uk_matmulBackward_dbias(b0 + o0, b1 + o1, b2 + o2, b3 + o3, b4 + o4, b5 + o5, 10, 8, 8);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void zero_5(__global float* b0, int o0) {\n"
+        + "  uk_zero(b0 + o0, 240);\n"
+        + "}\n"
+        + "\n"
+        + "__kernel void zero_6(__global float* b0, int o0) {\n"
+        + "  uk_zero(b0 + o0, 100);\n"
         + "}\n"
         + "\n"
         + "__kernel void attentionBackwardBidirectional_1(__global float* b0, int o0, __global float* b1, int o1, __global float* b2, int o2, __global float* b3, int o3, __global float* b4, int o4, __global float* b5, int o5, __global int* b6, int o6) {\n"
@@ -1434,7 +1772,6 @@ public final class UnrolledTiny implements Tiny {
 
     @Override
     public void backward() {
-      cl.zero(CL_DACTS, 0, ACTIVATION_COUNT);
       cl.run(clBackward, clEnd);
     }
 
@@ -1481,7 +1818,7 @@ public final class UnrolledTiny implements Tiny {
       cl.floats(PARAMETER_COUNT);
       cl.floats(PARAMETER_COUNT);
       cl.floats(ACTIVATION_COUNT);
-      cl.floats(ACTIVATION_COUNT);
+      cl.floats(ACTIVATION_GRADIENT_COUNT);
       cl.ints(TOKENS);
       cl.ints(TOKENS);
       cl.ints(BATCH);
@@ -1628,209 +1965,281 @@ public final class UnrolledTiny implements Tiny {
      * Binds the OpenCL kernel calls of backwardHead(): Loss, classifier and pooler.
      */
     private void clBackwardHead() {
+      // d_logits = 0: (B, K) = (2, 3)
+      cl.kernel("zero_1", new long[] {32L}, new long[] {32L}, CL_DACTS, D_LOGITS);
       // dlogits = (probs - onehot(labels)) / B: (B, K)
       cl.kernel("crossEntropySoftmaxBackward_1", new long[] {32L, 2L}, new long[] {32L, 1L},
-          CL_DACTS, LOGITS, CL_ACTS, PROBS, CL_TARGETS, 0);
+          CL_DACTS, D_LOGITS, CL_ACTS, PROBS, CL_TARGETS, 0);
+      // d_pooled = 0: (B, C) = (2, 8)
+      cl.kernel("zero_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_POOLED);
       // din, dwc, dbc from dlogits: (B, K) -> (B, C)
-      cl.kernel("matmulBackward_1", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, POOLED,
-          CL_GRADS, CLASS_W, CL_GRADS, CLASS_B, CL_DACTS, LOGITS, CL_ACTS, POOLED,
+      cl.kernel("matmulBackward_1", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, D_POOLED, CL_GRADS, CLASS_W, CL_GRADS, CLASS_B, CL_DACTS, D_LOGITS,
+          CL_ACTS, POOLED, CL_PARAMS, CLASS_W);
+      cl.kernel("matmulBackward_2", new long[] {16L, 16L}, new long[] {16L, 16L},
+          CL_DACTS, D_POOLED, CL_GRADS, CLASS_W, CL_GRADS, CLASS_B, CL_DACTS, D_LOGITS,
+          CL_ACTS, POOLED, CL_PARAMS, CLASS_W);
+      cl.kernel("matmulBackward_3", new long[] {32L}, new long[] {32L}, CL_DACTS, D_POOLED,
+          CL_GRADS, CLASS_W, CL_GRADS, CLASS_B, CL_DACTS, D_LOGITS, CL_ACTS, POOLED,
           CL_PARAMS, CLASS_W);
-      cl.kernel("matmulBackward_2", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, POOLED,
-          CL_GRADS, CLASS_W, CL_GRADS, CLASS_B, CL_DACTS, LOGITS, CL_ACTS, POOLED,
-          CL_PARAMS, CLASS_W);
-      cl.kernel("matmulBackward_3", new long[] {32L}, new long[] {32L}, CL_DACTS, POOLED,
-          CL_GRADS, CLASS_W, CL_GRADS, CLASS_B, CL_DACTS, LOGITS, CL_ACTS, POOLED,
-          CL_PARAMS, CLASS_W);
+      // d_pooled_pre = 0: (B, C) = (2, 8)
+      cl.kernel("zero_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_POOLED_PRE);
       // dpooled_pre from dpooled: (B, C)
-      cl.kernel("tanhBackward_1", new long[] {32L}, new long[] {32L}, CL_DACTS, POOLED_PRE,
-          CL_ACTS, POOLED, CL_DACTS, POOLED);
+      cl.kernel("tanhBackward_1", new long[] {32L}, new long[] {32L}, CL_DACTS, D_POOLED_PRE,
+          CL_ACTS, POOLED, CL_DACTS, D_POOLED);
+      // d_first = 0: (B, C) = (2, 8)
+      cl.kernel("zero_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_FIRST);
       // dfirst, dwp, dbp from dpooled_pre: (B, C) -> (B, C)
-      cl.kernel("matmulBackward_4", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, FIRST,
-          CL_GRADS, POOL_W, CL_GRADS, POOL_B, CL_DACTS, POOLED_PRE, CL_ACTS, FIRST,
+      cl.kernel("matmulBackward_4", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, D_FIRST,
+          CL_GRADS, POOL_W, CL_GRADS, POOL_B, CL_DACTS, D_POOLED_PRE, CL_ACTS, FIRST,
           CL_PARAMS, POOL_W);
-      cl.kernel("matmulBackward_5", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, FIRST,
-          CL_GRADS, POOL_W, CL_GRADS, POOL_B, CL_DACTS, POOLED_PRE, CL_ACTS, FIRST,
+      cl.kernel("matmulBackward_5", new long[] {16L, 16L}, new long[] {16L, 16L}, CL_DACTS, D_FIRST,
+          CL_GRADS, POOL_W, CL_GRADS, POOL_B, CL_DACTS, D_POOLED_PRE, CL_ACTS, FIRST,
           CL_PARAMS, POOL_W);
-      cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, FIRST,
-          CL_GRADS, POOL_W, CL_GRADS, POOL_B, CL_DACTS, POOLED_PRE, CL_ACTS, FIRST,
+      cl.kernel("matmulBackward_6", new long[] {32L}, new long[] {32L}, CL_DACTS, D_FIRST,
+          CL_GRADS, POOL_W, CL_GRADS, POOL_B, CL_DACTS, D_POOLED_PRE, CL_ACTS, FIRST,
           CL_PARAMS, POOL_W);
+      // d_l1_norm2 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_NORM2);
       // dl1_norm2[:, 0, :] = dfirst: (B, C) -> (B, T, C)
-      cl.kernel("copyRows_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_NORM2,
-          CL_DACTS, FIRST);
+      cl.kernel("copyRows_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L1_NORM2,
+          CL_DACTS, D_FIRST);
     }
 
     /**
      * Binds the OpenCL kernel calls of backwardLayer1(): Block 1, in reverse.
      */
     private void clBackwardLayer1() {
+      // d_l1_res2 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_RES2);
       // dres2, dnorm2w, dnorm2b from dnorm2: (B, T, C)
-      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L1_RES2,
-          CL_GRADS, L1_NORM2W, CL_GRADS, L1_NORM2B, CL_DACTS, L1_NORM2, CL_ACTS, L1_RES2,
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, D_L1_RES2,
+          CL_GRADS, L1_NORM2W, CL_GRADS, L1_NORM2B, CL_DACTS, D_L1_NORM2, CL_ACTS, L1_RES2,
           CL_PARAMS, L1_NORM2W, CL_ACTS, L1_NORM2_MEAN, CL_ACTS, L1_NORM2_RSTD);
-      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_RES2,
-          CL_GRADS, L1_NORM2W, CL_GRADS, L1_NORM2B, CL_DACTS, L1_NORM2, CL_ACTS, L1_RES2,
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L1_RES2,
+          CL_GRADS, L1_NORM2W, CL_GRADS, L1_NORM2B, CL_DACTS, D_L1_NORM2, CL_ACTS, L1_RES2,
           CL_PARAMS, L1_NORM2W, CL_ACTS, L1_NORM2_MEAN, CL_ACTS, L1_NORM2_RSTD);
+      // d_l1_norm1 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_NORM1);
+      // d_l1_fcproj = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_FCPROJ);
       // dnorm1, dfcproj from dres2: (B, T, C)
-      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L1_NORM1,
-          CL_DACTS, L1_FCPROJ, CL_DACTS, L1_RES2);
+      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_NORM1,
+          CL_DACTS, D_L1_FCPROJ, CL_DACTS, D_L1_RES2);
+      // recompute fch_gelu = gelu(fch), exact: (B, T, H)
+      cl.kernel("geluErfForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L1_FCH_GELU,
+          CL_ACTS, L1_FCH);
+      // d_l1_fch_gelu = 0: (B, T, H) = (2, 5, 32)
+      cl.kernel("zero_4", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L1_FCH_GELU);
       // dfch_gelu, dw2, db2 from dfcproj: (B, T, C) -> (B, T, H)
       cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ,
-          CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
+          CL_DACTS, D_L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB,
+          CL_DACTS, D_L1_FCPROJ, CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
       cl.kernel("matmulBackward_8", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ,
-          CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
-      cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_FCH_GELU,
-          CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, L1_FCPROJ, CL_ACTS, L1_FCH_GELU,
+          CL_DACTS, D_L1_FCH_GELU, CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB,
+          CL_DACTS, D_L1_FCPROJ, CL_ACTS, L1_FCH_GELU, CL_PARAMS, L1_FCPROJW);
+      cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L1_FCH_GELU,
+          CL_GRADS, L1_FCPROJW, CL_GRADS, L1_FCPROJB, CL_DACTS, D_L1_FCPROJ, CL_ACTS, L1_FCH_GELU,
           CL_PARAMS, L1_FCPROJW);
+      // d_l1_fch = 0: (B, T, H) = (2, 5, 32)
+      cl.kernel("zero_4", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L1_FCH);
       // dfch from dfch_gelu: (B, T, H)
-      cl.kernel("geluErfBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, L1_FCH,
-          CL_ACTS, L1_FCH, CL_DACTS, L1_FCH_GELU);
+      cl.kernel("geluErfBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L1_FCH,
+          CL_ACTS, L1_FCH, CL_DACTS, D_L1_FCH_GELU);
       // din, dw1, db1 from dfch: (B, T, H) -> (B, T, C)
       cl.kernel("matmulBackward_10", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L1_NORM1, CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH,
+          CL_DACTS, D_L1_NORM1, CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, D_L1_FCH,
           CL_ACTS, L1_NORM1, CL_PARAMS, L1_FCW);
       cl.kernel("matmulBackward_11", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L1_NORM1, CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH,
+          CL_DACTS, D_L1_NORM1, CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, D_L1_FCH,
           CL_ACTS, L1_NORM1, CL_PARAMS, L1_FCW);
-      cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_NORM1,
-          CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, L1_FCH, CL_ACTS, L1_NORM1,
+      cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L1_NORM1,
+          CL_GRADS, L1_FCW, CL_GRADS, L1_FCB, CL_DACTS, D_L1_FCH, CL_ACTS, L1_NORM1,
           CL_PARAMS, L1_FCW);
+      // d_l1_res1 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_RES1);
       // dres1, dnorm1w, dnorm1b from dnorm1: (B, T, C)
-      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L1_RES1,
-          CL_GRADS, L1_NORM1W, CL_GRADS, L1_NORM1B, CL_DACTS, L1_NORM1, CL_ACTS, L1_RES1,
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, D_L1_RES1,
+          CL_GRADS, L1_NORM1W, CL_GRADS, L1_NORM1B, CL_DACTS, D_L1_NORM1, CL_ACTS, L1_RES1,
           CL_PARAMS, L1_NORM1W, CL_ACTS, L1_NORM1_MEAN, CL_ACTS, L1_NORM1_RSTD);
-      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_RES1,
-          CL_GRADS, L1_NORM1W, CL_GRADS, L1_NORM1B, CL_DACTS, L1_NORM1, CL_ACTS, L1_RES1,
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L1_RES1,
+          CL_GRADS, L1_NORM1W, CL_GRADS, L1_NORM1B, CL_DACTS, D_L1_NORM1, CL_ACTS, L1_RES1,
           CL_PARAMS, L1_NORM1W, CL_ACTS, L1_NORM1_MEAN, CL_ACTS, L1_NORM1_RSTD);
+      // d_l0_norm2 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_NORM2);
+      // d_l1_attproj = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_ATTPROJ);
       // din, dattproj from dres1: (B, T, C)
-      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L0_NORM2,
-          CL_DACTS, L1_ATTPROJ, CL_DACTS, L1_RES1);
+      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_NORM2,
+          CL_DACTS, D_L1_ATTPROJ, CL_DACTS, D_L1_RES1);
+      // d_l1_atty = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L1_ATTY);
       // datty, dwo, dbo from dattproj: (B, T, C) -> (B, T, C)
       cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L1_ATTY, CL_GRADS, L1_PROJW, CL_GRADS, L1_PROJB, CL_DACTS, L1_ATTPROJ,
+          CL_DACTS, D_L1_ATTY, CL_GRADS, L1_PROJW, CL_GRADS, L1_PROJB, CL_DACTS, D_L1_ATTPROJ,
           CL_ACTS, L1_ATTY, CL_PARAMS, L1_PROJW);
       cl.kernel("matmulBackward_14", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L1_ATTY, CL_GRADS, L1_PROJW, CL_GRADS, L1_PROJB, CL_DACTS, L1_ATTPROJ,
+          CL_DACTS, D_L1_ATTY, CL_GRADS, L1_PROJW, CL_GRADS, L1_PROJB, CL_DACTS, D_L1_ATTPROJ,
           CL_ACTS, L1_ATTY, CL_PARAMS, L1_PROJW);
-      cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, L1_ATTY,
-          CL_GRADS, L1_PROJW, CL_GRADS, L1_PROJB, CL_DACTS, L1_ATTPROJ, CL_ACTS, L1_ATTY,
+      cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L1_ATTY,
+          CL_GRADS, L1_PROJW, CL_GRADS, L1_PROJB, CL_DACTS, D_L1_ATTPROJ, CL_ACTS, L1_ATTY,
           CL_PARAMS, L1_PROJW);
+      // d_l1_qkv = 0: (B, T, 3*C) = (2, 5, 24)
+      cl.kernel("zero_5", new long[] {256L}, new long[] {256L}, CL_DACTS, D_L1_QKV);
+      // d_l1_preatt = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      cl.kernel("zero_6", new long[] {128L}, new long[] {128L}, CL_DACTS, D_L1_PREATT);
+      // d_l1_att = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      cl.kernel("zero_6", new long[] {128L}, new long[] {128L}, CL_DACTS, D_L1_ATT);
       // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
       cl.kernel("attentionBackwardBidirectional_1", new long[] {32L, 4L}, new long[] {32L, 1L},
-          CL_DACTS, L1_QKV, CL_DACTS, L1_PREATT, CL_DACTS, L1_ATT, CL_DACTS, L1_ATTY,
+          CL_DACTS, D_L1_QKV, CL_DACTS, D_L1_PREATT, CL_DACTS, D_L1_ATT, CL_DACTS, D_L1_ATTY,
           CL_ACTS, L1_QKV, CL_ACTS, L1_ATT, CL_LENGTHS, 0);
       cl.kernel("attentionBackwardBidirectional_2", new long[] {32L, 4L}, new long[] {32L, 1L},
-          CL_DACTS, L1_QKV, CL_DACTS, L1_PREATT, CL_DACTS, L1_ATT, CL_DACTS, L1_ATTY,
+          CL_DACTS, D_L1_QKV, CL_DACTS, D_L1_PREATT, CL_DACTS, D_L1_ATT, CL_DACTS, D_L1_ATTY,
           CL_ACTS, L1_QKV, CL_ACTS, L1_ATT, CL_LENGTHS, 0);
       // din, dwqkv, dbqkv from dqkv: (B, T, 3*C) -> (B, T, C)
       cl.kernel("matmulBackward_16", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L0_NORM2, CL_GRADS, L1_QW, CL_GRADS, L1_QB, CL_DACTS, L1_QKV, CL_ACTS, L0_NORM2,
-          CL_PARAMS, L1_QW);
+          CL_DACTS, D_L0_NORM2, CL_GRADS, L1_QW, CL_GRADS, L1_QB, CL_DACTS, D_L1_QKV,
+          CL_ACTS, L0_NORM2, CL_PARAMS, L1_QW);
       cl.kernel("matmulBackward_17", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L0_NORM2, CL_GRADS, L1_QW, CL_GRADS, L1_QB, CL_DACTS, L1_QKV, CL_ACTS, L0_NORM2,
+          CL_DACTS, D_L0_NORM2, CL_GRADS, L1_QW, CL_GRADS, L1_QB, CL_DACTS, D_L1_QKV,
+          CL_ACTS, L0_NORM2, CL_PARAMS, L1_QW);
+      cl.kernel("matmulBackward_18", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L0_NORM2,
+          CL_GRADS, L1_QW, CL_GRADS, L1_QB, CL_DACTS, D_L1_QKV, CL_ACTS, L0_NORM2,
           CL_PARAMS, L1_QW);
-      cl.kernel("matmulBackward_18", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_NORM2,
-          CL_GRADS, L1_QW, CL_GRADS, L1_QB, CL_DACTS, L1_QKV, CL_ACTS, L0_NORM2, CL_PARAMS, L1_QW);
     }
 
     /**
      * Binds the OpenCL kernel calls of backwardLayer0(): Block 0, in reverse.
      */
     private void clBackwardLayer0() {
+      // d_l0_res2 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_RES2);
       // dres2, dnorm2w, dnorm2b from dnorm2: (B, T, C)
-      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L0_RES2,
-          CL_GRADS, L0_NORM2W, CL_GRADS, L0_NORM2B, CL_DACTS, L0_NORM2, CL_ACTS, L0_RES2,
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, D_L0_RES2,
+          CL_GRADS, L0_NORM2W, CL_GRADS, L0_NORM2B, CL_DACTS, D_L0_NORM2, CL_ACTS, L0_RES2,
           CL_PARAMS, L0_NORM2W, CL_ACTS, L0_NORM2_MEAN, CL_ACTS, L0_NORM2_RSTD);
-      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_RES2,
-          CL_GRADS, L0_NORM2W, CL_GRADS, L0_NORM2B, CL_DACTS, L0_NORM2, CL_ACTS, L0_RES2,
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L0_RES2,
+          CL_GRADS, L0_NORM2W, CL_GRADS, L0_NORM2B, CL_DACTS, D_L0_NORM2, CL_ACTS, L0_RES2,
           CL_PARAMS, L0_NORM2W, CL_ACTS, L0_NORM2_MEAN, CL_ACTS, L0_NORM2_RSTD);
+      // d_l0_norm1 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_NORM1);
+      // d_l0_fcproj = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_FCPROJ);
       // dnorm1, dfcproj from dres2: (B, T, C)
-      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, L0_NORM1,
-          CL_DACTS, L0_FCPROJ, CL_DACTS, L0_RES2);
+      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_NORM1,
+          CL_DACTS, D_L0_FCPROJ, CL_DACTS, D_L0_RES2);
+      // recompute fch_gelu = gelu(fch), exact: (B, T, H)
+      cl.kernel("geluErfForward_1", new long[] {512L}, new long[] {256L}, CL_ACTS, L0_FCH_GELU,
+          CL_ACTS, L0_FCH);
+      // d_l0_fch_gelu = 0: (B, T, H) = (2, 5, 32)
+      cl.kernel("zero_4", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L0_FCH_GELU);
       // dfch_gelu, dw2, db2 from dfcproj: (B, T, C) -> (B, T, H)
       cl.kernel("matmulBackward_7", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ,
-          CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
+          CL_DACTS, D_L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB,
+          CL_DACTS, D_L0_FCPROJ, CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
       cl.kernel("matmulBackward_8", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ,
-          CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
-      cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_FCH_GELU,
-          CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, L0_FCPROJ, CL_ACTS, L0_FCH_GELU,
+          CL_DACTS, D_L0_FCH_GELU, CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB,
+          CL_DACTS, D_L0_FCPROJ, CL_ACTS, L0_FCH_GELU, CL_PARAMS, L0_FCPROJW);
+      cl.kernel("matmulBackward_9", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L0_FCH_GELU,
+          CL_GRADS, L0_FCPROJW, CL_GRADS, L0_FCPROJB, CL_DACTS, D_L0_FCPROJ, CL_ACTS, L0_FCH_GELU,
           CL_PARAMS, L0_FCPROJW);
+      // d_l0_fch = 0: (B, T, H) = (2, 5, 32)
+      cl.kernel("zero_4", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L0_FCH);
       // dfch from dfch_gelu: (B, T, H)
-      cl.kernel("geluErfBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, L0_FCH,
-          CL_ACTS, L0_FCH, CL_DACTS, L0_FCH_GELU);
+      cl.kernel("geluErfBackward_1", new long[] {512L}, new long[] {256L}, CL_DACTS, D_L0_FCH,
+          CL_ACTS, L0_FCH, CL_DACTS, D_L0_FCH_GELU);
       // din, dw1, db1 from dfch: (B, T, H) -> (B, T, C)
       cl.kernel("matmulBackward_10", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L0_NORM1, CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH,
+          CL_DACTS, D_L0_NORM1, CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, D_L0_FCH,
           CL_ACTS, L0_NORM1, CL_PARAMS, L0_FCW);
       cl.kernel("matmulBackward_11", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L0_NORM1, CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH,
+          CL_DACTS, D_L0_NORM1, CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, D_L0_FCH,
           CL_ACTS, L0_NORM1, CL_PARAMS, L0_FCW);
-      cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_NORM1,
-          CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, L0_FCH, CL_ACTS, L0_NORM1,
+      cl.kernel("matmulBackward_12", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L0_NORM1,
+          CL_GRADS, L0_FCW, CL_GRADS, L0_FCB, CL_DACTS, D_L0_FCH, CL_ACTS, L0_NORM1,
           CL_PARAMS, L0_FCW);
+      // d_l0_res1 = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_RES1);
       // dres1, dnorm1w, dnorm1b from dnorm1: (B, T, C)
-      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, L0_RES1,
-          CL_GRADS, L0_NORM1W, CL_GRADS, L0_NORM1B, CL_DACTS, L0_NORM1, CL_ACTS, L0_RES1,
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, D_L0_RES1,
+          CL_GRADS, L0_NORM1W, CL_GRADS, L0_NORM1B, CL_DACTS, D_L0_NORM1, CL_ACTS, L0_RES1,
           CL_PARAMS, L0_NORM1W, CL_ACTS, L0_NORM1_MEAN, CL_ACTS, L0_NORM1_RSTD);
-      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_RES1,
-          CL_GRADS, L0_NORM1W, CL_GRADS, L0_NORM1B, CL_DACTS, L0_NORM1, CL_ACTS, L0_RES1,
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L0_RES1,
+          CL_GRADS, L0_NORM1W, CL_GRADS, L0_NORM1B, CL_DACTS, D_L0_NORM1, CL_ACTS, L0_RES1,
           CL_PARAMS, L0_NORM1W, CL_ACTS, L0_NORM1_MEAN, CL_ACTS, L0_NORM1_RSTD);
+      // d_embedded = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_EMBEDDED);
+      // d_l0_attproj = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_ATTPROJ);
       // din, dattproj from dres1: (B, T, C)
-      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, EMBEDDED,
-          CL_DACTS, L0_ATTPROJ, CL_DACTS, L0_RES1);
+      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, D_EMBEDDED,
+          CL_DACTS, D_L0_ATTPROJ, CL_DACTS, D_L0_RES1);
+      // d_l0_atty = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_L0_ATTY);
       // datty, dwo, dbo from dattproj: (B, T, C) -> (B, T, C)
       cl.kernel("matmulBackward_13", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L0_ATTY, CL_GRADS, L0_PROJW, CL_GRADS, L0_PROJB, CL_DACTS, L0_ATTPROJ,
+          CL_DACTS, D_L0_ATTY, CL_GRADS, L0_PROJW, CL_GRADS, L0_PROJB, CL_DACTS, D_L0_ATTPROJ,
           CL_ACTS, L0_ATTY, CL_PARAMS, L0_PROJW);
       cl.kernel("matmulBackward_14", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, L0_ATTY, CL_GRADS, L0_PROJW, CL_GRADS, L0_PROJB, CL_DACTS, L0_ATTPROJ,
+          CL_DACTS, D_L0_ATTY, CL_GRADS, L0_PROJW, CL_GRADS, L0_PROJB, CL_DACTS, D_L0_ATTPROJ,
           CL_ACTS, L0_ATTY, CL_PARAMS, L0_PROJW);
-      cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, L0_ATTY,
-          CL_GRADS, L0_PROJW, CL_GRADS, L0_PROJB, CL_DACTS, L0_ATTPROJ, CL_ACTS, L0_ATTY,
+      cl.kernel("matmulBackward_15", new long[] {32L}, new long[] {32L}, CL_DACTS, D_L0_ATTY,
+          CL_GRADS, L0_PROJW, CL_GRADS, L0_PROJB, CL_DACTS, D_L0_ATTPROJ, CL_ACTS, L0_ATTY,
           CL_PARAMS, L0_PROJW);
+      // d_l0_qkv = 0: (B, T, 3*C) = (2, 5, 24)
+      cl.kernel("zero_5", new long[] {256L}, new long[] {256L}, CL_DACTS, D_L0_QKV);
+      // d_l0_preatt = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      cl.kernel("zero_6", new long[] {128L}, new long[] {128L}, CL_DACTS, D_L0_PREATT);
+      // d_l0_att = 0: (B, NH, T, T) = (2, 2, 5, 5)
+      cl.kernel("zero_6", new long[] {128L}, new long[] {128L}, CL_DACTS, D_L0_ATT);
       // dqkv from datty, through the softmax: (B, T, C) -> (B, T, 3*C)
       cl.kernel("attentionBackwardBidirectional_1", new long[] {32L, 4L}, new long[] {32L, 1L},
-          CL_DACTS, L0_QKV, CL_DACTS, L0_PREATT, CL_DACTS, L0_ATT, CL_DACTS, L0_ATTY,
+          CL_DACTS, D_L0_QKV, CL_DACTS, D_L0_PREATT, CL_DACTS, D_L0_ATT, CL_DACTS, D_L0_ATTY,
           CL_ACTS, L0_QKV, CL_ACTS, L0_ATT, CL_LENGTHS, 0);
       cl.kernel("attentionBackwardBidirectional_2", new long[] {32L, 4L}, new long[] {32L, 1L},
-          CL_DACTS, L0_QKV, CL_DACTS, L0_PREATT, CL_DACTS, L0_ATT, CL_DACTS, L0_ATTY,
+          CL_DACTS, D_L0_QKV, CL_DACTS, D_L0_PREATT, CL_DACTS, D_L0_ATT, CL_DACTS, D_L0_ATTY,
           CL_ACTS, L0_QKV, CL_ACTS, L0_ATT, CL_LENGTHS, 0);
       // din, dwqkv, dbqkv from dqkv: (B, T, 3*C) -> (B, T, C)
       cl.kernel("matmulBackward_16", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, EMBEDDED, CL_GRADS, L0_QW, CL_GRADS, L0_QB, CL_DACTS, L0_QKV, CL_ACTS, EMBEDDED,
-          CL_PARAMS, L0_QW);
+          CL_DACTS, D_EMBEDDED, CL_GRADS, L0_QW, CL_GRADS, L0_QB, CL_DACTS, D_L0_QKV,
+          CL_ACTS, EMBEDDED, CL_PARAMS, L0_QW);
       cl.kernel("matmulBackward_17", new long[] {16L, 16L}, new long[] {16L, 16L},
-          CL_DACTS, EMBEDDED, CL_GRADS, L0_QW, CL_GRADS, L0_QB, CL_DACTS, L0_QKV, CL_ACTS, EMBEDDED,
+          CL_DACTS, D_EMBEDDED, CL_GRADS, L0_QW, CL_GRADS, L0_QB, CL_DACTS, D_L0_QKV,
+          CL_ACTS, EMBEDDED, CL_PARAMS, L0_QW);
+      cl.kernel("matmulBackward_18", new long[] {32L}, new long[] {32L}, CL_DACTS, D_EMBEDDED,
+          CL_GRADS, L0_QW, CL_GRADS, L0_QB, CL_DACTS, D_L0_QKV, CL_ACTS, EMBEDDED,
           CL_PARAMS, L0_QW);
-      cl.kernel("matmulBackward_18", new long[] {32L}, new long[] {32L}, CL_DACTS, EMBEDDED,
-          CL_GRADS, L0_QW, CL_GRADS, L0_QB, CL_DACTS, L0_QKV, CL_ACTS, EMBEDDED, CL_PARAMS, L0_QW);
     }
 
     /**
      * Binds the OpenCL kernel calls of backwardEmbedding(): The embeddings and their LayerNorm.
      */
     private void clBackwardEmbedding() {
+      // d_emb_sum = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_EMB_SUM);
       // demb_sum, dnormw, dnormb from dembedded: (B, T, C)
-      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, EMB_SUM,
-          CL_GRADS, EMB_NORM_W, CL_GRADS, EMB_NORM_B, CL_DACTS, EMBEDDED, CL_ACTS, EMB_SUM,
+      cl.kernel("layernormBackward_1", new long[] {320L}, new long[] {32L}, CL_DACTS, D_EMB_SUM,
+          CL_GRADS, EMB_NORM_W, CL_GRADS, EMB_NORM_B, CL_DACTS, D_EMBEDDED, CL_ACTS, EMB_SUM,
           CL_PARAMS, EMB_NORM_W, CL_ACTS, EMB_MEAN, CL_ACTS, EMB_RSTD);
-      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, EMB_SUM,
-          CL_GRADS, EMB_NORM_W, CL_GRADS, EMB_NORM_B, CL_DACTS, EMBEDDED, CL_ACTS, EMB_SUM,
+      cl.kernel("layernormBackward_2", new long[] {32L}, new long[] {32L}, CL_DACTS, D_EMB_SUM,
+          CL_GRADS, EMB_NORM_W, CL_GRADS, EMB_NORM_B, CL_DACTS, D_EMBEDDED, CL_ACTS, EMB_SUM,
           CL_PARAMS, EMB_NORM_W, CL_ACTS, EMB_MEAN, CL_ACTS, EMB_RSTD);
+      // d_word_pos = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_WORD_POS);
+      // d_type_emb = 0: (B, T, C) = (2, 5, 8)
+      cl.kernel("zero_3", new long[] {96L}, new long[] {96L}, CL_DACTS, D_TYPE_EMB);
       // dword_pos, dtype_emb from demb_sum: (B, T, C)
-      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, WORD_POS,
-          CL_DACTS, TYPE_EMB, CL_DACTS, EMB_SUM);
+      cl.kernel("residualBackward_1", new long[] {96L}, new long[] {96L}, CL_DACTS, D_WORD_POS,
+          CL_DACTS, D_TYPE_EMB, CL_DACTS, D_EMB_SUM);
       // dtoken_type[types] += dtype_emb: (B, T, C)
       cl.kernel("embeddingBackward_1", new long[] {32L}, new long[] {32L}, CL_GRADS, TOKEN_TYPE,
-          CL_DACTS, TYPE_EMB, CL_TYPES, 0);
+          CL_DACTS, D_TYPE_EMB, CL_TYPES, 0);
       // dword[tokens] += dword_pos; dposition += dword_pos: (B, T, C)
       cl.kernel("encoderBackward_1", new long[] {32L}, new long[] {32L}, CL_GRADS, WORD,
-          CL_GRADS, POSITION, CL_DACTS, WORD_POS, CL_INPUTS, 0);
+          CL_GRADS, POSITION, CL_DACTS, D_WORD_POS, CL_INPUTS, 0);
       cl.kernel("encoderBackward_2", new long[] {64L}, new long[] {64L}, CL_GRADS, WORD,
-          CL_GRADS, POSITION, CL_DACTS, WORD_POS, CL_INPUTS, 0);
+          CL_GRADS, POSITION, CL_DACTS, D_WORD_POS, CL_INPUTS, 0);
     }
   }
 }

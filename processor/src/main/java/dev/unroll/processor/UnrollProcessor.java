@@ -3,6 +3,7 @@ package dev.unroll.processor;
 import com.google.auto.service.AutoService;
 import dev.unroll.Family;
 import dev.unroll.processor.emit.BenchmarkWriter;
+import dev.unroll.processor.emit.Footprint;
 import dev.unroll.processor.emit.ModelWriter;
 import dev.unroll.processor.parse.TransformerDeclaration;
 import dev.unroll.processor.plan.Plan;
@@ -105,6 +106,7 @@ public final class UnrollProcessor extends AbstractProcessor {
     }
     Plan plan = Planner.plan(declaration.spec());
     ModelWriter.write(plan, type).writeTo(processingEnv.getFiler());
+    processingEnv.getMessager().printMessage(Diagnostic.Kind.NOTE, Footprint.note(plan), type);
     writeBenchmarkIfAsked(declaration, plan, type, mirror);
   }
 

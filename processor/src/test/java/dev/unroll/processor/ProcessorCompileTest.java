@@ -59,6 +59,37 @@ class ProcessorCompileTest {
     matchesGolden(compilation, "UnrolledTiny.java");
   }
 
+  /**
+   * One note per model, on its interface: the bytes of each arena, as the golden file's memory map counts them
+   * (params 7,712 B; acts 13,160 B; dacts 3,520 B; kv 640 B; dec 624 B; 47,528 B against llm.c's 61,808 B), and a
+   * model that does not decode (an encoder) names no KV cache.
+   */
+  @Test
+  void footprintIsANoteOnTheInterface() {
+    Compilation compilation = compile(model(
+        "    family = Family.GPT2, vocab = 11, context = 5, dim = 8, heads = 2, layers = 2, batch = 2"));
+    assertThat(compilation).succeededWithoutWarnings();
+    assertThat(compilation).hadNoteContaining("UnrolledTiny: parameters 7.7 kB, gradients 7.7 kB, AdamW moments"
+        + " 15.4 kB, activations 13.2 kB, activation gradients 3.5 kB, KV cache 640 B, decode 624 B; training total"
+        + " 47.5 kB (llm.c's layout: 61.8 kB, this is 77%)").inFile(model("")).onLineContaining("interface Tiny");
+    assertEquals(1, compilation.notes().stream().filter(n -> n.getMessage(null).contains("UnrolledTiny:")).count());
+
+    Compilation encoder = compile(JavaFileObjects.forSourceLines("test.Enc",
+        "package test;",
+        "",
+        "import dev.unroll.Family;",
+        "import dev.unroll.Transformer;",
+        "import dev.unroll.runtime.TextEncoder;",
+        "",
+        "@Transformer(family = Family.BERT, vocab = 11, context = 5, dim = 8, heads = 2, layers = 2, batch = 2,",
+        "    classes = 3)",
+        "public interface Enc extends TextEncoder {}"));
+    assertThat(encoder).succeededWithoutWarnings();
+    String note = encoder.notes().stream().map(n -> n.getMessage(null)).filter(m -> m.startsWith("UnrolledEnc:"))
+        .findFirst().orElseThrow();
+    assertTrue(note.contains("activation gradients") && !note.contains("KV cache"), note);
+  }
+
   /** The generated {@code test.UnrolledTiny} against {@code golden/<file>} (rewritten instead when refreshing). */
   private static void matchesGolden(Compilation compilation, String file) throws IOException {
     JavaFileObject generated = compilation.generatedSourceFile("test.UnrolledTiny").orElseThrow();

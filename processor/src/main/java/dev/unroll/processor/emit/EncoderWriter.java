@@ -223,7 +223,7 @@ final class EncoderWriter {
     room.addField(FieldSpec.builder(FLOATS, "acts", Modifier.PRIVATE, Modifier.FINAL)
         .initializer("new float[ACTIVATION_COUNT]").build());
     room.addField(FieldSpec.builder(FLOATS, "dacts", Modifier.PRIVATE, Modifier.FINAL)
-        .initializer("new float[ACTIVATION_COUNT]").build());
+        .initializer("new float[ACTIVATION_GRADIENT_COUNT]").build());
     MethodSpec.Builder forward = override("forward", TypeName.VOID);
     if (text) {
       room.addField(FieldSpec.builder(INTS, "inputs", Modifier.PRIVATE, Modifier.FINAL)
@@ -270,8 +270,7 @@ final class EncoderWriter {
         .addStatement("return k.crossEntropyForward(acts, $L, acts, $L, targets, BATCH, CLASSES)",
             encoding.losses().constant(), encoding.probs().constant())
         .build());
-    MethodSpec.Builder backward = override("backward", TypeName.VOID)
-        .addStatement("k.zero(dacts, 0, ACTIVATION_COUNT)");
+    MethodSpec.Builder backward = override("backward", TypeName.VOID);
     for (Stage stage : plan.backward()) {
       backward.addStatement("$L()", stage.method());
     }
@@ -344,7 +343,6 @@ final class EncoderWriter {
         .addStatement("return cl.read(CL_SCALARS, 0)")
         .build());
     room.addMethod(override("backward", TypeName.VOID)
-        .addStatement("cl.zero(CL_DACTS, 0, ACTIVATION_COUNT)")
         .addStatement("cl.run(clBackward, clEnd)")
         .build());
     room.addMethod(override("read", TypeName.VOID)

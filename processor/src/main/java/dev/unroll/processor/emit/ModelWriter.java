@@ -16,12 +16,15 @@ import dev.unroll.processor.parse.ModelSpec;
 import dev.unroll.processor.plan.Arena;
 import dev.unroll.processor.plan.Arg;
 import dev.unroll.processor.plan.Families;
+import dev.unroll.processor.plan.GradientLayout;
 import dev.unroll.processor.plan.Op;
 import dev.unroll.processor.plan.Plan;
 import dev.unroll.processor.plan.Stage;
 import dev.unroll.processor.plan.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -187,22 +190,89 @@ public final class ModelWriter {
     for (Tensor t : plan.activations()) {
       doc.add(row(t.constant().toLowerCase(Locale.ROOT), t, "acts"));
     }
+    for (GradientLayout.Gradient g : plan.activationGradients()) {
+      doc.add(row(g.tensor().constant().toLowerCase(Locale.ROOT), g.tensor(), "dacts"));
+    }
     for (Tensor t : plan.kvCache()) {
       doc.add(row(t.constant().toLowerCase(Locale.ROOT), t, "kv"));
     }
     for (Tensor t : plan.decodeActivations()) {
       doc.add(row(t.constant().toLowerCase(Locale.ROOT), t, "dec"));
     }
-    doc.add(spec.family().encoder() ? "grads mirrors params; dacts mirrors acts.\n"
-        : "grads mirrors params; dacts mirrors acts; kv and dec serve decode().\n");
+    doc.add(spec.family().encoder() ? "grads mirrors params.\n" : "grads mirrors params; kv and dec serve decode().\n");
+    sharedActivations(doc);
+    sharedGradients(doc);
     doc.add(String.format(Locale.ROOT, "params %,d B, grads %,d B, AdamW moments %,d B, acts %,d B, dacts %,d B:"
-        + " %,d B in all%n", plan.parameterBytes(), plan.parameterBytes(), 2 * plan.parameterBytes(),
-        plan.activationBytes(), plan.activationBytes(), plan.totalTrainingBytes()));
+        + " %,d B in all (llm.c's layout: %,d B)%n", plan.parameterBytes(), plan.parameterBytes(),
+        2 * plan.parameterBytes(), plan.activationBytes(), plan.activationGradientBytes(), plan.totalTrainingBytes(),
+        plan.mirroredTrainingBytes()));
     if (!spec.family().encoder()) {
       doc.add(String.format(Locale.ROOT, "decoding: kv %,d B, dec %,d B%n", 4L * plan.kvCount(),
           4L * plan.decodeCount()));
     }
     doc.add("</pre>\n");
+  }
+
+  /**
+   * Which activation gradients share storage: dacts is laid out by liveness ({@code GradientLayout}), so each
+   * gradient is listed with the ones born after it in the floats it leaves, and when it lives.
+   */
+  private void sharedGradients(CodeBlock.Builder doc) {
+    doc.add("dacts is laid out by liveness: a gradient lives from the first backward op that touches it to the last,"
+        + "\nis cleared right before the first, and leaves its floats to gradients born after it:\n");
+    List<GradientLayout.Gradient> all = plan.activationGradients();
+    for (GradientLayout.Gradient g : all) {
+      List<String> heirs = all.stream().filter(o -> o.first() > g.last() && o.overlaps(g))
+          .map(o -> o.tensor().constant().toLowerCase(Locale.ROOT)).toList();
+      StringBuilder line = new StringBuilder("  " + g.tensor().constant().toLowerCase(Locale.ROOT) + " (" + live(g)
+          + ")" + (heirs.isEmpty() ? "" : " ->"));
+      for (int i = 0; i < heirs.size(); i++) {
+        String heir = " " + heirs.get(i) + (i < heirs.size() - 1 ? "," : "");
+        if (line.length() - line.lastIndexOf("\n") + heir.length() > MAP_WIDTH) {
+          line.append("\n     ");
+        }
+        line.append(heir);
+      }
+      doc.add("$L\n", line);
+    }
+  }
+
+  /**
+   * Which activations share storage: a layer's scratch ({@code PlanBuilder.layerScratch}) sits at the same floats in
+   * every layer, either never read by backward or recomputed by backward before it reads it.
+   */
+  private void sharedActivations(CodeBlock.Builder doc) {
+    Map<Integer, List<Tensor>> byOffset = new LinkedHashMap<>();
+    for (Tensor t : plan.activations()) {
+      byOffset.computeIfAbsent(t.offset(), o -> new ArrayList<>()).add(t);
+    }
+    Set<Tensor> rewritten = new HashSet<>();
+    for (Stage stage : plan.backward()) {
+      for (Op op : stage.ops()) {
+        for (int i = 0; i < op.args().size(); i++) {
+          if (op.entry().roles().get(i).kind() == Role.Kind.OUTPUT && op.args().get(i) instanceof Arg.TensorRef r
+              && r.arena() == Arena.ACTS) {
+            rewritten.add(r.tensor());
+          }
+        }
+      }
+    }
+    for (List<Tensor> group : byOffset.values()) {
+      if (group.size() > 1) {
+        doc.add("acts: $L..$L share one layer's floats ($L)\n", group.get(0).constant().toLowerCase(Locale.ROOT),
+            group.get(group.size() - 1).constant().toLowerCase(Locale.ROOT),
+            group.stream().anyMatch(rewritten::contains) ? "backward recomputes each before reading it"
+                : "backward never reads them");
+      }
+    }
+  }
+
+  /** The widest line of the memory map's prose, so that the generated source stays readable. */
+  private static final int MAP_WIDTH = 110;
+
+  /** When a gradient lives: "backwardLayer1" or "backwardHead..backwardLayer1". */
+  static String live(GradientLayout.Gradient g) {
+    return g.firstStage().equals(g.lastStage()) ? g.firstStage() : g.firstStage() + ".." + g.lastStage();
   }
 
   private static String row(String name, Tensor t, String arena) {
@@ -236,7 +306,9 @@ public final class ModelWriter {
     }
     dim(type, "TOKENS", (int) plan.tokensPerStep(), tokens);
     dim(type, "PARAMETER_COUNT", plan.parameterCount(), "Floats in the parameter (and gradient) arena.");
-    dim(type, "ACTIVATION_COUNT", plan.activationCount(), "Floats in the activation (and its gradient) arena.");
+    dim(type, "ACTIVATION_COUNT", plan.activationCount(), "Floats in the activation arena.");
+    dim(type, "ACTIVATION_GRADIENT_COUNT", plan.activationGradientCount(),
+        "Floats in the activation-gradient arena: gradients whose lives do not meet share floats.");
   }
 
   /** FLOPS_PER_STEP, SHAPE and every tensor's offset constant. */
@@ -245,6 +317,12 @@ public final class ModelWriter {
             Modifier.FINAL)
         .addJavadoc("Training FLOPs per step: 6·N·B·T + 12·L·C·B·T², N the trainable parameters.\n")
         .initializer("$LL", plan.trainingFlopsPerStep()).build());
+    type.addField(FieldSpec.builder(TypeName.LONG, "TRAINING_BYTES", Modifier.PUBLIC, Modifier.STATIC,
+            Modifier.FINAL)
+        .addJavadoc("Bytes a model and its AdamW hold for training: parameters, gradients, two moments, activations\n"
+            + "and activation gradients ($L in llm.c's layout, every activation kept per layer and mirrored by its\n"
+            + "gradient).\n", plan.mirroredTrainingBytes())
+        .initializer("$LL", plan.totalTrainingBytes()).build());
     type.addField(FieldSpec.builder(shapeType, "SHAPE", Modifier.PUBLIC, Modifier.STATIC, Modifier.FINAL)
         .addJavadoc("$L\n", plan.runtimeShape().doc())
         .initializer("new $T($L)", shapeType, String.join(", ", plan.runtimeShape().arguments()))
@@ -254,6 +332,9 @@ public final class ModelWriter {
     }
     for (Tensor t : plan.activations()) {
       offset(type, t, "Activation");
+    }
+    for (GradientLayout.Gradient g : plan.activationGradients()) {
+      offset(type, g.tensor(), "Activation gradient, live in " + live(g) + ":");
     }
     for (Tensor t : plan.kvCache()) {
       offset(type, t, "KV cache");
@@ -644,7 +725,7 @@ public final class ModelWriter {
         .addStatement("this.grads = grads")
         .addStatement("boolean training = grads != null")
         .addStatement("this.acts = training ? new float[ACTIVATION_COUNT] : null")
-        .addStatement("this.dacts = training ? new float[ACTIVATION_COUNT] : null")
+        .addStatement("this.dacts = training ? new float[ACTIVATION_GRADIENT_COUNT] : null")
         .addStatement("this.inputs = training ? new int[TOKENS] : null")
         .addStatement("this.targets = training ? new int[TOKENS] : null")
         .build());
@@ -663,8 +744,7 @@ public final class ModelWriter {
         .addStatement("return k.crossEntropyForward(acts, $L, acts, $L, this.targets, TOKENS, PADDED_VOCAB)",
             plan.activation("LOSSES").constant(), plan.activation("PROBS").constant())
         .build());
-    MethodSpec.Builder backward = override("backward", TypeName.VOID)
-        .addStatement("k.zero(dacts, 0, ACTIVATION_COUNT)");
+    MethodSpec.Builder backward = override("backward", TypeName.VOID);
     for (Stage stage : plan.backward()) {
       backward.addStatement("$L()", stage.method());
     }
@@ -843,7 +923,6 @@ public final class ModelWriter {
         .addStatement("return cl.read(CL_SCALARS, 0)")
         .build());
     room.addMethod(override("backward", TypeName.VOID)
-        .addStatement("cl.zero(CL_DACTS, 0, ACTIVATION_COUNT)")
         .addStatement("cl.run(clBackward, clDecode)")
         .build());
     room.addMethod(override("logits", TypeName.VOID)

@@ -34,7 +34,7 @@ final class OpenClWriter {
     b.put("CL_PARAMS", "floats(PARAMETER_COUNT)");
     b.put("CL_GRADS", "floats(PARAMETER_COUNT)");
     b.put("CL_ACTS", "floats(ACTIVATION_COUNT)");
-    b.put("CL_DACTS", "floats(ACTIVATION_COUNT)");
+    b.put("CL_DACTS", "floats(ACTIVATION_GRADIENT_COUNT)");
     if (plan.encoding() == null) {
       b.put("CL_KV", "floats(KV_COUNT)");
       b.put("CL_DEC", "floats(DECODE_COUNT)");

@@ -152,6 +152,11 @@ public enum Kernel {
       GRADIENT.of("dpatches"), GRADIENT.of("dcls"), GRADIENT.of("dpos"), INPUT.of("dout"), SIZE.of("B"),
       SIZE.of("NP"), SIZE.of("C")),
   COPY("copy", s -> List.of(flat("", s.get("n"))), OUTPUT.of("dst"), INPUT.of("src"), SIZE.of("n")),
+  /**
+   * Clears {@code n} floats: an activation gradient's slot, whose storage an earlier gradient used, before the first
+   * kernel that accumulates into it.
+   */
+  ZERO("zero", s -> List.of(flat("", s.get("n"))), OUTPUT.of("a"), SIZE.of("n")),
   /** {@code rows} rows of {@code width} floats between arrays of different row strides. */
   COPY_ROWS("copyRows", s -> List.of(flat("", s.get("rows") * s.get("width"))),
       OUTPUT.of("dst"), SIZE.of("dstStride"), INPUT.of("src"), SIZE.of("srcStride"), SIZE.of("rows"), SIZE.of("width")),

@@ -97,17 +97,17 @@ abstract class EncoderPlanner extends PlanBuilder {
         act(p + "NORM1_MEAN", dims(b, t), names("B", "T")),
         act(p + "NORM1_RSTD", dims(b, t), names("B", "T")),
         act(p + "QKV", dims(b, t, 3 * c), names("B", "T", "3*C")),
-        act(p + "PREATT", dims(b, nh, t, t), names("B", "NH", "T", "T")),
+        layerScratch(i, "PREATT", dims(b, nh, t, t), names("B", "NH", "T", "T")),
         act(p + "ATT", dims(b, nh, t, t), names("B", "NH", "T", "T")),
         act(p + "ATTY", dims(b, t, c), names("B", "T", "C")),
-        act(p + "ATTPROJ", dims(b, t, c), names("B", "T", "C")),
+        layerScratch(i, "ATTPROJ", dims(b, t, c), names("B", "T", "C")),
         act(p + "RES1", dims(b, t, c), names("B", "T", "C")),
         act(p + "NORM2", dims(b, t, c), names("B", "T", "C")),
         act(p + "NORM2_MEAN", dims(b, t), names("B", "T")),
         act(p + "NORM2_RSTD", dims(b, t), names("B", "T")),
         act(p + "FCH", dims(b, t, h), names("B", "T", "H")),
-        act(p + "FCH_GELU", dims(b, t, h), names("B", "T", "H")),
-        act(p + "FCPROJ", dims(b, t, c), names("B", "T", "C")),
+        layerScratch(i, "FCH_GELU", dims(b, t, h), names("B", "T", "H")),
+        layerScratch(i, "FCPROJ", dims(b, t, c), names("B", "T", "C")),
         act(p + "RES2", dims(b, t, c), names("B", "T", "C")));
   }
 
@@ -156,9 +156,18 @@ abstract class EncoderPlanner extends PlanBuilder {
     return new Op[] {
         op(Kernel.MATMUL_FORWARD, "fch = in · w1ᵀ + b1: (B, T, C) -> (B, T, H)",
             a(x.fch), a(in), p(w.fcw), p(w.fcb), tokens, dim, hidden),
-        op(Kernel.GELU_ERF_FORWARD, "fch_gelu = gelu(fch), exact: (B, T, H)", a(x.fchGelu), a(x.fch), tokensHidden),
+        gelu(x),
         op(Kernel.MATMUL_FORWARD, "fcproj = fch_gelu · w2ᵀ + b2: (B, T, H) -> (B, T, C)",
             a(x.fcproj), a(x.fchGelu), p(w.fcprojw), p(w.fcprojb), tokens, hidden, dim)};
+  }
+
+  /**
+   * fch_gelu = gelu(fch), exact, into the one layer's scratch that every layer's fch_gelu shares: backward recomputes
+   * it (a GELU costs far less than keeping B·T·H floats for every layer).
+   */
+  private Op gelu(LayerActs x) {
+    return op(Kernel.GELU_ERF_FORWARD, "fch_gelu = gelu(fch), exact: (B, T, H)", a(x.fchGelu), a(x.fch),
+        tokensHidden);
   }
 
   /** The MLP's gradient, from dfcproj to {@code in}'s. */
@@ -166,6 +175,7 @@ abstract class EncoderPlanner extends PlanBuilder {
     Block w = blocks.get(i);
     LayerActs x = w.acts();
     return new Op[] {
+        recompute(gelu(x)),
         op(Kernel.MATMUL_BACKWARD, "dfch_gelu, dw2, db2 from dfcproj: (B, T, C) -> (B, T, H)",
             d(x.fchGelu), g(w.fcprojw), g(w.fcprojb), d(x.fcproj), a(x.fchGelu), p(w.fcprojw), tokens, hidden, dim),
         op(Kernel.GELU_ERF_BACKWARD, "dfch from dfch_gelu: (B, T, H)", d(x.fch), a(x.fch), d(x.fchGelu),

@@ -93,16 +93,16 @@ final class Gpt2Planner extends PlanBuilder {
           act(p + "LN1_RSTD", dims(b, t), names("B", "T")),
           act(p + "QKV", dims(b, t, 3 * c), names("B", "T", "3*C")),
           act(p + "ATTY", dims(b, t, c), names("B", "T", "C")),
-          act(p + "PREATT", dims(b, nh, t, t), names("B", "NH", "T", "T")),
+          layerScratch(i, "PREATT", dims(b, nh, t, t), names("B", "NH", "T", "T")),
           act(p + "ATT", dims(b, nh, t, t), names("B", "NH", "T", "T")),
-          act(p + "ATTPROJ", dims(b, t, c), names("B", "T", "C")),
+          layerScratch(i, "ATTPROJ", dims(b, t, c), names("B", "T", "C")),
           act(p + "RESIDUAL2", dims(b, t, c), names("B", "T", "C")),
           act(p + "LN2", dims(b, t, c), names("B", "T", "C")),
           act(p + "LN2_MEAN", dims(b, t), names("B", "T")),
           act(p + "LN2_RSTD", dims(b, t), names("B", "T")),
           act(p + "FCH", dims(b, t, h), names("B", "T", "H")),
-          act(p + "FCH_GELU", dims(b, t, h), names("B", "T", "H")),
-          act(p + "FCPROJ", dims(b, t, c), names("B", "T", "C")),
+          layerScratch(i, "FCH_GELU", dims(b, t, h), names("B", "T", "H")),
+          layerScratch(i, "FCPROJ", dims(b, t, c), names("B", "T", "C")),
           act(p + "RESIDUAL3", dims(b, t, c), names("B", "T", "C")));
     });
     lnf = act("LNF", dims(b, t, c), names("B", "T", "C"));
@@ -161,12 +161,19 @@ final class Gpt2Planner extends PlanBuilder {
             a(x.ln2), a(x.ln2Mean), a(x.ln2Rstd), a(x.residual2), p(ln2w[i]), p(ln2b[i]), tokens, dim, EPS),
         op(Kernel.MATMUL_FORWARD, "fch = ln2 · fcwᵀ + fcb: (B, T, C) -> (B, T, H)",
             a(x.fch), a(x.ln2), p(fcw[i]), p(fcb[i]), tokens, dim, hidden),
-        op(Kernel.GELU_FORWARD, "fch_gelu = gelu(fch): (B, T, H)",
-            a(x.fchGelu), a(x.fch), tokensHidden),
+        gelu(x),
         op(Kernel.MATMUL_FORWARD, "fcproj = fch_gelu · fcprojwᵀ + fcprojb: (B, T, H) -> (B, T, C)",
             a(x.fcproj), a(x.fchGelu), p(fcprojw[i]), p(fcprojb[i]), tokens, hidden, dim),
         op(Kernel.RESIDUAL_FORWARD, "residual3 = residual2 + fcproj: (B, T, C)",
             a(x.residual3), a(x.residual2), a(x.fcproj), tokensDim));
+  }
+
+  /**
+   * fch_gelu = gelu(fch), into the one layer's scratch that every layer's fch_gelu shares: backward recomputes it
+   * (a GELU costs far less than keeping B·T·H floats for every layer).
+   */
+  private Op gelu(LayerActs x) {
+    return op(Kernel.GELU_FORWARD, "fch_gelu = gelu(fch): (B, T, H)", a(x.fchGelu), a(x.fch), tokensHidden);
   }
 
   @Override
@@ -197,6 +204,7 @@ final class Gpt2Planner extends PlanBuilder {
     return stage("backwardLayer" + i, "Block " + i + ", in reverse.",
         op(Kernel.RESIDUAL_BACKWARD, "dresidual2, dfcproj from dresidual3: (B, T, C)",
             d(x.residual2), d(x.fcproj), d(x.residual3), tokensDim),
+        recompute(gelu(x)),
         op(Kernel.MATMUL_BACKWARD, "dfch_gelu, dfcprojw, dfcprojb from dfcproj: (B, T, C) -> (B, T, H)",
             d(x.fchGelu), g(fcprojw[i]), g(fcprojb[i]), d(x.fcproj), a(x.fchGelu), p(fcprojw[i]), tokens, hidden,
             dim),

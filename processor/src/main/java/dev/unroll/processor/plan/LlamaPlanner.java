@@ -99,16 +99,16 @@ final class LlamaPlanner extends PlanBuilder {
           act(p + "V", dims(b, t, kv), names("B", "T", "KV")),
           act(p + "QKV", dims(b, t, qkvWidth.value()), names("B", "T", "C+2*KV")),
           act(p + "ATTY", dims(b, t, c), names("B", "T", "C")),
-          act(p + "PREATT", dims(b, nh, t, t), names("B", "NH", "T", "T")),
+          layerScratch(i, "PREATT", dims(b, nh, t, t), names("B", "NH", "T", "T")),
           act(p + "ATT", dims(b, nh, t, t), names("B", "NH", "T", "T")),
-          act(p + "ATTPROJ", dims(b, t, c), names("B", "T", "C")),
+          layerScratch(i, "ATTPROJ", dims(b, t, c), names("B", "T", "C")),
           act(p + "RESIDUAL2", dims(b, t, c), names("B", "T", "C")),
           act(p + "LN2", dims(b, t, c), names("B", "T", "C")),
           act(p + "LN2_RSTD", dims(b, t), names("B", "T")),
           act(p + "FC1", dims(b, t, h), names("B", "T", "H")),
           act(p + "FC3", dims(b, t, h), names("B", "T", "H")),
-          act(p + "SWIGLU", dims(b, t, h), names("B", "T", "H")),
-          act(p + "FCPROJ", dims(b, t, c), names("B", "T", "C")),
+          layerScratch(i, "SWIGLU", dims(b, t, h), names("B", "T", "H")),
+          layerScratch(i, "FCPROJ", dims(b, t, c), names("B", "T", "C")),
           act(p + "RESIDUAL3", dims(b, t, c), names("B", "T", "C")));
     });
     lnf = act("LNF", dims(b, t, c), names("B", "T", "C"));
@@ -190,12 +190,20 @@ final class LlamaPlanner extends PlanBuilder {
             a(x.fc1), a(x.ln2), p(w1[i]), new Arg.None(), tokens, dim, hidden),
         op(Kernel.MATMUL_FORWARD, "fc3 = ln2 · w3ᵀ (up): (B, T, C) -> (B, T, H)",
             a(x.fc3), a(x.ln2), p(w3[i]), new Arg.None(), tokens, dim, hidden),
-        op(Kernel.SWIGLU_FORWARD, "swiglu = silu(fc1) · fc3: (B, T, H)",
-            a(x.swiglu), a(x.fc1), a(x.fc3), tokensHidden),
+        swiglu(x),
         op(Kernel.MATMUL_FORWARD, "fcproj = swiglu · w2ᵀ (down): (B, T, H) -> (B, T, C)",
             a(x.fcproj), a(x.swiglu), p(w2[i]), new Arg.None(), tokens, hidden, dim),
         op(Kernel.RESIDUAL_FORWARD, "residual3 = residual2 + fcproj: (B, T, C)",
             a(x.residual3), a(x.residual2), a(x.fcproj), tokensDim));
+  }
+
+  /**
+   * swiglu = silu(fc1) · fc3, into the one layer's scratch that every layer's swiglu shares: backward recomputes it
+   * from fc1 and fc3, which it keeps for SwiGLU's own gradient anyway.
+   */
+  private Op swiglu(LayerActs x) {
+    return op(Kernel.SWIGLU_FORWARD, "swiglu = silu(fc1) · fc3: (B, T, H)", a(x.swiglu), a(x.fc1), a(x.fc3),
+        tokensHidden);
   }
 
   @Override
@@ -226,6 +234,7 @@ final class LlamaPlanner extends PlanBuilder {
     return stage("backwardLayer" + i, "Block " + i + ", in reverse.",
         op(Kernel.RESIDUAL_BACKWARD, "dresidual2, dfcproj from dresidual3: (B, T, C)",
             d(x.residual2), d(x.fcproj), d(x.residual3), tokensDim),
+        recompute(swiglu(x)),
         op(Kernel.MATMUL_BACKWARD, "dswiglu, dw2 from dfcproj: (B, T, C) -> (B, T, H)",
             d(x.swiglu), g(w2[i]), new Arg.None(), d(x.fcproj), a(x.swiglu), p(w2[i]), tokens, hidden, dim),
         op(Kernel.SWIGLU_BACKWARD, "dfc1, dfc3 from dswiglu: (B, T, H)",

@@ -10,9 +10,12 @@ import java.util.List;
  * @param spec the validated spec
  * @param paddedVocab vocab rounded up for the classifier matmul
  * @param parameters parameter tensors in arena order (gradients use the same offsets)
- * @param activations activation tensors in arena order (activation gradients use the same offsets)
+ * @param activations activation tensors in arena order
  * @param parameterCount floats in the parameter arena
  * @param activationCount floats in the activation arena
+ * @param activationGradients the gradient of every activation some backward op touches, in the order of first use,
+ *     placed by liveness in the activation-gradient arena ({@link GradientLayout})
+ * @param activationGradientCount floats in the activation-gradient arena
  * @param forward forward stages, in call order
  * @param backward backward stages, in call order
  * @param kvCache key and value tensors of every layer, (T, C) each, in the KV arena
@@ -30,7 +33,8 @@ import java.util.List;
  *     KV cache and decode stages an encoder has none of)
  */
 public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, List<Tensor> activations,
-    int parameterCount, int activationCount, List<Stage> forward, List<Stage> backward, List<Tensor> kvCache,
+    int parameterCount, int activationCount, List<GradientLayout.Gradient> activationGradients,
+    int activationGradientCount, List<Stage> forward, List<Stage> backward, List<Tensor> kvCache,
     List<Tensor> decodeActivations, List<Stage> decode, List<Stage> decodeBf16,
     List<Stage> decodeInt8, List<Dimension> familyDimensions, RuntimeShape runtimeShape, Encoding encoding) {
 
@@ -70,6 +74,7 @@ public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, Lis
   public Plan {
     parameters = List.copyOf(parameters);
     activations = List.copyOf(activations);
+    activationGradients = List.copyOf(activationGradients);
     forward = List.copyOf(forward);
     backward = List.copyOf(backward);
     kvCache = List.copyOf(kvCache);
@@ -128,19 +133,40 @@ public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, Lis
     return trainingFlopsPerStep() / 3;
   }
 
-  /** Bytes of parameters, gradients and AdamW's two moments. */
+  /** Bytes of the parameters: as many again for their gradients and for each of AdamW's two moments. */
   public long parameterBytes() {
     return 4L * parameterCount;
   }
 
-  /** Bytes of activations plus their gradients. */
+  /** Bytes of the activation arena. */
   public long activationBytes() {
     return 4L * activationCount;
   }
 
-  /** Bytes a model and its AdamW hold: parameters, gradients, two moments, activations and their gradients. */
+  /** Bytes of the activation-gradient arena. */
+  public long activationGradientBytes() {
+    return 4L * activationGradientCount;
+  }
+
+  /**
+   * Bytes a model and its AdamW hold for training: parameters, gradients, two moments, activations and activation
+   * gradients.
+   */
   public long totalTrainingBytes() {
-    return 4 * parameterBytes() + 2 * activationBytes();
+    return 4 * parameterBytes() + activationBytes() + activationGradientBytes();
+  }
+
+  /**
+   * Bytes of llm.c's layout of the same training state: every activation tensor its own floats in every layer
+   * (shared scratch counted once per tensor), and a gradient arena mirroring the activations. For GPT-2 that is
+   * llm.c's {@code train_gpt2.c} at the same shape: 4 × parameters + 2 × its 23 activation tensors.
+   */
+  public long mirroredTrainingBytes() {
+    long floats = 0;
+    for (Tensor t : activations) {
+      floats += t.size();
+    }
+    return 4 * parameterBytes() + 2 * 4L * floats;
   }
 
   /** Bytes of the KV cache and the decode scratch. */
@@ -154,6 +180,16 @@ public record Plan(ModelSpec spec, int paddedVocab, List<Tensor> parameters, Lis
 
   public Tensor activation(String constant) {
     return find(activations, constant);
+  }
+
+  /** The gradient of the activation named {@code constant}. */
+  public GradientLayout.Gradient activationGradient(String constant) {
+    for (GradientLayout.Gradient g : activationGradients) {
+      if (g.tensor().constant().equals("D_" + constant)) {
+        return g;
+      }
+    }
+    throw new IllegalArgumentException("no gradient of " + constant);
   }
 
   public Tensor decodeActivation(String constant) {

@@ -5,7 +5,9 @@ import dev.unroll.processor.kernel.Role;
 import dev.unroll.processor.parse.ModelSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.IntFunction;
 import java.util.stream.IntStream;
@@ -187,7 +189,7 @@ abstract class PlanBuilder {
   /** The floats of the parameter and activation arenas, from the layout alone. */
   final ArenaSizes sizes() {
     layout();
-    return new ArenaSizes(params.top, acts.top);
+    return new ArenaSizes(params.top, add(acts.top, acts.shared));
   }
 
   Plan plan(List<Stage> forward, List<Stage> backward, List<Stage> decode) {
@@ -196,8 +198,10 @@ abstract class PlanBuilder {
     if (!int8Groups(int8)) {
       int8 = List.of();
     }
-    return new Plan(s, vp, params.tensors, acts.tensors, (int) params.top, (int) acts.top, forward, backward,
-        kv.tensors, dec.tensors, decode, bf16, int8, dimensions, runtimeShape(), encoding());
+    GradientLayout.Result gradients = GradientLayout.layout(backward);
+    return new Plan(s, vp, params.tensors, acts.tensors, (int) params.top, (int) acts.top, gradients.gradients(),
+        gradients.count(), forward, gradients.backward(), kv.tensors, dec.tensors, decode, bf16, int8, dimensions,
+        runtimeShape(), encoding());
   }
 
   /**
@@ -271,12 +275,29 @@ abstract class PlanBuilder {
   }
 
   /**
+   * An activation that its layer needs only for a moment, at the same floats in every layer: one layer's scratch,
+   * {@code L<layer>_<constant>}. For what backward never reads (attention's scores before the softmax), or what it
+   * recomputes, with the same kernel on the same inputs, right before it reads it (a GELU's output, from its input).
+   */
+  Tensor layerScratch(int layer, String constant, long[] dims, List<String> names) {
+    return acts.placeShared(layer, constant, dims, names);
+  }
+
+  /**
    * A call of {@code kernel}, its arguments in the order of the kernel's roles.
    *
    * @throws IllegalArgumentException for arguments that do not fit the kernel's roles
    */
   static Op op(Kernel kernel, String comment, Arg... args) {
     return new Op(kernel, List.of(args), comment);
+  }
+
+  /**
+   * A forward op again, in backward, right before an op reads what it wrote into a layer's scratch
+   * ({@link #layerScratch}): the same kernel on the same inputs writes the same floats.
+   */
+  static Op recompute(Op forward) {
+    return new Op(forward.entry(), forward.args(), "recompute " + forward.comment());
   }
 
   static Arg a(Tensor t) {
@@ -398,6 +419,34 @@ abstract class PlanBuilder {
   private final class ArenaLayout {
     final List<Tensor> tensors = new ArrayList<>();
     long top;
+    /** Sizing: the floats of the layers' shared tensors, counted once rather than once per layer. */
+    long shared;
+    /** Planning: where each shared tensor's floats are, by its name without the layer. */
+    final Map<String, Integer> slots = new HashMap<>();
+
+    /**
+     * Places layer {@code layer}'s {@code L<layer>_<constant>} at the floats every layer's shares: the first layer
+     * declaring it places them; sizing counts them once.
+     */
+    Tensor placeShared(int layer, String constant, long[] dims, List<String> dimNames) {
+      String name = "L" + layer + "_" + constant;
+      if (mode == Mode.SIZE) {
+        long before = top;
+        place(name, name, dims, dimNames);
+        shared = add(shared, top - before);
+        top = before;
+        return null;
+      }
+      Integer at = slots.get(constant);
+      if (at == null) {
+        Tensor t = place(name, name, dims, dimNames);
+        slots.put(constant, t.offset());
+        return t;
+      }
+      Tensor t = new Tensor(name, name, at, Arrays.stream(dims).mapToObj(d -> (int) d).toList(), dimNames);
+      tensors.add(t);
+      return t;
+    }
 
     /** Places the next tensor, or, sizing, counts its floats and returns null. */
     Tensor place(String constant, String name, long[] dims, List<String> dimNames) {

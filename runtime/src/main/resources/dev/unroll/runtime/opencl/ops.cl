@@ -113,6 +113,13 @@ void uk_copy(__global float* dst, __global const float* src, int n) {
   }
 }
 
+void uk_zero(__global float* a, int n) {
+  int i = get_global_id(0);
+  if (i < n) {
+    a[i] = 0.0f;
+  }
+}
+
 void uk_copyRows(__global float* dst, int dstStride, __global const float* src, int srcStride, int rows,
     int width) {
   int i = get_global_id(0);
