@@ -156,20 +156,19 @@ import javax.annotation.processing.Generated;
  * acts: l0_fch_gelu..l1_fch_gelu share one layer's floats (backward recomputes each before reading it)
  * acts: l0_fcproj..l1_fcproj share one layer's floats (backward never reads them)
  * dacts is laid out by liveness: a gradient lives from the first backward op that touches it to the last,
- * is cleared right before the first, and leaves its floats to gradients born after it:
- *   d_logits (backwardHead) -> d_l1_residual3, d_l1_residual2, d_l1_ln2, d_l0_residual3, d_l1_atty, d_l1_ln1,
- *       d_l0_residual2, d_l0_ln2, d_encoded, d_l0_atty, d_l0_ln1
- *   d_lnf (backwardHead) -> d_l1_fcproj, d_l1_attproj, d_l1_qkv, d_l0_fcproj, d_l0_attproj, d_l0_qkv
- *   d_l1_residual3 (backwardHead..backwardLayer1) -> d_l1_ln2, d_l0_residual3, d_l0_ln2, d_encoded
- *   d_l1_residual2 (backwardLayer1) -> d_l1_atty, d_l1_ln1, d_l0_residual2, d_l0_atty, d_l0_ln1
- *   d_l1_fcproj (backwardLayer1) -> d_l1_attproj, d_l1_qkv, d_l0_fcproj, d_l0_attproj, d_l0_qkv
- *   d_l1_fch_gelu (backwardLayer1) -> d_l1_qkv, d_l1_preatt, d_l1_att, d_l0_fch_gelu, d_l0_qkv, d_l0_preatt,
- *       d_l0_att
- *   d_l1_fch (backwardLayer1) -> d_l1_att, d_l0_fch, d_l0_att
- *   d_l1_ln2 (backwardLayer1) -> d_l0_residual3, d_l0_ln2, d_encoded
+ * is cleared right before the first, and leaves its floats to the gradients born after it (its heirs, in the
+ * next stage that reuses them):
+ *   d_logits (backwardHead) -> d_l1_residual3
+ *   d_lnf (backwardHead) -> d_l1_fcproj, d_l1_attproj, d_l1_qkv
+ *   d_l1_residual3 (backwardHead..backwardLayer1) -> d_l1_ln2, d_l0_residual3
+ *   d_l1_residual2 (backwardLayer1) -> d_l1_atty, d_l1_ln1
+ *   d_l1_fcproj (backwardLayer1) -> d_l1_attproj, d_l1_qkv
+ *   d_l1_fch_gelu (backwardLayer1) -> d_l1_qkv, d_l1_preatt, d_l1_att
+ *   d_l1_fch (backwardLayer1) -> d_l1_att
+ *   d_l1_ln2 (backwardLayer1) -> d_l0_residual3
  *   d_l0_residual3 (backwardLayer1..backwardLayer0) -> d_l0_ln2, d_encoded
- *   d_l1_attproj (backwardLayer1) -> d_l1_qkv, d_l0_fcproj, d_l0_attproj, d_l0_qkv
- *   d_l1_atty (backwardLayer1) -> d_l1_ln1, d_l0_residual2, d_l0_atty, d_l0_ln1
+ *   d_l1_attproj (backwardLayer1) -> d_l1_qkv
+ *   d_l1_atty (backwardLayer1) -> d_l1_ln1
  *   d_l1_qkv (backwardLayer1) -> d_l0_fcproj, d_l0_fch_gelu, d_l0_attproj, d_l0_qkv
  *   d_l1_preatt (backwardLayer1) -> d_l0_fch_gelu, d_l0_preatt
  *   d_l1_att (backwardLayer1) -> d_l0_fch_gelu, d_l0_fch, d_l0_att

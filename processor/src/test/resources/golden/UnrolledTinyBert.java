@@ -161,36 +161,33 @@ import javax.annotation.processing.Generated;
  * acts: l0_fch_gelu..l1_fch_gelu share one layer's floats (backward recomputes each before reading it)
  * acts: l0_fcproj..l1_fcproj share one layer's floats (backward never reads them)
  * dacts is laid out by liveness: a gradient lives from the first backward op that touches it to the last,
- * is cleared right before the first, and leaves its floats to gradients born after it:
- *   d_logits (backwardHead) -> d_first, d_l1_norm1, d_l0_norm2, d_l0_norm1, d_embedded, d_word_pos
- *   d_pooled (backwardHead) -> d_first, d_l1_norm2, d_l1_norm1, d_l0_norm2, d_l0_norm1, d_embedded, d_word_pos
- *   d_pooled_pre (backwardHead) -> d_l1_norm2, d_l1_norm1, d_l0_norm2, d_l0_norm1, d_embedded, d_word_pos
- *   d_first (backwardHead) -> d_l1_norm1, d_l0_norm2, d_l0_norm1, d_embedded, d_word_pos
- *   d_l1_norm2 (backwardHead..backwardLayer1) -> d_l1_norm1, d_l1_res1, d_l0_norm2, d_l1_atty, d_l0_res2,
- *       d_l0_norm1, d_l0_res1, d_embedded, d_l0_atty, d_emb_sum, d_word_pos
- *   d_l1_res2 (backwardLayer1) -> d_l1_res1, d_l1_attproj, d_l1_atty, d_l1_qkv, d_l0_res2, d_l0_fcproj,
- *       d_l0_res1, d_l0_attproj, d_l0_atty, d_l0_qkv, d_emb_sum, d_type_emb
- *   d_l1_norm1 (backwardLayer1) -> d_l0_norm2, d_l0_norm1, d_embedded, d_word_pos
- *   d_l1_fcproj (backwardLayer1) -> d_l1_attproj, d_l1_qkv, d_l0_fcproj, d_l0_fch_gelu, d_l0_attproj, d_l0_qkv,
- *       d_type_emb
- *   d_l1_fch_gelu (backwardLayer1) -> d_l1_qkv, d_l1_preatt, d_l1_att, d_l0_fch_gelu, d_l0_fch, d_l0_qkv,
- *       d_l0_preatt, d_l0_att
- *   d_l1_fch (backwardLayer1) -> d_l1_att, d_l0_fch, d_l0_att
- *   d_l1_res1 (backwardLayer1) -> d_l1_atty, d_l0_res2, d_l0_res1, d_l0_atty, d_emb_sum
- *   d_l0_norm2 (backwardLayer1..backwardLayer0) -> d_l0_norm1, d_embedded, d_word_pos
- *   d_l1_attproj (backwardLayer1) -> d_l1_qkv, d_l0_fcproj, d_l0_attproj, d_l0_qkv, d_type_emb
- *   d_l1_atty (backwardLayer1) -> d_l0_res2, d_l0_res1, d_l0_atty, d_emb_sum
- *   d_l1_qkv (backwardLayer1) -> d_l0_fcproj, d_l0_fch_gelu, d_l0_attproj, d_l0_qkv, d_type_emb
+ * is cleared right before the first, and leaves its floats to the gradients born after it (its heirs, in the
+ * next stage that reuses them):
+ *   d_logits (backwardHead) -> d_first
+ *   d_pooled (backwardHead) -> d_first, d_l1_norm2
+ *   d_pooled_pre (backwardHead) -> d_l1_norm2
+ *   d_first (backwardHead) -> d_l1_norm1, d_l0_norm2
+ *   d_l1_norm2 (backwardHead..backwardLayer1) -> d_l1_norm1, d_l1_res1, d_l0_norm2, d_l1_atty
+ *   d_l1_res2 (backwardLayer1) -> d_l1_res1, d_l1_attproj, d_l1_atty, d_l1_qkv
+ *   d_l1_norm1 (backwardLayer1) -> d_l0_norm2
+ *   d_l1_fcproj (backwardLayer1) -> d_l1_attproj, d_l1_qkv
+ *   d_l1_fch_gelu (backwardLayer1) -> d_l1_qkv, d_l1_preatt, d_l1_att
+ *   d_l1_fch (backwardLayer1) -> d_l1_att
+ *   d_l1_res1 (backwardLayer1) -> d_l1_atty
+ *   d_l0_norm2 (backwardLayer1..backwardLayer0) -> d_l0_norm1, d_embedded
+ *   d_l1_attproj (backwardLayer1) -> d_l1_qkv
+ *   d_l1_atty (backwardLayer1) -> d_l0_res2, d_l0_res1, d_l0_atty
+ *   d_l1_qkv (backwardLayer1) -> d_l0_fcproj, d_l0_fch_gelu, d_l0_attproj, d_l0_qkv
  *   d_l1_preatt (backwardLayer1) -> d_l0_fch_gelu, d_l0_preatt
  *   d_l1_att (backwardLayer1) -> d_l0_fch_gelu, d_l0_fch, d_l0_att
- *   d_l0_res2 (backwardLayer0) -> d_l0_res1, d_l0_atty, d_emb_sum
- *   d_l0_norm1 (backwardLayer0) -> d_embedded, d_word_pos
- *   d_l0_fcproj (backwardLayer0) -> d_l0_attproj, d_l0_qkv, d_type_emb
+ *   d_l0_res2 (backwardLayer0) -> d_l0_res1, d_l0_atty
+ *   d_l0_norm1 (backwardLayer0) -> d_embedded
+ *   d_l0_fcproj (backwardLayer0) -> d_l0_attproj, d_l0_qkv
  *   d_l0_fch_gelu (backwardLayer0) -> d_l0_qkv, d_l0_preatt, d_l0_att
  *   d_l0_fch (backwardLayer0) -> d_l0_att
- *   d_l0_res1 (backwardLayer0) -> d_l0_atty, d_emb_sum
+ *   d_l0_res1 (backwardLayer0) -> d_l0_atty
  *   d_embedded (backwardLayer0..backwardEmbedding) -> d_word_pos
- *   d_l0_attproj (backwardLayer0) -> d_l0_qkv, d_type_emb
+ *   d_l0_attproj (backwardLayer0) -> d_l0_qkv
  *   d_l0_atty (backwardLayer0) -> d_emb_sum
  *   d_l0_qkv (backwardLayer0) -> d_type_emb
  *   d_l0_preatt (backwardLayer0)

@@ -22,6 +22,7 @@ import dev.unroll.processor.plan.Plan;
 import dev.unroll.processor.plan.Stage;
 import dev.unroll.processor.plan.Tensor;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -213,16 +214,24 @@ public final class ModelWriter {
     doc.add("</pre>\n");
   }
 
+  /** The widest line of the memory map's prose, so that the generated source stays readable. */
+  private static final int MAP_WIDTH = 110;
+
   /**
    * Which activation gradients share storage: dacts is laid out by liveness ({@code GradientLayout}), so each
-   * gradient is listed with the ones born after it in the floats it leaves, and when it lives.
+   * gradient is listed with when it lives and its heirs: the gradients that next take some of its floats, all born in
+   * one stage (theirs list their own heirs, so the list stays as long as the model, not its square).
    */
   private void sharedGradients(CodeBlock.Builder doc) {
     doc.add("dacts is laid out by liveness: a gradient lives from the first backward op that touches it to the last,"
-        + "\nis cleared right before the first, and leaves its floats to gradients born after it:\n");
+        + "\nis cleared right before the first, and leaves its floats to the gradients born after it (its heirs, in"
+        + " the\nnext stage that reuses them):\n");
     List<GradientLayout.Gradient> all = plan.activationGradients();
     for (GradientLayout.Gradient g : all) {
-      List<String> heirs = all.stream().filter(o -> o.first() > g.last() && o.overlaps(g))
+      List<GradientLayout.Gradient> later = all.stream().filter(o -> o.first() > g.last() && o.overlaps(g)).toList();
+      String next = later.stream().min(Comparator.comparingInt(GradientLayout.Gradient::first))
+          .map(GradientLayout.Gradient::firstStage).orElse(null);
+      List<String> heirs = later.stream().filter(o -> o.firstStage().equals(next))
           .map(o -> o.tensor().constant().toLowerCase(Locale.ROOT)).toList();
       StringBuilder line = new StringBuilder("  " + g.tensor().constant().toLowerCase(Locale.ROOT) + " (" + live(g)
           + ")" + (heirs.isEmpty() ? "" : " ->"));
@@ -266,9 +275,6 @@ public final class ModelWriter {
       }
     }
   }
-
-  /** The widest line of the memory map's prose, so that the generated source stays readable. */
-  private static final int MAP_WIDTH = 110;
 
   /** When a gradient lives: "backwardLayer1" or "backwardHead..backwardLayer1". */
   static String live(GradientLayout.Gradient g) {
