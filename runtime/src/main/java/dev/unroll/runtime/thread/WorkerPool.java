@@ -29,8 +29,11 @@ import java.util.concurrent.locks.LockSupport;
  * job kept in a {@code static final} field has at most one writer.
  *
  * <p>The caller cuts {@code [0, units)} into a few contiguous shares that start at multiples of the caller's grain,
- * publishes the job with one volatile write (a ticket holding the job's epoch, its share count and its next
- * unclaimed share), and then claims shares with an atomic increment like any worker. A worker watches the ticket
+ * publishes the job with one volatile write (a ticket holding the job's epoch, its share count and how many shares
+ * were claimed from each end), and then claims shares with an atomic increment: the caller from the front, the
+ * workers from the back, so that with two threads the caller runs the first part of every job and the worker the
+ * last, and a kernel that reads what the one before wrote in the same place (rows after rows) finds it in its own
+ * core's cache more often (baby's training step 3.6% faster, tiny's 1.6%, in-JVM A/B). A worker watches the ticket
  * for {@link #SPIN_NANOS} after its last job (spinning, then yielding its core between looks), and only then parks
  * ({@link LockSupport}): a training step's kernels follow one another within that, so a worker wakes from a park
  * once a step at most, not once a kernel.
@@ -82,8 +85,11 @@ public final class WorkerPool {
   /** Shares per thread: a little slack, so that a thread that starts late (or not at all) costs less. */
   private static final int SHARES_PER_THREAD = 2;
 
-  /** The ticket holds the number of shares in 16 bits. */
-  private static final int MAX_SHARES = 0xFFFF;
+  /**
+   * The ticket holds the number of shares and the claims from either end in 16 bits each; a claim past the last
+   * share still counts (once per thread and job), so the share count stays well below 2^16.
+   */
+  private static final int MAX_SHARES = 0x7FFF;
 
   private static final VarHandle BUSY;
   private static final VarHandle PENDING;
@@ -112,9 +118,11 @@ public final class WorkerPool {
   private volatile int pending;
   /**
    * The current job: its epoch (bits 48-63, wrapping; it only wakes workers), its number of shares (bits
-   * 32-47) and its next unclaimed share (bits 0-31). Publishing a job writes it whole; every thread, the caller
-   * included, claims a share with getAndAdd(1), so every claim names the job it belongs to and is valid whoever
-   * makes it: a worker that wakes late runs a share of whatever job is current, or finds none left.
+   * 32-47), the shares claimed from the back (bits 16-31) and from the front (bits 0-15). Publishing a job writes
+   * it whole; a thread claims a share with one getAndAdd (1 at the front, 2^16 at the back), which gets a share
+   * while front + back is below the count, so every claim names the job it belongs to and is valid whoever makes
+   * it, and no share is claimed twice: a worker that wakes late runs a share of whatever job is current, or finds
+   * none left.
    */
   private volatile long ticket;
   private volatile boolean stopped;
@@ -231,7 +239,7 @@ public final class WorkerPool {
       }
       Throwable mine = null;
       try {
-        claimShares();
+        claimShares(FRONT);
       } catch (RuntimeException | Error t) {
         mine = t;
       }
@@ -256,14 +264,26 @@ public final class WorkerPool {
     }
   }
 
-  /** Claims and runs shares of the current job until none is left; failures are recorded, not thrown. */
-  private void claimShares() {
+  /** The caller's claim: the next share from the front. */
+  private static final long FRONT = 1L;
+
+  /** A worker's claim: the next share from the back. */
+  private static final long BACK = 1L << 16;
+
+  /**
+   * Claims ({@link #FRONT} or {@link #BACK}) and runs shares of the current job until none is left; failures are
+   * recorded, not thrown.
+   */
+  private void claimShares(long end) {
     while (true) {
-      long t = (long) TICKET.getAndAdd(this, 1L);
-      int share = (int) t;
-      if (share >= (int) ((t >>> 32) & 0xFFFF)) {
+      long t = (long) TICKET.getAndAdd(this, end);
+      int front = (int) t & 0xFFFF;
+      int back = (int) (t >>> 16) & 0xFFFF;
+      int shares = (int) (t >>> 32) & 0xFFFF;
+      if (front + back >= shares) {
         return;
       }
+      int share = end == FRONT ? front : shares - 1 - back;
       try {
         int from = share * perShare;
         job.run(from, Math.min(units, from + perShare));
@@ -315,7 +335,7 @@ public final class WorkerPool {
           return;
         }
         seen = e;
-        p.claimShares();
+        p.claimShares(BACK);
       }
     }
   }
