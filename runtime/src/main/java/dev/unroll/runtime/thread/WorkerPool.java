@@ -74,8 +74,11 @@ public final class WorkerPool {
    * futex wake and an interrupt to its core: measured on a 2-vCPU Firecracker VM, 30-44 us from the caller's
    * publish to the worker's claim (p50; p99 up to 0.6 ms), against 0.4 us for a worker that is spinning; a kernel at
    * the baby shape takes 20-1,000 us, and the worker that waits out the caller's last share parked between most of
-   * them when it spun only 2^11 onSpinWait rounds (37 us): it took 43% of the shares, and 50% with this. Two
-   * milliseconds cover the gaps inside a training step; a worker idle longer parks, so an idle pool burns no core.
+   * them when it spun only 2^11 onSpinWait rounds (37 us): it took 43% of the shares, and 50% with this. Through
+   * the pool, a job of two 20 us shares after 0.1-1 ms of the caller's own work took 36-57 us (p50) with the short
+   * spin, worse than the caller alone (the unpark of a parked worker itself holds the caller for tens of
+   * microseconds), and 22 us with this. Two milliseconds cover the gaps inside a training step; a worker idle
+   * longer parks, so an idle pool burns no core.
    */
   static final long SPIN_NANOS = 2_000_000L;
 
