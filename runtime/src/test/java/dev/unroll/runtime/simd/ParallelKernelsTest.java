@@ -33,7 +33,7 @@ class ParallelKernelsTest {
   private static final SimdKernels K = SimdKernels.INSTANCE;
 
   private static final int B = 2;
-  private static final int T = 131;
+  private static final int T = 263;
   private static final int C = 516;
   private static final int NH = 4;
   private static final int OC = 301;
@@ -135,8 +135,8 @@ class ParallelKernelsTest {
     final float[] dcls = random(rnd, C, -1, 1);
     final float[] dpos = random(rnd, (NP + 1) * C, -1, 1);
     // AdamW reads the whole arena, so these have no NaN pads
-    final float[] params = new float[100_003];
-    final float[] grads = new float[100_003];
+    final float[] params = new float[300_003];
+    final float[] grads = new float[300_003];
     final AdamW opt = AdamW.of(new Parameters(params, grads, List.of())).clipGradNorm(1f);
 
     {
