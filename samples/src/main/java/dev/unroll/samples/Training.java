@@ -334,11 +334,19 @@ final class Training {
    * checkpoints, which a finished run has no more use for.
    */
   void save(Path path) throws SampleException {
+    save(path, Map.of());
+  }
+
+  /**
+   * {@link #save(Path)} with {@code metadata} added to the model file's header (a text model's vocabulary), beside
+   * what {@link Trainable#save} writes there.
+   */
+  void save(Path path, Map<String, String> metadata) throws SampleException {
     if (!ranks.root()) {
       return; // rank 0 holds the same model and writes it
     }
     try {
-      model.save(path);
+      model.safetensors(path).plus(metadata, List.of()).write(path);
     } catch (IOException e) {
       throw new SampleException("cannot save the model to " + path + ": " + e.getMessage());
     }

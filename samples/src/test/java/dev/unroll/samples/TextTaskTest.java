@@ -2,11 +2,14 @@ package dev.unroll.samples;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,25 +35,65 @@ class TextTaskTest {
     Path file = dir.resolve("short.txt");
     Files.write(file, new byte[640]);
     SampleException e = assertThrows(SampleException.class, () -> TextTask.load(file));
-    assertTrue(e.getMessage().contains("at least 641 bytes"), e.getMessage());
+    assertTrue(e.getMessage().contains("at least 641 characters"), e.getMessage());
     Files.write(file, new byte[641]);
-    assertEquals(641, TextTask.load(file).length);
+    assertEquals(641, TextTask.load(file).tokens().length);
+    // Counted in characters, not bytes: 700 two-byte characters are too few.
+    Files.writeString(file, "\u00e9".repeat(640));
+    e = assertThrows(SampleException.class, () -> TextTask.load(file));
+    assertTrue(e.getMessage().contains("its 640 characters split into 576 for training and 64 for validation"),
+        e.getMessage());
   }
 
   @Test
-  void anyBytesWill() throws Exception {
+  void anyBytesWillAsBytes() throws Exception {
     Path file = dir.resolve("binary.bin");
     byte[] bytes = new byte[1000];
     for (int i = 0; i < bytes.length; i++) {
       bytes[i] = (byte) (i * 37);
     }
     Files.write(file, bytes);
-    assertArrayEquals(bytes, TextTask.load(file));
+    TextTask.Corpus corpus = TextTask.load(file);
+    assertArrayEquals(bytes, corpus.bytes());
+    assertEquals(TextTask.Model.BYTE, corpus.model());
+    assertEquals("the text is not UTF-8, so ByteModel trains on its bytes", corpus.why());
+    assertEquals(bytes.length, corpus.tokens().length);
+    assertEquals(bytes[999] & 0xFF, corpus.tokens()[999]);
+  }
+
+  @Test
+  void aTextWithMoreCharactersThanCharModelHoldsTrainsByteModel() throws Exception {
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; i < 1000; i++) {
+      text.append((char) ('!' + i % 66)); // 66 distinct ASCII characters
+    }
+    TextTask.Corpus corpus = TextTask.corpus("wide.txt", text.toString().getBytes(StandardCharsets.UTF_8));
+    assertEquals(TextTask.Model.BYTE, corpus.model());
+    assertEquals("the text has 66 distinct characters, more than CharModel's 65, so ByteModel trains on its bytes",
+        corpus.why());
+    text.setLength(0);
+    for (int i = 0; i < 1000; i++) {
+      text.append((char) ('!' + i % 65));
+    }
+    assertEquals(TextTask.Model.CHAR, TextTask.corpus("narrow.txt", text.toString().getBytes(StandardCharsets.UTF_8))
+        .model(), "65 characters fit");
+  }
+
+  @Test
+  void theBundledShakespeareHasNanoGptsVocabulary() throws Exception {
+    TextTask.Corpus corpus = TextTask.load(new Options.Text(null));
+    assertEquals(TextTask.Model.CHAR, corpus.model());
+    assertEquals(65, corpus.vocabulary().size());
+    assertNull(corpus.why());
+    // nanoGPT's data/shakespeare_char/prepare.py: stoi of sorted(set(text)); "First" is [18, 47, 56, 57, 58].
+    assertArrayEquals(new int[] {18, 47, 56, 57, 58}, Arrays.copyOf(corpus.tokens(), 5));
+    assertEquals(1_115_394, corpus.tokens().length);
+    assertEquals(1_003_854, corpus.trainLength());
   }
 
   @Test
   void theBundledShakespeareIsTheSharedFileUnchanged() throws Exception {
-    byte[] bundled = TextTask.load(new Options.Text(null));
+    byte[] bundled = TextTask.load(new Options.Text(null)).bytes();
     assertEquals(1_115_394, bundled.length);
     assertEquals("First Citizen:\nBefore we proceed any further, hear me speak.",
         new String(bundled, 0, 60, java.nio.charset.StandardCharsets.US_ASCII));
