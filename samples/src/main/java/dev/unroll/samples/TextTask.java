@@ -25,10 +25,10 @@ import java.util.Map;
  * weight decay 0.1 and gradient clipping at 1.0; the learning rate warms up linearly for 100 steps, then follows a
  * cosine down to a tenth of its peak at the last step; 2000 steps of 12 windows of 64 tokens.
  *
- * <p>Validation: every {@value #EVAL_EVERY} steps (and before the first and after the last) the loss over
- * {@value #EVAL_WINDOWS} fixed windows of the held-out split, spread evenly over it (nanoGPT estimates with 20
- * batches of 12 random windows); after the last step the loss over the whole held-out split, cut into consecutive
- * windows of the context, every token but the first predicted once: the figure the run reports. Then a sample.
+ * <p>Validation: before the first step and every {@value #EVAL_EVERY} steps the loss over {@value #EVAL_WINDOWS}
+ * fixed windows of the held-out split, spread evenly over it (nanoGPT estimates with 20 batches of 12 random
+ * windows); after the last step the loss over the whole held-out split, cut into consecutive windows of the context,
+ * every token but the first predicted once: the figure the run reports. Then a sample.
  */
 final class TextTask {
   static final int DEFAULT_STEPS = 2000;
@@ -123,7 +123,8 @@ final class TextTask {
     int[] estimateWindows = evaluation.spread(EVAL_WINDOWS);
 
     LossCurve curve = new LossCurve(kind.name + " on " + text.name() + " (seed " + options.seed() + ")",
-        "validation loss (" + estimateWindows.length + " windows of the last 10% of the text)", steps);
+        "validation loss (" + estimateWindows.length + " windows of the last 10%; all of it at the last step)",
+        steps);
     Training training = new Training(options, model,
         opt -> opt.lr(lr).betas(0.9f, 0.99f).weightDecay(0.1f).clipGradNorm(1f), curve, out);
     Progress progress = training.run(new Training.Data() {
@@ -147,6 +148,11 @@ final class TextTask {
       }
 
       @Override
+      public float finalHeldOutLoss() {
+        return (float) evaluation.loss(evaluation.all());
+      }
+
+      @Override
       public Rng rng() {
         return rng;
       }
@@ -159,19 +165,17 @@ final class TextTask {
       @Override
       public String report(int step, float heldOutLoss, float smoothedLoss) {
         return step == 0 ? String.format(Locale.ROOT, "step %d: val loss %.4f", step, heldOutLoss)
-            : String.format(Locale.ROOT, "step %d: train loss %.4f (smoothed), val loss %.4f", step, smoothedLoss,
-                heldOutLoss);
+            : String.format(Locale.ROOT, "step %d: train loss %.4f (smoothed), val loss %.4f%s", step, smoothedLoss,
+                heldOutLoss, step == steps ? " (the whole held-out split)" : "");
       }
     }, new Training.Plan(steps, lr, warmup, EVAL_EVERY, batch, (long) batch * context, "tok"));
+    float valLoss = training.heldOutLoss();
     double seconds = progress.trainingSeconds();
-    out.printf(Locale.ROOT, "trained in %.1f s (%.1f s with evaluation): %,.0f tokens/s, %.2f GFLOP/s%n", seconds,
+    out.printf(Locale.ROOT, "trained in %.1f s (%.1f s with evaluation): %,.0f tokens/s, %.2f GFLOP/s; final val "
+        + "loss %.4f (the whole held-out split: %,d %ss predicted, in windows of %d)%n", seconds,
         progress.wallSeconds(), progress.tokensPerSecond(),
-        kind.flopsPerStep * (double) progress.stepsRun() * training.ranks() / seconds / 1e9);
-
-    long evalStart = System.nanoTime();
-    float valLoss = (float) evaluation.loss(evaluation.all());
-    out.printf(Locale.ROOT, "final val loss %.4f: the whole held-out split, %,d %ss predicted in windows of %d, "
-        + "in %.1f s%n", valLoss, valLength - 1, unit, context, (System.nanoTime() - evalStart) / 1e9);
+        kind.flopsPerStep * (double) progress.stepsRun() * training.ranks() / seconds / 1e9, valLoss,
+        valLength - 1, unit, context);
 
     long sampleStart = System.nanoTime();
     int newline = vocabulary.token('\n');

@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.CausalLm;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +17,7 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Loading text, and the learning-rate schedule. */
+/** Loading text, its held-out loss, and the learning-rate schedule. */
 class TextTaskTest {
   @TempDir
   Path dir;
@@ -101,6 +105,60 @@ class TextTaskTest {
     if (Files.isRegularFile(shared)) { // a checkout beside the shared data: the copy is exact
       assertArrayEquals(Files.readAllBytes(shared), bundled);
     }
+  }
+
+  @Test
+  void theHeldOutLossIsTheModelsOwnLossOverConsecutiveWindows() {
+    CausalLm model = UnrolledCharModel.create(Backend.SIMD, 1);
+    int batch = UnrolledCharModel.BATCH;
+    int context = UnrolledCharModel.CONTEXT;
+    Rng rng = new Rng(5);
+    int[] tokens = new int[1000];
+    Arrays.setAll(tokens, i -> rng.nextInt(UnrolledCharModel.VOCAB));
+    // A held-out split of exactly one batch of windows, and one token more for the last target.
+    int valStart = tokens.length - (batch * context + 1);
+    TextTask.Evaluation evaluation = new TextTask.Evaluation(model, tokens, valStart);
+    assertEquals(batch, evaluation.windows());
+    int[] x = new int[batch * context];
+    int[] y = new int[batch * context];
+    System.arraycopy(tokens, valStart, x, 0, x.length);
+    System.arraycopy(tokens, valStart + 1, y, 0, y.length);
+    float expected = model.forward(x, y);
+    assertEquals(expected, evaluation.loss(evaluation.all()), 1e-5 * expected);
+    assertArrayEquals(new int[] {0, 3, 6, 9}, evaluation.spread(4));
+    assertArrayEquals(evaluation.all(), evaluation.spread(100));
+
+    // One window more, shorter: a second batch of one row, of which only its 10 positions count.
+    int[] longer = Arrays.copyOf(tokens, tokens.length + 10);
+    TextTask.Evaluation more = new TextTask.Evaluation(model, longer, valStart);
+    assertEquals(batch + 1, more.windows());
+    double last = more.loss(new int[] {batch});
+    double whole = more.loss(more.all());
+    assertEquals((evaluation.loss(evaluation.all()) * batch * context + last * 10) / (batch * context + 10), whole,
+        1e-9);
+  }
+
+  @Test
+  void aRunReportsTheWholeSplitLossOfTheModelItSavesWithItsVocabulary() throws Exception {
+    Rng rng = new Rng(9);
+    StringBuilder text = new StringBuilder();
+    for (int i = 0; i < 3000; i++) {
+      text.append("abcdefgh \n".charAt(rng.nextInt(10)));
+    }
+    Path file = dir.resolve("letters.txt");
+    Files.writeString(file, text);
+    Path model = dir.resolve("letters.safetensors");
+    TextTask.Corpus corpus = TextTask.load(file);
+    Options options = new Options(Options.Task.TEXT, Backend.SIMD, 3, 1, Float.NaN, model, new Options.Text(file),
+        false);
+    float loss = TextTask.run(options, corpus, new PrintStream(OutputStream.nullOutputStream()));
+
+    Vocabulary vocabulary = Vocabulary.read(model);
+    assertEquals(corpus.vocabulary().metadata(), vocabulary.metadata());
+    assertEquals(10, vocabulary.size());
+    CausalLm loaded = UnrolledCharModel.load(Backend.SIMD, model);
+    TextTask.Evaluation evaluation = new TextTask.Evaluation(loaded, corpus.tokens(), corpus.trainLength());
+    assertEquals(loss, (float) evaluation.loss(evaluation.all()));
   }
 
   @Test
