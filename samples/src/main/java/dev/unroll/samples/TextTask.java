@@ -54,10 +54,11 @@ final class TextTask {
     final int parameters;
     final long flopsPerStep;
 
-    Model(String name, ModelShape shape, int parameters, long flopsPerStep) {
+    Model(String name, ModelShape shape, int arena, long flopsPerStep) {
       this.name = name;
       this.shape = shape;
-      this.parameters = parameters;
+      // The parameter arena less the padded rows of the (tied) token table, which no token uses: what nanoGPT counts.
+      this.parameters = arena - (shape.paddedVocab() - shape.vocab()) * shape.dim();
       this.flopsPerStep = flopsPerStep;
     }
 
