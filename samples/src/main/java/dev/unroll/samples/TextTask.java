@@ -316,15 +316,17 @@ final class TextTask {
    */
   static Corpus corpus(String name, byte[] data) throws SampleException {
     int capacity = Model.CHAR.shape.vocab();
-    Vocabulary vocabulary = Vocabulary.fitting(data, capacity);
+    String text = Vocabulary.utf8(data);
+    Vocabulary characters = text == null ? null : Vocabulary.of(text);
+    Vocabulary vocabulary = characters != null && characters.size() <= capacity ? characters : Vocabulary.BYTES;
     String why = null;
     if (vocabulary.bytes()) {
-      String text = Vocabulary.utf8(data);
-      why = text == null ? "the text is not UTF-8, so ByteModel trains on its bytes"
+      why = characters == null ? "the text is not UTF-8, so ByteModel trains on its bytes"
           : String.format(Locale.ROOT, "the text has %d distinct characters, more than CharModel's %d, so ByteModel "
-              + "trains on its bytes", Vocabulary.of(text).size(), capacity);
+              + "trains on its bytes (with vocab = %d or more in CharModel's @Transformer, CharModel would train on "
+              + "its characters)", characters.size(), capacity, characters.size());
     }
-    int[] tokens = vocabulary.encode(data);
+    int[] tokens = vocabulary.bytes() ? vocabulary.encode(data) : vocabulary.encode(text);
     int context = Model.CHAR.shape.context();
     int trainLength = trainLength(tokens.length);
     int valLength = tokens.length - trainLength;

@@ -65,19 +65,6 @@ final class Vocabulary {
     return new Vocabulary(codePoints);
   }
 
-  /**
-   * The vocabulary a model of {@code capacity} tokens trains {@code data} with: its characters when it is UTF-8 and
-   * has at most {@code capacity} distinct ones, else {@link #BYTES}.
-   */
-  static Vocabulary fitting(byte[] data, int capacity) {
-    String text = utf8(data);
-    if (text == null) {
-      return BYTES;
-    }
-    Vocabulary characters = of(text);
-    return characters.size() <= capacity ? characters : BYTES;
-  }
-
   /** {@code data} decoded as UTF-8, or null when it is not UTF-8. */
   static String utf8(byte[] data) {
     try {

@@ -3,6 +3,7 @@ package dev.unroll.samples;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -73,7 +74,8 @@ class TextTaskTest {
     }
     TextTask.Corpus corpus = TextTask.corpus("wide.txt", text.toString().getBytes(StandardCharsets.UTF_8));
     assertEquals(TextTask.Model.BYTE, corpus.model());
-    assertEquals("the text has 66 distinct characters, more than CharModel's 65, so ByteModel trains on its bytes",
+    assertEquals("the text has 66 distinct characters, more than CharModel's 65, so ByteModel trains on its bytes "
+        + "(with vocab = 66 or more in CharModel's @Transformer, CharModel would train on its characters)",
         corpus.why());
     text.setLength(0);
     for (int i = 0; i < 1000; i++) {
@@ -158,6 +160,18 @@ class TextTaskTest {
     assertEquals(10, vocabulary.size());
     CausalLm loaded = UnrolledCharModel.load(Backend.SIMD, model);
     TextTask.Evaluation evaluation = new TextTask.Evaluation(loaded, corpus.tokens(), corpus.trainLength());
+    assertEquals(loss, (float) evaluation.loss(evaluation.all()));
+
+    // Not UTF-8: ByteModel, and a model file that says its tokens are bytes.
+    byte[] bytes = Files.readAllBytes(file);
+    bytes[100] = (byte) 0xFF;
+    Files.write(file, bytes);
+    TextTask.Corpus binary = TextTask.load(file);
+    assertEquals(TextTask.Model.BYTE, binary.model());
+    loss = TextTask.run(options, binary, new PrintStream(OutputStream.nullOutputStream()));
+    assertSame(Vocabulary.BYTES, Vocabulary.read(model));
+    loaded = UnrolledByteModel.load(Backend.SIMD, model);
+    evaluation = new TextTask.Evaluation(loaded, binary.tokens(), binary.trainLength());
     assertEquals(loss, (float) evaluation.loss(evaluation.all()));
   }
 

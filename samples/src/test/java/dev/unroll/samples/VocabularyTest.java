@@ -2,6 +2,7 @@ package dev.unroll.samples;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -53,13 +54,12 @@ class VocabularyTest {
   }
 
   @Test
-  void bytesWhenTheTextIsNotUtf8OrHasTooManyCharacters() {
+  void bytesEncodeAnyFile() {
     byte[] notUtf8 = {'a', (byte) 0xFF, 'b'};
-    assertSame(Vocabulary.BYTES, Vocabulary.fitting(notUtf8, 65));
+    assertNull(Vocabulary.utf8(notUtf8));
     assertArrayEquals(new int[] {'a', 0xFF, 'b'}, Vocabulary.BYTES.encode(notUtf8));
-    byte[] ab = "abab".getBytes(StandardCharsets.UTF_8);
-    assertSame(Vocabulary.BYTES, Vocabulary.fitting(ab, 1));
-    assertEquals(2, Vocabulary.fitting(ab, 2).size());
+    assertEquals(10, Vocabulary.BYTES.token('\n'));
+    assertEquals(-1, Vocabulary.BYTES.token(0xE9), "é is two bytes");
     // Bytes decode as UTF-8: a sequence a byte model drew whole is its character; a broken one is U+FFFD.
     int[] e = Vocabulary.BYTES.encode("é");
     assertEquals("é", Vocabulary.BYTES.decode(e, 0, 2));
