@@ -11,8 +11,9 @@ import java.util.Locale;
  * <ul>
  *   <li>No arguments: {@link SortModel} on minGPT's sort task; prints the accuracy on held-out sequences and a
  *       few worked examples.
- *   <li>{@code --text [FILE]}: {@link CharModel} on the bytes of FILE, or of the tiny Shakespeare that ships with
- *       the samples; prints validation loss as it trains, then a sample.
+ *   <li>{@code --text [FILE]}: {@link CharModel} on the characters of FILE, or of the tiny Shakespeare that ships
+ *       with the samples ({@link ByteModel} on its bytes when its characters do not fit); prints validation loss as
+ *       it trains, then a sample.
  *   <li>{@code --task digits}: {@link DigitsModel}, a ViT, on the UCI handwritten digits that ship with the
  *       samples; prints the held-out accuracy and the confusion matrix.
  *   <li>{@code --task brackets}: {@link BracketsModel}, a BERT, learns whether a string of brackets is balanced;
@@ -70,7 +71,7 @@ public final class Main {
     }
     try {
       // Files first, so that a missing text or an unwritable --save is the first and only thing reported.
-      byte[] data = options.text() == null ? null : TextTask.load(options.text());
+      TextTask.Corpus corpus = options.text() == null ? null : TextTask.load(options.text());
       // Rank 0 writes the files, so it alone checks them; every rank stops when it finds a problem.
       Ranks.world().onRoot(() -> {
         SampleFiles.checkWritable(options.save());
@@ -84,9 +85,9 @@ public final class Main {
           SortTask.run(options, out);
         }
         case TEXT -> {
-          banner(out, options, "CharModel", UnrolledCharModel.SHAPE.describe(), UnrolledCharModel.PARAMETER_COUNT,
-              UnrolledCharModel.FLOPS_PER_STEP);
-          TextTask.run(options, data, out);
+          TextTask.Model model = corpus.model();
+          banner(out, options, model.name, model.shape.describe(), model.parameters, model.flopsPerStep);
+          TextTask.run(options, corpus, out);
         }
         case DIGITS, NEIGHBOURS -> {
           banner(out, options, "DigitsModel", UnrolledDigitsModel.SHAPE.describe(),

@@ -39,7 +39,7 @@ record Options(Task task, Backend backend, int steps, long seed, float lr, Path 
   enum Task {
     /** minGPT's sort task on a small GPT: the default. */
     SORT,
-    /** The byte-level character model on a text ({@code --text}). */
+    /** The character model on a text ({@code --text}). */
     TEXT,
     /** A ViT classifying the UCI handwritten digits. */
     DIGITS,
@@ -143,8 +143,10 @@ record Options(Task task, Backend backend, int steps, long seed, float lr, Path 
       description = {
           "Trains a sample model from scratch and shows what it learned (--task, sort by default):",
           "  sort        SortModel, a small GPT, on minGPT's sort task: accuracy on held-out sequences",
-          "  text        the byte-level CharModel on a text (--text FILE, or tiny Shakespeare, bundled; the first",
-          "              90%% trains, the last 10%% validates): validation loss and a sample",
+          "  text        CharModel on a text's characters (--text FILE, or tiny Shakespeare, bundled; ByteModel on",
+          "              its bytes when it is not UTF-8 or has more than " + UnrolledCharModel.VOCAB
+              + " distinct characters; the first 90%% trains,",
+          "              the last 10%% validates): validation loss over the last 10%% and a sample",
           "  digits      DigitsModel, a ViT, on the UCI handwritten digits (bundled; a fixed 80/20 split):",
           "              held-out accuracy and the confusion matrix",
           "  brackets    BracketsModel, a BERT: is a string of brackets balanced? Accuracy on held-out strings",

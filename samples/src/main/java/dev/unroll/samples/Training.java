@@ -16,7 +16,8 @@ import java.util.function.UnaryOperator;
 /**
  * The samples' training loop, one for every task: the learning rate of {@link Schedule#cosine} at each step, forward,
  * zeroGrad, backward, the optimizer's step, the progress display and the loss curve; the held-out loss before the
- * first step, every {@code evalEvery} steps and after the last (its time not counted as training); training
+ * first step, every {@code evalEvery} steps and after the last ({@link Data#finalHeldOutLoss}; its time not counted
+ * as training); training
  * checkpoints as {@link Options.Checkpoints} asks, and {@code --resume} from them.
  *
  * <p>A checkpoint holds, besides the model and AdamW's state ({@link AdamW#saveCheckpoint}), everything else the rest
@@ -57,6 +58,14 @@ final class Training {
 
     /** The loss over the held-out examples (forward only), for the loss curve. */
     float heldOutLoss();
+
+    /**
+     * The held-out loss after the last step, the run's result: {@link #heldOutLoss()} unless the task measures more
+     * thoroughly there than it can afford to every few steps (the text's whole held-out split).
+     */
+    default float finalHeldOutLoss() {
+      return heldOutLoss();
+    }
 
     /** The generator the training batches are drawn from. */
     Rng rng();
@@ -258,7 +267,7 @@ final class Training {
       curve.train(step, loss);
       if (step % plan.evalEvery() == 0 || step == plan.steps()) {
         progress.pause();
-        heldOutLoss = data.heldOutLoss();
+        heldOutLoss = step == plan.steps() ? data.finalHeldOutLoss() : data.heldOutLoss();
         curve.validation(step, heldOutLoss);
         String line = data.report(step, heldOutLoss, progress.smoothedLoss());
         if (line != null) {
@@ -334,11 +343,19 @@ final class Training {
    * checkpoints, which a finished run has no more use for.
    */
   void save(Path path) throws SampleException {
+    save(path, Map.of());
+  }
+
+  /**
+   * {@link #save(Path)} with {@code metadata} added to the model file's header (a text model's vocabulary), beside
+   * what {@link Trainable#save} writes there.
+   */
+  void save(Path path, Map<String, String> metadata) throws SampleException {
     if (!ranks.root()) {
       return; // rank 0 holds the same model and writes it
     }
     try {
-      model.save(path);
+      model.safetensors(path).plus(metadata, List.of()).write(path);
     } catch (IOException e) {
       throw new SampleException("cannot save the model to " + path + ": " + e.getMessage());
     }
