@@ -71,7 +71,8 @@ class ProcessorCompileTest {
     assertThat(compilation).succeededWithoutWarnings();
     assertThat(compilation).hadNoteContaining("UnrolledTiny: parameters 7.7 kB, gradients 7.7 kB, AdamW moments"
         + " 15.4 kB, activations 13.2 kB, activation gradients 3.5 kB, KV cache 640 B, decode 624 B; training total"
-        + " 47.5 kB (llm.c's layout: 61.8 kB, this is 77%)").inFile(model("")).onLineContaining("interface Tiny");
+        + " 47.5 kB (llm.c's layout: 61.8 kB, this is 77%); made for decoding only (createForDecoding,"
+        + " loadForDecoding) 9.0 kB").inFile(model("")).onLineContaining("interface Tiny");
     assertEquals(1, compilation.notes().stream().filter(n -> n.getMessage(null).contains("UnrolledTiny:")).count());
 
     Compilation encoder = compile(JavaFileObjects.forSourceLines("test.Enc",
@@ -87,7 +88,8 @@ class ProcessorCompileTest {
     assertThat(encoder).succeededWithoutWarnings();
     String note = encoder.notes().stream().map(n -> n.getMessage(null)).filter(m -> m.startsWith("UnrolledEnc:"))
         .findFirst().orElseThrow();
-    assertTrue(note.contains("activation gradients") && !note.contains("KV cache"), note);
+    assertTrue(note.contains("activation gradients") && !note.contains("KV cache") && !note.contains("decoding"),
+        note);
   }
 
   /** The generated {@code test.UnrolledTiny} against {@code golden/<file>} (rewritten instead when refreshing). */

@@ -12,8 +12,9 @@ public final class Footprint {
 
   /**
    * "UnrolledTiny: parameters 7.7 kB, gradients 7.7 kB, AdamW moments 15.4 kB, activations 13.2 kB, activation
-   * gradients 3.5 kB, KV cache 640 B, decode 624 B; training total 47.5 kB (llm.c's layout: 61.8 kB, this is 77%)".
-   * An encoder has no KV cache nor decode arena.
+   * gradients 3.5 kB, KV cache 640 B, decode 624 B; training total 47.5 kB (llm.c's layout: 61.8 kB, this is 77%);
+   * made for decoding only (createForDecoding, loadForDecoding) 9.0 kB". An encoder has no KV cache nor decode arena,
+   * and is not made for decoding.
    */
   public static String note(Plan plan) {
     StringBuilder s = new StringBuilder(plan.spec().generatedName()).append(": parameters ")
@@ -26,11 +27,15 @@ public final class Footprint {
       s.append(", KV cache ").append(bytes(4L * plan.kvCount()))
           .append(", decode ").append(bytes(4L * plan.decodeCount()));
     }
-    return s.append("; training total ").append(bytes(plan.totalTrainingBytes()))
+    s.append("; training total ").append(bytes(plan.totalTrainingBytes()))
         .append(" (llm.c's layout: ").append(bytes(plan.mirroredTrainingBytes()))
         .append(String.format(Locale.ROOT, ", this is %.0f%%)",
-            100.0 * plan.totalTrainingBytes() / plan.mirroredTrainingBytes()))
-        .toString();
+            100.0 * plan.totalTrainingBytes() / plan.mirroredTrainingBytes()));
+    if (plan.encoding() == null) {
+      s.append("; made for decoding only (createForDecoding, loadForDecoding) ")
+          .append(bytes(plan.parameterBytes() + plan.decodeBytes()));
+    }
+    return s.toString();
   }
 
   /** Bytes in decimal units with one decimal: "640 B", "7.7 kB", "2.3 GB". */
