@@ -505,8 +505,10 @@ final class Matmul {
     if (pool == null) {
       matmulBackwardWeightRows(dweight, dweightOff, dbias, dbiasOff, dout, doutOff, inp, inpOff, N, C, OC, 0, OC);
     } else {
+      // shares of six output channels (the GEMM's tile): with 128 channels on two threads, shares of 48 (a whole
+      // number of vectors and tiles) split 80/48 at best, shares of 6 72/56
       pool.run(J.task(BACKWARD_WEIGHT).dweight(dweight, dweightOff).dbias(dbias, dbiasOff).dout(dout, doutOff)
-          .inp(inp, inpOff).N(N).C(C).OC(OC), OC, 3 * L);
+          .inp(inp, inpOff).N(N).C(C).OC(OC), OC, 6);
     }
   }
 
@@ -539,11 +541,11 @@ final class Matmul {
   private static void matmulBackwardWeightRows(float[] dweight, int dweightOff, float[] dbias, int dbiasOff,
       float[] dout, int doutOff, float[] inp, int inpOff, int N, int C, int OC, int from, int to) {
     gemmBlocks(dweight, dweightOff + from * C, dout, doutOff + from, 1, OC, inp, inpOff, C, to - from, N, C);
-    // dbias (OC) += column sums of dout
+    // dbias (OC) += column sums of dout, whole vectors within [from, to) (a share may start anywhere), then one at
+    // a time: each sum is the same adds in the same order either way
     if (dbias != null) {
-      int vecEnd = Math.min(to, S.loopBound(OC));
       int o = from;
-      for (; o < vecEnd; o += L) {
+      for (; o <= to - L; o += L) {
         FloatVector acc = FloatVector.fromArray(S, dbias, dbiasOff + o);
         for (int n = 0; n < N; n++) {
           acc = acc.add(FloatVector.fromArray(S, dout, doutOff + n * OC + o));
