@@ -148,46 +148,118 @@ class ParallelKernelsTest {
     float loss;
     float norm;
 
+    /** Threads whose allocations {@link #tick} reads (none: it reads nothing), and the kernels' tallies. */
+    private ThreadMXBean mx;
+    private long[] ids;
+    private final String[] kernels = new String[64];
+    private final long[] bytes = new long[64];
+    private int kernel;
+    private long mark;
+
+    /** From now on {@link #tick} adds the bytes that these threads allocate to the kernel that has just run. */
+    void watch(ThreadMXBean mx, long[] ids) {
+      this.mx = mx;
+      this.ids = ids;
+      mark = allocatedBy(mx, ids);
+    }
+
+    /** The kernels that allocated since {@link #watch}, with their bytes ("" if none). */
+    String allocating() {
+      StringBuilder s = new StringBuilder();
+      for (int i = 0; i < kernel; i++) {
+        if (bytes[i] != 0) {
+          s.append(s.isEmpty() ? "" : ", ").append(kernels[i]).append(' ').append(bytes[i]).append(" bytes");
+        }
+      }
+      return s.toString();
+    }
+
+    /** Closes the watched kernel {@code name}: the bytes allocated since the last tick are its. */
+    private void tick(String name) {
+      if (ids == null) {
+        return;
+      }
+      long now = allocatedBy(mx, ids);
+      kernels[kernel] = name;
+      bytes[kernel++] += now - mark;
+      mark = now;
+    }
+
     /** Runs every kernel once, in the order of a training step. */
     void all() {
+      kernel = 0;
       K.encoderForward(enc, PAD, inp, wte, PAD, wpe, PAD, B, T, C);
+      tick("encoderForward");
       K.encoderBackward(dwte, PAD, dwpe, PAD, dN, PAD, inp, B, T, C);
+      tick("encoderBackward");
       K.layernormForward(ln, PAD, mean, PAD, rstd, PAD, x, PAD, lnw, PAD, lnb, PAD, N, C, 1e-5f);
+      tick("layernormForward");
       K.layernormBackward(dx, PAD, dlnw, PAD, dlnb, PAD, dN, PAD, x, PAD, lnw, PAD, mean, PAD, rstd, PAD, N, C);
+      tick("layernormBackward");
       K.matmulForward(mm, PAD, x, PAD, w, PAD, bias, PAD, N, C, OC);
+      tick("matmulForward");
       K.matmulForward(mv, PAD, x, PAD, w, PAD, bias, PAD, 1, C, OC); // decoding's matrix-vector product
+      tick("matmulForward (one row)");
       K.matmulForwardBf16(mvBf16, PAD, x, PAD, wBf16, PAD, bias, PAD, 1, C, OC);
+      tick("matmulForwardBf16");
       K.matmulForwardInt8(mvInt8, PAD, x, PAD, wInt8.q, wInt8.scales, Int8.GROUP, bias, PAD, 1, C_INT8, OC);
+      tick("matmulForwardInt8");
       K.matmulForwardInt8Group(mvInt8Group, INT8_OUT_OFFS, x, PAD, wInt8Group.q, wInt8Group.scales,
           INT8_WEIGHT_OFFS, INT8_ROWS, C_INT8);
+      tick("matmulForwardInt8Group");
       K.matmulBackward(dxm, PAD, dw, PAD, dbias, PAD, dOc, PAD, x, PAD, w, PAD, N, C, OC);
+      tick("matmulBackward");
       K.attentionForward(att, PAD, preatt, PAD, attw, PAD, qkv, PAD, B, T, C, NH);
+      tick("attentionForward");
       // decoding's attention at the last position, 4 query heads over 2 kv heads
       K.attentionDecode(decOut, PAD, decAtt, PAD, x, PAD, kcache, PAD, vcache, PAD, T - 1, T, NH, 2, C / NH);
+      tick("attentionDecode");
       K.zero(dpreatt, PAD, B * NH * T * T);
+      tick("zero");
       K.zero(datt, PAD, B * NH * T * T);
+      tick("zero");
       K.attentionBackward(dqkv, PAD, dpreatt, PAD, datt, PAD, dN, PAD, qkv, PAD, attw, PAD, B, T, C, NH);
+      tick("attentionBackward");
       K.geluForward(gelu, PAD, x, PAD, N * C);
+      tick("geluForward");
       K.geluBackward(dgelu, PAD, x, PAD, dN, PAD, N * C);
+      tick("geluBackward");
       // an encoder's: bidirectional attention over padded rows, the exact GELU, tanh, patches and class token
       K.attentionForwardBidirectional(biOut, PAD, biPreatt, PAD, biAtt, PAD, qkv, PAD, LENGTHS, B, T, C, NH);
+      tick("attentionForwardBidirectional");
       K.zero(biDpreatt, PAD, B * NH * T * T);
+      tick("zero");
       K.zero(biDatt, PAD, B * NH * T * T);
+      tick("zero");
       K.attentionBackwardBidirectional(biDqkv, PAD, biDpreatt, PAD, biDatt, PAD, dN, PAD, qkv, PAD, biAtt, PAD,
           LENGTHS, B, T, C, NH);
+      tick("attentionBackwardBidirectional");
       K.geluErfForward(geluErf, PAD, x, PAD, N * C);
+      tick("geluErfForward");
       K.geluErfBackward(dgeluErf, PAD, x, PAD, dN, PAD, N * C);
+      tick("geluErfBackward");
       K.tanhForward(tanh, PAD, x, PAD, N * C);
+      tick("tanhForward");
       K.tanhBackward(dtanh, PAD, tanh, PAD, dN, PAD, N * C);
+      tick("tanhBackward");
       K.patches(patches, PAD, x, PAD, B, CH, H, W, PH, PW);
+      tick("patches");
       K.classTokenForward(tokens, PAD, x, PAD, lnw, PAD, wpe, PAD, B, NP, C);
+      tick("classTokenForward");
       K.classTokenBackward(dpatches, PAD, dcls, PAD, dpos, PAD, x, PAD, B, NP, C);
+      tick("classTokenBackward");
       K.residualForward(res, PAD, x, PAD, dN, PAD, N * C);
+      tick("residualForward");
       K.residualBackward(dres1, PAD, dres2, PAD, dN, PAD, N * C);
+      tick("residualBackward");
       K.softmaxForward(probs, PAD, logits, PAD, N, V, VP);
+      tick("softmaxForward");
       loss = K.crossEntropyForward(losses, PAD, probs, PAD, targets, N, VP);
+      tick("crossEntropyForward");
       K.crossEntropySoftmaxBackward(dlogits, PAD, probs, PAD, targets, N, V, VP);
+      tick("crossEntropySoftmaxBackward");
       norm = opt.step();
+      tick("opt.step");
     }
 
     List<float[]> outputs() {
@@ -320,6 +392,7 @@ class ParallelKernelsTest {
     }
     long cpuBefore = mx.getThreadCpuTime(ids[1]); // outside the measured window: it allocates
     allocated(mx, ids, before);
+    run.watch(mx, ids);
     for (int i = 0; i < 10; i++) {
       run.all();
     }
@@ -328,8 +401,17 @@ class ParallelKernelsTest {
     for (int i = 0; i < ids.length; i++) {
       assertEquals(0, after[i] - before[i], (i == 0 ? "caller" : "unroll-worker-" + i)
           + ": bytes allocated by 10 runs of every kernel and AdamW after " + WARM_RUNS + " warm-up runs (the last "
-          + "of them that allocated: " + lastAllocating + ")");
+          + "of them that allocated: " + lastAllocating + "; the kernels that allocated, on all threads: "
+          + run.allocating() + ")");
     }
+  }
+
+  private static long allocatedBy(ThreadMXBean mx, long[] ids) {
+    long s = 0;
+    for (long id : ids) {
+      s += mx.getThreadAllocatedBytes(id);
+    }
+    return s;
   }
 
   private static void allocated(ThreadMXBean mx, long[] ids, long[] into) {
