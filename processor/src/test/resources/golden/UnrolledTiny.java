@@ -6,6 +6,7 @@ import dev.unroll.runtime.DecodeWeights;
 import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.check.Checks;
+import dev.unroll.runtime.family.DecodeWarmup;
 import dev.unroll.runtime.format.Safetensors;
 import dev.unroll.runtime.gpt2.Gpt2Family;
 import dev.unroll.runtime.gpt2.Gpt2Shape;
@@ -920,7 +921,9 @@ public final class UnrolledTiny implements Tiny {
 
   /**
    * What {@link #load} makes, for decoding only, with the same checks and messages; the file is
-   * read once, into the arena the model keeps, so the weights are never held twice.
+   * read once, into the arena the model keeps, so the weights are never held twice. While it is read,
+   * a {@link DecodeWarmup} compiles the matrix-vector products of decoding on another thread (for a model of 4M
+   * parameters or more), so that the first token runs compiled code.
    *
    * <p>Made for decoding only: it holds the parameters, the KV cache and one position's activations
    * (8,976 bytes in all), and no gradients or training activations, so {@code decode} and the parameters'
@@ -929,7 +932,13 @@ public final class UnrolledTiny implements Tiny {
    */
   public static UnrolledTiny loadForDecoding(Backend backend, Path path) throws IOException {
     Objects.requireNonNull(backend, "backend");
-    UnrolledTiny model = new UnrolledTiny(backend, Gpt2Family.FAMILY.read(SHAPE, path), false);
+    DecodeWarmup warmup = DecodeWarmup.start(backend, DIM, HIDDEN);
+    UnrolledTiny model;
+    try {
+      model = new UnrolledTiny(backend, Gpt2Family.FAMILY.read(SHAPE, path), false);
+    } finally {
+      warmup.close();
+    }
     model.parametersChanged();
     return model;
   }

@@ -1,6 +1,7 @@
 package dev.unroll.processor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,11 +15,14 @@ import dev.unroll.runtime.AdamW;
 import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.CausalLm;
 import dev.unroll.runtime.DecodeWeights;
+import dev.unroll.runtime.family.DecodeWarmup;
 import dev.unroll.runtime.format.CheckpointException;
 import dev.unroll.runtime.gpt2.Gpt2Checkpoints;
 import dev.unroll.runtime.llama.LlamaCheckpoints;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -112,6 +116,20 @@ class DecodingOnlyTest {
       assertEquals(load.getMessage(), only.getMessage());
     }
     assertThrows(CheckpointException.class, () -> UnrolledAwkward.loadForDecoding(Backend.SIMD, llama));
+    // a model large enough to start a warm-up while it reads: a llama2.c header of its shape and no weights
+    Path header = dir.resolve("stories15M-header.bin");
+    ByteBuffer b = ByteBuffer.allocate(28).order(ByteOrder.LITTLE_ENDIAN);
+    for (int v : new int[] {288, 768, 6, 6, 6, 32000, 256}) {
+      b.putInt(v);
+    }
+    Files.write(header, b.array());
+    assertTrue(UnrolledStories15M.PARAMETER_COUNT >= DecodeWarmup.MIN_PARAMETERS);
+    CheckpointException e = assertThrows(CheckpointException.class,
+        () -> UnrolledStories15M.loadForDecoding(Backend.SIMD, header));
+    assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      assertFalse(t.getName().equals("unroll-decode-warmup"), "a failed load left its warm-up running: " + t);
+    }
   }
 
   @ParameterizedTest

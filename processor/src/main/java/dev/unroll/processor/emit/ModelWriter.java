@@ -54,6 +54,7 @@ public final class ModelWriter {
   static final ClassName PATH = ClassName.get("java.nio.file", "Path");
   static final ClassName IO_EXCEPTION = ClassName.get("java.io", "IOException");
   static final ClassName OBJECTS = ClassName.get("java.util", "Objects");
+  static final ClassName DECODE_WARMUP = ClassName.get(RUNTIME + ".family", "DecodeWarmup");
   static final ClassName GENERATED = ClassName.get("javax.annotation.processing", "Generated");
   static final ClassName DECODE_WEIGHTS = ClassName.get(RUNTIME, "DecodeWeights");
   static final ClassName DEVICE_PARAMETERS = ClassName.get(RUNTIME + ".train", "DeviceParameters");
@@ -389,14 +390,22 @@ public final class ModelWriter {
         .build());
     type.addMethod(MethodSpec.methodBuilder("loadForDecoding").addModifiers(Modifier.PUBLIC, Modifier.STATIC)
         .addJavadoc("What {@link #load} makes, for decoding only, with the same checks and messages; the file is\n"
-            + "read once, into the arena the model keeps, so the weights are never held twice.\n\n")
+            + "read once, into the arena the model keeps, so the weights are never held twice. While it is read,\n"
+            + "a {@link $T} compiles the matrix-vector products of decoding on another thread (for a model of 4M\n"
+            + "parameters or more), so that the first token runs compiled code.\n\n", DECODE_WARMUP)
         .addJavadoc(only, bytes)
         .returns(self)
         .addException(IO_EXCEPTION)
         .addParameter(BACKEND, "backend")
         .addParameter(PATH, "path")
         .addStatement("$T.requireNonNull(backend, $S)", OBJECTS, "backend")
-        .addStatement("$T model = new $T(backend, $T.FAMILY.read(SHAPE, path), false)", self, self, runtimeFamily)
+        .addStatement("$T warmup = $T.start(backend, DIM, HIDDEN)", DECODE_WARMUP, DECODE_WARMUP)
+        .addStatement("$T model", self)
+        .beginControlFlow("try")
+        .addStatement("model = new $T(backend, $T.FAMILY.read(SHAPE, path), false)", self, runtimeFamily)
+        .nextControlFlow("finally")
+        .addStatement("warmup.close()")
+        .endControlFlow()
         .addStatement("model.parametersChanged()")
         .addStatement("return model")
         .build());
