@@ -2,11 +2,11 @@
 package test;
 
 import dev.unroll.runtime.Backend;
+import dev.unroll.runtime.DecodeWarmup;
 import dev.unroll.runtime.DecodeWeights;
 import dev.unroll.runtime.ModelShape;
 import dev.unroll.runtime.Parameters;
 import dev.unroll.runtime.check.Checks;
-import dev.unroll.runtime.family.DecodeWarmup;
 import dev.unroll.runtime.format.Safetensors;
 import dev.unroll.runtime.gpt2.Gpt2Family;
 import dev.unroll.runtime.gpt2.Gpt2Shape;

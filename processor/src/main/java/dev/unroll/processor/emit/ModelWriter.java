@@ -54,7 +54,7 @@ public final class ModelWriter {
   static final ClassName PATH = ClassName.get("java.nio.file", "Path");
   static final ClassName IO_EXCEPTION = ClassName.get("java.io", "IOException");
   static final ClassName OBJECTS = ClassName.get("java.util", "Objects");
-  static final ClassName DECODE_WARMUP = ClassName.get(RUNTIME + ".family", "DecodeWarmup");
+  static final ClassName DECODE_WARMUP = ClassName.get(RUNTIME, "DecodeWarmup");
   static final ClassName GENERATED = ClassName.get("javax.annotation.processing", "Generated");
   static final ClassName DECODE_WEIGHTS = ClassName.get(RUNTIME, "DecodeWeights");
   static final ClassName DEVICE_PARAMETERS = ClassName.get(RUNTIME + ".train", "DeviceParameters");

@@ -1,4 +1,4 @@
-package dev.unroll.runtime.family;
+package dev.unroll.runtime;
 
 import static dev.unroll.runtime.scalar.KernelTesting.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.kernel.Kernels;
 import dev.unroll.runtime.thread.WorkerPool;
 import java.util.SplittableRandom;

@@ -1,6 +1,5 @@
-package dev.unroll.runtime.family;
+package dev.unroll.runtime;
 
-import dev.unroll.runtime.Backend;
 import dev.unroll.runtime.kernel.Kernels;
 import dev.unroll.runtime.thread.WorkerPool;
 
