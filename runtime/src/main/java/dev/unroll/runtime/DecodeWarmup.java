@@ -9,24 +9,26 @@ import dev.unroll.runtime.thread.WorkerPool;
  * does between opening the file and returning the model.
  *
  * <p>Why: a decoded token is nearly all matrix-vector products ({@link Kernels#matmulForward} with one row), and on
- * a fresh JVM the first token runs them in the interpreter and C1 until C2's code for them is in. At stories110M
- * (110M multiply-adds a token) that first token took 0.9 to 1.1 s on the 2-vCPU EPYC VM, the tokens after it 10 to
- * 20 ms: longer than reading the 438 MB file. The read is mostly the kernel faulting fresh pages in, on one core;
- * this thread uses the other, and the first token then costs what the second does.
+ * a fresh JVM the first token runs them in the interpreter and C1 until C2's code for them is in, while the tokens
+ * after it take 10 to 20 ms at stories110M (110M multiply-adds a token). The read is mostly the kernel faulting
+ * fresh pages in, on one core; this thread uses the other. Measured at stories110M on the 2-vCPU EPYC VM, with
+ * transparent huge pages, three runs each way: without the warm-up the first token came 1.26 to 1.79 s after the
+ * load began, with it 0.83 to 1.07 s. (Warming a position's other kernels too, the norms, activations and
+ * attention, made no difference: 0.78 to 0.87 s against 0.75 to 1.13 s in five alternating runs.)
  *
  * <p>The products here have the model's input widths ({@code DIM}, {@code HIDDEN}), with and without a bias, and
  * enough rows that they are shared over the {@link WorkerPool} as a model's are, so that the code C2 compiles has
  * taken every branch a model's decode takes. They read and write arrays of their own (2 MB a width), never the
  * model's, and stop when {@link #close} is called (a product in flight finishes first: tens of milliseconds in the
- * interpreter, microseconds compiled). Nothing is started for a model under {@link #MIN_PARAMETERS}, whose file
- * reads and whose first token runs in milliseconds anyway, nor on {@link Backend#OPENCL}, whose decode runs on the
- * device.
+ * interpreter, microseconds compiled). Nothing is started for a model under {@link #MIN_PARAMETERS}, nor on
+ * {@link Backend#OPENCL}, whose decode runs on the device.
  */
 public final class DecodeWarmup implements AutoCloseable {
 
   /**
-   * Parameters from which a load starts a warm-up: 4M (16 MB of float32). stories15M's first token came 0.3 s after
-   * its load without one; a test's model of a few thousand parameters loads in a millisecond.
+   * Parameters from which a load starts a warm-up: 4M (16 MB of float32). A smaller model reads in tens of
+   * milliseconds, a test's model of a few thousand parameters in one: a thread and its 4 MB of arrays would cost
+   * them more than the JIT's head start saves.
    */
   public static final long MIN_PARAMETERS = 1L << 22;
 
