@@ -67,7 +67,7 @@ public final class WorkerPool {
    * against caller and worker, alternating steps): layer norm's channel sums at 2^17 took 12.7 us alone and 18 us
    * shared; at 2^18 and above (layer norm's rows, 29-39 us) sharing won 1.38x.
    */
-  public static final long MIN_PARALLEL_WORK = 1L << 18;
+  public static final long MIN_PARALLEL_WORK = minParallelWork();
 
   /**
    * How long a worker keeps watching for the next job after its last one before it parks. A parked worker costs a
@@ -148,20 +148,33 @@ public final class WorkerPool {
     }
   }
 
+  /**
+   * {@link #MIN_PARALLEL_WORK}: 2^18, or the system property {@code unroll.minParallelWork} (floating-point
+   * operations), which the pool threshold benchmark sets to 0 so that it can time the small jobs on two threads too.
+   */
+  private static long minParallelWork() {
+    return longProperty("unroll.minParallelWork", 1L << 18, 0);
+  }
+
   private static int defaultThreads() {
-    String p = System.getProperty("unroll.threads");
-    if (p != null && !p.isBlank()) {
-      try {
-        int n = Integer.parseInt(p.trim());
-        if (n >= 1) {
-          return n;
-        }
-      } catch (NumberFormatException e) {
-        // fall through to the message below
-      }
-      throw new IllegalArgumentException("-Dunroll.threads=" + p + ": give a whole number >= 1");
+    return (int) longProperty("unroll.threads", Math.max(1, Runtime.getRuntime().availableProcessors()), 1);
+  }
+
+  /** The system property {@code name}, a whole number >= {@code min}; {@code fallback} when it is not set. */
+  private static long longProperty(String name, long fallback, long min) {
+    String p = System.getProperty(name);
+    if (p == null || p.isBlank()) {
+      return fallback;
     }
-    return Math.max(1, Runtime.getRuntime().availableProcessors());
+    try {
+      long n = Long.parseLong(p.trim());
+      if (n >= min && n <= Integer.MAX_VALUE) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // fall through to the message below
+    }
+    throw new IllegalArgumentException("-D" + name + "=" + p + ": give a whole number >= " + min);
   }
 
   /** Threads the kernels split over, the caller included. */
