@@ -1,6 +1,7 @@
 package dev.unroll.runtime.simd;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -102,7 +103,7 @@ public final class Tuning {
 
     /**
      * The caches that {@code folder} (laid out as Linux's {@code /sys/devices/system/cpu/cpu0/cache}) describes, or
-     * {@link #FALLBACK} with the reason when it cannot be read or lacks a level.
+     * {@link Tuning#FALLBACK} with the reason when it cannot be read or lacks a level.
      */
     static Caches read(Path folder) {
       long l1d = 0;
@@ -110,13 +111,12 @@ public final class Tuning {
       List<Path> indexes;
       try (Stream<Path> s = Files.list(folder)) {
         indexes = s.filter(p -> p.getFileName().toString().startsWith("index")).sorted().toList();
-      } catch (IOException e) {
+      } catch (IOException | UncheckedIOException e) {
         return assumed("no cache sizes in " + folder + " (" + e.getClass().getSimpleName() + ")");
       }
       for (Path index : indexes) {
-        Path file = index.resolve("size");
+        Path file = index.resolve("level"); // the file being read, for the message
         try {
-          file = index.resolve("level");
           int level = Integer.parseInt(text(file));
           file = index.resolve("type");
           String type = text(file);
@@ -137,7 +137,7 @@ public final class Tuning {
       return clamped(l1d, l2, folder.toString());
     }
 
-    /** {@link #FALLBACK}, with the reason it is used. */
+    /** {@link Tuning#FALLBACK}, with the reason it is used. */
     private static Caches assumed(String why) {
       return new Caches(FALLBACK.l1d, FALLBACK.l2, "assumed: " + why);
     }
