@@ -41,9 +41,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine;
 
 /**
- * Runs the JMH benchmarks (without a benchmark pattern, the model benchmarks at every named shape, the ceilings
- * and decoding), then writes into the output folder JMH's JSON ({@code jmh.json}), a Markdown report
- * ({@code results.md}: the ceilings measured, tokens/s, GFLOP/s and % of the peak, beside PyTorch's tokens/s or
+ * Runs the JMH benchmarks (without a benchmark pattern, the model benchmarks at every named shape, the ceilings,
+ * decoding and the pool's crossover), then writes into the output folder JMH's JSON ({@code jmh.json}), a Markdown
+ * report ({@code results.md}: what the runtime chose for the machine ({@link MachineChoices}), the ceilings
+ * measured, tokens/s, GFLOP/s and % of the peak, beside PyTorch's tokens/s or
  * items/s when given its results, decoding against the read bandwidth; {@link Report}) and a chart of tokens/s
  * per shape ({@code tokens-per-second.png}). The report is printed too.
  *
@@ -55,18 +56,21 @@ import picocli.CommandLine;
     description = {"Runs Unroll's JMH benchmarks and writes jmh.json, results.md and tokens-per-second.png.",
         "Arguments it does not know go to JMH: its options (-wi 1 -i 2 -r 500ms -f 1 ...) and benchmark patterns"
             + " (regular expressions, e.g. 'DecodeBenchmark|MemoryBandwidth'). Without a pattern it runs the"
-            + " training, encoder, scalar, OpenCL, decoding, peak-FMA and memory-bandwidth benchmarks."},
+            + " training, encoder, scalar, OpenCL, decoding, peak-FMA, memory-bandwidth and pool-threshold"
+            + " benchmarks."},
     footer = {"", "Exit status: 0 all benchmarks ran; 1 a benchmark failed (the report of the others is still"
         + " written) or JMH could not run; 2 a usage error.", "", "JMH's options:"})
 public final class BenchMain implements Callable<Integer> {
 
   /**
-   * What runs when no pattern is given: the shapes, the encoders, the scalar baseline, the ceilings and decoding
-   * ({@link OpenClEncoderBenchmark} only when named: on PoCL a step of an encoder shape takes seconds).
+   * What runs when no pattern is given: the shapes, the encoders, the scalar baseline, the ceilings, decoding and
+   * the pool's crossover ({@link OpenClEncoderBenchmark} only when named: on PoCL a step of an encoder shape takes
+   * seconds).
    */
   static final String DEFAULT_INCLUDE =
       "dev\\.unroll\\.bench\\.(TrainingStepBenchmark|EncoderBenchmark|ScalarBenchmark|PeakFmaBenchmark"
-          + "|DecodeBenchmark|MemoryBandwidthBenchmark|OpenClBenchmark|OpenClDecodeBenchmark)\\.";
+          + "|DecodeBenchmark|MemoryBandwidthBenchmark|OpenClBenchmark|OpenClDecodeBenchmark|PoolThresholdBenchmark)"
+          + "\\.";
 
   @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and JMH's options, then exit.")
   private boolean help;
@@ -338,7 +342,8 @@ public final class BenchMain implements Callable<Integer> {
 
   /** Writes results.md and the chart (each whole or not at all) and prints the report. */
   private void report(Collection<RunResult> results, TorchResults torchResults) throws IOException {
-    Report report = Report.of(results, Runtime.getRuntime().availableProcessors(), torchResults);
+    Report report = Report.of(results, Runtime.getRuntime().availableProcessors(), torchResults,
+        MachineChoices.current());
     String markdown = report.markdown();
     stdout.println();
     stdout.println(markdown);

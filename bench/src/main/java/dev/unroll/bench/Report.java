@@ -29,9 +29,11 @@ final class Report {
   private final String encoders;
   private final String decode;
   private final TorchResults torch;
+  /** The "Machine choices" section, or empty. */
+  private final String machine;
 
   private Report(List<Row> rows, List<EncoderReport.Row> encoderRows, Ceilings ceilings, int cpus,
-      List<String> others, String encoders, String decode, TorchResults torch) {
+      List<String> others, String encoders, String decode, TorchResults torch, String machine) {
     this.rows = rows;
     this.encoderRows = encoderRows;
     this.ceilings = ceilings;
@@ -40,6 +42,7 @@ final class Report {
     this.encoders = encoders;
     this.decode = decode;
     this.torch = torch;
+    this.machine = machine;
   }
 
   static Report of(Collection<RunResult> results, int cpus) {
@@ -51,6 +54,14 @@ final class Report {
    * has them.
    */
   static Report of(Collection<RunResult> results, int cpus, TorchResults torch) {
+    return of(results, cpus, torch, null);
+  }
+
+  /**
+   * The report, headed by what the runtime chose for this machine and the pool threshold benchmark's figures
+   * ({@code machine}; null: no such section).
+   */
+  static Report of(Collection<RunResult> results, int cpus, TorchResults torch, MachineChoices machine) {
     Ceilings ceilings = Ceilings.of(results);
     List<Row> rows = new ArrayList<>();
     List<String> others = new ArrayList<>();
@@ -59,8 +70,8 @@ final class Report {
       String method = method(p);
       if (p.getBenchmark().contains("PeakFmaBenchmark") || p.getBenchmark().contains("DecodeBenchmark")
           || p.getBenchmark().contains("MemoryBandwidthBenchmark")
-          || p.getBenchmark().contains("EncoderBenchmark")) {
-        continue; // the ceilings head the report; encoders and decoding have their own tables
+          || p.getBenchmark().contains("EncoderBenchmark") || p.getBenchmark().contains("PoolThresholdBenchmark")) {
+        continue; // the ceilings and the machine head the report; encoders and decoding have their own tables
       }
       String shapeName = p.getParam("shape");
       if (shapeName == null) {
@@ -84,7 +95,7 @@ final class Report {
         Comparator.reverseOrder()).thenComparing(Row::backend).thenComparingInt(Row::threads));
     List<EncoderReport.Row> encoderRows = EncoderReport.rows(results, ceilings, cpus, torch);
     return new Report(rows, encoderRows, ceilings, cpus, others, EncoderReport.markdown(encoderRows, torch),
-        DecodeReport.markdown(results, ceilings), torch);
+        DecodeReport.markdown(results, ceilings), torch, machine == null ? "" : machine.markdown(results));
   }
 
   /** GFLOP/s of {@code flops} done in {@code ms} milliseconds. */
@@ -148,11 +159,15 @@ final class Report {
   }
 
   /**
-   * The whole report, as {@code results.md} holds it: the ceilings this run measured, the training table, the
-   * encoders' table, the decoding table and any other benchmark, each only when the run has it.
+   * The whole report, as {@code results.md} holds it: the machine's choices (when asked for), the ceilings this run
+   * measured, the training table, the encoders' table, the decoding table and any other benchmark, each only when
+   * the run has it.
    */
   String markdown() {
     List<String> parts = new ArrayList<>();
+    if (!machine.isEmpty()) {
+      parts.add(machine);
+    }
     String ceilingLines = ceilings.markdown(cpus);
     if (!ceilingLines.isEmpty()) {
       parts.add(ceilingLines);

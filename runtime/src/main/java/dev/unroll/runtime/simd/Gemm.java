@@ -15,17 +15,21 @@ import jdk.incubator.vector.FloatVector;
 final class Gemm {
 
   /**
-   * A GEMM's blocks: GEMM_KC terms by GEMM_NC columns of the operand it reuses (128 KiB, in L2). Shares of rows are
-   * multiples of six (the GEMM's tile), so that few rows take its slower remainder loops.
+   * A GEMM's blocks: GEMM_KC terms by GEMM_NC columns of the operand it reuses (an eighth of L2), sized for the
+   * machine's caches by {@link Tuning} (256 by 128 with a 48 KiB L1d and a 1 MiB L2, AVX-512: 128 KiB). Shares of
+   * rows are multiples of six (the GEMM's tile), so that few rows take its slower remainder loops.
    */
-  static final int GEMM_KC = 256;
-  static final int GEMM_NC = 128;
+  static final int GEMM_KC = Tuning.KC;
+  static final int GEMM_NC = Tuning.NC;
 
   /** Each thread's packed block of a GEMM operand (GEMM_KC by GEMM_NC), made on its first GEMM and reused after. */
   static final ThreadLocal<float[]> PANELS = ThreadLocal.withInitial(() -> new float[GEMM_KC * GEMM_NC]);
 
-  /** Rows of a transposed GEMM operand copied at a time (see {@link #gemmBlocks}): 768 KiB, in L3. */
-  private static final int GEMM_MB = 768;
+  /**
+   * Rows of a transposed GEMM operand copied at a time (see {@link #gemmBlocks}): three quarters of L2, beside the
+   * panel ({@link Tuning}; 768 rows of 256 terms, 768 KiB, with a 1 MiB L2).
+   */
+  private static final int GEMM_MB = Tuning.MB;
 
   /** Each thread's GEMM_MB rows of a transposed GEMM operand, GEMM_KC terms each (see {@link #gemmBlocks}). */
   private static final ThreadLocal<float[]> A_ROWS = ThreadLocal.withInitial(() -> new float[GEMM_MB * GEMM_KC]);
@@ -35,7 +39,7 @@ final class Gemm {
   /**
    * c (M by cols, rows ld floats apart) += a (M by K; a[r, k] at a0 + r*ars + k*aks) times b (K by cols, rows ld
    * floats apart), by blocks of GEMM_NC columns and GEMM_KC terms: each block of b is packed into the thread's
-   * panels (128 KiB, in L2 while the rows pass by), and each six-row tile of c takes GEMM_KC terms in registers
+   * panels (in L2 while the rows pass by), and each six-row tile of c takes GEMM_KC terms in registers
    * between a load and a store (short runs spend their time loading and storing c). Terms in order of k.
    *
    * <p>An a stored transposed (aks != 1, ars = 1: dout's columns in a weight gradient) is first copied, GEMM_MB rows

@@ -38,7 +38,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Vectors {
 
-  static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+  /** The species of every kernel: {@link Tuning#SPECIES}, the one the CPU prefers. */
+  static final VectorSpecies<Float> S = Tuning.SPECIES;
 
   static final int L = S.length();
 

@@ -66,8 +66,18 @@ public final class WorkerPool {
    * lives in its own cache and the next kernel reads across. Measured per kernel at the tiny shape (caller alone
    * against caller and worker, alternating steps): layer norm's channel sums at 2^17 took 12.7 us alone and 18 us
    * shared; at 2^18 and above (layer norm's rows, 29-39 us) sharing won 1.38x.
+   *
+   * <p>The bench module's {@code PoolThresholdBenchmark} measures it again on any machine, and the report prints
+   * its crossover beside this ({@code mvn -B -q -DskipTests -Pbench verify -Dbench.args=PoolThresholdBenchmark}):
+   * a matmul forward at 64 channels on a ladder of work, one thread against two. On a 2-vCPU AMD EPYC (AVX-512),
+   * medians of five runs on a machine shared with builds, two threads' speed over one's: 2^14 0.55, 2^15 0.65,
+   * 2^16 0.94, 2^17 0.95 (the dot-product form: sharing does not pay below 2^18), and 2^18 to 2^22 0.46 to 0.26
+   * (the GEMM form, shared by output channel: at 64 channels each of the four shares is one vector wide, too narrow
+   * for the 6x2 kernel, and the threads write parts of the same cache lines in every row). The second is the
+   * matmul's way of sharing, not the threshold: raising the threshold past 2^22 to fit it would keep every other
+   * kernel under that on one thread.
    */
-  public static final long MIN_PARALLEL_WORK = 1L << 18;
+  public static final long MIN_PARALLEL_WORK = minParallelWork();
 
   /**
    * How long a worker keeps watching for the next job after its last one before it parks. A parked worker costs a
@@ -148,20 +158,33 @@ public final class WorkerPool {
     }
   }
 
+  /**
+   * {@link #MIN_PARALLEL_WORK}: 2^18, or the system property {@code unroll.minParallelWork} (floating-point
+   * operations), which the pool threshold benchmark sets to 0 so that it can time the small jobs on two threads too.
+   */
+  private static long minParallelWork() {
+    return longProperty("unroll.minParallelWork", 1L << 18, 0);
+  }
+
   private static int defaultThreads() {
-    String p = System.getProperty("unroll.threads");
-    if (p != null && !p.isBlank()) {
-      try {
-        int n = Integer.parseInt(p.trim());
-        if (n >= 1) {
-          return n;
-        }
-      } catch (NumberFormatException e) {
-        // fall through to the message below
-      }
-      throw new IllegalArgumentException("-Dunroll.threads=" + p + ": give a whole number >= 1");
+    return (int) longProperty("unroll.threads", Math.max(1, Runtime.getRuntime().availableProcessors()), 1);
+  }
+
+  /** The system property {@code name}, a whole number >= {@code min}; {@code fallback} when it is not set. */
+  private static long longProperty(String name, long fallback, long min) {
+    String p = System.getProperty(name);
+    if (p == null || p.isBlank()) {
+      return fallback;
     }
-    return Math.max(1, Runtime.getRuntime().availableProcessors());
+    try {
+      long n = Long.parseLong(p.trim());
+      if (n >= min && n <= Integer.MAX_VALUE) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // fall through to the message below
+    }
+    throw new IllegalArgumentException("-D" + name + "=" + p + ": give a whole number >= " + min);
   }
 
   /** Threads the kernels split over, the caller included. */
