@@ -39,7 +39,8 @@ final class BenchParams {
       "UnrolledShapes_TinyBenchmark.backend",
       v -> Names.lookup(Backend.class, v, Backend::name, "backend"),
       // DataParallelRuns sets it (BenchMain --ranks); it is not a -p of the usual run
-      "DataParallelBenchmark.zero", BenchParams::bool);
+      "DataParallelBenchmark.zero", BenchParams::bool,
+      "PoolThresholdBenchmark.log2Work", PoolThresholdBenchmark::log2Work);
 
   private static void bool(String v) {
     if (!v.equals("true") && !v.equals("false")) {
