@@ -33,14 +33,15 @@ final class BenchParams {
       "model", DecodeModel::named,
       "weights", DecodeBenchmark::format,
       "OpenClDecodeBenchmark.weights", OpenClDecodeBenchmark::format,
-      "threads", v -> threads(v, 1),
+      "threads", v -> wholeNumber("threads", v, 1, Integer.MAX_VALUE),
       // the processor's generated benchmark: 0 threads keeps the pool's default size
-      "UnrolledShapes_TinyBenchmark.threads", v -> threads(v, 0),
+      "UnrolledShapes_TinyBenchmark.threads", v -> wholeNumber("threads", v, 0, Integer.MAX_VALUE),
       "UnrolledShapes_TinyBenchmark.backend",
       v -> Names.lookup(Backend.class, v, Backend::name, "backend"),
       // DataParallelRuns sets it (BenchMain --ranks); it is not a -p of the usual run
       "DataParallelBenchmark.zero", BenchParams::bool,
-      "PoolThresholdBenchmark.log2Work", PoolThresholdBenchmark::log2Work);
+      // 2^13 floating-point operations are one row of PoolThresholdBenchmark's matmul
+      "PoolThresholdBenchmark.log2Work", v -> wholeNumber("log2Work", v, 13, 30));
 
   private static void bool(String v) {
     if (!v.equals("true") && !v.equals("false")) {
@@ -135,16 +136,17 @@ final class BenchParams {
     return type.substring(type.lastIndexOf('.') + 1);
   }
 
-  /** A thread count of at least {@code min}. */
-  private static int threads(String value, int min) {
+  /** Parameter {@code name}'s value, a whole number from {@code min} to {@code max}. */
+  private static int wholeNumber(String name, String value, int min, int max) {
     int n;
     try {
       n = Integer.parseInt(value);
     } catch (NumberFormatException e) {
       n = min - 1;
     }
-    if (n < min) {
-      throw new IllegalArgumentException("threads must be a whole number >= " + min + ", got " + value);
+    if (n < min || n > max) {
+      throw new IllegalArgumentException(name + " must be a whole number " + (max == Integer.MAX_VALUE ? ">= " + min
+          : "from " + min + " to " + max) + ", got " + value);
     }
     return n;
   }

@@ -95,8 +95,8 @@ record MachineChoices(String cpu, String tuning, long minParallelWork) {
       return s.append("; crossover not measured in this run (PoolThresholdBenchmark).\n").toString();
     }
     int crossover = crossover(ladder);
-    s.append(BenchMain.fmt("; measured crossover (a %dx%d matmul forward, %s): ", PoolThresholdBenchmark.CHANNELS,
-        PoolThresholdBenchmark.CHANNELS, "PoolThresholdBenchmark"));
+    s.append(BenchMain.fmt("; measured crossover (a %dx%d matmul forward, PoolThresholdBenchmark): ",
+        PoolThresholdBenchmark.CHANNELS, PoolThresholdBenchmark.CHANNELS));
     s.append(crossover < 0 ? BenchMain.fmt("two threads not faster even at 2^%d, the top rung", ladder.lastKey())
         : BenchMain.fmt("two threads faster from 2^%d on", crossover)).append(".\n\n");
     s.append("| work (flops) | rows | 1 thread (us) | 2 threads (us) | 2 threads vs 1 |\n|---|---:|---:|---:|---:|\n");

@@ -48,21 +48,6 @@ public class PoolThresholdBenchmark {
   private float[] weight;
   private float[] bias;
 
-  /** A rung of the ladder given with -p: a whole number from 13 (one row) to 30. */
-  static int log2Work(String value) {
-    int n;
-    try {
-      n = Integer.parseInt(value);
-    } catch (NumberFormatException e) {
-      n = -1;
-    }
-    if (n < 13 || n > 30) {
-      throw new IllegalArgumentException("log2Work must be a whole number from 13 (one row of " + CHANNELS
-          + " channels) to 30, got " + value);
-    }
-    return n;
-  }
-
   /** Rows of the matmul that make 2^{@code log2Work} floating-point operations. */
   static int rows(int log2Work) {
     return (int) ((1L << log2Work) / (2L * CHANNELS * CHANNELS));

@@ -148,7 +148,7 @@ class ParallelKernelsTest {
     float loss;
     float norm;
 
-    /** Threads whose allocations {@link #tick} reads (none: it reads nothing), and the kernels' tallies. */
+    /** The threads whose allocations {@link #tick} reads (null before {@link #watch}), and each kernel's bytes. */
     private ThreadMXBean mx;
     private long[] ids;
     private final String[] kernels = new String[64];
