@@ -60,9 +60,13 @@ final class Matmul {
       // still gets the tail's dot
       pool.run(job, OC, onePerThread(OC, 16));
     } else if (N >= GEMM_FORWARD_ROWS) {
-      // shares of output channels, so that each block of the weight is packed once; they start at whole vectors,
-      // so only the last channels (past the last whole vector) take the scalar tail, as on one thread
-      pool.run(job, OC, L);
+      // shares of output channels, so that each block of the weight is packed once. They start at whole vectors,
+      // so only the last channels (past the last whole vector) take the scalar tail, as on one thread, and are two
+      // vectors wide, the register block's width. At 64 channels, one-vector shares fell to Gemm's general loops
+      // (four rows by one vector) and made two threads slower than one. Two threads' speed over one's at the tiny
+      // shape's products (512 rows; one JVM, alternating; 2-vCPU AMD EPYC, AVX-512), one-vector shares then these:
+      // 64 -> 64 channels 0.25x then 1.07x, 256 -> 64 0.45x then 1.87x, 64 -> 192 0.94x then 1.38x
+      pool.run(job, OC, 2 * L);
     } else {
       // shares start at multiples of 4 rows, so every row falls in the same 4-row block or tail as on one thread
       pool.run(job, N, 4);

@@ -72,10 +72,11 @@ public final class WorkerPool {
    * a matmul forward at 64 channels on a ladder of work, one thread against two. On a 2-vCPU AMD EPYC (AVX-512),
    * medians of five runs on a machine shared with builds, two threads' speed over one's: 2^14 0.55, 2^15 0.65,
    * 2^16 0.94, 2^17 0.95 (the dot-product form: sharing does not pay below 2^18), and 2^18 to 2^22 0.46 to 0.26
-   * (the GEMM form, shared by output channel: at 64 channels each of the four shares is one vector wide, too narrow
-   * for the 6x2 kernel, and the threads write parts of the same cache lines in every row). The second is the
-   * matmul's way of sharing, not the threshold: raising the threshold past 2^22 to fit it would keep every other
-   * kernel under that on one thread.
+   * (the GEMM form, shared by output channel: at 64 channels each of the four shares was one vector wide, too narrow
+   * for the 6x2 kernel). That was the matmul's way of sharing, not the threshold (raising the threshold past 2^22 to
+   * fit it would keep every other kernel under that on one thread), so the GEMM form now shares two vectors at a
+   * time; its rungs then vary between JVMs (2^20: 0.6x in some forks, up to 1.8x in others), as the two threads
+   * still write parts of one cache line in every row.
    */
   public static final long MIN_PARALLEL_WORK = minParallelWork();
 
