@@ -75,7 +75,7 @@ public final class WorkerPool {
    * (the GEMM form, shared by output channel: at 64 channels each of the four shares was one vector wide, too narrow
    * for the 6x2 kernel). That was the matmul's way of sharing, not the threshold (raising the threshold past 2^22 to
    * fit it would keep every other kernel under that on one thread), so the GEMM form now shares two vectors at a
-   * time; its rungs then vary between JVMs (2^20: 0.6x in some forks, up to 1.8x in others), as the two threads
+   * time; its rungs then vary between JVMs (2^20: 0.36x in some forks, up to 1.8x in others), as the two threads
    * still write parts of one cache line in every row.
    */
   public static final long MIN_PARALLEL_WORK = minParallelWork();
