@@ -61,8 +61,8 @@ final class Matmul {
       pool.run(job, OC, onePerThread(OC, 16));
     } else if (N >= GEMM_FORWARD_ROWS) {
       // shares of output channels, so that each block of the weight is packed once. They start at whole vectors,
-      // so only the last channels (past the last whole vector) take the scalar tail, as on one thread, and are two
-      // vectors wide, the register block's width. At 64 channels, one-vector shares fell to Gemm's general loops
+      // so only the last channels (past the last whole vector) take the scalar tail, as on one thread, and span
+      // whole pairs of vectors, the register block's width (but the last). At 64 channels, one-vector shares fell to Gemm's general loops
       // (four rows by one vector) and made two threads slower than one. Two threads' speed over one's at the tiny
       // shape's products (512 rows; one JVM, alternating; 2-vCPU AMD EPYC, AVX-512), one-vector shares then these:
       // 64 -> 64 channels 0.25x then 1.07x, 256 -> 64 0.45x then 1.87x, 64 -> 192 0.94x then 1.38x
