@@ -302,21 +302,25 @@ public final class WorkerPool {
   static int plan(int[] starts, int units, int grain) {
     int blocks = (units + grain - 1) / grain;
     int n = Math.max(1, Math.min(blocks, starts.length - 1));
-    int half = (n + 1) / 2;
     long total = 0;
     for (int i = 0; i < n; i++) {
-      total += half - Math.min(i, n - 1 - i);
+      total += weight(i, n);
     }
     long sum = 0;
     int block = 0;
     for (int i = 0; i < n; i++) {
       starts[i] = (int) Math.min(units, (long) block * grain);
-      sum += half - Math.min(i, n - 1 - i);
+      sum += weight(i, n);
       // the next start: this share's part of the blocks, at least one block, leaving one for each share after it
       block = (int) Math.max(block + 1, Math.min(blocks - (n - 1 - i), (sum * blocks + total / 2) / total));
     }
     starts[n] = units;
     return n;
+  }
+
+  /** Share i's weight in {@link #plan}'s cut into n: (n + 1) / 2 at either end, one less per share inward. */
+  private static int weight(int i, int n) {
+    return (n + 1) / 2 - Math.min(i, n - 1 - i);
   }
 
   /** The caller's claim: the next share from the front. */
